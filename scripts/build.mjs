@@ -1,0 +1,34 @@
+// Builds one bundle per entry point with esbuild.
+// - dist/extension.js: the VS Code extension (CommonJS, `vscode` external). It must stay free of
+//   AWS SDK code so activate() is cheap; it loads dist/engine.js on first use.
+// - dist/engine.js: the engine (src/core) with the AWS SDK; also the package's library entry
+//   (a Lambda or any Node program can require it).
+// - dist/cli.js: the `ec2-runner` command.
+import { build } from 'esbuild';
+import { chmodSync } from 'node:fs';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  legalComments: 'none',
+  logLevel: 'warning',
+  // The SDK ships ESM and CJS; prefer the CJS "main" of each package for a CommonJS bundle.
+  mainFields: ['main', 'module'],
+};
+
+const entries = [
+  { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  { entryPoints: ['src/core/index.ts'], outfile: 'dist/engine.js' },
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+];
+
+await Promise.all(entries.map((e) => build({ ...common, ...e })));
+chmodSync('dist/cli.js', 0o755);
+if (watch) console.log('watch mode is not supported; run npm run build again');

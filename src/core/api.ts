@@ -1,0 +1,154 @@
+// The engine's public contract: what the CLI, the VS Code extension and a Lambda handler use.
+// Everything here is plain data or narrow interfaces; nothing depends on `vscode`.
+
+/** Where and as whom to talk to AWS. Unset fields fall back to the standard AWS environment and shared config. */
+export interface AwsSettings {
+  profile?: string;
+  region?: string;
+  /** A custom endpoint for every service (e.g. the sandbox). S3 then uses path-style addressing. */
+  endpointUrl?: string;
+  /** Explicit credentials (tests, the sandbox's info file); otherwise the SDK's default chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+export type PingStatus = 'Online' | 'ConnectionLost' | 'Inactive';
+
+/** An SSM-managed instance as the instances view and `ec2-runner instances` show it. */
+export interface ManagedInstance {
+  instanceId: string;
+  /** The EC2 Name tag (or the managed node's name); undefined when it has none. */
+  name?: string;
+  pingStatus: PingStatus | string;
+  platformType?: string;
+  platformName?: string;
+  platformVersion?: string;
+  ipAddress?: string;
+  computerName?: string;
+  agentVersion?: string;
+  lastPingDateTime?: Date;
+  tags?: Record<string, string>;
+}
+
+export type RunTarget =
+  | { kind: 'instances'; instanceIds: string[] }
+  | { kind: 'tags'; tags: Array<{ key: string; value: string }> };
+
+/** What runs: one shell command line, or a local file staged to S3 (content given, so unsaved buffers work). */
+export type RunSource =
+  | { kind: 'command'; command: string }
+  | {
+      kind: 'file';
+      /** Display and remote file name, e.g. `train.py` (no directories). */
+      fileName: string;
+      content: Uint8Array;
+      /** Interpreter command; default by extension: python3 for .py, bash for .sh, else sh. */
+      interpreter?: string;
+      /** Passed to the script byte for byte. */
+      args?: string[];
+    };
+
+/** How the instance fetches staged files: a short-lived presigned GET (default) or the instance role via `aws s3 cp`. */
+export type TransferMode = 'presigned' | 'instance-role';
+
+export interface RunRequest {
+  source: RunSource;
+  target: RunTarget;
+  /** Remote working directory; default a fresh temporary directory removed after the run. */
+  workingDirectory?: string;
+  /** Extra environment variables for the script. */
+  env?: Record<string, string>;
+  /** Execution timeout on the instance; the client cancels the command if it is exceeded. Default 3600. */
+  timeoutSeconds?: number;
+  /** Delivery timeout (SendCommand TimeoutSeconds, >= 30). */
+  deliveryTimeoutSeconds?: number;
+  transferMode?: TransferMode;
+  maxConcurrency?: string;
+  maxErrors?: string;
+  /** Shown in the SSM console; the engine prefixes it so runs can be recognised. */
+  comment?: string;
+}
+
+/** Terminal and intermediate statuses as SSM reports them. */
+export type InvocationStatus =
+  | 'Pending'
+  | 'InProgress'
+  | 'Delayed'
+  | 'Success'
+  | 'Cancelled'
+  | 'TimedOut'
+  | 'Failed'
+  | 'Cancelling'
+  | 'Undeliverable'
+  | 'Terminated';
+
+export type OutputStream = 'stdout' | 'stderr';
+
+/** A piece of remote output, as soon as it reaches the client. */
+export interface OutputChunk {
+  instanceId: string;
+  stream: OutputStream;
+  data: Uint8Array;
+}
+
+export interface InvocationResult {
+  instanceId: string;
+  status: InvocationStatus | string;
+  statusDetails: string;
+  /** The script's exit code; null when it never ran or was killed before reporting one. */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  /** The structured result the script wrote to $EC2_RUNNER_RESULT (or its last stdout line, when JSON); null when none. */
+  result: unknown;
+  /** Where the output came from: the live channel (complete) or SSM's own (possibly truncated). */
+  outputSource: 'live' | 'ssm';
+  /** A human-readable reason for any non-success, or a note such as "SSM output may be truncated". */
+  reason?: string;
+  startedAt?: Date;
+  endedAt?: Date;
+}
+
+export interface RunResult {
+  commandId: string;
+  invocations: InvocationResult[];
+}
+
+/** Minimal event subscription, like vscode.Event but without the dependency. */
+export type Listener<T> = (value: T) => void;
+export interface Subscription {
+  dispose(): void;
+}
+
+export interface RunStatusUpdate {
+  instanceId: string;
+  status: InvocationStatus | string;
+  statusDetails?: string;
+}
+
+/** A started run: live output, status changes, completion, cancellation. */
+export interface RunHandle {
+  readonly commandId: string;
+  /** Instances the command went to (known up front for instance targets, discovered for tag targets). */
+  readonly instanceIds: readonly string[];
+  onOutput(listener: Listener<OutputChunk>): Subscription;
+  onStatus(listener: Listener<RunStatusUpdate>): Subscription;
+  /** Resolves when every invocation has reached a terminal status. Never rejects for a remote failure. */
+  wait(): Promise<RunResult>;
+  /** Sends CancelCommand; wait() then resolves with Cancelled. */
+  cancel(): Promise<void>;
+  /** Stops following the run locally without cancelling it (fire and forget, window closing). */
+  detach(): void;
+}
+
+/** An error with one actionable line for the user (what failed, why, what to do). */
+export class RunnerError extends Error {
+  constructor(
+    message: string,
+    /** A stable machine-readable code, e.g. NoCredentials, AccessDenied, InstanceOffline. */
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RunnerError';
+  }
+}
