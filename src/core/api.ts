@@ -152,3 +152,41 @@ export class RunnerError extends Error {
     this.name = 'RunnerError';
   }
 }
+
+/** Engine settings: where to talk to AWS plus where to stage files. */
+export interface EngineSettings extends AwsSettings {
+  /** Staging bucket; default EC2_RUNNER_BUCKET, else `ec2-runner-<account>-<region>`. */
+  bucket?: string;
+  /** Prefix for staged files and live output, default `ec2-runner/`. */
+  keyPrefix?: string;
+}
+
+export interface CallerIdentity {
+  account: string;
+  arn: string;
+  region: string;
+}
+
+export interface BucketStatus {
+  bucket: string;
+  exists: boolean;
+  /** True when the name is the engine's default (the user may be offered to create it). */
+  isDefault: boolean;
+}
+
+/** The engine as the CLI, the extension and a Lambda use it (created by `createEngine`). */
+export interface Engine {
+  identity(): Promise<CallerIdentity>;
+  listInstances(options?: { pingStatus?: string[]; instanceIds?: string[] }): Promise<ManagedInstance[]>;
+  bucketStatus(): Promise<BucketStatus>;
+  /** Creates the staging bucket with public access blocked, default encryption and expiry of staged objects. */
+  createBucket(): Promise<void>;
+  /** Stages what is needed, sends the command, starts following it. */
+  start(request: RunRequest): Promise<RunHandle>;
+  /** Follows a run started elsewhere (another process, a reload) by command id, live output included. */
+  attach(commandId: string): Promise<RunHandle>;
+  /** A snapshot of a run's invocations (no waiting). */
+  status(commandId: string): Promise<RunResult>;
+  cancel(commandId: string): Promise<void>;
+  dispose(): void;
+}
