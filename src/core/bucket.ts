@@ -1,0 +1,84 @@
+// The staging bucket: which one, does it exist, and creating it safely.
+import {
+  CreateBucketCommand,
+  HeadBucketCommand,
+  PutBucketEncryptionCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutPublicAccessBlockCommand,
+  type BucketLocationConstraint,
+} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { RunnerError } from './api';
+import { STAGED_OBJECT_EXPIRY_DAYS } from './defaults';
+import { errorName } from './errors';
+
+export function defaultBucketName(account: string, region: string): string {
+  return `ec2-runner-${account}-${region}`;
+}
+
+/** The configured bucket (setting, then EC2_RUNNER_BUCKET), or undefined when the default applies. */
+export function configuredBucket(setting: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return setting?.trim() || env.EC2_RUNNER_BUCKET?.trim() || undefined;
+}
+
+export async function bucketExists(s3: S3Client, bucket: string, expectedOwner?: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket, ExpectedBucketOwner: expectedOwner || undefined }));
+    return true;
+  } catch (error) {
+    if (errorName(error) === 'NotFound' || errorName(error) === 'NoSuchBucket') return false;
+    throw error;
+  }
+}
+
+/**
+ * Creates the bucket with public access blocked, AES256 default encryption, and a lifecycle rule
+ * expiring everything under `keyPrefix` (staged files and live output are only needed briefly).
+ */
+export async function createStagingBucket(s3: S3Client, bucket: string, region: string, keyPrefix: string): Promise<void> {
+  try {
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: bucket,
+        // us-east-1 rejects an explicit LocationConstraint.
+        CreateBucketConfiguration: region === 'us-east-1' ? undefined : { LocationConstraint: region as BucketLocationConstraint },
+      }),
+    );
+  } catch (error) {
+    if (errorName(error) === 'BucketAlreadyOwnedByYou') {
+      // Fine: configure it below.
+    } else if (errorName(error) === 'BucketAlreadyExists') {
+      throw new RunnerError(`S3 bucket name ${bucket} is taken by another account: pass --bucket with a name of your own.`, 'BucketNameTaken', { cause: error });
+    } else {
+      throw error;
+    }
+  }
+  await s3.send(
+    new PutPublicAccessBlockCommand({
+      Bucket: bucket,
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+    }),
+  );
+  await s3.send(
+    new PutBucketEncryptionCommand({
+      Bucket: bucket,
+      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+    }),
+  );
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            ID: 'ec2-runner-expire-staged-objects',
+            Status: 'Enabled',
+            Filter: { Prefix: keyPrefix },
+            Expiration: { Days: STAGED_OBJECT_EXPIRY_DAYS },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          },
+        ],
+      },
+    }),
+  );
+}

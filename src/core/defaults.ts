@@ -1,0 +1,40 @@
+// One source of truth for the engine's defaults and limits.
+
+/** Prefix under which staged files (`staged/`) and live output (`runs/`) live in the bucket. */
+export const DEFAULT_KEY_PREFIX = 'ec2-runner/';
+
+/** Execution timeout when the request gives none (SSM's own default for AWS-RunShellScript). */
+export const DEFAULT_TIMEOUT_SECONDS = 3600;
+
+/** SendCommand TimeoutSeconds (delivery) default: long enough for a busy agent, short enough to notice a dead one. SSM's minimum is 30. */
+export const DEFAULT_DELIVERY_TIMEOUT_SECONDS = 600;
+export const MIN_DELIVERY_TIMEOUT_SECONDS = 30;
+
+/** The agent resets an executionTimeout outside 5..172800 to 3600; the client enforces shorter ones itself. */
+export const MIN_AGENT_EXECUTION_TIMEOUT_SECONDS = 5;
+export const MAX_EXECUTION_TIMEOUT_SECONDS = 172800;
+
+/** SendCommand accepts at most 50 instance ids. */
+export const MAX_INSTANCE_IDS = 50;
+
+/** Staged files and live output expire after this many days (bucket lifecycle rule). */
+export const STAGED_OBJECT_EXPIRY_DAYS = 7;
+
+/** Upper bound for one live-output object (the presigned POST policy's content-length-range). */
+export const LIVE_CHUNK_MAX_BYTES = 16 * 1024 * 1024;
+
+/** SigV4 presigned URLs cannot outlive 7 days. */
+export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
+
+/** Extra lifetime of the presigned POST beyond delivery + execution timeouts (final flush, clock skew). */
+export const LIVE_POLICY_SLACK_SECONDS = 120;
+
+/** The command text must stay well below SSM's 64 KB document limit. */
+export const MAX_COMMAND_TEXT_BYTES = 60 * 1024;
+
+/** SSM document used for every run. */
+export const RUN_DOCUMENT = 'AWS-RunShellScript';
+
+/** SDK retry policy: adaptive mode rate-limits the client itself when SSM throttles. */
+export const SDK_MAX_ATTEMPTS = 6;
+export const SDK_RETRY_MODE = 'adaptive';

@@ -1,0 +1,145 @@
+// Turns AWS SDK and network failures into a RunnerError with one actionable line:
+// what failed, why, and what to do.
+import { RunnerError } from './api';
+import { failedOperationOf } from './operation-tag';
+
+export interface ErrorContext {
+  /** Profile in use, to suggest the right `aws sso login --profile`. */
+  profile?: string;
+  bucket?: string;
+  endpointUrl?: string;
+  /** Overrides the IAM action derived from the failed SDK call. */
+  action?: string;
+}
+
+const SERVICE_PREFIX: Record<string, string> = {
+  SSMClient: 'ssm',
+  S3Client: 's3',
+  STSClient: 'sts',
+  ResourceGroupsTaggingAPIClient: 'tag',
+};
+
+// S3 operations whose IAM action has another name.
+const S3_ACTIONS: Record<string, string> = {
+  HeadObject: 'GetObject',
+  HeadBucket: 'ListBucket',
+  ListObjectsV2: 'ListBucket',
+  PutPublicAccessBlock: 'PutBucketPublicAccessBlock',
+  PutBucketEncryption: 'PutEncryptionConfiguration',
+  PutBucketLifecycleConfiguration: 'PutLifecycleConfiguration',
+};
+
+/** The IAM action of the SDK call that failed, e.g. "ssm:SendCommand". */
+export function iamActionOf(error: unknown): string | undefined {
+  const op = failedOperationOf(error);
+  if (!op) return undefined;
+  const prefix = SERVICE_PREFIX[op.clientName] ?? op.clientName.replace(/Client$/, '').toLowerCase();
+  const operation = prefix === 's3' ? (S3_ACTIONS[op.operation] ?? op.operation) : op.operation;
+  return `${prefix}:${operation}`;
+}
+
+interface ErrorShape {
+  name?: string;
+  code?: string;
+  message?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+  cause?: unknown;
+}
+
+function shape(error: unknown): ErrorShape {
+  return error && typeof error === 'object' ? (error as ErrorShape) : { message: String(error) };
+}
+
+function networkCode(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 4; e = shape(e).cause, depth++) {
+    const code = shape(e).code;
+    if (code && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH)$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'SlowDown', 'RequestLimitExceeded', 'ThrottledException']);
+const EXPIRED = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'TokenRefreshRequired']);
+const BAD_KEYS = new Set(['UnrecognizedClientException', 'InvalidClientTokenId', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'IncompleteSignature']);
+const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'Forbidden']);
+
+/** Maps any failure to a RunnerError (RunnerErrors pass through unchanged). */
+export function toRunnerError(error: unknown, context: ErrorContext = {}): RunnerError {
+  if (error instanceof RunnerError) return error;
+  const e = shape(error);
+  const name = e.name ?? e.Code ?? '';
+  const message = (e.message ?? '').split('\n')[0];
+  const action = context.action ?? iamActionOf(error);
+  const onAction = action ? ` (${action})` : '';
+  const profileHint = context.profile ? ` --profile ${context.profile}` : '';
+  const make = (code: string, text: string) => new RunnerError(text, code, { cause: error });
+
+  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+    if (/sso|token/i.test(message) && !/Could not load credentials from any providers/i.test(message)) {
+      return make('CredentialsExpired', `AWS SSO session is missing or expired${onAction}: run \`aws sso login${profileHint}\` and retry.`);
+    }
+    return make(
+      'NoCredentials',
+      `No AWS credentials found${context.profile ? ` for profile "${context.profile}"` : ''}: run \`aws configure\`, \`aws sso login${profileHint || ' --profile X'}\`, set AWS_PROFILE, or start the sandbox (\`ec2-runner sandbox start\`).`,
+    );
+  }
+  if (name === 'TokenProviderError' || /SSO session .*(expired|invalid)|token .*expired|refresh.*token/i.test(message)) {
+    return make('CredentialsExpired', `AWS SSO token is expired or invalid${onAction}: run \`aws sso login${profileHint}\` and retry.`);
+  }
+  if (EXPIRED.has(name)) {
+    return make('CredentialsExpired', `AWS credentials have expired${onAction}: refresh them (e.g. \`aws sso login${profileHint}\`) and retry.`);
+  }
+  if (BAD_KEYS.has(name)) {
+    return make('InvalidCredentials', `AWS rejected the credentials${onAction}: ${message || name}. Check the access key, profile and region.`);
+  }
+  if (/Region is missing/i.test(message) || name === 'RegionMissing') {
+    return make('NoRegion', 'No AWS region configured: pass --region, set AWS_REGION, or add `region` to your profile in ~/.aws/config.');
+  }
+  if (ACCESS_DENIED.has(name) || (e.$metadata?.httpStatusCode === 403 && !name.startsWith('Invalid'))) {
+    return make(
+      'AccessDenied',
+      `Access denied${action ? ` for ${action}` : ''}${context.bucket && action?.startsWith('s3:') ? ` on bucket ${context.bucket}` : ''}: grant your IAM identity ${action ?? 'the required permission'} and retry.`,
+    );
+  }
+  if (name === 'NoSuchBucket' || (name === 'NotFound' && action === 's3:ListBucket')) {
+    const bucket = context.bucket ? `S3 bucket ${context.bucket}` : 'The staging S3 bucket';
+    return make('NoSuchBucket', `${bucket} does not exist: create it with \`ec2-runner bucket create\`, or pass --bucket / set EC2_RUNNER_BUCKET to an existing bucket.`);
+  }
+  if (name === 'InvalidInstanceId') {
+    return make(
+      'InvalidInstanceId',
+      `SSM cannot run commands on the target instance: it is unknown in this account/region, not SSM-managed, stopped, or its agent is offline (${message || name}). Check \`ec2-runner instances\`.`,
+    );
+  }
+  if (name === 'InvalidCommandId' || name === 'InvocationDoesNotExist') {
+    return make('UnknownCommand', 'No such command in this account and region: check the command id, --profile and --region.');
+  }
+  if (THROTTLING.has(name)) {
+    return make('Throttled', `AWS kept throttling ${action ?? 'the request'} even after retries (rate exceeded): wait a moment and retry, or run fewer commands at once.`);
+  }
+  const net = networkCode(error);
+  if (net || name === 'TimeoutError' || name === 'NetworkingError') {
+    const where = context.endpointUrl ? ` at ${context.endpointUrl}` : '';
+    return make(
+      'EndpointUnreachable',
+      `Cannot reach the AWS endpoint${where}${onAction} (${net ?? name}): check the network, --region and --endpoint-url${context.endpointUrl ? ' (is the sandbox running?)' : ''}.`,
+    );
+  }
+  return make(name || 'Unexpected', `${action ? `${action} failed` : 'AWS request failed'}: ${message || name || 'unknown error'}`);
+}
+
+/** Runs `fn` and maps whatever it throws. */
+export async function mapErrors<T>(context: ErrorContext, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw toRunnerError(error, context);
+  }
+}
+
+/** The SDK error name (e.g. "InvocationDoesNotExist"), for control flow on expected errors. */
+export function errorName(error: unknown): string {
+  const e = shape(error);
+  return e.name ?? e.Code ?? '';
+}

@@ -1,0 +1,59 @@
+// Content-addressed staging: `<keyPrefix>staged/<sha256>/<fileName>`. The same bytes always land on
+// the same key, so a HeadObject tells whether the upload can be skipped (rerunning an unchanged
+// file uploads nothing) and a run can never pick up another run's file.
+import { createHash } from 'node:crypto';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { RunnerError } from './api';
+import { errorName } from './errors';
+
+export interface StagedFile {
+  bucket: string;
+  key: string;
+  sha256: string;
+  size: number;
+  /** False when an identical object was already there. */
+  uploaded: boolean;
+}
+
+export function sha256Hex(content: Uint8Array): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/** Validates a remote file name: a plain name, no directories, no control characters. */
+export function checkFileName(fileName: string): string {
+  if (!fileName || fileName === '.' || fileName === '..' || /[/\\\u0000-\u001f]/.test(fileName)) {
+    throw new RunnerError(`Invalid file name ${JSON.stringify(fileName)}: give a plain file name without directories.`, 'InvalidFileName');
+  }
+  return fileName;
+}
+
+export function stagedKey(keyPrefix: string, sha256: string, fileName: string): string {
+  return `${keyPrefix}staged/${sha256}/${fileName}`;
+}
+
+export async function stageFile(
+  s3: S3Client,
+  options: { bucket: string; keyPrefix: string; fileName: string; content: Uint8Array; expectedOwner?: string },
+): Promise<StagedFile> {
+  const sha256 = sha256Hex(options.content);
+  const key = stagedKey(options.keyPrefix, sha256, checkFileName(options.fileName));
+  const base = { bucket: options.bucket, key, sha256, size: options.content.byteLength };
+  const owner = options.expectedOwner || undefined;
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: options.bucket, Key: key, ExpectedBucketOwner: owner }));
+    if (head.ContentLength === options.content.byteLength) return { ...base, uploaded: false };
+  } catch (error) {
+    if (errorName(error) !== 'NotFound' && errorName(error) !== 'NoSuchKey') throw error;
+  }
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: options.bucket,
+      Key: key,
+      Body: options.content,
+      ContentLength: options.content.byteLength,
+      ServerSideEncryption: 'AES256',
+      ExpectedBucketOwner: owner,
+    }),
+  );
+  return { ...base, uploaded: true };
+}
