@@ -1,0 +1,126 @@
+// Builds the AWS-RunShellScript `commands`: the recognisable header, a POSIX sh prelude that finds
+// Python 3.6+ and runs the wrapper from a quoted heredoc, and the plain-sh fallback.
+import { RunnerError } from '../api';
+import { fallbackScriptLines } from './fallbackScript';
+import { formatRemoteHeader, isValidOutputLocation, isValidRunId } from './header';
+import { splitShellWords } from './shellWords';
+import type { RemoteRunSpec } from './types';
+import { wrapperProgram } from './wrapperProgram';
+
+/**
+ * Upper bound for the whole command text. SSM limits documents to 64 KB and the request's parameters to
+ * an undocumented ~97 KB; half of the 64 KB leaves room for SSM's JSON escaping of the text.
+ */
+export const COMMAND_TEXT_BUDGET_BYTES = 32 * 1024;
+
+/** Heredoc delimiter; cannot occur in the embedded text, which is fixed Python plus base64. */
+const HEREDOC_DELIMITER = 'EC2RUNNER_EOF';
+
+/** Interpreters tried in order; platform-python is RHEL/CentOS 8's system Python 3.6. */
+const PYTHON_CANDIDATES = ['python3', '/usr/libexec/platform-python', 'python'];
+
+function invalid(what: string, fix: string): never {
+  throw new RunnerError(`Cannot build the remote command: ${what}; ${fix}.`, 'InvalidRunSpec');
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Text that must reach the instance exactly: valid Unicode, no NUL (argv and env cannot hold NUL). */
+function checkText(value: string, what: string): void {
+  if (value.includes('\0')) invalid(`${what} contains a NUL character`, 'remove it (the OS cannot pass NUL in arguments or environment)');
+  if (LONE_SURROGATE.test(value)) invalid(`${what} is not valid Unicode (lone surrogate)`, 'fix its encoding');
+}
+
+function validate(spec: RemoteRunSpec): string[] {
+  if (!isValidRunId(spec.runId)) invalid(`run id ${JSON.stringify(spec.runId)} is not 1-64 letters, digits, - or _`, 'use a random hex id');
+  if (spec.outputLocation !== undefined && !isValidOutputLocation(spec.outputLocation)) {
+    invalid(`output location ${JSON.stringify(spec.outputLocation)} is not an s3:// URI without spaces or query`, 'pass s3://bucket/prefix');
+  }
+  if ((spec.payload === undefined) === (spec.shellCommand === undefined)) invalid('give exactly one of payload and shellCommand', 'set one');
+  if (spec.shellCommand !== undefined) {
+    checkText(spec.shellCommand, 'the shell command');
+    if (!spec.shellCommand.trim()) invalid('the shell command is empty', 'give a command');
+  }
+  if (spec.workingDirectory !== undefined) {
+    checkText(spec.workingDirectory, 'the working directory');
+    if (!spec.workingDirectory) invalid('the working directory is empty', 'omit it to use a temporary directory');
+  }
+  for (const [name, value] of Object.entries(spec.env ?? {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) invalid(`environment variable name ${JSON.stringify(name)} is not letters, digits and _`, 'rename it');
+    checkText(value, `environment variable ${name}`);
+  }
+  if (spec.output) {
+    if (!/^https?:\/\//.test(spec.output.url)) invalid('the live-output URL is not http(s)', 'pass the url from createPresignedPost');
+    if (!spec.output.keyPrefix.endsWith('/')) invalid(`live-output key prefix ${JSON.stringify(spec.output.keyPrefix)} does not end with /`, 'add the /');
+  }
+  if (!spec.payload) return [];
+  const { fileName, sha256, interpreter, args, fetch } = spec.payload;
+  checkText(fileName, 'the file name');
+  if (!fileName || fileName === '.' || fileName === '..' || fileName.includes('/')) {
+    invalid(`file name ${JSON.stringify(fileName)} is not a plain file name`, 'pass the base name without directories');
+  }
+  if (!/^[0-9a-f]{64}$/.test(sha256)) invalid('sha256 is not 64 lowercase hex digits', 'pass the hex digest of the staged bytes');
+  args.forEach((arg, index) => checkText(arg, `argument ${index + 1}`));
+  if (fetch.kind === 'presigned') {
+    // curl reads the URL from a double-quoted config line in the fallback path.
+    if (!/^https?:\/\/[^\s"\\]+$/.test(fetch.url)) invalid('the presigned download URL is not an http(s) URL without spaces, quotes or backslashes', 'pass the URL from getSignedUrl');
+  } else {
+    if (!/^s3:\/\/[^\s]+$/.test(fetch.s3Uri)) invalid(`staged object ${JSON.stringify(fetch.s3Uri)} is not an s3:// URI`, 'pass s3://bucket/key');
+    if (!/^[a-z0-9-]+$/.test(fetch.region)) invalid(`region ${JSON.stringify(fetch.region)} is not a region name`, 'pass e.g. us-east-1');
+  }
+  checkText(interpreter, 'the interpreter');
+  let words: string[];
+  try {
+    words = splitShellWords(interpreter);
+  } catch (error) {
+    invalid(`interpreter ${JSON.stringify(interpreter)} cannot be split into words (${(error as Error).message})`, 'fix its quoting');
+  }
+  if (words.length === 0) invalid('the interpreter is empty', 'give e.g. python3');
+  return words;
+}
+
+/** The JSON the Python wrapper reads (field names are the wrapper's, see wrapperProgram.ts). */
+function wrapperSpec(spec: RemoteRunSpec, interpreterWords: string[]): unknown {
+  const payload = spec.payload;
+  return {
+    v: 1,
+    runId: spec.runId,
+    mode: payload ? 'file' : 'shell',
+    ...(payload
+      ? { file: { name: payload.fileName, sha256: payload.sha256, fetch: payload.fetch }, interpreter: interpreterWords, args: payload.args }
+      : { shell: spec.shellCommand }),
+    cwd: spec.workingDirectory ?? null,
+    env: Object.entries(spec.env ?? {}),
+    // Fields as ordered pairs: S3 reads the form in order and the file must come last.
+    output: spec.output ? { url: spec.output.url, fields: Object.entries(spec.output.fields), keyPrefix: spec.output.keyPrefix } : null,
+  };
+}
+
+/** AWS-RunShellScript `commands` parameter. */
+export function buildRemoteCommands(spec: RemoteRunSpec): string[] {
+  const interpreterWords = validate(spec);
+  const specBase64 = Buffer.from(JSON.stringify(wrapperSpec(spec, interpreterWords)), 'utf8').toString('base64');
+  const lines = [
+    formatRemoteHeader(spec.runId, spec.outputLocation),
+    'unset CDPATH; ec2r_py=',
+    `for ec2r_candidate in ${PYTHON_CANDIDATES.join(' ')}; do`,
+    '  if "$ec2r_candidate" -c "import sys; sys.exit(sys.version_info < (3, 6))" >/dev/null 2>&1; then ec2r_py=$ec2r_candidate; break; fi',
+    'done',
+    'if [ -n "$ec2r_py" ]; then',
+    `"$ec2r_py" - <<'${HEREDOC_DELIMITER}'`,
+    ...wrapperProgram(specBase64).replace(/\n+$/, '').split('\n'),
+    HEREDOC_DELIMITER,
+    'exit $?',
+    'fi',
+    ...fallbackScriptLines(spec, interpreterWords),
+  ];
+  const bytes = Buffer.byteLength(lines.join('\n'), 'utf8');
+  if (bytes > COMMAND_TEXT_BUDGET_BYTES) {
+    throw new RunnerError(
+      `The command for the instance would be ${bytes} bytes, over the ${COMMAND_TEXT_BUDGET_BYTES}-byte budget (SSM limits commands to 64 KB): ` +
+        'pass fewer or shorter arguments, environment variables or shell command, or put large inputs in a file.',
+      'CommandTooLarge',
+    );
+  }
+  return lines;
+}

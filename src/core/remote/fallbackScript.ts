@@ -1,0 +1,85 @@
+// The plain-sh path used when the instance has no Python 3.6+: same download, checksum, working directory,
+// environment, arguments and exit codes as the wrapper, but no live channel (the client falls back to
+// SSM's own output). Every user-supplied value is embedded as single-quoted base64 and decoded at run
+// time, so nothing the user typed is ever parsed by the shell; arguments are collected into the
+// positional parameters and run as "$@", byte for byte (any text without NUL).
+import type { RemoteRunSpec } from './types';
+
+/** A single-quoted sh word that decodes to `value`; the trailing `x` keeps trailing newlines through $(...). */
+function decoded(value: string): string {
+  return `"$(ec2r_decode '${Buffer.from(value, 'utf8').toString('base64')}')"`;
+}
+
+/** Appends one decoded word to the positional parameters. */
+function pushWord(value: string): string {
+  return `ec2r_word=${decoded(value)}; set -- "$@" "\${ec2r_word%x}"`;
+}
+
+function downloadLines(spec: RemoteRunSpec): string[] {
+  const payload = spec.payload!;
+  if (payload.fetch.kind === 'instance-role') {
+    return [
+      'command -v aws >/dev/null 2>&1 || ec2r_fail 125 "download failed: the aws CLI is not on this instance\'s PATH (needed by the instance-role transfer mode)"',
+      `ec2r_s3=${decoded(payload.fetch.s3Uri)}; ec2r_region=${decoded(payload.fetch.region)}`,
+      'aws s3 cp --only-show-errors --region "${ec2r_region%x}" "${ec2r_s3%x}" "$ec2r_file" </dev/null || ec2r_fail 125 "download failed: aws s3 cp exited $? (the instance role needs s3:GetObject on the staged object)"',
+    ];
+  }
+  // The URL goes to curl/wget on stdin, never in argv, because it carries a signature.
+  return [
+    `ec2r_url=${decoded(payload.fetch.url)}; ec2r_url=\${ec2r_url%x}`,
+    'if command -v curl >/dev/null 2>&1; then',
+    '  printf \'url = "%s"\\n\' "$ec2r_url" | curl -fsS --retry 2 -o "$ec2r_file" -K - || ec2r_fail 125 "download failed: curl exited $? (an expired presigned URL gives HTTP 403: run again)"',
+    'elif command -v wget >/dev/null 2>&1; then',
+    '  printf \'%s\\n\' "$ec2r_url" | wget -q -O "$ec2r_file" -i - || ec2r_fail 125 "download failed: wget exited $? (an expired presigned URL gives HTTP 403: run again)"',
+    'else ec2r_fail 125 "download failed: this instance has neither python3, curl nor wget"; fi',
+  ];
+}
+
+function verifyLines(sha256: string): string[] {
+  return [
+    'if command -v sha256sum >/dev/null 2>&1; then ec2r_sum=$(sha256sum <"$ec2r_file")',
+    'elif command -v shasum >/dev/null 2>&1; then ec2r_sum=$(shasum -a 256 <"$ec2r_file")',
+    'else ec2r_fail 125 "cannot verify the download: neither sha256sum nor shasum is installed"; fi',
+    'ec2r_sum=${ec2r_sum%% *}',
+    `[ "$ec2r_sum" = ${sha256} ] || { rm -f "$ec2r_file"; ec2r_fail 125 "checksum mismatch: expected ${sha256} got $ec2r_sum (the staged file changed after upload; run again)"; }`,
+  ];
+}
+
+/** Lines that build "$@" as the full argv (interpreter words, file, arguments, or sh -c command). */
+function argvLines(spec: RemoteRunSpec, interpreterWords: string[]): string[] {
+  if (spec.shellCommand !== undefined) return ['set --', pushWord(spec.shellCommand), 'set -- /bin/sh -c "$1"'];
+  const lines = ['set --', ...interpreterWords.map(pushWord), 'set -- "$@" "$ec2r_file"', ...spec.payload!.args.map(pushWord)];
+  lines.push('command -v "$1" >/dev/null 2>&1 || ec2r_fail 127 "interpreter not found: $1 (install it on the instance or choose another interpreter)"');
+  return lines;
+}
+
+export function fallbackScriptLines(spec: RemoteRunSpec, interpreterWords: string[]): string[] {
+  const env = Object.entries(spec.env ?? {});
+  const lines = [
+    'ec2r_fail() { printf \'ec2-runner: %s\\n\' "$2" >&2; exit "$1"; }',
+    'ec2r_decode() { printf %s "$1" | base64 -d; echo x; }',
+    'echo "ec2-runner: no python3 on this instance: running without live output (SSM\'s output may be truncated)" >&2',
+    'command -v base64 >/dev/null 2>&1 || ec2r_fail 125 "this instance has neither python3 nor base64: install python3"',
+    'ec2r_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ec2-runner-XXXXXX") || ec2r_fail 125 "could not create a temporary directory"',
+    'trap \'rm -rf "$ec2r_tmp"\' EXIT',
+    "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
+  ];
+  if (spec.workingDirectory !== undefined) {
+    lines.push(`ec2r_cwd=${decoded(spec.workingDirectory)}; ec2r_cwd=\${ec2r_cwd%x}`);
+    lines.push('[ -d "$ec2r_cwd" ] || ec2r_fail 125 "working directory not found: $ec2r_cwd (create it on the instance or choose another)"');
+  } else {
+    lines.push('ec2r_cwd=$ec2r_tmp');
+  }
+  if (spec.payload) {
+    lines.push(`ec2r_name=${decoded(spec.payload.fileName)}; ec2r_file="$ec2r_tmp/\${ec2r_name%x}"`);
+    lines.push(...downloadLines(spec), ...verifyLines(spec.payload.sha256));
+  }
+  lines.push(...argvLines(spec, interpreterWords));
+  // Decode every value before the first export, so a user PATH cannot change which base64 runs.
+  env.forEach(([, value], index) => lines.push(`ec2r_env${index}=${decoded(value)}`));
+  lines.push('export PYTHONUNBUFFERED=1');
+  env.forEach(([name], index) => lines.push(`export ${name}="\${ec2r_env${index}%x}"`));
+  lines.push('export EC2_RUNNER_RESULT="$ec2r_tmp/result.json"', `export EC2_RUNNER_RUN_ID=${spec.runId}`);
+  lines.push('cd "$ec2r_cwd" || ec2r_fail 125 "cannot enter the working directory"', '"$@" </dev/null', 'exit $?');
+  return lines;
+}

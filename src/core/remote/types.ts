@@ -1,0 +1,37 @@
+// Data the client gives to build the command an instance runs. Plain data, no AWS SDK types.
+
+/** The staged file and how to run it. */
+export interface RemotePayload {
+  /** Remote file name (no directories), e.g. `train.py`. */
+  fileName: string;
+  /** Lowercase hex sha256 of the staged bytes; the instance refuses to run anything else. */
+  sha256: string;
+  /** Interpreter command line, split like Python's shlex.split, e.g. "python3", "/opt/venv/bin/python -u". */
+  interpreter: string;
+  /** Passed to the script byte for byte (any Unicode text except NUL). */
+  args: string[];
+  fetch: { kind: 'presigned'; url: string } | { kind: 'instance-role'; s3Uri: string; region: string };
+}
+
+/** Where the instance uploads live output: a presigned POST (createPresignedPost) covering one key prefix. */
+export interface LiveOutputTarget {
+  url: string;
+  /** Form fields from createPresignedPost, sent in this order before the file. */
+  fields: Record<string, string>;
+  /** Ends with '/', e.g. "ec2-runner/runs/<runId>/"; the wrapper appends "<instanceId>/<seq 8 digits>". */
+  keyPrefix: string;
+}
+
+export interface RemoteRunSpec {
+  runId: string;
+  /** The staged file; absent for a shell command. */
+  payload?: RemotePayload;
+  /** Run with `sh -c` instead of a staged file. */
+  shellCommand?: string;
+  /** Must exist on the instance; default a fresh temporary directory. */
+  workingDirectory?: string;
+  env?: Record<string, string>;
+  output?: LiveOutputTarget;
+  /** s3://bucket/prefix shown in the recognisable first line (never a presigned URL). */
+  outputLocation?: string;
+}

@@ -1,0 +1,334 @@
+// The instance-side wrapper: a Python 3.6+ program (stdlib only) that the command text runs from a quoted
+// heredoc. It fetches and verifies the staged file, runs it, and ships stdout/stderr/result/exit as frames
+// (frames.ts) to the live-output presigned POST while the script runs.
+//
+// Why these choices:
+// - The run spec is base64 JSON embedded in the program text: base64 needs no quoting, the heredoc
+//   delimiter can't occur in it, and the presigned URLs never appear in any process's argv.
+// - Arguments, paths and env are handled as bytes so every argument reaches the script byte for byte,
+//   even under a C locale on Python 3.6 (whose filesystem encoding is then ASCII).
+// - Output is read with select/os.read (binary, no line buffering) in read order so stdout/stderr
+//   interleaving survives; PYTHONUNBUFFERED=1 makes Python scripts' prints reach the pipe at once.
+// - Uploads run on a thread: a slow or broken channel never stops or kills the user's script. After a
+//   final failure the wrapper stops uploading (no gaps in the sequence) and notes it on stderr; the client
+//   then uses SSM's own output, which the wrapper keeps meaningful by teeing everything to its own stdout/stderr.
+// - Exit codes of the wrapper itself: 125 = it could not run the script (download, checksum, working
+//   directory), 127 = interpreter not found, 126 = interpreter could not be started; otherwise the
+//   script's own code, 128+N when killed by signal N.
+
+/** The wrapper's Python source with the run spec (base64 of JSON, see commandText.ts) embedded. */
+export function wrapperProgram(specBase64: string): string {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(specBase64)) throw new Error('the wrapper spec must be base64');
+  return String.raw`import base64, hashlib, json, os, platform, re, select, shutil, signal, struct, subprocess, sys, tempfile, threading, time, uuid
+import urllib.error, urllib.request
+SPEC = json.loads(base64.b64decode("${specBase64}").decode("utf-8"))
+FLUSH_SECONDS = 0.2
+FLUSH_BYTES = 1 << 20
+OBJECT_BYTES = 8 << 20  # well below the POST policy's 16 MiB per object
+MAX_PENDING_BYTES = 64 << 20  # beyond this, stop reading (the script blocks) instead of growing memory
+RESULT_LIMIT_BYTES = 6 << 20
+READ_BYTES = 65536
+DRAIN_AFTER_EXIT_SECONDS = 2.0  # a background process may keep the pipes open after the script exits
+UPLOAD_ATTEMPTS = 6
+EXIT_NOT_RUN, EXIT_CANNOT_START, EXIT_NOT_FOUND = 125, 126, 127
+
+
+class Failure(Exception):
+    def __init__(self, message, code=EXIT_NOT_RUN):
+        Exception.__init__(self, message)
+        self.code = code
+
+
+def note(message):
+    try:
+        sys.stderr.write("ec2-runner: %s\n" % message)
+        sys.stderr.flush()
+    except Exception:
+        pass
+
+
+def tee(fd, data):
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+    except OSError:
+        pass
+
+
+def frame(letter, payload):
+    return letter + struct.pack(">I", len(payload)) + bytes(payload)
+
+
+def http_reason(error):
+    if isinstance(error, urllib.error.HTTPError):
+        code = ""
+        try:
+            match = re.search(rb"<Code>([^<]{1,64})</Code>", error.read(4096))
+            code = " " + match.group(1).decode("ascii", "replace") if match else ""
+        except Exception:
+            pass
+        return "HTTP %d%s" % (error.code, code)
+    reason = getattr(error, "reason", None) or error
+    return "%s: %s" % (type(error).__name__, reason)  # never the URL: it carries a signature
+
+
+def is_permanent(error):
+    return isinstance(error, urllib.error.HTTPError) and 400 <= error.code < 500 and error.code not in (408, 429)
+
+
+def with_retries(action, attempts):
+    delay = 0.25
+    for attempt in range(attempts):
+        try:
+            return action()
+        except Exception as error:
+            if is_permanent(error) or attempt == attempts - 1:
+                raise
+            time.sleep(delay)
+            delay *= 2
+
+
+class Channel(object):
+    """Batches frames and POSTs them as numbered objects from a background thread."""
+
+    def __init__(self, target, instance_id):
+        self.target = target
+        self.instance_id = instance_id
+        self.cond = threading.Condition()
+        self.pending = []
+        self.pending_bytes = 0
+        self.oldest = 0.0
+        self.urgent = False
+        self.closing = False
+        self.broken = None
+        self.seq = 0
+        self.thread = threading.Thread(target=self.run)
+        self.thread.daemon = True
+        if target:
+            self.thread.start()
+
+    def add(self, letter, data, urgent=False):
+        if not self.target or self.broken:
+            return
+        with self.cond:
+            last = self.pending[-1] if self.pending else None
+            if last and last[0] == letter and letter in (b"o", b"e") and len(last[1]) + len(data) <= FLUSH_BYTES:
+                last[1].extend(data)
+                self.pending_bytes += len(data)
+            else:
+                if not self.pending:
+                    self.oldest = time.time()
+                self.pending.append((letter, bytearray(data)))
+                self.pending_bytes += len(data) + 5
+            if urgent or self.pending_bytes >= FLUSH_BYTES:
+                self.urgent = True
+                self.cond.notify_all()
+
+    def wait_for_room(self):
+        with self.cond:
+            while self.pending_bytes > MAX_PENDING_BYTES and not self.broken:
+                self.cond.wait(0.2)
+
+    def close(self):
+        with self.cond:
+            self.closing = True
+            self.cond.notify_all()
+        if self.thread.is_alive():
+            self.thread.join()
+
+    def take(self):
+        body = bytearray()
+        while self.pending and (not body or len(body) + 5 + len(self.pending[0][1]) <= OBJECT_BYTES):
+            letter, data = self.pending.pop(0)
+            body += frame(letter, data)
+        self.pending_bytes -= len(body)
+        self.urgent = False
+        self.cond.notify_all()
+        return bytes(body)
+
+    def run(self):
+        while True:
+            with self.cond:
+                while not (self.pending and (self.urgent or self.closing or time.time() - self.oldest >= FLUSH_SECONDS)):
+                    if self.closing and not self.pending:
+                        return
+                    self.cond.wait(FLUSH_SECONDS / 4)
+                body = self.take()
+            try:
+                with_retries(lambda: self.post(body), UPLOAD_ATTEMPTS)
+                self.seq += 1
+            except Exception as error:
+                with self.cond:
+                    self.broken = http_reason(error)
+                    self.pending = []
+                    self.pending_bytes = 0
+                    self.cond.notify_all()
+                note("live output upload failed (%s); the script keeps running and its output continues in SSM's output only" % self.broken)
+                return
+
+    def post(self, body):
+        key = "%s%s/%08d" % (self.target["keyPrefix"], self.instance_id, self.seq)
+        fields = [(name, key if name == "key" else value) for name, value in self.target["fields"]]
+        if "key" not in [name for name, _ in fields]:
+            fields.append(("key", key))
+        boundary = uuid.uuid4().hex.encode("ascii")
+        data = bytearray()
+        for name, value in fields:
+            data += b"--" + boundary + b'\r\nContent-Disposition: form-data; name="' + name.encode("utf-8") + b'"\r\n\r\n'
+            data += value.encode("utf-8") + b"\r\n"
+        data += b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="output"\r\n'
+        data += b"Content-Type: application/octet-stream\r\n\r\n" + body + b"\r\n--" + boundary + b"--\r\n"
+        request = urllib.request.Request(self.target["url"], data=bytes(data), method="POST")
+        request.add_header("Content-Type", "multipart/form-data; boundary=" + boundary.decode("ascii"))
+        response = urllib.request.urlopen(request, timeout=60)
+        response.read()
+        response.close()
+
+
+def hash_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download_presigned(url, path):
+    def attempt():
+        response = urllib.request.urlopen(url, timeout=60)
+        try:
+            with open(path, "wb") as out:
+                shutil.copyfileobj(response, out, 1 << 20)
+        finally:
+            response.close()
+    try:
+        with_retries(attempt, 3)
+    except Exception as error:
+        hint = {403: " (the presigned URL expired or was refused: run again)", 404: " (the staged file is gone: run again to stage it)"}
+        raise Failure("download failed: %s%s" % (http_reason(error), hint.get(getattr(error, "code", None), "")))
+
+
+def download_with_role(fetch, path, env):
+    aws = find_executable(b"aws", env)
+    if not aws:
+        raise Failure("download failed: the aws CLI is not on this instance's PATH (needed by the instance-role transfer mode; install it or use presigned transfer)")
+    child = subprocess.Popen([aws, b"s3", b"cp", b"--only-show-errors", b"--region", fetch["region"].encode("utf-8"), fetch["s3Uri"].encode("utf-8"), path],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    output = child.communicate()[0].decode("utf-8", "replace").strip().splitlines()
+    if child.returncode != 0:
+        raise Failure("download failed: aws s3 cp exited %d: %s (the instance role needs s3:GetObject on the staged object)" % (child.returncode, output[-1] if output else "no output"))
+
+
+def find_executable(name, env):
+    if b"/" in name:
+        return name if os.path.isfile(name) and os.access(name, os.X_OK) else None
+    for folder in env.get(b"PATH", b"/usr/local/bin:/usr/bin:/bin").split(b":"):
+        candidate = os.path.join(folder or b".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def build_env(tmp):
+    env = dict(os.environb)
+    env[b"PYTHONUNBUFFERED"] = b"1"
+    for name, value in SPEC["env"]:
+        env[name.encode("utf-8")] = value.encode("utf-8")
+    env[b"EC2_RUNNER_RESULT"] = os.path.join(tmp, b"result.json")
+    env[b"EC2_RUNNER_RUN_ID"] = SPEC["runId"].encode("utf-8")
+    return env
+
+
+def prepare(tmp, env):
+    """Returns the argv to run, after download and checksum; raises Failure before running anything."""
+    if SPEC["mode"] == "shell":
+        return [b"/bin/sh", b"-c", SPEC["shell"].encode("utf-8")]
+    staged = SPEC["file"]
+    path = os.path.join(tmp, staged["name"].encode("utf-8"))
+    if staged["fetch"]["kind"] == "presigned":
+        download_presigned(staged["fetch"]["url"], path)
+    else:
+        download_with_role(staged["fetch"], path, env)
+    actual = hash_file(path)
+    if actual != staged["sha256"]:
+        os.remove(path)
+        raise Failure("checksum mismatch: expected %s got %s (the staged file changed after upload; run again)" % (staged["sha256"], actual))
+    argv = [word.encode("utf-8") for word in SPEC["interpreter"]]
+    if not find_executable(argv[0], env):
+        raise Failure("interpreter not found: %s (install it on the instance or choose another interpreter)" % SPEC["interpreter"][0], EXIT_NOT_FOUND)
+    return argv + [path] + [arg.encode("utf-8") for arg in SPEC["args"]]
+
+
+def supervise(argv, cwd, env, channel):
+    try:
+        child = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as error:
+        raise Failure("could not start %s: %s" % (argv[0].decode("utf-8", "replace"), error.strerror), EXIT_CANNOT_START)
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(number, lambda received, _frame: child.send_signal(received))
+    streams = {child.stdout.fileno(): (b"o", 1), child.stderr.fileno(): (b"e", 2)}
+    exited_at = None
+    while streams:
+        channel.wait_for_room()
+        ready = select.select(list(streams), [], [], 0.1)[0]
+        for fd in ready:
+            data = os.read(fd, READ_BYTES)
+            if not data:
+                del streams[fd]
+                continue
+            channel.add(streams[fd][0], data)
+            tee(streams[fd][1], data)
+        if exited_at is None and child.poll() is not None:
+            exited_at = time.time()
+        if exited_at is not None and time.time() - exited_at > DRAIN_AFTER_EXIT_SECONDS:
+            break
+    code = child.wait()
+    return (128 - code, -code) if code < 0 else (code, None)
+
+
+def ship_result(path, channel):
+    if not os.path.isfile(path):
+        return
+    size = os.path.getsize(path)
+    if size > RESULT_LIMIT_BYTES:
+        message = "result file too large: %d bytes (limit %d); not shipped" % (size, RESULT_LIMIT_BYTES)
+        note(message)
+        channel.add(b"E", message.encode("utf-8"))
+        return
+    with open(path, "rb") as handle:
+        channel.add(b"r", handle.read())
+
+
+def main():
+    instance_id = os.environ.get("AWS_SSM_INSTANCE_ID") or "host-" + re.sub(r"[^A-Za-z0-9._-]", "_", platform.node() or "unknown")
+    channel = Channel(SPEC.get("output"), instance_id)
+    tmp = tempfile.mkdtemp(prefix="ec2-runner-").encode("utf-8")
+    cwd = SPEC["cwd"].encode("utf-8") if SPEC.get("cwd") else tmp
+    channel.add(b"S", json.dumps({"pid": os.getpid(), "pythonVersion": platform.python_version(), "cwd": cwd.decode("utf-8", "replace"), "instanceId": instance_id}).encode("utf-8"), urgent=True)
+    signal_number = None
+    try:
+        if not os.path.isdir(cwd):
+            raise Failure("working directory not found: %s (create it on the instance or choose another)" % SPEC["cwd"])
+        env = build_env(tmp)
+        argv = prepare(tmp, env)
+        code, signal_number = supervise(argv, cwd, env, channel)
+        ship_result(env[b"EC2_RUNNER_RESULT"], channel)
+    except Failure as failure:
+        code = failure.code
+        note(str(failure))
+        channel.add(b"E", str(failure).encode("utf-8"))
+    except Exception as error:
+        code = EXIT_NOT_RUN
+        note("wrapper error: %r" % (error,))
+        channel.add(b"E", ("wrapper error: %r" % (error,)).encode("utf-8"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    exit_payload = str(code) if signal_number is None else json.dumps({"exitCode": code, "signal": signal_number})
+    channel.add(b"x", exit_payload.encode("ascii"), urgent=True)
+    channel.close()
+    return code
+
+
+sys.exit(main())
+`;
+}
