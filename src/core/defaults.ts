@@ -29,9 +29,6 @@ export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 /** Extra lifetime of the presigned POST beyond delivery + execution timeouts (final flush, clock skew). */
 export const LIVE_POLICY_SLACK_SECONDS = 120;
 
-/** The command text must stay well below SSM's 64 KB document limit. */
-export const MAX_COMMAND_TEXT_BYTES = 60 * 1024;
-
 /** SSM document used for every run. */
 export const RUN_DOCUMENT = 'AWS-RunShellScript';
 

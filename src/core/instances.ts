@@ -67,11 +67,8 @@ export async function instanceTags(clients: AwsClients): Promise<Map<string, Rec
   return byId;
 }
 
-/**
- * DescribeInstanceInformation (pages of 50) joined with EC2 tags. Tags are best effort: without
- * tag:GetResources permission the list still comes back, only without names.
- */
-export async function listManagedInstances(clients: AwsClients, options: ListInstancesOptions = {}): Promise<ManagedInstance[]> {
+/** DescribeInstanceInformation (pages of 50), without tags. */
+export async function describeManagedInstances(clients: AwsClients, options: ListInstancesOptions = {}): Promise<ManagedInstance[]> {
   const infos: InstanceInformation[] = [];
   if (options.instanceIds?.length && !options.tags?.length) {
     for (let i = 0; i < options.instanceIds.length; i += FILTER_VALUES_PER_CALL) {
@@ -80,8 +77,18 @@ export async function listManagedInstances(clients: AwsClients, options: ListIns
   } else {
     infos.push(...(await describeAll(clients, filtersFor(options))));
   }
-  const instances = infos.map(toManagedInstance);
-  const tags = await instanceTags(clients).catch(() => undefined);
+  return infos.map(toManagedInstance);
+}
+
+/**
+ * Managed instances joined with their EC2 tags. Tags are best effort: without
+ * tag:GetResources permission the list still comes back, only without names.
+ */
+export async function listManagedInstances(clients: AwsClients, options: ListInstancesOptions = {}): Promise<ManagedInstance[]> {
+  const [instances, tags] = await Promise.all([
+    describeManagedInstances(clients, options),
+    instanceTags(clients).catch(() => undefined),
+  ]);
   for (const instance of instances) {
     const own = tags?.get(instance.instanceId);
     if (!own) continue;

@@ -1,0 +1,178 @@
+// The AWS calls a run makes while it is followed, behind a narrow interface: the wait policy
+// (run.ts) is unit-tested against a fake of this, counting SSM calls.
+import {
+  CancelCommandCommand,
+  GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
+  ListCommandsCommand,
+  type Command,
+  type CommandInvocation,
+} from '@aws-sdk/client-ssm';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { ManagedInstance } from './api';
+import type { AwsClients } from './clients';
+import { errorName } from './errors';
+import { describeManagedInstances } from './instances';
+
+/** One invocation as SSM reports it. `responseCode` is -1 until the script has ended. */
+export interface SsmInvocation {
+  instanceId: string;
+  status: string;
+  statusDetails: string;
+  responseCode: number;
+  /** Only GetCommandInvocation returns output (at most 24,000 / 8,000 characters). */
+  stdout?: string;
+  stderr?: string;
+  stdoutUrl?: string;
+  stderrUrl?: string;
+  startedAt?: Date;
+  endedAt?: Date;
+}
+
+export interface SsmCommand {
+  commandId: string;
+  status: string;
+  statusDetails: string;
+  targetCount: number;
+  completedCount: number;
+  errorCount: number;
+  instanceIds: string[];
+  tagTargets: Array<{ key: string; value: string }>;
+  commands: string[];
+  executionTimeoutSeconds?: number;
+  requestedAt?: Date;
+}
+
+export interface RunBackend {
+  /** undefined while SSM does not know the invocation yet (InvocationDoesNotExist). */
+  getInvocation(commandId: string, instanceId: string): Promise<SsmInvocation | undefined>;
+  /** Every invocation of the command with plugin details (pages of 50). */
+  listInvocations(commandId: string): Promise<SsmInvocation[]>;
+  /** undefined when SSM does not know the command. */
+  getCommand(commandId: string): Promise<SsmCommand | undefined>;
+  cancel(commandId: string, instanceIds?: string[]): Promise<void>;
+  pingStatus(instanceIds: string[]): Promise<ManagedInstance[]>;
+  /** Keys under `prefix` after `startAfter`, in key order (all pages). */
+  listKeys(bucket: string, prefix: string, startAfter?: string): Promise<string[]>;
+  /** The "directories" directly under `prefix` (ListObjectsV2 with Delimiter "/"). */
+  listSubPrefixes(bucket: string, prefix: string): Promise<string[]>;
+  getObject(bucket: string, key: string): Promise<Uint8Array>;
+}
+
+const PARSEABLE_DATE = (value: string | Date | undefined): Date | undefined => {
+  if (!value) return undefined;
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+};
+
+function fromListed(invocation: CommandInvocation): SsmInvocation {
+  const plugin = invocation.CommandPlugins?.[0];
+  return {
+    instanceId: invocation.InstanceId ?? '',
+    status: invocation.Status ?? 'Pending',
+    statusDetails: invocation.StatusDetails ?? invocation.Status ?? '',
+    responseCode: plugin?.ResponseCode ?? -1,
+    stdoutUrl: plugin?.StandardOutputUrl || invocation.StandardOutputUrl || undefined,
+    stderrUrl: plugin?.StandardErrorUrl || invocation.StandardErrorUrl || undefined,
+    startedAt: PARSEABLE_DATE(plugin?.ResponseStartDateTime),
+    endedAt: PARSEABLE_DATE(plugin?.ResponseFinishDateTime),
+  };
+}
+
+function fromCommand(command: Command): SsmCommand {
+  const tagTargets = (command.Targets ?? [])
+    .filter((t) => t.Key?.startsWith('tag:'))
+    .flatMap((t) => (t.Values ?? []).map((value) => ({ key: t.Key!.slice(4), value })));
+  const idTargets = (command.Targets ?? []).filter((t) => t.Key === 'InstanceIds').flatMap((t) => t.Values ?? []);
+  const timeout = Number(command.Parameters?.executionTimeout?.[0]);
+  return {
+    commandId: command.CommandId ?? '',
+    status: command.Status ?? 'Pending',
+    statusDetails: command.StatusDetails ?? '',
+    targetCount: command.TargetCount ?? 0,
+    completedCount: command.CompletedCount ?? 0,
+    errorCount: command.ErrorCount ?? 0,
+    instanceIds: [...(command.InstanceIds ?? []), ...idTargets],
+    tagTargets,
+    commands: command.Parameters?.commands ?? [],
+    executionTimeoutSeconds: Number.isFinite(timeout) ? timeout : undefined,
+    requestedAt: command.RequestedDateTime,
+  };
+}
+
+export function sdkRunBackend(clients: AwsClients): RunBackend {
+  return {
+    async getInvocation(commandId, instanceId) {
+      try {
+        const out = await clients.ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+        return {
+          instanceId,
+          status: out.Status ?? 'Pending',
+          statusDetails: out.StatusDetails ?? out.Status ?? '',
+          responseCode: out.ResponseCode ?? -1,
+          stdout: out.StandardOutputContent ?? '',
+          stderr: out.StandardErrorContent ?? '',
+          stdoutUrl: out.StandardOutputUrl || undefined,
+          stderrUrl: out.StandardErrorUrl || undefined,
+          startedAt: PARSEABLE_DATE(out.ExecutionStartDateTime),
+          endedAt: PARSEABLE_DATE(out.ExecutionEndDateTime),
+        };
+      } catch (error) {
+        if (errorName(error) === 'InvocationDoesNotExist') return undefined;
+        throw error;
+      }
+    },
+    async listInvocations(commandId) {
+      const all: SsmInvocation[] = [];
+      let token: string | undefined;
+      do {
+        const page = await clients.ssm.send(
+          new ListCommandInvocationsCommand({ CommandId: commandId, Details: true, MaxResults: 50, NextToken: token }),
+        );
+        all.push(...(page.CommandInvocations ?? []).map(fromListed));
+        token = page.NextToken;
+      } while (token);
+      return all;
+    },
+    async getCommand(commandId) {
+      try {
+        const out = await clients.ssm.send(new ListCommandsCommand({ CommandId: commandId }));
+        const command = out.Commands?.[0];
+        return command ? fromCommand(command) : undefined;
+      } catch (error) {
+        if (errorName(error) === 'InvalidCommandId') return undefined;
+        throw error;
+      }
+    },
+    async cancel(commandId, instanceIds) {
+      await clients.ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: instanceIds?.length ? instanceIds : undefined }));
+    },
+    pingStatus: (instanceIds) => describeManagedInstances(clients, { instanceIds }),
+    async listKeys(bucket, prefix, startAfter) {
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await clients.s3.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, StartAfter: token ? undefined : startAfter, ContinuationToken: token }),
+        );
+        keys.push(...(page.Contents ?? []).map((o) => o.Key ?? '').filter(Boolean));
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return keys;
+    },
+    async listSubPrefixes(bucket, prefix) {
+      const prefixes: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await clients.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
+        prefixes.push(...(page.CommonPrefixes ?? []).map((p) => p.Prefix ?? '').filter(Boolean));
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return prefixes;
+    },
+    async getObject(bucket, key) {
+      const out = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
+    },
+  };
+}

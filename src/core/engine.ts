@@ -1,0 +1,158 @@
+// createEngine: the Engine the CLI, the extension and a Lambda use.
+import { RunnerError, type BucketStatus, type CallerIdentity, type Engine, type EngineSettings, type RunHandle, type RunRequest, type RunResult } from './api';
+import { sdkRunBackend, type RunBackend } from './backend';
+import { bucketExists, configuredBucket, createStagingBucket, defaultBucketName } from './bucket';
+import { createClients, type AwsClients } from './clients';
+import type { Clock } from './clock';
+import { DEFAULT_KEY_PREFIX } from './defaults';
+import { mapErrors, type ErrorContext } from './errors';
+import { parseLiveLocation } from './follow';
+import { cachedIdentity } from './identity';
+import { listManagedInstances } from './instances';
+import { checkTargetsReachable, launch } from './launch';
+import { parseRemoteHeader } from './remote';
+import { normalizeRequest } from './request';
+import { FollowedRun } from './run';
+
+/** Test seams; production code passes nothing. */
+export interface EngineDependencies {
+  clients?: AwsClients;
+  clock?: Clock;
+}
+
+function normalizeKeyPrefix(prefix: string | undefined): string {
+  const value = (prefix ?? DEFAULT_KEY_PREFIX).replace(/^\/+/, '');
+  return value === '' || value.endsWith('/') ? value : `${value}/`;
+}
+
+class RunEngine implements Engine {
+  private readonly clients: AwsClients;
+  private readonly backend: RunBackend;
+  private readonly keyPrefix: string;
+  private readonly whoAmI: () => Promise<CallerIdentity>;
+  /** Buckets seen to exist (checked once per engine). */
+  private readonly knownBuckets = new Set<string>();
+
+  constructor(
+    private readonly settings: EngineSettings,
+    private readonly deps: EngineDependencies,
+  ) {
+    this.clients = deps.clients ?? createClients(settings);
+    this.backend = sdkRunBackend(this.clients);
+    this.keyPrefix = normalizeKeyPrefix(settings.keyPrefix);
+    this.whoAmI = cachedIdentity(this.clients);
+  }
+
+  private context(bucket?: string): ErrorContext {
+    return { profile: this.settings.profile, endpointUrl: this.settings.endpointUrl, bucket };
+  }
+
+  identity(): Promise<CallerIdentity> {
+    return mapErrors(this.context(), () => this.whoAmI());
+  }
+
+  listInstances(options?: { pingStatus?: string[]; instanceIds?: string[] }) {
+    return mapErrors(this.context(), () => listManagedInstances(this.clients, options));
+  }
+
+  private async resolveBucket(): Promise<{ bucket: string; isDefault: boolean; identity: CallerIdentity }> {
+    const identity = await this.whoAmI();
+    const configured = configuredBucket(this.settings.bucket);
+    return configured
+      ? { bucket: configured, isDefault: false, identity }
+      : { bucket: defaultBucketName(identity.account, identity.region), isDefault: true, identity };
+  }
+
+  bucketStatus(): Promise<BucketStatus> {
+    return mapErrors(this.context(), async () => {
+      const { bucket, isDefault, identity } = await this.resolveBucket();
+      const exists = await mapErrors(this.context(bucket), () => bucketExists(this.clients.s3, bucket, identity.account));
+      if (exists) this.knownBuckets.add(bucket);
+      return { bucket, exists, isDefault };
+    });
+  }
+
+  createBucket(): Promise<void> {
+    return mapErrors(this.context(), async () => {
+      const { bucket, identity } = await this.resolveBucket();
+      await mapErrors(this.context(bucket), () => createStagingBucket(this.clients.s3, bucket, identity.region, this.keyPrefix));
+      this.knownBuckets.add(bucket);
+    });
+  }
+
+  start(request: RunRequest): Promise<RunHandle> {
+    return mapErrors(this.context(), async () => {
+      const normalized = normalizeRequest(request);
+      const [{ bucket, isDefault, identity }] = await Promise.all([this.resolveBucket(), this.checkTargets(normalized)]);
+      return mapErrors(this.context(bucket), async () => {
+        await this.requireBucket(bucket, isDefault, identity.account);
+        const launched = await launch({ clients: this.clients, identity, bucket, keyPrefix: this.keyPrefix }, normalized);
+        return new FollowedRun({
+          commandId: launched.commandId,
+          backend: this.backend,
+          instanceIds: launched.instanceIds,
+          discoverInstances: normalized.target.kind === 'tags',
+          live: launched.live,
+          timeoutSeconds: normalized.timeoutSeconds,
+          clock: this.deps.clock,
+        }).start();
+      });
+    });
+  }
+
+  private async checkTargets(request: RunRequest): Promise<void> {
+    await checkTargetsReachable(this.clients, request.target, await this.clients.region());
+  }
+
+  private async requireBucket(bucket: string, isDefault: boolean, account: string): Promise<void> {
+    if (this.knownBuckets.has(bucket)) return;
+    if (!(await bucketExists(this.clients.s3, bucket, account))) {
+      throw new RunnerError(
+        isDefault
+          ? `The staging bucket ${bucket} does not exist yet: create it with \`ec2-runner bucket create\` (public access blocked, encrypted, objects expire after 7 days), or pass --bucket / set EC2_RUNNER_BUCKET.`
+          : `S3 bucket ${bucket} does not exist (or is in another region): create it, or pass --bucket / set EC2_RUNNER_BUCKET to an existing bucket.`,
+        'NoSuchBucket',
+      );
+    }
+    this.knownBuckets.add(bucket);
+  }
+
+  /** Rebuilds a run's follower from SSM alone (ListCommands Parameters carry the header line). */
+  private async followerFor(commandId: string, immediate: boolean): Promise<FollowedRun> {
+    const command = await this.backend.getCommand(commandId);
+    if (!command) {
+      throw new RunnerError(`No command ${commandId} in this account and region: check the id, --profile and --region.`, 'UnknownCommand');
+    }
+    const header = parseRemoteHeader(command.commands);
+    const live = header?.outputLocation ? parseLiveLocation(header.outputLocation) : undefined;
+    return new FollowedRun({
+      commandId,
+      backend: this.backend,
+      instanceIds: command.instanceIds,
+      discoverInstances: command.instanceIds.length === 0,
+      live,
+      clock: this.deps.clock,
+      immediateStatusCheck: immediate,
+    });
+  }
+
+  attach(commandId: string): Promise<RunHandle> {
+    return mapErrors(this.context(), async () => (await this.followerFor(commandId, true)).start());
+  }
+
+  status(commandId: string): Promise<RunResult> {
+    return mapErrors(this.context(), async () => (await this.followerFor(commandId, true)).snapshot());
+  }
+
+  cancel(commandId: string): Promise<void> {
+    return mapErrors(this.context(), () => this.backend.cancel(commandId));
+  }
+
+  dispose(): void {
+    this.clients.dispose();
+  }
+}
+
+export function createEngine(settings: EngineSettings = {}, deps: EngineDependencies = {}): Engine {
+  return new RunEngine(settings, deps);
+}

@@ -1,0 +1,11 @@
+// The engine's library entry (built to dist/engine.js, the package's `main`): everything the CLI,
+// the extension and a Lambda handler need, with nothing but the AWS SDK underneath.
+export * from './api';
+export { createEngine, type EngineDependencies } from './engine';
+export { toRunnerError } from './errors';
+export { defaultInterpreter } from './request';
+export { defaultBucketName } from './bucket';
+export { isTerminalStatus } from './outcome';
+export { WAIT_POLICY } from './run';
+export { DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT_SECONDS, DEFAULT_DELIVERY_TIMEOUT_SECONDS } from './defaults';
+export { runToCompletion, fileSource } from './helpers';

@@ -1,0 +1,133 @@
+// Starting a run: check targets, stage the file, build the command, SendCommand.
+import { randomBytes } from 'node:crypto';
+import { SendCommandCommand, type Target } from '@aws-sdk/client-ssm';
+import { RunnerError, type CallerIdentity, type ManagedInstance, type RunTarget } from './api';
+import type { AwsClients } from './clients';
+import { MIN_AGENT_EXECUTION_TIMEOUT_SECONDS, RUN_DOCUMENT } from './defaults';
+import { liveOutputLocation, type LiveLocation } from './follow';
+import { describeManagedInstances } from './instances';
+import { buildRemoteCommands, type RemotePayload, type RemoteRunSpec } from './remote';
+import type { NormalizedRequest } from './request';
+import { stageFile } from './staging';
+import { createLiveOutputTarget, presignedDownloadUrl, presignLifetimeSeconds, runPrefixOf } from './transfer';
+
+export interface LaunchContext {
+  clients: AwsClients;
+  identity: CallerIdentity;
+  bucket: string;
+  keyPrefix: string;
+}
+
+export interface Launched {
+  commandId: string;
+  instanceIds: string[];
+  live: LiveLocation;
+}
+
+/** SSM's Comment is at most 100 characters; the prefix makes our runs recognisable in the console. */
+const COMMENT_MAX = 100;
+
+function describeTags(tags: Array<{ key: string; value: string }>): string {
+  return tags.map((t) => `${t.key}=${t.value}`).join(', ');
+}
+
+/**
+ * Fails fast, before anything is sent, when a target instance is unknown or offline (SSM would
+ * accept the command and leave it Pending until the delivery timeout). Best effort: without
+ * ssm:DescribeInstanceInformation permission the check is skipped and SendCommand decides.
+ */
+export async function checkTargetsReachable(clients: AwsClients, target: RunTarget, region: string): Promise<void> {
+  let found: ManagedInstance[];
+  try {
+    found = await describeManagedInstances(clients, target.kind === 'instances' ? { instanceIds: target.instanceIds } : { tags: target.tags });
+  } catch {
+    return;
+  }
+  if (target.kind === 'tags') {
+    if (found.length === 0) {
+      throw new RunnerError(`No SSM managed instance has tag ${describeTags(target.tags)} in ${region}: check the tag and --region (see \`ec2-runner instances\`).`, 'NoMatchingInstances');
+    }
+    if (!found.some((i) => i.pingStatus === 'Online')) {
+      throw new RunnerError(`Every instance with tag ${describeTags(target.tags)} is offline to SSM: start the instances or their SSM agents, then retry.`, 'InstanceOffline');
+    }
+    return;
+  }
+  for (const id of target.instanceIds) {
+    const info = found.find((i) => i.instanceId === id);
+    if (!info) {
+      throw new RunnerError(
+        `Instance ${id} is not an SSM managed instance in ${region}: check the id and --region, and that the instance runs the SSM agent with an instance profile that allows SSM (see \`ec2-runner instances\`).`,
+        'UnknownInstance',
+      );
+    }
+    if (info.pingStatus !== 'Online') {
+      const since = info.lastPingDateTime ? `, last ping ${info.lastPingDateTime.toISOString()}` : '';
+      throw new RunnerError(`Instance ${id} is offline to SSM (PingStatus ${info.pingStatus}${since}): start the instance or its SSM agent, then retry.`, 'InstanceOffline');
+    }
+  }
+}
+
+async function payloadFor(context: LaunchContext, request: NormalizedRequest, lifetime: number): Promise<RemotePayload | undefined> {
+  const source = request.source;
+  if (source.kind !== 'file') return undefined;
+  const staged = await stageFile(context.clients.s3, {
+    bucket: context.bucket,
+    keyPrefix: context.keyPrefix,
+    fileName: source.fileName,
+    content: source.content,
+    expectedOwner: context.identity.account,
+  });
+  const fetch: RemotePayload['fetch'] =
+    request.transferMode === 'instance-role'
+      ? { kind: 'instance-role', s3Uri: `s3://${staged.bucket}/${staged.key}`, region: context.identity.region }
+      : { kind: 'presigned', url: await presignedDownloadUrl(context.clients.s3, staged.bucket, staged.key, lifetime) };
+  return { fileName: source.fileName, sha256: staged.sha256, interpreter: source.interpreter!, args: source.args ?? [], fetch };
+}
+
+function commentFor(request: NormalizedRequest): string {
+  const what = request.comment ?? (request.source.kind === 'file' ? `run ${request.source.fileName}` : 'exec');
+  return `ec2-runner: ${what}`.slice(0, COMMENT_MAX);
+}
+
+function targetsFor(target: RunTarget): { InstanceIds?: string[]; Targets?: Target[] } {
+  if (target.kind === 'instances') return { InstanceIds: target.instanceIds };
+  return { Targets: target.tags.map((t) => ({ Key: `tag:${t.key}`, Values: [t.value] })) };
+}
+
+export async function launch(context: LaunchContext, request: NormalizedRequest): Promise<Launched> {
+  const runId = randomBytes(8).toString('hex');
+  const live: LiveLocation = { bucket: context.bucket, runPrefix: runPrefixOf(context.keyPrefix, runId) };
+  const lifetime = presignLifetimeSeconds(request.deliveryTimeoutSeconds, request.timeoutSeconds);
+  const [payload, output] = await Promise.all([
+    payloadFor(context, request, lifetime),
+    createLiveOutputTarget(context.clients.s3, context.bucket, live.runPrefix, lifetime),
+  ]);
+  const spec: RemoteRunSpec = {
+    runId,
+    payload,
+    shellCommand: request.source.kind === 'command' ? request.source.command : undefined,
+    workingDirectory: request.workingDirectory,
+    env: request.env,
+    output,
+    outputLocation: liveOutputLocation(live),
+  };
+  const commands = buildRemoteCommands(spec);
+  const sent = await context.clients.ssm.send(
+    new SendCommandCommand({
+      DocumentName: RUN_DOCUMENT,
+      Parameters: {
+        commands,
+        // The agent replaces values below its minimum with 3600; shorter timeouts are enforced by the client.
+        executionTimeout: [String(Math.max(request.timeoutSeconds, MIN_AGENT_EXECUTION_TIMEOUT_SECONDS))],
+      },
+      TimeoutSeconds: request.deliveryTimeoutSeconds,
+      ...targetsFor(request.target),
+      MaxConcurrency: request.maxConcurrency,
+      MaxErrors: request.maxErrors,
+      Comment: commentFor(request),
+    }),
+  );
+  const commandId = sent.Command?.CommandId;
+  if (!commandId) throw new RunnerError('SSM accepted the command but returned no command id; retry.', 'NoCommandId');
+  return { commandId, instanceIds: request.target.kind === 'instances' ? [...request.target.instanceIds] : [], live };
+}

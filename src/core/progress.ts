@@ -1,0 +1,115 @@
+// What is known about one instance's invocation while a run is followed.
+import type { InvocationResult, OutputStream } from './api';
+import type { SsmInvocation } from './backend';
+import type { Frame } from './remote';
+import { decodeText, extractResult, isTerminalStatus, reasonFor, wrapperExitCode } from './outcome';
+
+export class InstanceProgress {
+  status = 'Pending';
+  statusDetails = 'Pending';
+  readonly output: Record<OutputStream, Uint8Array[]> = { stdout: [], stderr: [] };
+  /** Bytes already delivered to onOutput listeners, per stream. */
+  readonly delivered: Record<OutputStream, number> = { stdout: 0, stderr: 0 };
+  resultFile?: Uint8Array;
+  exit?: { exitCode: number; signal?: number };
+  wrapperError?: string;
+  /** Clock time the instance was seen to start (start frame or SSM InProgress). */
+  startedAtMs?: number;
+  startInfo?: Record<string, unknown>;
+  /** Latest SSM view of the invocation. */
+  ssm?: SsmInvocation;
+  /** Output from SSM's own channel when the live one did not deliver the end (may be truncated). */
+  fallback?: { stdout: string; stderr: string };
+  final = false;
+  /** Why the live channel cannot be trusted for this instance (corrupt object, lost chunks). */
+  liveProblem?: string;
+  gapSinceMs?: number;
+  pingChecked = false;
+  offline?: string;
+  cancelRequestedAtMs?: number;
+  timedOut = false;
+  notes: string[] = [];
+
+  constructor(readonly instanceId: string) {}
+
+  /** The wrapper said its last word: exit frame or a wrapper error. */
+  get liveEnded(): boolean {
+    return this.exit !== undefined || this.wrapperError !== undefined;
+  }
+
+  get ssmTerminal(): boolean {
+    return this.ssm !== undefined && isTerminalStatus(this.ssm.status);
+  }
+
+  /** Applies decoded frames; returns the output chunks to deliver, in order. */
+  applyFrames(frames: Frame[], nowMs: number): Array<{ stream: OutputStream; data: Uint8Array }> {
+    const chunks: Array<{ stream: OutputStream; data: Uint8Array }> = [];
+    for (const frame of frames) {
+      switch (frame.type) {
+        case 'start':
+          this.startInfo = frame.info;
+          this.startedAtMs ??= nowMs;
+          break;
+        case 'stdout':
+        case 'stderr':
+          this.output[frame.type].push(frame.data);
+          chunks.push({ stream: frame.type, data: frame.data });
+          break;
+        case 'result':
+          this.resultFile = frame.data;
+          break;
+        case 'exit':
+          this.exit = { exitCode: frame.exitCode, signal: frame.signal };
+          break;
+        case 'error':
+          this.wrapperError = frame.message;
+          break;
+      }
+    }
+    return chunks;
+  }
+
+  liveBytes(stream: OutputStream): Uint8Array {
+    return Buffer.concat(this.output[stream]);
+  }
+
+  toResult(usesLive: boolean, timeoutSeconds: number | undefined): InvocationResult {
+    const ssm = this.ssm;
+    let exitCode: number | null = null;
+    const wrapperCode = this.exit ? wrapperExitCode(this.exit) : undefined;
+    const notes = [...this.notes];
+    if (ssm && ssm.responseCode >= 0) {
+      exitCode = ssm.responseCode;
+      if (wrapperCode !== undefined && wrapperCode !== ssm.responseCode) {
+        notes.push(`the wrapper reported exit code ${wrapperCode} but SSM ${ssm.responseCode}; using SSM's`);
+      }
+    } else if (wrapperCode !== undefined) {
+      exitCode = wrapperCode;
+    }
+    const fromLive = usesLive && !this.fallback;
+    const stdout = fromLive ? decodeText(this.output.stdout) : (this.fallback?.stdout ?? '');
+    const stderr = fromLive ? decodeText(this.output.stderr) : (this.fallback?.stderr ?? '');
+    const reason = reasonFor({
+      status: this.status,
+      statusDetails: this.statusDetails,
+      exitCode,
+      wrapperError: this.wrapperError,
+      timeoutSeconds: this.timedOut ? timeoutSeconds : undefined,
+      offline: this.offline,
+    });
+    const allNotes = [reason, ...notes].filter((n): n is string => Boolean(n));
+    return {
+      instanceId: this.instanceId,
+      status: this.status,
+      statusDetails: this.statusDetails,
+      exitCode,
+      stdout,
+      stderr,
+      result: extractResult(this.resultFile, stdout),
+      outputSource: fromLive ? 'live' : 'ssm',
+      reason: allNotes.length ? allNotes.join('; ') : undefined,
+      startedAt: ssm?.startedAt,
+      endedAt: ssm?.endedAt,
+    };
+  }
+}

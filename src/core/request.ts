@@ -1,0 +1,71 @@
+// Checks a RunRequest and fills in defaults, so bad input fails before anything is sent.
+import { RunnerError, type RunRequest, type RunTarget } from './api';
+import {
+  DEFAULT_DELIVERY_TIMEOUT_SECONDS,
+  DEFAULT_TIMEOUT_SECONDS,
+  MAX_EXECUTION_TIMEOUT_SECONDS,
+  MAX_INSTANCE_IDS,
+  MIN_DELIVERY_TIMEOUT_SECONDS,
+} from './defaults';
+import { checkFileName } from './staging';
+
+/** SendCommand allows at most 5 Targets entries. */
+const MAX_TAG_TARGETS = 5;
+const INSTANCE_ID = /^(i-(\w{8}|\w{17})|mi-\w{17})$/;
+
+export interface NormalizedRequest extends RunRequest {
+  timeoutSeconds: number;
+  deliveryTimeoutSeconds: number;
+}
+
+/** Interpreter by file extension: python3 for .py, bash for .sh, else sh. */
+export function defaultInterpreter(fileName: string): string {
+  if (/\.py$/i.test(fileName)) return 'python3';
+  if (/\.(sh|bash)$/i.test(fileName)) return 'bash';
+  return 'sh';
+}
+
+function invalid(message: string): never {
+  throw new RunnerError(message, 'InvalidRequest');
+}
+
+function checkTarget(target: RunTarget): void {
+  if (target.kind === 'instances') {
+    if (target.instanceIds.length === 0) invalid('No target instance: pass --instance ID (see `ec2-runner instances`) or --tag KEY=VALUE.');
+    if (target.instanceIds.length > MAX_INSTANCE_IDS) invalid(`Too many instances (${target.instanceIds.length}): SSM accepts at most ${MAX_INSTANCE_IDS} ids per command; use --tag targets for fleets.`);
+    const bad = target.instanceIds.find((id) => !INSTANCE_ID.test(id));
+    if (bad) invalid(`"${bad}" is not an instance id (expected i-0123456789abcdef0 or mi-...): see \`ec2-runner instances\`.`);
+    if (new Set(target.instanceIds).size !== target.instanceIds.length) invalid('The same instance id is given twice: give each instance once.');
+  } else {
+    if (target.tags.length === 0) invalid('No target tag: pass --tag KEY=VALUE or --instance ID.');
+    if (target.tags.length > MAX_TAG_TARGETS) invalid(`Too many tag targets (${target.tags.length}): SSM accepts at most ${MAX_TAG_TARGETS}.`);
+    const bad = target.tags.find((t) => !t.key || !t.value);
+    if (bad) invalid(`Tag target "${bad.key}=${bad.value}" needs both a key and a value: pass --tag KEY=VALUE.`);
+  }
+}
+
+function checkSeconds(value: number | undefined, what: string, min: number, max: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min || value > max) invalid(`${what} must be a whole number of seconds from ${min} to ${max}, got ${value}.`);
+}
+
+export function normalizeRequest(request: RunRequest): NormalizedRequest {
+  checkTarget(request.target);
+  checkSeconds(request.timeoutSeconds, 'The timeout', 1, MAX_EXECUTION_TIMEOUT_SECONDS);
+  checkSeconds(request.deliveryTimeoutSeconds, 'The delivery timeout', MIN_DELIVERY_TIMEOUT_SECONDS, 2_592_000);
+  const source = request.source;
+  if (source.kind === 'command') {
+    if (!source.command.trim()) invalid('The command is empty: give a shell command after `--`.');
+  } else {
+    checkFileName(source.fileName);
+  }
+  if (request.workingDirectory !== undefined && !request.workingDirectory.startsWith('/')) {
+    invalid(`The working directory "${request.workingDirectory}" must be an absolute path on the instance (e.g. /home/ec2-user).`);
+  }
+  return {
+    ...request,
+    source: source.kind === 'file' ? { ...source, interpreter: source.interpreter?.trim() || defaultInterpreter(source.fileName), args: source.args ?? [] } : source,
+    timeoutSeconds: request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+    deliveryTimeoutSeconds: request.deliveryTimeoutSeconds ?? DEFAULT_DELIVERY_TIMEOUT_SECONDS,
+  };
+}

@@ -1,0 +1,488 @@
+// A followed run (RunHandle): live output from the S3 channel, status from SSM, with a
+// latency-first policy that keeps SSM calls low.
+//
+// - The live channel (S3, not SSM) is polled every 250 ms while output flows and every second
+//   when idle; it shows output within about a second and tells when the script has ended.
+// - When every instance's exit frame has arrived, SSM is asked once to confirm (then 200 ms,
+//   400 ms, ... while SSM still says InProgress).
+// - Independent slow checks (5 s after sending, then every 10 s) catch what the channel cannot see:
+//   never delivered, offline instance, cancelled elsewhere, channel broken. A still-Pending
+//   invocation gets one look at its instance's PingStatus so an offline instance fails fast.
+// - A client-side timeout cancels the remote command and reports TimedOut.
+import type { InvocationResult, Listener, OutputChunk, RunHandle, RunResult, RunStatusUpdate, Subscription } from './api';
+import type { RunBackend, SsmCommand, SsmInvocation } from './backend';
+import { systemClock, type Clock } from './clock';
+import { toRunnerError } from './errors';
+import { LiveChannelReader, type LiveLocation } from './follow';
+import { isTerminalStatus, LIVE_OUTPUT_UNAVAILABLE } from './outcome';
+import { InstanceProgress } from './progress';
+import type { Frame } from './remote';
+
+/** The waiting policy's timings (one source of truth; unit tests read them too). */
+export const WAIT_POLICY = {
+  firstStatusCheckMs: 5_000,
+  statusCheckIntervalMs: 10_000,
+  liveIntervalMs: 250,
+  liveIdleIntervalMs: 1_000,
+  /** Without new output for this long the live channel is polled less often. */
+  liveIdleAfterMs: 10_000,
+  /** Fleets: each followed instance adds this much to the live polling interval (bounds S3 LISTs). */
+  livePerInstanceMs: 20,
+  confirmBackoffFirstMs: 200,
+  confirmBackoffMaxMs: 5_000,
+  /** A missing live object (its upload failed for good) is skipped after this long. */
+  gapGraceMs: 5_000,
+  /** Give up waiting for SSM to confirm a cancellation after this long. */
+  cancelConfirmLimitMs: 30_000,
+  /** SSM may not know an invocation right after SendCommand; past this it is an error. */
+  invocationMissingLimitMs: 120_000,
+  /** Consecutive failed AWS calls tolerated before giving up (the SDK has already retried each). */
+  maxConsecutiveErrors: 6,
+} as const;
+
+const FATAL_ERROR_CODES = new Set(['AccessDenied', 'NoCredentials', 'CredentialsExpired', 'InvalidCredentials', 'NoRegion']);
+const NOT_STARTED = new Set(['Pending', 'Delayed']);
+
+export interface FollowOptions {
+  commandId: string;
+  backend: RunBackend;
+  /** Instances known up front (instance targets). */
+  instanceIds: string[];
+  /** True for tag targets: SSM picks the instances; they are discovered while following. */
+  discoverInstances: boolean;
+  live?: LiveLocation;
+  /** Client-side execution timeout; undefined = rely on SSM's own (attach). */
+  timeoutSeconds?: number;
+  /** Check SSM at once instead of after 5 s (attach/status: the run may be long finished). */
+  immediateStatusCheck?: boolean;
+  clock?: Clock;
+}
+
+export class FollowedRun implements RunHandle {
+  readonly commandId: string;
+  private readonly backend: RunBackend;
+  private readonly clock: Clock;
+  private readonly progress = new Map<string, InstanceProgress>();
+  private readonly reader?: LiveChannelReader;
+  private readonly outputListeners = new Set<Listener<OutputChunk>>();
+  private readonly statusListeners = new Set<Listener<RunStatusUpdate>>();
+  private readonly singleTarget: boolean;
+  private liveDisabled = false;
+  private command?: SsmCommand;
+  private lastCompletedCount = -1;
+  private detached = false;
+  private cancelRequestedAtMs?: number;
+  private wakeUp?: AbortController;
+  private errorsInARow = { ssm: 0, live: 0 };
+  private readonly startedAtMs: number;
+  private completion?: Promise<RunResult>;
+
+  constructor(private readonly options: FollowOptions) {
+    this.commandId = options.commandId;
+    this.backend = options.backend;
+    this.clock = options.clock ?? systemClock;
+    this.startedAtMs = this.clock.now();
+    for (const id of options.instanceIds) this.progress.set(id, new InstanceProgress(id));
+    this.singleTarget = !options.discoverInstances && options.instanceIds.length === 1;
+    if (options.live) this.reader = new LiveChannelReader(this.backend, options.live, (id, frames) => this.onFrames(id, frames));
+  }
+
+  get instanceIds(): readonly string[] {
+    return [...this.progress.keys()];
+  }
+
+  /** Starts following (idempotent); wait() returns the same completion. */
+  start(): this {
+    this.completion ??= this.loop().then(() => this.results());
+    return this;
+  }
+
+  onOutput(listener: Listener<OutputChunk>): Subscription {
+    this.outputListeners.add(listener);
+    return { dispose: () => this.outputListeners.delete(listener) };
+  }
+
+  onStatus(listener: Listener<RunStatusUpdate>): Subscription {
+    this.statusListeners.add(listener);
+    return { dispose: () => this.statusListeners.delete(listener) };
+  }
+
+  wait(): Promise<RunResult> {
+    return this.start().completion!;
+  }
+
+  async cancel(): Promise<void> {
+    const open = [...this.progress.values()].filter((p) => !p.final);
+    if (open.length === 0 && this.targetsResolved()) return;
+    this.cancelRequestedAtMs ??= this.clock.now();
+    for (const p of open) p.cancelRequestedAtMs ??= this.cancelRequestedAtMs;
+    await this.sendCancel(undefined);
+    this.wake();
+  }
+
+  detach(): void {
+    this.detached = true;
+    this.wake();
+  }
+
+  /** One pass over everything observable, no waiting (for `status`). */
+  async snapshot(): Promise<RunResult> {
+    await this.pollLive(true);
+    await this.checkSsm(true);
+    return this.results();
+  }
+
+  // ---- the loop ---------------------------------------------------------------------------
+
+  private async loop(): Promise<void> {
+    const policy = WAIT_POLICY;
+    let nextStatusAt = this.startedAtMs + (this.options.immediateStatusCheck ? 0 : policy.firstStatusCheckMs);
+    let nextLiveAt = this.startedAtMs;
+    let lastLiveDataAt = this.startedAtMs;
+    let confirmAt: number | undefined;
+    let confirmDelay: number = policy.confirmBackoffFirstMs;
+    while (!this.detached) {
+      if (this.followsLive() && this.clock.now() >= nextLiveAt) {
+        if (await this.pollLive(false)) lastLiveDataAt = this.clock.now();
+        nextLiveAt = this.clock.now() + this.liveInterval(this.clock.now() - lastLiveDataAt > policy.liveIdleAfterMs);
+      }
+      await this.enforceTimeouts();
+      const urgent = this.readyToConfirm() || this.cancelRequestedAtMs !== undefined;
+      if (!urgent) {
+        confirmAt = undefined;
+        confirmDelay = policy.confirmBackoffFirstMs;
+      } else if (confirmAt === undefined) {
+        confirmAt = this.clock.now();
+      }
+      if (confirmAt !== undefined && this.clock.now() >= confirmAt) {
+        await this.checkSsm(true);
+        confirmAt = this.clock.now() + confirmDelay;
+        confirmDelay = Math.min(confirmDelay * 2, policy.confirmBackoffMaxMs);
+        nextStatusAt = this.clock.now() + policy.statusCheckIntervalMs;
+      } else if (this.clock.now() >= nextStatusAt) {
+        await this.checkSsm(false);
+        await this.checkPendingInstancesAreOnline();
+        nextStatusAt = this.clock.now() + policy.statusCheckIntervalMs;
+      }
+      await this.giveUpOnUnconfirmedCancel();
+      if (this.finished()) return;
+      const wakeAt = Math.min(
+        this.followsLive() ? nextLiveAt : Infinity,
+        nextStatusAt,
+        confirmAt ?? Infinity,
+        this.nextDeadline(),
+      );
+      await this.sleepUntil(wakeAt);
+    }
+  }
+
+  private followsLive(): boolean {
+    if (!this.reader || this.liveDisabled) return false;
+    return !this.targetsResolved() || [...this.progress.values()].some((p) => this.wantsLive(p));
+  }
+
+  private wantsLive(p: InstanceProgress): boolean {
+    return !p.final && !p.liveEnded && !p.liveProblem;
+  }
+
+  private liveInterval(idle: boolean): number {
+    const base = idle ? WAIT_POLICY.liveIdleIntervalMs : WAIT_POLICY.liveIntervalMs;
+    const followed = [...this.progress.values()].filter((p) => this.wantsLive(p)).length;
+    return Math.max(base, followed * WAIT_POLICY.livePerInstanceMs);
+  }
+
+  private async sleepUntil(wakeAt: number): Promise<void> {
+    const ms = wakeAt - this.clock.now();
+    if (ms <= 0 || this.detached) return;
+    const controller = new AbortController();
+    this.wakeUp = controller;
+    await this.clock.sleep(ms, controller.signal);
+    controller.abort(); // releases a real timer if the sleep ended early
+  }
+
+  private wake(): void {
+    this.wakeUp?.abort();
+  }
+
+  // ---- live channel -----------------------------------------------------------------------
+
+  private onFrames(instanceId: string, frames: Frame[]): void {
+    const p = this.instance(instanceId);
+    const wasStarted = p.startedAtMs !== undefined;
+    for (const chunk of p.applyFrames(frames, this.clock.now())) {
+      p.delivered[chunk.stream] += chunk.data.byteLength;
+      this.emitOutput({ instanceId, stream: chunk.stream, data: chunk.data });
+    }
+    if (!wasStarted && p.startedAtMs !== undefined && NOT_STARTED.has(p.status)) this.setStatus(p, 'InProgress', 'InProgress');
+  }
+
+  private async discover(): Promise<void> {
+    if (!this.reader || this.liveDisabled || !this.options.discoverInstances) return;
+    const ids = await this.guard('live', () => this.reader!.discoverInstances());
+    for (const id of ids ?? []) this.instance(id);
+  }
+
+  /** Polls every instance still producing output; returns true when anything new arrived. */
+  private async pollLive(all: boolean): Promise<boolean> {
+    if (!this.reader || this.liveDisabled) return false;
+    if (!this.targetsResolved()) await this.discover();
+    let got = false;
+    for (const p of [...this.progress.values()]) {
+      if (!(all ? !p.liveProblem : this.wantsLive(p))) continue;
+      got = (await this.pollInstance(p)) || got;
+      if (this.liveDisabled) break;
+    }
+    return got;
+  }
+
+  private async pollInstance(p: InstanceProgress): Promise<boolean> {
+    const reader = this.reader!;
+    let processed = 0;
+    try {
+      processed = (await this.guard('live', () => reader.poll(p.instanceId))) ?? 0;
+    } catch (error) {
+      // A corrupt object: this instance's live output cannot be trusted any more.
+      p.liveProblem = `live output unreadable (${(error as Error).message})`;
+      return false;
+    }
+    if (reader.gapOf(p.instanceId) === undefined) {
+      p.gapSinceMs = undefined;
+    } else {
+      p.gapSinceMs ??= this.clock.now();
+      if (this.clock.now() - p.gapSinceMs >= WAIT_POLICY.gapGraceMs || p.ssmTerminal) {
+        const skipped = reader.skipGap(p.instanceId);
+        p.notes.push(`${skipped} live output object(s) never arrived; output is incomplete`);
+        p.gapSinceMs = undefined;
+        processed += (await this.guard('live', () => reader.poll(p.instanceId))) ?? 0;
+      }
+    }
+    return processed > 0;
+  }
+
+  // ---- SSM --------------------------------------------------------------------------------
+
+  private readyToConfirm(): boolean {
+    const open = [...this.progress.values()].filter((p) => !p.final);
+    // Nothing known yet (tag targets before discovery): the slow checks find the instances.
+    if (open.length === 0) return this.progress.size > 0 && !this.targetsResolved();
+    return open.every((p) => p.liveEnded);
+  }
+
+  private targetsResolved(): boolean {
+    if (!this.options.discoverInstances) return true;
+    const command = this.command;
+    if (!command) return false;
+    if (isTerminalStatus(command.status)) return true;
+    return command.targetCount > 0 && this.progress.size >= command.targetCount;
+  }
+
+  private finished(): boolean {
+    return this.targetsResolved() && [...this.progress.values()].every((p) => p.final);
+  }
+
+  private async checkSsm(confirming: boolean): Promise<void> {
+    if (this.singleTarget) {
+      const p = [...this.progress.values()][0];
+      if (p.final) return;
+      const invocation = await this.guard('ssm', () => this.backend.getInvocation(this.commandId, p.instanceId));
+      if (invocation) await this.applyInvocation(invocation);
+      else if (invocation === undefined && this.clock.now() - this.startedAtMs > WAIT_POLICY.invocationMissingLimitMs && !p.startedAtMs) {
+        await this.finalize(p, 'Failed', 'Failed', 'SSM never reported an invocation for this instance');
+      }
+      return;
+    }
+    const command = await this.guard('ssm', () => this.backend.getCommand(this.commandId));
+    if (command) this.command = command;
+    const changed = command !== undefined && command.completedCount !== this.lastCompletedCount;
+    const undiscovered = command !== undefined && command.targetCount > this.progress.size;
+    if (confirming || changed || undiscovered || (command && isTerminalStatus(command.status)) || this.lastCompletedCount < 0) {
+      const invocations = await this.guard('ssm', () => this.backend.listInvocations(this.commandId));
+      if (invocations) {
+        if (command) this.lastCompletedCount = command.completedCount;
+        for (const invocation of invocations) await this.applyInvocation(invocation);
+      }
+    }
+  }
+
+  private async applyInvocation(invocation: SsmInvocation): Promise<void> {
+    const p = this.instance(invocation.instanceId);
+    if (p.final) return;
+    p.ssm = invocation;
+    if (invocation.status === 'InProgress') p.startedAtMs ??= this.clock.now();
+    if (isTerminalStatus(invocation.status)) {
+      const timedOut = p.timedOut && (invocation.status === 'Cancelled' || invocation.status === 'TimedOut');
+      await this.finalize(p, timedOut ? 'TimedOut' : invocation.status, timedOut ? 'ExecutionTimedOut' : invocation.statusDetails);
+    } else {
+      this.setStatus(p, invocation.status, invocation.statusDetails);
+    }
+  }
+
+  /** One PingStatus look per instance still waiting for delivery: an offline instance fails fast. */
+  private async checkPendingInstancesAreOnline(): Promise<void> {
+    const waiting = [...this.progress.values()].filter(
+      (p) => !p.final && !p.pingChecked && p.startedAtMs === undefined && (!p.ssm || NOT_STARTED.has(p.ssm.status)),
+    );
+    if (waiting.length === 0) return;
+    const found = await this.guard('ssm', () => this.backend.pingStatus(waiting.map((p) => p.instanceId)));
+    if (!found) return;
+    const offline: InstanceProgress[] = [];
+    for (const p of waiting) {
+      p.pingChecked = true;
+      const info = found.find((i) => i.instanceId === p.instanceId);
+      if (info?.pingStatus === 'Online') continue;
+      const since = info?.lastPingDateTime ? ` since ${info.lastPingDateTime.toISOString()}` : '';
+      p.offline = info
+        ? `instance ${p.instanceId} is not connected to SSM (PingStatus ${info.pingStatus}${since}); the command was cancelled`
+        : `instance ${p.instanceId} is not an SSM managed instance any more; the command was cancelled`;
+      offline.push(p);
+    }
+    if (offline.length === 0) return;
+    await this.sendCancel(offline.map((p) => p.instanceId));
+    for (const p of offline) await this.finalize(p, 'Undeliverable', 'Undeliverable');
+  }
+
+  // ---- timeouts and cancellation ----------------------------------------------------------
+
+  private deadlineOf(p: InstanceProgress): number {
+    if (this.options.timeoutSeconds === undefined || p.final || p.timedOut || p.startedAtMs === undefined) return Infinity;
+    return p.startedAtMs + this.options.timeoutSeconds * 1000;
+  }
+
+  private nextDeadline(): number {
+    let next = Infinity;
+    for (const p of this.progress.values()) next = Math.min(next, this.deadlineOf(p));
+    if (this.cancelRequestedAtMs !== undefined) next = Math.min(next, this.cancelRequestedAtMs + WAIT_POLICY.cancelConfirmLimitMs);
+    return next;
+  }
+
+  private async enforceTimeouts(): Promise<void> {
+    const expired = [...this.progress.values()].filter((p) => this.clock.now() >= this.deadlineOf(p));
+    if (expired.length === 0) return;
+    for (const p of expired) {
+      p.timedOut = true;
+      p.cancelRequestedAtMs = this.clock.now();
+    }
+    this.cancelRequestedAtMs ??= this.clock.now();
+    await this.sendCancel(this.singleTarget ? undefined : expired.map((p) => p.instanceId));
+  }
+
+  private async sendCancel(instanceIds: string[] | undefined): Promise<void> {
+    try {
+      await this.backend.cancel(this.commandId, instanceIds);
+    } catch (error) {
+      const mapped = toRunnerError(error);
+      // A command that has just finished cannot be cancelled; the next check will tell.
+      if (FATAL_ERROR_CODES.has(mapped.code)) throw mapped;
+    }
+  }
+
+  private async giveUpOnUnconfirmedCancel(): Promise<void> {
+    if (this.cancelRequestedAtMs === undefined) return;
+    if (this.clock.now() - this.cancelRequestedAtMs < WAIT_POLICY.cancelConfirmLimitMs) return;
+    for (const p of [...this.progress.values()]) {
+      if (p.final) continue;
+      p.notes.push('SSM did not confirm the cancellation');
+      await this.finalize(p, p.timedOut ? 'TimedOut' : 'Cancelled', p.timedOut ? 'ExecutionTimedOut' : 'Cancelled');
+    }
+    if (!this.targetsResolved() && this.command) this.command = { ...this.command, status: 'Cancelled' };
+  }
+
+  // ---- results ----------------------------------------------------------------------------
+
+  private async finalize(p: InstanceProgress, status: string, statusDetails: string, note?: string): Promise<void> {
+    if (p.final) return;
+    if (note) p.notes.push(note);
+    if (this.reader && !this.liveDisabled && !p.liveEnded && !p.liveProblem) await this.pollInstance(p); // drain the last objects
+    p.final = true;
+    if (!this.usesLive(p, status)) await this.useSsmOutput(p);
+    this.setStatus(p, status, statusDetails);
+  }
+
+  /** Live output is complete when the wrapper ended it; for a killed run it is all there is. */
+  private usesLive(p: InstanceProgress, status: string): boolean {
+    if (!this.reader || p.liveProblem || this.liveDisabled) return false;
+    if (p.liveEnded) return true;
+    return p.startedAtMs !== undefined && p.startInfo !== undefined && ['Cancelled', 'TimedOut', 'Undeliverable', 'Terminated'].includes(status);
+  }
+
+  /** Falls back to SSM's own output (at most 24,000 / 8,000 characters) and delivers what was not yet shown. */
+  private async useSsmOutput(p: InstanceProgress): Promise<void> {
+    let invocation = p.ssm;
+    if (invocation?.stdout === undefined && !p.offline) {
+      invocation = (await this.guard('ssm', () => this.backend.getInvocation(this.commandId, p.instanceId))) ?? invocation;
+    }
+    if (invocation && invocation !== p.ssm && !p.ssm) p.ssm = invocation;
+    p.fallback = { stdout: invocation?.stdout ?? '', stderr: invocation?.stderr ?? '' };
+    if (p.startedAtMs !== undefined || (invocation && invocation.responseCode >= 0)) p.notes.push(LIVE_OUTPUT_UNAVAILABLE);
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const bytes = Buffer.from(p.fallback[stream], 'utf8');
+      const shown = p.liveBytes(stream);
+      // Deliver only the part that the live channel has not already shown.
+      let tail: Buffer | undefined;
+      if (shown.byteLength === 0) tail = bytes;
+      else if (bytes.subarray(0, shown.byteLength).equals(shown)) tail = bytes.subarray(shown.byteLength);
+      if (tail?.byteLength) this.emitOutput({ instanceId: p.instanceId, stream, data: new Uint8Array(tail) });
+    }
+  }
+
+  private results(): RunResult {
+    const invocations: InvocationResult[] = [...this.progress.values()].map((p) =>
+      p.toResult(p.final ? this.usesLive(p, p.status) : Boolean(this.reader), this.options.timeoutSeconds),
+    );
+    return { commandId: this.commandId, invocations };
+  }
+
+  // ---- plumbing ---------------------------------------------------------------------------
+
+  private instance(instanceId: string): InstanceProgress {
+    let p = this.progress.get(instanceId);
+    if (!p) this.progress.set(instanceId, (p = new InstanceProgress(instanceId)));
+    return p;
+  }
+
+  private setStatus(p: InstanceProgress, status: string, statusDetails: string): void {
+    if (p.status === status && p.statusDetails === statusDetails) return;
+    p.status = status;
+    p.statusDetails = statusDetails;
+    for (const listener of [...this.statusListeners]) {
+      try {
+        listener({ instanceId: p.instanceId, status, statusDetails });
+      } catch {
+        // A listener's bug must not break the run.
+      }
+    }
+  }
+
+  private emitOutput(chunk: OutputChunk): void {
+    for (const listener of [...this.outputListeners]) {
+      try {
+        listener(chunk);
+      } catch {
+        // A listener's bug must not break the run.
+      }
+    }
+  }
+
+  /**
+   * Runs one AWS call of the loop. Transient failures are tolerated (the next tick retries);
+   * permission and credential problems end the run with the mapped error. A live channel that
+   * keeps failing is abandoned in favour of SSM's own output.
+   */
+  private async guard<T>(kind: 'ssm' | 'live', call: () => Promise<T>): Promise<T | undefined> {
+    try {
+      const value = await call();
+      this.errorsInARow[kind] = 0;
+      return value;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'CorruptFramesError') throw error;
+      const mapped = toRunnerError(error);
+      const tooMany = ++this.errorsInARow[kind] >= WAIT_POLICY.maxConsecutiveErrors;
+      if (kind === 'live') {
+        if (tooMany || FATAL_ERROR_CODES.has(mapped.code)) this.liveDisabled = true;
+        return undefined;
+      }
+      if (tooMany || FATAL_ERROR_CODES.has(mapped.code)) throw mapped;
+      return undefined;
+    }
+  }
+}
