@@ -2,22 +2,15 @@
 // (presigned GET + presigned POST), as the SSM agent would run it on an instance.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildRemoteCommands } from '../../src/core/remote';
-import { MARK_RAN, type RemoteCase, type RemoteTransport, runRemote, waitFor } from '../support/remoteHarness';
-import { realPythonDir } from '../support/remoteRun';
+import { HOSTILE_ARGS, MARK_RAN, type RemoteCase, type RemoteTransport, runRemote, waitFor } from '../support/remoteHarness';
+import { realPythonDir, scratchDir, writeFakeAwsCli } from '../support/remoteRun';
 import { localTransport, RemoteTestServer } from '../support/remoteTestServer';
 
 const PATH = `${realPythonDir()}:${process.env.PATH}`;
-
-/** Arguments a shell would mangle; each must reach the script byte for byte. */
-export const HOSTILE_ARGS = [
-  '', ' ', 'two words', "it's", '"double"', '$(touch pwned)', '`id`', '$HOME', '${PATH}', 'a\nb', 'tab\there', '\r\n',
-  '\\', '\\n', '; exit 9', '| cat', '&& echo hi', '*', '~', '-n', '--', '#comment', 'EC2RUNNER_EOF', "'EC2RUNNER_EOF'",
-  'é ñ 中文 🎉', '\u0001\u0002\u001b[31m\u007f', 'trailing newlines\n\n', '\u00a0nbsp', 'x'.repeat(1000),
-];
 
 const hexOf = (text: string) => Buffer.from(text, 'utf8').toString('hex');
 const PRINT_ARGV_HEX = `${MARK_RAN}import json, sys\nsys.stdout.write(json.dumps([os.fsencode(a).hex() for a in sys.argv[1:]]))\n`;
@@ -215,6 +208,38 @@ describe('remote wrapper (python path, loopback S3 stand-in)', () => {
     assert.equal(outcome.local.exitCode, 0);
     assert.equal(outcome.local.stdout.toString(), 'quiet\n');
     assert.equal(outcome.live.objectCount, 0);
+  });
+
+  test('instance-role mode downloads with aws s3 cp; a missing object or CLI runs nothing', async () => {
+    const scratch = scratchDir();
+    try {
+      const bin = join(scratch.root, 'bin');
+      writeFakeAwsCli(bin, join(scratch.root, 's3'), 'eu-west-1');
+      const withRole: RemoteTransport = {
+        ...transport,
+        stage: async (body, fileName, broken) => {
+          const key = `staged/${fileName}`;
+          if (!broken) {
+            mkdirSync(join(scratch.root, 's3', 'bucket', 'staged'), { recursive: true });
+            writeFileSync(join(scratch.root, 's3', 'bucket', key), body);
+          }
+          return { kind: 'instance-role', s3Uri: `s3://bucket/${key}`, region: 'eu-west-1' };
+        },
+      };
+      const script = `${MARK_RAN}import sys\nprint(sys.argv[1:])\n`;
+      const good = await runRemote(withRole, { path: `${bin}:${PATH}`, script, fileName: 'role run.py', args: ['a b'] });
+      assert.equal(good.local.exitCode, 0, good.local.stderr.toString());
+      assert.equal(good.live.stdout.toString(), "['a b']\n");
+      const missing = await runRemote(withRole, { path: `${bin}:${PATH}`, script, fileName: 'gone.py', broken: 'missing' });
+      assert.equal(missing.ran, false);
+      assert.equal(missing.local.exitCode, 125);
+      assert.match(missing.live.errors[0], /^download failed: aws s3 cp exited 1: fatal error: .*404.*s3:GetObject/);
+      const noCli = await runRemote(withRole, { path: PATH.split(':').filter((dir) => !existsSync(join(dir, 'aws'))).join(':'), script });
+      assert.equal(noCli.ran, false);
+      assert.match(noCli.live.errors[0], /^download failed: the aws CLI is not on this instance's PATH/);
+    } finally {
+      scratch.dispose();
+    }
   });
 
   test('the wrapper parses as Python 3.6', () => {

@@ -85,6 +85,13 @@ export async function runRemote(transport: RemoteTransport, remoteCase: RemoteCa
   }
 }
 
+/** Arguments a shell would mangle; each must reach the script byte for byte. */
+export const HOSTILE_ARGS: string[] = [
+  '', ' ', 'two words', "it's", '"double"', '$(touch pwned)', '`id`', '$HOME', '${PATH}', 'a\nb', 'tab\there', '\r\n',
+  '\\', '\\n', '; exit 9', '| cat', '&& echo hi', '*', '~', '-n', '--', '#comment', 'EC2RUNNER_EOF', "'EC2RUNNER_EOF'",
+  'é ñ 中文 🎉', '\u0001\u0002\u001b[31m\u007f', 'trailing newlines\n\n', '\u00a0nbsp', 'x'.repeat(1000),
+];
+
 /** Python preamble for test scripts: records that the script ran. */
 export const MARK_RAN = 'import os\nopen(os.environ["EC2R_TEST_MARKER"], "w").close()\n';
 

@@ -154,3 +154,21 @@ export function binDirWith(root: string, tools: string[]): string {
   }
   return bin;
 }
+
+/**
+ * Writes a stand-in `aws` CLI into `bin` for the instance-role transfer mode: it accepts exactly the
+ * `aws s3 cp --only-show-errors --region R s3://bucket/key DEST` the command uses, serving objects
+ * from `s3Root/bucket/key` and failing like the real CLI on a missing key.
+ */
+export function writeFakeAwsCli(bin: string, s3Root: string, region: string): void {
+  mkdirSync(bin, { recursive: true });
+  const script = [
+    '#!/bin/sh',
+    `[ "$1 $2 $3 $4 $5" = "s3 cp --only-show-errors --region ${region}" ] || { echo "unexpected aws arguments: $*" >&2; exit 2; }`,
+    `src="${s3Root}/\${6#s3://}"`,
+    '[ -f "$src" ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key \\"${6#s3://*/}\\" does not exist" >&2; exit 1; }',
+    'cat "$src" >"$7"',
+  ].join('\n');
+  writeFileSync(join(bin, 'aws'), script);
+  chmodSync(join(bin, 'aws'), 0o755);
+}

@@ -65,7 +65,8 @@ function validate(spec: RemoteRunSpec): string[] {
     // curl reads the URL from a double-quoted config line in the fallback path.
     if (!/^https?:\/\/[^\s"\\]+$/.test(fetch.url)) invalid('the presigned download URL is not an http(s) URL without spaces, quotes or backslashes', 'pass the URL from getSignedUrl');
   } else {
-    if (!/^s3:\/\/[^\s]+$/.test(fetch.s3Uri)) invalid(`staged object ${JSON.stringify(fetch.s3Uri)} is not an s3:// URI`, 'pass s3://bucket/key');
+    checkText(fetch.s3Uri, 'the staged object URI');
+    if (!/^s3:\/\/[a-z0-9.-]+\/./.test(fetch.s3Uri)) invalid(`staged object ${JSON.stringify(fetch.s3Uri)} is not an s3:// URI`, 'pass s3://bucket/key');
     if (!/^[a-z0-9-]+$/.test(fetch.region)) invalid(`region ${JSON.stringify(fetch.region)} is not a region name`, 'pass e.g. us-east-1');
   }
   checkText(interpreter, 'the interpreter');
