@@ -1,0 +1,198 @@
+// Fakes for unit-testing the wait policy: a virtual clock and a scripted RunBackend that counts calls.
+// Time only moves when the code under test sleeps, so nothing depends on real timing.
+import type { ManagedInstance } from '../../src/core/api';
+import type { RunBackend, SsmCommand, SsmInvocation } from '../../src/core/backend';
+import type { Clock } from '../../src/core/clock';
+import { chunkKey, encodeFrames, type Frame } from '../../src/core/remote';
+
+export class FakeClock implements Clock {
+  nowMs = 0;
+  constructor(private readonly limitMs = 3_600_000) {}
+  now(): number {
+    return this.nowMs;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.nowMs += Math.max(0, ms);
+    if (this.nowMs > this.limitMs) throw new Error(`fake clock passed ${this.limitMs} ms: the loop never ended`);
+    await Promise.resolve();
+  }
+}
+
+export interface StatusStep {
+  /** Virtual time from which this status holds. */
+  from: number;
+  status: string;
+  statusDetails?: string;
+  responseCode?: number;
+  stdout?: string;
+  stderr?: string;
+}
+
+export interface FakeInstance {
+  instanceId: string;
+  /** Live-output objects, visible from `at` (ms); seq = index unless given. */
+  chunks?: Array<{ at: number; frames: Frame[]; seq?: number }>;
+  /** SSM's view over time (the last step whose `from` has passed applies). Before the first: InvocationDoesNotExist. */
+  ssm: StatusStep[];
+  pingStatus?: string;
+  /** How long SSM takes to show Cancelled after CancelCommand. */
+  cancelLagMs?: number;
+}
+
+export const RUN_PREFIX = 'ec2-runner/runs/0123456789abcdef/';
+export const BUCKET = 'test-bucket';
+
+type CallName = keyof RunBackend;
+
+export class FakeRunBackend implements RunBackend {
+  readonly calls: Record<CallName, number> = {
+    getInvocation: 0,
+    listInvocations: 0,
+    getCommand: 0,
+    cancel: 0,
+    pingStatus: 0,
+    listKeys: 0,
+    listSubPrefixes: 0,
+    getObject: 0,
+  };
+  readonly cancels: Array<{ at: number; instanceIds?: string[] }> = [];
+  /** Called before every call, e.g. to cancel at a given time. */
+  onCall?: (name: CallName) => void | Promise<void>;
+  /** Makes one call fail with this error. */
+  failures: Partial<Record<CallName, unknown>> = {};
+  private readonly cancelledAt = new Map<string, number>();
+
+  constructor(
+    private readonly clock: FakeClock,
+    readonly instances: FakeInstance[],
+    private readonly command: Partial<SsmCommand> = {},
+  ) {}
+
+  ssmCalls(): number {
+    const c = this.calls;
+    return c.getInvocation + c.listInvocations + c.getCommand + c.cancel + c.pingStatus;
+  }
+
+  private async enter(name: CallName): Promise<void> {
+    this.calls[name]++;
+    await this.onCall?.(name);
+    const failure = this.failures[name];
+    if (failure) throw failure;
+  }
+
+  private find(instanceId: string): FakeInstance {
+    const instance = this.instances.find((i) => i.instanceId === instanceId);
+    if (!instance) throw Object.assign(new Error('no such instance'), { name: 'InvocationDoesNotExist' });
+    return instance;
+  }
+
+  private stateOf(instance: FakeInstance): SsmInvocation | undefined {
+    const now = this.clock.now();
+    const cancelledAt = this.cancelledAt.get(instance.instanceId);
+    if (cancelledAt !== undefined && now >= cancelledAt + (instance.cancelLagMs ?? 300)) {
+      return { instanceId: instance.instanceId, status: 'Cancelled', statusDetails: 'Cancelled', responseCode: -1, stdout: '', stderr: '' };
+    }
+    const step = instance.ssm.filter((s) => s.from <= now && (cancelledAt === undefined || s.from <= cancelledAt)).pop();
+    if (!step) return undefined;
+    return {
+      instanceId: instance.instanceId,
+      status: step.status,
+      statusDetails: step.statusDetails ?? step.status,
+      responseCode: step.responseCode ?? -1,
+      stdout: step.stdout ?? '',
+      stderr: step.stderr ?? '',
+    };
+  }
+
+  private visibleChunks(instance: FakeInstance): Array<{ key: string; frames: Frame[] }> {
+    const cancelledAt = this.cancelledAt.get(instance.instanceId) ?? Infinity;
+    return (instance.chunks ?? [])
+      .map((c, index) => ({ ...c, seq: c.seq ?? index }))
+      .filter((c) => c.at <= this.clock.now() && c.at <= cancelledAt)
+      .map((c) => ({ key: chunkKey(RUN_PREFIX, instance.instanceId, c.seq), frames: c.frames }))
+      .sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async getInvocation(_commandId: string, instanceId: string): Promise<SsmInvocation | undefined> {
+    await this.enter('getInvocation');
+    return this.stateOf(this.find(instanceId));
+  }
+
+  async listInvocations(): Promise<SsmInvocation[]> {
+    await this.enter('listInvocations');
+    return this.instances
+      .map((i) => this.stateOf(i))
+      .filter((s): s is SsmInvocation => s !== undefined)
+      .map(({ stdout: _o, stderr: _e, ...rest }) => rest);
+  }
+
+  async getCommand(commandId: string): Promise<SsmCommand | undefined> {
+    await this.enter('getCommand');
+    const states = this.instances.map((i) => this.stateOf(i));
+    const done = states.filter((s) => s && ['Success', 'Failed', 'Cancelled', 'TimedOut', 'Undeliverable'].includes(s.status));
+    const known = states.filter(Boolean).length;
+    return {
+      commandId,
+      status: known > 0 && done.length === this.instances.length ? 'Success' : known > 0 ? 'InProgress' : 'Pending',
+      statusDetails: '',
+      targetCount: known > 0 ? this.instances.length : 0,
+      completedCount: done.length,
+      errorCount: 0,
+      instanceIds: [],
+      tagTargets: [],
+      commands: [],
+      ...this.command,
+    };
+  }
+
+  async cancel(_commandId: string, instanceIds?: string[]): Promise<void> {
+    await this.enter('cancel');
+    this.cancels.push({ at: this.clock.now(), instanceIds });
+    for (const instance of this.instances) {
+      if (!instanceIds || instanceIds.includes(instance.instanceId)) {
+        if (!this.cancelledAt.has(instance.instanceId)) this.cancelledAt.set(instance.instanceId, this.clock.now());
+      }
+    }
+  }
+
+  async pingStatus(instanceIds: string[]): Promise<ManagedInstance[]> {
+    await this.enter('pingStatus');
+    return this.instances
+      .filter((i) => instanceIds.includes(i.instanceId) && i.pingStatus !== undefined)
+      .map((i) => ({ instanceId: i.instanceId, pingStatus: i.pingStatus! }));
+  }
+
+  async listKeys(_bucket: string, prefix: string, startAfter?: string): Promise<string[]> {
+    await this.enter('listKeys');
+    return this.instances
+      .flatMap((i) => this.visibleChunks(i).map((c) => c.key))
+      .filter((key) => key.startsWith(prefix) && (startAfter === undefined || key > startAfter))
+      .sort();
+  }
+
+  async listSubPrefixes(_bucket: string, prefix: string): Promise<string[]> {
+    await this.enter('listSubPrefixes');
+    return this.instances.filter((i) => this.visibleChunks(i).length > 0).map((i) => `${prefix}${i.instanceId}/`);
+  }
+
+  async getObject(_bucket: string, key: string): Promise<Uint8Array> {
+    await this.enter('getObject');
+    for (const instance of this.instances) {
+      const chunk = this.visibleChunks(instance).find((c) => c.key === key);
+      if (chunk) return encodeFrames(chunk.frames);
+    }
+    throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' });
+  }
+}
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+/** Frames for a typical script: start, some stdout, exit. */
+export function scriptFrames(stdout: string, exitCode = 0): Frame[][] {
+  return [
+    [{ type: 'start', info: { pid: 42 } }, { type: 'stdout', data: text(stdout) }],
+    [{ type: 'exit', exitCode }],
+  ];
+}
+
+export { text };

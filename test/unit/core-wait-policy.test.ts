@@ -1,0 +1,276 @@
+// The waiting policy with a virtual clock and a scripted backend: how many SSM calls a run costs,
+// and what every ending looks like. No real time passes.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RunnerError, type OutputChunk, type RunStatusUpdate } from '../../src/core/api';
+import { LIVE_OUTPUT_UNAVAILABLE } from '../../src/core/outcome';
+import { FollowedRun, WAIT_POLICY, type FollowOptions } from '../../src/core/run';
+import { BUCKET, FakeClock, FakeRunBackend, RUN_PREFIX, text, type FakeInstance } from '../support/fakeRunBackend';
+
+const ID = 'i-0123456789abcdef0';
+const ID2 = 'i-0123456789abcdef1';
+
+function follow(instances: FakeInstance[], options: Partial<FollowOptions> = {}, command = {}) {
+  const clock = new FakeClock();
+  const backend = new FakeRunBackend(clock, instances, command);
+  const run = new FollowedRun({
+    commandId: '11111111-2222-3333-4444-555555555555',
+    backend,
+    instanceIds: instances.map((i) => i.instanceId),
+    discoverInstances: false,
+    live: { bucket: BUCKET, runPrefix: RUN_PREFIX },
+    timeoutSeconds: 3600,
+    clock,
+    ...options,
+  });
+  const output: OutputChunk[] = [];
+  const statuses: RunStatusUpdate[] = [];
+  run.onOutput((c) => output.push(c));
+  run.onStatus((s) => statuses.push(s));
+  const stdoutOf = (id = ID) =>
+    Buffer.concat(output.filter((c) => c.instanceId === id && c.stream === 'stdout').map((c) => c.data)).toString('utf8');
+  return { clock, backend, run, output, statuses, stdoutOf };
+}
+
+/** A script that prints `lines` one per second after starting at 500 ms, then exits. */
+function liveScript(instanceId: string, seconds: number, exitCode = 0, extra: Partial<FakeInstance> = {}): FakeInstance {
+  const chunks: FakeInstance['chunks'] = [{ at: 500, frames: [{ type: 'start', info: { pid: 1 } }] }];
+  for (let s = 1; s <= seconds; s++) chunks.push({ at: 500 + s * 1000, frames: [{ type: 'stdout', data: text(`line ${s}\n`) }] });
+  const end = 500 + seconds * 1000 + 100;
+  chunks.push({ at: end, frames: [{ type: 'exit', exitCode }] });
+  return {
+    instanceId,
+    chunks,
+    ssm: [
+      { from: 300, status: 'InProgress' },
+      { from: end + 150, status: exitCode === 0 ? 'Success' : 'Failed', responseCode: exitCode },
+    ],
+    pingStatus: 'Online',
+    ...extra,
+  };
+}
+
+describe('wait policy: SSM calls', () => {
+  test('a 2-second script with live output costs one or two GetCommandInvocation calls and no others', async () => {
+    const { backend, run, stdoutOf } = follow([liveScript(ID, 2)]);
+    const result = await run.wait();
+    assert.equal(result.invocations[0].status, 'Success');
+    assert.equal(result.invocations[0].exitCode, 0);
+    assert.equal(stdoutOf(), 'line 1\nline 2\n');
+    assert.equal(result.invocations[0].outputSource, 'live');
+    assert.ok(backend.calls.getInvocation >= 1 && backend.calls.getInvocation <= 2, `getInvocation ${backend.calls.getInvocation}`);
+    assert.equal(backend.ssmCalls(), backend.calls.getInvocation);
+  });
+
+  test('a 60-second script: slow checks at 5 s then every 10 s, plus the confirmation', async () => {
+    const { backend, run, clock } = follow([liveScript(ID, 60)]);
+    const result = await run.wait();
+    assert.equal(result.invocations[0].status, 'Success');
+    // Checks at 5, 15, 25, 35, 45, 55 s (6), then confirmation after the exit frame at 60.6 s (1 or 2).
+    assert.ok(backend.calls.getInvocation >= 7 && backend.calls.getInvocation <= 8, `getInvocation ${backend.calls.getInvocation}`);
+    assert.equal(backend.calls.pingStatus, 0, 'an instance that started needs no ping check');
+    assert.ok(clock.now() < 62_000, `finished at ${clock.now()} ms`);
+  });
+
+  test('live output arrives within a second of being uploaded, in order', async () => {
+    const { run, output, clock } = follow([liveScript(ID, 5)]);
+    const seenAt: number[] = [];
+    run.onOutput(() => seenAt.push(clock.now()));
+    await run.wait();
+    assert.deepEqual(
+      output.map((c) => Buffer.from(c.data).toString()),
+      [1, 2, 3, 4, 5].map((n) => `line ${n}\n`),
+    );
+    seenAt.forEach((at, index) => assert.ok(at - (500 + (index + 1) * 1000) <= WAIT_POLICY.liveIntervalMs, `line ${index + 1} at ${at}`));
+  });
+
+  test('InvocationDoesNotExist at a check is retried later', async () => {
+    const script = liveScript(ID, 8);
+    script.ssm = [{ from: 6_000, status: 'InProgress' }, ...script.ssm.slice(1)];
+    const { run } = follow([script]);
+    const result = await run.wait();
+    assert.equal(result.invocations[0].status, 'Success');
+  });
+
+  test('when SSM still says InProgress after the exit frame, it re-checks with short backoff', async () => {
+    const script = liveScript(ID, 1);
+    script.ssm[1].from = 1_600 + 1_500; // SSM learns the end 1.5 s after the exit frame
+    const { backend, run, clock } = follow([script]);
+    await run.wait();
+    // Exit frame seen at the 1.75 s poll -> checks at 1.75, 1.95, 2.35 (InProgress) and 3.15 s (Success).
+    assert.equal(backend.calls.getInvocation, 4);
+    assert.equal(clock.now(), 3_150);
+  });
+});
+
+describe('wait policy: endings', () => {
+  test('without a live channel it falls back to SSM output with a truncation note', async () => {
+    const { run, backend, stdoutOf } = follow([
+      { instanceId: ID, ssm: [{ from: 200, status: 'InProgress' }, { from: 12_000, status: 'Success', responseCode: 0, stdout: 'from ssm\n' }], pingStatus: 'Online' },
+    ]);
+    const result = await run.wait();
+    const invocation = result.invocations[0];
+    assert.equal(invocation.status, 'Success');
+    assert.equal(invocation.outputSource, 'ssm');
+    assert.equal(invocation.stdout, 'from ssm\n');
+    assert.equal(stdoutOf(), 'from ssm\n');
+    assert.match(invocation.reason ?? '', new RegExp(LIVE_OUTPUT_UNAVAILABLE));
+    assert.equal(backend.calls.getInvocation, 2, 'checks at 5 s and 15 s');
+  });
+
+  test('a live channel that broke midway: SSM fills in only what was not shown', async () => {
+    const { run, stdoutOf } = follow([
+      {
+        instanceId: ID,
+        chunks: [{ at: 500, frames: [{ type: 'start', info: {} }, { type: 'stdout', data: text('first\n') }] }],
+        ssm: [{ from: 200, status: 'InProgress' }, { from: 3_000, status: 'Success', responseCode: 0, stdout: 'first\nsecond\n' }],
+      },
+    ]);
+    const result = await run.wait();
+    assert.equal(stdoutOf(), 'first\nsecond\n');
+    assert.equal(result.invocations[0].stdout, 'first\nsecond\n');
+    assert.equal(result.invocations[0].outputSource, 'ssm');
+  });
+
+  test('an offline instance stuck in Pending fails fast after one ping check, and the command is cancelled', async () => {
+    const { run, backend, clock } = follow([{ instanceId: ID, ssm: [{ from: 100, status: 'Pending' }], pingStatus: 'ConnectionLost' }]);
+    const result = await run.wait();
+    const invocation = result.invocations[0];
+    assert.equal(invocation.status, 'Undeliverable');
+    assert.match(invocation.reason ?? '', /not connected to SSM \(PingStatus ConnectionLost\)/);
+    assert.equal(backend.calls.pingStatus, 1);
+    assert.equal(backend.cancels.length, 1);
+    assert.ok(clock.now() <= WAIT_POLICY.firstStatusCheckMs + 1_000);
+  });
+
+  test('an online instance still Pending is looked at once and then left to SSM', async () => {
+    const script = liveScript(ID, 1);
+    for (const c of script.chunks!) c.at += 20_000;
+    script.ssm = [{ from: 100, status: 'Pending' }, { from: 21_800, status: 'Success', responseCode: 0 }];
+    const { run, backend } = follow([script]);
+    const result = await run.wait();
+    assert.equal(result.invocations[0].status, 'Success');
+    assert.equal(backend.calls.pingStatus, 1);
+  });
+
+  test('the client-side timeout cancels the command and reports TimedOut', async () => {
+    const never: FakeInstance = {
+      instanceId: ID,
+      chunks: [{ at: 400, frames: [{ type: 'start', info: {} }, { type: 'stdout', data: text('working\n') }] }],
+      ssm: [{ from: 300, status: 'InProgress' }],
+    };
+    const { run, backend, clock } = follow([never], { timeoutSeconds: 3 });
+    const result = await run.wait();
+    const invocation = result.invocations[0];
+    assert.equal(invocation.status, 'TimedOut');
+    assert.match(invocation.reason ?? '', /timed out after 3 s; the command was cancelled/);
+    assert.equal(invocation.stdout, 'working\n');
+    assert.equal(backend.cancels.length, 1);
+    assert.ok(backend.cancels[0].at >= 3_400 && backend.cancels[0].at <= 3_400 + WAIT_POLICY.liveIntervalMs);
+    assert.ok(clock.now() < 6_000);
+  });
+
+  test('cancel() sends CancelCommand and wait() resolves with Cancelled', async () => {
+    const never: FakeInstance = { instanceId: ID, chunks: [{ at: 400, frames: [{ type: 'start', info: {} }] }], ssm: [{ from: 300, status: 'InProgress' }] };
+    const { run, backend, clock } = follow([never]);
+    backend.onCall = async (name) => {
+      if (name === 'listKeys' && clock.now() >= 2_000 && backend.cancels.length === 0) await run.cancel();
+    };
+    const result = await run.wait();
+    assert.equal(result.invocations[0].status, 'Cancelled');
+    assert.equal(result.invocations[0].reason, 'cancelled');
+    assert.equal(backend.cancels.length, 1);
+  });
+
+  test('SSM ResponseCode wins over the wrapper exit frame, with a note', async () => {
+    const script = liveScript(ID, 1, 3);
+    script.ssm[1].responseCode = 4;
+    const { run } = follow([script]);
+    const result = await run.wait();
+    assert.equal(result.invocations[0].exitCode, 4);
+    assert.match(result.invocations[0].reason ?? '', /wrapper reported exit code 3 but SSM 4/);
+  });
+
+  test('a wrapper error (failed download) is the reason', async () => {
+    const { run } = follow([
+      {
+        instanceId: ID,
+        chunks: [{ at: 400, frames: [{ type: 'error', message: 'download failed: HTTP 403' }, { type: 'exit', exitCode: 1 }] }],
+        ssm: [{ from: 300, status: 'InProgress' }, { from: 600, status: 'Failed', responseCode: 1 }],
+      },
+    ]);
+    const result = await run.wait();
+    assert.equal(result.invocations[0].status, 'Failed');
+    assert.equal(result.invocations[0].reason, 'download failed: HTTP 403');
+  });
+
+  test('the structured result comes from the r frame, else from a JSON last stdout line', async () => {
+    const withFile = liveScript(ID, 1);
+    withFile.chunks!.splice(-1, 0, { at: 1_550, frames: [{ type: 'result', data: text('{"accuracy": 0.9}') }] });
+    withFile.chunks!.forEach((c, i) => (c.seq = i));
+    const a = await follow([withFile]).run.wait();
+    assert.deepEqual(a.invocations[0].result, { accuracy: 0.9 });
+
+    const lastLine = liveScript(ID, 0);
+    lastLine.chunks!.splice(1, 0, { at: 600, frames: [{ type: 'stdout', data: text('log\n{"n": [1, 2]}\n') }] });
+    lastLine.chunks!.forEach((c, i) => (c.seq = i));
+    const b = await follow([lastLine]).run.wait();
+    assert.deepEqual(b.invocations[0].result, { n: [1, 2] });
+  });
+
+  test('a lost live object is skipped after a grace period and noted', async () => {
+    const script = liveScript(ID, 3);
+    script.chunks = script.chunks!.map((c, i) => ({ ...c, seq: i })).filter((c) => c.seq !== 2);
+    const { run, stdoutOf } = follow([script]);
+    const result = await run.wait();
+    assert.equal(stdoutOf(), 'line 1\nline 3\n');
+    assert.match(result.invocations[0].reason ?? '', /1 live output object\(s\) never arrived/);
+  });
+
+  test('permission errors end wait() with the mapped error', async () => {
+    const { run, backend } = follow([liveScript(ID, 30)]);
+    backend.failures.getInvocation = Object.assign(new Error('not allowed'), { name: 'AccessDeniedException' });
+    await assert.rejects(run.wait(), (error: unknown) => error instanceof RunnerError && error.code === 'AccessDenied');
+  });
+
+  test('detach() stops following without cancelling', async () => {
+    const { run, backend, clock } = follow([liveScript(ID, 30)]);
+    backend.onCall = () => {
+      if (clock.now() >= 2_000) run.detach();
+    };
+    const result = await run.wait();
+    assert.equal(backend.cancels.length, 0);
+    assert.equal(result.invocations[0].status, 'InProgress');
+  });
+});
+
+describe('wait policy: fleets and tag targets', () => {
+  test('several instances: per-instance results, aggregate checks through ListCommands', async () => {
+    const { run, backend, stdoutOf } = follow([liveScript(ID, 2), liveScript(ID2, 4, 2)]);
+    const result = await run.wait();
+    const byId = new Map(result.invocations.map((i) => [i.instanceId, i]));
+    assert.equal(byId.get(ID)?.status, 'Success');
+    assert.equal(byId.get(ID2)?.status, 'Failed');
+    assert.equal(byId.get(ID2)?.exitCode, 2);
+    assert.equal(stdoutOf(ID2), 'line 1\nline 2\nline 3\nline 4\n');
+    assert.equal(backend.calls.getInvocation, 0, 'fleets do not poll instance by instance');
+    assert.ok(backend.calls.listInvocations >= 1 && backend.calls.listInvocations <= 4, `listInvocations ${backend.calls.listInvocations}`);
+  });
+
+  test('tag targets: instances are discovered from the live channel and SSM', async () => {
+    const { run } = follow([liveScript(ID, 1), liveScript(ID2, 2)], { instanceIds: [], discoverInstances: true });
+    const result = await run.wait();
+    assert.deepEqual(result.invocations.map((i) => i.instanceId).sort(), [ID, ID2]);
+    assert.ok(result.invocations.every((i) => i.status === 'Success'));
+    assert.deepEqual([...run.instanceIds].sort(), [ID, ID2]);
+  });
+
+  test('snapshot(): one look, no waiting', async () => {
+    const { run, backend, clock } = follow([liveScript(ID, 30)]);
+    clock.nowMs = 5_000;
+    const result = await run.snapshot();
+    assert.equal(result.invocations[0].status, 'InProgress');
+    assert.equal(result.invocations[0].stdout, 'line 1\nline 2\nline 3\nline 4\n');
+    assert.equal(backend.calls.getInvocation, 1);
+  });
+});
