@@ -7,13 +7,44 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildRemoteCommands } from '../../src/core/remote';
 import { HOSTILE_ARGS, MARK_RAN, type RemoteCase, type RemoteTransport, runRemote, waitFor } from '../support/remoteHarness';
-import { realPythonDir, scratchDir, writeFakeAwsCli } from '../support/remoteRun';
+import { assembleLiveOutput, realPythonDir, scratchDir, writeFakeAwsCli } from '../support/remoteRun';
 import { localTransport, RemoteTestServer } from '../support/remoteTestServer';
 
 const PATH = `${realPythonDir()}:${process.env.PATH}`;
 
 const hexOf = (text: string) => Buffer.from(text, 'utf8').toString('hex');
 const PRINT_ARGV_HEX = `${MARK_RAN}import json, sys\nsys.stdout.write(json.dumps([os.fsencode(a).hex() for a in sys.argv[1:]]))\n`;
+
+/** mulberry32: a tiny seeded generator so a failing random case can be replayed. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const CHARACTER_POOLS: Array<[number, number]> = [
+  [0x01, 0x1f], // control characters (no NUL)
+  [0x20, 0x7e], // printable ASCII: quotes, $, backticks, backslashes...
+  [0x7f, 0xff], // DEL, C1 controls, Latin-1
+  [0x0100, 0xd7ff], // the rest of the BMP below the surrogates
+  [0xe000, 0xffff], // private use, specials, noncharacters
+  [0x10000, 0x10ffff], // astral planes (surrogate pairs in JS)
+];
+
+function randomArgument(random: () => number): string {
+  const length = Math.floor(random() * 11);
+  let text = '';
+  for (let i = 0; i < length; i++) {
+    const [low, high] = CHARACTER_POOLS[Math.floor(random() * CHARACTER_POOLS.length)];
+    text += String.fromCodePoint(low + Math.floor(random() * (high - low + 1)));
+  }
+  return text;
+}
 
 let server: RemoteTestServer;
 let transport: RemoteTransport;
@@ -32,6 +63,16 @@ describe('remote wrapper (python path, loopback S3 stand-in)', () => {
     assert.deepEqual(JSON.parse(outcome.live.stdout.toString()), HOSTILE_ARGS.map(hexOf));
     assert.deepEqual(outcome.live.exit, { exitCode: 0 });
     assert.deepEqual(outcome.tmpLeftovers, [], 'the temp dir is removed');
+  });
+
+  test('1,000 random argument vectors (any Unicode but NUL) arrive byte for byte', async () => {
+    const seed = Number(process.env.EC2R_ARGS_SEED ?? Date.now() % 1_000_000);
+    const random = seededRandom(seed);
+    for (let runIndex = 0; runIndex < 10; runIndex++) {
+      const args = Array.from({ length: 100 }, () => randomArgument(random));
+      const outcome = await run({ script: PRINT_ARGV_HEX, args });
+      assert.deepEqual(JSON.parse(outcome.live.stdout.toString()), args.map(hexOf), `seed ${seed} (rerun with EC2R_ARGS_SEED=${seed})`);
+    }
   });
 
   test('the live channel carries start, output, result and exit; SSM output gets the same bytes (tee)', async () => {
@@ -166,6 +207,26 @@ describe('remote wrapper (python path, loopback S3 stand-in)', () => {
     assert.deepEqual(outcome.live.exit, { exitCode: 4 });
     assert.equal(outcome.live.stdout.toString(), `${outcome.runId}\nit's $(fine)\n`);
     assert.equal(outcome.live.stderr.toString(), 'oops\n');
+  });
+
+  test('SIGTERM to the wrapper reaches the script, and the temp dir is still removed', async () => {
+    const script = 'import signal, sys, time\ndef stop(number, frame):\n    print("got SIGTERM")\n    sys.exit(7)\nsignal.signal(signal.SIGTERM, stop)\nprint("ready")\ntime.sleep(20)\n';
+    const outcome = await run({
+      script,
+      whileRunning: async (keyPrefix) => {
+        let wrapperPid = 0;
+        await waitFor(async () => {
+          const live = assembleLiveOutput(await transport.objects(keyPrefix), keyPrefix);
+          wrapperPid = Number(live.start?.pid ?? 0);
+          return wrapperPid > 0 && live.stdout.includes('ready');
+        }, 10_000, 'the script to start');
+        process.kill(wrapperPid, 'SIGTERM');
+      },
+    });
+    assert.equal(outcome.live.stdout.toString(), 'ready\ngot SIGTERM\n');
+    assert.deepEqual(outcome.live.exit, { exitCode: 7 });
+    assert.equal(outcome.local.exitCode, 7);
+    assert.deepEqual(outcome.tmpLeftovers, []);
   });
 
   test('a background process holding the pipes does not keep the run open', async () => {

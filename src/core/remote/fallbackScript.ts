@@ -5,14 +5,17 @@
 // positional parameters and run as "$@", byte for byte (any text without NUL).
 import type { RemoteRunSpec } from './types';
 
-/** A single-quoted sh word that decodes to `value`; the trailing `x` keeps trailing newlines through $(...). */
-function decoded(value: string): string {
-  return `"$(ec2r_decode '${Buffer.from(value, 'utf8').toString('base64')}')"`;
+/**
+ * A line that decodes `value` into $ec2r_v (via ec2r_decode, defined in fallbackScriptLines), with
+ * optional follow-up text using it. The base64 is single-quoted: its alphabet needs no escaping.
+ */
+function decodeInto(value: string, then = ''): string {
+  return `ec2r_decode '${Buffer.from(value, 'utf8').toString('base64')}'${then ? `; ${then}` : ''}`;
 }
 
 /** Appends one decoded word to the positional parameters. */
 function pushWord(value: string): string {
-  return `ec2r_word=${decoded(value)}; set -- "$@" "\${ec2r_word%x}"`;
+  return decodeInto(value, 'set -- "$@" "$ec2r_v"');
 }
 
 function downloadLines(spec: RemoteRunSpec): string[] {
@@ -20,13 +23,14 @@ function downloadLines(spec: RemoteRunSpec): string[] {
   if (payload.fetch.kind === 'instance-role') {
     return [
       'command -v aws >/dev/null 2>&1 || ec2r_fail 125 "download failed: the aws CLI is not on this instance\'s PATH (needed by the instance-role transfer mode)"',
-      `ec2r_s3=${decoded(payload.fetch.s3Uri)}; ec2r_region=${decoded(payload.fetch.region)}`,
-      'aws s3 cp --only-show-errors --region "${ec2r_region%x}" "${ec2r_s3%x}" "$ec2r_file" </dev/null || ec2r_fail 125 "download failed: aws s3 cp exited $? (the instance role needs s3:GetObject on the staged object)"',
+      decodeInto(payload.fetch.s3Uri, 'ec2r_s3=$ec2r_v'),
+      decodeInto(payload.fetch.region, 'ec2r_region=$ec2r_v'),
+      'aws s3 cp --only-show-errors --region "$ec2r_region" "$ec2r_s3" "$ec2r_file" </dev/null || ec2r_fail 125 "download failed: aws s3 cp exited $? (the instance role needs s3:GetObject on the staged object)"',
     ];
   }
   // The URL goes to curl/wget on stdin, never in argv, because it carries a signature.
   return [
-    `ec2r_url=${decoded(payload.fetch.url)}; ec2r_url=\${ec2r_url%x}`,
+    decodeInto(payload.fetch.url, 'ec2r_url=$ec2r_v'),
     'if command -v curl >/dev/null 2>&1; then',
     '  printf \'url = "%s"\\n\' "$ec2r_url" | curl -fsS --retry 2 -o "$ec2r_file" -K - || ec2r_fail 125 "download failed: curl exited $? (an expired presigned URL gives HTTP 403: run again)"',
     'elif command -v wget >/dev/null 2>&1; then',
@@ -57,7 +61,8 @@ export function fallbackScriptLines(spec: RemoteRunSpec, interpreterWords: strin
   const env = Object.entries(spec.env ?? {});
   const lines = [
     'ec2r_fail() { printf \'ec2-runner: %s\\n\' "$2" >&2; exit "$1"; }',
-    'ec2r_decode() { printf %s "$1" | base64 -d; echo x; }',
+    // The x keeps trailing newlines through $(...); stripped right after.
+    'ec2r_decode() { ec2r_v=$(printf %s "$1" | base64 -d; echo x); ec2r_v=${ec2r_v%x}; }',
     'echo "ec2-runner: no python3 on this instance: running without live output (SSM\'s output may be truncated)" >&2',
     'command -v base64 >/dev/null 2>&1 || ec2r_fail 125 "this instance has neither python3 nor base64: install python3"',
     'ec2r_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ec2-runner-XXXXXX") || ec2r_fail 125 "could not create a temporary directory"',
@@ -65,20 +70,20 @@ export function fallbackScriptLines(spec: RemoteRunSpec, interpreterWords: strin
     "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
   ];
   if (spec.workingDirectory !== undefined) {
-    lines.push(`ec2r_cwd=${decoded(spec.workingDirectory)}; ec2r_cwd=\${ec2r_cwd%x}`);
+    lines.push(decodeInto(spec.workingDirectory, 'ec2r_cwd=$ec2r_v'));
     lines.push('[ -d "$ec2r_cwd" ] || ec2r_fail 125 "working directory not found: $ec2r_cwd (create it on the instance or choose another)"');
   } else {
     lines.push('ec2r_cwd=$ec2r_tmp');
   }
   if (spec.payload) {
-    lines.push(`ec2r_name=${decoded(spec.payload.fileName)}; ec2r_file="$ec2r_tmp/\${ec2r_name%x}"`);
+    lines.push(decodeInto(spec.payload.fileName, 'ec2r_file="$ec2r_tmp/$ec2r_v"'));
     lines.push(...downloadLines(spec), ...verifyLines(spec.payload.sha256));
   }
   lines.push(...argvLines(spec, interpreterWords));
   // Decode every value before the first export, so a user PATH cannot change which base64 runs.
-  env.forEach(([, value], index) => lines.push(`ec2r_env${index}=${decoded(value)}`));
+  env.forEach(([, value], index) => lines.push(decodeInto(value, `ec2r_env${index}=$ec2r_v`)));
   lines.push('export PYTHONUNBUFFERED=1');
-  env.forEach(([name], index) => lines.push(`export ${name}="\${ec2r_env${index}%x}"`));
+  env.forEach(([name], index) => lines.push(`export ${name}="$ec2r_env${index}"`));
   lines.push('export EC2_RUNNER_RESULT="$ec2r_tmp/result.json"', `export EC2_RUNNER_RUN_ID=${spec.runId}`);
   lines.push('cd "$ec2r_cwd" || ec2r_fail 125 "cannot enter the working directory"', '"$@" </dev/null', 'exit $?');
   return lines;
