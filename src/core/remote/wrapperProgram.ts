@@ -30,6 +30,7 @@ RESULT_LIMIT_BYTES = 6 << 20
 READ_BYTES = 65536
 DRAIN_AFTER_EXIT_SECONDS = 2.0  # a background process may keep the pipes open after the script exits
 UPLOAD_ATTEMPTS = 6
+CLOSE_SECONDS = 120  # the most the wrapper waits, after the script, for the last uploads
 EXIT_NOT_RUN, EXIT_CANNOT_START, EXIT_NOT_FOUND = 125, 126, 127
 
 
@@ -134,7 +135,9 @@ class Channel(object):
             self.closing = True
             self.cond.notify_all()
         if self.thread.is_alive():
-            self.thread.join()
+            self.thread.join(CLOSE_SECONDS)
+        if self.thread.is_alive():
+            note("live output upload did not finish within %d s; the rest is only in SSM's output" % CLOSE_SECONDS)
 
     def take(self):
         body = bytearray()
@@ -264,8 +267,13 @@ def supervise(argv, cwd, env, channel):
         child = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as error:
         raise Failure("could not start %s: %s" % (argv[0].decode("utf-8", "replace"), error.strerror), EXIT_CANNOT_START)
+    def forward(received, _frame):
+        try:
+            child.send_signal(received)
+        except OSError:
+            pass  # already gone
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(number, lambda received, _frame: child.send_signal(received))
+        signal.signal(number, forward)
     streams = {child.stdout.fileno(): (b"o", 1), child.stderr.fileno(): (b"e", 2)}
     exited_at = None
     while streams:
@@ -302,7 +310,7 @@ def ship_result(path, channel):
 def main():
     instance_id = os.environ.get("AWS_SSM_INSTANCE_ID") or "host-" + re.sub(r"[^A-Za-z0-9._-]", "_", platform.node() or "unknown")
     channel = Channel(SPEC.get("output"), instance_id)
-    tmp = tempfile.mkdtemp(prefix="ec2-runner-").encode("utf-8")
+    tmp = os.fsencode(tempfile.mkdtemp(prefix="ec2-runner-"))
     cwd = SPEC["cwd"].encode("utf-8") if SPEC.get("cwd") else tmp
     channel.add(b"S", json.dumps({"pid": os.getpid(), "pythonVersion": platform.python_version(), "cwd": cwd.decode("utf-8", "replace"), "instanceId": instance_id}).encode("utf-8"), urgent=True)
     signal_number = None
