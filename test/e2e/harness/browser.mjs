@@ -1,0 +1,50 @@
+// Debian's Chromium driven by playwright-core (no browser download: `npx playwright install`
+// cannot work on these machines). The flags keep it headless and off the network.
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { RUN_MARKER_VARIABLE, runMarker } from './processes.mjs';
+
+export const CHROMIUM_PATH = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
+const WORKBENCH_READY_MS = 90_000;
+
+export async function launchBrowser() {
+  if (!fs.existsSync(CHROMIUM_PATH)) {
+    throw new Error(`${CHROMIUM_PATH} not found: install Debian's chromium (apt-get install -y chromium) or set E2E_CHROMIUM`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    // Marked like the other processes so leftoverProcesses() sees a browser that outlived the run.
+    env: { ...process.env, [RUN_MARKER_VARIABLE]: runMarker },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** Opens the workbench for `workbenchUrl` and waits until it is rendered. */
+export async function openWorkbench(browser, workbenchUrl) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(workbenchUrl);
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: WORKBENCH_READY_MS });
+  return page;
+}
+
+export async function saveScreenshot(page, dir, name) {
+  const file = path.join(dir, `${name.replace(/[^\w.-]+/g, '_')}.png`);
+  try {
+    await page.screenshot({ path: file, fullPage: true, timeout: 10_000 });
+    return file;
+  } catch (error) {
+    console.error(`[e2e] screenshot ${file} failed: ${error.message}`);
+    return undefined;
+  }
+}
