@@ -1,0 +1,136 @@
+// `ec2-runner sandbox [options]`: starts the sandbox in the foreground until SIGINT/SIGTERM.
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { type SandboxOptions, startSandbox } from './index';
+import { sandboxEnvironment } from './environment';
+import { shellQuote } from './agent';
+
+const USAGE = `Usage: ec2-runner sandbox [options]
+Runs an offline SSM + S3 endpoint on 127.0.0.1 whose commands run on this machine.
+  --port N               port (default: a free one)
+  --data-dir D           state directory (default: a temp dir removed on exit)
+  --info-file F          write endpoint, credentials, bucket and instances as JSON once listening
+  --instances N          number of instances (default 3: two Online, one ConnectionLost)
+  --region R             region (default us-west-2)
+  --latency-ms N         added to every API call (default 20)
+  --delivery-delay-ms N  SendCommand to script start (default 200)
+  --throttle-rps N       SSM calls per second before ThrottlingException (default 0 = off)
+  --fault-rate P         share of API calls answered 500 or reset, 0..1 (default 0)
+  --config FILE          JSON with the same settings (camelCase: port, dataDir, instances, latencyMs, ...);
+                         flags override it`;
+
+type NumericOption = 'port' | 'instances' | 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate';
+
+const NUMERIC_FLAGS: Record<string, NumericOption> = {
+  '--port': 'port',
+  '--instances': 'instances',
+  '--latency-ms': 'latencyMs',
+  '--delivery-delay-ms': 'deliveryDelayMs',
+  '--throttle-rps': 'throttleRps',
+  '--fault-rate': 'faultRate',
+};
+const CONFIG_KEYS = new Set(['port', 'dataDir', 'instances', 'region', 'latencyMs', 'deliveryDelayMs', 'throttleRps', 'faultRate', 'invocationVisibilityDelayMs', 'infoFile']);
+
+export class UsageError extends Error {}
+
+export function parseSandboxArgs(argv: string[]): { options: SandboxOptions; infoFile?: string; help: boolean } {
+  const flags: SandboxOptions & { infoFile?: string } = {};
+  let configFile: string | undefined;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    let value: string | undefined;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const next = () => {
+      if (value !== undefined) return value;
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--help' || arg === '-h') help = true;
+    else if (arg in NUMERIC_FLAGS) flags[NUMERIC_FLAGS[arg]] = parseNumber(arg, next());
+    else if (arg === '--data-dir') flags.dataDir = next();
+    else if (arg === '--info-file') flags.infoFile = next();
+    else if (arg === '--region') flags.region = next();
+    else if (arg === '--config') configFile = next();
+    else throw new UsageError(`unknown option ${arg}`);
+  }
+  const config = configFile ? readConfig(configFile) : {};
+  const merged = { ...config, ...flags };
+  const { infoFile, ...options } = merged;
+  return { options, infoFile, help };
+}
+
+function parseNumber(flag: string, text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new UsageError(`${flag} needs a non-negative number, got "${text}"`);
+  return value;
+}
+
+function readConfig(file: string): SandboxOptions & { infoFile?: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`cannot read --config ${file}: ${(error as Error).message}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`--config ${file} must hold a JSON object`);
+  const unknown = Object.keys(parsed).filter((k) => !CONFIG_KEYS.has(k));
+  if (unknown.length > 0) throw new UsageError(`--config ${file}: unknown setting(s) ${unknown.join(', ')} (known: ${[...CONFIG_KEYS].join(', ')})`);
+  return parsed as SandboxOptions;
+}
+
+export async function runSandboxCommand(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseSandboxArgs>;
+  try {
+    parsed = parseSandboxArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`ec2-runner sandbox: ${error.message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (parsed.help) {
+    process.stderr.write(`${USAGE}\n`);
+    return 0;
+  }
+  let sandbox;
+  try {
+    sandbox = await startSandbox(parsed.options);
+  } catch (error) {
+    process.stderr.write(`ec2-runner sandbox: cannot start: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const { info } = sandbox;
+  if (parsed.infoFile) {
+    // Atomic, private (it holds the sandbox's secret): readers never see a half-written file.
+    const temp = `${parsed.infoFile}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(info, null, 2), { mode: 0o600 });
+    renameSync(temp, parsed.infoFile);
+  }
+  const lines = [
+    `EC2 Runner sandbox listening on ${info.endpoint} (region ${info.region}, account ${info.accountId})`,
+    `Data dir: ${info.dataDir}`,
+    'Instances:',
+    ...info.instances.map((i) => `  ${i.instanceId}  ${(i.name ?? '').padEnd(16)} ${i.pingStatus}`),
+    'Point the AWS CLI, the SDK or ec2-runner at it (sandbox-only credentials):',
+    ...Object.entries(sandboxEnvironment(info)).map(([k, v]) => `  export ${k}=${shellQuote(v)}`),
+    'Stop with Ctrl+C.',
+  ];
+  process.stderr.write(`${lines.join('\n')}\n`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (s: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(s);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  process.stderr.write(`ec2-runner sandbox: ${signal}, stopping\n`);
+  await sandbox.stop();
+  if (parsed.infoFile) rmSync(parsed.infoFile, { force: true });
+  return 0;
+}

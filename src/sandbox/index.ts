@@ -1,0 +1,181 @@
+// The sandbox: an offline SSM + S3 (+ STS GetCallerIdentity, Tagging GetResources) endpoint on
+// 127.0.0.1 whose commands really run on this machine. Programmatic entry point.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { DEFAULT_INSTANCE_PATH } from './agent';
+import { CommandStore } from './commands';
+import { DEFAULT_INSTANCE_COUNT, type SandboxInstance, loadFleet } from './fleet';
+import { loadIdentity } from './identity';
+import { DEFAULT_INVOCATION_VISIBILITY_DELAY_MS, DEFAULT_KNOBS, type Knobs, Throttle, validateKnobs } from './knobs';
+import { ObjectStore } from './objectStore';
+import { storeObject } from './s3Api';
+import { createApiServer } from './server';
+import { SigV4Verifier } from './sigv4';
+
+export interface SandboxOptions {
+  /** Port on 127.0.0.1; default a free one. */
+  port?: number;
+  /** Where state lives (S3 objects, instance disks, credentials); default a temp dir removed by stop(). */
+  dataDir?: string;
+  /** Number of instances (1..1000); default 3: two Online, one ConnectionLost. */
+  instances?: number;
+  region?: string;
+  /** Added to every API call. Default 20. */
+  latencyMs?: number;
+  /** Time from SendCommand (or an instance coming Online) to the script starting. Default 200. */
+  deliveryDelayMs?: number;
+  /** SSM calls per second above which SSM answers ThrottlingException. Default 0 (off). */
+  throttleRps?: number;
+  /** Share (0..1) of API calls answered 500 or reset. Default 0. */
+  faultRate?: number;
+  /** Eventual-consistency window after SendCommand during which GetCommandInvocation answers InvocationDoesNotExist. Default 300. */
+  invocationVisibilityDelayMs?: number;
+  /** Tests: delivery timeout in ms instead of each command's TimeoutSeconds (which cannot go below 30 s). */
+  deliveryTimeoutMs?: number;
+  /** PATH of the commands' environment. Default the systemd PATH of a real instance. */
+  instancePath?: string;
+}
+
+export interface SandboxInstanceInfo { instanceId: string; name?: string; pingStatus: string; platformType: string }
+
+export interface SandboxInfo {
+  endpoint: string;
+  region: string;
+  accountId: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+  dataDir: string;
+  instances: SandboxInstanceInfo[];
+}
+
+export interface Sandbox {
+  info: SandboxInfo;
+  /** Counts of API calls by service+operation, e.g. {"ssm:SendCommand": 1, "s3:PutObject": 3}; resettable. */
+  stats(): Record<string, number>;
+  resetStats(): void;
+  configure(knobs: Partial<Pick<SandboxOptions, 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate'>>): void;
+  setPingStatus(instanceId: string, status: 'Online' | 'ConnectionLost'): void;
+  /** Kills every running command's process group, closes the server, removes a temp data dir it created. */
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_REGION = 'us-west-2';
+const MAX_INSTANCES = 1000;
+
+export function defaultBucketName(accountId: string, region: string): string {
+  return `ec2-runner-${accountId}-${region}`;
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const knobs: Knobs = { ...DEFAULT_KNOBS };
+  const initialKnobs = pickKnobs(options);
+  validateKnobs(initialKnobs);
+  Object.assign(knobs, initialKnobs);
+  const count = options.instances ?? DEFAULT_INSTANCE_COUNT;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_INSTANCES) throw new Error(`instances must be an integer from 1 to ${MAX_INSTANCES}, got ${String(options.instances)}`);
+  const region = options.region ?? DEFAULT_REGION;
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new Error(`region must look like us-west-2, got "${region}"`);
+
+  const ownsDataDir = !options.dataDir;
+  const dataDir = options.dataDir ? resolve(options.dataDir) : mkdtempSync(join(tmpdir(), 'ec2-runner-sandbox-'));
+  mkdirSync(dataDir, { recursive: true });
+  const identity = loadIdentity(dataDir);
+  const instances = loadFleet(dataDir, count, region);
+  for (const instance of instances) if (instance.pingStatus !== 'Online') instance.lastPingAt = Date.now() - 3_600_000;
+  const instancesById = new Map(instances.map((i) => [i.instanceId, i]));
+  const store = new ObjectStore(join(dataDir, 's3'));
+  const bucket = defaultBucketName(identity.accountId, region);
+  store.createBucket(bucket);
+  const s3 = { store, accountId: identity.accountId, region };
+
+  const commands = new CommandStore({
+    region,
+    instancePath: options.instancePath ?? DEFAULT_INSTANCE_PATH,
+    deliveryDelayMs: () => knobs.deliveryDelayMs,
+    invocationVisibilityDelayMs: options.invocationVisibilityDelayMs ?? DEFAULT_INVOCATION_VISIBILITY_DELAY_MS,
+    deliveryTimeoutMs: options.deliveryTimeoutMs,
+    uploadOutput: (bucketName, key, file) => {
+      const target = store.bucket(bucketName);
+      if (!target) return false; // the agent's upload fails; the command itself is unaffected
+      storeObject(s3, target, key, readFileSync(file), { contentType: 'text/plain; charset=utf-8' });
+      return true;
+    },
+  });
+  const throttle = new Throttle();
+  throttle.setRate(knobs.throttleRps);
+  const counts = new Map<string, number>();
+  const ssmContext = { region, accountId: identity.accountId, endpoint: '', instances, instancesById, commands };
+  const server = createApiServer({
+    verifier: new SigV4Verifier({ accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey }, region),
+    knobs,
+    throttle,
+    count: (key) => counts.set(key, (counts.get(key) ?? 0) + 1),
+    s3,
+    ssm: ssmContext,
+    identity: { region, accountId: identity.accountId, userId: identity.userId, instances },
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolveListen());
+  });
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ssmContext.endpoint = endpoint;
+
+  let stopped: Promise<void> | undefined;
+  const info: SandboxInfo = {
+    endpoint,
+    region,
+    accountId: identity.accountId,
+    accessKeyId: identity.accessKeyId,
+    secretAccessKey: identity.secretAccessKey,
+    bucket,
+    dataDir,
+    instances: instances.map(instanceInfo),
+  };
+  return {
+    info,
+    stats: () => Object.fromEntries([...counts].sort(([a], [b]) => a.localeCompare(b))),
+    resetStats: () => counts.clear(),
+    configure(changes) {
+      const picked = pickKnobs(changes);
+      validateKnobs(picked);
+      Object.assign(knobs, picked);
+      if (picked.throttleRps !== undefined) throttle.setRate(picked.throttleRps);
+    },
+    setPingStatus(instanceId, status) {
+      const instance = instancesById.get(instanceId);
+      if (!instance) throw new Error(`no sandbox instance ${instanceId}`);
+      if (status !== 'Online' && status !== 'ConnectionLost') throw new Error(`ping status must be Online or ConnectionLost, got ${String(status)}`);
+      instance.pingStatus = status;
+      const listed = info.instances.find((i) => i.instanceId === instanceId);
+      if (listed) listed.pingStatus = status;
+      if (status === 'Online') {
+        instance.lastPingAt = Date.now();
+        commands.instanceOnline(instance);
+      }
+    },
+    stop() {
+      stopped ??= (async () => {
+        await commands.stop();
+        server.closeAllConnections();
+        await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+        if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
+      })();
+      return stopped;
+    },
+  };
+}
+
+function instanceInfo(instance: SandboxInstance): SandboxInstanceInfo {
+  return { instanceId: instance.instanceId, name: instance.name, pingStatus: instance.pingStatus, platformType: instance.platformType };
+}
+
+function pickKnobs(source: Partial<Knobs>): Partial<Knobs> {
+  const picked: Partial<Knobs> = {};
+  for (const key of Object.keys(DEFAULT_KNOBS) as Array<keyof Knobs>) if (source[key] !== undefined) picked[key] = source[key];
+  return picked;
+}

@@ -1,0 +1,47 @@
+// Behaviour knobs for tests and benchmarks: added latency, SSM throttling, injected faults and
+// the agent's delivery delay. Mutable at run time through Sandbox.configure().
+
+export interface Knobs {
+  latencyMs: number;
+  deliveryDelayMs: number;
+  /** SSM calls per second above which SSM answers ThrottlingException; 0 = never throttle. */
+  throttleRps: number;
+  /** Share (0..1) of API calls answered with a 500 or a connection reset. */
+  faultRate: number;
+}
+
+/** Defaults model a real region: ~20 ms per call, sub-second delivery, no throttling or faults. */
+export const DEFAULT_KNOBS: Knobs = { latencyMs: 20, deliveryDelayMs: 200, throttleRps: 0, faultRate: 0 };
+export const DEFAULT_INVOCATION_VISIBILITY_DELAY_MS = 300;
+
+export function validateKnobs(knobs: Partial<Knobs>): void {
+  for (const [name, value] of Object.entries(knobs)) {
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${String(value)}`);
+    if (name === 'faultRate' && value > 1) throw new Error(`faultRate must be between 0 and 1, got ${value}`);
+  }
+}
+
+/** Token bucket holding one second of calls: bursts up to `rps`, then `rps` per second. */
+export class Throttle {
+  private tokens = 0;
+  private last = Date.now();
+  private rate = 0;
+
+  setRate(rps: number): void {
+    this.rate = rps;
+    this.tokens = rps;
+    this.last = Date.now();
+  }
+
+  /** True when the call may proceed. */
+  take(): boolean {
+    if (this.rate <= 0) return true;
+    const now = Date.now();
+    this.tokens = Math.min(this.rate, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}

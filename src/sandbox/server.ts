@@ -1,0 +1,207 @@
+// One HTTP server on 127.0.0.1 for every service. A request is classified (service, protocol,
+// operation), counted, delayed/faulted/throttled per the knobs, authenticated with SigV4, then
+// dispatched. Errors are rendered in the calling protocol's own shape.
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { AwsError } from './errors';
+import { type ApiRequest, type ApiResponse, flattenHeaders, parseQuery, readBody } from './http';
+import { type IdentityContext, STS_XMLNS, getCallerIdentity, getResources } from './identityApi';
+import type { Knobs, Throttle } from './knobs';
+import { handlePostObject } from './postObject';
+import { type S3Context, handleS3, s3OperationName } from './s3Api';
+import { AuthFailure, type AuthFailureKind, type SigV4Verifier, isPresigned } from './sigv4';
+import { SSM_OPERATIONS, type SsmContext } from './ssmApi';
+import { XML_DECLARATION, el } from './xml';
+
+type Protocol = 'json' | 'query' | 's3';
+interface Route { service: string; protocol: Protocol; operation: string; signingName: string }
+
+export interface ServerDeps {
+  verifier: SigV4Verifier;
+  knobs: Knobs;
+  throttle: Throttle;
+  count(key: string): void;
+  s3: S3Context;
+  ssm: SsmContext;
+  identity: IdentityContext;
+}
+
+const JSON_TARGETS: Record<string, { service: string; signingName: string }> = {
+  AmazonSSM: { service: 'ssm', signingName: 'ssm' },
+  ResourceGroupsTaggingAPI_20170126: { service: 'tagging', signingName: 'tagging' },
+};
+
+export function createApiServer(deps: ServerDeps): Server {
+  return createServer((message, response) => {
+    void handle(message, response, deps);
+  });
+}
+
+async function handle(message: IncomingMessage, response: ServerResponse, deps: ServerDeps): Promise<void> {
+  const requestId = randomUUID();
+  const url = message.url ?? '/';
+  const q = url.indexOf('?');
+  let route: Route = { service: 's3', protocol: 's3', operation: 'Unknown', signingName: 's3' };
+  let req: ApiRequest | undefined;
+  try {
+    req = {
+      method: message.method ?? 'GET',
+      rawPath: q < 0 ? url : url.slice(0, q),
+      rawQuery: q < 0 ? '' : url.slice(q + 1),
+      query: [],
+      headers: flattenHeaders(message),
+      body: Buffer.alloc(0),
+      requestId,
+    };
+    route = classify(req);
+    req.query = parseQuery(req.rawQuery);
+    req.body = await readBody(message);
+    if (route.protocol === 'query') route.operation = new URLSearchParams(req.body.toString('utf8')).get('Action') ?? 'Unknown';
+    else if (route.protocol === 's3') route.operation = s3OperationName(req);
+    deps.count(`${route.service}:${route.operation}`);
+    if (deps.knobs.latencyMs > 0) await sleep(deps.knobs.latencyMs);
+    if (deps.knobs.faultRate > 0 && Math.random() < deps.knobs.faultRate) {
+      if (Math.random() < 0.5) {
+        message.socket.destroy(); // connection reset
+        return;
+      }
+      throw new AwsError(route.protocol === 'json' ? 'InternalServerError' : route.protocol === 's3' ? 'InternalError' : 'InternalFailure',
+        'We encountered an internal error. Please try again. (sandbox fault injection)', 500);
+    }
+    const result = await dispatch(req, route, deps);
+    send(response, result, route, requestId);
+  } catch (error) {
+    send(response, renderError(error, route, requestId, req?.method === 'HEAD'), route, requestId);
+  }
+}
+
+function classify(req: ApiRequest): Route {
+  const target = req.headers['x-amz-target'];
+  if (target) {
+    const [prefix, operation = ''] = target.split('.');
+    const known = JSON_TARGETS[prefix];
+    return { service: known?.service ?? 'unknown', protocol: 'json', operation, signingName: known?.signingName ?? 'unknown' };
+  }
+  const contentType = req.headers['content-type'] ?? '';
+  if (req.method === 'POST' && req.rawPath === '/' && contentType.startsWith('application/x-www-form-urlencoded')) {
+    return { service: 'sts', protocol: 'query', operation: 'Unknown', signingName: 'sts' };
+  }
+  return { service: 's3', protocol: 's3', operation: 'Unknown', signingName: 's3' };
+}
+
+async function dispatch(req: ApiRequest, route: Route, deps: ServerDeps): Promise<ApiResponse> {
+  if (route.protocol === 's3' && route.operation === 'PostObject' && (req.headers['content-type'] ?? '').startsWith('multipart/form-data')) {
+    return handlePostObject(req, deps.s3, deps.verifier); // authenticated by its signed policy
+  }
+  if (route.protocol === 's3' && isPresigned(req)) await deps.verifier.verifyPresigned(req);
+  else await deps.verifier.verifyHeaderSigned(req, route.signingName);
+
+  if (route.service === 'ssm') {
+    if (!deps.throttle.take()) throw new AwsError('ThrottlingException', 'Rate exceeded');
+    const operation = SSM_OPERATIONS[route.operation];
+    if (!operation) throw new AwsError('UnknownOperationException', `The sandbox does not implement SSM ${route.operation}.`);
+    return json(operation(parseJson(req), deps.ssm));
+  }
+  if (route.service === 'tagging') {
+    if (route.operation !== 'GetResources') throw new AwsError('UnknownOperationException', `The sandbox does not implement tagging ${route.operation}.`);
+    return json(getResources(parseJson(req), deps.identity));
+  }
+  if (route.service === 'sts') {
+    if (route.operation !== 'GetCallerIdentity') throw new AwsError('InvalidAction', `The sandbox does not implement STS ${route.operation}.`);
+    return { status: 200, headers: { 'content-type': 'text/xml' }, body: getCallerIdentity(deps.identity, req.requestId) };
+  }
+  if (route.service === 's3') return handleS3(req, route.operation, deps.s3);
+  throw new AwsError('UnknownOperationException', `Unknown X-Amz-Target ${req.headers['x-amz-target']}`);
+}
+
+function parseJson(req: ApiRequest): Record<string, unknown> {
+  if (req.body.length === 0) return {};
+  try {
+    const value = JSON.parse(req.body.toString('utf8')) as unknown;
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new AwsError('SerializationException', 'The request body is not a JSON object.');
+}
+
+function json(value: unknown): ApiResponse {
+  return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify(value) };
+}
+
+/** How each protocol names an authentication failure. */
+const AUTH_ERRORS: Record<Protocol, Record<AuthFailureKind, [code: string, status: number]>> = {
+  json: {
+    missing: ['MissingAuthenticationTokenException', 400], unknownKey: ['UnrecognizedClientException', 400],
+    badSignature: ['InvalidSignatureException', 400], payloadMismatch: ['InvalidSignatureException', 400],
+    expired: ['InvalidSignatureException', 400], notYetValid: ['InvalidSignatureException', 400], skew: ['InvalidSignatureException', 400],
+    malformed: ['IncompleteSignatureException', 400], wrongScope: ['InvalidSignatureException', 400],
+  },
+  query: {
+    missing: ['MissingAuthenticationToken', 403], unknownKey: ['InvalidClientTokenId', 403],
+    badSignature: ['SignatureDoesNotMatch', 403], payloadMismatch: ['SignatureDoesNotMatch', 403],
+    expired: ['SignatureDoesNotMatch', 403], notYetValid: ['SignatureDoesNotMatch', 403], skew: ['SignatureDoesNotMatch', 403],
+    malformed: ['IncompleteSignature', 400], wrongScope: ['SignatureDoesNotMatch', 403],
+  },
+  s3: {
+    missing: ['AccessDenied', 403], unknownKey: ['InvalidAccessKeyId', 403],
+    badSignature: ['SignatureDoesNotMatch', 403], payloadMismatch: ['XAmzContentSHA256Mismatch', 400],
+    expired: ['AccessDenied', 403], notYetValid: ['AccessDenied', 403], skew: ['RequestTimeTooSkewed', 403],
+    malformed: ['AuthorizationHeaderMalformed', 400], wrongScope: ['AuthorizationHeaderMalformed', 400],
+  },
+};
+
+function renderError(error: unknown, route: Route, requestId: string, headOnly: boolean): ApiResponse {
+  let aws: AwsError;
+  if (error instanceof AwsError) aws = error;
+  else if (error instanceof AuthFailure) {
+    const [code, status] = AUTH_ERRORS[route.protocol][error.kind];
+    aws = new AwsError(code, error.message, status);
+  } else {
+    console.error(`sandbox: internal error in ${route.service}:${route.operation}:`, error);
+    aws = new AwsError(route.protocol === 'json' ? 'InternalServerError' : 'InternalError', `Internal error: ${(error as Error)?.message ?? String(error)}`, 500);
+  }
+  if (route.protocol === 'json') {
+    return {
+      status: aws.status,
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': aws.code },
+      body: JSON.stringify(aws.message ? { __type: aws.code, message: aws.message } : { __type: aws.code }),
+    };
+  }
+  if (route.protocol === 'query') {
+    const body = `${XML_DECLARATION}<ErrorResponse xmlns="${STS_XMLNS}"><Error><Type>${aws.status >= 500 ? 'Receiver' : 'Sender'}</Type>` +
+      `${el('Code', aws.code)}${el('Message', aws.message)}</Error>${el('RequestId', requestId)}</ErrorResponse>`;
+    return { status: aws.status, headers: { 'content-type': 'text/xml' }, body };
+  }
+  if (headOnly) return { status: aws.status, headers: { 'x-amz-error-code': aws.code } };
+  const details = Object.entries(aws.details).map(([k, v]) => el(k, v)).join('');
+  const body = `${XML_DECLARATION}<Error>${el('Code', aws.code)}${el('Message', aws.message)}${details}${el('RequestId', requestId)}${el('HostId', requestId)}</Error>`;
+  return { status: aws.status, headers: { 'content-type': 'application/xml' }, body };
+}
+
+function send(response: ServerResponse, result: ApiResponse, route: Route, requestId: string): void {
+  if (response.headersSent || response.destroyed) return;
+  const headers: Record<string, string | number> = { ...result.headers };
+  if (route.protocol === 's3') {
+    headers['x-amz-request-id'] = requestId;
+    headers['x-amz-id-2'] = requestId;
+  } else {
+    headers['x-amzn-requestid'] = requestId;
+  }
+  if (result.file) {
+    response.writeHead(result.status, headers);
+    const stream = createReadStream(result.file.path, { start: result.file.start, end: result.file.end });
+    stream.on('error', () => response.destroy());
+    stream.pipe(response);
+    return;
+  }
+  const body = result.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(result.body) ? result.body : Buffer.from(result.body, 'utf8');
+  if (headers['content-length'] === undefined) headers['content-length'] = body.length;
+  response.writeHead(result.status, headers);
+  response.end(body);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
