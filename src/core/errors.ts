@@ -81,7 +81,7 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
     }
     return make(
       'NoCredentials',
-      `No AWS credentials found${context.profile ? ` for profile "${context.profile}"` : ''}: run \`aws configure\`, \`aws sso login${profileHint || ' --profile X'}\`, set AWS_PROFILE, or start the sandbox (\`ec2-runner sandbox start\`).`,
+      `No AWS credentials found${context.profile ? ` for profile "${context.profile}"` : ''}: run \`aws configure\`, \`aws sso login${profileHint || ' --profile X'}\`, set AWS_PROFILE, or start the sandbox (\`ec2-runner sandbox\`).`,
     );
   }
   if (name === 'TokenProviderError' || /SSO session .*(expired|invalid)|token .*expired|refresh.*token/i.test(message)) {

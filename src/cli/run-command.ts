@@ -1,0 +1,114 @@
+// `ec2-runner run FILE` and `ec2-runner exec -- COMMAND`.
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { RunnerError, type Engine, type RunHandle, type RunRequest, type RunSource, type RunTarget } from '../core';
+import { parsePairs, parseSeconds, type ParsedArgs } from './args';
+import { EXIT } from './exit-codes';
+import type { Streams } from './printer';
+import { followInTerminal, jsonDocument, labelFor } from './report';
+import { UsageError } from './usage-error';
+
+function targetFrom(values: ParsedArgs['values']): RunTarget {
+  const instanceIds = values.instance ?? [];
+  const tags = parsePairs(values.tag, 'Tag');
+  if (instanceIds.length && tags.length) throw new UsageError('Give either --instance or --tag targets, not both.');
+  if (tags.length) return { kind: 'tags', tags };
+  if (instanceIds.length) return { kind: 'instances', instanceIds };
+  throw new UsageError('No target: pass --instance ID (see `ec2-runner instances`) or --tag KEY=VALUE.');
+}
+
+async function sourceFrom(kind: 'run' | 'exec', args: ParsedArgs): Promise<RunSource> {
+  if (kind === 'exec') {
+    const words = args.hasRest ? args.rest : args.positionals;
+    if (args.hasRest && args.positionals.length) throw new UsageError(`Unexpected "${args.positionals[0]}" before --: put the whole command after --.`);
+    const command = words.join(' ');
+    if (!command.trim()) throw new UsageError('No command: ec2-runner exec --instance ID -- COMMAND...');
+    return { kind: 'command', command };
+  }
+  if (args.positionals.length !== 1) {
+    throw new UsageError(args.positionals.length ? `One FILE only (got ${args.positionals.length}); script arguments go after --.` : 'No FILE: ec2-runner run FILE --instance ID [-- ARGS...]');
+  }
+  const path = args.positionals[0];
+  let content: Buffer;
+  try {
+    content = await readFile(path);
+  } catch (error) {
+    throw new RunnerError(`Cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, 'FileUnreadable');
+  }
+  return { kind: 'file', fileName: basename(path), content, interpreter: args.values.interpreter, args: args.rest };
+}
+
+export async function requestFrom(kind: 'run' | 'exec', args: ParsedArgs): Promise<RunRequest> {
+  const v = args.values;
+  const env = Object.fromEntries(parsePairs(v.env, 'Environment variable').map((p) => [p.key, p.value]));
+  return {
+    source: await sourceFrom(kind, args),
+    target: targetFrom(v),
+    workingDirectory: v.cwd,
+    env: Object.keys(env).length ? env : undefined,
+    timeoutSeconds: parseSeconds(v.timeout, 'Timeout'),
+    deliveryTimeoutSeconds: parseSeconds(v['delivery-timeout'], 'Delivery timeout'),
+    maxConcurrency: v['max-concurrency'],
+    maxErrors: v['max-errors'],
+    transferMode: v['instance-role'] ? 'instance-role' : undefined,
+  };
+}
+
+async function confirm(question: string, streams: Streams): Promise<boolean> {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: streams.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** Starts the run; offers to create the default bucket when it is missing (interactive terminals only). */
+async function startOfferingBucket(engine: Engine, request: RunRequest, streams: Streams): Promise<RunHandle> {
+  try {
+    return await engine.start(request);
+  } catch (error) {
+    if (!(error instanceof RunnerError) || error.code !== 'NoSuchBucket') throw error;
+    const status = await engine.bucketStatus();
+    if (!status.isDefault || !(await confirm(`ec2-runner: ${error.message}\nCreate ${status.bucket} now? [y/N] `, streams))) throw error;
+    await engine.createBucket();
+    streams.stderr.write(`ec2-runner: created bucket ${status.bucket}\n`);
+    return engine.start(request);
+  }
+}
+
+async function namesOf(engine: Engine, handle: RunHandle): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  try {
+    for (const instance of await engine.listInstances(handle.instanceIds.length ? { instanceIds: [...handle.instanceIds] } : undefined)) {
+      if (instance.name) names.set(instance.instanceId, instance.name);
+    }
+  } catch {
+    // Names are a nicety: without permission the instance ids are shown.
+  }
+  return names;
+}
+
+export async function runOrExec(kind: 'run' | 'exec', args: ParsedArgs, engine: Engine, streams: Streams): Promise<number> {
+  const request = await requestFrom(kind, args);
+  const handle = await startOfferingBucket(engine, request, streams);
+  if (args.values['no-wait']) {
+    handle.detach();
+    if (args.values.json) {
+      const pending = handle.instanceIds.map((instanceId) => ({ instanceId, status: 'Pending', statusDetails: 'Pending', exitCode: null, stdout: '', stderr: '', result: null, outputSource: 'live' as const }));
+      streams.stdout.write(`${jsonDocument({ commandId: handle.commandId, invocations: pending })}\n`);
+    } else {
+      streams.stdout.write(`${handle.commandId}\n`);
+    }
+    return EXIT.ok;
+  }
+  const several = request.target.kind === 'tags' || handle.instanceIds.length > 1;
+  const names = several ? await namesOf(engine, handle) : new Map<string, string>();
+  if (process.stderr.isTTY && !args.values.json) {
+    const where = several ? (request.target.kind === 'tags' ? 'tagged instances' : `${handle.instanceIds.length} instances`) : labelFor(names, handle.instanceIds[0]);
+    streams.stderr.write(`\u001b[2mec2-runner: command ${handle.commandId} on ${where}\u001b[0m\n`);
+  }
+  return followInTerminal(handle, streams, { json: Boolean(args.values.json), onInterrupt: 'cancel', names });
+}
