@@ -164,8 +164,8 @@ export async function installExtensions({ tools, extensionsDir, userDataDir, vsi
   }
 }
 
-export async function startCodeServer({ tools, env, workspace, extensionsDir, userDataDir, logFile }) {
-  const port = await freePort();
+export async function startCodeServer({ tools, env, workspace, extensionsDir, userDataDir, logFile, port }) {
+  port ??= await freePort();
   const child = startGroup(
     'code-server',
     tools.node24,
@@ -204,7 +204,7 @@ export async function startCodeServer({ tools, env, workspace, extensionsDir, us
  * Sandbox + code-server with the given VSIXes installed, a workspace made by `createWorkspace(dir)`,
  * logs in `artifacts`. `extraEnv` is added to code-server's environment (e.g. a results path).
  */
-export async function startStack({ label, vsixes, createWorkspace, extraEnv = {}, settings = {} }) {
+export async function startStack({ label, vsixes, createWorkspace, extraEnv = {}, settings = {}, port }) {
   const tools = requireTools();
   const artifacts = artifactsDir(label);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ec2-runner-e2e-${label}-`));
@@ -227,7 +227,7 @@ export async function startStack({ label, vsixes, createWorkspace, extraEnv = {}
     const sandbox = await startSandbox({ dir, logFile: path.join(artifacts, 'sandbox.log') });
     stopped.push(sandbox.stop);
     const env = { ...sandboxEnvironment(sandbox.info, dir), ...extraEnv };
-    const codeServer = await startCodeServer({ tools, env, workspace, extensionsDir, userDataDir, logFile: path.join(artifacts, 'code-server.log') });
+    const codeServer = await startCodeServer({ tools, env, workspace, extensionsDir, userDataDir, port, logFile: path.join(artifacts, 'code-server.log') });
     stopped.push(codeServer.stop);
     console.log(`[e2e] ${label}: sandbox + code-server ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${codeServer.url}`);
     return { dir, artifacts, workspace, userDataDir, sandbox, codeServer, env, stop };

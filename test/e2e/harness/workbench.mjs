@@ -1,0 +1,119 @@
+// What a user does in the VS Code workbench, as playwright-core steps. Every wait is bounded and
+// waits for something visible (text, a row, a menu item), never a fixed sleep.
+// Context menus and some widgets live in shadow roots; Playwright's CSS locators pierce open ones.
+
+export const STEP_TIMEOUT_MS = 30_000;
+
+const quickInput = (page) => page.locator('.quick-input-widget');
+const quickInputBox = (page) => page.locator('.quick-input-widget .quick-input-box input');
+const quickInputRows = (page) => page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** F1, type the command's title, pick the row with exactly that title. */
+export async function runFromPalette(page, title) {
+  await page.keyboard.press('F1');
+  await quickInputBox(page).waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await quickInputBox(page).fill(`>${title}`);
+  const row = quickInputRows(page).filter({ has: page.locator('.quick-input-list-label', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) });
+  await row.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await row.first().click();
+}
+
+/** Quick Open (F1 without the '>'), type the file name, open it, wait for its editor tab. */
+export async function openFile(page, fileName) {
+  await page.keyboard.press('F1');
+  await quickInputBox(page).waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await quickInputBox(page).fill(fileName);
+  const row = quickInputRows(page).filter({ hasText: fileName });
+  await row.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await row.first().click();
+  await activeEditorTab(page, fileName).waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+}
+
+export function activeEditorTab(page, fileName) {
+  return page.locator(`.part.editor .tab.active[data-resource-name="${fileName}"]`);
+}
+
+/** Right-click in the active text editor and choose `item` from its context menu. */
+export async function editorContextMenu(page, item) {
+  const text = page.locator('.part.editor .editor-instance .monaco-editor .view-lines').first();
+  await text.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await text.click({ button: 'right', position: { x: 200, y: 10 } });
+  const entry = page.locator('.monaco-menu .action-item .action-label', { hasText: new RegExp(`^${escapeRegExp(item)}$`) });
+  await entry.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await entry.first().click();
+}
+
+/** The open quick pick's rows as their visible text, once at least one row is shown. */
+export async function quickPickRows(page) {
+  await quickInputRows(page).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  return quickInputRows(page).allInnerTexts();
+}
+
+export async function pickQuickPickRow(page, text) {
+  const row = quickInputRows(page).filter({ hasText: text });
+  await row.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await row.first().click();
+  await quickInput(page).waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
+}
+
+/** Types into the open input box (e.g. "Run Command on EC2…") and presses Enter. */
+export async function answerInputBox(page, text) {
+  await quickInputBox(page).waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await quickInputBox(page).fill(text);
+  await page.keyboard.press('Enter');
+}
+
+/** Opens a view container from the activity bar by its title. */
+export async function openActivityBarView(page, title) {
+  const item = page.locator(`.part.activitybar .action-item [aria-label^="${title}"], .part.activitybar .action-item[aria-label^="${title}"]`);
+  await item.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await item.first().click();
+}
+
+/** Rows of a sidebar tree view whose pane header is `viewTitle`: visible label text and aria-label. */
+export async function treeRows(page, viewTitle) {
+  const pane = page.locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: viewTitle }) });
+  const rows = pane.locator('.monaco-list-row');
+  await rows.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  return rows.evaluateAll((elements) => elements.map((e) => ({ text: e.innerText.replace(/\s+/g, ' ').trim(), ariaLabel: e.getAttribute('aria-label') ?? '' })));
+}
+
+/** The text the Output panel shows now (only the rendered, i.e. visible, lines), in line order. */
+export async function visibleOutput(page) {
+  return page.evaluate(() => {
+    const editor = document.querySelector('.part.panel .output-view .monaco-editor, .part.panel .monaco-editor');
+    if (!editor) return '';
+    const lines = [...editor.querySelectorAll('.view-lines .view-line')];
+    lines.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
+    return lines.map((line) => line.textContent.replace(/\u00a0/g, ' ')).join('\n');
+  });
+}
+
+/** The channel the Output panel shows (its channel picker's value). */
+export async function selectedOutputChannel(page) {
+  return page.evaluate(() => {
+    const select = document.querySelector('.part.panel select.monaco-select-box');
+    return select ? select.options[select.selectedIndex]?.text ?? '' : '';
+  });
+}
+
+/** Polls the Output panel until `pattern` matches its visible text; returns the match. */
+export async function waitForOutput(page, pattern, timeoutMs = STEP_TIMEOUT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await visibleOutput(page);
+    const match = text.match(pattern);
+    if (match) return match;
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`Output panel never showed ${pattern} within ${timeoutMs} ms; it shows:\n${text.slice(-2000)}`);
+}
+
+export function statusBarItem(page, text) {
+  return page.locator('.part.statusbar .statusbar-item', { hasText: text });
+}

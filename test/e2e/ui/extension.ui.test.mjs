@@ -1,0 +1,149 @@
+// UI tests: a person's session with the EC2 Runner extension in code-server (real VS Code 1.139
+// workbench, headless Chromium), against the sandbox. The steps share one window and run in order,
+// like a user would: the first run picks the instance, later runs reuse it as the default target.
+// Needs: node test/e2e/install.mjs, npm run build && npm run package (test/e2e/run.mjs does all).
+// On failure the step's screenshot and the sandbox/code-server logs are in .e2e-artifacts/ui/.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { launchBrowser, openWorkbench, saveScreenshot } from '../harness/browser.mjs';
+import { copyFixtureWorkspace } from '../harness/build.mjs';
+import { installCleanupHandlers, leftoverProcesses } from '../harness/processes.mjs';
+import { findExtensionVsix, startStack } from '../harness/stack.mjs';
+import {
+  answerInputBox,
+  editorContextMenu,
+  openActivityBarView,
+  openFile,
+  pickQuickPickRow,
+  quickPickRows,
+  runFromPalette,
+  selectedOutputChannel,
+  statusBarItem,
+  STEP_TIMEOUT_MS,
+  treeRows,
+  visibleOutput,
+  waitForOutput,
+} from '../harness/workbench.mjs';
+
+const STACK_TIMEOUT_MS = 180_000;
+const RUN_TIMEOUT_MS = 60_000;
+
+installCleanupHandlers({ onUncaughtErrors: false });
+
+describe('EC2 Runner in code-server, as a user', () => {
+  let stack;
+  let browser;
+  let page;
+  let online;
+
+  /** A test step that saves a screenshot when it fails. */
+  const step = (name, fn, timeout = 2 * RUN_TIMEOUT_MS) =>
+    test(name, { timeout }, async () => {
+      try {
+        await fn();
+      } catch (error) {
+        if (page) {
+          const shot = await saveScreenshot(page, stack.artifacts, `failed-${name}`);
+          if (shot) error.message += `\n(screenshot: ${shot})`;
+        }
+        throw error;
+      }
+    });
+
+  before(async () => {
+    stack = await startStack({ label: 'ui', vsixes: [findExtensionVsix()], createWorkspace: copyFixtureWorkspace });
+    online = stack.sandbox.info.instances.filter((i) => i.pingStatus === 'Online');
+    assert.ok(online.length > 0, 'the sandbox has an Online instance');
+    browser = await launchBrowser();
+    page = await openWorkbench(browser, stack.codeServer.workbenchUrl);
+  }, { timeout: STACK_TIMEOUT_MS });
+
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+    assert.deepEqual(leftoverProcesses(), [], 'no browser, code-server or sandbox process is left');
+  });
+
+  step('the EC2 Runner view lists the sandbox instances with their ping status', async () => {
+    await openActivityBarView(page, 'EC2 Runner');
+    let rows = [];
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    const everyInstanceShown = () =>
+      stack.sandbox.info.instances.every((i) => rows.some((r) => r.text.includes(i.name) && r.ariaLabel.includes(i.pingStatus)));
+    while (!everyInstanceShown() && Date.now() < deadline) {
+      rows = await treeRows(page, 'Instances');
+      if (!everyInstanceShown()) await page.waitForTimeout(250);
+    }
+    assert.ok(everyInstanceShown(), `Instances rows ${JSON.stringify(rows)} name every sandbox instance with its ping status`);
+    const offline = stack.sandbox.info.instances.find((i) => i.pingStatus !== 'Online');
+    if (offline) assert.match(rows.find((r) => r.text.includes(offline.name)).text, /ConnectionLost|Connection lost|offline/i);
+  });
+
+  step('Run Active File on EC2 from the editor context menu streams output live, then exit code 0', async () => {
+    await openFile(page, 'hello.py');
+    await editorContextMenu(page, 'Run Active File on EC2');
+    const choices = await quickPickRows(page);
+    for (const instance of online) assert.ok(choices.some((c) => c.includes(instance.name)), `quick pick offers ${instance.name}: ${choices}`);
+    const offline = stack.sandbox.info.instances.filter((i) => i.pingStatus !== 'Online');
+    for (const instance of offline) assert.ok(!choices.some((c) => c.includes(instance.name)), `quick pick hides ${instance.name}`);
+    await pickQuickPickRow(page, online[0].name);
+
+    await waitForOutput(page, new RegExp(`\\[Running\\] hello\\.py on ${online[0].name} \\(${online[0].instanceId}\\) · command \\S+`), RUN_TIMEOUT_MS);
+    assert.equal(await selectedOutputChannel(page), 'EC2 Runner');
+    await waitForOutput(page, /hello from EC2 Runner, line 2/, RUN_TIMEOUT_MS);
+    assert.doesNotMatch(await visibleOutput(page), /\[Done\]/, 'output arrives while the run is still going');
+    await waitForOutput(page, /\[Done\] exit code 0 · Success/, RUN_TIMEOUT_MS);
+    const text = await visibleOutput(page);
+    assert.match(text, /all lines printed/);
+    assert.match(text, /warning: this line goes to stderr/);
+  });
+
+  step('the status bar item reruns the last run', async () => {
+    const item = statusBarItem(page, `hello.py → ${online[0].name}`);
+    await item.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    const before = await visibleOutput(page);
+    const commandIdBefore = before.match(/· command (\S+)/)?.[1];
+    await item.click();
+    const [, commandId] = await waitForOutput(page, new RegExp(`\\[Running\\] hello\\.py on ${online[0].name} .*· command (?!${commandIdBefore}\\b)(\\S+)`), RUN_TIMEOUT_MS);
+    assert.notEqual(commandId, commandIdBefore, 'a new command was sent');
+    await waitForOutput(page, /\[Done\] exit code 0 · Success/, RUN_TIMEOUT_MS);
+  });
+
+  step('Run Command on EC2… from the command palette', async () => {
+    await runFromPalette(page, 'EC2 Runner: Run Command on EC2…');
+    await answerInputBox(page, 'echo "palette says $((6 * 7))"');
+    await waitForOutput(page, /\[Running\] echo "palette says \$\(\(6 \* 7\)\)" on /, RUN_TIMEOUT_MS);
+    await waitForOutput(page, /^palette says 42$/m, RUN_TIMEOUT_MS);
+    await waitForOutput(page, /\[Done\] exit code 0 · Success/, RUN_TIMEOUT_MS);
+  });
+
+  step('a script that exits with 3 shows exit code 3', async () => {
+    await openFile(page, 'fail.py');
+    await editorContextMenu(page, 'Run Active File on EC2');
+    await waitForOutput(page, /about to fail with exit code 3/, RUN_TIMEOUT_MS);
+    await waitForOutput(page, /\[Done\] exit code 3 · Failed/, RUN_TIMEOUT_MS);
+    await statusBarItem(page, /fail\.py → /).waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  });
+
+  step('the stop button in the status bar cancels a long run', async () => {
+    await openFile(page, 'long.py');
+    await editorContextMenu(page, 'Run Active File on EC2');
+    await waitForOutput(page, /long tick 3/, RUN_TIMEOUT_MS);
+    await page.locator('.part.statusbar .statusbar-item:has(.codicon-debug-stop)').click({ timeout: STEP_TIMEOUT_MS });
+    await waitForOutput(page, /\[Done\] .*· Cancelled/, RUN_TIMEOUT_MS);
+    assert.doesNotMatch(await visibleOutput(page), /long tick 1200/);
+  });
+
+  step('a run survives a window reload: it is re-attached and its output continues', async () => {
+    await openFile(page, 'reload.py');
+    await editorContextMenu(page, 'Run Active File on EC2');
+    const [, seenBefore] = await waitForOutput(page, /reload tick (\d+)/, RUN_TIMEOUT_MS);
+    await runFromPalette(page, 'Developer: Reload Window');
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: STACK_TIMEOUT_MS });
+    // After the reload the extension re-attaches; later ticks and the end arrive in the new window.
+    const [, seenAfter] = await waitForOutput(page, /reload tick (\d+)/, RUN_TIMEOUT_MS);
+    await waitForOutput(page, /reload run finished/, RUN_TIMEOUT_MS);
+    await waitForOutput(page, /\[Done\] exit code 0 · Success/, RUN_TIMEOUT_MS);
+    assert.ok(Number(seenAfter) > Number(seenBefore), `output continued after the reload (tick ${seenBefore} → ${seenAfter})`);
+  }, 3 * RUN_TIMEOUT_MS);
+});
