@@ -108,8 +108,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   throttle.setRate(knobs.throttleRps);
   const counts = new Map<string, number>();
   const ssmContext = { region, accountId: identity.accountId, endpoint: '', instances, instancesById, commands };
+  const credentials = { accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey };
   const server = createApiServer({
-    verifier: new SigV4Verifier({ accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey }, region),
+    verifier: new SigV4Verifier(credentials, region),
+    credentials,
     knobs,
     throttle,
     count: (key) => counts.set(key, (counts.get(key) ?? 0) + 1),

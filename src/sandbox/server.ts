@@ -10,7 +10,8 @@ import { type IdentityContext, STS_XMLNS, getCallerIdentity, getResources } from
 import type { Knobs, Throttle } from './knobs';
 import { handlePostObject } from './postObject';
 import { type S3Context, handleS3, s3OperationName } from './s3Api';
-import { AuthFailure, type AuthFailureKind, type SigV4Verifier, isPresigned } from './sigv4';
+import { isPresignedV2, verifyPresignedV2 } from './sigv2';
+import { AuthFailure, type AuthFailureKind, type SandboxCredentials, type SigV4Verifier, isPresigned } from './sigv4';
 import { SSM_OPERATIONS, type SsmContext } from './ssmApi';
 import { XML_DECLARATION, el } from './xml';
 
@@ -19,6 +20,7 @@ interface Route { service: string; protocol: Protocol; operation: string; signin
 
 export interface ServerDeps {
   verifier: SigV4Verifier;
+  credentials: SandboxCredentials;
   knobs: Knobs;
   throttle: Throttle;
   count(key: string): void;
@@ -95,6 +97,7 @@ async function dispatch(req: ApiRequest, route: Route, deps: ServerDeps): Promis
     return handlePostObject(req, deps.s3, deps.verifier); // authenticated by its signed policy
   }
   if (route.protocol === 's3' && isPresigned(req)) await deps.verifier.verifyPresigned(req);
+  else if (route.protocol === 's3' && isPresignedV2(req)) verifyPresignedV2(req, deps.credentials);
   else await deps.verifier.verifyHeaderSigned(req, route.signingName);
 
   if (route.service === 'ssm') {

@@ -1,6 +1,7 @@
 // withSandbox(): a fresh sandbox for one test file (stopped by node:test's `after`), with what a
 // test needs to point an SDK client, the ec2-runner CLI or the AWS CLI at it.
 import { after } from 'node:test';
+import { type GetCommandInvocationCommandOutput, GetCommandInvocationCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { type Sandbox, type SandboxInfo, type SandboxOptions, startSandbox } from '../../src/sandbox/index';
 import { sandboxEnvironment } from '../../src/sandbox/environment';
 
@@ -41,4 +42,43 @@ export async function withSandbox(options: SandboxOptions = {}): Promise<Sandbox
     clientConfig: { region: info.region, endpoint: info.endpoint, credentials },
     env: childEnvironment(info),
   };
+}
+
+/** Polls `check` until it returns a value other than undefined; fails with `what` after `timeoutMs`. */
+export async function pollUntil<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+const TERMINAL_STATUSES = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
+
+/**
+ * Polls GetCommandInvocation (tolerating InvocationDoesNotExist) until `until(status)` holds,
+ * by default until the invocation has ended.
+ */
+export async function waitForInvocation(
+  ssm: SSMClient, commandId: string, instanceId: string,
+  { until = (status: string) => TERMINAL_STATUSES.includes(status), timeoutMs = 15_000 }: { until?: (status: string) => boolean; timeoutMs?: number } = {},
+): Promise<GetCommandInvocationCommandOutput> {
+  return pollUntil(`invocation ${commandId} on ${instanceId}`, async () => {
+    try {
+      const invocation = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+      return until(invocation.Status ?? '') ? invocation : undefined;
+    } catch (error) {
+      if ((error as Error).name === 'InvocationDoesNotExist') return undefined;
+      throw error;
+    }
+  }, timeoutMs);
 }
