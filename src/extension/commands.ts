@@ -1,0 +1,228 @@
+// Every command as a factory `(services) => handler`, registered in one place.
+import * as vscode from 'vscode';
+import type { Engine, ManagedInstance } from '../core/api';
+import { COMMON_REGIONS, listProfiles } from './awsProfiles';
+import { writeSetting } from './config';
+import type { EngineProvider } from './engineProvider';
+import { ssoLoginCommand } from './errorInfo';
+import type { TargetLabel } from './format';
+import type { RunHistory, RunRecord } from './history';
+import { instanceDescription, instanceLabel, itemsActedOn, sortInstances, targetLabelOf } from './instanceModel';
+import { InstanceNode, type InstancesNode, type InstancesView } from './instancesView';
+import type { RunOutput } from './output';
+import type { RunController } from './runController';
+import type { Runner } from './runner';
+import type { ExtensionSettings } from './settings';
+import { effectiveProfile } from './settings';
+import type { DefaultTarget } from './targets';
+
+export interface Services {
+  runner: Runner;
+  controller: RunController;
+  history: RunHistory;
+  output: RunOutput;
+  instances: InstancesView;
+  defaultTarget: DefaultTarget;
+  engines: EngineProvider;
+  settings: () => ExtensionSettings;
+  showError: (error: unknown) => void;
+  showRunOutput: (record: RunRecord) => Promise<void>;
+}
+
+type Handler = (...args: any[]) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Instances a view-item command acts on (clicked + multi-selection), as targets. */
+function targetsFrom(node: unknown, selected: unknown): TargetLabel[] | undefined {
+  const clicked = node instanceof InstanceNode ? node : undefined;
+  const selection = Array.isArray(selected) ? selected.filter((n): n is InstanceNode => n instanceof InstanceNode) : undefined;
+  if (!clicked && !selection?.length) return undefined;
+  return itemsActedOn(clicked, selection, (a, b) => a.instance.instanceId === b.instance.instanceId).map((n) => targetLabelOf(n.instance));
+}
+
+/** A target from a tree node, a ManagedInstance, a TargetLabel or an instance id (keybindings, tests). */
+function targetFrom(arg: unknown): TargetLabel | undefined {
+  if (arg instanceof InstanceNode) return targetLabelOf(arg.instance);
+  if (typeof arg === 'string' && arg) return { instanceId: arg };
+  const value = arg as Partial<ManagedInstance & TargetLabel> | undefined;
+  if (value && typeof value.instanceId === 'string') return { instanceId: value.instanceId, name: value.name };
+  return undefined;
+}
+
+function isRecord(arg: unknown): arg is RunRecord {
+  return Boolean(arg && typeof (arg as RunRecord).id === 'string' && (arg as RunRecord).source);
+}
+
+export const runActiveFile = (s: Services): Handler => (resource?: unknown) =>
+  s.runner.runFile(resource instanceof vscode.Uri ? resource : undefined);
+
+export const runActiveFileHere = (s: Services): Handler => (node?: InstancesNode, selected?: InstancesNode[]) =>
+  s.runner.runFile(undefined, targetsFrom(node, selected) ?? []);
+
+export const runCommand = (s: Services): Handler => (commandLine?: unknown) =>
+  s.runner.runCommand(typeof commandLine === 'string' ? commandLine : undefined);
+
+export const runCommandHere = (s: Services): Handler => (node?: InstancesNode, selected?: InstancesNode[]) =>
+  s.runner.runCommand(undefined, targetsFrom(node, selected) ?? []);
+
+export const rerunLast = (s: Services): Handler => async () => {
+  const last = s.history.last();
+  if (!last) {
+    void vscode.window.showInformationMessage('Nothing to rerun yet: run a file with "Run Active File on EC2" first.');
+    return undefined;
+  }
+  return s.runner.rerun(last);
+};
+
+export const rerunRun = (s: Services): Handler => (record?: unknown) => (isRecord(record) ? s.runner.rerun(record) : undefined);
+
+export const cancelRun = (s: Services): Handler => async (record?: unknown) => {
+  if (isRecord(record)) return s.controller.cancel(record.id);
+  const running = s.history.active();
+  if (running.length === 0) {
+    void vscode.window.showInformationMessage('No EC2 run is in progress.');
+    return;
+  }
+  const chosen =
+    running.length === 1
+      ? running[0]
+      : (await vscode.window.showQuickPick(running.map((r) => ({ label: r.label, description: r.commandId, record: r })), { title: 'Cancel which run?' }))?.record;
+  if (chosen) await s.controller.cancel(chosen.id);
+};
+
+export const showOutput = (s: Services): Handler => () => s.output.show(false);
+
+export const showRunOutput = (s: Services): Handler => (record?: unknown) => (isRecord(record) ? s.showRunOutput(record) : s.output.show(false));
+
+export const clearRunHistory = (s: Services): Handler => () => s.history.clearFinished();
+
+export const refreshInstances = (s: Services): Handler => () => s.instances.refresh();
+
+export const filterInstances = (s: Services): Handler => async (text?: unknown) => {
+  const value =
+    typeof text === 'string'
+      ? text
+      : await vscode.window.showInputBox({
+          title: 'Filter Instances',
+          prompt: 'Name, instance id, IP, platform or tag KEY=VALUE (all words must match); empty shows all',
+          value: s.instances.filter,
+        });
+  if (value !== undefined) await s.instances.setFilter(value);
+};
+
+export const clearInstanceFilter = (s: Services): Handler => () => s.instances.setFilter('');
+
+export const copyInstanceId = (s: Services): Handler => async (node?: unknown, selected?: unknown) => {
+  const ids = (targetsFrom(node, selected) ?? (targetFrom(node) ? [targetFrom(node)!] : [])).map((t) => t.instanceId);
+  if (ids.length === 0) return;
+  await vscode.env.clipboard.writeText(ids.join('\n'));
+  vscode.window.setStatusBarMessage(`Copied ${ids.join(', ')}`, 3000);
+};
+
+export const setDefaultTarget = (s: Services): Handler => async (node?: unknown) => {
+  const target = targetFrom(node);
+  if (target) await s.defaultTarget.set(target);
+};
+
+export const selectTarget = (s: Services): Handler => async () => {
+  type Item = vscode.QuickPickItem & { target?: TargetLabel };
+  const current = s.defaultTarget.get();
+  const items: Promise<Item[]> = s.engines
+    .get()
+    .listInstances()
+    .then((instances) => [
+      { label: '$(question) Ask every time', description: current ? undefined : 'current' },
+      ...sortInstances(instances).map((i) => ({
+        label: `${i.pingStatus === 'Online' ? '$(vm-running)' : '$(debug-disconnect)'} ${instanceLabel(i)}`,
+        description: `${instanceDescription(i, i.instanceId === current?.instanceId)} · ${i.pingStatus}`,
+        target: targetLabelOf(i),
+      })),
+    ]);
+  try {
+    const picked = await vscode.window.showQuickPick(items, { title: 'Default EC2 target for this workspace', matchOnDescription: true });
+    if (picked) await s.defaultTarget.set(picked.target);
+  } catch (error) {
+    s.showError(error);
+  }
+};
+
+export const selectProfileRegion = (s: Services): Handler => async () => {
+  const settings = s.settings();
+  const profiles = await listProfiles();
+  const profilePick = await vscode.window.showQuickPick(
+    [
+      { label: '$(globe) From the environment', description: 'AWS_PROFILE, AWS_ACCESS_KEY_ID… or the default profile', value: '' },
+      ...profiles.map((p) => ({ label: p, description: p === settings.profile ? 'current' : undefined, value: p })),
+    ],
+    { title: 'AWS profile (1/2)', placeHolder: settings.profile || 'from the environment' },
+  );
+  if (!profilePick) return;
+  const other = { label: 'Other region…', value: undefined as string | undefined };
+  const regions = [...new Set([settings.region, ...COMMON_REGIONS].filter(Boolean))];
+  const regionPick = await vscode.window.showQuickPick(
+    [{ label: '$(globe) From the profile or AWS_REGION', value: '' as string | undefined }, ...regions.map((r) => ({ label: r, description: r === settings.region ? 'current' : undefined, value: r as string | undefined })), other],
+    { title: 'AWS region (2/2)', placeHolder: settings.region || 'from the profile or AWS_REGION' },
+  );
+  if (!regionPick) return;
+  const region = regionPick === other ? await vscode.window.showInputBox({ title: 'AWS region', prompt: 'e.g. eu-central-1', validateInput: (v) => (/^[a-z]{2}(-[a-z]+)+-\d+$/.test(v.trim()) ? undefined : 'A region looks like eu-central-1') }) : regionPick.value;
+  if (region === undefined) return;
+  await writeSetting('profile', profilePick.value);
+  await writeSetting('region', region.trim());
+};
+
+export const ssoLogin = (s: Services): Handler => () => {
+  const terminal = vscode.window.createTerminal({ name: 'AWS SSO login' });
+  terminal.show();
+  terminal.sendText(ssoLoginCommand(effectiveProfile(s.settings())));
+};
+
+export const createBucket = (s: Services): Handler => async (options?: { confirmed?: boolean }) => {
+  try {
+    const engine: Engine = s.engines.get();
+    const status = await engine.bucketStatus();
+    if (!status.exists) {
+      const create = 'Create Bucket';
+      const confirmed =
+        options?.confirmed === true ||
+        (await vscode.window.showWarningMessage(
+          `Create the S3 bucket ${status.bucket}? Public access is blocked, objects are encrypted, and staged files and output expire after 7 days.`,
+          { modal: true },
+          create,
+        )) === create;
+      if (!confirmed) return;
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Creating ${status.bucket}…` }, () => engine.createBucket());
+      void vscode.window.showInformationMessage(`Created the staging bucket ${status.bucket}.`);
+    } else {
+      void vscode.window.showInformationMessage(`The staging bucket ${status.bucket} already exists.`);
+    }
+    await s.instances.refresh();
+  } catch (error) {
+    s.showError(error);
+  }
+};
+
+/** Command id → factory. package.json contributes exactly these (a test checks both directions). */
+export const COMMANDS: Record<string, (s: Services) => Handler> = {
+  'ec2Runner.runActiveFile': runActiveFile,
+  'ec2Runner.runActiveFileHere': runActiveFileHere,
+  'ec2Runner.runCommand': runCommand,
+  'ec2Runner.runCommandHere': runCommandHere,
+  'ec2Runner.rerunLast': rerunLast,
+  'ec2Runner.rerunRun': rerunRun,
+  'ec2Runner.cancelRun': cancelRun,
+  'ec2Runner.showOutput': showOutput,
+  'ec2Runner.showRunOutput': showRunOutput,
+  'ec2Runner.clearRunHistory': clearRunHistory,
+  'ec2Runner.refreshInstances': refreshInstances,
+  'ec2Runner.filterInstances': filterInstances,
+  'ec2Runner.clearInstanceFilter': clearInstanceFilter,
+  'ec2Runner.copyInstanceId': copyInstanceId,
+  'ec2Runner.setDefaultTarget': setDefaultTarget,
+  'ec2Runner.selectTarget': selectTarget,
+  'ec2Runner.selectProfileRegion': selectProfileRegion,
+  'ec2Runner.ssoLogin': ssoLogin,
+  'ec2Runner.createBucket': createBucket,
+};
+
+export function registerCommands(services: Services): vscode.Disposable[] {
+  return Object.entries(COMMANDS).map(([id, factory]) => vscode.commands.registerCommand(id, factory(services)));
+}

@@ -1,0 +1,55 @@
+// What to tell the user about a failure and which buttons fix it. The engine's RunnerError is
+// recognised by shape (name + code), not instanceof: it comes from the separately loaded engine bundle.
+
+export interface ErrorAction {
+  title: string;
+  command: string;
+  args?: unknown[];
+}
+
+export interface ErrorInfo {
+  code: string;
+  message: string;
+  actions: ErrorAction[];
+}
+
+export function errorCodeOf(error: unknown): string | undefined {
+  const e = error as { name?: string; code?: unknown } | undefined;
+  return e && e.name === 'RunnerError' && typeof e.code === 'string' ? e.code : undefined;
+}
+
+export function errorMessageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+const SELECT_PROFILE: ErrorAction = { title: 'Select Profile and Region…', command: 'ec2Runner.selectProfileRegion' };
+const OPEN_SETTINGS: ErrorAction = { title: 'Open Settings', command: 'workbench.action.openSettings', args: ['ec2Runner'] };
+
+export function describeError(error: unknown, profile?: string): ErrorInfo {
+  const code = errorCodeOf(error) ?? 'Unexpected';
+  const message = errorMessageOf(error);
+  const ssoLogin: ErrorAction = { title: `Run aws sso login${profile ? ` --profile ${profile}` : ''}`, command: 'ec2Runner.ssoLogin' };
+  switch (code) {
+    case 'NoCredentials':
+      return { code, message, actions: profile ? [ssoLogin, SELECT_PROFILE] : [SELECT_PROFILE, OPEN_SETTINGS] };
+    case 'CredentialsExpired':
+      return { code, message, actions: [ssoLogin, SELECT_PROFILE] };
+    case 'InvalidCredentials':
+    case 'NoRegion':
+      return { code, message, actions: [SELECT_PROFILE] };
+    case 'NoSuchBucket':
+      return { code, message, actions: [{ title: 'Create Staging Bucket', command: 'ec2Runner.createBucket' }, { ...OPEN_SETTINGS, args: ['ec2Runner.bucket'] }] };
+    case 'EndpointUnreachable':
+      return { code, message, actions: [{ ...OPEN_SETTINGS, args: ['ec2Runner.endpointUrl'] }] };
+    default:
+      return { code, message: errorCodeOf(error) ? message : `EC2 Runner failed unexpectedly: ${message}`, actions: [] };
+  }
+}
+
+/** A profile name safe to put on a shell command line (profiles are words; anything else is quoted). */
+export function ssoLoginCommand(profile: string | undefined): string {
+  if (!profile) return 'aws sso login';
+  const safe = /^[\w.@+-]+$/.test(profile) ? profile : `'${profile.replace(/'/g, `'\\''`)}'`;
+  return `aws sso login --profile ${safe}`;
+}

@@ -1,0 +1,205 @@
+// Drives one run from start to its last output line: starts (or re-attaches to) it through the
+// engine, writes the header, live output, done lines and result to the output sink, keeps the run
+// history current and tells the notifier when it ends. Depends on narrow interfaces only, so it is
+// unit-tested with fakes; runner.ts does the VS Code side (which file, which target, which arguments).
+import type { Engine, RunHandle, RunRequest } from '../core/api';
+import { errorMessageOf } from './errorInfo';
+import { completionText, failedToStartLine, headerLine, LiveOutputFormatter, overallStatus, type TargetLabel } from './format';
+import type { RerunSource, RunHistory, RunRecord } from './history';
+import type { Feedback } from './settings';
+
+export interface OutputSink {
+  append(text: string): void;
+  show(preserveFocus: boolean): void;
+  clear(): void;
+}
+
+export interface RunNotifier {
+  /** A run ended (only called for runs that started). */
+  finished(record: RunRecord, feedback: Feedback): void;
+  /** Staging or sending failed; nothing runs. */
+  failedToStart(record: RunRecord, error: unknown): void;
+}
+
+export type RunEngine = Pick<Engine, 'start' | 'attach'>;
+
+export interface RunSpec {
+  label: string;
+  source: RerunSource;
+  request: RunRequest;
+  targets: TargetLabel[];
+  feedback: Feedback;
+  clearPreviousOutput: boolean;
+  preserveFocus: boolean;
+}
+
+export interface StartedRun {
+  record: RunRecord;
+  /** Resolves when the command was sent (or failed to be). */
+  started: Promise<void>;
+  /** Resolves with the final record; never rejects. */
+  done: Promise<RunRecord>;
+}
+
+/** Per-run transcripts for "show this run's output" are kept up to this size (the tail). */
+const TRANSCRIPT_LIMIT = 1024 * 1024;
+
+export interface RunControllerDeps {
+  engine: () => RunEngine;
+  output: OutputSink;
+  history: RunHistory;
+  notifier: RunNotifier;
+  now?: () => number;
+  newId?: () => string;
+}
+
+export class RunController {
+  private readonly handles = new Map<string, RunHandle>();
+  private readonly cancelRequested = new Set<string>();
+  private readonly detached = new Set<string>();
+  private readonly transcripts = new Map<string, string>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly now: () => number;
+  private readonly newId: () => string;
+
+  constructor(private readonly deps: RunControllerDeps) {
+    this.now = deps.now ?? Date.now;
+    this.newId = deps.newId ?? (() => `${this.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`);
+  }
+
+  start(spec: RunSpec): StartedRun {
+    const record: RunRecord = {
+      id: this.newId(),
+      label: spec.label,
+      source: spec.source,
+      targets: spec.targets,
+      state: 'starting',
+      startedAt: this.now(),
+    };
+    if (spec.clearPreviousOutput) this.deps.output.clear();
+    if (spec.feedback !== 'fireAndForget') this.deps.output.show(spec.preserveFocus);
+    let markStarted!: () => void;
+    const started = new Promise<void>((resolve) => (markStarted = resolve));
+    const done = this.track(
+      (async () => {
+        await this.deps.history.add(record);
+        let handle: RunHandle;
+        try {
+          handle = await this.deps.engine().start(spec.request);
+        } catch (error) {
+          this.write(record, failedToStartLine(record.label, record.targets, errorMessageOf(error)));
+          await this.deps.history.update(record.id, { state: 'finished', status: 'Failed', exitCode: null, reason: errorMessageOf(error), endedAt: this.now() });
+          markStarted();
+          this.deps.notifier.failedToStart(record, error);
+          return record;
+        }
+        markStarted();
+        return this.follow(record, handle, 'Running', spec.feedback);
+      })(),
+    );
+    return { record, started, done };
+  }
+
+  /** Follows a run a previous window started (its record says running); its output continues here. */
+  reattach(record: RunRecord, feedback: Feedback): Promise<RunRecord> {
+    return this.track(
+      (async () => {
+        if (!record.commandId || this.handles.has(record.id)) return record;
+        let handle: RunHandle;
+        try {
+          handle = await this.deps.engine().attach(record.commandId);
+        } catch (error) {
+          this.write(record, `[Failed] could not re-attach to ${record.label} · command ${record.commandId}: ${errorMessageOf(error)}\n`);
+          await this.deps.history.update(record.id, { state: 'finished', status: 'Unknown', reason: errorMessageOf(error), endedAt: this.now() });
+          return record;
+        }
+        return this.follow(record, handle, 'Re-attached', feedback);
+      })(),
+    );
+  }
+
+  async cancel(id: string): Promise<void> {
+    const handle = this.handles.get(id);
+    if (handle) {
+      this.write(this.deps.history.get(id), `[Cancelling] ${this.deps.history.get(id)?.label ?? id} · command ${handle.commandId}\n`);
+      await handle.cancel();
+    } else if (this.deps.history.get(id)?.state === 'starting') {
+      this.cancelRequested.add(id);
+    }
+  }
+
+  /** Stops following every run without cancelling it (the window is closing); the history keeps them as running. */
+  detachAll(): void {
+    for (const [id, handle] of this.handles) {
+      this.detached.add(id);
+      handle.detach();
+    }
+  }
+
+  isFollowing(id: string): boolean {
+    return this.handles.has(id);
+  }
+
+  /** What this window printed for a run (the tail), if it followed it. */
+  transcript(id: string): string | undefined {
+    return this.transcripts.get(id);
+  }
+
+  /** Resolves when every run this controller follows has ended (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.pending.add(promise);
+    void promise.finally(() => this.pending.delete(promise));
+    return promise;
+  }
+
+  private write(record: RunRecord | undefined, text: string): void {
+    if (!text) return;
+    this.deps.output.append(text);
+    if (!record) return;
+    const previous = this.transcripts.get(record.id) ?? '';
+    const next = previous + text;
+    this.transcripts.set(record.id, next.length > TRANSCRIPT_LIMIT ? next.slice(next.length - TRANSCRIPT_LIMIT) : next);
+  }
+
+  private async follow(record: RunRecord, handle: RunHandle, verb: string, feedback: Feedback): Promise<RunRecord> {
+    this.handles.set(record.id, handle);
+    const liveLocation = (handle as { outputLocation?: string }).outputLocation;
+    await this.deps.history.update(record.id, { state: 'running', commandId: handle.commandId, status: 'InProgress', liveLocation });
+    const names = new Map(record.targets.map((t) => [t.instanceId, t.name ?? t.instanceId]));
+    const several = record.targets.length !== 1 || handle.instanceIds.length > 1;
+    const formatter = new LiveOutputFormatter(several ? (id) => names.get(id) ?? id : undefined);
+    this.write(record, headerLine(record.label, record.targets, handle.commandId, verb));
+    const subscriptions = [
+      handle.onOutput((chunk) => this.write(record, formatter.push(chunk))),
+      handle.onStatus((update) => {
+        if (record.state === 'running' && update.status !== record.status && !this.detached.has(record.id)) {
+          void this.deps.history.update(record.id, { status: update.status });
+        }
+      }),
+    ];
+    if (this.cancelRequested.delete(record.id)) await this.cancel(record.id);
+    try {
+      const result = await handle.wait();
+      if (this.detached.has(record.id)) return record;
+      this.write(record, formatter.finish());
+      this.write(record, completionText(result, { durationMs: this.now() - record.startedAt, targets: record.targets, showResult: feedback === 'exitCodeAndData', liveLocation }));
+      const overall = overallStatus(result);
+      await this.deps.history.update(record.id, { state: 'finished', ...overall, endedAt: this.now() });
+      this.deps.notifier.finished(record, feedback);
+    } catch (error) {
+      this.write(record, formatter.finish());
+      this.write(record, `[Error] lost track of command ${handle.commandId}: ${errorMessageOf(error)}\n`);
+      await this.deps.history.update(record.id, { state: 'finished', status: 'Unknown', reason: errorMessageOf(error), endedAt: this.now() });
+      this.deps.notifier.finished(record, feedback);
+    } finally {
+      for (const s of subscriptions) s.dispose();
+      this.handles.delete(record.id);
+      this.detached.delete(record.id);
+    }
+    return record;
+  }
+}

@@ -1,0 +1,74 @@
+// The `ec2Runner.*` settings as plain data. Their defaults live in ONE place: package.json
+// `contributes.configuration` (config.ts reads them through getConfiguration, never repeating them).
+// Empty strings mean "not set": the engine then uses the AWS environment variables and shared
+// config (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, SSO...) and EC2_RUNNER_BUCKET.
+import type { EngineSettings, TransferMode } from '../core/api';
+
+export type Feedback = 'fireAndForget' | 'exitCode' | 'exitCodeAndData';
+
+export interface ExtensionSettings {
+  profile: string;
+  region: string;
+  endpointUrl: string;
+  bucket: string;
+  keyPrefix: string;
+  interpreter: string;
+  workingDirectory: string;
+  env: Record<string, string>;
+  timeoutSeconds: number;
+  saveBeforeRun: boolean;
+  transferMode: TransferMode;
+  clearPreviousOutput: boolean;
+  preserveFocus: boolean;
+  promptForArguments: boolean;
+  feedback: Feedback;
+}
+
+/** Every setting key, in the order config.ts reads them (a unit test checks package.json has exactly these). */
+export const SETTING_KEYS: ReadonlyArray<keyof ExtensionSettings> = [
+  'profile',
+  'region',
+  'endpointUrl',
+  'bucket',
+  'keyPrefix',
+  'interpreter',
+  'workingDirectory',
+  'env',
+  'timeoutSeconds',
+  'saveBeforeRun',
+  'transferMode',
+  'clearPreviousOutput',
+  'preserveFocus',
+  'promptForArguments',
+  'feedback',
+];
+
+/** Settings that change which AWS account, region, endpoint or bucket the engine talks to. */
+export const ENGINE_SETTING_KEYS: ReadonlyArray<keyof ExtensionSettings> = ['profile', 'region', 'endpointUrl', 'bucket', 'keyPrefix'];
+
+function blankToUndefined(value: string | undefined): string | undefined {
+  return value?.trim() ? value.trim() : undefined;
+}
+
+export function engineSettingsOf(settings: Pick<ExtensionSettings, 'profile' | 'region' | 'endpointUrl' | 'bucket' | 'keyPrefix'>): EngineSettings {
+  return {
+    profile: blankToUndefined(settings.profile),
+    region: blankToUndefined(settings.region),
+    endpointUrl: blankToUndefined(settings.endpointUrl),
+    bucket: blankToUndefined(settings.bucket),
+    keyPrefix: blankToUndefined(settings.keyPrefix),
+  };
+}
+
+/** The profile in effect (setting, else AWS_PROFILE), for messages such as `aws sso login --profile X`. */
+export function effectiveProfile(settings: Pick<ExtensionSettings, 'profile'>, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return blankToUndefined(settings.profile) ?? blankToUndefined(env.AWS_PROFILE);
+}
+
+/** A one-line description of where the extension talks to, for the Instances view's message. */
+export function connectionSummary(settings: Pick<ExtensionSettings, 'profile' | 'region' | 'endpointUrl'>, env: NodeJS.ProcessEnv = process.env): string {
+  const profile = effectiveProfile(settings, env) ?? 'default credentials';
+  const region = blankToUndefined(settings.region) ?? blankToUndefined(env.AWS_REGION) ?? blankToUndefined(env.AWS_DEFAULT_REGION) ?? 'region from profile';
+  const endpoint = blankToUndefined(settings.endpointUrl) ?? blankToUndefined(env.AWS_ENDPOINT_URL);
+  return [profile, region, endpoint].filter(Boolean).join(' · ');
+}
