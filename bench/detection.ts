@@ -1,0 +1,110 @@
+// Completion detection lag and SSM calls per run: this engine vs the CLI waiter vs the seed library.
+//
+// Each run's command ends by printing `date +%s%N` (the remote end time, same machine clock as the
+// client); lag = the client's time when its policy reported the exit code - that end time.
+// Each policy gets its own sandbox process, so its SSM counts are its own; the three run at the
+// same time (their commands only sleep), and within a policy the repetitions run concurrently on
+// different instances with random start offsets.
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { runWithCliWaiter, runWithSeedLibrary, type BaselineOutcome } from './baselines';
+import { lastLine, loadEngine, nanosToMs, withTimeout } from './engineModule';
+import { SandboxProcess, ssmCalls } from './sandboxProcess';
+import { distribution, progress, sleep, type DetailedDistribution } from './stats';
+
+export const POLICIES = ['ours', 'waiter', 'seedLibrary'] as const;
+export type Policy = (typeof POLICIES)[number];
+
+export interface DetectionPlan {
+  durationsSeconds: number[];
+  repetitions: number;
+  /** Repetitions start at random offsets within this window. */
+  startSpreadMs: number;
+}
+
+export interface DurationResult {
+  durationSeconds: number;
+  lagMs: DetailedDistribution;
+  ssmCallsPerRun: number;
+  ssmCallsByOperation: Record<string, number>;
+}
+
+export interface PolicyResult {
+  policy: Policy;
+  lagsMs: number[];
+  ssmCallsPerRun: number;
+  byDuration: DurationResult[];
+}
+
+type RunOnce = (instanceId: string, command: string) => Promise<{ reportedAtMs: number; stdout: string; exitCode: number | null; status: string }>;
+
+function runnerFor(policy: Policy, sandbox: SandboxProcess): { run: RunOnce; dispose(): void } {
+  if (policy === 'ours') {
+    const engine = loadEngine().createEngine(sandbox.engineSettings);
+    return {
+      async run(instanceId, command) {
+        const handle = await engine.start({ source: { kind: 'command', command }, target: { kind: 'instances', instanceIds: [instanceId] } });
+        const result = await handle.wait();
+        const reportedAtMs = Date.now();
+        const invocation = result.invocations[0];
+        return { reportedAtMs, stdout: invocation.stdout, exitCode: invocation.exitCode, status: invocation.status };
+      },
+      dispose: () => engine.dispose(),
+    };
+  }
+  const { endpoint, region, accessKeyId, secretAccessKey } = sandbox.info;
+  const ssm = new SSMClient({ endpoint, region, credentials: { accessKeyId, secretAccessKey } });
+  const policyRun = policy === 'waiter' ? runWithCliWaiter : runWithSeedLibrary;
+  return {
+    run: (instanceId, command): Promise<BaselineOutcome> => policyRun(ssm, instanceId, command),
+    dispose: () => ssm.destroy(),
+  };
+}
+
+/** The command every policy runs: a plain shell command whose last act prints its end time. */
+export function timedCommand(durationSeconds: number): string {
+  return `sleep ${durationSeconds}; echo done; date +%s%N`;
+}
+
+async function runPolicy(policy: Policy, plan: DetectionPlan): Promise<PolicyResult> {
+  const sandbox = await SandboxProcess.start({ instances: plan.repetitions + 1 });
+  const runner = runnerFor(policy, sandbox);
+  const instances = sandbox.onlineInstanceIds;
+  const result: PolicyResult = { policy, lagsMs: [], ssmCallsPerRun: 0, byDuration: [] };
+  try {
+    let calls = 0;
+    for (const durationSeconds of plan.durationsSeconds) {
+      await sandbox.resetStats();
+      const lags = await Promise.all(
+        Array.from({ length: plan.repetitions }, async (_, i) => {
+          await sleep(Math.random() * plan.startSpreadMs);
+          const outcome = await withTimeout(runner.run(instances[i], timedCommand(durationSeconds)), 150_000, `${policy} run of ${durationSeconds} s`);
+          if (outcome.status !== 'Success' || outcome.exitCode !== 0) {
+            throw new Error(`${policy}: a ${durationSeconds} s run ended ${outcome.status} (exit ${outcome.exitCode}); stdout: ${outcome.stdout.slice(-200)}`);
+          }
+          return outcome.reportedAtMs - nanosToMs(lastLine(outcome.stdout));
+        }),
+      );
+      const { counts } = await sandbox.stats();
+      const durationCalls = ssmCalls(counts);
+      calls += durationCalls;
+      result.lagsMs.push(...lags);
+      result.byDuration.push({
+        durationSeconds,
+        lagMs: distribution(lags),
+        ssmCallsPerRun: durationCalls / plan.repetitions,
+        ssmCallsByOperation: Object.fromEntries(Object.entries(counts).filter(([k]) => k.startsWith('ssm:'))),
+      });
+      progress(`detection ${policy} ${durationSeconds} s: p50 ${distribution(lags).p50} ms, ${(durationCalls / plan.repetitions).toFixed(1)} SSM calls/run`);
+    }
+    result.ssmCallsPerRun = calls / (plan.repetitions * plan.durationsSeconds.length);
+    return result;
+  } finally {
+    runner.dispose();
+    await sandbox.stop();
+  }
+}
+
+export async function measureDetection(plan: DetectionPlan): Promise<Record<Policy, PolicyResult>> {
+  const results = await Promise.all(POLICIES.map((policy) => runPolicy(policy, plan)));
+  return Object.fromEntries(results.map((r) => [r.policy, r])) as Record<Policy, PolicyResult>;
+}

@@ -1,0 +1,61 @@
+// Child process: one client running the same short script on every instance tagged
+// Role=worker, so that its peak memory (maxRSS) is the client's alone.
+// Usage: node fleetClient.js <settings JSON> <expected instance count> <script seconds>
+import { loadEngine, withTimeout } from './engineModule';
+import { reportJson } from './childJson';
+
+export interface FleetClientReport {
+  startedAtMs: number;
+  doneAtMs: number;
+  /** Earliest script start and latest script end over all instances (their own clocks). */
+  firstScriptStartMs: number;
+  lastScriptEndMs: number;
+  scriptRuntimesMs: number[];
+  invocations: number;
+  succeeded: number;
+  maxRssMb: number;
+}
+
+/** Prints "<start ns> <end ns>" from the instance's own clock. */
+export function fleetCommand(scriptSeconds: number): string {
+  return `s=$(date +%s%N); sleep ${scriptSeconds}; echo "$s $(date +%s%N)"`;
+}
+
+async function main(): Promise<void> {
+  const [settingsJson, expectedText, secondsText] = process.argv.slice(2);
+  const expected = Number(expectedText);
+  const engine = loadEngine().createEngine(JSON.parse(settingsJson));
+  const startedAtMs = Date.now();
+  const handle = await engine.start({
+    source: { kind: 'command', command: fleetCommand(Number(secondsText)) },
+    target: { kind: 'tags', tags: [{ key: 'Role', value: 'worker' }] },
+    // All at once: SSM's default MaxConcurrency of 50 would roll 500 targets out in 10 waves,
+    // which measures SSM's rollout, not the client.
+    maxConcurrency: '100%',
+  });
+  const result = await withTimeout(handle.wait(), 300_000, `fleet run on ${expected} instances`);
+  const doneAtMs = Date.now();
+  engine.dispose();
+  const spans = result.invocations.map((i) => i.stdout.trim().split(/\s+/).map((n) => Number(BigInt(n) / 1000n) / 1000));
+  const ok = spans.filter((s) => s.length === 2 && s.every(Number.isFinite));
+  const report: FleetClientReport = {
+    startedAtMs,
+    doneAtMs,
+    firstScriptStartMs: Math.min(...ok.map((s) => s[0])),
+    lastScriptEndMs: Math.max(...ok.map((s) => s[1])),
+    scriptRuntimesMs: ok.map((s) => s[1] - s[0]),
+    invocations: result.invocations.length,
+    succeeded: result.invocations.filter((i) => i.status === 'Success' && i.exitCode === 0).length,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+  if (report.invocations !== expected || report.succeeded !== expected || ok.length !== expected) {
+    const failed = result.invocations.find((i) => i.status !== 'Success');
+    throw new Error(`fleet run: ${report.succeeded}/${report.invocations} succeeded, expected ${expected}${failed ? `; e.g. ${failed.instanceId} ${failed.status} ${failed.reason ?? ''}` : ''}`);
+  }
+  reportJson(report);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`fleet client failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,230 @@
+// The bench's outputs: the JSON document (issue 6's shape), the goals, and the Markdown tables.
+import { execSync } from 'node:child_process';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import type { PolicyResult, Policy } from './detection';
+import type { FleetResult } from './fleet';
+import type { FootprintResult } from './footprint';
+import type { LiveResult } from './liveOutput';
+import type { StagingResult } from './staging';
+import { round, type Distribution } from './stats';
+
+export interface Measurements {
+  detection?: Record<Policy, PolicyResult>;
+  live?: LiveResult;
+  staging?: StagingResult;
+  fleet: FleetResult[];
+  footprint?: FootprintResult;
+  errors: string[];
+}
+
+/** Exactly the document issue 6 asks `npm run bench -- --json` to print. */
+export interface BenchSummary {
+  detectionLagMs: Record<Policy, Distribution | null>;
+  ssmCallsPerRun: Record<Policy, number | null>;
+  liveOutputLagMs: Distribution | null;
+  fleet: Array<{ instances: number; wallOverScriptMs: number; ssmCallsPerPollRound: number; peakRssMb: number }>;
+  rerunUploadBytes: number | null;
+  bundleBytes: number | null;
+  vsixBytes: number | null;
+  activateMs: number | null;
+  sdkLoadedDuringActivate: boolean | null;
+}
+
+export interface Goal {
+  goal: string;
+  measured: string;
+  met: boolean;
+}
+
+/** The goals of issue 6 (one source of truth for the thresholds). */
+export const GOALS = {
+  detectionP50MaxMs: 500,
+  detectionVsWaiterFactor: 5,
+  liveP50MaxMs: 1_000,
+  fleetSize: 500,
+  fleetCallsPerRoundMax: 10,
+  fleetWallOverScriptMaxMs: 3_000,
+  rerunUploadBytes: 0,
+  activateMaxMs: 20,
+  vsixMaxBytes: 1_500_000,
+} as const;
+
+function pick(d: { p50: number; p95: number } | undefined): Distribution | null {
+  return d ? { p50: d.p50, p95: d.p95 } : null;
+}
+
+function lagOf(m: Measurements, policy: Policy): Distribution | null {
+  const r = m.detection?.[policy];
+  if (!r) return null;
+  const sorted = [...r.lagsMs].sort((a, b) => a - b);
+  const at = (p: number) => round(sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1]);
+  return pick({ p50: at(50), p95: at(95) });
+}
+
+export function summarize(m: Measurements): BenchSummary {
+  const callsOf = (p: Policy) => (m.detection ? round(m.detection[p].ssmCallsPerRun, 2) : null);
+  return {
+    detectionLagMs: { ours: lagOf(m, 'ours'), waiter: lagOf(m, 'waiter'), seedLibrary: lagOf(m, 'seedLibrary') },
+    ssmCallsPerRun: { ours: callsOf('ours'), waiter: callsOf('waiter'), seedLibrary: callsOf('seedLibrary') },
+    liveOutputLagMs: pick(m.live?.lagMs),
+    fleet: m.fleet.map((f) => ({ instances: f.instances, wallOverScriptMs: f.wallOverScriptMs, ssmCallsPerPollRound: f.ssmCallsPerPollRound, peakRssMb: f.peakRssMb })),
+    rerunUploadBytes: m.staging?.rerunUploadBytes ?? null,
+    bundleBytes: m.footprint?.bundleBytes ?? null,
+    vsixBytes: m.footprint?.vsixBytes ?? null,
+    activateMs: m.footprint?.activateMs ?? null,
+    sdkLoadedDuringActivate: m.footprint?.sdkLoadedDuringActivate ?? null,
+  };
+}
+
+const show = (v: number | null | undefined, unit = '') => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : `${v.toLocaleString('en-US')}${unit}`);
+
+export function evaluateGoals(s: BenchSummary): Goal[] {
+  const ours = s.detectionLagMs.ours;
+  const waiter = s.detectionLagMs.waiter;
+  const big = s.fleet.find((f) => f.instances === GOALS.fleetSize);
+  return [
+    {
+      goal: `detection lag p50 <= ${GOALS.detectionP50MaxMs} ms and <= 1/${GOALS.detectionVsWaiterFactor} of the waiter's`,
+      measured: `${show(ours?.p50, ' ms')} (waiter ${show(waiter?.p50, ' ms')}, 1/5 = ${show(waiter ? round(waiter.p50 / GOALS.detectionVsWaiterFactor) : null, ' ms')})`,
+      met: !!ours && !!waiter && ours.p50 <= GOALS.detectionP50MaxMs && ours.p50 <= waiter.p50 / GOALS.detectionVsWaiterFactor,
+    },
+    {
+      goal: "SSM calls per run <= the waiter's",
+      measured: `${show(s.ssmCallsPerRun.ours)} (waiter ${show(s.ssmCallsPerRun.waiter)})`,
+      met: s.ssmCallsPerRun.ours !== null && s.ssmCallsPerRun.waiter !== null && s.ssmCallsPerRun.ours <= s.ssmCallsPerRun.waiter,
+    },
+    {
+      goal: `live output lag p50 <= ${GOALS.liveP50MaxMs.toLocaleString('en-US')} ms`,
+      measured: show(s.liveOutputLagMs?.p50, ' ms'),
+      met: !!s.liveOutputLagMs && s.liveOutputLagMs.p50 <= GOALS.liveP50MaxMs,
+    },
+    {
+      goal: `${GOALS.fleetSize} instances: SSM calls per poll round <= ${GOALS.fleetCallsPerRoundMax}`,
+      measured: show(big?.ssmCallsPerPollRound),
+      met: !!big && big.ssmCallsPerPollRound <= GOALS.fleetCallsPerRoundMax,
+    },
+    {
+      goal: `${GOALS.fleetSize} instances: wall over script <= ${GOALS.fleetWallOverScriptMaxMs.toLocaleString('en-US')} ms`,
+      measured: show(big?.wallOverScriptMs, ' ms'),
+      met: !!big && big.wallOverScriptMs <= GOALS.fleetWallOverScriptMaxMs,
+    },
+    {
+      goal: 'rerun of an unchanged 5 MB file uploads 0 bytes',
+      measured: show(s.rerunUploadBytes, ' bytes'),
+      met: s.rerunUploadBytes === GOALS.rerunUploadBytes,
+    },
+    {
+      goal: `activate() <= ${GOALS.activateMaxMs} ms with no AWS SDK loaded`,
+      measured: `${show(s.activateMs, ' ms')}, SDK loaded: ${s.sdkLoadedDuringActivate === null ? 'n/a' : s.sdkLoadedDuringActivate ? 'yes' : 'no'}`,
+      met: s.activateMs !== null && s.activateMs <= GOALS.activateMaxMs && s.sdkLoadedDuringActivate === false,
+    },
+    {
+      goal: `VSIX <= ${GOALS.vsixMaxBytes.toLocaleString('en-US')} bytes`,
+      measured: show(s.vsixBytes, ' bytes'),
+      met: s.vsixBytes !== null && s.vsixBytes <= GOALS.vsixMaxBytes,
+    },
+  ];
+}
+
+export interface MachineInfo {
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  os: string;
+  date: string;
+  loadAverageAtStart: number[];
+  gitCommit: string;
+}
+
+export function machineInfo(startedAt: Date, loadAtStart: number[]): MachineInfo {
+  let gitCommit = 'unknown';
+  try {
+    gitCommit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    // not a checkout
+  }
+  return {
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: round(totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    os: `${process.platform} ${release()}`,
+    date: startedAt.toISOString(),
+    loadAverageAtStart: loadAtStart.map((l) => round(l, 2)),
+    gitCommit,
+  };
+}
+
+export function currentLoad(): number[] {
+  return loadavg();
+}
+
+const ms = (v: number | null | undefined) => show(v === null || v === undefined ? v : round(v, 0));
+const pair = (d: { p50: number; p95: number } | null | undefined) => (d ? `${ms(d.p50)} / ${ms(d.p95)}` : 'n/a');
+
+export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], machine: MachineInfo): string {
+  const out: string[] = [];
+  out.push(`Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB RAM, Node ${machine.node}, ${machine.os}; ` +
+    `run ${machine.date.slice(0, 16).replace('T', ' ')} UTC at commit ${machine.gitCommit}; load average at start ${machine.loadAverageAtStart.join(' / ')}.`);
+  out.push('');
+  out.push('### Goals');
+  out.push('');
+  out.push('| Goal | Measured | Met |');
+  out.push('| --- | --- | --- |');
+  for (const g of goals) out.push(`| ${g.goal} | ${g.measured} | ${g.met ? 'yes' : '**NO**'} |`);
+  out.push('');
+  out.push('### 1. Completion detection lag (ms, p50 / p95) and SSM calls per run');
+  out.push('');
+  out.push('| Command | This engine | CLI waiter | Seed library | SSM calls/run: engine | waiter | seed |');
+  out.push('| --- | --- | --- | --- | --- | --- | --- |');
+  if (m.detection) {
+    const d = m.detection;
+    d.ours.byDuration.forEach((row, i) => {
+      const w = d.waiter.byDuration[i];
+      const sl = d.seedLibrary.byDuration[i];
+      out.push(`| \`sleep ${row.durationSeconds}\` (n=${row.lagMs.n} each) | ${pair(row.lagMs)} | ${pair(w?.lagMs)} | ${pair(sl?.lagMs)} | ${show(round(row.ssmCallsPerRun, 2))} | ${show(round(w?.ssmCallsPerRun ?? NaN, 2))} | ${show(round(sl?.ssmCallsPerRun ?? NaN, 2))} |`);
+    });
+    out.push(`| **all** | **${pair(s.detectionLagMs.ours)}** | ${pair(s.detectionLagMs.waiter)} | ${pair(s.detectionLagMs.seedLibrary)} | **${show(s.ssmCallsPerRun.ours)}** | ${show(s.ssmCallsPerRun.waiter)} | ${show(s.ssmCallsPerRun.seedLibrary)} |`);
+    out.push('');
+    const ops = (p: Policy) => {
+      const totals: Record<string, number> = {};
+      for (const row of d[p].byDuration) for (const [k, v] of Object.entries(row.ssmCallsByOperation)) totals[k] = (totals[k] ?? 0) + v;
+      return Object.entries(totals).map(([k, v]) => `${k.replace('ssm:', '')} ${v}`).join(', ');
+    };
+    out.push(`SSM calls by operation over all ${d.ours.lagsMs.length} runs — engine: ${ops('ours')}; waiter: ${ops('waiter')}; seed library: ${ops('seedLibrary')}.`);
+  } else out.push('| not measured | | | | | | |');
+  out.push('');
+  out.push('### 2. Live output lag');
+  out.push('');
+  out.push(m.live ? `Printed → received through \`onOutput\`: p50 ${ms(m.live.lagMs.p50)} ms, p95 ${ms(m.live.lagMs.p95)} ms, max ${ms(m.live.lagMs.max)} ms over ${m.live.lagMs.n} lines. Peers (the waiter, the seed library, every CLI tool) show output only after the command ends.` : 'not measured');
+  out.push('');
+  out.push('### 3. Fleet (tag target, MaxConcurrency 100%, `sleep 1`)');
+  out.push('');
+  out.push('| Instances | Wall | Script span | Wall over script | = launch + detection tail | SSM calls per poll round (max) | Poll rounds | Peak SSM calls/s | S3 calls | Peak client RSS |');
+  out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const f of m.fleet) {
+    out.push(`| ${f.instances} | ${ms(f.wallMs)} ms | ${ms(f.scriptSpanMs)} ms | **${ms(f.wallOverScriptMs)} ms** | ${ms(f.launchMs)} + ${ms(f.detectionTailMs)} ms | **${f.ssmCallsPerPollRound}** | ${f.pollRounds} | ${f.peakSsmCallsPerSecond} | ${show(f.s3Calls)} | ${show(f.peakRssMb)} MB |`);
+  }
+  if (m.fleet.length === 0) out.push('| not measured | | | | | | | | | |');
+  const largest = m.fleet[m.fleet.length - 1];
+  if (largest) out.push('', `Largest poll round with ${largest.instances} instances: ${Object.entries(largest.largestRound).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+  out.push('');
+  out.push('### 4. Staging');
+  out.push('');
+  out.push(m.staging ? `5 MB file (${show(m.staging.fileBytes)} bytes): first run uploaded ${show(m.staging.firstRunUploadBytes)} bytes; the rerun from a fresh engine uploaded **${show(m.staging.rerunUploadBytes)} bytes** (${m.staging.rerunPutObjectCalls} PutObject calls).` : 'not measured');
+  out.push('');
+  out.push('### 5. Footprint');
+  out.push('');
+  if (m.footprint) {
+    const f = m.footprint;
+    out.push('| Extension bundle | VSIX | activate() (load + call) | AWS SDK loaded during activate | First instance list (fresh process) |');
+    out.push('| --- | --- | --- | --- | --- |');
+    out.push(`| ${show(f.bundleBytes)} bytes | ${show(f.vsixBytes)} bytes | ${show(f.activateMs)} ms (${show(f.activateLoadMs)} + ${show(f.activateCallMs)}) | ${f.sdkLoadedDuringActivate ? `**yes** (${[...f.sdkModulesDuringActivate.slice(0, 3), ...f.sdkCodeInExtensionBundle].join(', ')})` : 'no'} | ${show(f.firstInstanceListMs)} ms |`);
+    if (f.packageError) out.push('', `Packaging: ${f.packageError}.`);
+  } else out.push('not measured');
+  if (m.errors.length) {
+    out.push('', '### Errors', '', ...m.errors.map((e) => `- ${e}`));
+  }
+  return out.join('\n');
+}
