@@ -310,7 +310,8 @@ def ship_result(path, channel):
 def main():
     instance_id = os.environ.get("AWS_SSM_INSTANCE_ID") or "host-" + re.sub(r"[^A-Za-z0-9._-]", "_", platform.node() or "unknown")
     channel = Channel(SPEC.get("output"), instance_id)
-    tmp = os.fsencode(tempfile.mkdtemp(prefix="ec2-runner-"))
+    tmp_name = tempfile.mkdtemp(prefix="ec2-runner-")
+    tmp = os.fsencode(tmp_name)
     cwd = SPEC["cwd"].encode("utf-8") if SPEC.get("cwd") else tmp
     channel.add(b"S", json.dumps({"pid": os.getpid(), "pythonVersion": platform.python_version(), "cwd": cwd.decode("utf-8", "replace"), "instanceId": instance_id}).encode("utf-8"), urgent=True)
     signal_number = None
@@ -330,7 +331,7 @@ def main():
         note("wrapper error: %r" % (error,))
         channel.add(b"E", ("wrapper error: %r" % (error,)).encode("utf-8"))
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp_name, ignore_errors=True)  # a str path: Python 3.6's rmtree mishandles bytes
     exit_payload = str(code) if signal_number is None else json.dumps({"exitCode": code, "signal": signal_number})
     channel.add(b"x", exit_payload.encode("ascii"), urgent=True)
     channel.close()
