@@ -111,6 +111,7 @@ describe('remote command text', () => {
     ['unbalanced interpreter quoting', fileSpec({ payload: { ...fileSpec().payload!, interpreter: 'python3 "-u' } }), /no closing double quotation/],
     ['empty interpreter', fileSpec({ payload: { ...fileSpec().payload!, interpreter: '  ' } }), /interpreter is empty/],
     ['env name with =', fileSpec({ env: { 'A=B': 'x' } }), /environment variable name/],
+    ['env name with the reserved prefix', fileSpec({ env: { ec2r_tmp: '/' } }), /reserved prefix ec2r_/],
     ['newline in run id', fileSpec({ runId: 'abc\nrm -rf /' }), /run id/],
     ['presigned URL in the output location', fileSpec({ outputLocation: 's3://b/k?X-Amz-Signature=1' }), /output location/],
     ['both payload and shell command', fileSpec({ shellCommand: 'ls' }), /exactly one of payload and shellCommand/],

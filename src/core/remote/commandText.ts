@@ -47,6 +47,7 @@ function validate(spec: RemoteRunSpec): string[] {
   }
   for (const [name, value] of Object.entries(spec.env ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) invalid(`environment variable name ${JSON.stringify(name)} is not letters, digits and _`, 'rename it');
+    if (name.startsWith('ec2r_')) invalid(`environment variable name ${name} uses the reserved prefix ec2r_`, 'rename it');
     checkText(value, `environment variable ${name}`);
   }
   if (spec.output) {

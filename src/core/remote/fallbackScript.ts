@@ -53,9 +53,11 @@ function verifyLines(sha256: string): string[] {
 function argvLines(spec: RemoteRunSpec, interpreterWords: string[]): string[] {
   if (spec.shellCommand !== undefined) return ['set --', pushWord(spec.shellCommand), 'set -- /bin/sh -c "$1"'];
   const lines = ['set --', ...interpreterWords.map(pushWord), 'set -- "$@" "$ec2r_file"', ...spec.payload!.args.map(pushWord)];
-  lines.push('command -v "$1" >/dev/null 2>&1 || ec2r_fail 127 "interpreter not found: $1 (install it on the instance or choose another interpreter)"');
   return lines;
 }
+
+const INTERPRETER_CHECK =
+  'command -v "$1" >/dev/null 2>&1 || ec2r_fail 127 "interpreter not found: $1 (install it on the instance or choose another interpreter)"';
 
 export function fallbackScriptLines(spec: RemoteRunSpec, interpreterWords: string[]): string[] {
   const env = Object.entries(spec.env ?? {});
@@ -85,6 +87,8 @@ export function fallbackScriptLines(spec: RemoteRunSpec, interpreterWords: strin
   lines.push('export PYTHONUNBUFFERED=1');
   env.forEach(([name], index) => lines.push(`export ${name}="$ec2r_env${index}"`));
   lines.push('export EC2_RUNNER_RESULT="$ec2r_tmp/result.json"', `export EC2_RUNNER_RUN_ID=${spec.runId}`);
+  // Looked up after the exports, with the script's PATH, as the Python wrapper does.
+  if (spec.payload) lines.push(INTERPRETER_CHECK);
   lines.push('cd "$ec2r_cwd" || ec2r_fail 125 "cannot enter the working directory"', '"$@" </dev/null', 'exit $?');
   return lines;
 }
