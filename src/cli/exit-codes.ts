@@ -22,11 +22,11 @@ function exitCodeOfInvocation(invocation: InvocationResult): number {
 
 /**
  * One target: its exit code (124 timed out, 130 cancelled, 1 when it never ran).
- * Several: 0 when all succeeded, the common code when they all ended alike, else 1.
+ * Several: 0 when all succeeded, else the failures' common code, or 1 when they differ.
  */
 export function exitCodeFor(result: RunResult): number {
-  const codes = new Set(result.invocations.map(exitCodeOfInvocation));
-  if (codes.size === 0) return EXIT.failure;
-  if (codes.size === 1) return [...codes][0];
-  return EXIT.failure;
+  if (result.invocations.length === 0) return EXIT.failure;
+  const failures = new Set(result.invocations.map(exitCodeOfInvocation).filter((code) => code !== EXIT.ok));
+  if (failures.size === 0) return EXIT.ok;
+  return failures.size === 1 ? [...failures][0] : EXIT.failure;
 }

@@ -36,7 +36,9 @@ Usage:
 ${GLOBAL_OPTIONS}
 
 With one target the remote stdout/stderr stream to yours and ec2-runner exits with the remote exit
-code (124 timed out, 130 cancelled, 1 not run). Ctrl-C cancels the remote command.
+code (124 timed out, 130 cancelled, 1 not run). With several, lines are prefixed with the instance,
+a summary line follows, and the exit code is 0 when all succeeded, else the failures' common code
+(1 when they differ). Ctrl-C cancels the remote command.
 Try it locally: \`ec2-runner sandbox\` in one terminal, then follow what it prints.`;
 
 export const COMMAND_HELP: Record<string, string> = {
