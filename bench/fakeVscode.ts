@@ -157,6 +157,7 @@ export function fakeVscodeModule(touched: Set<string>): Record<string, unknown> 
   return withFallback(
     'vscode',
     {
+      __esModule: undefined,
       version: '1.90.0',
       Disposable,
       EventEmitter,

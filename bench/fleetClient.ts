@@ -25,6 +25,9 @@ async function main(): Promise<void> {
   const [settingsJson, expectedText, secondsText] = process.argv.slice(2);
   const expected = Number(expectedText);
   const engine = loadEngine().createEngine(JSON.parse(settingsJson));
+  // A warm client, like the extension after its first use: the one-time SDK load is measured by
+  // the footprint's first-instance-list probe, not here. identity() makes no SSM call.
+  await engine.identity();
   const startedAtMs = Date.now();
   const handle = await engine.start({
     source: { kind: 'command', command: fleetCommand(Number(secondsText)) },

@@ -69,7 +69,7 @@ async function main(): Promise<void> {
         calls.length = 0;
         return reply(null);
       case 'log':
-        return reply(calls.filter((c) => c.operation.startsWith('ssm:')));
+        return reply(calls);
       case 'stop':
         reply(null);
         return void stop();

@@ -66,9 +66,13 @@ export class SandboxProcess {
     return this.request('reset');
   }
 
-  /** Timestamped SSM calls since the last reset. */
-  ssmCallLog(): Promise<CallRecord[]> {
+  /** Timestamped API calls since the last reset. */
+  callLog(): Promise<CallRecord[]> {
     return this.request('log');
+  }
+
+  async ssmCallLog(): Promise<CallRecord[]> {
+    return (await this.callLog()).filter((c) => c.operation.startsWith('ssm:'));
   }
 
   /** Stops the sandbox (which kills its commands' process groups) and waits for the process to exit. */
