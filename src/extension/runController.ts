@@ -93,8 +93,10 @@ export class RunController {
           this.deps.notifier.failedToStart(record, error);
           return record;
         }
+        // follow() subscribes before its first await, so no early output is missed.
+        const following = this.follow(record, handle, 'Running', spec.feedback);
         markStarted();
-        return this.follow(record, handle, 'Running', spec.feedback);
+        return following;
       })(),
     );
     return { record, started, done };
@@ -168,7 +170,6 @@ export class RunController {
   private async follow(record: RunRecord, handle: RunHandle, verb: string, feedback: Feedback): Promise<RunRecord> {
     this.handles.set(record.id, handle);
     const liveLocation = (handle as { outputLocation?: string }).outputLocation;
-    await this.deps.history.update(record.id, { state: 'running', commandId: handle.commandId, status: 'InProgress', liveLocation });
     const names = new Map(record.targets.map((t) => [t.instanceId, t.name ?? t.instanceId]));
     const several = record.targets.length !== 1 || handle.instanceIds.length > 1;
     const formatter = new LiveOutputFormatter(several ? (id) => names.get(id) ?? id : undefined);
@@ -181,8 +182,9 @@ export class RunController {
         }
       }),
     ];
-    if (this.cancelRequested.delete(record.id)) await this.cancel(record.id);
     try {
+      await this.deps.history.update(record.id, { state: 'running', commandId: handle.commandId, status: 'InProgress', liveLocation });
+      if (this.cancelRequested.delete(record.id)) await this.cancel(record.id);
       const result = await handle.wait();
       if (this.detached.has(record.id)) return record;
       this.write(record, formatter.finish());

@@ -1,0 +1,145 @@
+// The extension's manifest and bundle: settings match what the code reads and the engine's
+// defaults, every menu points at a declared command, icons are what VS Code expects, and
+// dist/extension.js is small and loads no AWS SDK code when activated.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import Module from 'node:module';
+import path from 'node:path';
+import { DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT_SECONDS, MAX_EXECUTION_TIMEOUT_SECONDS } from '../../src/core/defaults';
+import { SETTING_KEYS } from '../../src/extension/settings';
+
+const root = path.resolve(__dirname, '..', '..', '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const contributes = pkg.contributes;
+const declared = new Set<string>(contributes.commands.map((c: { command: string }) => c.command));
+
+describe('package.json contributions', () => {
+  test('settings are exactly the ones the extension reads, each with a default', () => {
+    const properties = contributes.configuration.properties as Record<string, { default?: unknown }>;
+    assert.deepEqual(Object.keys(properties).sort(), SETTING_KEYS.map((k) => `ec2Runner.${k}`).sort());
+    for (const [key, schema] of Object.entries(properties)) assert.ok('default' in schema, `${key} has a default`);
+  });
+
+  test('setting defaults agree with the engine (package.json is where the extension gets them)', () => {
+    const p = contributes.configuration.properties;
+    assert.equal(p['ec2Runner.keyPrefix'].default, DEFAULT_KEY_PREFIX);
+    assert.equal(p['ec2Runner.timeoutSeconds'].default, DEFAULT_TIMEOUT_SECONDS);
+    assert.equal(p['ec2Runner.timeoutSeconds'].maximum, MAX_EXECUTION_TIMEOUT_SECONDS);
+    assert.equal(p['ec2Runner.feedback'].default, 'exitCodeAndData');
+    for (const key of ['profile', 'region', 'endpointUrl', 'bucket']) assert.equal(p[`ec2Runner.${key}`].default, '', `${key} unset falls back to the AWS environment`);
+  });
+
+  test('every command is in the EC2 Runner category; menus and keybindings only use declared commands', () => {
+    for (const c of contributes.commands) assert.equal(c.category, 'EC2 Runner', c.command);
+    const used = [...Object.values(contributes.menus).flat(), ...contributes.keybindings] as Array<{ command: string }>;
+    for (const entry of used) assert.ok(declared.has(entry.command), `${entry.command} is declared`);
+  });
+
+  test('item-only commands are hidden from the palette; context-dependent ones are conditional', () => {
+    const palette = new Map<string, string>(contributes.menus.commandPalette.map((e: { command: string; when: string }) => [e.command, e.when]));
+    for (const id of ['ec2Runner.runActiveFileHere', 'ec2Runner.runCommandHere', 'ec2Runner.copyInstanceId', 'ec2Runner.setDefaultTarget', 'ec2Runner.rerunRun', 'ec2Runner.showRunOutput']) {
+      assert.equal(palette.get(id), 'false', `${id} hidden from the palette`);
+    }
+    assert.equal(palette.get('ec2Runner.cancelRun'), 'ec2Runner.running');
+    for (const id of ['ec2Runner.runActiveFile', 'ec2Runner.runCommand', 'ec2Runner.selectTarget', 'ec2Runner.selectProfileRegion', 'ec2Runner.showOutput']) {
+      assert.ok(!palette.has(id), `${id} is always in the palette`);
+    }
+  });
+
+  test('Run Active File is in the editor context, editor title (Python, shell), explorer (.py, .sh), and on an instance', () => {
+    const menu = (name: string) => (contributes.menus[name] as Array<{ command: string; when: string }>).filter((e) => e.command.startsWith('ec2Runner.runActiveFile'));
+    assert.match(menu('editor/context')[0].when, /editorLangId == python.*editorLangId == shellscript/);
+    assert.match(menu('editor/title')[0].when, /resourceLangId == python.*resourceLangId == shellscript/);
+    assert.match(menu('explorer/context')[0].when, /resourceExtname == \.py.*resourceExtname == \.sh/);
+    assert.ok(menu('view/item/context').every((e) => /viewItem =~ \/\^instance\\\.online\//.test(e.when)), 'only on Online instances');
+    const key = contributes.keybindings.find((k: { command: string }) => k.command === 'ec2Runner.runActiveFile');
+    assert.equal(key.key, 'ctrl+alt+e');
+    assert.equal(key.mac, 'cmd+alt+e');
+  });
+
+  test('welcome views cover missing credentials, region, bucket and nothing found', () => {
+    const states = contributes.viewsWelcome.filter((w: { view: string }) => w.view === 'ec2Runner.instances').map((w: { when: string }) => /instancesState == (\w+)/.exec(w.when)?.[1]);
+    for (const s of ['noCredentials', 'noRegion', 'noBucket', 'empty', 'filtered']) assert.ok(states.includes(s), s);
+    for (const w of contributes.viewsWelcome) {
+      for (const m of (w.contents as string).matchAll(/\(command:([\w.]+)/g)) assert.ok(declared.has(m[1]) || m[1].startsWith('workbench.'), `${m[1]} is a command`);
+    }
+  });
+
+  test('activation is lazy: no "*" and no startup event', () => {
+    assert.ok(Array.isArray(pkg.activationEvents));
+    assert.ok(!pkg.activationEvents.some((e: string) => e === '*' || e === 'onStartupFinished'));
+  });
+
+  test('icons: a 128x128 PNG and a 24x24 monochrome activity bar SVG', () => {
+    const png = fs.readFileSync(path.join(root, pkg.icon));
+    assert.equal(png.subarray(1, 4).toString(), 'PNG');
+    assert.equal(png.readUInt32BE(16), 128);
+    assert.equal(png.readUInt32BE(20), 128);
+    const container = contributes.viewsContainers.activitybar[0];
+    const svg = fs.readFileSync(path.join(root, container.icon), 'utf8');
+    assert.match(svg, /width="24" height="24"/);
+    assert.doesNotMatch(svg, /#[0-9a-f]{3,6}/i, 'monochrome: currentColor only');
+  });
+});
+
+/** A stand-in for the `vscode` module: every property, call and `new` gives another stand-in. */
+function fakeVscode(): Record<string, unknown> {
+  const make = (): unknown => {
+    const own: Record<string | symbol, unknown> = {};
+    return new Proxy(function () {}, {
+      get: (_target, prop) => {
+        if (prop === 'then') return undefined; // not a thenable, so `await` returns it
+        if (!(prop in own)) own[prop] = make();
+        return own[prop];
+      },
+      set: (_target, prop, value) => {
+        own[prop] = value;
+        return true;
+      },
+      apply: () => make(),
+      construct: () => make() as object,
+    });
+  };
+  // The namespaces and classes the extension uses (a plain object, so the bundle's ESM interop copies them).
+  const names = ['window', 'workspace', 'commands', 'env', 'Uri', 'EventEmitter', 'ThemeIcon', 'ThemeColor', 'TreeItem', 'TreeItemCollapsibleState', 'StatusBarAlignment', 'ConfigurationTarget', 'ProgressLocation', 'Disposable'];
+  return Object.fromEntries(names.map((n) => [n, make()]));
+}
+
+describe('dist/extension.js', () => {
+  const bundle = path.join(root, 'dist', 'extension.js');
+
+  test('is small and contains no AWS SDK code', () => {
+    assert.ok(fs.existsSync(bundle), 'dist/extension.js exists (npm run build)');
+    const size = fs.statSync(bundle).size;
+    assert.ok(size < 100 * 1024, `dist/extension.js is ${size} bytes (< 100 KB)`);
+    assert.doesNotMatch(fs.readFileSync(bundle, 'utf8'), /@aws-sdk|@smithy|SSMClient/);
+  });
+
+  test('activate() loads neither the engine bundle nor the SDK', () => {
+    const moduleWithLoad = Module as unknown as { _load: (request: string, parent: unknown, isMain: boolean) => unknown };
+    const originalLoad = moduleWithLoad._load;
+    const vscode = fakeVscode();
+    moduleWithLoad._load = function (request, parent, isMain) {
+      return request === 'vscode' ? vscode : originalLoad.call(this, request, parent, isMain);
+    };
+    try {
+      const before = new Set(Object.keys(require.cache));
+      const extension = require(bundle) as { activate(context: unknown): { engineLoaded(): boolean }; deactivate(): void };
+      const memento = () => {
+        const values = new Map<string, unknown>();
+        return { get: (k: string) => values.get(k), update: async (k: string, v: unknown) => void values.set(k, v), keys: () => [...values.keys()] };
+      };
+      const context = { subscriptions: [] as unknown[], workspaceState: memento(), globalState: memento(), extensionPath: root };
+      const api = extension.activate(context);
+      assert.equal(api.engineLoaded(), false);
+      assert.ok(context.subscriptions.length > 10, 'disposables are handed to VS Code');
+      const loaded = Object.keys(require.cache).filter((k) => !before.has(k));
+      assert.deepEqual(loaded.filter((k) => /engine\.js$|@aws-sdk|@smithy/.test(k)), []);
+      extension.deactivate();
+    } finally {
+      moduleWithLoad._load = originalLoad;
+      delete require.cache[bundle];
+    }
+  });
+});
