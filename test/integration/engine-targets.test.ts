@@ -183,6 +183,31 @@ describe('engine targets and endings on the sandbox', () => {
     }
   });
 
+  test('bucket status and creation of a bucket that does not exist yet', async () => {
+    const fresh = createEngine({ ...fx.settings, bucket: 'ec2-runner-created-by-test' });
+    try {
+      assert.deepEqual(await fresh.bucketStatus(), { bucket: 'ec2-runner-created-by-test', exists: false, isDefault: false });
+      await fresh.createBucket();
+      assert.equal((await fresh.bucketStatus()).exists, true);
+      const handle = await fresh.start(command('echo staged elsewhere', [online[0]]));
+      assert.equal((await handle.wait()).invocations[0].stdout, 'staged elsewhere\n');
+    } finally {
+      fresh.dispose();
+    }
+  });
+
+  test('the default bucket name is ec2-runner-<account>-<region>', async () => {
+    const identity = await engine.identity();
+    assert.equal(identity.account, fx.info.accountId);
+    assert.equal(identity.region, fx.info.region);
+    const defaults = createEngine({ ...fx.settings });
+    try {
+      assert.deepEqual(await defaults.bucketStatus(), { bucket: `ec2-runner-${fx.info.accountId}-${fx.info.region}`, exists: true, isDefault: true });
+    } finally {
+      defaults.dispose();
+    }
+  });
+
   test('status and attach of an unknown command id are clear errors', async () => {
     await assert.rejects(engine.status('00000000-0000-0000-0000-000000000000'), (error: unknown) => error instanceof RunnerError && error.code === 'UnknownCommand');
   });

@@ -31,7 +31,7 @@ export function processesOfCommand(commandId: string): number[] {
 }
 
 /** Waits (bounded) until no process of the command is left. */
-export async function nothingLeftRunning(commandId: string, timeoutMs = 5_000): Promise<void> {
+export async function nothingLeftRunning(commandId: string, timeoutMs = 10_000): Promise<void> {
   await eventually(`no process left for command ${commandId}`, () => (processesOfCommand(commandId).length === 0 ? true : undefined), timeoutMs);
 }
 
@@ -68,7 +68,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_
   return {
     result,
     kill: (signal) => child.kill(signal),
-    waitFor: (pattern, waitMs = 15_000) =>
+    waitFor: (pattern, waitMs = 30_000) =>
       new Promise<void>((resolve, reject) => {
         const check = () => {
           if (pattern.test(Buffer.concat(out).toString('utf8')) || pattern.test(Buffer.concat(err).toString('utf8'))) {
