@@ -56,7 +56,7 @@ export interface Sandbox {
   /** Counts of API calls by service+operation, e.g. {"ssm:SendCommand": 1, "s3:PutObject": 3}; resettable. */
   stats(): Record<string, number>;
   resetStats(): void;
-  configure(knobs: Partial<Pick<SandboxOptions, 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate'>>): void;
+  configure(knobs: Partial<Pick<SandboxOptions, 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate'> & Pick<Knobs, 'deny' | 'foreignBuckets' | 'postObjectFailStatus'>>): void;
   setPingStatus(instanceId: string, status: 'Online' | 'ConnectionLost'): void;
   /** Kills every running command's process group, closes the server, removes a temp data dir it created. */
   stop(): Promise<void>;
@@ -178,6 +178,6 @@ function instanceInfo(instance: SandboxInstance): SandboxInstanceInfo {
 
 function pickKnobs(source: Partial<Knobs>): Partial<Knobs> {
   const picked: Partial<Knobs> = {};
-  for (const key of Object.keys(DEFAULT_KNOBS) as Array<keyof Knobs>) if (source[key] !== undefined) picked[key] = source[key];
+  for (const key of Object.keys(DEFAULT_KNOBS) as Array<keyof Knobs>) if (source[key] !== undefined) (picked as Record<string, unknown>)[key] = source[key];
   return picked;
 }

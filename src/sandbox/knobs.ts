@@ -8,15 +8,25 @@ export interface Knobs {
   throttleRps: number;
   /** Share (0..1) of API calls answered with a 500 or a connection reset. */
   faultRate: number;
+  /** IAM actions answered AccessDenied, e.g. ['ssm:SendCommand', 's3:PutObject'] (see denials.ts). */
+  deny: string[];
+  /** Buckets that belong to another account: every S3 call on them is AccessDenied. */
+  foreignBuckets: string[];
+  /** HTTP status for every presigned POST (the live-output channel), 0 = accept. */
+  postObjectFailStatus: number;
 }
 
 /** Defaults model a real region: ~20 ms per call, sub-second delivery, no throttling or faults. */
-export const DEFAULT_KNOBS: Knobs = { latencyMs: 20, deliveryDelayMs: 200, throttleRps: 0, faultRate: 0 };
+export const DEFAULT_KNOBS: Knobs = { latencyMs: 20, deliveryDelayMs: 200, throttleRps: 0, faultRate: 0, deny: [], foreignBuckets: [], postObjectFailStatus: 0 };
 export const DEFAULT_INVOCATION_VISIBILITY_DELAY_MS = 300;
 
 export function validateKnobs(knobs: Partial<Knobs>): void {
   for (const [name, value] of Object.entries(knobs)) {
     if (value === undefined) continue;
+    if (name === 'deny' || name === 'foreignBuckets') {
+      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new Error(`${name} must be a list of strings`);
+      continue;
+    }
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${String(value)}`);
     if (name === 'faultRate' && value > 1) throw new Error(`faultRate must be between 0 and 1, got ${value}`);
   }

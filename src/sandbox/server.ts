@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { checkDenials } from './denials';
 import { AwsError } from './errors';
 import { type ApiRequest, type ApiResponse, flattenHeaders, parseQuery, readBody } from './http';
 import { type IdentityContext, STS_XMLNS, getCallerIdentity, getResources } from './identityApi';
@@ -94,11 +95,13 @@ function classify(req: ApiRequest): Route {
 
 async function dispatch(req: ApiRequest, route: Route, deps: ServerDeps): Promise<ApiResponse> {
   if (route.protocol === 's3' && route.operation === 'PostObject' && (req.headers['content-type'] ?? '').startsWith('multipart/form-data')) {
+    checkDenials(route.service, route.protocol, route.operation, req.rawPath, denialContext(deps));
     return handlePostObject(req, deps.s3, deps.verifier); // authenticated by its signed policy
   }
   if (route.protocol === 's3' && isPresigned(req)) await deps.verifier.verifyPresigned(req);
   else if (route.protocol === 's3' && isPresignedV2(req)) verifyPresignedV2(req, deps.credentials);
   else await deps.verifier.verifyHeaderSigned(req, route.signingName);
+  checkDenials(route.service, route.protocol, route.operation, req.rawPath, denialContext(deps));
 
   if (route.service === 'ssm') {
     if (!deps.throttle.take()) throw new AwsError('ThrottlingException', 'Rate exceeded');
@@ -116,6 +119,10 @@ async function dispatch(req: ApiRequest, route: Route, deps: ServerDeps): Promis
   }
   if (route.service === 's3') return handleS3(req, route.operation, deps.s3);
   throw new AwsError('UnknownOperationException', `Unknown X-Amz-Target ${req.headers['x-amz-target']}`);
+}
+
+function denialContext(deps: ServerDeps) {
+  return { ...deps.knobs, accountId: deps.identity.accountId, region: deps.identity.region };
 }
 
 function parseJson(req: ApiRequest): Record<string, unknown> {
