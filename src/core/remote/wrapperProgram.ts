@@ -19,7 +19,7 @@
 /** The wrapper's Python source with the run spec (base64 of JSON, see commandText.ts) embedded. */
 export function wrapperProgram(specBase64: string): string {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(specBase64)) throw new Error('the wrapper spec must be base64');
-  return String.raw`import base64, hashlib, json, os, platform, re, select, shutil, signal, struct, subprocess, sys, tempfile, threading, time, uuid
+  return String.raw`import base64, hashlib, json, os, platform, re, select, shutil, signal, stat, struct, subprocess, sys, tempfile, threading, time, uuid
 import urllib.error, urllib.request
 SPEC = json.loads(base64.b64decode("${specBase64}").decode("utf-8"))
 FLUSH_SECONDS = 0.2
@@ -32,6 +32,8 @@ DRAIN_AFTER_EXIT_SECONDS = 2.0  # a background process may keep the pipes open a
 UPLOAD_ATTEMPTS = 6
 CLOSE_SECONDS = 120  # the most the wrapper waits, after the script, for the last uploads
 EXIT_NOT_RUN, EXIT_CANNOT_START, EXIT_NOT_FOUND = 125, 126, 127
+STALE_TEMP_SECONDS = 3 * 86400  # longer than the longest execution timeout (2 days): never a live run's dir
+OWN_TEMP_NAME = re.compile(r"^ec2-runner-[A-Za-z0-9_]{6,8}$")  # mkdtemp's (and the sh fallback's mktemp's) names
 
 
 class Failure(Exception):
@@ -307,9 +309,26 @@ def ship_result(path, channel):
         channel.add(b"r", handle.read())
 
 
+def sweep_stale_temp_dirs():
+    # SSM SIGKILLs the whole process group on timeout or cancel, so a killed run cannot remove its
+    # temp dir; the next run removes such leftovers (ours by name and owner, older than any run).
+    try:
+        base = tempfile.gettempdir()
+        for name in os.listdir(base):
+            path = os.path.join(base, name)
+            if not OWN_TEMP_NAME.match(name):
+                continue
+            info = os.lstat(path)
+            if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and time.time() - info.st_mtime > STALE_TEMP_SECONDS:
+                shutil.rmtree(path, ignore_errors=True)
+    except Exception:
+        pass  # housekeeping must never stop a run
+
+
 def main():
     instance_id = os.environ.get("AWS_SSM_INSTANCE_ID") or "host-" + re.sub(r"[^A-Za-z0-9._-]", "_", platform.node() or "unknown")
     channel = Channel(SPEC.get("output"), instance_id)
+    sweep_stale_temp_dirs()
     tmp_name = tempfile.mkdtemp(prefix="ec2-runner-")
     tmp = os.fsencode(tmp_name)
     cwd = SPEC["cwd"].encode("utf-8") if SPEC.get("cwd") else tmp
