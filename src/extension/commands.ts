@@ -133,7 +133,7 @@ export const selectTarget = (s: Services): Handler => async () => {
       { label: '$(question) Ask every time', description: current ? undefined : 'current' },
       ...sortInstances(instances).map((i) => ({
         label: `${i.pingStatus === 'Online' ? '$(vm-running)' : '$(debug-disconnect)'} ${instanceLabel(i)}`,
-        description: `${instanceDescription(i, i.instanceId === current?.instanceId)} · ${i.pingStatus}`,
+        description: instanceDescription(i, i.instanceId === current?.instanceId),
         target: targetLabelOf(i),
       })),
     ]);

@@ -18,9 +18,10 @@ export function platformText(instance: ManagedInstance): string | undefined {
   return name || instance.platformType || undefined;
 }
 
-/** The short line next to the label: id · platform · IP. */
+/** The short line next to the label: id · ping status unless Online · platform · IP. */
 export function instanceDescription(instance: ManagedInstance, isDefault = false): string {
-  return [isDefault ? 'default' : undefined, instance.instanceId, platformText(instance), instance.ipAddress].filter(Boolean).join(' · ');
+  const ping = isOnline(instance) ? undefined : String(instance.pingStatus);
+  return [isDefault ? 'default' : undefined, instance.instanceId, ping, platformText(instance), instance.ipAddress].filter(Boolean).join(' · ');
 }
 
 export function instanceTooltip(instance: ManagedInstance): string {

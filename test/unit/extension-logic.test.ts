@@ -189,7 +189,7 @@ describe('targets and instances', () => {
     assert.deepEqual(sortInstances([db, web, anon]).map((i) => i.instanceId), [anon.instanceId, web.instanceId, db.instanceId]);
     assert.notEqual(pingIcon('Online').id, pingIcon('ConnectionLost').id);
     assert.notEqual(pingIcon('Online').color, pingIcon('ConnectionLost').color);
-    assert.equal(instanceDescription(db), 'i-0bbbbbbbbbbbbbbbb · Linux');
+    assert.equal(instanceDescription(db), 'i-0bbbbbbbbbbbbbbbb · ConnectionLost · Linux');
   });
 
   test('a view-item command acts on the selection only when it includes the clicked item', () => {

@@ -31,7 +31,8 @@ export async function launchBrowser() {
 
 /** Opens the workbench for `workbenchUrl` and waits until it is rendered. */
 export async function openWorkbench(browser, workbenchUrl) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  // Clipboard permissions: without them a headless page leaves VS Code's clipboard calls pending.
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, permissions: ['clipboard-read', 'clipboard-write'] });
   const page = await context.newPage();
   await page.goto(workbenchUrl);
   await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: WORKBENCH_READY_MS });
