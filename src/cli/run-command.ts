@@ -93,7 +93,20 @@ async function namesOf(engine: Engine, handle: RunHandle): Promise<Map<string, s
 
 export async function runOrExec(kind: 'run' | 'exec', args: ParsedArgs, engine: Engine, streams: Streams): Promise<number> {
   const request = await requestFrom(kind, args);
-  const handle = await startOfferingBucket(engine, request, streams);
+  // Ctrl-C while staging or sending must not leave a command running unseen: cancel it once it exists.
+  let interruptedEarly = false;
+  const onEarlySigint = () => {
+    interruptedEarly = true;
+    streams.stderr.write('\nec2-runner: interrupted; cancelling as soon as the command is sent\n');
+  };
+  process.on('SIGINT', onEarlySigint);
+  let handle: RunHandle;
+  try {
+    handle = await startOfferingBucket(engine, request, streams);
+  } finally {
+    process.off('SIGINT', onEarlySigint);
+  }
+  if (interruptedEarly) await handle.cancel();
   if (args.values['no-wait']) {
     handle.detach();
     if (args.values.json) {

@@ -183,6 +183,21 @@ describe('engine targets and endings on the sandbox', () => {
     }
   });
 
+  test('a throttling SSM endpoint slows the run down but does not break it (adaptive retries)', async () => {
+    fx.sandbox.configure({ throttleRps: 3 });
+    try {
+      fx.sandbox.resetStats();
+      const handles = await Promise.all([0, 1, 2].map((n) => engine.start(command(`sleep 0.5; echo run ${n}`, [online[n]]))));
+      const results = await Promise.all(handles.map((h) => h.wait()));
+      results.forEach((r, n) => assert.equal(r.invocations[0].stdout, `run ${n}\n`));
+      const stats = fx.sandbox.stats();
+      const sent = (stats['ssm:SendCommand'] ?? 0) + (stats['ssm:DescribeInstanceInformation'] ?? 0);
+      assert.ok(sent > 6, `some of the 6 initial SSM calls were throttled and retried (${sent} sent)`);
+    } finally {
+      fx.sandbox.configure({ throttleRps: 0 });
+    }
+  });
+
   test('bucket status and creation of a bucket that does not exist yet', async () => {
     const fresh = createEngine({ ...fx.settings, bucket: 'ec2-runner-created-by-test' });
     try {
