@@ -45,6 +45,28 @@ export type RunSource =
       interpreter?: string;
       /** Passed to the script byte for byte. */
       args?: string[];
+    }
+  | {
+      /** Editor text run as a script of its language; staged as a file named e.g. `selection.py`. */
+      kind: 'selection';
+      text: string;
+      /** A VS Code language id or a file extension: python / py, shellscript / sh / bash. */
+      language: string;
+      interpreter?: string;
+      args?: string[];
+    }
+  | {
+      /**
+       * A local folder staged as one content-addressed archive (honouring .gitignore, see PROJECT_LIMITS),
+       * unpacked on the instance into a per-run directory that is the working directory; `entry` runs from there.
+       */
+      kind: 'project';
+      /** Local directory. */
+      root: string;
+      /** The file to run, relative to root, e.g. `main.py` or `scripts/train.py`. */
+      entry: string;
+      interpreter?: string;
+      args?: string[];
     };
 
 /** How the instance fetches staged files: a short-lived presigned GET (default) or the instance role via `aws s3 cp`. */
@@ -66,6 +88,20 @@ export interface RunRequest {
   maxErrors?: string;
   /** Shown in the SSM console; the engine prefixes it so runs can be recognised. */
   comment?: string;
+  /**
+   * Projects with a requirements.txt: install it into a virtual environment on the instance, cached
+   * by the requirements' hash, and run with it. Default true.
+   */
+  installDependencies?: boolean;
+  /** Where instances keep those environments; default `$HOME/.cache/ec2-runner/venvs` (`/var/tmp/ec2-runner/venvs` without HOME). */
+  venvRoot?: string;
+}
+
+/** A file the script left in $EC2_RUNNER_ARTIFACTS, shipped back after the run. */
+export interface ArtifactFile {
+  /** POSIX path relative to the artifacts directory. */
+  path: string;
+  size: number;
 }
 
 /** Terminal and intermediate statuses as SSM reports them. */
@@ -106,6 +142,8 @@ export interface InvocationResult {
   reason?: string;
   startedAt?: Date;
   endedAt?: Date;
+  /** Files the script wrote to $EC2_RUNNER_ARTIFACTS (empty when none; download with RunHandle.downloadArtifacts). */
+  artifacts?: ArtifactFile[];
 }
 
 export interface RunResult {
@@ -138,6 +176,12 @@ export interface RunHandle {
   cancel(): Promise<void>;
   /** Stops following the run locally without cancelling it (fire and forget, window closing). */
   detach(): void;
+  /**
+   * Writes the artifacts of a finished run into `dir` (created if needed): with one instance directly,
+   * with several into `dir/<instanceId>/`. Returns the local paths written. Present on every handle the
+   * engine returns (optional only so hand-made handles in tests stay valid).
+   */
+  downloadArtifacts?(dir: string, options?: { instanceId?: string }): Promise<string[]>;
 }
 
 /** An error with one actionable line for the user (what failed, why, what to do). */

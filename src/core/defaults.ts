@@ -35,3 +35,16 @@ export const RUN_DOCUMENT = 'AWS-RunShellScript';
 /** SDK retry policy: adaptive mode rate-limits the client itself when SSM throttles. */
 export const SDK_MAX_ATTEMPTS = 6;
 export const SDK_RETRY_MODE = 'adaptive';
+
+/** A project (folder) run stages at most this much: file count and total size before packing. */
+export const PROJECT_LIMITS = { maxFiles: 10_000, maxBytes: 50 * 1024 * 1024 } as const;
+
+/**
+ * Artifacts shipped back per instance (the tar the wrapper builds from $EC2_RUNNER_ARTIFACTS). It travels
+ * as one live-output frame, so it must stay below LIVE_CHUNK_MAX_BYTES with room for the frame header.
+ */
+export const ARTIFACTS_MAX_BYTES = 8 * 1024 * 1024;
+
+/** Where instances keep dependency environments: under $HOME, or here when the agent has no HOME. */
+export const DEFAULT_VENV_ROOT = '$HOME/.cache/ec2-runner/venvs';
+export const FALLBACK_VENV_ROOT = '/var/tmp/ec2-runner/venvs';

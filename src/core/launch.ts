@@ -8,6 +8,7 @@ import { liveOutputLocation, type LiveLocation } from './follow';
 import { describeManagedInstances } from './instances';
 import { buildRemoteCommands, type RemotePayload, type RemoteRunSpec } from './remote';
 import type { NormalizedRequest } from './request';
+import { stagedContentOf } from './sources';
 import { stageFile } from './staging';
 import { createLiveOutputTarget, presignedDownloadUrl, presignLifetimeSeconds, runPrefixOf } from './transfer';
 
@@ -69,23 +70,25 @@ export async function checkTargetsReachable(clients: AwsClients, target: RunTarg
 
 async function payloadFor(context: LaunchContext, request: NormalizedRequest, lifetime: number): Promise<RemotePayload | undefined> {
   const source = request.source;
-  if (source.kind !== 'file') return undefined;
+  if (source.kind === 'command') return undefined;
+  const content = await stagedContentOf(source, request);
   const staged = await stageFile(context.clients.s3, {
     bucket: context.bucket,
     keyPrefix: context.keyPrefix,
-    fileName: source.fileName,
-    content: source.content,
+    fileName: content.fileName,
+    content: content.content,
     expectedOwner: context.identity.account,
   });
   const fetch: RemotePayload['fetch'] =
     request.transferMode === 'instance-role'
       ? { kind: 'instance-role', s3Uri: `s3://${staged.bucket}/${staged.key}`, region: context.identity.region }
       : { kind: 'presigned', url: await presignedDownloadUrl(context.clients.s3, staged.bucket, staged.key, lifetime) };
-  return { fileName: source.fileName, sha256: staged.sha256, interpreter: source.interpreter!, args: source.args ?? [], fetch };
+  return { fileName: content.fileName, sha256: staged.sha256, interpreter: source.interpreter!, args: source.args ?? [], fetch, archive: content.archive };
 }
 
 function commentFor(request: NormalizedRequest): string {
-  const what = request.comment ?? (request.source.kind === 'file' ? `run ${request.source.fileName}` : 'exec');
+  const source = request.source;
+  const what = request.comment ?? (source.kind === 'file' ? `run ${source.fileName}` : source.kind === 'project' ? `run ${source.entry} (project)` : 'exec');
   return `ec2-runner: ${what}`.slice(0, COMMENT_MAX);
 }
 

@@ -2,6 +2,7 @@
 import type { InvocationResult, OutputStream } from './api';
 import type { SsmInvocation } from './backend';
 import type { Frame } from './remote';
+import { listArtifacts } from './artifacts';
 import { decodeText, extractResult, isTerminalStatus, reasonFor, wrapperExitCode } from './outcome';
 
 export class InstanceProgress {
@@ -11,6 +12,8 @@ export class InstanceProgress {
   /** Bytes already delivered to onOutput listeners, per stream. */
   readonly delivered: Record<OutputStream, number> = { stdout: 0, stderr: 0 };
   resultFile?: Uint8Array;
+  /** The tar of $EC2_RUNNER_ARTIFACTS, when the script left any. */
+  artifactsTar?: Uint8Array;
   exit?: { exitCode: number; signal?: number };
   wrapperError?: string;
   /** Clock time the instance was seen to start (start frame or SSM InProgress). */
@@ -58,6 +61,9 @@ export class InstanceProgress {
         case 'result':
           this.resultFile = frame.data;
           break;
+        case 'artifacts':
+          this.artifactsTar = frame.data;
+          break;
         case 'exit':
           this.exit = { exitCode: frame.exitCode, signal: frame.signal };
           break;
@@ -71,6 +77,15 @@ export class InstanceProgress {
 
   liveBytes(stream: OutputStream): Uint8Array {
     return Buffer.concat(this.output[stream]);
+  }
+
+  private artifactsList(notes: string[]): InvocationResult['artifacts'] {
+    try {
+      return listArtifacts(this.artifactsTar);
+    } catch (error) {
+      notes.push(`artifacts unreadable (${(error as Error).message})`);
+      return [];
+    }
   }
 
   toResult(usesLive: boolean, timeoutSeconds: number | undefined): InvocationResult {
@@ -89,6 +104,7 @@ export class InstanceProgress {
     const fromLive = usesLive && !this.fallback;
     const stdout = fromLive ? decodeText(this.output.stdout) : (this.fallback?.stdout ?? '');
     const stderr = fromLive ? decodeText(this.output.stderr) : (this.fallback?.stderr ?? '');
+    const artifacts = this.artifactsList(notes);
     const reason = reasonFor({
       status: this.status,
       statusDetails: this.statusDetails,
@@ -110,6 +126,7 @@ export class InstanceProgress {
       reason: allNotes.length ? allNotes.join('; ') : undefined,
       startedAt: ssm?.startedAt,
       endedAt: ssm?.endedAt,
+      artifacts,
     };
   }
 }

@@ -7,6 +7,7 @@ import {
   MAX_INSTANCE_IDS,
   MIN_DELIVERY_TIMEOUT_SECONDS,
 } from './defaults';
+import { resolveSource, type StagedSource } from './sources';
 import { checkFileName } from './staging';
 
 /** SendCommand allows at most 5 Targets entries. */
@@ -14,6 +15,8 @@ const MAX_TAG_TARGETS = 5;
 const INSTANCE_ID = /^(i-(\w{8}|\w{17})|mi-\w{17})$/;
 
 export interface NormalizedRequest extends RunRequest {
+  /** Never a selection: that is staged as a file. */
+  source: StagedSource;
   timeoutSeconds: number;
   deliveryTimeoutSeconds: number;
 }
@@ -53,10 +56,10 @@ export function normalizeRequest(request: RunRequest): NormalizedRequest {
   checkTarget(request.target);
   checkSeconds(request.timeoutSeconds, 'The timeout', 1, MAX_EXECUTION_TIMEOUT_SECONDS);
   checkSeconds(request.deliveryTimeoutSeconds, 'The delivery timeout', MIN_DELIVERY_TIMEOUT_SECONDS, 2_592_000);
-  const source = request.source;
+  const source = resolveSource(request.source);
   if (source.kind === 'command') {
     if (!source.command.trim()) invalid('The command is empty: give a shell command after `--`.');
-  } else {
+  } else if (source.kind === 'file') {
     checkFileName(source.fileName);
   }
   if (request.workingDirectory !== undefined && !request.workingDirectory.startsWith('/')) {
@@ -64,7 +67,10 @@ export function normalizeRequest(request: RunRequest): NormalizedRequest {
   }
   return {
     ...request,
-    source: source.kind === 'file' ? { ...source, interpreter: source.interpreter?.trim() || defaultInterpreter(source.fileName), args: source.args ?? [] } : source,
+    source:
+      source.kind === 'command'
+        ? source
+        : { ...source, interpreter: source.interpreter?.trim() || defaultInterpreter(source.kind === 'file' ? source.fileName : source.entry), args: source.args ?? [] },
     timeoutSeconds: request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
     deliveryTimeoutSeconds: request.deliveryTimeoutSeconds ?? DEFAULT_DELIVERY_TIMEOUT_SECONDS,
   };

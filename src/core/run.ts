@@ -9,10 +9,11 @@
 //   never delivered, offline instance, cancelled elsewhere, channel broken. A still-Pending
 //   invocation gets one look at its instance's PingStatus so an offline instance fails fast.
 // - A client-side timeout cancels the remote command and reports TimedOut.
-import type { InvocationResult, Listener, OutputChunk, RunHandle, RunResult, RunStatusUpdate, Subscription } from './api';
+import { RunnerError, type InvocationResult, type Listener, type OutputChunk, type RunHandle, type RunResult, type RunStatusUpdate, type Subscription } from './api';
 import type { RunBackend, SsmCommand, SsmInvocation } from './backend';
 import { systemClock, type Clock } from './clock';
 import { toRunnerError } from './errors';
+import { artifactsDirFor, writeArtifacts } from './artifacts';
 import { LiveChannelReader, type LiveLocation } from './follow';
 import { isTerminalStatus, LIVE_OUTPUT_UNAVAILABLE } from './outcome';
 import { InstanceProgress } from './progress';
@@ -123,6 +124,20 @@ export class FollowedRun implements RunHandle {
   detach(): void {
     this.detached = true;
     this.wake();
+  }
+
+  /** Writes the shipped artifacts under `dir` (per instance in `dir/<instanceId>/` when there are several). */
+  async downloadArtifacts(dir: string, options: { instanceId?: string } = {}): Promise<string[]> {
+    const chosen = [...this.progress.values()].filter((p) => options.instanceId === undefined || p.instanceId === options.instanceId);
+    if (options.instanceId !== undefined && chosen.length === 0) {
+      throw new RunnerError(`Instance ${options.instanceId} is not part of command ${this.commandId}.`, 'UnknownInstance');
+    }
+    const several = chosen.length > 1;
+    const written: string[] = [];
+    for (const p of chosen) {
+      if (p.artifactsTar) written.push(...(await writeArtifacts(p.artifactsTar, artifactsDirFor(dir, p.instanceId, several))));
+    }
+    return written;
   }
 
   /** One pass over everything observable, no waiting (for `status`). */

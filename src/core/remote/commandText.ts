@@ -4,7 +4,7 @@ import { RunnerError } from '../api';
 import { fallbackScriptLines } from './fallbackScript';
 import { formatRemoteHeader, isValidOutputLocation, isValidRunId } from './header';
 import { splitShellWords } from './shellWords';
-import type { RemoteRunSpec } from './types';
+import type { RemotePayload, RemoteRunSpec } from './types';
 import { wrapperProgram } from './wrapperProgram';
 
 /**
@@ -29,6 +29,23 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 function checkText(value: string, what: string): void {
   if (value.includes('\0')) invalid(`${what} contains a NUL character`, 'remove it (the OS cannot pass NUL in arguments or environment)');
   if (LONE_SURROGATE.test(value)) invalid(`${what} is not valid Unicode (lone surrogate)`, 'fix its encoding');
+}
+
+/** A relative POSIX path that stays inside the directory it is relative to. */
+function checkRelativePath(path: string, what: string): void {
+  checkText(path, what);
+  if (!path || path.startsWith('/') || path.split('/').some((part) => part === '..' || part === '')) {
+    invalid(`${what} ${JSON.stringify(path)} is not a relative path inside the project`, 'give it relative to the project root, e.g. main.py');
+  }
+}
+
+function checkArchive(archive: NonNullable<RemotePayload['archive']>): void {
+  checkRelativePath(archive.entry, 'the entry file');
+  if (archive.requirementsFile !== undefined) checkRelativePath(archive.requirementsFile, 'the requirements file');
+  if (archive.venvRoot !== undefined) {
+    checkText(archive.venvRoot, 'the environments folder');
+    if (!archive.venvRoot.startsWith('/')) invalid(`the environments folder ${JSON.stringify(archive.venvRoot)} is not an absolute path`, 'give an absolute path on the instance');
+  }
 }
 
 function validate(spec: RemoteRunSpec): string[] {
@@ -70,6 +87,7 @@ function validate(spec: RemoteRunSpec): string[] {
     if (!/^s3:\/\/[a-z0-9.-]+\/./.test(fetch.s3Uri)) invalid(`staged object ${JSON.stringify(fetch.s3Uri)} is not an s3:// URI`, 'pass s3://bucket/key');
     if (!/^[a-z0-9-]+$/.test(fetch.region)) invalid(`region ${JSON.stringify(fetch.region)} is not a region name`, 'pass e.g. us-east-1');
   }
+  if (spec.payload.archive) checkArchive(spec.payload.archive);
   checkText(interpreter, 'the interpreter');
   let words: string[];
   try {
@@ -89,7 +107,12 @@ function wrapperSpec(spec: RemoteRunSpec, interpreterWords: string[]): unknown {
     runId: spec.runId,
     mode: payload ? 'file' : 'shell',
     ...(payload
-      ? { file: { name: payload.fileName, sha256: payload.sha256, fetch: payload.fetch }, interpreter: interpreterWords, args: payload.args }
+      ? {
+          file: { name: payload.fileName, sha256: payload.sha256, fetch: payload.fetch },
+          archive: payload.archive ? { entry: payload.archive.entry, requirements: payload.archive.requirementsFile ?? null, venvRoot: payload.archive.venvRoot ?? null } : null,
+          interpreter: interpreterWords,
+          args: payload.args,
+        }
       : { shell: spec.shellCommand }),
     cwd: spec.workingDirectory ?? null,
     env: Object.entries(spec.env ?? {}),

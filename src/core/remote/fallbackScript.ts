@@ -77,6 +77,9 @@ export function fallbackScriptLines(spec: RemoteRunSpec, interpreterWords: strin
   } else {
     lines.push('ec2r_cwd=$ec2r_tmp');
   }
+  if (spec.payload?.archive) {
+    lines.push('ec2r_fail 125 "running a project folder needs python3 (3.6 or later) on the instance: install it"');
+  }
   if (spec.payload) {
     lines.push(decodeInto(spec.payload.fileName, 'ec2r_file="$ec2r_tmp/$ec2r_v"'));
     lines.push(...downloadLines(spec), ...verifyLines(spec.payload.sha256));
@@ -86,7 +89,9 @@ export function fallbackScriptLines(spec: RemoteRunSpec, interpreterWords: strin
   env.forEach(([, value], index) => lines.push(decodeInto(value, `ec2r_env${index}=$ec2r_v`)));
   lines.push('export PYTHONUNBUFFERED=1');
   env.forEach(([name], index) => lines.push(`export ${name}="$ec2r_env${index}"`));
+  // Artifacts are only shipped by the Python wrapper; the folder exists so scripts behave the same.
   lines.push('export EC2_RUNNER_RESULT="$ec2r_tmp/result.json"', `export EC2_RUNNER_RUN_ID=${spec.runId}`);
+  lines.push('export EC2_RUNNER_ARTIFACTS="$ec2r_tmp/artifacts"; mkdir "$EC2_RUNNER_ARTIFACTS"');
   // Looked up after the exports, with the script's PATH, as the Python wrapper does.
   if (spec.payload) lines.push(INTERPRETER_CHECK);
   lines.push('cd "$ec2r_cwd" || ec2r_fail 125 "cannot enter the working directory"', '"$@" </dev/null', 'exit $?');

@@ -5,12 +5,14 @@ export type Frame =
   | { type: 'start'; info: Record<string, unknown> }
   | { type: 'stdout' | 'stderr'; data: Uint8Array }
   | { type: 'result'; data: Uint8Array }
+  /** A tar of the files the script left in $EC2_RUNNER_ARTIFACTS (sent once, before the exit frame). */
+  | { type: 'artifacts'; data: Uint8Array }
   | { type: 'exit'; exitCode: number; signal?: number }
   | { type: 'error'; message: string };
 
 const HEADER_BYTES = 5;
 
-const LETTER_BY_TYPE = { start: 'S', stdout: 'o', stderr: 'e', result: 'r', exit: 'x', error: 'E' } as const;
+const LETTER_BY_TYPE = { start: 'S', stdout: 'o', stderr: 'e', result: 'r', artifacts: 'a', exit: 'x', error: 'E' } as const;
 type FrameType = keyof typeof LETTER_BY_TYPE;
 const TYPE_BY_CODE = new Map<number, FrameType>(
   (Object.entries(LETTER_BY_TYPE) as Array<[FrameType, string]>).map(([type, letter]) => [letter.charCodeAt(0), type]),
@@ -31,6 +33,7 @@ function payloadOf(frame: Frame): Uint8Array {
     case 'stdout':
     case 'stderr':
     case 'result':
+    case 'artifacts':
       return frame.data;
     case 'exit':
       // Plain decimal when there is no signal: what the wrapper writes for a normal exit.
@@ -84,6 +87,7 @@ function decodeFrame(type: FrameType, payload: Buffer): Frame {
     case 'stdout':
     case 'stderr':
     case 'result':
+    case 'artifacts':
       return { type, data: new Uint8Array(payload) };
     case 'exit':
       return decodeExit(payload.toString('ascii'));

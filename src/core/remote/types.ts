@@ -11,6 +11,18 @@ export interface RemotePayload {
   /** Passed to the script byte for byte (any Unicode text except NUL). */
   args: string[];
   fetch: { kind: 'presigned'; url: string } | { kind: 'instance-role'; s3Uri: string; region: string };
+  /**
+   * The staged file is a .tar.gz of a project: the instance unpacks it (refusing absolute paths, `..`
+   * and links) into a per-run directory, which is the default working directory, and runs `entry`.
+   */
+  archive?: {
+    /** POSIX path of the file to run, relative to the project root. */
+    entry: string;
+    /** Install this requirements file (relative to the root) into a cached virtual environment first. */
+    requirementsFile?: string;
+    /** Where the environments live on the instance; default under $HOME/.cache, or /var/tmp without HOME. */
+    venvRoot?: string;
+  };
 }
 
 /** Where the instance uploads live output: a presigned POST (createPresignedPost) covering one key prefix. */

@@ -15,6 +15,19 @@
 // - Exit codes of the wrapper itself: 125 = it could not run the script (download, checksum, working
 //   directory), 127 = interpreter not found, 126 = interpreter could not be started; otherwise the
 //   script's own code, 128+N when killed by signal N.
+// - Projects (archive): unpacked with tarfile after refusing absolute paths, `..`, links and special files,
+//   so nothing lands outside the per-run directory. Dependencies go into a venv keyed by the hash of the
+//   requirements and the interpreter's identity. Venvs are not relocatable (pip writes absolute paths
+//   into bin/ scripts), so instead of build-then-rename, concurrent runs serialise on an flock per key and
+//   a marker file written last says "complete"; a venv without the marker is rebuilt.
+// - Artifacts: files left in $EC2_RUNNER_ARTIFACTS travel back as one deterministic tar in an 'a' frame
+//   before the exit frame: one ordered channel, so they arrive with the output, attach replays them and
+//   no second upload path or listing-order rule is needed. Bounded by ARTIFACTS_MAX_BYTES (one object).
+
+import { ARTIFACTS_MAX_BYTES, DEFAULT_VENV_ROOT, FALLBACK_VENV_ROOT } from '../defaults';
+
+/** DEFAULT_VENV_ROOT below $HOME, e.g. `.cache/ec2-runner/venvs`. */
+const VENV_HOME_SUBDIR = DEFAULT_VENV_ROOT.replace(/^\$HOME\//, '');
 
 /** The wrapper's Python source with the run spec (base64 of JSON, see commandText.ts) embedded. */
 export function wrapperProgram(specBase64: string): string {
@@ -32,6 +45,10 @@ DRAIN_AFTER_EXIT_SECONDS = 2.0  # a background process may keep the pipes open a
 UPLOAD_ATTEMPTS = 6
 CLOSE_SECONDS = 120  # the most the wrapper waits, after the script, for the last uploads
 EXIT_NOT_RUN, EXIT_CANNOT_START, EXIT_NOT_FOUND = 125, 126, 127
+ARTIFACTS_MAX_BYTES = ${ARTIFACTS_MAX_BYTES}
+VENV_HOME_SUBDIR = b"${VENV_HOME_SUBDIR}"
+VENV_FALLBACK_ROOT = b"${FALLBACK_VENV_ROOT}"
+VENV_MARKER = b".ec2-runner-complete"
 STALE_TEMP_SECONDS = 3 * 86400  # longer than the longest execution timeout (2 days): never a live run's dir
 OWN_TEMP_NAME = re.compile(r"^ec2-runner-[A-Za-z0-9_]{6,8}$")  # mkdtemp's (and the sh fallback's mktemp's) names
 
@@ -241,13 +258,100 @@ def build_env(tmp):
         env[name.encode("utf-8")] = value.encode("utf-8")
     env[b"EC2_RUNNER_RESULT"] = os.path.join(tmp, b"result.json")
     env[b"EC2_RUNNER_RUN_ID"] = SPEC["runId"].encode("utf-8")
+    env[b"EC2_RUNNER_ARTIFACTS"] = os.path.join(tmp, b"artifacts")
+    os.mkdir(env[b"EC2_RUNNER_ARTIFACTS"], 0o700)
     return env
 
 
-def prepare(tmp, env):
-    """Returns the argv to run, after download and checksum; raises Failure before running anything."""
+def tell(channel, message):
+    """A line for the user on stderr, live and in SSM's output."""
+    note(message)
+    channel.add(b"e", ("ec2-runner: %s\n" % message).encode("utf-8"))
+
+
+def unpack(archive_path, dest):
+    import tarfile
+    root = os.path.realpath(os.fsdecode(dest))
+    try:
+        with tarfile.open(os.fsdecode(archive_path), "r:gz") as archive:
+            members = archive.getmembers()
+            for member in members:
+                target = os.path.realpath(os.path.join(root, member.name))
+                if member.name.startswith("/") or ".." in member.name.split("/") or not target.startswith(root + os.sep):
+                    raise Failure("unsafe path in the project archive: %r (refusing to unpack it)" % member.name)
+                if not (member.isfile() or member.isdir()):
+                    raise Failure("the project archive holds a link or special file: %r (refusing to unpack it)" % member.name)
+            if hasattr(tarfile, "data_filter"):
+                archive.extractall(root, members, filter="data")
+            else:
+                archive.extractall(root, members)
+    except (tarfile.TarError, EOFError, OSError) as error:
+        raise Failure("could not unpack the project archive: %s" % error)
+
+
+def python_of(argv):
+    """The interpreter when it is a Python, else the wrapper's own (to build the venv)."""
+    name = os.path.basename(argv[0])
+    return argv[0] if name.startswith(b"python") or name == b"platform-python" else os.fsencode(sys.executable)
+
+
+def venv_root(env):
+    if SPEC["archive"].get("venvRoot"):
+        return SPEC["archive"]["venvRoot"].encode("utf-8")
+    home = env.get(b"HOME")
+    return os.path.join(home, VENV_HOME_SUBDIR) if home else VENV_FALLBACK_ROOT
+
+
+def install_step(argv, cwd, env, channel, what):
+    code, _signal = supervise(argv, cwd, env, channel, b"e")
+    if code != 0:
+        raise Failure("dependency install failed (exit %d): see output above%s" % (code, what))
+
+
+def ensure_venv(project, argv, env, channel):
+    """Creates or reuses the venv for this requirements file and interpreter; returns its directory."""
+    import fcntl
+    with open(os.path.join(project, SPEC["archive"]["requirements"].encode("utf-8")), "rb") as handle:
+        requirements = handle.read()
+    python = python_of(argv)
+    if not find_executable(python, env):
+        raise Failure("interpreter not found: %s (install it on the instance or choose another interpreter)" % python.decode("utf-8", "replace"), EXIT_NOT_FOUND)
+    identity = subprocess.check_output([python, b"-c", b"import sys; sys.stdout.write(sys.version + sys.prefix)"], env=env, stdin=subprocess.DEVNULL)
+    key = hashlib.sha256(requirements + b"\0" + identity).hexdigest()[:32].encode("ascii")
+    root = venv_root(env)
+    venv = os.path.join(root, key)
+    if os.path.isfile(os.path.join(venv, VENV_MARKER)):
+        tell(channel, "reusing the environment %s (requirements unchanged)" % venv.decode("utf-8", "replace"))
+        return venv
+    os.makedirs(root, 0o700, exist_ok=True)
+    with open(os.path.join(root, key + b".lock"), "ab") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            tell(channel, "waiting for another run that is installing the same requirements")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.isfile(os.path.join(venv, VENV_MARKER)):
+            tell(channel, "reusing the environment %s (requirements unchanged)" % venv.decode("utf-8", "replace"))
+            return venv
+        shutil.rmtree(os.fsdecode(venv), ignore_errors=True)  # an unfinished one: start over
+        tell(channel, "creating the environment %s and installing %s" % (venv.decode("utf-8", "replace"), SPEC["archive"]["requirements"]))
+        try:
+            install_step([python, b"-m", b"venv", venv], project, env, channel, " (python -m venv; on Debian/Ubuntu install python3-venv)")
+            pip_env = dict(env)
+            pip_env[b"PIP_DISABLE_PIP_VERSION_CHECK"] = b"1"
+            install_step([os.path.join(venv, b"bin", b"python"), b"-m", b"pip", b"install", b"--no-input", b"-r", SPEC["archive"]["requirements"].encode("utf-8")], project, pip_env, channel, "")
+        except BaseException:
+            shutil.rmtree(os.fsdecode(venv), ignore_errors=True)
+            raise
+        with open(os.path.join(venv, VENV_MARKER), "wb") as marker:
+            marker.write(requirements)
+        return venv
+
+
+def prepare(tmp, env, channel):
+    """Returns (argv, default cwd) after download, checksum and unpacking; raises Failure before running anything."""
     if SPEC["mode"] == "shell":
-        return [b"/bin/sh", b"-c", SPEC["shell"].encode("utf-8")]
+        return [b"/bin/sh", b"-c", SPEC["shell"].encode("utf-8")], tmp
     staged = SPEC["file"]
     path = os.path.join(tmp, staged["name"].encode("utf-8"))
     if staged["fetch"]["kind"] == "presigned":
@@ -259,12 +363,25 @@ def prepare(tmp, env):
         os.remove(path)
         raise Failure("checksum mismatch: expected %s got %s (the staged file changed after upload; run again)" % (staged["sha256"], actual))
     argv = [word.encode("utf-8") for word in SPEC["interpreter"]]
+    cwd = tmp
+    if SPEC.get("archive"):
+        cwd = os.path.join(tmp, b"project")
+        os.mkdir(cwd, 0o700)
+        unpack(path, cwd)
+        os.remove(path)
+        path = os.path.join(cwd, SPEC["archive"]["entry"].encode("utf-8"))
+        if SPEC["archive"].get("requirements"):
+            venv = ensure_venv(cwd, argv, env, channel)
+            env[b"VIRTUAL_ENV"] = venv
+            env[b"PATH"] = os.path.join(venv, b"bin") + b":" + env.get(b"PATH", b"/usr/bin:/bin")
+            if python_of(argv) == argv[0]:
+                argv[0] = os.path.join(venv, b"bin", b"python")
     if not find_executable(argv[0], env):
         raise Failure("interpreter not found: %s (install it on the instance or choose another interpreter)" % SPEC["interpreter"][0], EXIT_NOT_FOUND)
-    return argv + [path] + [arg.encode("utf-8") for arg in SPEC["args"]]
+    return argv + [path] + [arg.encode("utf-8") for arg in SPEC["args"]], cwd
 
 
-def supervise(argv, cwd, env, channel):
+def supervise(argv, cwd, env, channel, stdout_letter=b"o"):
     try:
         child = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as error:
@@ -276,7 +393,7 @@ def supervise(argv, cwd, env, channel):
             pass  # already gone
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(number, forward)
-    streams = {child.stdout.fileno(): (b"o", 1), child.stderr.fileno(): (b"e", 2)}
+    streams = {child.stdout.fileno(): (stdout_letter, 1 if stdout_letter == b"o" else 2), child.stderr.fileno(): (b"e", 2)}
     exited_at = None
     while streams:
         channel.wait_for_room()
@@ -325,22 +442,59 @@ def sweep_stale_temp_dirs():
         pass  # housekeeping must never stop a run
 
 
+def ship_artifacts(folder, channel):
+    """Sends the files in folder as one deterministic tar (sorted, mtime 0, no owners), if within the limit."""
+    import io, tarfile
+    files, skipped = [], 0
+    for base, dirs, names in os.walk(folder):
+        dirs.sort()
+        for name in sorted(names):
+            path = os.path.join(base, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                skipped += 1
+                continue
+            files.append((os.path.relpath(path, folder), os.path.getsize(path), path))
+    if skipped:
+        tell(channel, "%d artifact(s) skipped: links and special files are not shipped" % skipped)
+    if not files:
+        return
+    files.sort()
+    total = sum(size for _, size, _ in files)
+    buffer = io.BytesIO()
+    if total <= ARTIFACTS_MAX_BYTES:
+        archive = tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8")
+        for relative, size, path in files:
+            info = tarfile.TarInfo(relative.decode("utf-8", "surrogateescape"))
+            info.size, info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = size, 0, 0o644, 0, 0, "", ""
+            with open(path, "rb") as handle:
+                archive.addfile(info, handle)
+        archive.close()
+    if total > ARTIFACTS_MAX_BYTES or buffer.tell() > ARTIFACTS_MAX_BYTES:
+        biggest = ", ".join("%s (%d bytes)" % (r.decode("utf-8", "replace"), n) for r, n, _ in sorted(files, key=lambda f: -f[1])[:3])
+        tell(channel, "artifacts not shipped: %d file(s), %d bytes, over the %d-byte limit (biggest: %s); write less to $EC2_RUNNER_ARTIFACTS" % (len(files), total, ARTIFACTS_MAX_BYTES, biggest))
+        return
+    channel.add(b"a", buffer.getvalue(), urgent=True)
+
+
 def main():
     instance_id = os.environ.get("AWS_SSM_INSTANCE_ID") or "host-" + re.sub(r"[^A-Za-z0-9._-]", "_", platform.node() or "unknown")
     channel = Channel(SPEC.get("output"), instance_id)
     sweep_stale_temp_dirs()
     tmp_name = tempfile.mkdtemp(prefix="ec2-runner-")
     tmp = os.fsencode(tmp_name)
-    cwd = SPEC["cwd"].encode("utf-8") if SPEC.get("cwd") else tmp
+    cwd = SPEC["cwd"].encode("utf-8") if SPEC.get("cwd") else (os.path.join(tmp, b"project") if SPEC.get("archive") else tmp)
     channel.add(b"S", json.dumps({"pid": os.getpid(), "pythonVersion": platform.python_version(), "cwd": cwd.decode("utf-8", "replace"), "instanceId": instance_id}).encode("utf-8"), urgent=True)
     signal_number = None
     try:
-        if not os.path.isdir(cwd):
+        if SPEC.get("cwd") and not os.path.isdir(cwd):
             raise Failure("working directory not found: %s (create it on the instance or choose another)" % SPEC["cwd"])
         env = build_env(tmp)
-        argv = prepare(tmp, env)
+        argv, cwd = prepare(tmp, env, channel)
+        if SPEC.get("cwd"):
+            cwd = SPEC["cwd"].encode("utf-8")
         code, signal_number = supervise(argv, cwd, env, channel)
         ship_result(env[b"EC2_RUNNER_RESULT"], channel)
+        ship_artifacts(env[b"EC2_RUNNER_ARTIFACTS"], channel)
     except Failure as failure:
         code = failure.code
         note(str(failure))

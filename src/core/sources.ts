@@ -1,0 +1,66 @@
+// Turns every RunSource into what the launcher stages: a selection becomes a file (one mechanism:
+// `selection.py` is staged and run like any file), a project keeps its folder and a checked entry.
+import { RunnerError, type RunSource } from './api';
+import { normalizeEntry, packProject, REQUIREMENTS_FILE } from './project';
+
+/** File extension by language id (VS Code's ids, plus the extensions themselves for the CLI). */
+const EXTENSION_BY_LANGUAGE: Record<string, string> = {
+  python: '.py',
+  py: '.py',
+  shellscript: '.sh',
+  sh: '.sh',
+  shell: '.sh',
+  bash: '.sh',
+};
+
+export const SELECTION_BASENAME = 'selection';
+
+export function selectionFileName(language: string): string {
+  const extension = EXTENSION_BY_LANGUAGE[language.trim().toLowerCase().replace(/^\./, '')];
+  if (!extension) {
+    throw new RunnerError(
+      `Cannot run a selection of language "${language}": supported are ${Object.keys(EXTENSION_BY_LANGUAGE).join(', ')}; for anything else pass --interpreter and a file.`,
+      'UnsupportedLanguage',
+    );
+  }
+  return `${SELECTION_BASENAME}${extension}`;
+}
+
+export type StagedSource = Exclude<RunSource, { kind: 'selection' }>;
+
+export function resolveSource(source: RunSource): StagedSource {
+  switch (source.kind) {
+    case 'selection': {
+      if (!source.text.trim()) throw new RunnerError('The selection is empty: select the code to run.', 'InvalidRequest');
+      return { kind: 'file', fileName: selectionFileName(source.language), content: new TextEncoder().encode(source.text), interpreter: source.interpreter, args: source.args };
+    }
+    case 'project':
+      return { ...source, entry: normalizeEntry(source.entry) };
+    default:
+      return source;
+  }
+}
+
+/** The bytes to stage for a file or project source, and how the instance treats them. */
+export interface StagedContent {
+  fileName: string;
+  content: Uint8Array;
+  archive?: { entry: string; requirementsFile?: string; venvRoot?: string };
+}
+
+/** Name of a staged project archive (the content-addressed key tells projects apart). */
+export const PROJECT_ARCHIVE_NAME = 'project.tar.gz';
+
+export async function stagedContentOf(
+  source: Exclude<StagedSource, { kind: 'command' }>,
+  options: { installDependencies?: boolean; venvRoot?: string },
+): Promise<StagedContent> {
+  if (source.kind === 'file') return { fileName: source.fileName, content: source.content };
+  const packed = await packProject(source.root, source.entry);
+  const installs = options.installDependencies !== false && packed.files.some((f) => f.path === REQUIREMENTS_FILE);
+  return {
+    fileName: PROJECT_ARCHIVE_NAME,
+    content: packed.archive,
+    archive: { entry: source.entry, ...(installs ? { requirementsFile: REQUIREMENTS_FILE, venvRoot: options.venvRoot } : {}) },
+  };
+}
