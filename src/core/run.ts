@@ -94,7 +94,11 @@ export class FollowedRun implements RunHandle {
 
   /** Starts following (idempotent); wait() returns the same completion. */
   start(): this {
-    this.completion ??= this.loop().then(() => this.results());
+    if (!this.completion) {
+      this.completion = this.loop().then(() => this.results());
+      // A run nobody waits for (fire and forget) must not end the process with an unhandled rejection.
+      this.completion.catch(() => undefined);
+    }
     return this;
   }
 
