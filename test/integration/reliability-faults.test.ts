@@ -1,25 +1,10 @@
 // Fault matrix, API side: the real engine against the sandbox while it throttles, fails, resets and slows down.
 // Every run must end with the right status and exit code and the output of the same script run
 // locally, byte for byte (or, where the live channel failed, SSM's output with a clear note).
-import { after, afterEach, before, describe, test } from 'node:test';
-import { createEngine } from '../../src/core';
-import { CALM_KNOBS, chattyPython, faultBench, type FaultBench } from '../soak/referenceRuns';
-import { withSandbox } from '../support/sandbox';
+import { test } from 'node:test';
+import { chattyPython, describeWithFaultBench } from '../soak/referenceRuns';
 
-const sandboxReady = withSandbox({ instances: 3 });
-
-describe('reliability: SSM and S3 faults during runs', () => {
-  let bench: FaultBench;
-  before(async () => {
-    const fx = await sandboxReady;
-    bench = await faultBench(fx, createEngine({ ...fx.settings, bucket: fx.info.bucket }));
-  });
-  after(() => bench?.engine.dispose());
-  afterEach(() => {
-    bench.fx.sandbox.configure(CALM_KNOBS);
-    for (const id of bench.online) bench.fx.sandbox.setPingStatus(id, 'Online');
-  });
-
+describeWithFaultBench('reliability: SSM and S3 faults during runs', (bench) => {
   test('SSM throttled at 2 requests/s: the adaptive retry absorbs it, nothing is lost', async () => {
     bench.fx.sandbox.configure({ throttleRps: 2 });
     await Promise.all([bench.assertMatchesLocal(chattyPython('throttle-a', 3), bench.online[0]), bench.assertMatchesLocal(chattyPython('throttle-b', 0), bench.online[1])]);

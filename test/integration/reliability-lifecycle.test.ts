@@ -2,30 +2,15 @@
 // re-attached, temp dirs of killed runs. (The VS Code window reload mid-run is covered by the e2e suites, test/e2e.)
 // Every run must end with the right status and exit code and the output of the same script run
 // locally, byte for byte (or, where the live channel failed, SSM's output with a clear note).
-import { after, afterEach, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { eventually, nothingLeftRunning, runCli, startCli } from '../support/runChecks';
-import { createEngine } from '../../src/core';
-import { CALM_KNOBS, faultBench, type FaultBench, chattyPython, fileRequest, runCollecting, runLocally, WRAPPER_NOTE, type ScriptCase } from '../soak/referenceRuns';
-import { withSandbox } from '../support/sandbox';
+import { describeWithFaultBench, chattyPython, fileRequest, runCollecting, runLocally, WRAPPER_NOTE, type ScriptCase } from '../soak/referenceRuns';
 
-const sandboxReady = withSandbox({ instances: 3 });
-
-describe('reliability: channel, instance and client failures during runs', () => {
-  let bench: FaultBench;
-  before(async () => {
-    const fx = await sandboxReady;
-    bench = await faultBench(fx, createEngine({ ...fx.settings, bucket: fx.info.bucket }));
-  });
-  after(() => bench?.engine.dispose());
-  afterEach(() => {
-    bench.fx.sandbox.configure(CALM_KNOBS);
-    for (const id of bench.online) bench.fx.sandbox.setPingStatus(id, 'Online');
-  });
-
+describeWithFaultBench('reliability: channel, instance and client failures during runs', (bench) => {
   test('the live-output channel fails mid-run: SSM output with a clear note, exit code kept', async () => {
     const go = join(bench.dir, 'go-live-fails');
     const script: ScriptCase = {

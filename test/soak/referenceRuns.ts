@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { Engine, OutputChunk, RunRequest, RunResult } from '../../src/core';
 import { nothingLeftRunning } from '../support/runChecks';
-import type { SandboxFixture } from '../support/sandbox';
+import { after, afterEach, before, describe } from 'node:test';
+import { createEngine } from '../../src/core';
+import { withSandbox, type SandboxFixture } from '../support/sandbox';
 
 export interface ScriptCase {
   fileName: string;
@@ -132,4 +134,22 @@ export async function faultBench(fx: SandboxFixture, engine: Engine): Promise<Fa
       return run;
     },
   };
+}
+
+/** A node:test suite with a FaultBench (filled in before the tests run); calm knobs and Online instances restored after each test. */
+export function describeWithFaultBench(title: string, tests: (bench: FaultBench) => void): void {
+  const sandboxReady = withSandbox({ instances: 3 });
+  const bench = {} as FaultBench;
+  describe(title, () => {
+    before(async () => {
+      const fx = await sandboxReady;
+      Object.assign(bench, await faultBench(fx, createEngine({ ...fx.settings, bucket: fx.info.bucket })));
+    });
+    after(() => bench.engine?.dispose());
+    afterEach(() => {
+      bench.fx.sandbox.configure(CALM_KNOBS);
+      for (const id of bench.online) bench.fx.sandbox.setPingStatus(id, 'Online');
+    });
+    tests(bench);
+  });
 }
