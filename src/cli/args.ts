@@ -18,6 +18,12 @@ const OPTIONS = {
   'max-concurrency': { type: 'string' },
   'max-errors': { type: 'string' },
   'instance-role': { type: 'boolean' },
+  entry: { type: 'string' },
+  project: { type: 'string' },
+  language: { type: 'string' },
+  'no-deps': { type: 'boolean' },
+  'venv-root': { type: 'string' },
+  artifacts: { type: 'string' },
   'no-wait': { type: 'boolean' },
   json: { type: 'boolean' },
   online: { type: 'boolean' },
@@ -33,7 +39,7 @@ const TARGETING: OptionName[] = ['instance', 'tag', 'timeout', 'delivery-timeout
 /** Which options each command accepts besides the global ones. */
 export const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   instances: ['json', 'online'],
-  run: [...TARGETING, 'interpreter', 'instance-role'],
+  run: [...TARGETING, 'interpreter', 'instance-role', 'entry', 'project', 'language', 'no-deps', 'venv-root', 'artifacts'],
   exec: TARGETING,
   status: ['json'],
   attach: ['json'],
@@ -64,6 +70,12 @@ export interface ParsedArgs {
     'max-concurrency'?: string;
     'max-errors'?: string;
     'instance-role'?: boolean;
+    entry?: string;
+    project?: string;
+    language?: string;
+    'no-deps'?: boolean;
+    'venv-root'?: string;
+    artifacts?: string;
     'no-wait'?: boolean;
     json?: boolean;
     online?: boolean;

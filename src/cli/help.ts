@@ -23,7 +23,9 @@ export const MAIN_HELP = `ec2-runner — run a file or a shell command on EC2 in
 Usage:
   ec2-runner instances [--json] [--online]
   ec2-runner run FILE [--instance ID]... [--tag K=V]... [--interpreter CMD] [--cwd DIR] [--env K=V]...
-                      [--timeout S] [--no-wait] [--json] [-- ARGS...]
+                      [--timeout S] [--no-wait] [--json] [--artifacts DIR] [-- ARGS...]
+  ec2-runner run DIR --entry FILE [options] [--no-deps] [-- ARGS...]    (or: run DIR/FILE --project DIR)
+  ec2-runner run - --language python [options]                        (the script from stdin)
   ec2-runner exec [--instance ID]... [--tag K=V]... [--timeout S] [--no-wait] [--json] -- COMMAND...
   ec2-runner status ID [--json]
   ec2-runner attach ID [--json]
@@ -59,11 +61,22 @@ Options:
 ${TARGET_OPTIONS}
   --interpreter CMD     Interpreter command (default: python3 for .py, bash for .sh, else sh)
   --instance-role       Let the instance fetch the file with its own role (aws s3 cp) instead of a presigned URL
+  --entry FILE          Run a project: stage the folder DIR (honouring .gitignore; at most 10,000 files, 50 MB)
+                        as one archive, unpack it on the instance and run FILE (relative to DIR) from there
+  --project DIR         The same, naming the file first: run DIR/sub/main.py --project DIR
+  --language LANG       With FILE "-": the script comes from stdin, as a LANG script (python, sh)
+  --no-deps             Do not install the project's requirements.txt (default: install it into a venv on
+                        the instance, cached by the requirements' hash)
+  --venv-root DIR       Where the instance keeps those venvs (default ~/.cache/ec2-runner/venvs, or
+                        /var/tmp/ec2-runner/venvs when the agent has no HOME)
+  --artifacts DIR       Save the files the script wrote to $EC2_RUNNER_ARTIFACTS into DIR (at most 8 MB)
 
 ${GLOBAL_OPTIONS}
 
-Example:
-  ec2-runner run train.py --instance i-0123456789abcdef0 --timeout 600 -- --epochs 3`,
+Examples:
+  ec2-runner run train.py --instance i-0123456789abcdef0 --timeout 600 -- --epochs 3
+  ec2-runner run ./project --entry train.py --instance i-0123456789abcdef0 --artifacts ./out
+  echo 'print(42)' | ec2-runner run - --language python --instance i-0123456789abcdef0`,
   exec: `Usage: ec2-runner exec [options] -- COMMAND...
 
 Runs one shell command line (sh -c; the words after -- are joined with spaces) on the targets,

@@ -1,12 +1,11 @@
 // `ec2-runner run FILE` and `ec2-runner exec -- COMMAND`.
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { RunnerError, type Engine, type RunHandle, type RunRequest, type RunSource, type RunTarget } from '../core';
 import { parsePairs, parseSeconds, type ParsedArgs } from './args';
 import { EXIT } from './exit-codes';
 import type { Streams } from './printer';
 import { followInTerminal, jsonDocument, labelFor } from './report';
+import { reportArtifacts, runSourceFrom } from './run-source';
 import { UsageError } from './usage-error';
 
 function targetFrom(values: ParsedArgs['values']): RunTarget {
@@ -26,17 +25,7 @@ async function sourceFrom(kind: 'run' | 'exec', args: ParsedArgs): Promise<RunSo
     if (!command.trim()) throw new UsageError('No command: ec2-runner exec --instance ID -- COMMAND...');
     return { kind: 'command', command };
   }
-  if (args.positionals.length !== 1) {
-    throw new UsageError(args.positionals.length ? `One FILE only (got ${args.positionals.length}); script arguments go after --.` : 'No FILE: ec2-runner run FILE --instance ID [-- ARGS...]');
-  }
-  const path = args.positionals[0];
-  let content: Buffer;
-  try {
-    content = await readFile(path);
-  } catch (error) {
-    throw new RunnerError(`Cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, 'FileUnreadable');
-  }
-  return { kind: 'file', fileName: basename(path), content, interpreter: args.values.interpreter, args: args.rest };
+  return runSourceFrom(args);
 }
 
 export async function requestFrom(kind: 'run' | 'exec', args: ParsedArgs): Promise<RunRequest> {
@@ -52,6 +41,8 @@ export async function requestFrom(kind: 'run' | 'exec', args: ParsedArgs): Promi
     maxConcurrency: v['max-concurrency'],
     maxErrors: v['max-errors'],
     transferMode: v['instance-role'] ? 'instance-role' : undefined,
+    installDependencies: v['no-deps'] ? false : undefined,
+    venvRoot: v['venv-root'],
   };
 }
 
@@ -123,5 +114,7 @@ export async function runOrExec(kind: 'run' | 'exec', args: ParsedArgs, engine: 
     const where = several ? (request.target.kind === 'tags' ? 'tagged instances' : `${handle.instanceIds.length} instances`) : labelFor(names, handle.instanceIds[0]);
     streams.stderr.write(`\u001b[2mec2-runner: command ${handle.commandId} on ${where}\u001b[0m\n`);
   }
-  return followInTerminal(handle, streams, { json: Boolean(args.values.json), onInterrupt: 'cancel', names });
+  const code = await followInTerminal(handle, streams, { json: Boolean(args.values.json), onInterrupt: 'cancel', names });
+  if (args.values.artifacts || !args.values.json) await reportArtifacts(handle, args.values.artifacts, streams);
+  return code;
 }
