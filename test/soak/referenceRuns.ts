@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { Engine, OutputChunk, RunRequest, RunResult } from '../../src/core';
+import { DEFAULT_INSTANCE_PATH } from '../../src/sandbox/agent';
 import { nothingLeftRunning } from '../support/runChecks';
 import { after, afterEach, before, describe } from 'node:test';
 import { createEngine } from '../../src/core';
@@ -24,7 +25,7 @@ export interface LocalOutcome {
   stderr: Buffer;
 }
 
-/** Runs the script here, as the wrapper runs it on the instance (python3 / bash, unbuffered, stdin closed). */
+/** Runs the script here, as the wrapper runs it on a sandbox instance (same PATH so the same python3; unbuffered; stdin /dev/null). */
 export function runLocally(script: ScriptCase): LocalOutcome {
   const dir = mkdtempSync(join(tmpdir(), 'ec2-runner-local-'));
   const path = join(dir, script.fileName);
@@ -32,7 +33,7 @@ export function runLocally(script: ScriptCase): LocalOutcome {
   const interpreter = script.fileName.endsWith('.py') ? 'python3' : 'bash';
   const done = spawnSync(interpreter, [path, ...(script.args ?? [])], {
     cwd: dir,
-    env: { PATH: process.env.PATH, PYTHONUNBUFFERED: '1', LANG: 'C.UTF-8' },
+    env: { PATH: DEFAULT_INSTANCE_PATH, PYTHONUNBUFFERED: '1', LANG: 'C.UTF-8' },
     stdio: ['ignore', 'pipe', 'pipe'],
     maxBuffer: 64 << 20,
   });
