@@ -95,7 +95,7 @@ export async function listProjectFiles(root: string): Promise<ProjectFile[]> {
         const top = path.includes('/') ? `${path.split('/')[0]}/` : '(top level)';
         filesPerTopDir.set(top, (filesPerTopDir.get(top) ?? 0) + 1);
         if (files.length > PROJECT_LIMITS.maxFiles) {
-          const offenders = [...filesPerTopDir].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([dir, n]) => `${dir} (${n}+ files)`);
+          const offenders = [...filesPerTopDir].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([dir, n]) => `${dir} (${n.toLocaleString('en-US')}+ files)`);
           tooBig(root, `more than ${PROJECT_LIMITS.maxFiles.toLocaleString('en-US')} files (the limit)`, offenders);
         }
       }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { inflateSync } from 'node:zlib';
 import { RunnerError } from '../../src/core/api';
 import { buildRemoteCommands, COMMAND_TEXT_BUDGET_BYTES, parseRemoteHeader, type RemoteRunSpec } from '../../src/core/remote';
 import { splitShellWords } from '../../src/core/remote/shellWords';
@@ -56,13 +57,22 @@ describe('remote command header', () => {
   });
 });
 
+/** The wrapper's Python source, inflated from the packed lines of the command text. */
+function unpackWrapper(commandText: string): string {
+  const lines = commandText.split('\n');
+  const start = lines.indexOf('exec(compile(zlib.decompress(base64.b64decode(');
+  const end = lines.findIndex((line, index) => index > start && line.startsWith(')), "ec2-runner-wrapper"'));
+  assert.ok(start > 0 && end > start, 'the packed wrapper is in the command text');
+  return inflateSync(Buffer.from(lines.slice(start + 1, end).map((line) => line.slice(1, -1)).join(''), 'base64')).toString('utf8');
+}
+
 describe('remote command text', () => {
   test('presigned URLs and POST fields appear only inside base64, never in clear text', () => {
     const commandText = text(fileSpec());
     for (const secret of [SECRET_SIGNATURE, SESSION_TOKEN, 'postsignature0000postsignature', 'X-Amz-Signature', 'https://my-bucket']) {
       assert.ok(!commandText.includes(secret), `${secret} must not be in clear text`);
     }
-    const embedded = /b64decode\("([A-Za-z0-9+/=]+)"\)/.exec(commandText);
+    const embedded = /b64decode\("([A-Za-z0-9+/=]+)"\)/.exec(unpackWrapper(commandText));
     assert.ok(embedded, 'the wrapper spec is embedded as base64');
     const spec = JSON.parse(Buffer.from(embedded[1], 'base64').toString('utf8'));
     assert.ok(spec.file.fetch.url.includes(SECRET_SIGNATURE));

@@ -1,5 +1,6 @@
 // Builds the AWS-RunShellScript `commands`: the recognisable header, a POSIX sh prelude that finds
 // Python 3.6+ and runs the wrapper from a quoted heredoc, and the plain-sh fallback.
+import { deflateSync } from 'node:zlib';
 import { RunnerError } from '../api';
 import { fallbackScriptLines } from './fallbackScript';
 import { formatRemoteHeader, isValidOutputLocation, isValidRunId } from './header';
@@ -121,6 +122,21 @@ function wrapperSpec(spec: RemoteRunSpec, interpreterWords: string[]): unknown {
   };
 }
 
+/** Characters per line of the packed wrapper (readable in the SSM console, far below any line limit). */
+const PACKED_LINE_CHARS = 120;
+
+/**
+ * The wrapper as a two-line Python bootstrap that inflates and runs it. Why packed: the readable program
+ * (wrapperProgram.ts, the source of truth) is ~24 KB and would leave little of the command budget for
+ * arguments, env and shell commands; deflated + base64 it is ~9 KB. base64 needs no quoting in the heredoc.
+ */
+function packedWrapperLines(specBase64: string): string[] {
+  const packed = deflateSync(Buffer.from(wrapperProgram(specBase64), 'utf8'), { level: 9 }).toString('base64');
+  const lines: string[] = [];
+  for (let i = 0; i < packed.length; i += PACKED_LINE_CHARS) lines.push(`"${packed.slice(i, i + PACKED_LINE_CHARS)}"`);
+  return ['import base64, zlib', 'exec(compile(zlib.decompress(base64.b64decode(', ...lines, ')), "ec2-runner-wrapper", "exec"))'];
+}
+
 /** AWS-RunShellScript `commands` parameter. */
 export function buildRemoteCommands(spec: RemoteRunSpec): string[] {
   const interpreterWords = validate(spec);
@@ -133,7 +149,7 @@ export function buildRemoteCommands(spec: RemoteRunSpec): string[] {
     'done',
     'if [ -n "$ec2r_py" ]; then',
     `"$ec2r_py" - <<'${HEREDOC_DELIMITER}'`,
-    ...wrapperProgram(specBase64).replace(/\n+$/, '').split('\n'),
+    ...packedWrapperLines(specBase64),
     HEREDOC_DELIMITER,
     'exit $?',
     'fi',
