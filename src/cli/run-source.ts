@@ -2,7 +2,7 @@
 // `run DIR/FILE --project DIR`), or a script read from stdin (`run - --language python`).
 import { readFile, stat } from 'node:fs/promises';
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
-import { RunnerError, type RunHandle, type RunSource } from '../core';
+import { formatBytes, RunnerError, type RunHandle, type RunSource } from '../core';
 import type { ParsedArgs } from './args';
 import type { Streams } from './printer';
 import { UsageError } from './usage-error';
@@ -54,10 +54,6 @@ export async function runSourceFrom(args: ParsedArgs, stdin: NodeJS.ReadableStre
   return { kind: 'file', fileName: basename(path), content, ...common };
 }
 
-function sizeText(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${bytes} B`;
-}
-
 /** After the run: saves artifacts to --artifacts DIR, or says that there are some to save. */
 export async function reportArtifacts(handle: RunHandle, dir: string | undefined, streams: Streams): Promise<void> {
   const result = await handle.wait();
@@ -66,7 +62,7 @@ export async function reportArtifacts(handle: RunHandle, dir: string | undefined
     if (dir) streams.stderr.write('ec2-runner: the run left no artifacts (files written to $EC2_RUNNER_ARTIFACTS come back)\n');
     return;
   }
-  const listing = files.slice(0, 5).map((f) => `${f.path} (${sizeText(f.size)})`).join(', ') + (files.length > 5 ? `, … ${files.length - 5} more` : '');
+  const listing = files.slice(0, 5).map((f) => `${f.path} (${formatBytes(f.size)})`).join(', ') + (files.length > 5 ? `, … ${files.length - 5} more` : '');
   if (!dir) {
     streams.stderr.write(`ec2-runner: ${files.length} artifact(s): ${listing}; pass --artifacts DIR to save them\n`);
     return;

@@ -8,7 +8,7 @@ export { defaultBucketName } from './bucket';
 export { isTerminalStatus } from './outcome';
 export { WAIT_POLICY } from './run';
 export { DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT_SECONDS, DEFAULT_DELIVERY_TIMEOUT_SECONDS, PROJECT_LIMITS, ARTIFACTS_MAX_BYTES } from './defaults';
-export { listProjectFiles, ALWAYS_EXCLUDED_DIRS, REQUIREMENTS_FILE } from './project';
+export { listProjectFiles, formatBytes, ALWAYS_EXCLUDED_DIRS, REQUIREMENTS_FILE } from './project';
 export { selectionFileName } from './sources';
 export { listArtifacts, writeArtifacts } from './artifacts';
 export { runToCompletion, fileSource } from './helpers';
