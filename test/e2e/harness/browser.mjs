@@ -29,10 +29,10 @@ export async function launchBrowser() {
   });
 }
 
-/** Opens the workbench for `workbenchUrl` and waits until it is rendered. */
+/** Opens the workbench for `workbenchUrl` and waits until it is rendered. Tall, so the Output panel shows a whole short run. */
 export async function openWorkbench(browser, workbenchUrl) {
   // Clipboard permissions: without them a headless page leaves VS Code's clipboard calls pending.
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, permissions: ['clipboard-read', 'clipboard-write'] });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1200 }, permissions: ['clipboard-read', 'clipboard-write'] });
   const page = await context.newPage();
   await page.goto(workbenchUrl);
   await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: WORKBENCH_READY_MS });

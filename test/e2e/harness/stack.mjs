@@ -138,6 +138,7 @@ export function sandboxEnvironment(info, dir) {
 /** User settings that keep the workbench quiet and predictable for a test. */
 const QUIET_SETTINGS = {
   'workbench.startupEditor': 'none',
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
   'workbench.tips.enabled': false,
   'workbench.welcomePage.walkthroughs.openOnInstall': false,
   'security.workspace.trust.enabled': false,
@@ -149,6 +150,8 @@ const QUIET_SETTINGS = {
   'chat.disableAIFeatures': true,
   'git.enabled': false,
   'files.autoSave': 'off',
+  // code-server would offer to forward the sandbox's ports, with notifications over the workbench.
+  'remote.autoForwardPorts': false,
 };
 
 /** code-server --install-extension for each VSIX, into a throwaway extensions dir. */
@@ -217,9 +220,12 @@ export async function startStack({ label, vsixes, createWorkspace, extraEnv = {}
   createWorkspace?.(workspace);
 
   const stopped = [];
-  const stop = async ({ keepFiles = false } = {}) => {
+  const stop = async () => {
     await Promise.all(stopped.splice(0).map((stopOne) => stopOne()));
-    if (!keepFiles) fs.rmSync(dir, { recursive: true, force: true });
+    // VS Code's own logs (extension host, output channels) help explain a failure.
+    const logs = path.join(userDataDir, 'logs');
+    if (fs.existsSync(logs)) fs.cpSync(logs, path.join(artifacts, 'vscode-logs'), { recursive: true });
+    fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
     const started = Date.now();

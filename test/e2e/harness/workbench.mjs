@@ -101,17 +101,55 @@ export async function selectedOutputChannel(page) {
   });
 }
 
-/** Polls the Output panel until `pattern` matches its visible text; returns the match. */
-export async function waitForOutput(page, pattern, timeoutMs = STEP_TIMEOUT_MS) {
+/**
+ * Polls the Output panel until `expected` (a RegExp, or a function of the text returning a truthy
+ * value) matches its visible text; returns the match. Survives a window reload in between.
+ */
+export async function waitForOutput(page, expected, timeoutMs = STEP_TIMEOUT_MS) {
+  const check = typeof expected === 'function' ? expected : (text) => text.match(expected);
   const deadline = Date.now() + timeoutMs;
   let text = '';
   while (Date.now() < deadline) {
-    text = await visibleOutput(page);
-    const match = text.match(pattern);
+    text = await visibleOutput(page).catch(() => ''); // the page may be navigating (reload)
+    const match = check(text);
     if (match) return match;
-    await page.waitForTimeout(200);
+    await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`Output panel never showed ${pattern} within ${timeoutMs} ms; it shows:\n${text.slice(-2000)}`);
+  throw new Error(`Output panel never showed ${expected} within ${timeoutMs} ms; it shows:\n${text.slice(-2000)}`);
+}
+
+/**
+ * The first lines of the Output panel: scrolls its editor to the top (Ctrl+Home), reads what is
+ * shown, then returns to the end (Ctrl+End) so the panel follows new output again.
+ */
+export async function outputTop(page) {
+  // Click near the editor's top-left corner: .view-lines spans all lines, so its centre can lie
+  // outside the panel.
+  const editor = page.locator('.part.panel .monaco-editor').first();
+  await editor.click({ position: { x: 60, y: 10 }, timeout: STEP_TIMEOUT_MS });
+  await page.keyboard.press('Control+Home');
+  // Scrolled to the top when the vertical scrollbar's slider is at 0 (no slider: all lines fit).
+  await page.waitForFunction(() => {
+    const slider = document.querySelector('.part.panel .monaco-editor .scrollbar.vertical .slider');
+    return !slider || parseFloat(slider.style.top || '0') === 0;
+  }, undefined, { timeout: STEP_TIMEOUT_MS });
+  const top = await visibleOutput(page);
+  await page.keyboard.press('Control+End');
+  return top;
+}
+
+/** Runs "Developer: Reload Window" and waits for the new workbench to render. */
+export async function reloadWindow(page, timeoutMs) {
+  const navigated = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame(), timeout: timeoutMs });
+  await runFromPalette(page, 'Developer: Reload Window');
+  await navigated;
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: timeoutMs });
+}
+
+/** The Output panel's "Clear Output" toolbar button, so the next checks see only the next run. */
+export async function clearOutput(page) {
+  await page.locator('.part.panel .action-label[aria-label="Clear Output"]').first().click({ timeout: STEP_TIMEOUT_MS });
+  await waitForOutput(page, (text) => text.trim() === '');
 }
 
 export function statusBarItem(page, text) {
