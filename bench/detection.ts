@@ -30,12 +30,23 @@ export interface DurationResult {
 
 export interface PolicyResult {
   policy: Policy;
+  /** Engine runs whose result did not come from the live channel, with their reasons. */
+  notes: string[];
   lagsMs: number[];
   ssmCallsPerRun: number;
   byDuration: DurationResult[];
 }
 
-type RunOnce = (instanceId: string, command: string) => Promise<{ reportedAtMs: number; stdout: string; exitCode: number | null; status: string }>;
+interface RunOutcome {
+  reportedAtMs: number;
+  stdout: string;
+  exitCode: number | null;
+  status: string;
+  /** Engine only: a note when the result did not come from the live channel. */
+  note?: string;
+}
+
+type RunOnce = (instanceId: string, command: string) => Promise<RunOutcome>;
 
 function runnerFor(policy: Policy, sandbox: SandboxProcess): { run: RunOnce; dispose(): void } {
   if (policy === 'ours') {
@@ -46,7 +57,8 @@ function runnerFor(policy: Policy, sandbox: SandboxProcess): { run: RunOnce; dis
         const result = await handle.wait();
         const reportedAtMs = Date.now();
         const invocation = result.invocations[0];
-        return { reportedAtMs, stdout: invocation.stdout, exitCode: invocation.exitCode, status: invocation.status };
+        const note = invocation.outputSource === 'live' ? undefined : `output from SSM: ${invocation.reason ?? 'no reason given'}`;
+        return { reportedAtMs, stdout: invocation.stdout, exitCode: invocation.exitCode, status: invocation.status, note };
       },
       dispose: () => engine.dispose(),
     };
@@ -69,7 +81,7 @@ async function runPolicy(policy: Policy, plan: DetectionPlan): Promise<PolicyRes
   const sandbox = await SandboxProcess.start({ instances: plan.repetitions + 1 });
   const runner = runnerFor(policy, sandbox);
   const instances = sandbox.onlineInstanceIds;
-  const result: PolicyResult = { policy, lagsMs: [], ssmCallsPerRun: 0, byDuration: [] };
+  const result: PolicyResult = { policy, notes: [], lagsMs: [], ssmCallsPerRun: 0, byDuration: [] };
   try {
     let calls = 0;
     for (const durationSeconds of plan.durationsSeconds) {
@@ -81,6 +93,7 @@ async function runPolicy(policy: Policy, plan: DetectionPlan): Promise<PolicyRes
           if (outcome.status !== 'Success' || outcome.exitCode !== 0) {
             throw new Error(`${policy}: a ${durationSeconds} s run ended ${outcome.status} (exit ${outcome.exitCode}); stdout: ${outcome.stdout.slice(-200)}`);
           }
+          if (outcome.note) result.notes.push(`${durationSeconds} s run: ${outcome.note}`);
           return outcome.reportedAtMs - nanosToMs(lastLine(outcome.stdout));
         }),
       );

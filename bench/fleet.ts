@@ -37,6 +37,8 @@ export interface FleetResult {
   ssmCallsByOperation: Record<string, number>;
   s3Calls: number;
   peakSsmCallsPerSecond: number;
+  ssmOutputFallbacks: number;
+  fallbackReason?: string;
 }
 
 export function pollRounds(calls: CallRecord[]): CallRecord[][] {
@@ -99,6 +101,8 @@ export async function measureFleet(size: number, scriptSeconds: number): Promise
       ssmCallsByOperation: Object.fromEntries(Object.entries(counts).filter(([k]) => k.startsWith('ssm:'))),
       s3Calls: Object.entries(counts).filter(([k]) => k.startsWith('s3:')).reduce((n, [, v]) => n + v, 0),
       peakSsmCallsPerSecond: peakPerSecond(log),
+      ssmOutputFallbacks: report.ssmOutputFallbacks,
+      fallbackReason: report.fallbackReason,
     };
     if (ssmCalls(counts) !== log.length) progress(`fleet ${size}: note: sandbox counted ${ssmCalls(counts)} SSM calls, the host log ${log.length}`);
     progress(`fleet ${size}: wall ${result.wallMs} ms, script span ${result.scriptSpanMs} ms, over ${result.wallOverScriptMs} ms (launch ${result.launchMs}, tail ${result.detectionTailMs}), ${result.ssmCallsPerPollRound} SSM calls in the largest of ${result.pollRounds} rounds, RSS ${result.peakRssMb} MB`);

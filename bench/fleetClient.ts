@@ -13,6 +13,9 @@ export interface FleetClientReport {
   scriptRuntimesMs: number[];
   invocations: number;
   succeeded: number;
+  /** Invocations whose output came from SSM instead of the live channel, with one example reason. */
+  ssmOutputFallbacks: number;
+  fallbackReason?: string;
   maxRssMb: number;
 }
 
@@ -49,6 +52,8 @@ async function main(): Promise<void> {
     scriptRuntimesMs: ok.map((s) => s[1] - s[0]),
     invocations: result.invocations.length,
     succeeded: result.invocations.filter((i) => i.status === 'Success' && i.exitCode === 0).length,
+    ssmOutputFallbacks: result.invocations.filter((i) => i.outputSource !== 'live').length,
+    fallbackReason: result.invocations.find((i) => i.outputSource !== 'live')?.reason,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
   };
   if (report.invocations !== expected || report.succeeded !== expected || ok.length !== expected) {

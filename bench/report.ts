@@ -4,6 +4,7 @@ import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os'
 import type { PolicyResult, Policy } from './detection';
 import type { FleetResult } from './fleet';
 import type { FootprintResult } from './footprint';
+import { QUIET_WAIT_MAX_MS } from './machineLoad';
 import type { LiveResult } from './liveOutput';
 import type { StagingResult } from './staging';
 import { round, type Distribution } from './stats';
@@ -15,6 +16,8 @@ export interface Measurements {
   fleet: FleetResult[];
   footprint?: FootprintResult;
   errors: string[];
+  /** How busy all CPUs were during each phase (the bench's own work included), and how long it first waited for a quiet machine. */
+  machineDuringPhase: Record<string, { cpuBusyPct: number; waitedForQuietS: number }>;
 }
 
 /** Exactly the document issue 6 asks `npm run bench -- --json` to print. */
@@ -167,6 +170,11 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
   const out: string[] = [];
   out.push(`Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB RAM, Node ${machine.node}, ${machine.os}; ` +
     `run ${machine.date.slice(0, 16).replace('T', ' ')} UTC at commit ${machine.gitCommit}; load average at start ${machine.loadAverageAtStart.join(' / ')}.`);
+  const phases = Object.entries(m.machineDuringPhase);
+  out.push(`All CPUs busy during each phase (this bench included; waited for a quiet machine first): ${phases.map(([k, v]) => `${k} ${v.cpuBusyPct} % (waited ${v.waitedForQuietS} s)`).join(', ')}.`);
+  if (phases.some(([, v]) => v.waitedForQuietS * 1000 >= QUIET_WAIT_MAX_MS)) {
+    out.push('', '**The machine stayed busy with other work during this run: latencies are inflated.**');
+  }
   out.push('');
   out.push('### Goals');
   out.push('');
@@ -192,6 +200,7 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
       for (const row of d[p].byDuration) for (const [k, v] of Object.entries(row.ssmCallsByOperation)) totals[k] = (totals[k] ?? 0) + v;
       return Object.entries(totals).map(([k, v]) => `${k.replace('ssm:', '')} ${v}`).join(', ');
     };
+    if (d.ours.notes.length) out.push(`Engine runs that fell back to SSM's output: ${d.ours.notes.length} (e.g. ${d.ours.notes[0]}).`, '');
     out.push(`SSM calls by operation over all ${d.ours.lagsMs.length} runs — engine: ${ops('ours')}; waiter: ${ops('waiter')}; seed library: ${ops('seedLibrary')}.`);
   } else out.push('| not measured | | | | | | |');
   out.push('');
@@ -208,6 +217,7 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
   }
   if (m.fleet.length === 0) out.push('| not measured | | | | | | | | | |');
   const largest = m.fleet[m.fleet.length - 1];
+  for (const f of m.fleet) if (f.ssmOutputFallbacks) out.push('', `${f.instances} instances: ${f.ssmOutputFallbacks} invocations fell back to SSM's output (e.g. ${f.fallbackReason ?? 'no reason given'}).`);
   if (largest) out.push('', `Largest poll round with ${largest.instances} instances: ${Object.entries(largest.largestRound).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
   out.push('');
   out.push('### 4. Staging');
