@@ -1,11 +1,14 @@
 // The runs this workspace started, persisted in the extension's workspace storage so the Runs view
 // survives a reload and runs still going are re-attached on activation.
+import type { ArtifactFile } from '../core/api';
 import type { TargetLabel } from './format';
 
 /** What is needed to run the same thing again. */
 export type RerunSource =
   | { kind: 'file'; uri: string; fileName: string; args: string[] }
-  | { kind: 'command'; command: string };
+  | { kind: 'command'; command: string }
+  | { kind: 'selection'; text: string; language: string }
+  | { kind: 'project'; root: string; entry: string; args: string[] };
 
 export type RunState = 'starting' | 'running' | 'finished';
 
@@ -26,6 +29,8 @@ export interface RunRecord {
   endedAt?: number;
   /** Where the complete live output lives (s3://...), when the engine tells. */
   liveLocation?: string;
+  /** Files the run shipped back from $EC2_RUNNER_ARTIFACTS (see artifacts.ts). */
+  artifacts?: ArtifactFile[];
 }
 
 /** The slice of vscode.Memento the store needs (workspaceState / globalState). */

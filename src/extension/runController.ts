@@ -3,6 +3,7 @@
 // history current and tells the notifier when it ends. Depends on narrow interfaces only, so it is
 // unit-tested with fakes; runner.ts does the VS Code side (which file, which target, which arguments).
 import type { Engine, RunHandle, RunRequest } from '../core/api';
+import { artifactsOf, artifactsText } from './artifacts';
 import { errorMessageOf } from './errorInfo';
 import { completionText, failedToStartLine, headerLine, LiveOutputFormatter, overallStatus, type TargetLabel } from './format';
 import type { RerunSource, RunHistory, RunRecord } from './history';
@@ -189,8 +190,9 @@ export class RunController {
       if (this.detached.has(record.id)) return record;
       this.write(record, formatter.finish());
       this.write(record, completionText(result, { durationMs: this.now() - record.startedAt, targets: record.targets, showResult: feedback === 'exitCodeAndData', liveLocation }));
+      this.write(record, artifactsText(result));
       const overall = overallStatus(result);
-      await this.deps.history.update(record.id, { state: 'finished', ...overall, endedAt: this.now() });
+      await this.deps.history.update(record.id, { state: 'finished', ...overall, artifacts: artifactsOf(result), endedAt: this.now() });
       this.deps.notifier.finished(record, feedback);
     } catch (error) {
       this.write(record, formatter.finish());

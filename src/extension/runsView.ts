@@ -43,7 +43,8 @@ export class RunsView implements vscode.TreeDataProvider<RunRecord>, vscode.Disp
     item.id = record.id;
     item.description = runDescription(record);
     item.iconPath = statusIcon(record);
-    item.contextValue = record.state === 'finished' ? 'run.finished' : 'run.running';
+    const artifacts = record.artifacts ?? [];
+    item.contextValue = record.state === 'finished' ? (artifacts.length ? 'run.finished.artifacts' : 'run.finished') : 'run.running';
     const lines = [
       `${record.label} on ${describeTargets(record.targets)}`,
       record.commandId && `Command: ${record.commandId}`,
@@ -51,6 +52,7 @@ export class RunsView implements vscode.TreeDataProvider<RunRecord>, vscode.Disp
       `Status: ${runDescription(record)}`,
       record.reason && `Reason: ${record.reason}`,
       record.liveLocation && `Output: ${record.liveLocation}`,
+      artifacts.length > 0 && `Artifacts: ${artifacts.map((a) => a.path).join(', ')}`,
     ];
     item.tooltip = lines.filter(Boolean).join('\n');
     item.command = { title: 'Show Run Output', command: 'ec2Runner.showRunOutput', arguments: [record] };

@@ -22,6 +22,8 @@ export interface ExtensionSettings {
   preserveFocus: boolean;
   promptForArguments: boolean;
   feedback: Feedback;
+  installDependencies: boolean;
+  venvRoot: string;
 }
 
 /** Every setting key, in the order config.ts reads them (a unit test checks package.json has exactly these). */
@@ -41,6 +43,8 @@ export const SETTING_KEYS: ReadonlyArray<keyof ExtensionSettings> = [
   'preserveFocus',
   'promptForArguments',
   'feedback',
+  'installDependencies',
+  'venvRoot',
 ];
 
 /** Settings that change which AWS account, region, endpoint or bucket the engine talks to. */

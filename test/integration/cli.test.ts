@@ -157,7 +157,7 @@ describe('ec2-runner CLI on the sandbox', () => {
   test('instances: table and JSON with names and ping status', async () => {
     const table = await runCli(['instances'], env);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout.toString(), /^INSTANCE\s+NAME\s+PING/);
+    assert.match(table.stdout.toString(), /^INSTANCE\s+NAME\s+PING/, `stderr: ${table.stderr}`);
     assert.match(table.stdout.toString(), new RegExp(`${offline}\\s+sandbox-offline\\s+ConnectionLost`));
     const doc = JSON.parse((await runCli(['instances', '--json'], env)).stdout.toString());
     assert.equal(doc.length, 4);
