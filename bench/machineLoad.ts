@@ -28,8 +28,10 @@ function busyBetween(a: CpuTimes, b: CpuTimes): number {
 /** Quiet = less than this share of all CPUs busy (on 2 CPUs: at least one idle). */
 const QUIET_BELOW = 0.5;
 const QUIET_SECONDS_IN_A_ROW = 3;
-/** Per phase: wait at most this long for a quiet machine, then measure anyway (and say so). */
-export const QUIET_WAIT_MAX_MS = 180_000;
+/** Per phase: wait at most this long for a quiet machine, then measure anyway (and say so)... */
+export const QUIET_WAIT_MAX_MS = 120_000;
+/** ...and at most this long over the whole run, so the bench stays around ten minutes. */
+export const QUIET_WAIT_BUDGET_MS = 300_000;
 
 /** Waits until the machine has been quiet for a few seconds in a row, or maxMs; returns the ms waited (at least those seconds). */
 export async function waitForQuietMachine(maxMs: number, onWait: (busy: number) => void): Promise<number> {

@@ -4,7 +4,6 @@ import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os'
 import type { PolicyResult, Policy } from './detection';
 import type { FleetResult } from './fleet';
 import type { FootprintResult } from './footprint';
-import { QUIET_WAIT_MAX_MS } from './machineLoad';
 import type { LiveResult } from './liveOutput';
 import type { StagingResult } from './staging';
 import { round, type Distribution } from './stats';
@@ -172,8 +171,8 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
     `run ${machine.date.slice(0, 16).replace('T', ' ')} UTC at commit ${machine.gitCommit}; load average at start ${machine.loadAverageAtStart.join(' / ')}.`);
   const phases = Object.entries(m.machineDuringPhase);
   out.push(`All CPUs busy during each phase (this bench included; waited for a quiet machine first): ${phases.map(([k, v]) => `${k} ${v.cpuBusyPct} % (waited ${v.waitedForQuietS} s)`).join(', ')}.`);
-  if (phases.some(([, v]) => v.waitedForQuietS * 1000 >= QUIET_WAIT_MAX_MS)) {
-    out.push('', '**The machine stayed busy with other work during this run: latencies are inflated.**');
+  if (phases.some(([, v]) => v.cpuBusyPct > 75)) {
+    out.push('', '**The machine was busy (more than 75 % of all CPUs) during at least one phase, partly with other work: its latencies are inflated.**');
   }
   out.push('');
   out.push('### Goals');

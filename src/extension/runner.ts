@@ -74,8 +74,18 @@ export class Runner {
       if (record.source.kind === 'command') {
         return this.launch(record.source.command, record.source, { kind: 'command', command: record.source.command }, record.targets, settings);
       }
+      if (record.source.kind !== 'file') return this.launch(record.label, record.source, record.source, record.targets, settings);
       const file = await this.fileToRun(vscode.Uri.parse(record.source.uri), settings);
       return this.launchFile(file, record.source.args, record.targets, settings);
+    });
+  }
+
+  /** Runs any engine source (a selection, a project) on `explicit` targets or the default. */
+  async runSource(label: string, rerun: RerunSource, source: RunSource, explicit?: TargetLabel[]): Promise<RunRecord | undefined> {
+    return this.guard(async () => {
+      const targets = await this.resolveTargets(explicit);
+      if (!targets) return undefined;
+      return this.launch(label, rerun, source, targets, this.deps.settings());
     });
   }
 
@@ -118,6 +128,8 @@ export class Runner {
       env: stringValues(settings.env),
       timeoutSeconds: settings.timeoutSeconds,
       transferMode: settings.transferMode,
+      installDependencies: settings.installDependencies,
+      venvRoot: settings.venvRoot.trim() || undefined,
     };
     const run = this.deps.controller.start({
       label,
