@@ -1,6 +1,7 @@
 // Every command as a factory `(services) => handler`, registered in one place.
 import * as vscode from 'vscode';
 import type { Engine, ManagedInstance } from '../core/api';
+import { downloadArtifacts as downloadRunArtifacts } from './artifacts';
 import { COMMON_REGIONS, listProfiles } from './awsProfiles';
 import { writeSetting } from './config';
 import type { EngineProvider } from './engineProvider';
@@ -10,6 +11,7 @@ import type { RunHistory, RunRecord } from './history';
 import { instanceDescription, instanceLabel, itemsActedOn, sortInstances, targetLabelOf } from './instanceModel';
 import { InstanceNode, type InstancesNode, type InstancesView } from './instancesView';
 import type { RunOutput } from './output';
+import { runProjectFile as runProject, runSelection as runSelected } from './projectRuns';
 import type { RunController } from './runController';
 import type { Runner } from './runner';
 import type { ExtensionSettings } from './settings';
@@ -112,7 +114,8 @@ export const filterInstances = (s: Services): Handler => async (text?: unknown) 
 export const clearInstanceFilter = (s: Services): Handler => () => s.instances.setFilter('');
 
 export const copyInstanceId = (s: Services): Handler => async (node?: unknown, selected?: unknown) => {
-  const ids = (targetsFrom(node, selected) ?? (targetFrom(node) ? [targetFrom(node)!] : [])).map((t) => t.instanceId);
+  const single = targetFrom(node);
+  const ids = (targetsFrom(node, selected) ?? (single ? [single] : [])).map((t) => t.instanceId);
   if (ids.length === 0) return;
   await vscode.env.clipboard.writeText(ids.join('\n'));
   vscode.window.setStatusBarMessage(`Copied ${ids.join(', ')}`, 3000);
@@ -200,6 +203,20 @@ export const createBucket = (s: Services): Handler => async (options?: { confirm
   }
 };
 
+export const runSelection = (s: Services): Handler => (text?: unknown, language?: unknown) =>
+  runSelected(s.runner, typeof text === 'string' ? text : undefined, typeof language === 'string' ? language : undefined);
+
+export const runProjectFile = (s: Services): Handler => (resource?: unknown) => runProject(s.runner, resource instanceof vscode.Uri ? resource : undefined);
+
+export const downloadArtifacts = (s: Services): Handler => async (record?: unknown) => {
+  try {
+    return await downloadRunArtifacts(s.engines.get(), s.history, record);
+  } catch (error) {
+    s.showError(error);
+    return undefined;
+  }
+};
+
 /** Command id → factory. package.json contributes exactly these (a test checks both directions). */
 export const COMMANDS: Record<string, (s: Services) => Handler> = {
   'ec2Runner.runActiveFile': runActiveFile,
@@ -221,6 +238,9 @@ export const COMMANDS: Record<string, (s: Services) => Handler> = {
   'ec2Runner.selectProfileRegion': selectProfileRegion,
   'ec2Runner.ssoLogin': ssoLogin,
   'ec2Runner.createBucket': createBucket,
+  'ec2Runner.runSelection': runSelection,
+  'ec2Runner.runProjectFile': runProjectFile,
+  'ec2Runner.downloadArtifacts': downloadArtifacts,
 };
 
 export function registerCommands(services: Services): vscode.Disposable[] {

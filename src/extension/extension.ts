@@ -38,7 +38,14 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
   const defaultTarget = new DefaultTarget(context.workspaceState);
   const output = new RunOutput();
   const reportError = (error: unknown) => void showError(error, profile());
-  const controller = new RunController({ engine: () => engines.get(), output, history, notifier: new Notifications(profile) });
+  const runOutputDocuments = new RunOutputDocuments(history, () => controller, engines);
+  const controller = new RunController({
+    engine: () => engines.get(),
+    output,
+    history,
+    notifier: new Notifications(profile),
+    onTranscript: (id) => runOutputDocuments.changed(id),
+  });
   const instances = new InstancesView({ engine: () => engines.get(), defaultTarget, connectionSummary: () => connectionSummary(settings()) });
   const runs = new RunsView(history);
   const statusBar = new RunStatusBar(history, defaultTarget);
@@ -53,7 +60,6 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
     showError: reportError,
   });
 
-  const runOutputDocuments = new RunOutputDocuments(history, controller, engines);
   const services: Services = {
     runner,
     controller,
@@ -75,6 +81,7 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
     instances,
     runs,
     statusBar,
+    runOutputDocuments,
     ...registerCommands(services),
     vscode.workspace.registerTextDocumentContentProvider(RUN_OUTPUT_SCHEME, runOutputDocuments),
     vscode.workspace.onDidChangeConfiguration((event) => {
@@ -119,11 +126,15 @@ export function deactivate(): void {
   shutdown = undefined;
 }
 
-/** Read-only documents with one run's output: what this window printed, else rebuilt from SSM/S3. */
-class RunOutputDocuments implements vscode.TextDocumentContentProvider {
+/** Read-only documents with one run's output: what this window printed (kept current), else rebuilt from SSM/S3. */
+class RunOutputDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.emitter.event;
+  private readonly pending = new Map<string, NodeJS.Timeout>();
+
   constructor(
     private readonly history: RunHistory,
-    private readonly controller: RunController,
+    private readonly controller: () => RunController,
     private readonly engines: EngineProvider,
   ) {}
 
@@ -132,10 +143,24 @@ class RunOutputDocuments implements vscode.TextDocumentContentProvider {
     return vscode.Uri.from({ scheme: RUN_OUTPUT_SCHEME, path: `/${name}.log`, query: record.id });
   }
 
+  /** A run printed more: refresh its document if one is open (at most every 300 ms). */
+  changed(id: string): void {
+    if (this.pending.has(id)) return;
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.scheme === RUN_OUTPUT_SCHEME && d.uri.query === id);
+    if (!open) return;
+    this.pending.set(
+      id,
+      setTimeout(() => {
+        this.pending.delete(id);
+        this.emitter.fire(open.uri);
+      }, 300),
+    );
+  }
+
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const record = this.history.get(uri.query);
     if (!record) return 'This run is no longer in the history.';
-    const printed = this.controller.transcript(record.id);
+    const printed = this.controller().transcript(record.id);
     if (printed) return printed;
     if (!record.commandId) return `${record.label}: the command was never sent${record.reason ? ` (${record.reason})` : ''}.`;
     try {
@@ -144,5 +169,10 @@ class RunOutputDocuments implements vscode.TextDocumentContentProvider {
     } catch (error) {
       return `Could not fetch the output of command ${record.commandId}: ${(error as Error).message}`;
     }
+  }
+
+  dispose(): void {
+    for (const timer of this.pending.values()) clearTimeout(timer);
+    this.emitter.dispose();
   }
 }

@@ -52,6 +52,8 @@ export interface RunControllerDeps {
   notifier: RunNotifier;
   now?: () => number;
   newId?: () => string;
+  /** Told whenever a run's transcript grows (open "run output" documents refresh). */
+  onTranscript?: (id: string) => void;
 }
 
 export class RunController {
@@ -166,6 +168,7 @@ export class RunController {
     const previous = this.transcripts.get(record.id) ?? '';
     const next = previous + text;
     this.transcripts.set(record.id, next.length > TRANSCRIPT_LIMIT ? next.slice(next.length - TRANSCRIPT_LIMIT) : next);
+    this.deps.onTranscript?.(record.id);
   }
 
   private async follow(record: RunRecord, handle: RunHandle, verb: string, feedback: Feedback): Promise<RunRecord> {

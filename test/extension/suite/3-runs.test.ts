@@ -157,6 +157,13 @@ suite('Runs', () => {
     const status = testApi.statusBar();
     assert.equal(status.text, `$(sync~spin) long.py → ${target.name}`);
     assert.equal(status.cancelVisible, true);
+    // The run's own output document follows the run while it is open.
+    const current = testApi.history()[0];
+    assert.equal(testApi.runsProvider.getTreeItem(current).contextValue, 'run.running');
+    await vscode.commands.executeCommand('ec2Runner.showRunOutput', current);
+    const document = (await waitFor('the run output document', () => vscode.window.activeTextEditor?.document))!;
+    const seen = Number(/long tick (\d+)\n$/.exec(document.getText())?.[1] ?? 0);
+    await waitFor('the run output document to update', () => new RegExp(`long tick ${seen + 3}\\b`).test(document.getText()), 20_000);
     await vscode.commands.executeCommand('ec2Runner.cancelRun');
     const record = (await running)!;
     assert.equal(record.status, 'Cancelled');
