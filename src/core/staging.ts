@@ -27,6 +27,9 @@ export function checkFileName(fileName: string): string {
   return fileName;
 }
 
+/** User metadata (x-amz-meta-sha256) holding the hex sha256 the engine uploaded. */
+const SHA256_METADATA = 'sha256';
+
 export function stagedKey(keyPrefix: string, sha256: string, fileName: string): string {
   return `${keyPrefix}staged/${sha256}/${fileName}`;
 }
@@ -41,7 +44,9 @@ export async function stageFile(
   const owner = options.expectedOwner || undefined;
   try {
     const head = await s3.send(new HeadObjectCommand({ Bucket: options.bucket, Key: key, ExpectedBucketOwner: owner }));
-    if (head.ContentLength === options.content.byteLength) return { ...base, uploaded: false };
+    // The sha256 recorded at upload must match too: an object overwritten behind our back (which the
+    // instance would refuse by checksum) is replaced by the next run instead of failing every run.
+    if (head.ContentLength === options.content.byteLength && head.Metadata?.[SHA256_METADATA] === sha256) return { ...base, uploaded: false };
   } catch (error) {
     if (errorName(error) !== 'NotFound' && errorName(error) !== 'NoSuchKey') throw error;
   }
@@ -52,6 +57,7 @@ export async function stageFile(
       Body: options.content,
       ContentLength: options.content.byteLength,
       ServerSideEncryption: 'AES256',
+      Metadata: { [SHA256_METADATA]: sha256 },
       ExpectedBucketOwner: owner,
     }),
   );
