@@ -16,22 +16,11 @@ import { createEngine, RunnerError, type Engine } from '../../src/core';
 import { LIVE_POLICY_SLACK_SECONDS } from '../../src/core/defaults';
 import { sha256Hex, stagedKey } from '../../src/core/staging';
 import { fileRequest, runCollecting } from '../soak/referenceRuns';
+import { seededRandom } from '../support/remoteWrapperSuite';
 import { nothingLeftRunning, runCli } from '../support/runChecks';
 import { withSandbox, type SandboxFixture } from '../support/sandbox';
 
 const sandboxReady = withSandbox({ instances: 3 });
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NASTY = ['"', "'", '`', '$', '$(id)', '${HOME}', '\\', '\n', '\r', '\t', ' ', ';', '|', '&', '*', '?', '~', '#', '!', '-', '--', '\u0001', '\u001b[31m', '\u007f', 'é', '€', '😀', '中文', '\u200b', '\ufeff'];
 
@@ -98,7 +87,7 @@ describe('security', () => {
 
   test('1,000 random argument vectors arrive byte for byte through SendCommand (batched per run)', async () => {
     const seed = Number(process.env.EC2_RUNNER_ARGS_SEED ?? Date.now() % 1_000_000);
-    const next = prng(seed);
+    const next = seededRandom(seed);
     const vectors = Array.from({ length: 1000 }, () => Array.from({ length: Math.floor(next() * 5) }, () => randomArg(next)));
     // Arguments are independent argv elements, so several vectors travel in one run; a batch that
     // would exceed the command budget is split in two.

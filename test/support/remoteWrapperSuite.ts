@@ -14,7 +14,7 @@ const hexOf = (text: string) => Buffer.from(text, 'utf8').toString('hex');
 const PRINT_ARGV_HEX = `${MARK_RAN}import json, sys\nsys.stdout.write(json.dumps([os.fsencode(a).hex() for a in sys.argv[1:]]))\n`;
 
 /** mulberry32: a tiny seeded generator so a failing random case can be replayed. */
-function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
