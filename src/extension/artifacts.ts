@@ -5,25 +5,13 @@ import { mkdtemp } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ArtifactFile, Engine, RunResult } from '../core/api';
+import type { Engine } from '../core/api';
 import type { RunHistory, RunRecord } from './history';
 
 /** Folder in the workspace that receives downloaded artifacts, one subfolder per run. */
 export const ARTIFACTS_FOLDER = '.ec2-runner/artifacts';
 const OPENED_IN_EDITOR = /\.(png|jpe?g|gif|svg|webp|bmp|csv|tsv|txt|json|md|log)$/i;
 const OPEN_AT_MOST = 5;
-
-export function artifactsOf(result: RunResult): ArtifactFile[] {
-  return result.invocations.flatMap((i) => i.artifacts ?? []);
-}
-
-/** The output channel's line about a run's artifacts ('' when there are none). */
-export function artifactsText(result: RunResult): string {
-  const files = artifactsOf(result);
-  if (files.length === 0) return '';
-  const list = files.map((f) => `  ${f.path} (${f.size} bytes)`).join('\n');
-  return `Artifacts (${files.length}; "EC2 Runner: Download Artifacts" saves them):\n${list}\n`;
-}
 
 async function targetFolder(record: RunRecord): Promise<string> {
   const workspace = vscode.workspace.workspaceFolders?.[0];

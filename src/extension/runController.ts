@@ -3,7 +3,7 @@
 // history current and tells the notifier when it ends. Depends on narrow interfaces only, so it is
 // unit-tested with fakes; runner.ts does the VS Code side (which file, which target, which arguments).
 import type { Engine, RunHandle, RunRequest } from '../core/api';
-import { artifactsOf, artifactsText } from './artifacts';
+import { artifactsOf, artifactsText } from './artifactList';
 import { errorMessageOf } from './errorInfo';
 import { completionText, failedToStartLine, headerLine, LiveOutputFormatter, overallStatus, type TargetLabel } from './format';
 import type { RerunSource, RunHistory, RunRecord } from './history';
