@@ -97,10 +97,10 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
   };
 
   const reattachPending = async () => {
-    for (const record of history.active().filter((r) => r.state === 'starting' && !controller.isFollowing(r.id))) {
+    for (const record of history.active().filter((r) => r.state === 'starting' && !controller.owns(r.id))) {
       await history.update(record.id, interruptedChange());
     }
-    await Promise.all(history.toReattach().filter((r) => !controller.isFollowing(r.id)).map((r) => controller.reattach(r, settings().feedback)));
+    await Promise.all(history.toReattach().filter((r) => !controller.owns(r.id)).map((r) => controller.reattach(r, settings().feedback)));
   };
   // After activate() returns, so attaching (which loads the engine) never slows activation down.
   if (history.active().length > 0) setTimeout(() => void reattachPending(), 0);

@@ -58,6 +58,8 @@ export interface RunControllerDeps {
 
 export class RunController {
   private readonly handles = new Map<string, RunHandle>();
+  /** Runs this window is staging or sending (no handle yet). */
+  private readonly starting = new Set<string>();
   private readonly cancelRequested = new Set<string>();
   private readonly detached = new Set<string>();
   private readonly transcripts = new Map<string, string>();
@@ -85,11 +87,13 @@ export class RunController {
     const started = new Promise<void>((resolve) => (markStarted = resolve));
     const done = this.track(
       (async () => {
+        this.starting.add(record.id);
         await this.deps.history.add(record);
         let handle: RunHandle;
         try {
           handle = await this.deps.engine().start(spec.request);
         } catch (error) {
+          this.starting.delete(record.id);
           this.write(record, failedToStartLine(record.label, record.targets, errorMessageOf(error)));
           await this.deps.history.update(record.id, { state: 'finished', status: 'Failed', exitCode: null, reason: errorMessageOf(error), endedAt: this.now() });
           markStarted();
@@ -97,6 +101,7 @@ export class RunController {
           return record;
         }
         // follow() subscribes before its first await, so no early output is missed.
+        this.starting.delete(record.id);
         const following = this.follow(record, handle, 'Running', spec.feedback);
         markStarted();
         return following;
@@ -109,7 +114,7 @@ export class RunController {
   reattach(record: RunRecord, feedback: Feedback): Promise<RunRecord> {
     return this.track(
       (async () => {
-        if (!record.commandId || this.handles.has(record.id)) return record;
+        if (!record.commandId || this.owns(record.id)) return record;
         let handle: RunHandle;
         try {
           handle = await this.deps.engine().attach(record.commandId);
@@ -141,8 +146,9 @@ export class RunController {
     }
   }
 
-  isFollowing(id: string): boolean {
-    return this.handles.has(id);
+  /** True while this window starts or follows the run (so it is not another window's leftover). */
+  owns(id: string): boolean {
+    return this.handles.has(id) || this.starting.has(id);
   }
 
   /** What this window printed for a run (the tail), if it followed it. */

@@ -186,6 +186,18 @@ describe('run controller', () => {
     assert.equal(t.handles[0].cancelled, 1);
   });
 
+  test('re-attach leaves alone a run this window is already starting or following', async () => {
+    const t = setup();
+    const run = t.controller.start(t.spec());
+    assert.equal(t.controller.owns(run.record.id), true, 'owned while staging');
+    await run.started;
+    await t.controller.reattach(t.history.get(run.record.id)!, 'exitCode');
+    assert.deepEqual(t.attached, []);
+    t.handles[0].finish('Success', 0);
+    await run.done;
+    assert.equal(t.controller.owns(run.record.id), false);
+  });
+
   test('detach keeps the run recorded as running; a new window re-attaches and continues the output', async () => {
     const t = setup();
     const run = t.controller.start(t.spec());
