@@ -91,15 +91,16 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
     return make('CredentialsExpired', `AWS credentials have expired${onAction}: refresh them (e.g. \`aws sso login${profileHint}\`) and retry.`);
   }
   if (BAD_KEYS.has(name)) {
-    return make('InvalidCredentials', `AWS rejected the credentials${onAction}: ${message || name}. Check the access key, profile and region.`);
+    return make('InvalidCredentials', `AWS rejected the credentials${onAction}: ${(message || name).replace(/\.+$/, '')}. Check the access key, profile and region.`);
   }
   if (/Region is missing/i.test(message) || name === 'RegionMissing') {
     return make('NoRegion', 'No AWS region configured: pass --region, set AWS_REGION, or add `region` to your profile in ~/.aws/config.');
   }
   if (ACCESS_DENIED.has(name) || (e.$metadata?.httpStatusCode === 403 && !name.startsWith('Invalid'))) {
+    const onBucket = Boolean(context.bucket && action?.startsWith('s3:'));
     return make(
       'AccessDenied',
-      `Access denied${action ? ` for ${action}` : ''}${context.bucket && action?.startsWith('s3:') ? ` on bucket ${context.bucket}` : ''}: grant your IAM identity ${action ?? 'the required permission'} and retry.`,
+      `Access denied${action ? ` for ${action}` : ''}${onBucket ? ` on bucket ${context.bucket}` : ''}: grant your IAM identity ${action ?? 'the required permission'}${onBucket ? ' (and check that the bucket belongs to your account: S3 refuses another account\'s bucket the same way)' : ''} and retry.`,
     );
   }
   if (name === 'NoSuchBucket' || (name === 'NotFound' && action === 's3:ListBucket')) {
