@@ -22,7 +22,7 @@ interface Plan {
 }
 
 const FULL: Plan = {
-  detection: { durationsSeconds: [0.2, 2, 20], repetitions: 20, startSpreadMs: 2_000 },
+  detection: { durationsSeconds: [0.2, 2, 20], repetitions: 20, startSpreadMs: 5_000 },
   live: { runs: 5, linesPerRun: 15, intervalSeconds: 0.37 },
   fleetSizes: [10, 100, 500],
   fleetScriptSeconds: 1,
