@@ -38,7 +38,7 @@ export async function runHostSuites({ vsix = findExtensionVsix() } = {}) {
       },
     });
     browser = await launchBrowser();
-    page = await openWorkbench(browser, stack.codeServer.workbenchUrl);
+    page = await openWorkbench(browser, stack.codeServer.workbenchUrl, path.join(stack.artifacts, 'browser-console.log'));
     console.log(`[e2e] host suites: workbench open, waiting for results (up to ${SUITES_TIMEOUT_MS / 1000} s)`);
     const result = await waitFor(
       'the extension-host suites to finish (see .e2e-artifacts/host-suites/code-server.log)',

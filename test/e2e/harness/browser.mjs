@@ -42,7 +42,7 @@ export async function openWorkbench(browser, workbenchUrl) {
 export async function saveScreenshot(page, dir, name) {
   const file = path.join(dir, `${name.replace(/[^\w.-]+/g, '_')}.png`);
   try {
-    await page.screenshot({ path: file, fullPage: true, timeout: 10_000 });
+    await page.screenshot({ path: file, fullPage: true, timeout: 30_000 });
     return file;
   } catch (error) {
     console.error(`[e2e] screenshot ${file} failed: ${error.message}`);

@@ -68,17 +68,17 @@ export async function answerInputBox(page, text) {
 }
 
 /** Opens a view container from the activity bar by its title. */
-export async function openActivityBarView(page, title) {
+export async function openActivityBarView(page, title, timeoutMs = STEP_TIMEOUT_MS) {
   const item = page.locator(`.part.activitybar .action-item [aria-label^="${title}"], .part.activitybar .action-item[aria-label^="${title}"]`);
-  await item.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await item.first().waitFor({ state: 'visible', timeout: timeoutMs });
   await item.first().click();
 }
 
 /** Rows of a sidebar tree view whose pane header is `viewTitle`: visible label text and aria-label. */
-export async function treeRows(page, viewTitle) {
+export async function treeRows(page, viewTitle, timeoutMs = STEP_TIMEOUT_MS) {
   const pane = page.locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: viewTitle }) });
   const rows = pane.locator('.monaco-list-row');
-  await rows.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await rows.first().waitFor({ state: 'visible', timeout: timeoutMs });
   return rows.evaluateAll((elements) => elements.map((e) => ({ text: e.innerText.replace(/\s+/g, ' ').trim(), ariaLabel: e.getAttribute('aria-label') ?? '' })));
 }
 

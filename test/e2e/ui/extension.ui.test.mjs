@@ -4,6 +4,7 @@
 // Needs: node test/e2e/install.mjs, npm run build && npm run package (test/e2e/run.mjs does all).
 // On failure the step's screenshot and the sandbox/code-server logs are in .e2e-artifacts/ui/.
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, openWorkbench, saveScreenshot } from '../harness/browser.mjs';
 import { copyFixtureWorkspace } from '../harness/build.mjs';
@@ -29,6 +30,8 @@ import {
 } from '../harness/workbench.mjs';
 
 const STACK_TIMEOUT_MS = 180_000;
+/** The first step also waits for the extension host to start and the extension to activate. */
+const STARTUP_TIMEOUT_MS = 120_000;
 const RUN_TIMEOUT_MS = 60_000;
 
 installCleanupHandlers({ onUncaughtErrors: false });
@@ -66,7 +69,7 @@ describe('EC2 Runner in code-server, as a user', () => {
     online = stack.sandbox.info.instances.filter((i) => i.pingStatus === 'Online');
     assert.ok(online.length > 0, 'the sandbox has an Online instance');
     browser = await launchBrowser();
-    page = await openWorkbench(browser, stack.codeServer.workbenchUrl);
+    page = await openWorkbench(browser, stack.codeServer.workbenchUrl, path.join(stack.artifacts, 'browser-console.log'));
   }, { timeout: STACK_TIMEOUT_MS });
 
   after(async () => {
@@ -76,19 +79,19 @@ describe('EC2 Runner in code-server, as a user', () => {
   });
 
   step('the EC2 Runner view lists the sandbox instances with their ping status', async () => {
-    await openActivityBarView(page, 'EC2 Runner');
+    await openActivityBarView(page, 'EC2 Runner', STARTUP_TIMEOUT_MS);
     let rows = [];
-    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    const deadline = Date.now() + STARTUP_TIMEOUT_MS;
     const everyInstanceShown = () =>
       stack.sandbox.info.instances.every((i) => rows.some((r) => r.text.includes(i.name) && r.ariaLabel.includes(i.pingStatus)));
     while (!everyInstanceShown() && Date.now() < deadline) {
-      rows = await treeRows(page, 'Instances');
+      rows = await treeRows(page, 'Instances', STARTUP_TIMEOUT_MS);
       if (!everyInstanceShown()) await page.waitForTimeout(250);
     }
     assert.ok(everyInstanceShown(), `Instances rows ${JSON.stringify(rows)} name every sandbox instance with its ping status`);
     const offline = stack.sandbox.info.instances.find((i) => i.pingStatus !== 'Online');
     if (offline) assert.match(rows.find((r) => r.text.includes(offline.name)).text, /ConnectionLost|Connection lost|offline/i);
-  });
+  }, 2 * STARTUP_TIMEOUT_MS);
 
   step('Run Active File on EC2 from the editor context menu streams output live, then exit code 0', async () => {
     await openFile(page, 'hello.py');
