@@ -168,6 +168,8 @@ export interface RunHandle {
   readonly commandId: string;
   /** Instances the command went to (known up front for instance targets, discovered for tag targets). */
   readonly instanceIds: readonly string[];
+  /** Where the complete live output lives (`s3://bucket/<prefix>runs/<runId>/`); undefined without a live channel. */
+  readonly outputLocation?: string;
   onOutput(listener: Listener<OutputChunk>): Subscription;
   onStatus(listener: Listener<RunStatusUpdate>): Subscription;
   /** Resolves when every invocation has reached a terminal status. Never rejects for a remote failure. */

@@ -14,7 +14,7 @@ import type { RunBackend, SsmCommand, SsmInvocation } from './backend';
 import { systemClock, type Clock } from './clock';
 import { toRunnerError } from './errors';
 import { artifactsDirFor, writeArtifacts } from './artifacts';
-import { LiveChannelReader, type LiveLocation } from './follow';
+import { LiveChannelReader, liveOutputLocation, type LiveLocation } from './follow';
 import { isTerminalStatus, LIVE_OUTPUT_UNAVAILABLE } from './outcome';
 import { InstanceProgress } from './progress';
 import type { Frame } from './remote';
@@ -86,6 +86,10 @@ export class FollowedRun implements RunHandle {
     for (const id of options.instanceIds) this.progress.set(id, new InstanceProgress(id));
     this.singleTarget = !options.discoverInstances && options.instanceIds.length === 1;
     if (options.live) this.reader = new LiveChannelReader(this.backend, options.live, (id, frames) => this.onFrames(id, frames));
+  }
+
+  get outputLocation(): string | undefined {
+    return this.options.live ? liveOutputLocation(this.options.live) : undefined;
   }
 
   get instanceIds(): readonly string[] {

@@ -179,7 +179,7 @@ export class RunController {
 
   private async follow(record: RunRecord, handle: RunHandle, verb: string, feedback: Feedback): Promise<RunRecord> {
     this.handles.set(record.id, handle);
-    const liveLocation = (handle as { outputLocation?: string }).outputLocation;
+    const liveLocation = handle.outputLocation;
     const names = new Map(record.targets.map((t) => [t.instanceId, t.name ?? t.instanceId]));
     const several = record.targets.length !== 1 || handle.instanceIds.length > 1;
     const formatter = new LiveOutputFormatter(several ? (id) => names.get(id) ?? id : undefined);
