@@ -136,7 +136,7 @@ ${outcomes.length < RUNS ? `\n**Ran ${outcomes.length} of the ${RUNS} requested 
 | run duration p50 / p95 / max | ${(percentile(ms, 50) / 1000).toFixed(1)} s / ${(percentile(ms, 95) / 1000).toFixed(1)} s / ${((ms[ms.length - 1] ?? 0) / 1000).toFixed(1)} s |
 | wall time | ${(elapsedMs / 60000).toFixed(1)} min |
 | fault periods | ${periods.length}: ${count((k) => k.faultRate > 0)} with 5xx/resets, ${count((k) => k.throttleRps > 0)} throttled, ${count((k) => k.latencyMs >= 500)} with latency >= 500 ms, ${count((k) => k.postObjectFailStatus > 0)} with the live POST refused |
-| SSM calls | ${calls} |
+| SSM call attempts (throttled/faulted attempts that the SDK retried included) | ${calls} |
 ${failed.length ? `\n## Failures\n${failed.map((o) => `- ${o.detail}`).join('\n')}\n` : ''}`;
 }
 
