@@ -11,6 +11,16 @@ export const RUN_MARKER_VARIABLE = 'EC2_RUNNER_E2E_RUN';
 export const runMarker = `${process.pid}-${randomUUID()}`;
 
 const liveGroups = new Map(); // pgid -> name
+const tempDirs = new Set();
+
+/** A temp folder removed when this process exits, however it exits (short of SIGKILL). */
+export function removeOnExit(dir) {
+  tempDirs.add(dir);
+  return () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  };
+}
 
 /** Starts `command` as the leader of a new process group; stdout and stderr go to `logFile`. */
 export function startGroup(name, command, args, { env = process.env, cwd, logFile }) {
@@ -90,6 +100,7 @@ export function installCleanupHandlers({ onUncaughtErrors = true } = {}) {
   handlersInstalled = true;
   process.on('exit', () => {
     for (const pgid of liveGroups.keys()) signalGroup(pgid, 'SIGKILL');
+    for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
   });
   const stopThenExit = (code, reason) => {
     if (reason) console.error(reason);

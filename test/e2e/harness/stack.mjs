@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { toolPaths, isInstalled } from '../install.mjs';
-import { startGroup, stopGroup } from './processes.mjs';
+import { removeOnExit, startGroup, stopGroup } from './processes.mjs';
 
 const execFileAsync = promisify(execFile);
 
@@ -211,6 +211,7 @@ export async function startStack({ label, vsixes, createWorkspace, extraEnv = {}
   const tools = requireTools();
   const artifacts = artifactsDir(label);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ec2-runner-e2e-${label}-`));
+  const removeDir = removeOnExit(dir);
   const extensionsDir = path.join(dir, 'extensions');
   const userDataDir = path.join(dir, 'user-data');
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
@@ -225,7 +226,7 @@ export async function startStack({ label, vsixes, createWorkspace, extraEnv = {}
     // VS Code's own logs (extension host, output channels) help explain a failure.
     const logs = path.join(userDataDir, 'logs');
     if (fs.existsSync(logs)) fs.cpSync(logs, path.join(artifacts, 'vscode-logs'), { recursive: true });
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeDir();
   };
   try {
     const started = Date.now();
