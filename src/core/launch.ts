@@ -65,6 +65,10 @@ export async function checkTargetsReachable(clients: AwsClients, target: RunTarg
       const since = info.lastPingDateTime ? `, last ping ${info.lastPingDateTime.toISOString()}` : '';
       throw new RunnerError(`Instance ${id} is offline to SSM (PingStatus ${info.pingStatus}${since}): start the instance or its SSM agent, then retry.`, 'InstanceOffline');
     }
+    // AWS-RunShellScript runs only on Linux and macOS; SSM would answer UnsupportedPlatformType.
+    if (info.platformType === 'Windows') {
+      throw new RunnerError(`Instance ${id} runs Windows: EC2 Runner sends AWS-RunShellScript, which runs on Linux and macOS instances only; pick a Linux instance.`, 'UnsupportedPlatform');
+    }
   }
 }
 
