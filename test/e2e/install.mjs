@@ -60,13 +60,34 @@ function npmCliScript() {
   return found;
 }
 
+// npm runs in its own process group (its install scripts start nested npm runs); stopping the
+// installer stops that whole group, so no orphan keeps writing into a folder the next run discards.
 function run(command, args, options) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: 'inherit', ...options });
+    const child = spawn(command, args, { stdio: 'inherit', detached: true, ...options });
+    const killGroup = (signal) => {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    const stop = (signal) => {
+      killGroup('SIGKILL');
+      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    };
+    const onExit = () => killGroup('SIGKILL');
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    process.once('exit', onExit);
+    child.on('exit', (code, signal) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      process.off('exit', onExit);
+      if (code === 0) resolve();
+      else reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`));
+    });
     child.on('error', reject);
-    child.on('exit', (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`)),
-    );
   });
 }
 
