@@ -95,6 +95,7 @@ class RunEngine implements Engine {
           live: launched.live,
           timeoutSeconds: normalized.timeoutSeconds,
           clock: this.deps.clock,
+          cancelIfUnfollowable: true,
         }).start();
       });
     });

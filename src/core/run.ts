@@ -56,6 +56,11 @@ export interface FollowOptions {
   timeoutSeconds?: number;
   /** Check SSM at once instead of after 5 s (attach/status: the run may be long finished). */
   immediateStatusCheck?: boolean;
+  /**
+   * Cancel the command when following it fails for good (e.g. ssm:GetCommandInvocation denied), so a
+   * run this process started never keeps going unseen. Off for attach: that run belongs to someone else.
+   */
+  cancelIfUnfollowable?: boolean;
   clock?: Clock;
 }
 
@@ -99,7 +104,9 @@ export class FollowedRun implements RunHandle {
   /** Starts following (idempotent); wait() returns the same completion. */
   start(): this {
     if (!this.completion) {
-      this.completion = this.loop().then(() => this.results());
+      this.completion = this.loop()
+        .catch((error: unknown) => this.abandon(error))
+        .then(() => this.results());
       // A run nobody waits for (fire and forget) must not end the process with an unhandled rejection.
       this.completion.catch(() => undefined);
     }
@@ -153,6 +160,22 @@ export class FollowedRun implements RunHandle {
     await this.pollLive(true);
     await this.checkSsm(true);
     return this.results();
+  }
+
+  /** Following failed for good: cancel what this process started (best effort) and say so in the error. */
+  private async abandon(error: unknown): Promise<never> {
+    if (this.options.cancelIfUnfollowable && !this.detached && !this.finished()) {
+      const cancelled = await this.backend.cancel(this.commandId, undefined).then(
+        () => true,
+        () => false,
+      );
+      if (error instanceof RunnerError) {
+        error.message += cancelled
+          ? ` Command ${this.commandId} was cancelled so it does not keep running unseen.`
+          : ` Command ${this.commandId} may still be running: cancel it with \`ec2-runner cancel ${this.commandId}\` once allowed.`;
+      }
+    }
+    throw error;
   }
 
   // ---- the loop ---------------------------------------------------------------------------

@@ -233,6 +233,20 @@ describe('wait policy: endings', () => {
     await assert.rejects(run.wait(), (error: unknown) => error instanceof RunnerError && error.code === 'AccessDenied');
   });
 
+  test('a run this process started is cancelled when it cannot be followed, and the error says so', async () => {
+    const { run, backend } = follow([liveScript(ID, 30)], { cancelIfUnfollowable: true });
+    backend.failures.getInvocation = Object.assign(new Error('not allowed'), { name: 'AccessDeniedException' });
+    await assert.rejects(run.wait(), (error: unknown) => error instanceof RunnerError && /was cancelled so it does not keep running unseen/.test(error.message));
+    assert.equal(backend.cancels.length, 1);
+  });
+
+  test('an attached run is never cancelled because following it failed', async () => {
+    const { run, backend } = follow([liveScript(ID, 30)]);
+    backend.failures.getInvocation = Object.assign(new Error('not allowed'), { name: 'AccessDeniedException' });
+    await assert.rejects(run.wait());
+    assert.equal(backend.cancels.length, 0);
+  });
+
   test('detach() stops following without cancelling', async () => {
     const { run, backend, clock } = follow([liveScript(ID, 30)]);
     backend.onCall = () => {
