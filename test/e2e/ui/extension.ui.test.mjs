@@ -110,6 +110,8 @@ describe('EC2 Runner in code-server, as a user', () => {
     const text = await visibleOutput(page);
     assert.match(text, /all lines printed/);
     assert.match(text, /^\[stderr\] warning: this line goes to stderr$/m, 'stderr is marked');
+    // Kept as the README's picture of the real extension running a file on the sandbox.
+    await saveScreenshot(page, stack.artifacts, 'run-active-file');
   });
 
   step('the status bar item reruns the last run', async () => {
