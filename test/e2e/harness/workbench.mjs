@@ -45,6 +45,13 @@ export async function editorContextMenu(page, item) {
   const entry = page.locator('.monaco-menu .action-item .action-label', { hasText: new RegExp(`^${escapeRegExp(item)}$`) });
   await entry.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   await entry.first().click();
+  // Seen in CI: the workbench sometimes drops a click that lands right as the menu opens (the item
+  // is highlighted, the menu stays). The highlighted item then takes Enter, as it would for a person.
+  await entry.first().waitFor({ state: 'hidden', timeout: 3_000 }).catch(async () => {
+    await entry.first().hover();
+    await page.keyboard.press('Enter');
+    await entry.first().waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
+  });
 }
 
 /** The open quick pick's rows as their visible text, once at least one row is shown. */
