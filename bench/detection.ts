@@ -26,6 +26,8 @@ export interface DurationResult {
   lagMs: DetailedDistribution;
   ssmCallsPerRun: number;
   ssmCallsByOperation: Record<string, number>;
+  /** The policy's sandbox process: longest event-loop stall while these runs went on. */
+  sandboxLoopStallMaxMs: number;
 }
 
 export interface PolicyResult {
@@ -97,7 +99,7 @@ async function runPolicy(policy: Policy, plan: DetectionPlan): Promise<PolicyRes
           return outcome.reportedAtMs - nanosToMs(lastLine(outcome.stdout));
         }),
       );
-      const { counts } = await sandbox.stats();
+      const { counts, eventLoopDelayMaxMs } = await sandbox.stats();
       const durationCalls = ssmCalls(counts);
       calls += durationCalls;
       result.lagsMs.push(...lags);
@@ -106,6 +108,7 @@ async function runPolicy(policy: Policy, plan: DetectionPlan): Promise<PolicyRes
         lagMs: distribution(lags),
         ssmCallsPerRun: durationCalls / plan.repetitions,
         ssmCallsByOperation: Object.fromEntries(Object.entries(counts).filter(([k]) => k.startsWith('ssm:'))),
+        sandboxLoopStallMaxMs: Math.round(eventLoopDelayMaxMs),
       });
       progress(`detection ${policy} ${durationSeconds} s: p50 ${distribution(lags).p50} ms, ${(durationCalls / plan.repetitions).toFixed(1)} SSM calls/run`);
     }

@@ -5,6 +5,7 @@
 // SSM calls (to find poll rounds) and the bytes of S3 PutObject bodies (staging uploads): it wraps
 // the request handler that the sandbox passes to http.createServer.
 import http, { type IncomingMessage, type RequestListener } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../src/sandbox';
 
 export interface CallRecord {
@@ -59,14 +60,18 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
   process.on('disconnect', () => void stop());
+  // A stalled sandbox event loop delays every answer (and so every client's detection).
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   process.on('message', (request: HostRequest) => {
     const reply = (value: unknown) => process.send?.({ id: request.id, value });
     switch (request.type) {
       case 'stats':
-        return reply({ counts: sandbox.stats(), putObjectBytes: putBytes() });
+        return reply({ counts: sandbox.stats(), putObjectBytes: putBytes(), eventLoopDelayMaxMs: loopDelay.max / 1e6, eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6 });
       case 'reset':
         sandbox.resetStats();
         calls.length = 0;
+        loopDelay.reset();
         return reply(null);
       case 'log':
         return reply(calls);

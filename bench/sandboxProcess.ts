@@ -10,6 +10,9 @@ export interface SandboxStats {
   counts: Record<string, number>;
   /** Bytes of S3 PutObject request bodies since the last reset. */
   putObjectBytes: number;
+  /** The sandbox process's longest event-loop stall and its 99th percentile since the last reset. */
+  eventLoopDelayMaxMs: number;
+  eventLoopDelayP99Ms: number;
 }
 
 export class SandboxProcess {
