@@ -1,5 +1,14 @@
 // AWS limits and agent rules the sandbox reproduces (sources: the botocore SSM model, the
-// amazon-ssm-agent source, ../../shared reference doc). One place for each figure.
+// amazon-ssm-agent source, ../../shared reference doc). One place for each figure: those the engine
+// must respect too are defined once in src/core/defaults.ts and reused here.
+import {
+  DEFAULT_TIMEOUT_SECONDS,
+  MAX_EXECUTION_TIMEOUT_SECONDS,
+  MAX_INSTANCE_IDS,
+  MAX_PRESIGN_SECONDS,
+  MIN_AGENT_EXECUTION_TIMEOUT_SECONDS,
+  MIN_DELIVERY_TIMEOUT_SECONDS,
+} from '../core/defaults';
 
 /** The agent keeps at most this many bytes of stdout in StandardOutputContent. */
 export const MAX_STDOUT_CONTENT_BYTES = 24_000;
@@ -16,10 +25,10 @@ export const PLUGIN_OUTPUT_CAPACITY = 2_500;
  */
 export const MAX_SEND_COMMAND_PARAMETERS_BYTES = 97 * 1024;
 
-export const DELIVERY_TIMEOUT_SECONDS = { min: 30, max: 2_592_000, default: 3_600 } as const;
+export const DELIVERY_TIMEOUT_SECONDS = { min: MIN_DELIVERY_TIMEOUT_SECONDS, max: 2_592_000, default: 3_600 } as const;
 /** executionTimeout: the API accepts 1..172800; the agent resets values outside 5..172800 to 3600. */
-export const EXECUTION_TIMEOUT_SECONDS = { apiMin: 1, agentMin: 5, max: 172_800, default: 3_600 } as const;
-export const MAX_SEND_COMMAND_INSTANCE_IDS = 50;
+export const EXECUTION_TIMEOUT_SECONDS = { apiMin: 1, agentMin: MIN_AGENT_EXECUTION_TIMEOUT_SECONDS, max: MAX_EXECUTION_TIMEOUT_SECONDS, default: DEFAULT_TIMEOUT_SECONDS } as const;
+export const MAX_SEND_COMMAND_INSTANCE_IDS = MAX_INSTANCE_IDS;
 export const MAX_SEND_COMMAND_TARGETS = 5;
 export const MAX_TARGET_VALUES = 50;
 export const MAX_COMMENT_CHARS = 100;
@@ -35,7 +44,7 @@ export const LIST_OBJECTS_MAX_KEYS = 1_000;
 /** SigV4: a signed request's X-Amz-Date may differ from the server clock by at most this. */
 export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
 /** SigV4 presigned URLs live at most 7 days. */
-export const MAX_PRESIGNED_EXPIRES_SECONDS = 7 * 24 * 3600;
+export const MAX_PRESIGNED_EXPIRES_SECONDS = MAX_PRESIGN_SECONDS;
 /** Largest request body the sandbox accepts (S3 single PutObject is 5 GB on AWS; tests need far less). */
 export const MAX_REQUEST_BODY_BYTES = 512 * 1024 * 1024;
 
