@@ -6,12 +6,12 @@ import * as vscode from 'vscode';
 import { affectsEngine, readSettings } from './config';
 import { EngineProvider, type EngineModule } from './engineProvider';
 import { showError } from './errors';
-import { transcriptFromResult } from './format';
-import { interruptedChange, RunHistory, type RunRecord } from './history';
+import { interruptedChange, RunHistory } from './history';
 import { InstancesView } from './instancesView';
 import { Notifications } from './notifications';
 import { RunOutput } from './output';
 import { RunController } from './runController';
+import { RUN_OUTPUT_SCHEME, RunOutputDocuments } from './runOutputDocuments';
 import { Runner } from './runner';
 import { RunsView } from './runsView';
 import { connectionSummary, effectiveProfile, engineSettingsOf } from './settings';
@@ -19,8 +19,6 @@ import { RunStatusBar } from './statusBar';
 import { DefaultTarget } from './targets';
 import { registerCommands, type Services } from './commands';
 import type { Ec2RunnerTestApi } from './testApi';
-
-const RUN_OUTPUT_SCHEME = 'ec2-runner-run';
 
 function loadEngine(): EngineModule {
   // A computed path keeps esbuild from bundling the engine into this file.
@@ -124,55 +122,4 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
 export function deactivate(): void {
   shutdown?.();
   shutdown = undefined;
-}
-
-/** Read-only documents with one run's output: what this window printed (kept current), else rebuilt from SSM/S3. */
-class RunOutputDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
-  readonly onDidChange = this.emitter.event;
-  private readonly pending = new Map<string, NodeJS.Timeout>();
-
-  constructor(
-    private readonly history: RunHistory,
-    private readonly controller: () => RunController,
-    private readonly engines: EngineProvider,
-  ) {}
-
-  uriFor(record: RunRecord): vscode.Uri {
-    const name = record.label.replace(/[^\w.-]+/g, '_').slice(0, 60) || 'run';
-    return vscode.Uri.from({ scheme: RUN_OUTPUT_SCHEME, path: `/${name}.log`, query: record.id });
-  }
-
-  /** A run printed more: refresh its document if one is open (at most every 300 ms). */
-  changed(id: string): void {
-    if (this.pending.has(id)) return;
-    const open = vscode.workspace.textDocuments.find((d) => d.uri.scheme === RUN_OUTPUT_SCHEME && d.uri.query === id);
-    if (!open) return;
-    this.pending.set(
-      id,
-      setTimeout(() => {
-        this.pending.delete(id);
-        this.emitter.fire(open.uri);
-      }, 300),
-    );
-  }
-
-  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
-    const record = this.history.get(uri.query);
-    if (!record) return 'This run is no longer in the history.';
-    const printed = this.controller().transcript(record.id);
-    if (printed) return printed;
-    if (!record.commandId) return `${record.label}: the command was never sent${record.reason ? ` (${record.reason})` : ''}.`;
-    try {
-      const result = await this.engines.get().status(record.commandId);
-      return transcriptFromResult(record.label, record.targets, result, true);
-    } catch (error) {
-      return `Could not fetch the output of command ${record.commandId}: ${(error as Error).message}`;
-    }
-  }
-
-  dispose(): void {
-    for (const timer of this.pending.values()) clearTimeout(timer);
-    this.emitter.dispose();
-  }
 }
