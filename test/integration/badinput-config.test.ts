@@ -28,7 +28,7 @@ describe('bad input: credentials, region, bucket, targets', () => {
   before(async () => {
     fx = await sandboxReady;
     dir = mkdtempSync(join(tmpdir(), 'ec2-runner-badinput-'));
-    online = fx.info.instances.find((i) => i.pingStatus === 'Online')!.instanceId;
+    online = fx.onlineInstanceIds[0];
     script = join(dir, 'hello.py');
     writeFileSync(script, 'print("hello")\n');
   });
@@ -108,8 +108,8 @@ describe('bad input: AccessDenied on each API names the IAM action', () => {
   let online: string;
   before(async () => {
     fx = await sandboxReady;
-    engine = createEngine({ ...fx.settings, bucket: fx.info.bucket });
-    online = fx.info.instances.find((i) => i.pingStatus === 'Online')!.instanceId;
+    engine = createEngine(fx.engineSettings);
+    online = fx.onlineInstanceIds[0];
   });
   after(() => engine?.dispose());
   afterEach(() => fx.sandbox.configure(CALM_KNOBS));

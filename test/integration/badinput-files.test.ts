@@ -16,8 +16,8 @@ describe('bad input: files and scripts', () => {
   let online: string;
   before(async () => {
     fx = await sandboxReady;
-    engine = createEngine({ ...fx.settings, bucket: fx.info.bucket });
-    online = fx.info.instances.find((i) => i.pingStatus === 'Online')!.instanceId;
+    engine = createEngine(fx.engineSettings);
+    online = fx.onlineInstanceIds[0];
   });
   after(() => engine?.dispose());
 

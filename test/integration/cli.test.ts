@@ -37,7 +37,7 @@ describe('ec2-runner CLI on the sandbox', () => {
   before(async () => {
     fx = await sandboxReady;
     env = fx.env;
-    online = fx.info.instances.filter((i) => i.pingStatus === 'Online').map((i) => i.instanceId);
+    online = fx.onlineInstanceIds;
     offline = fx.info.instances.find((i) => i.pingStatus !== 'Online')!.instanceId;
     dir = mkdtempSync(join(tmpdir(), 'ec2-runner-cli-test-'));
   });

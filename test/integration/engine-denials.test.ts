@@ -16,7 +16,7 @@ describe('permissions and a failing live channel', () => {
 
   before(async () => {
     fx = await sandboxReady;
-    engine = createEngine({ ...fx.settings, bucket: fx.info.bucket });
+    engine = createEngine(fx.engineSettings);
     request = { source: { kind: 'command', command: 'echo through ssm; exit 2' }, target: { kind: 'instances', instanceIds: [fx.info.instances[0].instanceId] } };
   });
   after(() => engine?.dispose());

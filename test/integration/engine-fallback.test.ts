@@ -20,7 +20,7 @@ const sandboxReady = withSandbox({ instances: 1, instancePath: noPython });
 describe('engine on an instance without python3', () => {
   test('a file runs through the sh fallback; output and exit code come from SSM with a note', async () => {
     const fx = await sandboxReady;
-    const engine = createEngine({ ...fx.settings, bucket: fx.info.bucket });
+    const engine = createEngine(fx.engineSettings);
     try {
       const handle = await engine.start({
         source: { kind: 'file', fileName: 'plain.sh', content: new TextEncoder().encode('echo "via fallback $1"\necho oops >&2\nexit 4\n'), args: ['arg'] },

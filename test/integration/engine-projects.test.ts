@@ -19,7 +19,7 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
 
   before(async () => {
     fx = await sandboxReady;
-    engine = createEngine({ ...fx.settings, bucket: fx.info.bucket });
+    engine = createEngine(fx.engineSettings);
     instanceId = fx.info.instances[0].instanceId;
     venvRoot = join(tempDir('ec2r-venvs-'), 'venvs');
   });

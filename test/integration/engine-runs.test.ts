@@ -18,7 +18,7 @@ describe('engine runs on the sandbox', () => {
 
   before(async () => {
     fx = await sandboxReady;
-    engine = createEngine({ ...fx.settings, bucket: fx.info.bucket });
+    engine = createEngine(fx.engineSettings);
     instanceId = fx.info.instances[0].instanceId;
   });
   after(() => engine?.dispose());

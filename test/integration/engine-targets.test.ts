@@ -21,8 +21,8 @@ describe('engine targets and endings on the sandbox', () => {
 
   before(async () => {
     fx = await sandboxReady;
-    engine = createEngine({ ...fx.settings, bucket: fx.info.bucket });
-    online = fx.info.instances.filter((i) => i.pingStatus === 'Online').map((i) => i.instanceId);
+    engine = createEngine(fx.engineSettings);
+    online = fx.onlineInstanceIds;
     offline = fx.info.instances.find((i) => i.pingStatus !== 'Online')!.instanceId;
   });
   after(() => engine?.dispose());

@@ -73,8 +73,8 @@ describe('security', () => {
   let dir: string;
   before(async () => {
     fx = await sandboxReady;
-    engine = createEngine({ ...fx.settings, bucket: fx.info.bucket });
-    online = fx.info.instances.filter((i) => i.pingStatus === 'Online').map((i) => i.instanceId);
+    engine = createEngine(fx.engineSettings);
+    online = fx.onlineInstanceIds;
     s3 = new S3Client({ ...fx.clientConfig, forcePathStyle: true });
     ssm = new SSMClient(fx.clientConfig);
     dir = mkdtempSync(join(tmpdir(), 'ec2-runner-security-'));

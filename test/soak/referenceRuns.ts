@@ -115,7 +115,7 @@ export interface FaultBench {
 export const CALM_KNOBS = { latencyMs: 0, throttleRps: 0, faultRate: 0, deliveryDelayMs: 200, postObjectFailStatus: 0, deny: [], foreignBuckets: [] };
 
 export async function faultBench(fx: SandboxFixture, engine: Engine): Promise<FaultBench> {
-  const online = fx.info.instances.filter((i) => i.pingStatus === 'Online').map((i) => i.instanceId);
+  const online = fx.onlineInstanceIds;
   const dir = mkdtempSync(join(tmpdir(), 'ec2-runner-reliability-'));
   return {
     fx,
@@ -144,7 +144,7 @@ export function describeWithFaultBench(title: string, tests: (bench: FaultBench)
   describe(title, () => {
     before(async () => {
       const fx = await sandboxReady;
-      Object.assign(bench, await faultBench(fx, createEngine({ ...fx.settings, bucket: fx.info.bucket })));
+      Object.assign(bench, await faultBench(fx, createEngine(fx.engineSettings)));
     });
     after(() => bench.engine?.dispose());
     afterEach(() => {

@@ -10,6 +10,10 @@ export interface SandboxFixture {
   info: SandboxInfo;
   /** AwsSettings-shaped (src/core/api.ts): region, endpointUrl, credentials. */
   settings: { region: string; endpointUrl: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+  /** EngineSettings for `createEngine(...)`: `settings` plus the sandbox's staging bucket. */
+  engineSettings: { region: string; endpointUrl: string; credentials: { accessKeyId: string; secretAccessKey: string }; bucket: string };
+  /** Ids of the instances that start Online (the ones commands can run on). */
+  onlineInstanceIds: string[];
   /** Config for `new SSMClient(...)` / `new S3Client({ ...clientConfig, forcePathStyle: true })`. */
   clientConfig: { region: string; endpoint: string; credentials: { accessKeyId: string; secretAccessKey: string } };
   /** A whole environment for a child process (CLI, `aws`): this process's env without any AWS_* variable, plus the sandbox's. */
@@ -35,10 +39,13 @@ export async function withSandbox(options: SandboxOptions = {}): Promise<Sandbox
   after(() => sandbox.stop());
   const { info } = sandbox;
   const credentials = { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey };
+  const settings = { region: info.region, endpointUrl: info.endpoint, credentials };
   return {
     sandbox,
     info,
-    settings: { region: info.region, endpointUrl: info.endpoint, credentials },
+    settings,
+    engineSettings: { ...settings, bucket: info.bucket },
+    onlineInstanceIds: info.instances.filter((i) => i.pingStatus === 'Online').map((i) => i.instanceId),
     clientConfig: { region: info.region, endpoint: info.endpoint, credentials },
     env: childEnvironment(info),
   };
