@@ -92,6 +92,7 @@ export class CommandStore {
   private readonly waitingFor = new Map<string, Set<Invocation>>();
   private readonly running = new Set<Invocation>();
   private stopped = false;
+  private readonly startQueue: Invocation[] = [];
 
   constructor(private readonly options: CommandStoreOptions) {}
 
@@ -202,7 +203,23 @@ export class CommandStore {
   }
 
   private scheduleStart(invocation: Invocation): void {
-    this.later(invocation, this.options.deliveryDelayMs(), () => this.start(invocation));
+    this.later(invocation, this.options.deliveryDelayMs(), () => this.enqueueStart(invocation));
+  }
+
+  /**
+   * Starts due invocations one per event-loop turn: each spawn blocks the loop until the child has
+   * exec'd, and hundreds of them due in the same tick would stall every API answer for seconds.
+   */
+  private enqueueStart(invocation: Invocation): void {
+    this.startQueue.push(invocation);
+    if (this.startQueue.length === 1) setImmediate(() => this.startNextQueued());
+  }
+
+  private startNextQueued(): void {
+    const invocation = this.startQueue.shift();
+    if (!invocation) return;
+    this.start(invocation);
+    if (this.startQueue.length > 0) setImmediate(() => this.startNextQueued());
   }
 
   private start(invocation: Invocation): void {
