@@ -54,8 +54,6 @@ export interface RunBackend {
   pingStatus(instanceIds: string[]): Promise<ManagedInstance[]>;
   /** Keys under `prefix` after `startAfter`, in key order (all pages). */
   listKeys(bucket: string, prefix: string, startAfter?: string): Promise<string[]>;
-  /** The "directories" directly under `prefix` (ListObjectsV2 with Delimiter "/"). */
-  listSubPrefixes(bucket: string, prefix: string): Promise<string[]>;
   getObject(bucket: string, key: string): Promise<Uint8Array>;
 }
 
@@ -159,16 +157,6 @@ export function sdkRunBackend(clients: AwsClients): RunBackend {
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
       return keys;
-    },
-    async listSubPrefixes(bucket, prefix) {
-      const prefixes: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await clients.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
-        prefixes.push(...(page.CommonPrefixes ?? []).map((p) => p.Prefix ?? '').filter(Boolean));
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-      return prefixes;
     },
     async getObject(bucket, key) {
       const out = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));

@@ -1,8 +1,14 @@
 // Reads the live-output channel: objects `<runPrefix><instanceId>/<seq>` that the instance-side
-// wrapper uploads through the presigned POST. Each instance's objects are listed with their own
-// prefix and StartAfter (a single listing across instances would skip a late object of an
-// instance sorting before the last key seen), fetched, and their frames decoded strictly in
+// wrapper uploads through the presigned POST. Each instance's frames are decoded strictly in
 // sequence order, so stdout/stderr interleaving is kept.
+//
+// Listing costs S3 LISTs, so each pass picks the cheaper of two ways to find new objects:
+// - one listing per followed instance, with that instance's prefix and StartAfter (one instance:
+//   one call, whatever the length of its output), or
+// - one listing of the whole run prefix, starting after what is known of the first followed
+//   instance in key order (a fleet of 500 short runs: two pages of 1,000 keys instead of 500 calls).
+//   A single StartAfter can only skip instances that sort before every followed one, since a late
+//   object of an earlier instance would otherwise be missed.
 import type { RunBackend } from './backend';
 import { decodeFrames, parseChunkKey, type Frame } from './remote';
 
@@ -26,12 +32,23 @@ export function liveOutputLocation(location: LiveLocation): string {
 interface InstanceCursor {
   nextSeq: number;
   lastListedKey?: string;
+  /** How many keys of this instance have been listed (to price a whole-prefix listing). */
+  listedCount: number;
   /** Listed but not yet processed (waiting for an earlier sequence number). */
   pending: Map<number, string>;
 }
 
 /** How many objects of one instance are fetched at once (replays after `attach` can be long). */
 const PARALLEL_GETS = 8;
+/** ListObjectsV2 returns at most this many keys per call. */
+const KEYS_PER_LIST_CALL = 1000;
+
+export interface ListingPass {
+  /** Instances seen for the first time (tag targets, whose instances SSM picks). */
+  discovered: string[];
+  /** The LIST calls this pass was priced at (bounds how often passes may run). */
+  listCalls: number;
+}
 
 export class LiveChannelReader {
   private readonly cursors = new Map<string, InstanceCursor>();
@@ -42,31 +59,64 @@ export class LiveChannelReader {
     private readonly onFrames: (instanceId: string, frames: Frame[]) => void,
   ) {}
 
-  /** Instance ids that have uploaded anything (for tag targets, whose instances SSM picks). */
-  async discoverInstances(): Promise<string[]> {
-    const prefixes = await this.backend.listSubPrefixes(this.location.bucket, this.location.runPrefix);
-    return prefixes.map((p) => p.slice(this.location.runPrefix.length).replace(/\/$/, '')).filter(Boolean);
-  }
-
   private cursor(instanceId: string): InstanceCursor {
     let cursor = this.cursors.get(instanceId);
-    if (!cursor) this.cursors.set(instanceId, (cursor = { nextSeq: 0, pending: new Map() }));
+    if (!cursor) this.cursors.set(instanceId, (cursor = { nextSeq: 0, pending: new Map(), listedCount: 0 }));
     return cursor;
   }
 
+  private instancePrefix(instanceId: string): string {
+    return `${this.location.runPrefix}${instanceId}/`;
+  }
+
   /**
-   * Lists new objects of one instance and processes every one that is next in sequence.
-   * Returns the number of objects processed.
+   * Finds the new objects of `instanceIds` (and, with `discover`, of instances not seen yet) at the
+   * lower LIST cost. Call `drain` afterwards to process them.
    */
-  async poll(instanceId: string): Promise<number> {
-    const cursor = this.cursor(instanceId);
-    const prefix = `${this.location.runPrefix}${instanceId}/`;
-    const keys = await this.backend.listKeys(this.location.bucket, prefix, cursor.lastListedKey);
+  async list(instanceIds: readonly string[], options: { discover: boolean }): Promise<ListingPass> {
+    if (!options.discover && instanceIds.length === 0) return { discovered: [], listCalls: 0 };
+    const ordered = [...instanceIds].sort((a, b) => compareKeys(this.instancePrefix(a), this.instancePrefix(b)));
+    const first = ordered[0];
+    const startAfter = options.discover ? undefined : (this.cursors.get(first)?.lastListedKey ?? this.instancePrefix(first));
+    const wholeCalls = this.wholeListingCalls(startAfter);
+    if (!options.discover && ordered.length <= wholeCalls) {
+      for (const id of ordered) this.take(await this.backend.listKeys(this.location.bucket, this.instancePrefix(id), this.cursors.get(id)?.lastListedKey), new Set([id]), false);
+      return { discovered: [], listCalls: ordered.length };
+    }
+    const keys = await this.backend.listKeys(this.location.bucket, this.location.runPrefix, startAfter);
+    return { discovered: this.take(keys, new Set(instanceIds), options.discover), listCalls: wholeCalls };
+  }
+
+  /** LIST calls for the run prefix after `startAfter`, from the keys listed so far (at least one). */
+  private wholeListingCalls(startAfter: string | undefined): number {
+    let keys = 0;
+    for (const [id, cursor] of this.cursors) {
+      if (startAfter === undefined || compareKeys(this.instancePrefix(id), startAfter) >= 0) keys += cursor.listedCount;
+    }
+    return 1 + Math.floor(keys / KEYS_PER_LIST_CALL);
+  }
+
+  /** Files listed keys under their instances; returns the instances seen for the first time. */
+  private take(keys: string[], followed: ReadonlySet<string>, discover: boolean): string[] {
+    const discovered: string[] = [];
     for (const key of keys) {
       const parsed = parseChunkKey(this.location.runPrefix, key);
-      if (parsed && parsed.instanceId === instanceId && parsed.seq >= cursor.nextSeq) cursor.pending.set(parsed.seq, key);
+      if (!parsed) continue;
+      const known = this.cursors.has(parsed.instanceId);
+      if (!followed.has(parsed.instanceId) && !(discover && !known)) continue;
+      if (!known) discovered.push(parsed.instanceId);
+      const cursor = this.cursor(parsed.instanceId);
+      if (cursor.lastListedKey !== undefined && compareKeys(key, cursor.lastListedKey) <= 0) continue;
       cursor.lastListedKey = key;
+      cursor.listedCount++;
+      if (parsed.seq >= cursor.nextSeq) cursor.pending.set(parsed.seq, key);
     }
+    return discovered;
+  }
+
+  /** Fetches and processes every listed object of one instance that is next in sequence; returns how many. */
+  async drain(instanceId: string): Promise<number> {
+    const cursor = this.cursor(instanceId);
     let processed = 0;
     while (cursor.pending.has(cursor.nextSeq)) {
       const batch: string[] = [];
@@ -80,6 +130,12 @@ export class LiveChannelReader {
       }
     }
     return processed;
+  }
+
+  /** Lists one instance's new objects and processes them (the last look before its result is final). */
+  async poll(instanceId: string): Promise<number> {
+    await this.list([instanceId], { discover: false });
+    return this.drain(instanceId);
   }
 
   /** The first missing sequence number when later objects are already there, else undefined. */
@@ -97,4 +153,9 @@ export class LiveChannelReader {
     cursor.nextSeq = next;
     return skipped;
   }
+}
+
+/** S3 lists keys in UTF-8 byte order; instance ids and sequence numbers are ASCII, so code units match it. */
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,19 +1,24 @@
 // A followed run (RunHandle): live output from the S3 channel, status from SSM, with a
 // latency-first policy that keeps SSM calls low.
 //
-// - The live channel (S3, not SSM) is polled every 250 ms while output flows and every second
-//   when idle; it shows output within about a second and tells when the script has ended.
+// - The live channel (S3, not SSM) is polled every 250 ms, and every second only after a minute
+//   without output (bounds the S3 LISTs of long quiet runs); it shows output within about a
+//   second and tells when the script has ended. A fleet's pass costs a few LISTs, not one per
+//   instance (see follow.ts), and its objects are fetched for many instances at once.
 // - When every instance's exit frame has arrived, SSM is asked once to confirm (then 200 ms,
 //   400 ms, ... while SSM still says InProgress).
 // - Independent slow checks (5 s after sending, then every 10 s) catch what the channel cannot see:
 //   never delivered, offline instance, cancelled elsewhere, channel broken. A still-Pending
 //   invocation gets one look at its instance's PingStatus so an offline instance fails fast.
+// - A round of SSM calls is one of: ListCommands, the pages of ListCommandInvocations, the
+//   PingStatus look; the next waits a moment (a fleet never bursts more than its invocation pages).
 // - A client-side timeout cancels the remote command and reports TimedOut.
 import { RunnerError, type InvocationResult, type Listener, type OutputChunk, type RunHandle, type RunResult, type RunStatusUpdate, type Subscription } from './api';
 import type { RunBackend, SsmCommand, SsmInvocation } from './backend';
 import { systemClock, type Clock } from './clock';
 import { toRunnerError } from './errors';
 import { artifactsDirFor, writeArtifacts } from './artifacts';
+import { mapWithLimit } from './concurrency';
 import { LiveChannelReader, liveOutputLocation, type LiveLocation } from './follow';
 import { isTerminalStatus, LIVE_OUTPUT_UNAVAILABLE } from './outcome';
 import { InstanceProgress } from './progress';
@@ -26,9 +31,13 @@ export const WAIT_POLICY = {
   liveIntervalMs: 250,
   liveIdleIntervalMs: 1_000,
   /** Without new output for this long the live channel is polled less often. */
-  liveIdleAfterMs: 10_000,
-  /** Fleets: each followed instance adds this much to the live polling interval (bounds S3 LISTs). */
-  livePerInstanceMs: 20,
+  liveIdleAfterMs: 60_000,
+  /** Each LIST call a live pass costs adds this much to the interval (bounds S3 LISTs per second). */
+  livePerListCallMs: 25,
+  /** Instances whose new live objects are fetched at the same time. */
+  liveParallelInstances: 32,
+  /** Pause between two rounds of SSM calls that one check needs (spreads a fleet's calls). */
+  ssmRoundGapMs: 250,
   confirmBackoffFirstMs: 200,
   confirmBackoffMaxMs: 5_000,
   /** A missing live object (its upload failed for good) is skipped after this long. */
@@ -82,6 +91,11 @@ export class FollowedRun implements RunHandle {
   private errorsInARow = { ssm: 0, live: 0 };
   private readonly startedAtMs: number;
   private completion?: Promise<RunResult>;
+  /** SSM rounds that a check still owes, sent one per `ssmRoundGapMs`. */
+  private ssmFollowUps: Array<'listInvocations' | 'pingCheck'> = [];
+  private ssmFollowUpAt = Infinity;
+  /** LIST calls of the last live pass (prices the next interval). */
+  private lastLiveListCalls = 1;
 
   constructor(private readonly options: FollowOptions) {
     this.commandId = options.commandId;
@@ -158,7 +172,7 @@ export class FollowedRun implements RunHandle {
   /** One pass over everything observable, no waiting (for `status`). */
   async snapshot(): Promise<RunResult> {
     await this.pollLive(true);
-    await this.checkSsm(true);
+    await this.checkSsm(true, { spread: false });
     return this.results();
   }
 
@@ -201,13 +215,15 @@ export class FollowedRun implements RunHandle {
         confirmAt = this.clock.now();
       }
       if (confirmAt !== undefined && this.clock.now() >= confirmAt) {
-        await this.checkSsm(true);
+        await this.checkSsm(true, { spread: true });
         confirmAt = this.clock.now() + confirmDelay;
         confirmDelay = Math.min(confirmDelay * 2, policy.confirmBackoffMaxMs);
         nextStatusAt = this.clock.now() + policy.statusCheckIntervalMs;
+      } else if (this.ssmFollowUps.length > 0 && this.clock.now() >= this.ssmFollowUpAt) {
+        await this.runSsmFollowUp();
       } else if (this.clock.now() >= nextStatusAt) {
-        await this.checkSsm(false);
-        await this.checkPendingInstancesAreOnline();
+        await this.checkSsm(false, { spread: true });
+        this.queueSsmFollowUp('pingCheck');
         nextStatusAt = this.clock.now() + policy.statusCheckIntervalMs;
       }
       await this.giveUpOnUnconfirmedCancel();
@@ -216,6 +232,7 @@ export class FollowedRun implements RunHandle {
         this.followsLive() ? nextLiveAt : Infinity,
         nextStatusAt,
         confirmAt ?? Infinity,
+        this.ssmFollowUps.length > 0 ? this.ssmFollowUpAt : Infinity,
         this.nextDeadline(),
       );
       await this.sleepUntil(wakeAt);
@@ -233,8 +250,7 @@ export class FollowedRun implements RunHandle {
 
   private liveInterval(idle: boolean): number {
     const base = idle ? WAIT_POLICY.liveIdleIntervalMs : WAIT_POLICY.liveIntervalMs;
-    const followed = [...this.progress.values()].filter((p) => this.wantsLive(p)).length;
-    return Math.max(base, followed * WAIT_POLICY.livePerInstanceMs);
+    return Math.max(base, this.lastLiveListCalls * WAIT_POLICY.livePerListCallMs);
   }
 
   private async sleepUntil(wakeAt: number): Promise<void> {
@@ -262,45 +278,41 @@ export class FollowedRun implements RunHandle {
     if (!wasStarted && p.startedAtMs !== undefined && NOT_STARTED.has(p.status)) this.setStatus(p, 'InProgress', 'InProgress');
   }
 
-  private async discover(): Promise<void> {
-    if (!this.reader || this.liveDisabled || !this.options.discoverInstances) return;
-    const ids = await this.guard('live', () => this.reader!.discoverInstances());
-    for (const id of ids ?? []) this.instance(id);
-  }
-
-  /** Polls every instance still producing output; returns true when anything new arrived. */
+  /** One pass over the instances still producing output; returns true when anything new arrived. */
   private async pollLive(all: boolean): Promise<boolean> {
-    if (!this.reader || this.liveDisabled) return false;
-    if (!this.targetsResolved()) await this.discover();
-    let got = false;
-    for (const p of [...this.progress.values()]) {
-      if (!(all ? !p.liveProblem : this.wantsLive(p))) continue;
-      got = (await this.pollInstance(p)) || got;
-      if (this.liveDisabled) break;
-    }
-    return got;
+    const reader = this.reader;
+    if (!reader || this.liveDisabled) return false;
+    const followed = [...this.progress.values()].filter((p) => (all ? !p.liveProblem : this.wantsLive(p)));
+    const discover = this.options.discoverInstances && !this.targetsResolved();
+    const pass = await this.guard('live', () => reader.list(followed.map((p) => p.instanceId), { discover }));
+    this.lastLiveListCalls = pass?.listCalls ?? 1;
+    for (const id of pass?.discovered ?? []) followed.push(this.instance(id));
+    const arrived = await mapWithLimit(followed, WAIT_POLICY.liveParallelInstances, (p) => this.drainInstance(p, () => reader.drain(p.instanceId)));
+    return arrived.some(Boolean);
   }
 
-  private async pollInstance(p: InstanceProgress): Promise<boolean> {
+  /** Processes an instance's listed objects (`fetch`), skipping a missing one after its grace period. */
+  private async drainInstance(p: InstanceProgress, fetch: () => Promise<number>): Promise<boolean> {
+    if (this.liveDisabled) return false;
     const reader = this.reader!;
     let processed = 0;
     try {
-      processed = (await this.guard('live', () => reader.poll(p.instanceId))) ?? 0;
+      processed = (await this.guard('live', fetch)) ?? 0;
+      if (reader.gapOf(p.instanceId) === undefined) {
+        p.gapSinceMs = undefined;
+      } else {
+        p.gapSinceMs ??= this.clock.now();
+        if (this.clock.now() - p.gapSinceMs >= WAIT_POLICY.gapGraceMs || p.ssmTerminal) {
+          const skipped = reader.skipGap(p.instanceId);
+          p.notes.push(`${skipped} live output object(s) never arrived; output is incomplete`);
+          p.gapSinceMs = undefined;
+          processed += (await this.guard('live', () => reader.drain(p.instanceId))) ?? 0;
+        }
+      }
     } catch (error) {
       // A corrupt object: this instance's live output cannot be trusted any more.
       p.liveProblem = `live output unreadable (${(error as Error).message})`;
       return false;
-    }
-    if (reader.gapOf(p.instanceId) === undefined) {
-      p.gapSinceMs = undefined;
-    } else {
-      p.gapSinceMs ??= this.clock.now();
-      if (this.clock.now() - p.gapSinceMs >= WAIT_POLICY.gapGraceMs || p.ssmTerminal) {
-        const skipped = reader.skipGap(p.instanceId);
-        p.notes.push(`${skipped} live output object(s) never arrived; output is incomplete`);
-        p.gapSinceMs = undefined;
-        processed += (await this.guard('live', () => reader.poll(p.instanceId))) ?? 0;
-      }
     }
     return processed > 0;
   }
@@ -326,7 +338,12 @@ export class FollowedRun implements RunHandle {
     return this.targetsResolved() && [...this.progress.values()].every((p) => p.final);
   }
 
-  private async checkSsm(confirming: boolean): Promise<void> {
+  /**
+   * Asks SSM about the command. Fleets: ListCommands tells whether anything changed, and the
+   * invocations are listed only then (or when confirming); with `spread` the listing is its own
+   * round, after a short pause, so one round never exceeds the invocation pages.
+   */
+  private async checkSsm(confirming: boolean, { spread }: { spread: boolean }): Promise<void> {
     if (this.singleTarget) {
       const p = [...this.progress.values()][0];
       if (p.final) return;
@@ -337,17 +354,39 @@ export class FollowedRun implements RunHandle {
       }
       return;
     }
+    if (confirming && this.targetsResolved()) return this.listInvocations();
     const command = await this.guard('ssm', () => this.backend.getCommand(this.commandId));
     if (command) this.command = command;
     const changed = command !== undefined && command.completedCount !== this.lastCompletedCount;
     const undiscovered = command !== undefined && command.targetCount > this.progress.size;
     if (confirming || changed || undiscovered || (command && isTerminalStatus(command.status)) || this.lastCompletedCount < 0) {
-      const invocations = await this.guard('ssm', () => this.backend.listInvocations(this.commandId));
-      if (invocations) {
-        if (command) this.lastCompletedCount = command.completedCount;
-        for (const invocation of invocations) await this.applyInvocation(invocation);
-      }
+      if (spread) this.queueSsmFollowUp('listInvocations');
+      else await this.listInvocations();
     }
+  }
+
+  private async listInvocations(): Promise<void> {
+    this.ssmFollowUps = this.ssmFollowUps.filter((kind) => kind !== 'listInvocations');
+    const invocations = await this.guard('ssm', () => this.backend.listInvocations(this.commandId));
+    if (!invocations) return;
+    if (this.command) this.lastCompletedCount = this.command.completedCount;
+    for (const invocation of invocations) await this.applyInvocation(invocation);
+  }
+
+  private queueSsmFollowUp(kind: 'listInvocations' | 'pingCheck'): void {
+    if (this.ssmFollowUps.includes(kind)) return;
+    if (this.ssmFollowUps.length === 0) this.ssmFollowUpAt = this.clock.now() + WAIT_POLICY.ssmRoundGapMs;
+    this.ssmFollowUps.push(kind);
+  }
+
+  private async runSsmFollowUp(): Promise<void> {
+    const kind = this.ssmFollowUps[0];
+    if (kind === 'listInvocations') await this.listInvocations();
+    else {
+      this.ssmFollowUps.shift();
+      await this.checkPendingInstancesAreOnline();
+    }
+    this.ssmFollowUpAt = this.clock.now() + WAIT_POLICY.ssmRoundGapMs;
   }
 
   private async applyInvocation(invocation: SsmInvocation): Promise<void> {
@@ -438,7 +477,8 @@ export class FollowedRun implements RunHandle {
   private async finalize(p: InstanceProgress, status: string, statusDetails: string, note?: string): Promise<void> {
     if (p.final) return;
     if (note) p.notes.push(note);
-    if (this.reader && !this.liveDisabled && !p.liveEnded && !p.liveProblem) await this.pollInstance(p); // drain the last objects
+    const reader = this.reader;
+    if (reader && !this.liveDisabled && !p.liveEnded && !p.liveProblem) await this.drainInstance(p, () => reader.poll(p.instanceId)); // the last objects
     p.final = true;
     if (!this.usesLive(p, status)) await this.useSsmOutput(p);
     this.setStatus(p, status, statusDetails);

@@ -52,10 +52,11 @@ export class FakeRunBackend implements RunBackend {
     cancel: 0,
     pingStatus: 0,
     listKeys: 0,
-    listSubPrefixes: 0,
     getObject: 0,
   };
   readonly cancels: Array<{ at: number; instanceIds?: string[] }> = [];
+  /** Every call with its virtual time (calls of one round share a time: only sleeping moves the clock). */
+  readonly log: Array<{ at: number; name: CallName }> = [];
   /** Called before every call, e.g. to cancel at a given time. */
   onCall?: (name: CallName) => void | Promise<void>;
   /** Makes one call fail with this error. */
@@ -75,6 +76,7 @@ export class FakeRunBackend implements RunBackend {
 
   private async enter(name: CallName): Promise<void> {
     this.calls[name]++;
+    this.log.push({ at: this.clock.now(), name });
     await this.onCall?.(name);
     const failure = this.failures[name];
     if (failure) throw failure;
@@ -168,11 +170,6 @@ export class FakeRunBackend implements RunBackend {
       .flatMap((i) => this.visibleChunks(i).map((c) => c.key))
       .filter((key) => key.startsWith(prefix) && (startAfter === undefined || key > startAfter))
       .sort();
-  }
-
-  async listSubPrefixes(_bucket: string, prefix: string): Promise<string[]> {
-    await this.enter('listSubPrefixes');
-    return this.instances.filter((i) => this.visibleChunks(i).length > 0).map((i) => `${prefix}${i.instanceId}/`);
   }
 
   async getObject(_bucket: string, key: string): Promise<Uint8Array> {

@@ -287,4 +287,53 @@ describe('wait policy: fleets and tag targets', () => {
     assert.equal(result.invocations[0].stdout, 'line 1\nline 2\nline 3\nline 4\n');
     assert.equal(backend.calls.getInvocation, 1);
   });
+
+  test('a fleet pass lists the whole run prefix once instead of once per instance, and misses nothing', async () => {
+    const ids = Array.from({ length: 100 }, (_, n) => `i-${n.toString(16).padStart(17, '0')}`);
+    // Instances sorting first run longest, so later objects keep arriving before keys already listed.
+    const { run, backend, stdoutOf } = follow(ids.map((id, n) => liveScript(id, 1 + ((100 - n) % 7))));
+    const result = await run.wait();
+    assert.ok(result.invocations.every((i) => i.status === 'Success' && i.outputSource === 'live'));
+    ids.forEach((id, n) => assert.equal(stdoutOf(id), Array.from({ length: 1 + ((100 - n) % 7) }, (_, k) => `line ${k + 1}\n`).join('')));
+    const listingInstants = new Set(backend.log.filter((c) => c.name === 'listKeys').map((c) => c.at));
+    const perPass = backend.calls.listKeys / listingInstants.size;
+    assert.ok(perPass <= 1.1, `${backend.calls.listKeys} LIST calls over ${listingInstants.size} passes`);
+  });
+
+  test('one instance is listed under its own prefix after its last key', async () => {
+    const { run, backend } = follow([liveScript(ID, 3)]);
+    const prefixes: Array<{ prefix: string; startAfter?: string }> = [];
+    const listKeys = backend.listKeys.bind(backend);
+    backend.listKeys = (bucket, prefix, startAfter) => {
+      prefixes.push({ prefix, startAfter });
+      return listKeys(bucket, prefix, startAfter);
+    };
+    await run.wait();
+    assert.ok(prefixes.every((p) => p.prefix === `${RUN_PREFIX}${ID}/`));
+    assert.ok(prefixes.some((p) => p.startAfter?.startsWith(`${RUN_PREFIX}${ID}/`)), 'StartAfter follows the last key');
+  });
+
+  test('a fleet never sends ListCommands and the invocation listing in the same round', async () => {
+    const ids = Array.from({ length: 6 }, (_, n) => `i-${n.toString(16).padStart(17, '0')}`);
+    const { run, backend } = follow(ids.map((id, n) => liveScript(id, 8 + n * 4)));
+    await run.wait();
+    const rounds = new Map<number, Set<string>>();
+    for (const call of backend.log.filter((c) => ['getCommand', 'listInvocations', 'pingStatus'].includes(c.name))) {
+      if (!rounds.has(call.at)) rounds.set(call.at, new Set());
+      rounds.get(call.at)!.add(call.name);
+    }
+    assert.ok(backend.calls.getCommand >= 2, 'slow checks ran');
+    for (const [at, names] of rounds) assert.equal(names.size, 1, `round at ${at} ms: ${[...names].join(', ')}`);
+  });
+
+  test('a quiet 40-second script is noticed within one live interval of its end', async () => {
+    const quiet: FakeInstance = {
+      instanceId: ID,
+      chunks: [{ at: 500, frames: [{ type: 'start', info: {} }] }, { at: 40_900, frames: [{ type: 'exit', exitCode: 0 }] }],
+      ssm: [{ from: 300, status: 'InProgress' }, { from: 40_950, status: 'Success', responseCode: 0 }],
+    };
+    const { run, clock } = follow([quiet]);
+    await run.wait();
+    assert.ok(clock.now() <= 40_900 + WAIT_POLICY.liveIntervalMs, `finished at ${clock.now()} ms`);
+  });
 });
