@@ -286,7 +286,9 @@ export class FollowedRun implements RunHandle {
     const discover = this.options.discoverInstances && !this.targetsResolved();
     const pass = await this.guard('live', () => reader.list(followed.map((p) => p.instanceId), { discover }));
     this.lastLiveListCalls = pass?.listCalls ?? 1;
-    for (const id of pass?.discovered ?? []) followed.push(this.instance(id));
+    const known = new Set(followed.map((p) => p.instanceId));
+    // Discovered on the channel: may already be known from SSM's listing, but is drained once.
+    for (const id of pass?.discovered ?? []) if (!known.has(id)) followed.push(this.instance(id));
     const arrived = await mapWithLimit(followed, WAIT_POLICY.liveParallelInstances, (p) => this.drainInstance(p, () => reader.drain(p.instanceId)));
     return arrived.some(Boolean);
   }

@@ -279,6 +279,21 @@ describe('wait policy: fleets and tag targets', () => {
     assert.deepEqual([...run.instanceIds].sort(), [ID, ID2]);
   });
 
+  test('tag targets: an instance known from SSM before its first live object is drained once', async () => {
+    const ID3 = 'i-0123456789abcdef2';
+    const late = (id: string, ssmFrom: number): FakeInstance => {
+      const script = liveScript(id, 2);
+      // First object at 5.4 s: after SSM's listing at 5.25 s named the instance, before any pass drained it.
+      script.chunks = script.chunks!.map((c) => ({ ...c, at: c.at + 4_900 }));
+      script.ssm = [{ from: ssmFrom, status: 'InProgress' }, { from: 9_000, status: 'Success', responseCode: 0 }];
+      return script;
+    };
+    // SSM names ID and ID2 at the 5 s check; ID3 stays unknown to it, so discovery goes on.
+    const { run, stdoutOf } = follow([late(ID, 300), late(ID2, 300), late(ID3, 7_000)], { instanceIds: [], discoverInstances: true });
+    await run.wait();
+    for (const id of [ID, ID2, ID3]) assert.equal(stdoutOf(id), 'line 1\nline 2\n', id);
+  });
+
   test('snapshot(): one look, no waiting', async () => {
     const { run, backend, clock } = follow([liveScript(ID, 30)]);
     clock.nowMs = 5_000;
