@@ -29,12 +29,22 @@ export async function launchBrowser() {
   });
 }
 
-/** Opens the workbench for `workbenchUrl` and waits until it is rendered. Tall, so the Output panel shows a whole short run. */
-export async function openWorkbench(browser, workbenchUrl) {
+/**
+ * Opens the workbench for `workbenchUrl` and waits until it is rendered. Tall, so the Output panel
+ * shows a whole short run. With `consoleLog`, the page's console messages and errors go to that file.
+ */
+export async function openWorkbench(browser, workbenchUrl, consoleLog) {
   // Clipboard permissions: without them a headless page leaves VS Code's clipboard calls pending.
   const context = await browser.newContext({ viewport: { width: 1440, height: 1200 }, permissions: ['clipboard-read', 'clipboard-write'] });
   const page = await context.newPage();
-  await page.goto(workbenchUrl);
+  if (consoleLog) {
+    const log = (line) => fs.appendFileSync(consoleLog, `${new Date().toISOString()} ${line}\n`);
+    page.on('console', (message) => log(`[${message.type()}] ${message.text()}`));
+    page.on('pageerror', (error) => log(`[pageerror] ${error.stack ?? error}`));
+  }
+  // Wait for the rendered workbench, not the page's load event: on a busy machine loading every
+  // script of the workbench can take longer than Playwright's default 30 s navigation timeout.
+  await page.goto(workbenchUrl, { waitUntil: 'commit', timeout: WORKBENCH_READY_MS });
   await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: WORKBENCH_READY_MS });
   return page;
 }

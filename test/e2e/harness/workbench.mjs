@@ -37,11 +37,41 @@ export function activeEditorTab(page, fileName) {
   return page.locator(`.part.editor .tab.active[data-resource-name="${fileName}"]`);
 }
 
-/** Right-click in the active text editor and choose `item` from its context menu. */
-export async function editorContextMenu(page, item) {
-  const text = page.locator('.part.editor .editor-instance .monaco-editor .view-lines').first();
-  await text.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
-  await text.click({ button: 'right', position: { x: 200, y: 10 } });
+/** The rendered line of the active text editor that contains `text` (a string without spaces, or a RegExp). */
+function editorLine(page, text) {
+  return page.locator('.part.editor .editor-group-container.active .monaco-editor .view-lines .view-line', { hasText: text }).first();
+}
+
+/**
+ * Right-click in the active text editor and choose `item` from its context menu. With `onLine`, the
+ * click lands at the start of the line showing that text (inside a selection there, which a
+ * right-click elsewhere would collapse).
+ */
+export async function editorContextMenu(page, item, { onLine } = {}) {
+  if (onLine) {
+    const line = editorLine(page, onLine);
+    await line.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await line.click({ button: 'right', position: { x: 20, y: 5 } });
+  } else {
+    const text = page.locator('.part.editor .editor-instance .monaco-editor .view-lines').first();
+    await text.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await text.click({ button: 'right', position: { x: 200, y: 10 } });
+  }
+  await chooseMenuItem(page, item);
+}
+
+/** Selects `count` whole lines of the active editor, from the line showing `fromLine`; waits until the status bar counts the selection. */
+export async function selectLines(page, fromLine, count) {
+  const line = editorLine(page, fromLine);
+  await line.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await line.click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('Home');
+  for (let i = 0; i < count; i++) await page.keyboard.press('Shift+ArrowDown');
+  await statusBarItem(page, /\(\d+ selected\)/).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+}
+
+/** Chooses `item` from the open context menu. */
+async function chooseMenuItem(page, item) {
   const entry = page.locator('.monaco-menu .action-item .action-label', { hasText: new RegExp(`^${escapeRegExp(item)}$`) });
   await entry.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   await entry.first().click();
@@ -81,23 +111,50 @@ export async function openActivityBarView(page, title, timeoutMs = STEP_TIMEOUT_
   await item.first().click();
 }
 
+function sidebarPane(page, viewTitle) {
+  return page.locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: viewTitle }) });
+}
+
 /** Rows of a sidebar tree view whose pane header is `viewTitle`: visible label text and aria-label. */
 export async function treeRows(page, viewTitle, timeoutMs = STEP_TIMEOUT_MS) {
-  const pane = page.locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: viewTitle }) });
-  const rows = pane.locator('.monaco-list-row');
+  const rows = sidebarPane(page, viewTitle).locator('.monaco-list-row');
   await rows.first().waitFor({ state: 'visible', timeout: timeoutMs });
   return rows.evaluateAll((elements) => elements.map((e) => ({ text: e.innerText.replace(/\s+/g, ' ').trim(), ariaLabel: e.getAttribute('aria-label') ?? '' })));
 }
 
-/** The text the Output panel shows now (only the rendered, i.e. visible, lines), in line order. */
-export async function visibleOutput(page) {
-  return page.evaluate(() => {
-    const editor = document.querySelector('.part.panel .output-view .monaco-editor, .part.panel .monaco-editor');
+/**
+ * Clicks the inline action `actionTitle` (an icon shown while the pointer is over the row) of the row
+ * showing `rowText` in the sidebar view `viewTitle`. Waits for the action: it appears only once the
+ * item's state allows it (its `when` clause).
+ */
+export async function treeItemInlineAction(page, viewTitle, rowText, actionTitle, timeoutMs = STEP_TIMEOUT_MS) {
+  const row = sidebarPane(page, viewTitle).locator('.monaco-list-row', { hasText: rowText }).first();
+  await row.waitFor({ state: 'visible', timeout: timeoutMs });
+  await row.hover();
+  const action = row.locator(`.actions .action-label[aria-label^="${actionTitle}"]`);
+  await action.waitFor({ state: 'visible', timeout: timeoutMs });
+  await action.click();
+}
+
+/** The rendered (visible) lines of the first editor matching `selector`, in line order. */
+function renderedLines(page, selector) {
+  return page.evaluate((editorSelector) => {
+    const editor = document.querySelector(editorSelector);
     if (!editor) return '';
     const lines = [...editor.querySelectorAll('.view-lines .view-line')];
     lines.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
     return lines.map((line) => line.textContent.replace(/\u00a0/g, ' ')).join('\n');
-  });
+  }, selector);
+}
+
+/** The text the Output panel shows now (only the rendered, i.e. visible, lines), in line order. */
+export function visibleOutput(page) {
+  return renderedLines(page, '.part.panel .output-view .monaco-editor, .part.panel .monaco-editor');
+}
+
+/** The text the active editor shows now (its rendered lines). */
+export function activeEditorText(page) {
+  return renderedLines(page, '.part.editor .editor-group-container.active .monaco-editor');
 }
 
 /** The channel the Output panel shows (its channel picker's value). */
@@ -108,21 +165,31 @@ export async function selectedOutputChannel(page) {
   });
 }
 
-/**
- * Polls the Output panel until `expected` (a RegExp, or a function of the text returning a truthy
- * value) matches its visible text; returns the match. Survives a window reload in between.
- */
-export async function waitForOutput(page, expected, timeoutMs = STEP_TIMEOUT_MS) {
+/** Polls `read()` until `expected` (a RegExp, or a function of the text) matches; returns the match. */
+async function waitForText(read, expected, timeoutMs, where) {
   const check = typeof expected === 'function' ? expected : (text) => text.match(expected);
   const deadline = Date.now() + timeoutMs;
   let text = '';
   while (Date.now() < deadline) {
-    text = await visibleOutput(page).catch(() => ''); // the page may be navigating (reload)
+    text = await read().catch(() => ''); // the page may be navigating (reload)
     const match = check(text);
     if (match) return match;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`Output panel never showed ${expected} within ${timeoutMs} ms; it shows:\n${text.slice(-2000)}`);
+  throw new Error(`${where} never showed ${expected} within ${timeoutMs} ms; it shows:\n${text.slice(-2000)}`);
+}
+
+/**
+ * Polls the Output panel until `expected` (a RegExp, or a function of the text returning a truthy
+ * value) matches its visible text; returns the match. Survives a window reload in between.
+ */
+export function waitForOutput(page, expected, timeoutMs = STEP_TIMEOUT_MS) {
+  return waitForText(() => visibleOutput(page), expected, timeoutMs, 'Output panel');
+}
+
+/** Polls the active editor until its visible text is exactly `expected`. */
+export function waitForEditorText(page, expected, timeoutMs = STEP_TIMEOUT_MS) {
+  return waitForText(() => activeEditorText(page), (text) => text === expected, timeoutMs, 'The active editor');
 }
 
 /**

@@ -4,6 +4,7 @@
 // Needs: node test/e2e/install.mjs, npm run build && npm run package (test/e2e/run.mjs does all).
 // On failure the step's screenshot and the sandbox/code-server logs are in .e2e-artifacts/ui/.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, openWorkbench, saveScreenshot } from '../harness/browser.mjs';
@@ -11,6 +12,7 @@ import { copyFixtureWorkspace } from '../harness/build.mjs';
 import { installCleanupHandlers, leftoverProcesses } from '../harness/processes.mjs';
 import { findExtensionVsix, startStack } from '../harness/stack.mjs';
 import {
+  activeEditorTab,
   answerInputBox,
   clearOutput,
   editorContextMenu,
@@ -22,10 +24,13 @@ import {
   reloadWindow,
   runFromPalette,
   selectedOutputChannel,
+  selectLines,
   statusBarItem,
   STEP_TIMEOUT_MS,
+  treeItemInlineAction,
   treeRows,
   visibleOutput,
+  waitForEditorText,
   waitForOutput,
 } from '../harness/workbench.mjs';
 
@@ -141,6 +146,37 @@ describe('EC2 Runner in code-server, as a user', () => {
     await waitForOutput(page, /about to fail with exit code 3/, RUN_TIMEOUT_MS);
     await waitForOutput(page, /\[Done\] exit code 3 · Failed/, RUN_TIMEOUT_MS);
     await statusBarItem(page, /fail\.py → /).waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  });
+
+  step('Run Selection on EC2 from the editor context menu runs only the selected line', async () => {
+    await clearOutput(page);
+    await openFile(page, 'selection.py');
+    await selectLines(page, 'in-selection', 1);
+    // The default target was picked by the first run: no quick pick this time.
+    await editorContextMenu(page, 'Run Selection on EC2', { onLine: 'in-selection' });
+    await waitForOutput(page, /\[Running\] selection: print\("in-selection", 6 \* 7, flush=True\) on /, RUN_TIMEOUT_MS);
+    await waitForOutput(page, /\[Done\] exit code 0 · Success/, RUN_TIMEOUT_MS);
+    const text = await visibleOutput(page);
+    assert.match(text, /^in-selection 42$/m, 'the selected line ran');
+    assert.doesNotMatch(text, /before-selection|after-selection/, 'the lines around the selection did not run');
+  });
+
+  step('Download Artifacts in the Runs view opens the CSV the script wrote to $EC2_RUNNER_ARTIFACTS', async () => {
+    const expectedCsv = 'metric,value\nanswer,42\nsquares,285\n';
+    await clearOutput(page);
+    await openFile(page, 'make_report.py');
+    await editorContextMenu(page, 'Run Active File on EC2');
+    await waitForOutput(page, /\[Done\] exit code 0 · Success/, RUN_TIMEOUT_MS);
+    assert.match(await visibleOutput(page), /^ {2}report\.csv \(\d+ bytes\)$/m, 'the output lists the artifact');
+
+    await treeItemInlineAction(page, 'Runs', 'make_report.py', 'Download Artifacts');
+    await activeEditorTab(page, 'report.csv').waitFor({ state: 'visible', timeout: RUN_TIMEOUT_MS });
+    await waitForEditorText(page, expectedCsv); // rendered lines: the last one is the empty line after the final newline
+    // Saved in the workspace, one folder per run.
+    const folder = path.join(stack.workspace, '.ec2-runner', 'artifacts');
+    const saved = fs.readdirSync(folder).map((run) => path.join(folder, run, 'report.csv'));
+    assert.equal(saved.length, 1, `one run's artifacts in ${folder}`);
+    assert.equal(fs.readFileSync(saved[0], 'utf8'), expectedCsv);
   });
 
   step('the stop button in the status bar cancels a long run', async () => {
