@@ -8,7 +8,7 @@ import { joinArguments, splitArguments } from './args';
 import type { TargetLabel } from './format';
 import type { RerunSource, RunRecord } from './history';
 import type { RunController } from './runController';
-import type { ExtensionSettings } from './settings';
+import { withInterpreterSetting, type ExtensionSettings } from './settings';
 import { decideTargets, onlinePickItems, type DefaultTarget } from './targets';
 
 const COMMAND_HISTORY_KEY = 'ec2Runner.commandHistory';
@@ -108,21 +108,14 @@ export class Runner {
   }
 
   private async launchFile(file: FileToRun, args: string[], targets: TargetLabel[], settings: ExtensionSettings): Promise<RunRecord> {
-    const isPython = /\.py$/i.test(file.fileName);
-    const source: RunSource = {
-      kind: 'file',
-      fileName: file.fileName,
-      content: file.content,
-      args,
-      interpreter: isPython && settings.interpreter.trim() ? settings.interpreter.trim() : undefined,
-    };
+    const source: RunSource = { kind: 'file', fileName: file.fileName, content: file.content, args };
     const label = args.length ? `${file.fileName} ${joinArguments(args)}` : file.fileName;
     return this.launch(label, { kind: 'file', uri: file.uri.toString(), fileName: file.fileName, args }, source, targets, settings);
   }
 
   private async launch(label: string, rerun: RerunSource, source: RunSource, targets: TargetLabel[], settings: ExtensionSettings): Promise<RunRecord> {
     const request: RunRequest = {
-      source,
+      source: withInterpreterSetting(source, settings.interpreter),
       target: { kind: 'instances', instanceIds: targets.map((t) => t.instanceId) },
       workingDirectory: settings.workingDirectory.trim() || undefined,
       env: stringValues(settings.env),

@@ -2,7 +2,7 @@
 // `contributes.configuration` (config.ts reads them through getConfiguration, never repeating them).
 // Empty strings mean "not set": the engine then uses the AWS environment variables and shared
 // config (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, SSO...) and EC2_RUNNER_BUCKET.
-import type { EngineSettings, TransferMode } from '../core/api';
+import type { EngineSettings, RunSource, TransferMode } from '../core/api';
 
 export type Feedback = 'fireAndForget' | 'exitCode' | 'exitCodeAndData';
 
@@ -75,4 +75,16 @@ export function connectionSummary(settings: Pick<ExtensionSettings, 'profile' | 
   const region = blankToUndefined(settings.region) ?? blankToUndefined(env.AWS_REGION) ?? blankToUndefined(env.AWS_DEFAULT_REGION) ?? 'region from profile';
   const endpoint = blankToUndefined(settings.endpointUrl) ?? blankToUndefined(env.AWS_ENDPOINT_URL);
   return [profile, region, endpoint].filter(Boolean).join(' · ');
+}
+
+/**
+ * The `interpreter` setting runs every Python source: a file, a selection, a project's entry (and their
+ * reruns). Shell scripts and commands keep their own; an interpreter the source already names wins.
+ */
+export function withInterpreterSetting(source: RunSource, interpreter: string): RunSource {
+  const command = interpreter.trim();
+  if (!command || source.kind === 'command' || source.interpreter) return source;
+  const isPython =
+    source.kind === 'selection' ? /^(python|py|\.py)$/i.test(source.language.trim()) : /\.py$/i.test(source.kind === 'file' ? source.fileName : source.entry);
+  return isPython ? { ...source, interpreter: command } : source;
 }

@@ -2,7 +2,7 @@
 // filters, errors and settings mapping.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { InvocationResult, ManagedInstance, RunResult } from '../../src/core/api';
+import type { InvocationResult, ManagedInstance, RunResult, RunSource } from '../../src/core/api';
 import { ArgumentSyntaxError, joinArguments, splitArguments } from '../../src/extension/args';
 import { profileNamesIn } from '../../src/extension/awsProfiles';
 import { describeError, ssoLoginCommand } from '../../src/extension/errorInfo';
@@ -18,7 +18,7 @@ import {
 } from '../../src/extension/format';
 import type { RunRecord } from '../../src/extension/history';
 import { instanceDescription, itemsActedOn, matchesFilter, pingIcon, sortInstances, stateForError } from '../../src/extension/instanceModel';
-import { connectionSummary, effectiveProfile, engineSettingsOf } from '../../src/extension/settings';
+import { connectionSummary, effectiveProfile, engineSettingsOf, withInterpreterSetting } from '../../src/extension/settings';
 import { runDescription, statusView } from '../../src/extension/statusText';
 import { decideTargets, onlinePickItems } from '../../src/extension/targets';
 
@@ -237,6 +237,24 @@ describe('errors and settings', () => {
     assert.equal(effectiveProfile({ profile: '' }, { AWS_PROFILE: 'envp' }), 'envp');
     assert.equal(effectiveProfile({ profile: 'set' }, { AWS_PROFILE: 'envp' }), 'set');
     assert.equal(connectionSummary({ profile: '', region: '', endpointUrl: '' }, { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }), 'default credentials · us-east-1 · http://127.0.0.1:4566');
+  });
+
+  test('the interpreter setting reaches every Python source (file, selection, project), not shell scripts or commands', () => {
+    const venv = ' /opt/venv/bin/python -u ';
+    const content = enc('x');
+    const interpreterOf = (source: RunSource, setting = venv) => {
+      const given = withInterpreterSetting(source, setting);
+      return given.kind === 'command' ? 'none for a command' : given.interpreter;
+    };
+    assert.equal(interpreterOf({ kind: 'file', fileName: 'a.py', content }), '/opt/venv/bin/python -u');
+    assert.equal(interpreterOf({ kind: 'selection', text: 'print(1)', language: 'python' }), '/opt/venv/bin/python -u');
+    assert.equal(interpreterOf({ kind: 'project', root: '/p', entry: 'src/main.py' }), '/opt/venv/bin/python -u');
+    assert.equal(interpreterOf({ kind: 'file', fileName: 'a.sh', content }), undefined);
+    assert.equal(interpreterOf({ kind: 'selection', text: 'ls', language: 'shellscript' }), undefined);
+    assert.equal(interpreterOf({ kind: 'project', root: '/p', entry: 'run.sh' }), undefined);
+    assert.deepEqual(withInterpreterSetting({ kind: 'command', command: 'ls' }, venv), { kind: 'command', command: 'ls' });
+    assert.equal(interpreterOf({ kind: 'selection', text: 'print(1)', language: 'python' }, '  '), undefined, 'empty: the engine default');
+    assert.equal(interpreterOf({ kind: 'file', fileName: 'a.py', content, interpreter: 'pypy3' }), 'pypy3', 'a source that names one keeps it');
   });
 
   test('profile names come from section headers only', () => {

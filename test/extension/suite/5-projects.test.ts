@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunRecord } from '../../../src/extension/history';
-import { api, onlineNode, openScript, requireSandboxEnvironment, scratchDir } from './helpers';
+import { api, onlineNode, openScript, requireSandboxEnvironment, scratchDir, setSetting } from './helpers';
 
 const PLOT_PY = `import os
 open(os.path.join(os.environ["EC2_RUNNER_ARTIFACTS"], "table.csv"), "w").write("x,y\\n1,2\\n")
@@ -36,6 +36,31 @@ suite('Projects, selections and artifacts', () => {
     assert.match(text, /^only this line 42$/m);
     assert.doesNotMatch(text, /not selected/);
     assert.equal(record.source.kind, 'selection');
+  });
+
+  test('Run Selection and Run Workspace File run with the ec2Runner.interpreter setting, as Run Active File does', async () => {
+    // `-X name` only shows in sys._xoptions: the script can tell which interpreter command started it.
+    const script = 'import sys\nprint("interpreter setting used:", "ec2runner_setting" in sys._xoptions, flush=True)\n';
+    await setSetting('interpreter', 'python3 -X ec2runner_setting');
+    try {
+      const editor = await openScript('interpreter-selection.py', script);
+      editor.selection = new vscode.Selection(0, 0, 2, 0);
+      const selection = (await vscode.commands.executeCommand<RunRecord>('ec2Runner.runSelection'))!;
+      assert.equal(selection.status, 'Success', (await api()).outputText());
+      assert.match((await api()).outputText(), /^interpreter setting used: True$/m, 'the selection ran with the setting');
+
+      (await api()).clearOutput();
+      const root = path.join(scratchDir(), 'interpreter-project');
+      fs.mkdirSync(root, { recursive: true });
+      fs.writeFileSync(path.join(root, '.ec2-runner'), '');
+      fs.writeFileSync(path.join(root, 'main.py'), script);
+      const project = (await vscode.commands.executeCommand<RunRecord>('ec2Runner.runProjectFile', vscode.Uri.file(path.join(root, 'main.py'))))!;
+      assert.equal(project.status, 'Success', (await api()).outputText());
+      assert.equal(project.source.kind, 'project');
+      assert.match((await api()).outputText(), /^interpreter setting used: True$/m, 'the project entry ran with the setting');
+    } finally {
+      await setSetting('interpreter', undefined);
+    }
   });
 
   test('Run Workspace File stages the project folder (relative import works) and Download Artifacts opens the CSV', async () => {
