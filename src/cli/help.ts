@@ -65,8 +65,9 @@ ${TARGET_OPTIONS}
                         as one archive, unpack it on the instance and run FILE (relative to DIR) from there
   --project DIR         The same, naming the file first: run DIR/sub/main.py --project DIR
   --language LANG       With FILE "-": the script comes from stdin, as a LANG script (python, sh)
-  --no-deps             Do not install the project's requirements.txt (default: install it into a venv on
-                        the instance, cached by the requirements' hash)
+  --no-deps             Do not install the project's dependencies (default: its root requirements.txt, else
+                        pyproject.toml's [project] dependencies, into a venv on the instance, cached by
+                        their hash)
   --venv-root DIR       Where the instance keeps those venvs (default ~/.cache/ec2-runner/venvs, or
                         /var/tmp/ec2-runner/venvs when the agent has no HOME)
   --artifacts DIR       Save the files the script wrote to $EC2_RUNNER_ARTIFACTS into DIR (at most 8 MB)

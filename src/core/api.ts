@@ -89,8 +89,9 @@ export interface RunRequest {
   /** Shown in the SSM console; the engine prefixes it so runs can be recognised. */
   comment?: string;
   /**
-   * Projects with a requirements.txt: install it into a virtual environment on the instance, cached
-   * by the requirements' hash, and run with it. Default true.
+   * Projects: install the root requirements.txt, else pyproject.toml's `[project] dependencies` (read
+   * on the client), into a virtual environment on the instance cached by their hash and the
+   * interpreter's identity, and run with it. Default true.
    */
   installDependencies?: boolean;
   /** Where instances keep those environments; default `$HOME/.cache/ec2-runner/venvs` (`/var/tmp/ec2-runner/venvs` without HOME). */

@@ -17,9 +17,6 @@ import { PROJECT_LIMITS } from './defaults';
 /** Never staged, whatever .gitignore says. */
 export const ALWAYS_EXCLUDED_DIRS = ['.git', 'node_modules', '__pycache__', '.venv'];
 
-/** File name of the dependency list the instance installs from (at the project root). */
-export const REQUIREMENTS_FILE = 'requirements.txt';
-
 export interface ProjectFile {
   /** POSIX path relative to the project root. */
   path: string;

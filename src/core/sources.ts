@@ -1,7 +1,11 @@
 // Turns every RunSource into what the launcher stages: a selection becomes a file (one mechanism:
 // `selection.py` is staged and run like any file), a project keeps its folder and a checked entry.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { RunnerError, type RunSource } from './api';
-import { normalizeEntry, packProject, REQUIREMENTS_FILE } from './project';
+import { projectDependencies, PYPROJECT_FILE } from './dependencies';
+import { normalizeEntry, packProject } from './project';
+import type { RemotePayload } from './remote';
 
 /** File extension by language id (VS Code's ids, plus the extensions themselves for the CLI). */
 const EXTENSION_BY_LANGUAGE: Record<string, string> = {
@@ -45,7 +49,7 @@ export function resolveSource(source: RunSource): StagedSource {
 export interface StagedContent {
   fileName: string;
   content: Uint8Array;
-  archive?: { entry: string; requirementsFile?: string; venvRoot?: string };
+  archive?: RemotePayload['archive'];
 }
 
 /** Name of a staged project archive (the content-addressed key tells projects apart). */
@@ -57,10 +61,14 @@ export async function stagedContentOf(
 ): Promise<StagedContent> {
   if (source.kind === 'file') return { fileName: source.fileName, content: source.content };
   const packed = await packProject(source.root, source.entry);
-  const installs = options.installDependencies !== false && packed.files.some((f) => f.path === REQUIREMENTS_FILE);
+  const pyproject = join(source.root, PYPROJECT_FILE);
+  const dependencies =
+    options.installDependencies === false
+      ? undefined
+      : await projectDependencies(packed.files.map((f) => f.path), () => readFile(pyproject, 'utf8'), pyproject);
   return {
     fileName: PROJECT_ARCHIVE_NAME,
     content: packed.archive,
-    archive: { entry: source.entry, ...(installs ? { requirementsFile: REQUIREMENTS_FILE, venvRoot: options.venvRoot } : {}) },
+    archive: { entry: source.entry, ...(dependencies ? { ...dependencies, venvRoot: options.venvRoot } : {}) },
   };
 }

@@ -66,6 +66,17 @@ describe('ec2-runner run: projects, stdin and artifacts', () => {
     assert.equal(r.stdout, "stdin ['x y']\n");
   });
 
+  test('a malformed pyproject.toml: one line naming the file and the TOML error, exit 1; --no-deps does not read it', async () => {
+    const project = writeTree(tempDir(), { 'pyproject.toml': '[project]\ndependencies = "requests"\nname = \n', 'main.py': 'print("ran")\n' });
+    const r = await runCli(['run', project, '--entry', 'main.py', '--instance', instance], fx.env);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout.toString(), '');
+    assert.equal(r.stderr, `ec2-runner: ${join(project, 'pyproject.toml')}: not valid TOML (line 3, column 8: invalid value): fix the file, or run without installing dependencies (--no-deps, ec2Runner.installDependencies: false).\n`);
+    const skipped = await runCli(['run', project, '--entry', 'main.py', '--no-deps', '--instance', instance], fx.env);
+    assert.equal(skipped.code, 0, skipped.stderr);
+    assert.equal(skipped.stdout.toString(), 'ran\n');
+  });
+
   test('usage mistakes get one clear line', async () => {
     const folder = await runCli(['run', root, '--instance', instance], fx.env);
     assert.equal(folder.code, 2);

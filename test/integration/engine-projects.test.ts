@@ -32,6 +32,19 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
     return { handle, invocation: result.invocations[0] };
   }
 
+  /** Starts a run of the project that must be refused before anything is sent; returns the RunnerError. */
+  async function refusedBeforeSending(root: string, code: string): Promise<RunnerError> {
+    fx.sandbox.resetStats();
+    const error = await engine.start({ source: { kind: 'project', root, entry: 'main.py' }, target: { kind: 'instances', instanceIds: [instanceId] } }).then(
+      () => assert.fail('the run was started'),
+      (rejected: unknown) => rejected,
+    );
+    assert.ok(error instanceof RunnerError, String(error));
+    assert.equal(error.code, code, error.message);
+    assert.equal(fx.sandbox.stats()['ssm:SendCommand'] ?? 0, 0);
+    return error;
+  }
+
   test('a two-file project with a relative import, a subpackage and a data file runs from its own folder', async () => {
     const root = writeTree(tempDir(), {
       'main.py': 'import os\nfrom helper import greet\nfrom pkg.util import shout\nprint(shout(greet(open("data/name.txt").read().strip())))\nprint("cwd-is-project", os.path.isfile("helper.py"))\nprint("secret-staged", os.path.exists("secret.txt"), os.path.exists("node_modules"))\n',
@@ -111,6 +124,39 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
     assert.doesNotMatch(second.invocation.stderr, /Successfully installed|creating the environment/);
   });
 
+  test('pyproject.toml [project] dependencies install offline into a venv when there is no requirements.txt; the second run reuses it', async () => {
+    const root = tempDir();
+    const wheels = join(root, 'wheels');
+    buildWheel(wheels, 'pyprojpkg', '2.0', 'VALUE = "from pyproject"\n');
+    writeTree(root, {
+      'pyproject.toml': '[project]\nname = "demo"\nversion = "0.1"\ndependencies = [\n  "pyprojpkg>=2.0",  # offline: pip finds it in wheels/\n]\n',
+      'main.py': 'import sys, pyprojpkg\nprint(pyprojpkg.VALUE, sys.prefix != sys.base_prefix)\n',
+    });
+    // pip reads its options from the environment too: no index, only the local wheel.
+    const env = { PIP_NO_INDEX: '1', PIP_FIND_LINKS: wheels };
+    const first = await run({ kind: 'project', root, entry: 'main.py' }, { timeoutSeconds: 300, env });
+    assert.equal(first.invocation.status, 'Success', first.invocation.stderr);
+    assert.equal(first.invocation.stdout, 'from pyproject True\n');
+    assert.match(first.invocation.stderr, /creating the environment .* and installing the pyproject\.toml dependencies/);
+    assert.match(first.invocation.stderr, /Successfully installed pyprojpkg-2\.0/);
+    const second = await run({ kind: 'project', root, entry: 'main.py' }, { env });
+    assert.equal(second.invocation.stdout, 'from pyproject True\n');
+    assert.match(second.invocation.stderr, /reusing the environment .* \(requirements unchanged\)/);
+    assert.doesNotMatch(second.invocation.stderr, /Successfully installed|creating the environment/);
+
+    const skipped = await run({ kind: 'project', root, entry: 'main.py' }, { env, installDependencies: false });
+    assert.equal(skipped.invocation.status, 'Failed', 'without the environment the import fails');
+    assert.match(skipped.invocation.stderr, /ModuleNotFoundError: No module named 'pyprojpkg'/);
+  });
+
+  test('a malformed pyproject.toml stops the run before anything is sent, naming the file and the TOML error', async () => {
+    const root = writeTree(tempDir(), { 'pyproject.toml': '[project]\ndependencies = ["a",\n', 'main.py': 'print(1)\n' });
+    const error = await refusedBeforeSending(root, 'InvalidPyproject');
+    assert.equal(error.message.split('\n').length, 1);
+    assert.ok(error.message.startsWith(`${join(root, 'pyproject.toml')}: not valid TOML (line 3, column 1: `), error.message);
+    assert.equal(fx.sandbox.stats()['s3:PutObject'] ?? 0, 0, 'nothing staged');
+  });
+
   test('installDependencies: false runs without installing', async () => {
     const root = writeTree(tempDir(), { 'requirements.txt': 'no-such-package-anywhere\n', 'main.py': 'import sys\nprint(sys.prefix == sys.base_prefix)\n' });
     const { invocation } = await run({ kind: 'project', root, entry: 'main.py' }, { installDependencies: false });
@@ -118,29 +164,26 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
     assert.equal(invocation.stdout, 'True\n');
   });
 
-  test('a failing install stops the run with one clear reason and runs nothing', async () => {
-    const root = writeTree(tempDir(), { 'requirements.txt': '--no-index\nno-such-package-anywhere\n', 'main.py': 'print("MAIN RAN")\n' });
-    const { invocation } = await run({ kind: 'project', root, entry: 'main.py' }, { timeoutSeconds: 300 });
-    assert.equal(invocation.status, 'Failed');
-    assert.equal(invocation.exitCode, 125);
-    assert.match(invocation.reason ?? '', /^dependency install failed \(exit 1\): see output above$/);
-    assert.doesNotMatch(invocation.stdout, /MAIN RAN/);
-    assert.match(invocation.stderr, /no-such-package-anywhere/);
-  });
+  const uninstallable: Array<[string, Record<string, string>]> = [
+    ['requirements.txt', { 'requirements.txt': '--no-index\nno-such-package-anywhere\n' }],
+    ['pyproject.toml', { 'pyproject.toml': '[project]\ndependencies = ["no-such-package-anywhere"]\n' }],
+  ];
+  for (const [listedIn, files] of uninstallable) {
+    test(`a failing install (${listedIn}) stops the run with one clear reason and runs nothing`, async () => {
+      const root = writeTree(tempDir(), { ...files, 'main.py': 'print("MAIN RAN")\n' });
+      const { invocation } = await run({ kind: 'project', root, entry: 'main.py' }, { timeoutSeconds: 300, env: { PIP_NO_INDEX: '1' } });
+      assert.equal(invocation.status, 'Failed');
+      assert.equal(invocation.exitCode, 125);
+      assert.match(invocation.reason ?? '', /^dependency install failed \(exit 1\): see output above$/);
+      assert.doesNotMatch(invocation.stdout, /MAIN RAN/);
+      assert.match(invocation.stderr, /no-such-package-anywhere/);
+    });
+  }
 
   test('an over-size project stops before anything is sent, naming the limit and the biggest file', async () => {
     const root = writeTree(tempDir(), { 'main.py': 'print(1)\n', 'data/big.bin': '' });
     truncateSync(join(root, 'data/big.bin'), PROJECT_LIMITS.maxBytes + 1); // sparse: no disk used
-    fx.sandbox.resetStats();
-    await assert.rejects(
-      engine.start({ source: { kind: 'project', root, entry: 'main.py' }, target: { kind: 'instances', instanceIds: [instanceId] } }),
-      (error: unknown) => {
-        assert.ok(error instanceof RunnerError);
-        assert.equal(error.code, 'ProjectTooLarge');
-        assert.match(error.message, /over the 50\.0 MB limit\. Biggest: data\/big\.bin \(50\.0 MB\)/);
-        return true;
-      },
-    );
-    assert.equal(fx.sandbox.stats()['ssm:SendCommand'] ?? 0, 0);
+    const error = await refusedBeforeSending(root, 'ProjectTooLarge');
+    assert.match(error.message, /over the 50\.0 MB limit\. Biggest: data\/big\.bin \(50\.0 MB\)/);
   });
 });

@@ -109,11 +109,13 @@ function fakeVscode(): Record<string, unknown> {
 describe('dist/extension.js', () => {
   const bundle = path.join(root, 'dist', 'extension.js');
 
-  test('is small and contains no AWS SDK code', () => {
+  test('is small and contains no AWS SDK code, nor the engine-only TOML parser', () => {
     assert.ok(fs.existsSync(bundle), 'dist/extension.js exists (npm run build)');
     const size = fs.statSync(bundle).size;
     assert.ok(size < 100 * 1024, `dist/extension.js is ${size} bytes (< 100 KB)`);
-    assert.doesNotMatch(fs.readFileSync(bundle, 'utf8'), /@aws-sdk|@smithy|SSMClient/);
+    const text = fs.readFileSync(bundle, 'utf8');
+    assert.doesNotMatch(text, /@aws-sdk|@smithy|SSMClient/);
+    assert.doesNotMatch(text, /smol-toml|Invalid TOML document/, 'pyproject.toml is parsed in dist/engine.js, loaded on first use');
   });
 
   test('activate() loads neither the engine bundle nor the SDK', () => {

@@ -2,6 +2,7 @@
 // Python 3.6+ and runs the wrapper from a quoted heredoc, and the plain-sh fallback.
 import { deflateSync } from 'node:zlib';
 import { RunnerError } from '../api';
+import { isRequirementArgument } from '../dependencies';
 import { fallbackScriptLines } from './fallbackScript';
 import { formatRemoteHeader, isValidOutputLocation, isValidRunId } from './header';
 import { splitShellWords } from './shellWords';
@@ -43,6 +44,15 @@ function checkRelativePath(path: string, what: string): void {
 function checkArchive(archive: NonNullable<RemotePayload['archive']>): void {
   checkRelativePath(archive.entry, 'the entry file');
   if (archive.requirementsFile !== undefined) checkRelativePath(archive.requirementsFile, 'the requirements file');
+  if (archive.pyprojectDependencies !== undefined) {
+    if (archive.requirementsFile !== undefined) invalid('give a requirements file or pyproject dependencies, not both', 'pass one');
+    archive.pyprojectDependencies.forEach((requirement, index) => {
+      checkText(requirement, `dependency ${index + 1}`);
+      if (!isRequirementArgument(requirement)) {
+        invalid(`dependency ${index + 1} ${JSON.stringify(requirement)} is not a requirement`, 'give a PEP 508 requirement such as requests>=2.31');
+      }
+    });
+  }
   if (archive.venvRoot !== undefined) {
     checkText(archive.venvRoot, 'the environments folder');
     if (!archive.venvRoot.startsWith('/')) invalid(`the environments folder ${JSON.stringify(archive.venvRoot)} is not an absolute path`, 'give an absolute path on the instance');
@@ -110,7 +120,14 @@ function wrapperSpec(spec: RemoteRunSpec, interpreterWords: string[]): unknown {
     ...(payload
       ? {
           file: { name: payload.fileName, sha256: payload.sha256, fetch: payload.fetch },
-          archive: payload.archive ? { entry: payload.archive.entry, requirements: payload.archive.requirementsFile ?? null, venvRoot: payload.archive.venvRoot ?? null } : null,
+          archive: payload.archive
+            ? {
+                entry: payload.archive.entry,
+                requirements: payload.archive.requirementsFile ?? null,
+                dependencies: payload.archive.pyprojectDependencies ?? null,
+                venvRoot: payload.archive.venvRoot ?? null,
+              }
+            : null,
           interpreter: interpreterWords,
           args: payload.args,
         }

@@ -20,6 +20,11 @@ export interface RemotePayload {
     entry: string;
     /** Install this requirements file (relative to the root) into a cached virtual environment first. */
     requirementsFile?: string;
+    /**
+     * Or install these PEP 508 requirements (a pyproject.toml's `[project] dependencies`, read on the
+     * client) the same way; each reaches pip as one argument. Not together with requirementsFile.
+     */
+    pyprojectDependencies?: string[];
     /** Where the environments live on the instance; default under $HOME/.cache, or /var/tmp without HOME. */
     venvRoot?: string;
   };

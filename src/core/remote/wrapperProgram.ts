@@ -308,11 +308,21 @@ def install_step(argv, cwd, env, channel, what):
         raise Failure("dependency install failed (exit %d): see output above%s" % (code, what))
 
 
+def dependency_list(project):
+    """(the bytes that key the venv, pip's arguments, what to call them) for the requirements file or the pyproject dependencies."""
+    archive = SPEC["archive"]
+    if archive.get("requirements"):
+        name = archive["requirements"].encode("utf-8")
+        with open(os.path.join(project, name), "rb") as handle:
+            return handle.read(), [b"-r", name], archive["requirements"]
+    requirements = [requirement.encode("utf-8") for requirement in archive["dependencies"]]
+    return b"\n".join(requirements) + b"\n", requirements, "the pyproject.toml dependencies"
+
+
 def ensure_venv(project, argv, env, channel):
-    """Creates or reuses the venv for this requirements file and interpreter; returns its directory."""
+    """Creates or reuses the venv for these dependencies and this interpreter; returns its directory."""
     import fcntl
-    with open(os.path.join(project, SPEC["archive"]["requirements"].encode("utf-8")), "rb") as handle:
-        requirements = handle.read()
+    requirements, pip_args, what = dependency_list(project)
     python = python_of(argv)
     if not find_executable(python, env):
         raise Failure("interpreter not found: %s (install it on the instance or choose another interpreter)" % python.decode("utf-8", "replace"), EXIT_NOT_FOUND)
@@ -334,12 +344,12 @@ def ensure_venv(project, argv, env, channel):
             tell(channel, "reusing the environment %s (requirements unchanged)" % venv.decode("utf-8", "replace"))
             return venv
         shutil.rmtree(os.fsdecode(venv), ignore_errors=True)  # an unfinished one: start over
-        tell(channel, "creating the environment %s and installing %s" % (venv.decode("utf-8", "replace"), SPEC["archive"]["requirements"]))
+        tell(channel, "creating the environment %s and installing %s" % (venv.decode("utf-8", "replace"), what))
         try:
             install_step([python, b"-m", b"venv", venv], project, env, channel, " (python -m venv; on Debian/Ubuntu install python3-venv)")
             pip_env = dict(env)
             pip_env[b"PIP_DISABLE_PIP_VERSION_CHECK"] = b"1"
-            install_step([os.path.join(venv, b"bin", b"python"), b"-m", b"pip", b"install", b"--no-input", b"-r", SPEC["archive"]["requirements"].encode("utf-8")], project, pip_env, channel, "")
+            install_step([os.path.join(venv, b"bin", b"python"), b"-m", b"pip", b"install", b"--no-input"] + pip_args, project, pip_env, channel, "")
         except BaseException:
             shutil.rmtree(os.fsdecode(venv), ignore_errors=True)
             raise
@@ -370,7 +380,7 @@ def prepare(tmp, env, channel):
         unpack(path, cwd)
         os.remove(path)
         path = os.path.join(cwd, SPEC["archive"]["entry"].encode("utf-8"))
-        if SPEC["archive"].get("requirements"):
+        if SPEC["archive"].get("requirements") or SPEC["archive"].get("dependencies"):
             venv = ensure_venv(cwd, argv, env, channel)
             env[b"VIRTUAL_ENV"] = venv
             env[b"PATH"] = os.path.join(venv, b"bin") + b":" + env.get(b"PATH", b"/usr/bin:/bin")
