@@ -4,10 +4,19 @@
 // stdout/stderr go to files like the agent's, and the first bytes stay in memory for the API.
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import type { SandboxInstance } from './fleet';
 
 export const DEFAULT_INSTANCE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * Scripts run at the lowest CPU priority. Real instances have CPUs of their own; here hundreds of
+ * simulated instances share the machine with the endpoint, the client and the user's editor, and
+ * at normal priority they would starve all three (a 100-instance run kept the endpoint from
+ * answering for seconds), which no real fleet does to AWS or to a developer's laptop.
+ */
+export const INSTANCE_NICENESS = 19;
 
 export interface ScriptSpec {
   instance: SandboxInstance;
@@ -60,6 +69,7 @@ export function runScript(spec: ScriptSpec): RunningScript {
   };
   const child = spawn('sh', ['-c', shellQuote(scriptPath)], { cwd: spec.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid ?? -1;
+  lowerSessionPriority(pid);
   const killGroup = () => {
     try {
       if (pid > 0) process.kill(-pid, 'SIGKILL');
@@ -87,6 +97,26 @@ export function runScript(spec: ScriptSpec): RunningScript {
     });
   });
   return { pid, kill: killGroup, done };
+}
+
+/**
+ * `detached` makes the script a session of its own, and with Linux's autogroup scheduling each
+ * session shares the CPUs equally with every other, whatever its processes' nice values: 100
+ * scripts would get 100 shares to the endpoint's one. Lowering the session's autogroup priority
+ * restores the order (no-op where autogroup does not exist).
+ */
+function lowerSessionPriority(pid: number): void {
+  if (pid <= 0) return;
+  try {
+    setPriority(pid, INSTANCE_NICENESS); // what sh starts from now on inherits it
+  } catch {
+    // the script already ended
+  }
+  try {
+    writeFileSync(`/proc/${pid}/autogroup`, String(INSTANCE_NICENESS));
+  } catch {
+    // not Linux, autogroup disabled, or the script already ended
+  }
 }
 
 function capture(stream: NodeJS.ReadableStream, path: string, keep: number) {
