@@ -1,6 +1,7 @@
 // Child process: one client running the same short script on every instance tagged
 // Role=worker, so that its peak memory (maxRSS) is the client's alone.
-// Usage: node fleetClient.js <settings JSON> <expected instance count> <script seconds>
+// Usage: node fleetClient.js <settings JSON> <expected instance count> <script seconds> [instance id]
+// With an instance id the script runs on that one instance only (the idle wrapper-startup probe).
 import { loadEngine, withTimeout } from './engineModule';
 import { reportJson } from './childJson';
 
@@ -10,6 +11,10 @@ export interface FleetClientReport {
   /** Earliest script start and latest script end over all instances (their own clocks). */
   firstScriptStartMs: number;
   lastScriptEndMs: number;
+  /** Earliest delivery: SSM's ResponseStartDateTime, when the sandbox's agent started the command. */
+  firstDeliveryMs: number;
+  /** Per instance: delivery -> script start (the instance-side wrapper's startup). */
+  wrapperStartupsMs: number[];
   scriptRuntimesMs: number[];
   invocations: number;
   succeeded: number;
@@ -25,7 +30,7 @@ export function fleetCommand(scriptSeconds: number): string {
 }
 
 async function main(): Promise<void> {
-  const [settingsJson, expectedText, secondsText] = process.argv.slice(2);
+  const [settingsJson, expectedText, secondsText, onlyInstance] = process.argv.slice(2);
   const expected = Number(expectedText);
   const engine = loadEngine().createEngine(JSON.parse(settingsJson));
   // A warm client, like the extension after its first use: the one-time SDK load is measured by
@@ -34,7 +39,7 @@ async function main(): Promise<void> {
   const startedAtMs = Date.now();
   const handle = await engine.start({
     source: { kind: 'command', command: fleetCommand(Number(secondsText)) },
-    target: { kind: 'tags', tags: [{ key: 'Role', value: 'worker' }] },
+    target: onlyInstance ? { kind: 'instances', instanceIds: [onlyInstance] } : { kind: 'tags', tags: [{ key: 'Role', value: 'worker' }] },
     // All at once: SSM's default MaxConcurrency of 50 would roll 500 targets out in 10 waves,
     // which measures SSM's rollout, not the client.
     maxConcurrency: '100%',
@@ -42,14 +47,16 @@ async function main(): Promise<void> {
   const result = await withTimeout(handle.wait(), 300_000, `fleet run on ${expected} instances`);
   const doneAtMs = Date.now();
   engine.dispose();
-  const spans = result.invocations.map((i) => i.stdout.trim().split(/\s+/).map((n) => Number(BigInt(n) / 1000n) / 1000));
-  const ok = spans.filter((s) => s.length === 2 && s.every(Number.isFinite));
+  const spans = result.invocations.map((i) => [...i.stdout.trim().split(/\s+/).map((n) => Number(BigInt(n) / 1000n) / 1000), i.startedAt?.getTime() ?? NaN]);
+  const ok = spans.filter((s) => s.length === 3 && s.every(Number.isFinite));
   const report: FleetClientReport = {
     startedAtMs,
     doneAtMs,
     firstScriptStartMs: Math.min(...ok.map((s) => s[0])),
     lastScriptEndMs: Math.max(...ok.map((s) => s[1])),
     scriptRuntimesMs: ok.map((s) => s[1] - s[0]),
+    firstDeliveryMs: Math.min(...ok.map((s) => s[2])),
+    wrapperStartupsMs: ok.map((s) => s[0] - s[2]),
     invocations: result.invocations.length,
     succeeded: result.invocations.filter((i) => i.status === 'Success' && i.exitCode === 0).length,
     ssmOutputFallbacks: result.invocations.filter((i) => i.outputSource !== 'live').length,

@@ -212,12 +212,12 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
   out.push('');
   out.push('### 3. Fleet (tag target, MaxConcurrency 100%, `sleep 1`)');
   out.push('');
-  out.push('| Instances | Wall | Script span | Wall over script | = launch + detection tail | SSM calls per poll round (max) | Poll rounds | Peak SSM calls/s | S3 calls | Peak client RSS |');
-  out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  out.push('| Instances | Wall over script | = client launch + idle wrapper startup + detection tail | Wall | Script span | Wall − script span | Wrapper startup in the fleet (median) | SSM calls per poll round (max) | Poll rounds | Peak SSM calls/s | S3 calls | Peak client RSS |');
+  out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const f of m.fleet) {
-    out.push(`| ${f.instances} | ${ms(f.wallMs)} ms | ${ms(f.scriptSpanMs)} ms | **${ms(f.wallOverScriptMs)} ms** | ${ms(f.launchMs)} + ${ms(f.detectionTailMs)} ms | **${f.ssmCallsPerPollRound}** | ${f.pollRounds} | ${f.peakSsmCallsPerSecond} | ${show(f.s3Calls)} | ${show(f.peakRssMb)} MB |`);
+    out.push(`| ${f.instances} | **${ms(f.wallOverScriptMs)} ms** | ${ms(f.clientLaunchMs)} + ${ms(f.idleWrapperStartupMs)} + ${ms(f.detectionTailMs)} ms | ${ms(f.wallMs)} ms | ${ms(f.scriptSpanMs)} ms | ${ms(f.wallMinusScriptSpanMs)} ms | ${ms(f.fleetWrapperStartupMedianMs)} ms | **${f.ssmCallsPerPollRound}** | ${f.pollRounds} | ${f.peakSsmCallsPerSecond} | ${show(f.s3Calls)} | ${show(f.peakRssMb)} MB |`);
   }
-  if (m.fleet.length === 0) out.push('| not measured | | | | | | | | | |');
+  if (m.fleet.length === 0) out.push('| not measured | | | | | | | | | | | |');
   const largest = m.fleet[m.fleet.length - 1];
   for (const f of m.fleet) if (f.ssmOutputFallbacks) out.push('', `${f.instances} instances: ${f.ssmOutputFallbacks} invocations fell back to SSM's output (e.g. ${f.fallbackReason ?? 'no reason given'}).`);
   if (largest) out.push('', `Largest poll round with ${largest.instances} instances: ${Object.entries(largest.largestRound).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
