@@ -44,7 +44,7 @@ const PARALLEL_GETS = 8;
 const KEYS_PER_LIST_CALL = 1000;
 
 export interface ListingPass {
-  /** Instances seen for the first time (tag targets, whose instances SSM picks). */
+  /** Instances neither followed nor seen before (tag targets, whose instances SSM picks). */
   discovered: string[];
   /** The LIST calls this pass was priced at (bounds how often passes may run). */
   listCalls: number;
@@ -96,7 +96,7 @@ export class LiveChannelReader {
     return 1 + Math.floor(keys / KEYS_PER_LIST_CALL);
   }
 
-  /** Files listed keys under their instances; returns the instances seen for the first time. */
+  /** Files listed keys under their instances; returns the instances neither followed nor seen before. */
   private take(keys: string[], followed: ReadonlySet<string>, discover: boolean): string[] {
     const discovered: string[] = [];
     for (const key of keys) {
@@ -104,7 +104,7 @@ export class LiveChannelReader {
       if (!parsed) continue;
       const known = this.cursors.has(parsed.instanceId);
       if (!followed.has(parsed.instanceId) && !(discover && !known)) continue;
-      if (!known) discovered.push(parsed.instanceId);
+      if (!known && !followed.has(parsed.instanceId)) discovered.push(parsed.instanceId);
       const cursor = this.cursor(parsed.instanceId);
       if (cursor.lastListedKey !== undefined && compareKeys(key, cursor.lastListedKey) <= 0) continue;
       cursor.lastListedKey = key;

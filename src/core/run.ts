@@ -286,9 +286,7 @@ export class FollowedRun implements RunHandle {
     const discover = this.options.discoverInstances && !this.targetsResolved();
     const pass = await this.guard('live', () => reader.list(followed.map((p) => p.instanceId), { discover }));
     this.lastLiveListCalls = pass?.listCalls ?? 1;
-    const known = new Set(followed.map((p) => p.instanceId));
-    // Discovered on the channel: may already be known from SSM's listing, but is drained once.
-    for (const id of pass?.discovered ?? []) if (!known.has(id)) followed.push(this.instance(id));
+    for (const id of pass?.discovered ?? []) followed.push(this.instance(id));
     const arrived = await mapWithLimit(followed, WAIT_POLICY.liveParallelInstances, (p) => this.drainInstance(p, () => reader.drain(p.instanceId)));
     return arrived.some(Boolean);
   }
@@ -382,12 +380,9 @@ export class FollowedRun implements RunHandle {
   }
 
   private async runSsmFollowUp(): Promise<void> {
-    const kind = this.ssmFollowUps[0];
+    const kind = this.ssmFollowUps.shift();
     if (kind === 'listInvocations') await this.listInvocations();
-    else {
-      this.ssmFollowUps.shift();
-      await this.checkPendingInstancesAreOnline();
-    }
+    else if (kind === 'pingCheck') await this.checkPendingInstancesAreOnline();
     this.ssmFollowUpAt = this.clock.now() + WAIT_POLICY.ssmRoundGapMs;
   }
 
