@@ -10,6 +10,6 @@ export { WAIT_POLICY } from './run';
 export { DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT_SECONDS, DEFAULT_DELIVERY_TIMEOUT_SECONDS, PROJECT_LIMITS, ARTIFACTS_MAX_BYTES } from './defaults';
 export { listProjectFiles, formatBytes, ALWAYS_EXCLUDED_DIRS } from './project';
 export { REQUIREMENTS_FILE, PYPROJECT_FILE, pyprojectDependencies } from './dependencies';
-export { selectionFileName } from './sources';
+export { selectionFileName } from './languages';
 export { listArtifacts, writeArtifacts } from './artifacts';
 export { runToCompletion, fileSource } from './helpers';

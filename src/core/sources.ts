@@ -3,32 +3,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunnerError, type RunSource } from './api';
+import { selectionFileName } from './languages';
 import { projectDependencies, PYPROJECT_FILE } from './dependencies';
 import { normalizeEntry, packProject } from './project';
 import type { RemotePayload } from './remote';
-
-/** File extension by language id (VS Code's ids, plus the extensions themselves for the CLI). */
-const EXTENSION_BY_LANGUAGE: Record<string, string> = {
-  python: '.py',
-  py: '.py',
-  shellscript: '.sh',
-  sh: '.sh',
-  shell: '.sh',
-  bash: '.sh',
-};
-
-export const SELECTION_BASENAME = 'selection';
-
-export function selectionFileName(language: string): string {
-  const extension = EXTENSION_BY_LANGUAGE[language.trim().toLowerCase().replace(/^\./, '')];
-  if (!extension) {
-    throw new RunnerError(
-      `Cannot run a selection of language "${language}": supported are ${Object.keys(EXTENSION_BY_LANGUAGE).join(', ')}; for anything else pass --interpreter and a file.`,
-      'UnsupportedLanguage',
-    );
-  }
-  return `${SELECTION_BASENAME}${extension}`;
-}
 
 export type StagedSource = Exclude<RunSource, { kind: 'selection' }>;
 

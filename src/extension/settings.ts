@@ -3,6 +3,7 @@
 // Empty strings mean "not set": the engine then uses the AWS environment variables and shared
 // config (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, SSO...) and EC2_RUNNER_BUCKET.
 import type { EngineSettings, RunSource, TransferMode } from '../core/api';
+import { languageExtension } from '../core/languages';
 
 export type Feedback = 'fireAndForget' | 'exitCode' | 'exitCodeAndData';
 
@@ -85,6 +86,6 @@ export function withInterpreterSetting(source: RunSource, interpreter: string): 
   const command = interpreter.trim();
   if (!command || source.kind === 'command' || source.interpreter) return source;
   const isPython =
-    source.kind === 'selection' ? /^(python|py|\.py)$/i.test(source.language.trim()) : /\.py$/i.test(source.kind === 'file' ? source.fileName : source.entry);
+    source.kind === 'selection' ? languageExtension(source.language) === '.py' : /\.py$/i.test(source.kind === 'file' ? source.fileName : source.entry);
   return isPython ? { ...source, interpreter: command } : source;
 }

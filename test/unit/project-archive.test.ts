@@ -10,7 +10,8 @@ import { gunzip, readTar, writeTar } from '../../src/core/archive';
 import { writeArtifacts } from '../../src/core/artifacts';
 import { PROJECT_LIMITS } from '../../src/core/defaults';
 import { listProjectFiles, normalizeEntry, packProject } from '../../src/core/project';
-import { resolveSource, selectionFileName } from '../../src/core/sources';
+import { selectionFileName } from '../../src/core/languages';
+import { resolveSource } from '../../src/core/sources';
 import { buildRemoteCommands, COMMAND_TEXT_BUDGET_BYTES } from '../../src/core/remote';
 import { tempDir, writeTree } from '../support/projectFixtures';
 
