@@ -1,7 +1,7 @@
 // What `ec2-runner run` stages: a FILE, a project folder (`run DIR --entry FILE` or
 // `run DIR/FILE --project DIR`), or a script read from stdin (`run - --language python`).
 import { readFile, stat } from 'node:fs/promises';
-import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { formatBytes, RunnerError, type RunHandle, type RunSource } from '../core';
 import type { ParsedArgs } from './args';
 import type { Streams } from './printer';
@@ -67,6 +67,9 @@ export async function reportArtifacts(handle: RunHandle, dir: string | undefined
     streams.stderr.write(`ec2-runner: ${files.length} artifact(s): ${listing}; pass --artifacts DIR to save them\n`);
     return;
   }
+  // A fresh folder per run and instance (DIR/<commandId>/<instanceId>/): nothing already in DIR is touched.
   const written = await handle.downloadArtifacts!(dir);
-  streams.stderr.write(`ec2-runner: saved ${written.length} artifact(s) to ${dir}: ${listing}\n`);
+  const withArtifacts = result.invocations.filter((i) => i.artifacts?.length).map((i) => i.instanceId);
+  const folder = join(dir, handle.commandId, withArtifacts.length === 1 ? withArtifacts[0] : '');
+  streams.stderr.write(`ec2-runner: saved ${written.length} artifact(s) to ${folder}${folder.endsWith(sep) ? '' : sep}: ${listing}\n`);
 }

@@ -180,8 +180,9 @@ export interface RunHandle {
   /** Stops following the run locally without cancelling it (fire and forget, window closing). */
   detach(): void;
   /**
-   * Writes the artifacts of a finished run into `dir` (created if needed): with one instance directly,
-   * with several into `dir/<instanceId>/`. Returns the local paths written. Present on every handle the
+   * Writes the artifacts of a finished run into a fresh folder `dir/<commandId>/<instanceId>/` (`dir`
+   * is created if needed; the run's folder must not exist yet, and no file is ever overwritten or
+   * reached through a link). Returns the local paths written. Present on every handle the
    * engine returns (optional only so hand-made handles in tests stay valid).
    */
   downloadArtifacts?(dir: string, options?: { instanceId?: string }): Promise<string[]>;

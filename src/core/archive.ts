@@ -94,29 +94,65 @@ function readString(block: Buffer, offset: number, length: number): string {
   return field.subarray(0, end < 0 ? length : end).toString('utf8');
 }
 
-function readOctal(block: Buffer, offset: number, length: number): number {
-  const text = readString(block, offset, length).trim();
-  if (!/^[0-7]*$/.test(text)) throw new TarFormatError(`bad number field ${JSON.stringify(text)}`);
+/**
+ * A ustar numeric field: octal digits, optionally padded with spaces and ended by NUL or space.
+ * Anything else (base-256, signs, stray bytes) is refused rather than guessed.
+ */
+function readOctal(block: Buffer, offset: number, length: number, what: string): number {
+  const text = readString(block, offset, length).replace(/^ +| +$/g, '');
+  if (!/^[0-7]{0,12}$/.test(text)) throw new TarFormatError(`bad ${what} field ${JSON.stringify(text.slice(0, 20))}`);
   return text ? parseInt(text, 8) : 0;
 }
 
+/** A pax decimal: digits only, a safe integer (no sign, exponent, fraction or spaces). */
+function paxNumber(value: string, what: string): number {
+  if (!/^[0-9]{1,16}$/.test(value) || !Number.isSafeInteger(Number(value))) throw new TarFormatError(`bad pax ${what} ${JSON.stringify(value.slice(0, 20))}`);
+  return Number(value);
+}
+
+/** Records `"<len> <key>=<value>\n"`; each length must cover its own record exactly. */
 function parsePax(data: Buffer): Record<string, string> {
   const records: Record<string, string> = {};
   let offset = 0;
   while (offset < data.length) {
+    if (data[offset] === 0) break; // NUL padding after the last record
     const space = data.indexOf(0x20, offset);
-    const length = Number(data.subarray(offset, space).toString('ascii'));
-    if (space < 0 || !Number.isInteger(length) || length <= 0) throw new TarFormatError('bad pax record');
-    const record = data.subarray(space + 1, offset + length - 1).toString('utf8');
+    const lengthText = space < 0 ? '' : data.subarray(offset, space).toString('latin1');
+    if (!/^[1-9][0-9]{0,8}$/.test(lengthText)) throw new TarFormatError(`bad pax record length at byte ${offset}`);
+    const end = offset + Number(lengthText);
+    if (end > data.length || end <= space + 1 || data[end - 1] !== 0x0a) throw new TarFormatError(`pax record at byte ${offset} does not end where its length says`);
+    const record = data.subarray(space + 1, end - 1).toString('utf8');
     const eq = record.indexOf('=');
-    if (eq > 0) records[record.slice(0, eq)] = record.slice(eq + 1);
-    offset += length;
+    if (eq <= 0) throw new TarFormatError(`pax record at byte ${offset} has no key=value`);
+    records[record.slice(0, eq)] = record.slice(eq + 1);
+    offset = end; // always forward: the length is at least 1
   }
   return records;
 }
 
-/** Regular files of a tar (ustar, pax, GNU long names); directories are implied, other types skipped. */
-export function readTar(data: Uint8Array): TarEntry[] {
+export interface TarLimits {
+  /** Largest archive accepted, in bytes. */
+  maxBytes: number;
+  /** Most regular files accepted (headers are bounded by the size: each takes a 512-byte block). */
+  maxEntries: number;
+}
+
+/** Regular file types; everything else (directories, links, devices, globals) is skipped. */
+const FILE_TYPES = new Set(['0', '7']);
+/** Headers that describe the next entry. */
+const NEXT_ENTRY_TYPES = new Set(['x', 'L']);
+
+/**
+ * Regular files of a tar (ustar, pax, GNU long names); directories are implied, other types skipped.
+ * Strict and bounded whatever the input: numeric fields must be plain octal/decimal, every entry
+ * must fit in what is left, the read position moves forward by at least one block per header, and
+ * the archive size and entry count are capped. Any violation is a TarFormatError naming the byte.
+ * (The reader is ours rather than a library's for the reasons at the top of this file, and because
+ * the artifacts tar comes from an untrusted instance: a small strict reader over an in-memory buffer
+ * is easier to bound and fuzz than a streaming one built for tolerance.)
+ */
+export function readTar(data: Uint8Array, limits: TarLimits = { maxBytes: Infinity, maxEntries: Infinity }): TarEntry[] {
+  if (data.byteLength > limits.maxBytes) throw new TarFormatError(`${data.byteLength} bytes is over the ${limits.maxBytes}-byte limit`);
   const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const entries: TarEntry[] = [];
   let offset = 0;
@@ -126,26 +162,32 @@ export function readTar(data: Uint8Array): TarEntry[] {
     if (block.every((b) => b === 0)) break;
     let sum = 0;
     for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i];
-    if (readOctal(block, 148, 8) !== sum) throw new TarFormatError(`header checksum mismatch at byte ${offset}`);
+    if (readOctal(block, 148, 8, 'checksum') !== sum) throw new TarFormatError(`header checksum mismatch at byte ${offset}`);
     const type = String.fromCharCode(block[156] || 0x30);
-    const size = pending.size ?? readOctal(block, 124, 12);
+    const ownSize = readOctal(block, 124, 12, 'size');
+    // A pax `size` describes the next entry, never a header (nor a pax global header 'g', which is skipped).
+    const size = NEXT_ENTRY_TYPES.has(type) || type === 'g' ? ownSize : (pending.size ?? ownSize);
     const start = offset + BLOCK;
-    if (start + size > buffer.length) throw new TarFormatError(`entry at byte ${offset} is truncated`);
+    if (size > buffer.length - start) throw new TarFormatError(`entry at byte ${offset} is truncated (${size} bytes declared, ${buffer.length - start} left)`);
     const content = buffer.subarray(start, start + size);
     offset = start + Math.ceil(size / BLOCK) * BLOCK;
-    if (type === 'x') {
-      const pax = parsePax(content);
-      pending = { path: pax.path, size: pax.size !== undefined ? Number(pax.size) : undefined };
+    if (NEXT_ENTRY_TYPES.has(type)) {
+      if (type === 'x') {
+        const pax = parsePax(content);
+        pending = { path: pax.path ?? pending.path, size: pax.size !== undefined ? paxNumber(pax.size, 'size') : pending.size };
+      } else {
+        pending = { ...pending, path: content.toString('utf8').replace(/\0+$/, '') };
+      }
       continue;
     }
-    if (type === 'L') {
-      pending = { ...pending, path: content.toString('utf8').replace(/\0+$/, '') };
-      continue;
-    }
+    if (type === 'g') continue;
     const prefix = readString(block, 345, 155);
     const name = pending.path ?? (prefix ? `${prefix}/${readString(block, 0, 100)}` : readString(block, 0, 100));
     pending = {};
-    if (type === '0' || type === '7') entries.push({ path: name, content: new Uint8Array(content), mode: readOctal(block, 100, 8) & 0o777 });
+    if (!FILE_TYPES.has(type)) continue;
+    if (entries.length >= limits.maxEntries) throw new TarFormatError(`more than ${limits.maxEntries} files`);
+    entries.push({ path: name, content: new Uint8Array(content), mode: readOctal(block, 100, 8, 'mode') & 0o777 });
   }
+  if (pending.path !== undefined || pending.size !== undefined) throw new TarFormatError('the archive ends after a header that describes a next entry');
   return entries;
 }

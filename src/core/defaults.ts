@@ -44,6 +44,8 @@ export const PROJECT_LIMITS = { maxFiles: 10_000, maxBytes: 50 * 1024 * 1024 } a
  * as one live-output frame, so it must stay below LIVE_CHUNK_MAX_BYTES with room for the frame header.
  */
 export const ARTIFACTS_MAX_BYTES = 8 * 1024 * 1024;
+/** Files per instance in that tar (the client refuses more; the wrapper says so instead of shipping them). */
+export const ARTIFACTS_MAX_FILES = 10_000;
 
 /** Where instances keep dependency environments: under $HOME, or here when the agent has no HOME. */
 export const DEFAULT_VENV_ROOT = '$HOME/.cache/ec2-runner/venvs';

@@ -32,8 +32,16 @@ export class InstanceProgress {
   cancelRequestedAtMs?: number;
   timedOut = false;
   notes: string[] = [];
+  /**
+   * SSM named this instance for the command (or the caller targeted it). Tag targets also learn of
+   * instances from live-output keys, which anyone holding the run's POST policy can forge: such an
+   * instance is shown early but only counted, reported and written to disk once SSM confirms it.
+   */
+  confirmed: boolean;
 
-  constructor(readonly instanceId: string) {}
+  constructor(readonly instanceId: string, confirmed = false) {
+    this.confirmed = confirmed;
+  }
 
   /** The wrapper said its last word: exit frame or a wrapper error. */
   get liveEnded(): boolean {

@@ -17,7 +17,7 @@ import { RunnerError, type InvocationResult, type Listener, type OutputChunk, ty
 import type { RunBackend, SsmCommand, SsmInvocation } from './backend';
 import { systemClock, type Clock } from './clock';
 import { toRunnerError } from './errors';
-import { artifactsDirFor, writeArtifacts } from './artifacts';
+import { writeRunArtifacts } from './artifacts';
 import { mapWithLimit } from './concurrency';
 import { LiveChannelReader, liveOutputLocation, type LiveLocation } from './follow';
 import { isTerminalStatus, LIVE_OUTPUT_UNAVAILABLE } from './outcome';
@@ -96,13 +96,15 @@ export class FollowedRun implements RunHandle {
   private ssmFollowUpAt = Infinity;
   /** LIST calls of the last live pass (prices the next interval). */
   private lastLiveListCalls = 1;
+  /** SSM's invocations were listed after the command had finished: every target is known. */
+  private listedFinishedCommand = false;
 
   constructor(private readonly options: FollowOptions) {
     this.commandId = options.commandId;
     this.backend = options.backend;
     this.clock = options.clock ?? systemClock;
     this.startedAtMs = this.clock.now();
-    for (const id of options.instanceIds) this.progress.set(id, new InstanceProgress(id));
+    for (const id of options.instanceIds) this.progress.set(id, new InstanceProgress(id, true));
     this.singleTarget = !options.discoverInstances && options.instanceIds.length === 1;
     if (options.live) this.reader = new LiveChannelReader(this.backend, options.live, (id, frames) => this.onFrames(id, frames));
   }
@@ -112,7 +114,7 @@ export class FollowedRun implements RunHandle {
   }
 
   get instanceIds(): readonly string[] {
-    return [...this.progress.keys()];
+    return this.counted().map((p) => p.instanceId);
   }
 
   /** Starts following (idempotent); wait() returns the same completion. */
@@ -142,7 +144,7 @@ export class FollowedRun implements RunHandle {
   }
 
   async cancel(): Promise<void> {
-    const open = [...this.progress.values()].filter((p) => !p.final);
+    const open = this.counted().filter((p) => !p.final);
     if (open.length === 0 && this.targetsResolved()) return;
     this.cancelRequestedAtMs ??= this.clock.now();
     for (const p of open) p.cancelRequestedAtMs ??= this.cancelRequestedAtMs;
@@ -155,18 +157,15 @@ export class FollowedRun implements RunHandle {
     this.wake();
   }
 
-  /** Writes the shipped artifacts under `dir` (per instance in `dir/<instanceId>/` when there are several). */
+  /** Writes the shipped artifacts into the fresh folder `dir/<commandId>/`, one `<instanceId>/` per instance. */
   async downloadArtifacts(dir: string, options: { instanceId?: string } = {}): Promise<string[]> {
-    const chosen = [...this.progress.values()].filter((p) => options.instanceId === undefined || p.instanceId === options.instanceId);
+    // Only instances SSM named: a forged live key never becomes a folder.
+    const chosen = [...this.progress.values()].filter((p) => p.confirmed && (options.instanceId === undefined || p.instanceId === options.instanceId));
     if (options.instanceId !== undefined && chosen.length === 0) {
       throw new RunnerError(`Instance ${options.instanceId} is not part of command ${this.commandId}.`, 'UnknownInstance');
     }
-    const several = chosen.length > 1;
-    const written: string[] = [];
-    for (const p of chosen) {
-      if (p.artifactsTar) written.push(...(await writeArtifacts(p.artifactsTar, artifactsDirFor(dir, p.instanceId, several))));
-    }
-    return written;
+    const tars = chosen.flatMap((p) => (p.artifactsTar ? [{ instanceId: p.instanceId, tar: p.artifactsTar }] : []));
+    return writeRunArtifacts(dir, this.commandId, tars);
   }
 
   /** One pass over everything observable, no waiting (for `status`). */
@@ -241,7 +240,7 @@ export class FollowedRun implements RunHandle {
 
   private followsLive(): boolean {
     if (!this.reader || this.liveDisabled) return false;
-    return !this.targetsResolved() || [...this.progress.values()].some((p) => this.wantsLive(p));
+    return !this.targetsResolved() || this.counted().some((p) => this.wantsLive(p));
   }
 
   private wantsLive(p: InstanceProgress): boolean {
@@ -282,7 +281,7 @@ export class FollowedRun implements RunHandle {
   private async pollLive(all: boolean): Promise<boolean> {
     const reader = this.reader;
     if (!reader || this.liveDisabled) return false;
-    const followed = [...this.progress.values()].filter((p) => (all ? !p.liveProblem : this.wantsLive(p)));
+    const followed = this.counted().filter((p) => (all ? !p.liveProblem : this.wantsLive(p)));
     const discover = this.options.discoverInstances && !this.targetsResolved();
     const pass = await this.guard('live', () => reader.list(followed.map((p) => p.instanceId), { discover }));
     this.lastLiveListCalls = pass?.listCalls ?? 1;
@@ -320,7 +319,7 @@ export class FollowedRun implements RunHandle {
   // ---- SSM --------------------------------------------------------------------------------
 
   private readyToConfirm(): boolean {
-    const open = [...this.progress.values()].filter((p) => !p.final);
+    const open = this.counted().filter((p) => !p.final);
     // Nothing known yet (tag targets before discovery): the slow checks find the instances.
     if (open.length === 0) return this.progress.size > 0 && !this.targetsResolved();
     return open.every((p) => p.liveEnded);
@@ -330,12 +329,30 @@ export class FollowedRun implements RunHandle {
     if (!this.options.discoverInstances) return true;
     const command = this.command;
     if (!command) return false;
-    if (isTerminalStatus(command.status)) return true;
-    return command.targetCount > 0 && this.progress.size >= command.targetCount;
+    if (command.targetCount > 0 && this.confirmedCount() >= command.targetCount) return true;
+    // A finished command names all its invocations in the next listing (not before: instances seen
+    // only on the live channel are not counted until SSM names them).
+    return isTerminalStatus(command.status) && (this.listedFinishedCommand || command.targetCount === 0);
+  }
+
+  private confirmedCount(): number {
+    let count = 0;
+    for (const p of this.progress.values()) if (p.confirmed) count++;
+    return count;
+  }
+
+  /**
+   * The instances that make up the run: those SSM confirmed, plus, while SSM has not named every
+   * target yet, those only seen on the live channel. Once the targets are resolved, an instance SSM
+   * never named (forged keys) is dropped: it neither keeps the run open nor reaches the results.
+   */
+  private counted(): InstanceProgress[] {
+    const all = [...this.progress.values()];
+    return this.targetsResolved() ? all.filter((p) => p.confirmed) : all;
   }
 
   private finished(): boolean {
-    return this.targetsResolved() && [...this.progress.values()].every((p) => p.final);
+    return this.targetsResolved() && this.counted().every((p) => p.final);
   }
 
   /**
@@ -358,7 +375,7 @@ export class FollowedRun implements RunHandle {
     const command = await this.guard('ssm', () => this.backend.getCommand(this.commandId));
     if (command) this.command = command;
     const changed = command !== undefined && command.completedCount !== this.lastCompletedCount;
-    const undiscovered = command !== undefined && command.targetCount > this.progress.size;
+    const undiscovered = command !== undefined && command.targetCount > this.confirmedCount();
     if (confirming || changed || undiscovered || (command && isTerminalStatus(command.status)) || this.lastCompletedCount < 0) {
       if (spread) this.queueSsmFollowUp('listInvocations');
       else await this.listInvocations();
@@ -370,6 +387,7 @@ export class FollowedRun implements RunHandle {
     const invocations = await this.guard('ssm', () => this.backend.listInvocations(this.commandId));
     if (!invocations) return;
     if (this.command) this.lastCompletedCount = this.command.completedCount;
+    if (this.command && isTerminalStatus(this.command.status)) this.listedFinishedCommand = true;
     for (const invocation of invocations) await this.applyInvocation(invocation);
   }
 
@@ -388,6 +406,7 @@ export class FollowedRun implements RunHandle {
 
   private async applyInvocation(invocation: SsmInvocation): Promise<void> {
     const p = this.instance(invocation.instanceId);
+    p.confirmed = true;
     if (p.final) return;
     p.ssm = invocation;
     if (invocation.status === 'InProgress') p.startedAtMs ??= this.clock.now();
@@ -402,7 +421,7 @@ export class FollowedRun implements RunHandle {
   /** One PingStatus look per instance still waiting for delivery: an offline instance fails fast. */
   private async checkPendingInstancesAreOnline(): Promise<void> {
     const waiting = [...this.progress.values()].filter(
-      (p) => !p.final && !p.pingChecked && p.startedAtMs === undefined && (!p.ssm || NOT_STARTED.has(p.ssm.status)),
+      (p) => p.confirmed && !p.final && !p.pingChecked && p.startedAtMs === undefined && (!p.ssm || NOT_STARTED.has(p.ssm.status)),
     );
     if (waiting.length === 0) return;
     const found = await this.guard('ssm', () => this.backend.pingStatus(waiting.map((p) => p.instanceId)));
@@ -426,7 +445,8 @@ export class FollowedRun implements RunHandle {
   // ---- timeouts and cancellation ----------------------------------------------------------
 
   private deadlineOf(p: InstanceProgress): number {
-    if (this.options.timeoutSeconds === undefined || p.final || p.timedOut || p.startedAtMs === undefined) return Infinity;
+    // Only confirmed instances: cancelling an id SSM does not know would fail the whole CancelCommand.
+    if (this.options.timeoutSeconds === undefined || !p.confirmed || p.final || p.timedOut || p.startedAtMs === undefined) return Infinity;
     return p.startedAtMs + this.options.timeoutSeconds * 1000;
   }
 
@@ -461,12 +481,15 @@ export class FollowedRun implements RunHandle {
   private async giveUpOnUnconfirmedCancel(): Promise<void> {
     if (this.cancelRequestedAtMs === undefined) return;
     if (this.clock.now() - this.cancelRequestedAtMs < WAIT_POLICY.cancelConfirmLimitMs) return;
-    for (const p of [...this.progress.values()]) {
+    for (const p of this.counted()) {
       if (p.final) continue;
       p.notes.push('SSM did not confirm the cancellation');
       await this.finalize(p, p.timedOut ? 'TimedOut' : 'Cancelled', p.timedOut ? 'ExecutionTimedOut' : 'Cancelled');
     }
-    if (!this.targetsResolved() && this.command) this.command = { ...this.command, status: 'Cancelled' };
+    if (!this.targetsResolved() && this.command) {
+      this.command = { ...this.command, status: 'Cancelled' };
+      this.listedFinishedCommand = true;
+    }
   }
 
   // ---- results ----------------------------------------------------------------------------
@@ -509,7 +532,7 @@ export class FollowedRun implements RunHandle {
   }
 
   private results(): RunResult {
-    const invocations: InvocationResult[] = [...this.progress.values()].map((p) =>
+    const invocations: InvocationResult[] = this.counted().map((p) =>
       p.toResult(p.final ? this.usesLive(p, p.status) : Boolean(this.reader), this.options.timeoutSeconds),
     );
     return { commandId: this.commandId, invocations };

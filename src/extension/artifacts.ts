@@ -5,18 +5,18 @@ import { mkdtemp } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Engine } from '../core/api';
+import { RunnerError, type Engine } from '../core/api';
+import { saveRunArtifacts } from './artifactList';
 import type { RunHistory, RunRecord } from './history';
 
-/** Folder in the workspace that receives downloaded artifacts, one subfolder per run. */
+/** Folder in the workspace that receives downloaded artifacts, one subfolder per run (`<commandId>/<instanceId>/`). */
 export const ARTIFACTS_FOLDER = '.ec2-runner/artifacts';
 const OPENED_IN_EDITOR = /\.(png|jpe?g|gif|svg|webp|bmp|csv|tsv|txt|json|md|log)$/i;
 const OPEN_AT_MOST = 5;
 
-async function targetFolder(record: RunRecord): Promise<string> {
+async function targetFolder(): Promise<string> {
   const workspace = vscode.workspace.workspaceFolders?.[0];
-  const name = `${new Date(record.startedAt).toISOString().replace(/[:.]/g, '-')}-${record.commandId?.slice(0, 8) ?? record.id}`;
-  if (workspace?.uri.scheme === 'file') return path.join(workspace.uri.fsPath, ARTIFACTS_FOLDER, name);
+  if (workspace?.uri.scheme === 'file') return path.join(workspace.uri.fsPath, ARTIFACTS_FOLDER);
   return mkdtemp(path.join(os.tmpdir(), 'ec2-runner-artifacts-'));
 }
 
@@ -31,16 +31,26 @@ export async function downloadArtifacts(engine: Pick<Engine, 'attach'>, history:
     void vscode.window.showInformationMessage('No run with artifacts: files a script writes to $EC2_RUNNER_ARTIFACTS come back after the run.');
     return undefined;
   }
-  const handle = await engine.attach(record.commandId);
-  await handle.wait();
-  const dir = await targetFolder(record);
-  const written = (await handle.downloadArtifacts?.(dir)) ?? [];
+  const reveal = 'Reveal in Explorer';
+  const root = await targetFolder();
+  let saved: { folder: string; written: string[] };
+  try {
+    saved = await saveRunArtifacts(engine, record.commandId, root);
+  } catch (error) {
+    // Downloaded before: artifacts never overwrite, so point at the existing copy instead.
+    if (!(error instanceof RunnerError && error.code === 'ArtifactsFolderExists')) throw error;
+    const folder = path.join(root, record.commandId);
+    void vscode.window.showInformationMessage(`The artifacts of ${record.label} are already in ${folder}.`, reveal).then((choice) => {
+      if (choice === reveal) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(folder));
+    });
+    return [];
+  }
+  const { folder: dir, written } = saved;
   if (written.length === 0) {
     void vscode.window.showInformationMessage(`${record.label} left no artifacts.`);
     return written;
   }
   for (const file of written.filter((f) => OPENED_IN_EDITOR.test(f)).slice(0, OPEN_AT_MOST)) await openInEditor(file);
-  const reveal = 'Reveal in Explorer';
   void vscode.window.showInformationMessage(`Saved ${written.length} artifact(s) of ${record.label} to ${dir}.`, reveal).then((choice) => {
     if (choice === reveal) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(written[0]));
   });

@@ -49,8 +49,10 @@ describe('ec2-runner run: projects, stdin and artifacts', () => {
     const r = await runCli(['run', root, '--entry', 'app/main.py', '--no-deps', '--instance', instance, '--artifacts', out, '--', '21'], fx.env);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.toString(), '42\n');
-    assert.match(r.stderr, /saved 1 artifact\(s\) to .*out: out\.csv \(8 B\)/);
-    assert.equal(readFileSync(join(out, 'out.csv'), 'utf8'), 'a,b\n1,2\n');
+    // A fresh folder per run and instance: OUT/<commandId>/<instanceId>/.
+    const saved = /saved 1 artifact\(s\) to (.*out\/[0-9a-f-]{36}\/i-[0-9a-f]+\/): out\.csv \(8 B\)/.exec(r.stderr);
+    assert.ok(saved, r.stderr);
+    assert.equal(readFileSync(join(saved[1], 'out.csv'), 'utf8'), 'a,b\n1,2\n');
   });
 
   test('run DIR/FILE --project DIR is the same run; without --artifacts the artifacts are mentioned', async () => {

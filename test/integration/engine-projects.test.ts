@@ -96,9 +96,11 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
     ]);
     const local = tempDir('ec2r-artifacts-');
     const written = await handle.downloadArtifacts!(local);
-    assert.deepEqual(written.sort(), [join(local, 'plot.png'), join(local, 'tables', 'data.csv')]);
-    assert.ok(readFileSync(join(local, 'plot.png')).equals(png));
-    assert.equal(readFileSync(join(local, 'tables', 'data.csv'), 'utf8'), csv);
+    const folder = join(local, handle.commandId, invocation.instanceId);
+    assert.deepEqual(written.sort(), [join(folder, 'plot.png'), join(folder, 'tables', 'data.csv')]);
+    assert.ok(readFileSync(join(folder, 'plot.png')).equals(png));
+    assert.equal(readFileSync(join(folder, 'tables', 'data.csv'), 'utf8'), csv);
+    await assert.rejects(handle.downloadArtifacts!(local), { code: 'ArtifactsFolderExists' });
   });
 
   test('a run without artifacts reports an empty list', async () => {

@@ -37,6 +37,8 @@ export interface FakeInstance {
   pingStatus?: string;
   /** How long SSM takes to show Cancelled after CancelCommand. */
   cancelLagMs?: number;
+  /** Keys only: objects forged under the run's prefix for an instance SSM never targeted (not counted by SSM). */
+  forged?: boolean;
 }
 
 export const RUN_PREFIX = 'ec2-runner/runs/0123456789abcdef/';
@@ -130,14 +132,15 @@ export class FakeRunBackend implements RunBackend {
 
   async getCommand(commandId: string): Promise<SsmCommand | undefined> {
     await this.enter('getCommand');
-    const states = this.instances.map((i) => this.stateOf(i));
+    const targets = this.instances.filter((i) => !i.forged);
+    const states = targets.map((i) => this.stateOf(i));
     const done = states.filter((s) => s && ['Success', 'Failed', 'Cancelled', 'TimedOut', 'Undeliverable'].includes(s.status));
     const known = states.filter(Boolean).length;
     return {
       commandId,
-      status: known > 0 && done.length === this.instances.length ? 'Success' : known > 0 ? 'InProgress' : 'Pending',
+      status: known > 0 && done.length === targets.length ? 'Success' : known > 0 ? 'InProgress' : 'Pending',
       statusDetails: '',
-      targetCount: known > 0 ? this.instances.length : 0,
+      targetCount: known > 0 ? targets.length : 0,
       completedCount: done.length,
       errorCount: 0,
       instanceIds: [],

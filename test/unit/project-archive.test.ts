@@ -125,10 +125,10 @@ describe('selections', () => {
 
 describe('artifacts on the client', () => {
   test('files are written under the folder; a path leaving it is refused before anything is written', async () => {
-    const dir = tempDir();
+    const dir = join(tempDir(), 'out'); // a fresh folder: artifacts never go into an existing one
     assert.deepEqual(await writeArtifacts(writeTar([{ path: 'a/b.csv', content: Buffer.from('x') }]), dir), [join(dir, 'a', 'b.csv')]);
     const evil = writeTar([{ path: 'ok.txt', content: Buffer.from('x') }, { path: '../evil.txt', content: Buffer.from('x') }]);
-    await assert.rejects(writeArtifacts(evil, join(dir, 'second')), /Refusing to write artifact "\.\.\/evil\.txt"/);
+    await assert.rejects(writeArtifacts(evil, join(dir, 'second')), /Refusing to save artifact "\.\.\/evil\.txt"/);
     assert.equal(existsSync(join(dir, 'evil.txt')), false);
     assert.equal(existsSync(join(dir, 'second', 'ok.txt')), false);
   });

@@ -55,21 +55,31 @@ describe('live-output chunk keys', () => {
   const prefix = 'ec2-runner/runs/0123456789abcdef/';
 
   test('keys sort in upload order and parse back', () => {
-    const keys = [0, 1, 9, 10, 12345678].map((seq) => chunkKey(prefix, 'i-0abc', seq));
-    assert.equal(keys[0], `${prefix}i-0abc/00000000`);
+    const keys = [0, 1, 9, 10, 12345678].map((seq) => chunkKey(prefix, 'i-0abc1234', seq));
+    assert.equal(keys[0], `${prefix}i-0abc1234/00000000`);
     assert.deepEqual([...keys].sort(), keys);
     assert.deepEqual(keys.map((key) => parseChunkKey(prefix, key)?.seq), [0, 1, 9, 10, 12345678]);
-    assert.deepEqual(parseChunkKey(prefix, keys[1]), { instanceId: 'i-0abc', seq: 1 });
+    assert.deepEqual(parseChunkKey(prefix, keys[1]), { instanceId: 'i-0abc1234', seq: 1 });
   });
 
   test('keys outside the prefix or of another shape are not chunks', () => {
     for (const key of [
-      'ec2-runner/runs/other/i-0abc/00000000',
-      `${prefix}i-0abc/0000001`,
-      `${prefix}i-0abc/0000000x`,
+      'ec2-runner/runs/other/i-0abc1234/00000000',
+      `${prefix}i-0abc1234/0000001`,
+      `${prefix}i-0abc1234/0000000x`,
       `${prefix}00000000`,
-      `${prefix}i-0abc/sub/00000000`,
+      `${prefix}i-0abc1234/sub/00000000`,
       `${prefix}/00000000`,
+      // Ids that are not instance ids never reach a path: traversal, separators, other shapes.
+      `${prefix}../00000000`,
+      `${prefix}..\\..\\x/00000000`,
+      `${prefix}i-0abc1234\\..\\..\\x/00000000`,
+      `${prefix}C:/00000000`,
+      `${prefix}i-0ABC1234/00000000`,
+      `${prefix}i-0abc123/00000000`,
+      `${prefix}i-0abc1234567890abcd/00000000`,
+      `${prefix}host-laptop/00000000`,
+      `${prefix}xi-0abc1234/00000000`,
     ]) {
       assert.equal(parseChunkKey(prefix, key), undefined, key);
     }

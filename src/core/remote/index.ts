@@ -3,4 +3,4 @@ export type { LiveOutputTarget, RemotePayload, RemoteRunSpec } from './types';
 export { buildRemoteCommands, COMMAND_TEXT_BUDGET_BYTES } from './commandText';
 export { parseRemoteHeader } from './header';
 export { CorruptFramesError, decodeFrames, encodeFrames, type Frame } from './frames';
-export { chunkKey, parseChunkKey } from './chunkKeys';
+export { chunkKey, INSTANCE_ID_PATTERN, isInstanceId, parseChunkKey } from './chunkKeys';

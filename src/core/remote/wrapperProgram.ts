@@ -24,7 +24,7 @@
 //   before the exit frame: one ordered channel, so they arrive with the output, attach replays them and
 //   no second upload path or listing-order rule is needed. Bounded by ARTIFACTS_MAX_BYTES (one object).
 
-import { ARTIFACTS_MAX_BYTES, DEFAULT_VENV_ROOT, FALLBACK_VENV_ROOT } from '../defaults';
+import { ARTIFACTS_MAX_BYTES, ARTIFACTS_MAX_FILES, DEFAULT_VENV_ROOT, FALLBACK_VENV_ROOT } from '../defaults';
 
 /** DEFAULT_VENV_ROOT below $HOME, e.g. `.cache/ec2-runner/venvs`. */
 const VENV_HOME_SUBDIR = DEFAULT_VENV_ROOT.replace(/^\$HOME\//, '');
@@ -46,6 +46,7 @@ UPLOAD_ATTEMPTS = 6
 CLOSE_SECONDS = 120  # the most the wrapper waits, after the script, for the last uploads
 EXIT_NOT_RUN, EXIT_CANNOT_START, EXIT_NOT_FOUND = 125, 126, 127
 ARTIFACTS_MAX_BYTES = ${ARTIFACTS_MAX_BYTES}
+ARTIFACTS_MAX_FILES = ${ARTIFACTS_MAX_FILES}
 VENV_HOME_SUBDIR = b"${VENV_HOME_SUBDIR}"
 VENV_FALLBACK_ROOT = b"${FALLBACK_VENV_ROOT}"
 VENV_MARKER = b".ec2-runner-complete"
@@ -469,6 +470,9 @@ def ship_artifacts(folder, channel):
     if not files:
         return
     files.sort()
+    if len(files) > ARTIFACTS_MAX_FILES:
+        tell(channel, "artifacts not shipped: %d files, over the %d-file limit; write fewer (e.g. one archive) to $EC2_RUNNER_ARTIFACTS" % (len(files), ARTIFACTS_MAX_FILES))
+        return
     total = sum(size for _, size, _ in files)
     buffer = io.BytesIO()
     if total <= ARTIFACTS_MAX_BYTES:
