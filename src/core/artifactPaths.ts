@@ -3,7 +3,7 @@
 // functions with the path module injected: the Windows rules are tested on every OS (path.win32).
 import * as nodePath from 'node:path';
 import { RunnerError } from './api';
-import { isInstanceId } from './remote';
+import { isInstanceId } from './remote/chunkKeys';
 
 type PathModule = typeof nodePath.posix;
 
