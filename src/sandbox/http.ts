@@ -61,21 +61,62 @@ export function flattenHeaders(message: IncomingMessage): Record<string, string>
   return headers;
 }
 
-export function readBody(message: IncomingMessage): Promise<Buffer> {
+export interface BodyLimits {
+  /** Largest body accepted; a larger one is refused as soon as it is seen (the rest is never read). */
+  maxBytes: number;
+  /**
+   * Runs once `atBytes` have arrived (or the body ended earlier) before anything more is read: for a
+   * form whose credentials are in its first bytes (POST Object), a failed check stops the upload.
+   */
+  gate?: { atBytes: number; check(prefix: Buffer, complete: boolean): Promise<void> | void };
+}
+
+export function readBody(message: IncomingMessage, limits: BodyLimits = { maxBytes: MAX_REQUEST_BODY_BYTES }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let gate = limits.gate;
+    let ended = false;
+    let failed = false;
+    const fail = (error: unknown) => {
+      if (failed) return;
+      failed = true;
+      message.pause(); // the rest is never read: the caller answers and the connection is closed
+      message.removeAllListeners('data');
+      reject(error);
+    };
+    const finish = () => {
+      if (!failed) resolve(Buffer.concat(chunks));
+    };
+    let checking = false;
+    const openGate = () => {
+      const check = gate!.check;
+      gate = undefined;
+      checking = true;
+      message.pause();
+      Promise.resolve()
+        .then(() => check(Buffer.concat(chunks), ended))
+        .then(() => {
+          checking = false;
+          if (ended) finish();
+          else message.resume();
+        }, fail);
+    };
     message.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_REQUEST_BODY_BYTES) {
-        reject(new AwsError('EntityTooLarge', `Request body exceeds the sandbox limit of ${MAX_REQUEST_BODY_BYTES} bytes`));
-        message.destroy();
+      if (size > limits.maxBytes) {
+        fail(new AwsError('EntityTooLarge', `Request body exceeds the sandbox limit of ${limits.maxBytes} bytes for this request`, 400));
         return;
       }
       chunks.push(chunk);
+      if (gate && size >= gate.atBytes) openGate();
     });
-    message.on('end', () => resolve(Buffer.concat(chunks)));
-    message.on('error', reject);
+    message.on('end', () => {
+      ended = true;
+      if (gate) openGate();
+      else if (!checking) finish();
+    });
+    message.on('error', fail);
   });
 }
 

@@ -1,6 +1,6 @@
 // The sandbox: an offline SSM + S3 (+ STS GetCallerIdentity, Tagging GetResources) endpoint on
 // 127.0.0.1 whose commands really run on this machine. Programmatic entry point.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +9,7 @@ import { CommandStore } from './commands';
 import { DEFAULT_INSTANCE_COUNT, type SandboxInstance, loadFleet } from './fleet';
 import { loadIdentity } from './identity';
 import { DEFAULT_INVOCATION_VISIBILITY_DELAY_MS, DEFAULT_KNOBS, type Knobs, Throttle, validateKnobs } from './knobs';
-import { ObjectStore } from './objectStore';
+import { ObjectStore, PRIVATE_DIR } from './objectStore';
 import { storeObject } from './s3Api';
 import { createApiServer } from './server';
 import { SigV4Verifier } from './sigv4';
@@ -81,7 +81,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const ownsDataDir = !options.dataDir;
   const dataDir = options.dataDir ? resolve(options.dataDir) : mkdtempSync(join(tmpdir(), 'ec2-runner-sandbox-'));
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR });
+  chmodSync(dataDir, PRIVATE_DIR); // also an existing --data-dir: it holds staged code, output and the credentials
   const identity = loadIdentity(dataDir);
   const instances = loadFleet(dataDir, count, region);
   for (const instance of instances) if (instance.pingStatus !== 'Online') instance.lastPingAt = Date.now() - 3_600_000;

@@ -47,6 +47,23 @@ export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
 export const MAX_PRESIGNED_EXPIRES_SECONDS = MAX_PRESIGN_SECONDS;
 /** Largest request body the sandbox accepts (S3 single PutObject is 5 GB on AWS; tests need far less). */
 export const MAX_REQUEST_BODY_BYTES = 512 * 1024 * 1024;
+/** Largest body of an SSM/STS/tagging call (JSON or form); SendCommand's own limit is far below. */
+export const MAX_API_BODY_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Protection of a server that runs commands on this machine (not AWS figures): any local process or
+ * web page can connect. Headers must arrive within HEADERS_TIMEOUT_MS, a whole request within
+ * REQUEST_TIMEOUT_MS, an idle connection is closed after IDLE_SOCKET_TIMEOUT_MS, and at most
+ * MAX_CONNECTIONS are open at once (a 500-instance fleet opens far fewer).
+ */
+export const SERVER_LIMITS = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 300_000,
+  idleSocketTimeoutMs: 60_000,
+  /** How often Node checks the two timeouts above. */
+  checkIntervalMs: 1_000,
+  maxConnections: 1_024,
+} as const;
 
 /** The plugin name and S3 output folder names the agent uses for AWS-RunShellScript. */
 export const RUN_SHELL_SCRIPT_DOCUMENT = 'AWS-RunShellScript';

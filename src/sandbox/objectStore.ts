@@ -32,11 +32,15 @@ export function isValidBucketName(name: string): boolean {
   return BUCKET_NAME.test(name) && !name.includes('..');
 }
 
+/** Staged code and run output are private to the user running the sandbox (whatever the umask). */
+export const PRIVATE_DIR = 0o700;
+export const PRIVATE_FILE = 0o600;
+
 export class ObjectStore {
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(private readonly root: string) {
-    mkdirSync(root, { recursive: true });
+    mkdirSync(root, { recursive: true, mode: PRIVATE_DIR });
     for (const name of readdirSync(root)) if (isValidBucketName(name)) this.loadBucket(name);
   }
 
@@ -53,7 +57,7 @@ export class ObjectStore {
     const existing = this.buckets.get(name);
     if (existing) return existing;
     const dir = join(this.root, name);
-    mkdirSync(join(dir, 'objects'), { recursive: true });
+    mkdirSync(join(dir, 'objects'), { recursive: true, mode: PRIVATE_DIR });
     const bucket: Bucket = { name, createdAt: Date.now(), configs: {}, objects: new Map(), sortedKeys: [], dir };
     this.saveBucket(bucket);
     this.buckets.set(name, bucket);
@@ -77,9 +81,9 @@ export class ObjectStore {
     const base = this.objectBase(bucket, key);
     // Write then rename: a concurrent GET sees the old or the new object, never half of one.
     const temp = `${base}.${randomBytes(4).toString('hex')}.tmp`;
-    writeFileSync(temp, body);
+    writeFileSync(temp, body, { mode: PRIVATE_FILE });
     renameSync(temp, `${base}.data`);
-    writeFileSync(`${base}.json`, JSON.stringify(object));
+    writeFileSync(`${base}.json`, JSON.stringify(object), { mode: PRIVATE_FILE });
     if (!bucket.objects.has(key)) insertSorted(bucket.sortedKeys, key);
     bucket.objects.set(key, object);
     return object;
@@ -113,7 +117,7 @@ export class ObjectStore {
   }
 
   private saveBucket(bucket: Bucket): void {
-    writeFileSync(join(bucket.dir, 'bucket.json'), JSON.stringify({ name: bucket.name, createdAt: bucket.createdAt, configs: bucket.configs }));
+    writeFileSync(join(bucket.dir, 'bucket.json'), JSON.stringify({ name: bucket.name, createdAt: bucket.createdAt, configs: bucket.configs }), { mode: PRIVATE_FILE });
   }
 
   private loadBucket(name: string): void {

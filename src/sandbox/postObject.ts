@@ -18,15 +18,7 @@ export async function handlePostObject(req: ApiRequest, ctx: S3Context, verifier
   const bucket = ctx.store.bucket(bucketName);
   if (!bucket) throw new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404, { BucketName: bucketName });
   const { fields, file, fileName } = await parseForm(req);
-  await verifier.verifyPolicySignature({
-    policy: fields.get('policy'),
-    signature: fields.get('x-amz-signature'),
-    credential: fields.get('x-amz-credential'),
-    date: fields.get('x-amz-date'),
-    algorithm: fields.get('x-amz-algorithm'),
-  });
-  const policy = decodePolicy(fields.get('policy')!);
-  if (Date.now() > Date.parse(policy.expiration)) throw accessDenied('Invalid according to Policy: Policy expired.');
+  const policy = await verifyPolicy(fields, verifier);
   const rawKey = fields.get('key');
   if (rawKey === undefined) throw new AwsError('InvalidArgument', 'Bucket POST must contain a field named \'key\'.', 400, { ArgumentName: 'key' });
   const key = rawKey.replace(/\$\{filename\}/g, fileName);
@@ -54,6 +46,52 @@ export async function handlePostObject(req: ApiRequest, ctx: S3Context, verifier
     return { status: 201, headers: { ...headers, 'content-type': 'application/xml' }, body };
   }
   return { status: status === '200' ? 200 : 204, headers };
+}
+
+/** The signed policy of a form: signature, then expiry (what S3 checks before anything else). */
+async function verifyPolicy(fields: Map<string, string>, verifier: SigV4Verifier): Promise<{ expiration: string; conditions: Condition[] }> {
+  await verifier.verifyPolicySignature({
+    policy: fields.get('policy'),
+    signature: fields.get('x-amz-signature'),
+    credential: fields.get('x-amz-credential'),
+    date: fields.get('x-amz-date'),
+    algorithm: fields.get('x-amz-algorithm'),
+  });
+  const policy = decodePolicy(fields.get('policy')!);
+  if (Date.now() > Date.parse(policy.expiration)) throw accessDenied('Invalid according to Policy: Policy expired.');
+  return policy;
+}
+
+/** S3 takes at most this much form data before the file part (AWS documents 20 KB of fields). */
+export const POST_FIELDS_MAX_BYTES = 64 * 1024;
+
+/**
+ * Authenticates a POST Object from the start of its body, before the file is read: S3 requires the
+ * fields (policy, signature) to precede the file, so an unsigned or forged upload is refused after at
+ * most POST_FIELDS_MAX_BYTES. `complete` says whether `prefix` is the whole body.
+ */
+export async function verifyPostPrefix(prefix: Buffer, contentType: string, complete: boolean, verifier: SigV4Verifier): Promise<void> {
+  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  if (!boundary) throw new AwsError('MalformedPOSTRequest', 'The body of your POST request is not well-formed multipart/form-data.');
+  const delimiter = Buffer.from(`\r\n--${boundary[1] ?? boundary[2]}`, 'latin1');
+  const body = Buffer.concat([Buffer.from('\r\n'), prefix]); // the first delimiter has no CRLF before it
+  const fields = new Map<string, string>();
+  let at = body.indexOf(delimiter);
+  for (;;) {
+    if (at < 0) break;
+    const headersStart = at + delimiter.length + 2;
+    const headersEnd = body.indexOf('\r\n\r\n', headersStart, 'latin1');
+    if (headersEnd < 0) break;
+    const name = /name="([^"]*)"/i.exec(body.subarray(headersStart, headersEnd).toString('utf8'))?.[1]?.toLowerCase();
+    if (name === 'file') return verifyPolicy(fields, verifier).then(() => undefined);
+    const next = body.indexOf(delimiter, headersEnd + 4);
+    if (next < 0) break;
+    if (name !== undefined) fields.set(name, body.subarray(headersEnd + 4, next).toString('utf8'));
+    at = next;
+  }
+  // No file part in sight: a complete body is judged by the full parser (it names what is missing).
+  if (complete) return;
+  throw new AwsError('MaxPostPreDataLengthExceededError', 'Your POST request fields preceding the upload file were too large.', 400);
 }
 
 async function parseForm(req: ApiRequest): Promise<{ fields: Map<string, string>; file: Buffer; fileName: string }> {

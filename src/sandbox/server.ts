@@ -6,10 +6,11 @@ import { createReadStream } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { checkDenials } from './denials';
 import { AwsError } from './errors';
-import { type ApiRequest, type ApiResponse, flattenHeaders, parseQuery, readBody } from './http';
+import { type ApiRequest, type ApiResponse, type BodyLimits, flattenHeaders, parseQuery, readBody } from './http';
 import { type IdentityContext, STS_XMLNS, getCallerIdentity, getResources } from './identityApi';
 import type { Knobs, Throttle } from './knobs';
-import { handlePostObject } from './postObject';
+import { MAX_API_BODY_BYTES, MAX_REQUEST_BODY_BYTES, SERVER_LIMITS } from './limits';
+import { handlePostObject, POST_FIELDS_MAX_BYTES, verifyPostPrefix } from './postObject';
 import { type S3Context, handleS3, s3OperationName } from './s3Api';
 import { isPresignedV2, verifyPresignedV2 } from './sigv2';
 import { AuthFailure, type AuthFailureKind, type SandboxCredentials, type SigV4Verifier, isPresigned } from './sigv4';
@@ -36,12 +37,18 @@ const JSON_TARGETS: Record<string, { service: string; signingName: string }> = {
 };
 
 export function createApiServer(deps: ServerDeps): Server {
-  return createServer((message, response) => {
-    void handle(message, response, deps);
-  });
+  const server = createServer(
+    { headersTimeout: SERVER_LIMITS.headersTimeoutMs, requestTimeout: SERVER_LIMITS.requestTimeoutMs, connectionsCheckingInterval: SERVER_LIMITS.checkIntervalMs },
+    (message, response) => void handle(message, response, deps),
+  );
+  // `Expect: 100-continue` (the CLI, large SDK uploads): the body is only asked for once the headers authenticate.
+  server.on('checkContinue', (message: IncomingMessage, response: ServerResponse) => void handle(message, response, deps, true));
+  server.maxConnections = SERVER_LIMITS.maxConnections;
+  server.timeout = SERVER_LIMITS.idleSocketTimeoutMs;
+  return server;
 }
 
-async function handle(message: IncomingMessage, response: ServerResponse, deps: ServerDeps): Promise<void> {
+async function handle(message: IncomingMessage, response: ServerResponse, deps: ServerDeps, expectsContinue = false): Promise<void> {
   const requestId = randomUUID();
   const url = message.url ?? '/';
   const q = url.indexOf('?');
@@ -59,7 +66,19 @@ async function handle(message: IncomingMessage, response: ServerResponse, deps: 
     };
     route = classify(req);
     req.query = parseQuery(req.rawQuery);
-    req.body = await readBody(message);
+    try {
+      await authenticateHeaders(req, route, deps);
+    } catch (error) {
+      // Refused before a byte of the body is read: answer, then close (the rest is never read).
+      response.shouldKeepAlive = false;
+      deps.count(`${route.service}:${route.protocol === 's3' ? s3OperationName(req) : route.operation}`);
+      throw error;
+    }
+    if (expectsContinue) response.writeContinue();
+    req.body = await readBody(message, bodyLimits(req, route, deps)).catch((error: unknown) => {
+      response.shouldKeepAlive = false;
+      throw error;
+    });
     if (route.protocol === 'query') route.operation = new URLSearchParams(req.body.toString('utf8')).get('Action') ?? 'Unknown';
     else if (route.protocol === 's3') route.operation = s3OperationName(req);
     deps.count(`${route.service}:${route.operation}`);
@@ -77,6 +96,33 @@ async function handle(message: IncomingMessage, response: ServerResponse, deps: 
   } catch (error) {
     send(response, renderError(error, route, requestId, req?.method === 'HEAD'), route, requestId);
   }
+}
+
+function isPostObject(req: ApiRequest, route: Route): boolean {
+  return route.protocol === 's3' && req.method === 'POST' && (req.headers['content-type'] ?? '').startsWith('multipart/form-data');
+}
+
+/**
+ * What can be authenticated from the headers alone, before the body is read: presigned requests in
+ * full, header-signed ones down to key, scope and clock (and in full when the signature covers a
+ * declared payload hash, as S3's always does). POST Object carries its credentials in the form: see
+ * bodyLimits. Everything is verified again in full once the body is there (dispatch).
+ */
+async function authenticateHeaders(req: ApiRequest, route: Route, deps: ServerDeps): Promise<void> {
+  if (isPostObject(req, route)) return;
+  if (route.protocol === 's3' && isPresigned(req)) return deps.verifier.verifyPresigned(req);
+  if (route.protocol === 's3' && isPresignedV2(req)) return verifyPresignedV2(req, deps.credentials);
+  return deps.verifier.verifyHeaderSigned(req, route.signingName, { bodyPending: true });
+}
+
+function bodyLimits(req: ApiRequest, route: Route, deps: ServerDeps): BodyLimits {
+  if (route.protocol !== 's3') return { maxBytes: MAX_API_BODY_BYTES };
+  if (!isPostObject(req, route)) return { maxBytes: MAX_REQUEST_BODY_BYTES };
+  const contentType = req.headers['content-type'] ?? '';
+  return {
+    maxBytes: MAX_REQUEST_BODY_BYTES,
+    gate: { atBytes: POST_FIELDS_MAX_BYTES, check: (prefix, complete) => verifyPostPrefix(prefix, contentType, complete, deps.verifier) },
+  };
 }
 
 function classify(req: ApiRequest): Route {

@@ -37,8 +37,13 @@ export function isPresigned(req: ApiRequest): boolean {
 export class SigV4Verifier {
   constructor(private readonly credentials: SandboxCredentials, private readonly region: string, private readonly now = () => Date.now()) {}
 
-  /** Verifies an `Authorization: AWS4-HMAC-SHA256 ...` request. `service` is the expected signing name. */
-  async verifyHeaderSigned(req: ApiRequest, service: string): Promise<void> {
+  /**
+   * Verifies an `Authorization: AWS4-HMAC-SHA256 ...` request. `service` is the expected signing name.
+   * With `bodyPending` (headers only, before the body is read): key, scope and clock are checked, and
+   * the signature too when it covers a declared payload hash (S3's x-amz-content-sha256); the body's
+   * own hash is left for the full check after reading.
+   */
+  async verifyHeaderSigned(req: ApiRequest, service: string, { bodyPending = false } = {}): Promise<void> {
     const authorization = req.headers['authorization'];
     if (!authorization) throw new AuthFailure('missing', 'Request is not signed (no Authorization header)');
     const match = /^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})\s*$/.exec(authorization);
@@ -53,7 +58,8 @@ export class SigV4Verifier {
       throw new AuthFailure('skew', `Signature expired: ${amzDate} is more than 15 minutes away from the sandbox's clock (${new Date(this.now()).toISOString()})`);
     }
     const headers = pickSignedHeaders(req, signedHeaders);
-    this.checkPayloadHash(req);
+    if (bodyPending && !signedHeaders.includes('x-amz-content-sha256')) return; // the signature covers the body: checked once it is read
+    if (!bodyPending) this.checkPayloadHash(req);
     const signer = this.signer(scope, service);
     const signed = await signer.sign(
       { method: req.method, protocol: 'http:', hostname: '127.0.0.1', path: canonicalPathInput(req, service), query: queryRecord(req.query), headers, body: req.body },
