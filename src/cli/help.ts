@@ -70,7 +70,8 @@ ${TARGET_OPTIONS}
                         their hash)
   --venv-root DIR       Where the instance keeps those venvs (default ~/.cache/ec2-runner/venvs, or
                         /var/tmp/ec2-runner/venvs when the agent has no HOME)
-  --artifacts DIR       Save the files the script wrote to $EC2_RUNNER_ARTIFACTS into DIR (at most 8 MB)
+  --artifacts DIR       Save the files the script wrote to $EC2_RUNNER_ARTIFACTS (at most 8 MB) into a new
+                        DIR/<commandId>/<instanceId>/ (never over existing files)
 
 ${GLOBAL_OPTIONS}
 
