@@ -172,9 +172,9 @@ describe('EC2 Runner in code-server, as a user', () => {
     await treeItemInlineAction(page, 'Runs', 'make_report.py', 'Download Artifacts');
     await activeEditorTab(page, 'report.csv').waitFor({ state: 'visible', timeout: RUN_TIMEOUT_MS });
     await waitForEditorText(page, expectedCsv); // rendered lines: the last one is the empty line after the final newline
-    // Saved in the workspace, one folder per run.
+    // Saved in the workspace, one fresh folder per run and instance (<commandId>/<instanceId>/).
     const folder = path.join(stack.workspace, '.ec2-runner', 'artifacts');
-    const saved = fs.readdirSync(folder).map((run) => path.join(folder, run, 'report.csv'));
+    const saved = fs.readdirSync(folder).flatMap((run) => fs.readdirSync(path.join(folder, run)).map((instance) => path.join(folder, run, instance, 'report.csv')));
     assert.equal(saved.length, 1, `one run's artifacts in ${folder}`);
     assert.equal(fs.readFileSync(saved[0], 'utf8'), expectedCsv);
   });
