@@ -3,6 +3,7 @@
 //   AWS SDK code so activate() is cheap; it loads dist/engine.js on first use.
 // - dist/engine.js: the engine (src/core) with the AWS SDK; also the package's library entry
 //   (a Lambda or any Node program can require it).
+// - dist/sandbox.js: the sandbox (src/sandbox), for the extension's "Try It Without AWS".
 // - dist/cli.js: the `ec2-runner` command.
 import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
@@ -26,6 +27,8 @@ const common = {
 const entries = [
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   { entryPoints: ['src/core/index.ts'], outfile: 'dist/engine.js' },
+  // The sandbox, loaded by the extension only for "Try It Without AWS".
+  { entryPoints: ['src/sandbox/index.ts'], outfile: 'dist/sandbox.js' },
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];
 

@@ -6,6 +6,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsSettings } from './api';
+import { credentialChainLogger, regionFromEnvironment } from './awsEnvironment';
 import { SDK_MAX_ATTEMPTS, SDK_RETRY_MODE } from './defaults';
 import { annotateFailedOperation } from './operation-tag';
 
@@ -26,13 +27,13 @@ export function usesCustomEndpoint(settings: AwsSettings, env: NodeJS.ProcessEnv
 
 function commonConfig(settings: AwsSettings) {
   return {
-    region: settings.region || undefined,
+    region: settings.region || regionFromEnvironment(),
     profile: settings.profile || undefined,
     endpoint: settings.endpointUrl || undefined,
     // Explicit credentials win; otherwise the standard chain (env, SSO, shared files, process,
     // container/instance metadata). An explicit profile makes the chain skip environment keys,
     // as the AWS CLI does with --profile.
-    credentials: settings.credentials ?? fromNodeProviderChain({ profile: settings.profile || undefined }),
+    credentials: settings.credentials ?? fromNodeProviderChain({ profile: settings.profile || undefined, logger: credentialChainLogger(settings.profile) }),
     retryMode: SDK_RETRY_MODE,
     maxAttempts: SDK_MAX_ATTEMPTS,
   };

@@ -2,6 +2,7 @@
 // what failed, why, and what to do.
 import { RunnerError } from './api';
 import { failedOperationOf } from './operation-tag';
+import { listProfiles, missingProfileMessage } from './profiles';
 
 export interface ErrorContext {
   /** Profile in use, to suggest the right `aws sso login --profile`. */
@@ -75,6 +76,10 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
   const profileHint = context.profile ? ` --profile ${context.profile}` : '';
   const make = (code: string, text: string) => new RunnerError(text, code, { cause: error });
 
+  // A profile that is not in the shared files fails as "no credentials" or "no region": say what is really wrong.
+  const profile = context.profile ?? process.env.AWS_PROFILE;
+  const credentialsOrRegion = name === 'CredentialsProviderError' || /Could not (load|resolve) credentials|Region is missing/i.test(message) || name === 'RegionMissing';
+  if (profile && credentialsOrRegion && !listProfiles().includes(profile)) return make('ProfileNotFound', missingProfileMessage(profile));
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
     if (/sso|token/i.test(message) && !/Could not load credentials from any providers/i.test(message)) {
       return make('CredentialsExpired', `AWS SSO session is missing or expired${onAction}: run \`aws sso login${profileHint}\` and retry.`);

@@ -2,10 +2,11 @@
 import * as vscode from 'vscode';
 import type { Engine, ManagedInstance } from '../core/api';
 import { downloadArtifacts as downloadRunArtifacts } from './artifacts';
-import { COMMON_REGIONS, listProfiles } from './awsProfiles';
-import { writeSetting } from './config';
+import { COMMON_REGIONS, isValidProfileName, listProfiles } from './awsProfiles';
+import type { BuiltInSandbox } from './builtinSandbox';
+import type { Connection } from './connection';
 import type { EngineProvider } from './engineProvider';
-import { ssoLoginCommand } from './errorInfo';
+import { ssoLoginTerminal } from './errorInfo';
 import type { TargetLabel } from './format';
 import type { RunHistory, RunRecord } from './history';
 import { instanceDescription, instanceLabel, itemsActedOn, sortInstances, targetLabelOf } from './instanceModel';
@@ -26,7 +27,10 @@ export interface Services {
   instances: InstancesView;
   defaultTarget: DefaultTarget;
   engines: EngineProvider;
+  /** The effective settings (workspace choice and sandbox applied). */
   settings: () => ExtensionSettings;
+  connection: Connection;
+  sandbox: BuiltInSandbox;
   showError: (error: unknown) => void;
   showRunOutput: (record: RunRecord) => Promise<void>;
 }
@@ -150,7 +154,7 @@ export const selectTarget = (s: Services): Handler => async () => {
 
 export const selectProfileRegion = (s: Services): Handler => async () => {
   const settings = s.settings();
-  const profiles = await listProfiles();
+  const profiles = listProfiles().filter(isValidProfileName);
   const profilePick = await vscode.window.showQuickPick(
     [
       { label: '$(globe) From the environment', description: 'AWS_PROFILE, AWS_ACCESS_KEY_ID… or the default profile', value: '' },
@@ -168,14 +172,21 @@ export const selectProfileRegion = (s: Services): Handler => async () => {
   if (!regionPick) return;
   const region = regionPick === other ? await vscode.window.showInputBox({ title: 'AWS region', prompt: 'e.g. eu-central-1', validateInput: (v) => (/^[a-z]{2}(-[a-z]+)+-\d+$/.test(v.trim()) ? undefined : 'A region looks like eu-central-1') }) : regionPick.value;
   if (region === undefined) return;
-  await writeSetting('profile', profilePick.value);
-  await writeSetting('region', region.trim());
+  // Workspace state, not .vscode/settings.json: a committed file would hand the choice to everyone who clones it.
+  await s.connection.choose({ profile: profilePick.value, region: region.trim() });
 };
 
 export const ssoLogin = (s: Services): Handler => () => {
-  const terminal = vscode.window.createTerminal({ name: 'AWS SSO login' });
+  const profile = effectiveProfile(s.settings());
+  const login = ssoLoginTerminal(profile);
+  if (!login) {
+    void vscode.window.showErrorMessage(`"${profile}" is not an AWS profile name (letters, digits and _ . @ + : / - only): fix ec2Runner.profile or AWS_PROFILE.`);
+    return undefined;
+  }
+  const terminal = vscode.window.createTerminal({ name: 'AWS SSO login', env: login.env });
   terminal.show();
-  terminal.sendText(ssoLoginCommand(effectiveProfile(s.settings())));
+  terminal.sendText(login.text);
+  return terminal;
 };
 
 export const createBucket = (s: Services): Handler => async (options?: { confirmed?: boolean }) => {
@@ -217,6 +228,20 @@ export const downloadArtifacts = (s: Services): Handler => async (record?: unkno
   }
 };
 
+export const trySandbox = (s: Services): Handler => async () => {
+  try {
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: s.sandbox.isRunning ? 'Stopping the EC2 Runner sandbox' : 'Starting the EC2 Runner sandbox' }, () => s.sandbox.toggle());
+  } catch (error) {
+    void vscode.window.showErrorMessage(`The sandbox could not start: ${(error as Error).message}`);
+  }
+  return s.sandbox.isRunning;
+};
+
+export const stopSandbox = (s: Services): Handler => async () => {
+  await s.sandbox.stop();
+  return s.sandbox.isRunning;
+};
+
 /** Command id → factory. package.json contributes exactly these (a test checks both directions). */
 export const COMMANDS: Record<string, (s: Services) => Handler> = {
   'ec2Runner.runActiveFile': runActiveFile,
@@ -241,6 +266,8 @@ export const COMMANDS: Record<string, (s: Services) => Handler> = {
   'ec2Runner.runSelection': runSelection,
   'ec2Runner.runProjectFile': runProjectFile,
   'ec2Runner.downloadArtifacts': downloadArtifacts,
+  'ec2Runner.trySandbox': trySandbox,
+  'ec2Runner.stopSandbox': stopSandbox,
 };
 
 export function registerCommands(services: Services): vscode.Disposable[] {

@@ -1,5 +1,6 @@
 // What to tell the user about a failure and which buttons fix it. The engine's RunnerError is
 // recognised by shape (name + code), not instanceof: it comes from the separately loaded engine bundle.
+import { isValidProfileName } from '../core/profiles';
 
 export interface ErrorAction {
   title: string;
@@ -47,9 +48,12 @@ export function describeError(error: unknown, profile?: string): ErrorInfo {
   }
 }
 
-/** A profile name safe to put on a shell command line (profiles are words; anything else is quoted). */
-export function ssoLoginCommand(profile: string | undefined): string {
-  if (!profile) return 'aws sso login';
-  const safe = /^[\w.@+-]+$/.test(profile) ? profile : `'${profile.replace(/'/g, `'\\''`)}'`;
-  return `aws sso login --profile ${safe}`;
+/**
+ * The SSO sign-in terminal: the profile reaches `aws sso login` through the terminal's environment
+ * (AWS_PROFILE), never as typed text, so no shell (bash, PowerShell, cmd) ever parses it. A name
+ * that is not a profile name is refused (undefined): settings may come from anywhere.
+ */
+export function ssoLoginTerminal(profile: string | undefined): { env: Record<string, string>; text: string } | undefined {
+  if (profile && !isValidProfileName(profile)) return undefined;
+  return { env: profile ? { AWS_PROFILE: profile } : {}, text: 'aws sso login' };
 }

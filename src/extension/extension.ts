@@ -3,7 +3,9 @@
 // this file) is required on first use through EngineProvider.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { BuiltInSandbox, type SandboxModule } from './builtinSandbox';
 import { affectsEngine, readSettings } from './config';
+import { Connection } from './connection';
 import { EngineProvider, type EngineModule } from './engineProvider';
 import { showError } from './errors';
 import { interruptedChange, RunHistory } from './history';
@@ -14,24 +16,30 @@ import { RunController } from './runController';
 import { RUN_OUTPUT_SCHEME, RunOutputDocuments } from './runOutputDocuments';
 import { Runner } from './runner';
 import { RunsView } from './runsView';
-import { connectionSummary, effectiveProfile, engineSettingsOf } from './settings';
+import { connectionSummary, effectiveProfile } from './settings';
 import { RunStatusBar } from './statusBar';
 import { DefaultTarget } from './targets';
 import { registerCommands, type Services } from './commands';
 import type { Ec2RunnerTestApi } from './testApi';
 
-function loadEngine(): EngineModule {
-  // A computed path keeps esbuild from bundling the engine into this file.
-  const enginePath = path.join(__dirname, 'engine.js');
-  return require(enginePath) as EngineModule;
+// A computed path keeps esbuild from bundling these into this file: each loads on first use.
+function loadBundle<T>(name: 'engine.js' | 'sandbox.js'): T {
+  return require(path.join(__dirname, name)) as T;
 }
 
-let shutdown: (() => void) | undefined;
+let shutdown: (() => Promise<void>) | undefined;
 
 export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
-  const settings = () => readSettings();
+  const connection = new Connection(context.workspaceState);
+  /** The settings in effect: user/workspace settings (trust honoured), then the workspace's profile choice or the sandbox. */
+  const settings = () => connection.apply(readSettings());
   const profile = () => effectiveProfile(settings());
-  const engines = new EngineProvider(loadEngine, () => engineSettingsOf(settings()));
+  const summary = () => {
+    const sandbox = connection.sandbox;
+    return sandbox ? `built-in sandbox · ${sandbox.region} · ${sandbox.endpointUrl}` : connectionSummary(settings());
+  };
+  const engines = new EngineProvider(() => loadBundle<EngineModule>('engine.js'), () => connection.engineSettings(readSettings()));
+  const sandbox = new BuiltInSandbox(() => loadBundle<SandboxModule>('sandbox.js'), connection, () => path.join(context.globalStorageUri.fsPath, 'sandbox'));
   const history = new RunHistory(context.workspaceState);
   const defaultTarget = new DefaultTarget(context.workspaceState);
   const output = new RunOutput();
@@ -44,7 +52,7 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
     notifier: new Notifications(profile),
     onTranscript: (id) => runOutputDocuments.changed(id),
   });
-  const instances = new InstancesView({ engine: () => engines.get(), defaultTarget, connectionSummary: () => connectionSummary(settings()) });
+  const instances = new InstancesView({ engine: () => engines.get(), defaultTarget, connectionSummary: summary });
   const runs = new RunsView(history);
   const statusBar = new RunStatusBar(history, defaultTarget);
   const runner = new Runner({
@@ -54,7 +62,7 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
     settings,
     workspaceState: context.workspaceState,
     globalState: context.globalState,
-    connectionSummary: () => connectionSummary(settings()),
+    connectionSummary: summary,
     showError: reportError,
   });
 
@@ -67,6 +75,8 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
     defaultTarget,
     engines,
     settings,
+    connection,
+    sandbox,
     showError: reportError,
     showRunOutput: async (record) => {
       const document = await vscode.workspace.openTextDocument(runOutputDocuments.uriFor(record));
@@ -87,11 +97,16 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
       engines.reset();
       void instances.refresh();
     }),
+    connection.onDidChange(() => {
+      engines.reset();
+      void instances.refresh();
+    }),
   );
-  shutdown = () => {
+  shutdown = async () => {
     // Leave remote runs going: the next activation re-attaches to them from the history.
     controller.detachAll();
     engines.dispose();
+    await sandbox.stop();
   };
 
   const reattachPending = async () => {
@@ -116,10 +131,14 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
     detachAll: () => controller.detachAll(),
     reattachPending,
     runTranscript: (id: string) => controller.transcript(id),
+    settingsIfUntrusted: () => readSettings(undefined, false),
+    connectionChoose: (choice) => connection.choose(choice),
+    connection: () => ({ effective: settings(), sandbox: connection.sandbox, choice: connection.choice }),
   };
 }
 
-export function deactivate(): void {
-  shutdown?.();
+export async function deactivate(): Promise<void> {
+  const stop = shutdown;
   shutdown = undefined;
+  await stop?.();
 }

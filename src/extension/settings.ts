@@ -48,6 +48,39 @@ export const SETTING_KEYS: ReadonlyArray<keyof ExtensionSettings> = [
   'venvRoot',
 ];
 
+/**
+ * Settings a cloned repository must not choose for you: they pick credentials, endpoint or bucket
+ * (where code and signed requests go) or what runs on the instance. package.json lists exactly
+ * these in `restrictedConfigurations` (a unit test checks), so in Restricted Mode VS Code ignores
+ * their workspace values; `trustedValue` does the same on our side.
+ */
+export const RESTRICTED_SETTING_KEYS: ReadonlyArray<keyof ExtensionSettings> = [
+  'profile',
+  'region',
+  'endpointUrl',
+  'bucket',
+  'keyPrefix',
+  'interpreter',
+  'workingDirectory',
+  'env',
+  'transferMode',
+  'venvRoot',
+];
+
+/** What `WorkspaceConfiguration.inspect` reports for one setting (the parts used here). */
+export interface InspectedSetting<T> {
+  defaultValue?: T;
+  globalValue?: T;
+  workspaceValue?: T;
+  workspaceFolderValue?: T;
+}
+
+/** The value in effect: in an untrusted workspace a restricted setting comes from the user settings or the default only. */
+export function trustedValue<T>(key: keyof ExtensionSettings, inspected: InspectedSetting<T> | undefined, effective: T, trusted: boolean): T {
+  if (trusted || !RESTRICTED_SETTING_KEYS.includes(key)) return effective;
+  return (inspected?.globalValue ?? inspected?.defaultValue ?? effective) as T;
+}
+
 /** Settings that change which AWS account, region, endpoint or bucket the engine talks to. */
 export const ENGINE_SETTING_KEYS: ReadonlyArray<keyof ExtensionSettings> = ['profile', 'region', 'endpointUrl', 'bucket', 'keyPrefix'];
 

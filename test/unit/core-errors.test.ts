@@ -1,6 +1,9 @@
 // Error mapping: each failure becomes one actionable line with a stable code.
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -48,6 +51,31 @@ describe('error mapping', () => {
     const mapped = toRunnerError(error, { bucket: 'b' });
     assert.equal(mapped.code, 'AccessDenied');
     assert.match(mapped.message, /s3:GetObject on bucket b/);
+  });
+
+  // The profile the cases name exists (in a config file of this test's own); a missing one is its own case.
+  const saved = { config: process.env.AWS_CONFIG_FILE, credentials: process.env.AWS_SHARED_CREDENTIALS_FILE };
+  let awsDir = '';
+  before(() => {
+    awsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ec2-runner-errors-'));
+    process.env.AWS_CONFIG_FILE = path.join(awsDir, 'config');
+    process.env.AWS_SHARED_CREDENTIALS_FILE = path.join(awsDir, 'credentials');
+    fs.writeFileSync(process.env.AWS_CONFIG_FILE, '[profile dev]\nsso_session = corp\n');
+  });
+  after(() => {
+    for (const [key, value] of [['AWS_CONFIG_FILE', saved.config], ['AWS_SHARED_CREDENTIALS_FILE', saved.credentials]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    fs.rmSync(awsDir, { recursive: true, force: true });
+  });
+
+  test('a profile that is not in the shared files is named as missing, not as "no credentials" or "no region"', () => {
+    for (const error of [named('CredentialsProviderError', 'Could not resolve credentials using profile: [nosuch] in configuration/credentials file(s).'), new Error('Region is missing')]) {
+      const mapped = toRunnerError(error, { profile: 'nosuch' });
+      assert.equal(mapped.code, 'ProfileNotFound');
+      assert.match(mapped.message, /The AWS profile "nosuch" does not exist \(read .*config and .*credentials; profiles there: dev\)/);
+    }
   });
 
   const cases: Array<[string, unknown, string, RegExp]> = [

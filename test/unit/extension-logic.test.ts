@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { InvocationResult, ManagedInstance, RunResult, RunSource } from '../../src/core/api';
 import { ArgumentSyntaxError, joinArguments, splitArguments } from '../../src/extension/args';
 import { profileNamesIn } from '../../src/extension/awsProfiles';
-import { describeError, ssoLoginCommand } from '../../src/extension/errorInfo';
+import { describeError } from '../../src/extension/errorInfo';
 import {
   completionText,
   doneLine,
@@ -216,8 +216,6 @@ describe('errors and settings', () => {
     const info = describeError(runnerError('CredentialsExpired', 'AWS SSO token is expired: run `aws sso login --profile dev` and retry.'), 'dev');
     assert.equal(info.actions[0].command, 'ec2Runner.ssoLogin');
     assert.equal(info.actions[0].title, 'Run aws sso login --profile dev');
-    assert.equal(ssoLoginCommand('dev'), 'aws sso login --profile dev');
-    assert.equal(ssoLoginCommand("odd name'"), `aws sso login --profile 'odd name'\\'''`);
   });
 
   test('a missing bucket offers to create it; unknown errors say they are unexpected', () => {

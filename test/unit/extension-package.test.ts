@@ -137,7 +137,7 @@ describe('dist/extension.js', () => {
       assert.equal(api.engineLoaded(), false);
       assert.ok(context.subscriptions.length > 10, 'disposables are handed to VS Code');
       const loaded = Object.keys(require.cache).filter((k) => !before.has(k));
-      assert.deepEqual(loaded.filter((k) => /engine\.js$|@aws-sdk|@smithy/.test(k)), []);
+      assert.deepEqual(loaded.filter((k) => /engine\.js$|sandbox\.js$|@aws-sdk|@smithy/.test(k)), []);
       extension.deactivate();
     } finally {
       moduleWithLoad._load = originalLoad;

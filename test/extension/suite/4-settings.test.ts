@@ -1,6 +1,8 @@
 // Settings-driven behaviour: several targets at once, profile/region selection, and what the
 // Instances view shows when credentials cannot be found.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunRecord } from '../../../src/extension/history';
 import { api, instanceNodes, openScript, requireSandboxEnvironment, setSetting, waitFor } from './helpers';
@@ -35,7 +37,10 @@ suite('Settings and several targets', () => {
     assert.equal(record.status, 'Success');
   });
 
-  test('Select Profile and Region writes both settings', async () => {
+  test('Select Profile and Region keeps the choice in workspace state, not in settings.json', async () => {
+    const testApi = await api();
+    const config = vscode.workspace.getConfiguration('ec2Runner');
+    const before = { profile: config.inspect('profile'), region: config.inspect('region') };
     const picking = Promise.resolve(vscode.commands.executeCommand('ec2Runner.selectProfileRegion'));
     let done = false;
     void picking.then(() => (done = true));
@@ -44,16 +49,11 @@ suite('Settings and several targets', () => {
       await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
       return done;
     }, 20_000, 250);
-    const config = vscode.workspace.getConfiguration('ec2Runner');
-    const written = (key: string) => {
-      const i = config.inspect<string>(key);
-      return i?.workspaceValue ?? i?.globalValue;
-    };
-    assert.equal(written('profile'), '');
-    assert.equal(written('region'), '');
-    const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
-    await config.update('profile', undefined, target);
-    await config.update('region', undefined, target);
+    assert.deepEqual(testApi.connection().choice, { profile: '', region: '' });
+    const after = vscode.workspace.getConfiguration('ec2Runner');
+    assert.deepEqual({ profile: after.inspect('profile'), region: after.inspect('region') }, before, 'no setting was written');
+    const settingsFile = path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, '.vscode', 'settings.json');
+    assert.ok(!fs.existsSync(settingsFile) || !/ec2Runner\.(profile|region)/.test(fs.readFileSync(settingsFile, 'utf8')), 'nothing in .vscode/settings.json');
   });
 
   test('a profile without credentials shows the credentials welcome with the reason', async () => {
