@@ -19,17 +19,14 @@ export function credentialChainLogger(profile: string | undefined, warn: (line: 
     info: () => undefined,
     error: () => undefined,
     warn: (message: unknown) => {
-      if (!/Multiple credential sources/i.test(String(message))) return;
+      // An explicit profile (--profile, the setting) wins over keys in the environment, as with the AWS CLI: nothing to say.
+      if (profile || !/Multiple credential sources/i.test(String(message))) return;
       if (multipleSourcesReported) return;
       multipleSourcesReported = true;
-      const name = profile || process.env.AWS_PROFILE || '';
+      const name = process.env.AWS_PROFILE ?? '';
       const shown = isValidProfileName(name) ? ` "${name}"` : '';
-      warn(`ec2-runner: warning: both a profile${shown} and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are set; using the profile. Unset one of them (for the sandbox: unset AWS_PROFILE).`);
+      warn(`ec2-runner: warning: both AWS_PROFILE${shown ? ` (${shown.trim()})` : ''} and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are set; using the profile. Unset one of them (for the sandbox: unset AWS_PROFILE).`);
     },
   };
 }
 
-/** Tests: report the warning again. */
-export function resetCredentialWarning(): void {
-  multipleSourcesReported = false;
-}

@@ -1,7 +1,7 @@
 // `ec2-runner sandbox [options]`: starts the sandbox in the foreground until SIGINT/SIGTERM.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { type SandboxOptions, startSandbox } from './index';
-import { sandboxEnvironment } from './environment';
+import { SHADOWING_VARIABLES, sandboxEnvironment } from './environment';
 import { shellQuote } from './agent';
 
 const USAGE = `Usage: ec2-runner sandbox [options]
@@ -116,6 +116,8 @@ export async function runSandboxCommand(argv: string[]): Promise<number> {
     'Instances:',
     ...info.instances.map((i) => `  ${i.instanceId}  ${(i.name ?? '').padEnd(16)} ${i.pingStatus}`),
     'Point the AWS CLI, the SDK or ec2-runner at it (sandbox-only credentials):',
+    // A profile or session token left in the shell would win over (or spoil) the sandbox's keys.
+    `  unset ${SHADOWING_VARIABLES.join(' ')}`,
     ...Object.entries(sandboxEnvironment(info)).map(([k, v]) => `  export ${k}=${shellQuote(v)}`),
     'Stop with Ctrl+C.',
   ];

@@ -2,7 +2,7 @@
 // info file once listening, env vars on stderr, flags and --config, SIGTERM leaves no child behind.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,11 +36,12 @@ function groupAlive(pgid: number): boolean {
 describe('ec2-runner sandbox command', { concurrency: true }, () => {
   test('writes the info file once listening, prints the env vars, and on SIGTERM kills running commands and exits 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sandbox-cli-'));
+    let cli: ReturnType<typeof startCli> | undefined;
     try {
       const infoFile = join(dir, 'info.json');
       const config = join(dir, 'config.json');
       writeFileSync(config, JSON.stringify({ instances: 4, latencyMs: 0 }));
-      const cli = startCli(['--config', config, '--data-dir', join(dir, 'data'), '--info-file', infoFile, '--delivery-delay-ms', '10']);
+      cli = startCli(['--config', config, '--data-dir', join(dir, 'data'), '--info-file', infoFile, '--delivery-delay-ms', '10']);
       const info = await pollUntil('the info file', () => (existsSync(infoFile) ? (JSON.parse(readFileSync(infoFile, 'utf8')) as SandboxInfo) : undefined), 20_000);
       assert.match(info.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
       assert.equal(info.instances.length, 4);
@@ -48,6 +49,11 @@ describe('ec2-runner sandbox command', { concurrency: true }, () => {
       for (const name of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'EC2_RUNNER_BUCKET']) {
         assert.match(cli.stderr(), new RegExp(`export ${name}=`));
       }
+      // Pasted into a shell that has a profile and a session token, the lines leave only the sandbox's credentials.
+      const lines = cli.stderr().split('\n').filter((l) => /^\s+(unset|export) /.test(l)).join('\n');
+      const shell = spawnSync('sh', ['-c', `${lines}\nenv`], { env: { PATH: process.env.PATH, AWS_PROFILE: 'corp-sso', AWS_SESSION_TOKEN: 'stale' }, encoding: 'utf8' });
+      assert.doesNotMatch(shell.stdout, /^AWS_PROFILE=|^AWS_SESSION_TOKEN=/m);
+      assert.match(shell.stdout, new RegExp(`^AWS_ENDPOINT_URL=${info.endpoint}$`, 'm'));
       const ssm = new SSMClient({ region: info.region, endpoint: info.endpoint, credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey } });
       assert.equal((await ssm.send(new DescribeInstanceInformationCommand({}))).InstanceInformationList?.length, 4);
       const instance = info.instances[0];
@@ -65,6 +71,8 @@ describe('ec2-runner sandbox command', { concurrency: true }, () => {
       assert.equal(existsSync(infoFile), false, 'the info file is removed on exit');
       assert.ok(existsSync(join(dir, 'data', 'identity.json')), 'a given --data-dir is kept');
     } finally {
+      // A failed assertion must not leave the sandbox running (the test would never end).
+      if (cli && cli.child.exitCode === null) cli.child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });
