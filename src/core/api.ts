@@ -41,7 +41,7 @@ export type RunSource =
       /** Display and remote file name, e.g. `train.py` (no directories). */
       fileName: string;
       content: Uint8Array;
-      /** Interpreter command; default by extension: python3 for .py, bash for .sh, else sh. */
+      /** Interpreter command; default by extension (python3 for .py, bash for .sh/.bash), else the `#!` line; other files are refused. */
       interpreter?: string;
       /** Passed to the script byte for byte. */
       args?: string[];

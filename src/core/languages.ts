@@ -29,3 +29,29 @@ export function selectionFileName(language: string): string {
   }
   return `${SELECTION_BASENAME}${extension}`;
 }
+
+/** Interpreter by file extension. */
+const INTERPRETER_BY_EXTENSION: Record<string, string> = { '.py': 'python3', '.sh': 'bash', '.bash': 'bash' };
+
+/** The command of a `#!` first line (`/usr/bin/env python3`, `/bin/bash -e`), or undefined without one. */
+export function shebangInterpreter(head: Uint8Array | string | undefined): string | undefined {
+  if (head === undefined) return undefined;
+  const text = typeof head === 'string' ? head.slice(0, 512) : new TextDecoder().decode(head.subarray(0, 512));
+  const match = /^#!([^\r\n]*)/.exec(text);
+  const command = match?.[1].trim();
+  return command ? command : undefined;
+}
+
+/**
+ * How a file runs: by its extension (.py python3, .sh/.bash bash), else by its `#!` line; undefined
+ * when neither says (README.md): such a file is refused, never guessed to be a shell script.
+ */
+export function interpreterFor(fileName: string, head?: Uint8Array | string): string | undefined {
+  const extension = /\.[^./]+$/.exec(fileName)?.[0].toLowerCase();
+  return (extension && INTERPRETER_BY_EXTENSION[extension]) || shebangInterpreter(head);
+}
+
+/** The one message for a file nothing says how to run. */
+export function unrunnableFileMessage(fileName: string): string {
+  return `Cannot tell how to run ${fileName}: it is not a .py, .sh or .bash file and has no #! line. Add one (e.g. #!/usr/bin/env python3), or give an interpreter (--interpreter, ec2Runner.interpreter for Python).`;
+}

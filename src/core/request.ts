@@ -1,4 +1,6 @@
 // Checks a RunRequest and fills in defaults, so bad input fails before anything is sent.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 import { RunnerError, type RunRequest, type RunTarget } from './api';
 import {
   DEFAULT_DELIVERY_TIMEOUT_SECONDS,
@@ -7,6 +9,7 @@ import {
   MAX_INSTANCE_IDS,
   MIN_DELIVERY_TIMEOUT_SECONDS,
 } from './defaults';
+import { interpreterFor, unrunnableFileMessage } from './languages';
 import { resolveSource, type StagedSource } from './sources';
 import { checkFileName } from './staging';
 
@@ -21,11 +24,26 @@ export interface NormalizedRequest extends RunRequest {
   deliveryTimeoutSeconds: number;
 }
 
-/** Interpreter by file extension: python3 for .py, bash for .sh, else sh. */
-export function defaultInterpreter(fileName: string): string {
-  if (/\.py$/i.test(fileName)) return 'python3';
-  if (/\.(sh|bash)$/i.test(fileName)) return 'bash';
-  return 'sh';
+/** Interpreter by extension (python3 for .py, bash for .sh), else the file's `#!` line; a file neither names is refused. */
+export function defaultInterpreter(fileName: string, head?: Uint8Array | string): string {
+  const interpreter = interpreterFor(fileName, head);
+  if (!interpreter) throw new RunnerError(unrunnableFileMessage(fileName), 'UnsupportedFileType');
+  return interpreter;
+}
+
+/** The first bytes of a project's entry file (for its `#!` line), when it can be read. */
+function entryHead(root: string, entry: string): Uint8Array | undefined {
+  try {
+    const fd = openSync(join(root, entry), 'r');
+    try {
+      const buffer = Buffer.alloc(512);
+      return buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 function invalid(message: string): never {
@@ -70,7 +88,13 @@ export function normalizeRequest(request: RunRequest): NormalizedRequest {
     source:
       source.kind === 'command'
         ? source
-        : { ...source, interpreter: source.interpreter?.trim() || defaultInterpreter(source.kind === 'file' ? source.fileName : source.entry), args: source.args ?? [] },
+        : {
+            ...source,
+            interpreter:
+              source.interpreter?.trim() ||
+              (source.kind === 'file' ? defaultInterpreter(source.fileName, source.content) : defaultInterpreter(source.entry, entryHead(source.root, source.entry))),
+            args: source.args ?? [],
+          },
     timeoutSeconds: request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
     deliveryTimeoutSeconds: request.deliveryTimeoutSeconds ?? DEFAULT_DELIVERY_TIMEOUT_SECONDS,
   };

@@ -1,4 +1,4 @@
-// "Run Selection on EC2" and "Run Workspace File on EC2": both become engine RunSources (a selection,
+// "Run Selection on EC2" and "Run File with Its Project Folder on EC2": both become engine RunSources (a selection,
 // a project) and go through Runner like any run.
 import * as path from 'node:path';
 import * as vscode from 'vscode';

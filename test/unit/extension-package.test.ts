@@ -50,12 +50,15 @@ describe('package.json contributions', () => {
   test('Run Active File is in the editor context, editor title (Python, shell), explorer (.py, .sh), and on an instance', () => {
     const menu = (name: string) => (contributes.menus[name] as Array<{ command: string; when: string }>).filter((e) => e.command.startsWith('ec2Runner.runActiveFile'));
     assert.match(menu('editor/context')[0].when, /editorLangId == python.*editorLangId == shellscript/);
-    assert.match(menu('editor/title')[0].when, /resourceLangId == python.*resourceLangId == shellscript/);
+    assert.match(menu('editor/title/run')[0].when, /resourceLangId == python.*resourceLangId == shellscript/);
+    assert.equal(menu('editor/title').length, 0, 'not a second ▷ in the navigation group: the Run menu holds it');
     assert.match(menu('explorer/context')[0].when, /resourceExtname == \.py.*resourceExtname == \.sh/);
     assert.ok(menu('view/item/context').every((e) => /viewItem =~ \/\^instance\\\.online\//.test(e.when)), 'only on Online instances');
     const key = contributes.keybindings.find((k: { command: string }) => k.command === 'ec2Runner.runActiveFile');
-    assert.equal(key.key, 'ctrl+alt+e');
-    assert.equal(key.mac, 'cmd+alt+e');
+    assert.equal(key.key, 'ctrl+k x');
+    assert.equal(key.mac, 'cmd+k x');
+    // AltGr is Ctrl+Alt on Windows/Linux: Ctrl+Alt+letter would take characters (€, ę) from European layouts.
+    for (const k of contributes.keybindings as Array<{ key: string; command: string }>) assert.doesNotMatch(k.key, /ctrl\+alt\+(shift\+)?[a-z0-9]$/, k.command);
   });
 
   test('welcome views cover missing credentials, region, bucket and nothing found', () => {

@@ -34,8 +34,8 @@ suite('EC2 Runner manifest and activation', () => {
     const menus: Record<string, MenuEntry[]> = extension().packageJSON.contributes.menus;
     const find = (menu: string, command: string) => menus[menu]?.find((e) => e.command === command);
     assert.equal(find('editor/context', 'ec2Runner.runActiveFile')?.when, 'editorLangId == python || editorLangId == shellscript');
-    assert.equal(find('editor/title', 'ec2Runner.runActiveFile')?.when, 'resourceLangId == python || resourceLangId == shellscript');
-    assert.equal(find('editor/title', 'ec2Runner.runActiveFile')?.group, 'navigation@90');
+    assert.equal(find('editor/title/run', 'ec2Runner.runActiveFile')?.when, 'resourceLangId == python || resourceLangId == shellscript');
+    assert.equal(find('editor/title', 'ec2Runner.runActiveFile'), undefined, 'in the Run menu, not a second ▷');
     assert.equal(find('explorer/context', 'ec2Runner.runActiveFile')?.when, 'resourceExtname == .py || resourceExtname == .sh');
     assert.match(find('view/item/context', 'ec2Runner.runActiveFileHere')?.when ?? '', /view == ec2Runner\.instances && viewItem =~ \/\^instance\\\.online\//);
     assert.match(find('view/item/context', 'ec2Runner.cancelRun')?.when ?? '', /viewItem == run\.running/);
