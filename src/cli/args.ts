@@ -92,7 +92,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   try {
     parsed = parseArgs({ args: head, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message.replace(/\.? ?To specify a positional argument.*$/s, '')}.`);
+    throw new UsageError(explainParseError(error as Error, head));
   }
   const [command, ...positionals] = parsed.positionals;
   const result: ParsedArgs = { command, positionals, rest, hasRest: dash >= 0, values: parsed.values as ParsedArgs['values'] };
@@ -104,6 +104,47 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   }
   return result;
 }
+
+/** Options can be mistyped; a close known name is suggested (edit distance up to 2). */
+export function closestOption(typed: string): string | undefined {
+  const name = typed.replace(/^-+/, '').split('=')[0];
+  let best: { option: string; distance: number } | undefined;
+  for (const option of Object.keys(OPTIONS)) {
+    const distance = editDistance(name, option);
+    if (distance <= 2 && distance < name.length && (!best || distance < best.distance)) best = { option, distance };
+  }
+  return best && `--${best.option}`;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** node:util's message, made actionable: a close option name, or where script arguments go. */
+function explainParseError(error: Error, argv: string[]): string {
+  const base = error.message.replace(/\.? ?To specify a positional argument.*$/s, '');
+  const unknown = /Unknown option '([^']+)'/.exec(base)?.[1];
+  if (!unknown) return `${base}.`;
+  const at = argv.indexOf(unknown);
+  const firstPositional = argv.findIndex((word, index) => index > 0 && !word.startsWith('-') && !OPTION_TAKES_VALUE.has(argv[index - 1]));
+  if (argv[0] === 'run' && firstPositional >= 0 && at > firstPositional && !closestOption(unknown)) {
+    return `Unknown option '${unknown}' after FILE: script arguments go after --, e.g. ec2-runner run ${argv[firstPositional]} -i ID -- ${unknown}`;
+  }
+  const suggestion = closestOption(unknown);
+  if (argv[0] === 'exec' && !suggestion) return `Unknown option '${unknown}': put the whole command after --, e.g. ec2-runner exec -i ID -- ls -la`;
+  return suggestion ? `Unknown option '${unknown}': did you mean ${suggestion}?` : `Unknown option '${unknown}'; see \`ec2-runner --help\`.`;
+}
+
+/** The spellings of options that take a value (so the value is not mistaken for FILE). */
+const OPTION_TAKES_VALUE = new Set(
+  Object.entries(OPTIONS).flatMap(([name, option]) => (option.type === 'string' ? [`--${name}`, ...('short' in option ? [`-${option.short}`] : [])] : [])),
+);
 
 /** KEY=VALUE pairs (--tag, --env). */
 export function parsePairs(values: string[] | undefined, what: string): Array<{ key: string; value: string }> {

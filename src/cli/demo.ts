@@ -7,6 +7,7 @@ import { createEngine, type Engine } from '../core';
 import { startSandbox, type Sandbox } from '../sandbox';
 import { EXIT } from './exit-codes';
 import type { Streams } from './printer';
+import { colorEnabled, styles } from './styles';
 
 const DEMO_SCRIPT = join('examples', 'hello.py');
 
@@ -20,18 +21,14 @@ function findDemoScript(): string | undefined {
   return existsSync(local) ? local : undefined;
 }
 
-function styles(tty: boolean) {
-  const wrap = (code: string) => (text: string) => (tty ? `\u001b[${code}m${text}\u001b[0m` : text);
-  return { bold: wrap('1'), dim: wrap('2'), green: wrap('32'), red: wrap('31'), cyan: wrap('36') };
-}
 
 export async function demoCommand(streams: Streams): Promise<number> {
-  const s = styles(Boolean(process.stderr.isTTY));
+  const s = styles(colorEnabled(streams.stderr as { isTTY?: boolean }));
   const say = (line = '') => streams.stderr.write(`${line}\n`);
   const scriptPath = findDemoScript();
   if (!scriptPath) {
     say(`ec2-runner: cannot find ${DEMO_SCRIPT}; run the demo from the ec2-runner source tree.`);
-    return EXIT.failure;
+    return EXIT.config;
   }
   say(s.bold('EC2 Runner demo'));
   say(s.dim('Starting a local sandbox: SSM + S3 on 127.0.0.1, "instances" that run commands on this machine...'));
@@ -74,7 +71,7 @@ export async function demoCommand(streams: Streams): Promise<number> {
     say(`  result ($EC2_RUNNER_RESULT): ${s.cyan(JSON.stringify(invocation.result))}`);
     say();
     say(s.dim('Next: `ec2-runner sandbox` keeps a sandbox running; point the CLI at it with the exports it prints.'));
-    return ok ? EXIT.ok : EXIT.failure;
+    return ok ? EXIT.ok : EXIT.notRun;
   } finally {
     engine?.dispose();
     await sandbox?.stop();

@@ -1,4 +1,5 @@
 // Usage texts, one per command.
+import { EXIT_CODES_HELP } from './exit-codes';
 
 const GLOBAL_OPTIONS = `Global options:
   --profile NAME        AWS profile (default: AWS_PROFILE or the default chain)
@@ -37,10 +38,9 @@ Usage:
 
 ${GLOBAL_OPTIONS}
 
-With one target the remote stdout/stderr stream to yours and ec2-runner exits with the remote exit
-code (124 timed out, 130 cancelled, 1 not run). With several, lines are prefixed with the instance,
-a summary line follows, and the exit code is 0 when all succeeded, else the failures' common code
-(1 when they differ). Ctrl-C cancels the remote command.
+With one target the remote stdout/stderr stream to yours; with several, lines are prefixed with the
+instance and a summary line follows. Script arguments go after \`--\`. Ctrl-C cancels the remote command.
+${EXIT_CODES_HELP}
 Try it locally: \`ec2-runner sandbox\` in one terminal, then follow what it prints.`;
 
 export const COMMAND_HELP: Record<string, string> = {
@@ -59,7 +59,8 @@ ARGS passed byte for byte, and streams its output live. The script can write a s
 
 Options:
 ${TARGET_OPTIONS}
-  --interpreter CMD     Interpreter command (default: python3 for .py, bash for .sh, else sh)
+  --interpreter CMD     Interpreter command (default: python3 for .py, bash for .sh, else the file's #! line;
+                        a file with neither is refused)
   --instance-role       Let the instance fetch the file with its own role (aws s3 cp) instead of a presigned URL
   --entry FILE          Run a project: stage the folder DIR (honouring .gitignore; at most 10,000 files, 50 MB)
                         as one archive, unpack it on the instance and run FILE (relative to DIR) from there

@@ -6,6 +6,9 @@ import type { Streams } from './printer';
 import { followInTerminal, jsonDocument } from './report';
 import { UsageError } from './usage-error';
 
+/** Invocation statuses after which nothing runs any more. */
+const FINISHED = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'DeliveryTimedOut', 'ExecutionTimedOut', 'Undeliverable', 'Terminated', 'InvalidPlatform', 'AccessDenied']);
+
 function commandIdOf(args: ParsedArgs, command: string): string {
   if (args.positionals.length !== 1) throw new UsageError(`Usage: ec2-runner ${command} COMMAND_ID`);
   const id = args.positionals[0];
@@ -35,6 +38,13 @@ export async function attachCommand(args: ParsedArgs, engine: Engine, streams: S
 
 export async function cancelCommand(args: ParsedArgs, engine: Engine, streams: Streams): Promise<number> {
   const id = commandIdOf(args, 'cancel');
+  // SSM accepts CancelCommand on a finished command without a word: say that there was nothing to cancel.
+  const before = await engine.status(id);
+  if (before.invocations.length > 0 && before.invocations.every((i) => FINISHED.has(String(i.status)))) {
+    const outcomes = before.invocations.map((i) => `${i.instanceId} ${i.status}${i.exitCode === null ? '' : ` (exit ${i.exitCode})`}`).join(', ');
+    streams.stderr.write(`ec2-runner: command ${id} had already finished (${outcomes}); nothing to cancel\n`);
+    return EXIT.ok;
+  }
   await engine.cancel(id);
   streams.stderr.write(`ec2-runner: cancellation requested for ${id}\n`);
   return EXIT.ok;
@@ -78,5 +88,5 @@ export async function bucketCommand(args: ParsedArgs, engine: Engine, streams: S
     return EXIT.ok;
   }
   streams.stdout.write(`${status.bucket}${status.isDefault ? ' (default)' : ''}: ${status.exists ? 'exists' : 'does not exist; create it with `ec2-runner bucket create`'}\n`);
-  return status.exists ? EXIT.ok : EXIT.failure;
+  return status.exists ? EXIT.ok : EXIT.config;
 }

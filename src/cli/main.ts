@@ -1,9 +1,8 @@
 // `ec2-runner`: the command-line entry (bundled to dist/cli.js).
-import { RunnerError } from '../core';
 import { version } from '../../package.json';
 import { parseCommandLine, type ParsedArgs } from './args';
 import { demoCommand } from './demo';
-import { EXIT } from './exit-codes';
+import { EXIT, exitCodeForError } from './exit-codes';
 import { COMMAND_HELP, MAIN_HELP } from './help';
 import { attachCommand, bucketCommand, cancelCommand, instancesCommand, statusCommand } from './inspect-commands';
 import type { Streams } from './printer';
@@ -58,19 +57,16 @@ export async function main(argv: string[], streams: Streams = { stdout: process.
 }
 
 function reportError(error: unknown, streams: Streams): number {
-  if (error instanceof UsageError) {
-    streams.stderr.write(`ec2-runner: ${error.message}\n`);
-    return EXIT.usage;
-  }
-  if (error instanceof RunnerError) {
-    streams.stderr.write(`ec2-runner: ${error.message}\n`);
-    return EXIT.failure;
+  const code = exitCodeForError(error);
+  if (code !== EXIT.unexpected) {
+    streams.stderr.write(`ec2-runner: ${(error as Error).message}\n`);
+    return code;
   }
   // Unexpected: still one line, no stack trace (EC2_RUNNER_DEBUG=1 shows it).
   const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
   streams.stderr.write(`ec2-runner: unexpected error: ${message}\n`);
   if (process.env.EC2_RUNNER_DEBUG) streams.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
-  return EXIT.failure;
+  return code;
 }
 
 /** Waits until everything written has left the process, then exits (the SDK's sockets are closed already). */

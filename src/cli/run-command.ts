@@ -6,6 +6,7 @@ import { EXIT } from './exit-codes';
 import type { Streams } from './printer';
 import { followInTerminal, jsonDocument, labelFor } from './report';
 import { reportArtifacts, runSourceFrom } from './run-source';
+import { colorEnabled, styles } from './styles';
 import { UsageError } from './usage-error';
 
 function targetFrom(values: ParsedArgs['values']): RunTarget {
@@ -110,9 +111,10 @@ export async function runOrExec(kind: 'run' | 'exec', args: ParsedArgs, engine: 
   }
   const several = request.target.kind === 'tags' || handle.instanceIds.length > 1;
   const names = several ? await namesOf(engine, handle) : new Map<string, string>();
-  if (process.stderr.isTTY && !args.values.json) {
+  if (!args.values.json) {
+    // In CI logs too (the id is what `status`, `attach` and the AWS console need); dim only on a colour terminal.
     const where = several ? (request.target.kind === 'tags' ? 'tagged instances' : `${handle.instanceIds.length} instances`) : labelFor(names, handle.instanceIds[0]);
-    streams.stderr.write(`\u001b[2mec2-runner: command ${handle.commandId} on ${where}\u001b[0m\n`);
+    streams.stderr.write(`${styles(colorEnabled(streams.stderr as { isTTY?: boolean })).dim(`ec2-runner: command ${handle.commandId} on ${where}`)}\n`);
   }
   const code = await followInTerminal(handle, streams, { json: Boolean(args.values.json), onInterrupt: 'cancel', names });
   if (args.values.artifacts || !args.values.json) await reportArtifacts(handle, args.values.artifacts, streams);

@@ -49,9 +49,16 @@ export async function runSourceFrom(args: ParsedArgs, stdin: NodeJS.ReadableStre
   try {
     content = await readFile(path);
   } catch (error) {
-    throw new RunnerError(`Cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, 'FileUnreadable');
+    throw new RunnerError(unreadableFileMessage(path, error as NodeJS.ErrnoException), 'FileUnreadable');
   }
   return { kind: 'file', fileName: basename(path), content, ...common };
+}
+
+/** Words for the usual reasons a file cannot be read (the errno code as the last resort). */
+function unreadableFileMessage(path: string, error: NodeJS.ErrnoException): string {
+  if (error.code === 'ENOENT') return `No such file: ${path}. Check the path (relative to ${process.cwd()}).`;
+  if (error.code === 'EACCES' || error.code === 'EPERM') return `Cannot read ${path}: permission denied.`;
+  return `Cannot read ${path}: ${error.code ?? error.message}.`;
 }
 
 /** After the run: saves artifacts to --artifacts DIR, or says that there are some to save. */

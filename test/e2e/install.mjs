@@ -129,6 +129,22 @@ function lockOwnerIsGone(lock) {
   }
 }
 
+/**
+ * The environment of the inner `npm install`s. Under `npm run test:e2e` the outer npm exports
+ * npm_config_* and npm_* variables describing itself (user agent "npm/… node/v20…", the project's
+ * prefix, lifecycle event): code-server's postinstall reads npm_config_user_agent, sees Node 20 and
+ * refuses to install. The inner npm must see neither, only the machine's own configuration.
+ * With `nodeBinDir`, that Node comes first on PATH (code-server's scripts run `node`).
+ */
+export function installerEnvironment(env, nodeBinDir) {
+  const clean = Object.fromEntries(Object.entries(env).filter(([name]) => !/^npm_/i.test(name) || KEPT_NPM_VARIABLES.has(name.toLowerCase())));
+  if (nodeBinDir) clean.PATH = `${nodeBinDir}${path.delimiter}${env.PATH ?? ''}`;
+  return clean;
+}
+
+/** Where the machine's npm configuration and registry live: kept, the inner install needs them. */
+const KEPT_NPM_VARIABLES = new Set(['npm_config_registry', 'npm_config_userconfig', 'npm_config_globalconfig', 'npm_config_cache', 'npm_config_proxy', 'npm_config_https_proxy', 'npm_config_noproxy', 'npm_config_cafile', 'npm_config_strict_ssl']);
+
 /** Installs into `dir` unless its marker exists; a folder without marker is discarded first. */
 async function installOnce(label, dir, install) {
   if (fs.existsSync(path.join(dir, MARKER))) {
@@ -153,13 +169,13 @@ export async function ensureInstalled(paths = toolPaths()) {
     const npmCli = npmCliScript();
     const quiet = ['--no-audit', '--no-fund', '--no-update-notifier'];
     await installOnce(`node@${NODE_MAJOR}`, paths.nodeDir, () =>
-      run(process.execPath, [npmCli, 'install', ...quiet, `node@${NODE_MAJOR}`], { cwd: paths.nodeDir }),
+      run(process.execPath, [npmCli, 'install', ...quiet, `node@${NODE_MAJOR}`], { cwd: paths.nodeDir, env: installerEnvironment(process.env) }),
     );
     if (!fs.existsSync(paths.node24)) throw new Error(`node@${NODE_MAJOR} installed but ${paths.node24} is missing`);
     await installOnce(`code-server@${CODE_SERVER_VERSION}`, paths.codeServerDir, () =>
       run(paths.node24, [npmCli, 'install', ...quiet, '--foreground-scripts', `code-server@${CODE_SERVER_VERSION}`], {
         cwd: paths.codeServerDir,
-        env: { ...process.env, PATH: `${paths.node24BinDir}${path.delimiter}${process.env.PATH}` },
+        env: installerEnvironment(process.env, paths.node24BinDir),
       }),
     );
     if (!fs.existsSync(paths.codeServerEntry)) throw new Error(`code-server installed but ${paths.codeServerEntry} is missing`);

@@ -36,7 +36,7 @@ describe('bad input: credentials, region, bucket, targets', () => {
   test('no credentials at all: one line naming the ways to get some', async () => {
     const env = { ...fx.env, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, HOME: dir };
     const r = await runCli(['run', script, '--instance', online], env);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 253);
     assertOneLine(r.stderr, /No AWS credentials found: run `aws configure`, `aws sso login/);
   });
 
@@ -49,19 +49,19 @@ describe('bad input: credentials, region, bucket, targets', () => {
     writeFileSync(join(home, '.aws', 'sso', 'cache', cacheFile), JSON.stringify({ startUrl, region: fx.info.region, accessToken: 'expired-token', expiresAt: '2020-01-01T00:00:00Z' }));
     const env = { ...fx.env, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, HOME: home, AWS_CONFIG_FILE: join(home, '.aws', 'config') };
     const r = await runCli(['instances', '--profile', 'expired-sso'], env);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 253);
     assertOneLine(r.stderr, /SSO .*(expired|missing).*aws sso login --profile expired-sso/);
   });
 
   test('credentials signed for another region than the endpoint serves: refused, the message points at the region', async () => {
     const r = await runCli(['run', script, '--instance', online, '--region', 'eu-west-1'], fx.env);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 253);
     assertOneLine(r.stderr, /rejected the credentials.*region/i);
   });
 
   test('a missing bucket: one line, nothing sent', async () => {
     const r = await runCli(['run', script, '--instance', online, '--bucket', 'no-such-bucket-here'], fx.env);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 253);
     assertOneLine(r.stderr, /S3 bucket no-such-bucket-here does not exist.*--bucket/);
   });
 
@@ -71,7 +71,7 @@ describe('bad input: credentials, region, bucket, targets', () => {
     const offline = fx.info.instances.find((i) => i.pingStatus !== 'Online')!.instanceId;
     const down = await runCli(['run', script, '--instance', offline], fx.env);
     assertOneLine(down.stderr, new RegExp(`${offline} is offline to SSM \\(PingStatus ConnectionLost`));
-    assert.deepEqual([unknown.code, down.code], [1, 1]);
+    assert.deepEqual([unknown.code, down.code], [254, 254]);
   });
 
   test('file names: quotes and spaces run; a newline is refused with one line', async () => {
@@ -83,7 +83,7 @@ describe('bad input: credentials, region, bucket, targets', () => {
     const newline = join(dir, 'two\nlines.sh');
     writeFileSync(newline, 'echo never\n');
     const bad = await runCli(['run', newline, '--instance', online], fx.env);
-    assert.equal(bad.code, 1);
+    assert.equal(bad.code, 252);
     assertOneLine(bad.stderr, /Invalid file name "two\\nlines.sh": give a plain file name/);
   });
 });

@@ -68,10 +68,10 @@ describe('ec2-runner run: projects, stdin and artifacts', () => {
     assert.equal(r.stdout, "stdin ['x y']\n");
   });
 
-  test('a malformed pyproject.toml: one line naming the file and the TOML error, exit 1; --no-deps does not read it', async () => {
+  test('a malformed pyproject.toml: one line naming the file and the TOML error, exit 252; --no-deps does not read it', async () => {
     const project = writeTree(tempDir(), { 'pyproject.toml': '[project]\ndependencies = "requests"\nname = \n', 'main.py': 'print("ran")\n' });
     const r = await runCli(['run', project, '--entry', 'main.py', '--instance', instance], fx.env);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 252);
     assert.equal(r.stdout.toString(), '');
     assert.equal(r.stderr, `ec2-runner: ${join(project, 'pyproject.toml')}: not valid TOML (line 3, column 8: invalid value): fix the file, or run without installing dependencies (--no-deps, ec2Runner.installDependencies: false).\n`);
     const skipped = await runCli(['run', project, '--entry', 'main.py', '--no-deps', '--instance', instance], fx.env);
@@ -81,13 +81,13 @@ describe('ec2-runner run: projects, stdin and artifacts', () => {
 
   test('usage mistakes get one clear line', async () => {
     const folder = await runCli(['run', root, '--instance', instance], fx.env);
-    assert.equal(folder.code, 2);
+    assert.equal(folder.code, 252);
     assert.match(folder.stderr, /is a folder: name the file to run with --entry FILE/);
     const noLanguage = await runCliWithInput(['run', '-', '--instance', instance], fx.env, 'print(1)\n');
-    assert.equal(noLanguage.code, 2);
+    assert.equal(noLanguage.code, 252);
     assert.match(noLanguage.stderr, /needs its language: ec2-runner run - --language python/);
     const outside = await runCli(['run', '/etc/hostname', '--project', root, '--instance', instance], fx.env);
-    assert.equal(outside.code, 2);
+    assert.equal(outside.code, 252);
     assert.match(outside.stderr, /is not inside the project folder/);
   });
 });

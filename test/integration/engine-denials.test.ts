@@ -31,7 +31,7 @@ describe('permissions and a failing live channel', () => {
         return true;
       });
       const cli = await runCli(['exec', '--instance', fx.info.instances[0].instanceId, '--', 'true'], fx.env);
-      assert.equal(cli.code, 1);
+      assert.equal(cli.code, 254);
       assert.match(cli.stderr, /^ec2-runner: Access denied for ssm:SendCommand: grant your IAM identity ssm:SendCommand and retry\.\n$/);
     } finally {
       fx.sandbox.configure({ deny: [] });

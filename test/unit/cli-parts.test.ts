@@ -57,8 +57,8 @@ describe('CLI exit codes', () => {
     assert.equal(exitCodeFor(result(invocation('Failed', 7))), 7);
     assert.equal(exitCodeFor(result(invocation('TimedOut', null))), 124);
     assert.equal(exitCodeFor(result(invocation('Cancelled', null))), 130);
-    assert.equal(exitCodeFor(result(invocation('Undeliverable', null))), 1);
-    assert.equal(exitCodeFor(result()), 1);
+    assert.equal(exitCodeFor(result(invocation('Undeliverable', null))), 254, 'never ran');
+    assert.equal(exitCodeFor(result()), 254, 'no target matched');
   });
 
   test('several: 0 when all succeeded, the common failure code, else 1', () => {
