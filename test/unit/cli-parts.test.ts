@@ -52,7 +52,7 @@ describe('CLI argument parsing', () => {
 });
 
 describe('CLI exit codes', () => {
-  test('one target: its exit code; 124 timed out; 130 cancelled; 1 never ran', () => {
+  test('one target: its exit code; 124 timed out; 130 cancelled; 254 never ran', () => {
     assert.equal(exitCodeFor(result(invocation('Success', 0))), 0);
     assert.equal(exitCodeFor(result(invocation('Failed', 7))), 7);
     assert.equal(exitCodeFor(result(invocation('TimedOut', null))), 124);
