@@ -54,6 +54,7 @@ suite('Settings and several targets', () => {
     assert.deepEqual({ profile: after.inspect('profile'), region: after.inspect('region') }, before, 'no setting was written');
     const settingsFile = path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, '.vscode', 'settings.json');
     assert.ok(!fs.existsSync(settingsFile) || !/ec2Runner\.(profile|region)/.test(fs.readFileSync(settingsFile, 'utf8')), 'nothing in .vscode/settings.json');
+    await testApi.connectionChoose(undefined);
   });
 
   test('a profile without credentials shows the credentials welcome with the reason', async () => {

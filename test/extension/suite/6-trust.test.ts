@@ -67,6 +67,7 @@ suite('A hostile workspace settings file', () => {
   test('a profile name built to run a command never reaches a terminal', async () => {
     const testApi = await api();
     const config = vscode.workspace.getConfiguration('ec2Runner');
+    await testApi.connectionChoose(undefined); // no "Select Profile and Region" choice over the setting
     await config.update('profile', 'x" ; calc.exe ; "', vscode.ConfigurationTarget.Workspace);
     try {
       assert.equal(testApi.settingsIfUntrusted().profile, '', 'Restricted Mode ignores the workspace profile');
