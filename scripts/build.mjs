@@ -22,10 +22,12 @@ const common = {
   logLevel: 'warning',
   // The SDK ships ESM and CJS; prefer the CJS "main" of each package for a CommonJS bundle.
   mainFields: ['main', 'module'],
+  // ws loads these optional native speed-ups inside try/catch; without them it uses plain JS.
+  external: ['bufferutil', 'utf-8-validate'],
 };
 
 const entries = [
-  { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: [...common.external, 'vscode'] },
   { entryPoints: ['src/core/index.ts'], outfile: 'dist/engine.js' },
   // The sandbox, loaded by the extension only for "Try It Without AWS".
   { entryPoints: ['src/sandbox/index.ts'], outfile: 'dist/sandbox.js' },

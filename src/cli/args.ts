@@ -27,6 +27,8 @@ const OPTIONS = {
   'no-wait': { type: 'boolean' },
   json: { type: 'boolean' },
   online: { type: 'boolean' },
+  interactive: { type: 'boolean' },
+  port: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -39,7 +41,8 @@ const TARGETING: OptionName[] = ['instance', 'tag', 'timeout', 'delivery-timeout
 /** Which options each command accepts besides the global ones. */
 export const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   instances: ['json', 'online'],
-  run: [...TARGETING, 'interpreter', 'instance-role', 'entry', 'project', 'language', 'no-deps', 'venv-root', 'artifacts'],
+  run: [...TARGETING, 'interpreter', 'instance-role', 'entry', 'project', 'language', 'no-deps', 'venv-root', 'artifacts', 'interactive'],
+  forward: ['instance', 'port'],
   exec: TARGETING,
   status: ['json'],
   attach: ['json'],
@@ -79,6 +82,8 @@ export interface ParsedArgs {
     'no-wait'?: boolean;
     json?: boolean;
     online?: boolean;
+    interactive?: boolean;
+    port?: string;
     help?: boolean;
     version?: boolean;
   };

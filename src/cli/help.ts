@@ -27,6 +27,9 @@ Usage:
                       [--timeout S] [--no-wait] [--json] [--artifacts DIR] [-- ARGS...]
   ec2-runner run DIR --entry FILE [options] [--no-deps] [-- ARGS...]    (or: run DIR/FILE --project DIR)
   ec2-runner run - --language python [options]                        (the script from stdin)
+  ec2-runner run FILE --interactive --instance ID [--cwd DIR] [--env K=V]... [-- ARGS...]
+                                   (Session Manager: your input reaches the script, its exit status is ours)
+  ec2-runner forward --instance ID --port REMOTE[:LOCAL]   (Session Manager port forwarding to 127.0.0.1)
   ec2-runner exec [--instance ID]... [--tag K=V]... [--timeout S] [--no-wait] [--json] -- COMMAND...
   ec2-runner status ID [--json]
   ec2-runner attach ID [--json]
@@ -73,6 +76,9 @@ ${TARGET_OPTIONS}
                         /var/tmp/ec2-runner/venvs when the agent has no HOME)
   --artifacts DIR       Save the files the script wrote to $EC2_RUNNER_ARTIFACTS (at most 8 MB) into a new
                         DIR/<commandId>/<instanceId>/ (never over existing files)
+  --interactive         Run through Session Manager on a terminal (pty) of one --instance: this terminal's
+                        input reaches the script, Ctrl-C interrupts it, the exit status is the script's.
+                        Needs ssm:StartSession (AWS-StartInteractiveCommand) and agent 2.3.668.0+.
 
 ${GLOBAL_OPTIONS}
 
@@ -106,6 +112,15 @@ ${GLOBAL_OPTIONS}`,
   cancel: `Usage: ec2-runner cancel ID
 
 Cancels a run (SSM CancelCommand) on every instance still running it.
+
+${GLOBAL_OPTIONS}`,
+  forward: `Usage: ec2-runner forward --instance ID --port REMOTE[:LOCAL]
+
+Forwards 127.0.0.1:LOCAL (default: a free port, printed on stdout) to port REMOTE on the instance
+through Session Manager (AWS-StartPortForwardingSession): a Jupyter server or TensorBoard on the
+instance, opened in your browser. No inbound port, SSH key or plugin needed. Runs until Ctrl+C.
+Needs ssm:StartSession on the instance and the document, ssm:TerminateSession; the instance's agent
+2.3.672.0 or later (3.0.196.0 or later to carry several connections at once).
 
 ${GLOBAL_OPTIONS}`,
   bucket: `Usage: ec2-runner bucket [create]

@@ -7,6 +7,7 @@ import { COMMAND_HELP, MAIN_HELP } from './help';
 import { attachCommand, bucketCommand, cancelCommand, instancesCommand, statusCommand } from './inspect-commands';
 import type { Streams } from './printer';
 import { runOrExec } from './run-command';
+import { forwardCommand, interactiveRunCommand } from './session-commands';
 import { withEngine } from './settings';
 import { UsageError } from './usage-error';
 import { runSandboxCommand } from '../sandbox/cli';
@@ -20,7 +21,8 @@ const engineCommand =
 
 const HANDLERS: Record<string, Handler> = {
   instances: engineCommand(instancesCommand),
-  run: engineCommand((args, engine, streams) => runOrExec('run', args, engine, streams)),
+  run: engineCommand((args, engine, streams) => (args.values.interactive ? interactiveRunCommand(args, engine, streams) : runOrExec('run', args, engine, streams))),
+  forward: engineCommand(forwardCommand),
   exec: engineCommand((args, engine, streams) => runOrExec('exec', args, engine, streams)),
   status: engineCommand(statusCommand),
   attach: engineCommand(attachCommand),

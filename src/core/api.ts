@@ -236,5 +236,53 @@ export interface Engine {
   /** A snapshot of a run's invocations (no waiting). */
   status(commandId: string): Promise<RunResult>;
   cancel(commandId: string): Promise<void>;
+  /** Session Manager: a local port on 127.0.0.1 that reaches a port on the instance. */
+  forwardPort(request: PortForwardRequest): Promise<PortForwardHandle>;
+  /** Session Manager: stages a file and runs it on a pty on the instance, input from the caller. */
+  startInteractiveRun(request: InteractiveRunRequest): Promise<InteractiveRunHandle>;
   dispose(): void;
+}
+
+export interface PortForwardRequest {
+  instanceId: string;
+  remotePort: number;
+  /** Default (0): any free port. */
+  localPort?: number;
+  /** Problems worth telling the user while the forward runs (nothing listening remotely, a dropped connection). */
+  onNotice?(text: string): void;
+}
+
+export interface PortForwardHandle {
+  sessionId: string;
+  localPort: number;
+  /** smux: many connections at once; basic: one at a time (agents 3.0.196.0 and older). */
+  mode: 'smux' | 'basic';
+  /** Resolves with the service's reason once the session is over. */
+  closed: Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
+export interface InteractiveRunRequest {
+  /** A file, selection or single-file source (projects need the Python wrapper and Run Command). */
+  source: RunSource;
+  instanceId: string;
+  workingDirectory?: string;
+  env?: Record<string, string>;
+  /** The caller's input is not a terminal: the instance's pty does not echo it back. */
+  noEcho?: boolean;
+  /** The caller's output is not a terminal: the pty's "\r\n" line endings become "\n". */
+  rawNewlines?: boolean;
+  /** The script's output (stdout and stderr merged, as a terminal shows them). */
+  onOutput(bytes: Buffer): void;
+  onNotice?(text: string): void;
+}
+
+export interface InteractiveRunHandle {
+  sessionId: string;
+  /** Keystrokes or piped input; Ctrl-C is byte 0x03, end of input (Ctrl-D) 0x04. */
+  write(bytes: Buffer): void;
+  resize(cols: number, rows: number): void;
+  /** exitCode is undefined when the session ended before the script reported it. */
+  done: Promise<{ exitCode?: number; reason?: string }>;
+  terminate(): Promise<void>;
 }

@@ -1,5 +1,8 @@
 // createEngine: the Engine the CLI, the extension and a Lambda use.
-import { RunnerError, type BucketStatus, type CallerIdentity, type Engine, type EngineSettings, type RunHandle, type RunRequest, type RunResult } from './api';
+import {
+  RunnerError, type BucketStatus, type CallerIdentity, type Engine, type EngineSettings, type InteractiveRunHandle, type InteractiveRunRequest,
+  type PortForwardHandle, type PortForwardRequest, type RunHandle, type RunRequest, type RunResult,
+} from './api';
 import { sdkRunBackend, type RunBackend } from './backend';
 import { bucketExists, configuredBucket, createStagingBucket, defaultBucketName } from './bucket';
 import { createClients, type AwsClients } from './clients';
@@ -9,7 +12,11 @@ import { mapErrors, type ErrorContext } from './errors';
 import { parseLiveLocation } from './follow';
 import { cachedIdentity } from './identity';
 import { listManagedInstances } from './instances';
-import { checkTargetsReachable, launch } from './launch';
+import { checkTargetsReachable, launch, payloadFor } from './launch';
+import { startPortForward } from './session/portForward';
+import { startInteractiveRun } from './session/interactiveRun';
+import { presignLifetimeSeconds } from './transfer';
+import { randomBytes } from 'node:crypto';
 import { parseRemoteHeader } from './remote';
 import { normalizeRequest } from './request';
 import { FollowedRun } from './run';
@@ -97,6 +104,40 @@ class RunEngine implements Engine {
           clock: this.deps.clock,
           cancelIfUnfollowable: true,
         }).start();
+      });
+    });
+  }
+
+  forwardPort(request: PortForwardRequest): Promise<PortForwardHandle> {
+    return mapErrors(this.context(), async () => {
+      await this.checkTargets({ source: { kind: 'command', command: 'forward' }, target: { kind: 'instances', instanceIds: [request.instanceId] } });
+      return startPortForward({ ssm: this.clients.ssm, ...request });
+    });
+  }
+
+  startInteractiveRun(request: InteractiveRunRequest): Promise<InteractiveRunHandle> {
+    return mapErrors(this.context(), async () => {
+      const normalized = normalizeRequest({ source: request.source, target: { kind: 'instances', instanceIds: [request.instanceId] }, workingDirectory: request.workingDirectory, env: request.env });
+      if (normalized.source.kind === 'project' || normalized.source.kind === 'command') {
+        throw new RunnerError('An interactive run takes one file (or a selection): projects and shell commands run through Run Command.', 'InteractiveSourceUnsupported');
+      }
+      const [{ bucket, isDefault, identity }] = await Promise.all([this.resolveBucket(), this.checkTargets(normalized)]);
+      return mapErrors(this.context(bucket), async () => {
+        await this.requireBucket(bucket, isDefault, identity.account);
+        const lifetime = presignLifetimeSeconds(normalized.deliveryTimeoutSeconds, normalized.timeoutSeconds);
+        const payload = await payloadFor({ clients: this.clients, identity, bucket, keyPrefix: this.keyPrefix }, normalized, lifetime);
+        const spec = { runId: randomBytes(8).toString('hex'), payload, workingDirectory: normalized.workingDirectory, env: normalized.env };
+        const run = await startInteractiveRun({
+          ssm: this.clients.ssm, instanceId: request.instanceId, spec,
+          noEcho: Boolean(request.noEcho), rawNewlines: Boolean(request.rawNewlines), onOutput: request.onOutput, onNotice: request.onNotice,
+        });
+        return {
+          sessionId: run.sessionId,
+          write: (bytes) => run.session.write(bytes),
+          resize: (cols, rows) => run.session.resize(cols, rows),
+          done: run.done,
+          terminate: () => run.session.terminate(),
+        };
       });
     });
   }

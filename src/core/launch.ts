@@ -72,7 +72,7 @@ export async function checkTargetsReachable(clients: AwsClients, target: RunTarg
   }
 }
 
-async function payloadFor(context: LaunchContext, request: NormalizedRequest, lifetime: number): Promise<RemotePayload | undefined> {
+export async function payloadFor(context: LaunchContext, request: NormalizedRequest, lifetime: number): Promise<RemotePayload | undefined> {
   const source = request.source;
   if (source.kind === 'command') return undefined;
   const content = await stagedContentOf(source, request);

@@ -15,10 +15,19 @@ Runs an offline SSM + S3 endpoint on 127.0.0.1 whose commands run on this machin
   --delivery-delay-ms N  SendCommand to script start (default 200)
   --throttle-rps N       SSM calls per second before ThrottlingException (default 0 = off)
   --fault-rate P         share of API calls answered 500 or reset, 0..1 (default 0)
+  --session-drop-rate P  share of Session Manager data messages dropped on purpose in each
+                         direction, 0..1 (default 0): acknowledgements and resends must recover
+  --session-socket-lifetime-ms N
+                         close every Session Manager data-channel socket after N ms, as the
+                         service does about hourly (default 0 = never): clients must ResumeSession
+Session Manager: StartSession answers a ws:// stream URL on the same port for
+AWS-StartNonInteractiveCommand (stdout, stderr and exit code apart, as with separateOutputStream),
+AWS-StartInteractiveCommand (a pty through python3) and AWS-StartPortForwardingSession (ports on
+this machine; smux or basic mode by client version). Sessions run in the instance's home directory.
   --config FILE          JSON with the same settings (camelCase: port, dataDir, instances, latencyMs, ...);
                          flags override it`;
 
-type NumericOption = 'port' | 'instances' | 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate';
+type NumericOption = 'port' | 'instances' | 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate' | 'sessionDropRate' | 'sessionSocketLifetimeMs';
 
 const NUMERIC_FLAGS: Record<string, NumericOption> = {
   '--port': 'port',
@@ -27,8 +36,10 @@ const NUMERIC_FLAGS: Record<string, NumericOption> = {
   '--delivery-delay-ms': 'deliveryDelayMs',
   '--throttle-rps': 'throttleRps',
   '--fault-rate': 'faultRate',
+  '--session-drop-rate': 'sessionDropRate',
+  '--session-socket-lifetime-ms': 'sessionSocketLifetimeMs',
 };
-const CONFIG_KEYS = new Set(['port', 'dataDir', 'instances', 'region', 'latencyMs', 'deliveryDelayMs', 'throttleRps', 'faultRate', 'invocationVisibilityDelayMs', 'infoFile']);
+const CONFIG_KEYS = new Set(['port', 'dataDir', 'instances', 'region', 'latencyMs', 'deliveryDelayMs', 'throttleRps', 'faultRate', 'invocationVisibilityDelayMs', 'infoFile', 'sessionDropRate', 'sessionSocketLifetimeMs']);
 
 export class UsageError extends Error {}
 

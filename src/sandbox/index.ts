@@ -12,6 +12,7 @@ import { DEFAULT_INVOCATION_VISIBILITY_DELAY_MS, DEFAULT_KNOBS, type Knobs, Thro
 import { ObjectStore, PRIVATE_DIR } from './objectStore';
 import { storeObject } from './s3Api';
 import { createApiServer } from './server';
+import { SessionService } from './sessions';
 import { SigV4Verifier } from './sigv4';
 
 export interface SandboxOptions {
@@ -36,6 +37,10 @@ export interface SandboxOptions {
   deliveryTimeoutMs?: number;
   /** PATH of the commands' environment. Default the systemd PATH of a real instance. */
   instancePath?: string;
+  /** Share (0..1, below 1) of Session Manager data messages dropped on purpose in each direction. Default 0. */
+  sessionDropRate?: number;
+  /** Close every Session Manager data-channel socket after this many ms (forces ResumeSession). Default 0 = never. */
+  sessionSocketLifetimeMs?: number;
 }
 
 export interface SandboxInstanceInfo { instanceId: string; name?: string; pingStatus: string; platformType: string }
@@ -56,7 +61,11 @@ export interface Sandbox {
   /** Counts of API calls by service+operation, e.g. {"ssm:SendCommand": 1, "s3:PutObject": 3}; resettable. */
   stats(): Record<string, number>;
   resetStats(): void;
-  configure(knobs: Partial<Pick<SandboxOptions, 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate'> & Pick<Knobs, 'deny' | 'foreignBuckets' | 'postObjectFailStatus'>>): void;
+  configure(knobs: Partial<Pick<SandboxOptions, 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate' | 'sessionDropRate' | 'sessionSocketLifetimeMs'> & Pick<Knobs, 'deny' | 'foreignBuckets' | 'postObjectFailStatus'>>): void;
+  /** Closes Session Manager data-channel sockets (all, or one session's) as the service does hourly; returns how many. */
+  dropSessionSockets(sessionId?: string): number;
+  /** Session Manager counters: data messages dropped on purpose, sockets dropped, active sessions. */
+  sessionStats(): { droppedIn: number; droppedOut: number; socketsDropped: number; active: number };
   setPingStatus(instanceId: string, status: 'Online' | 'ConnectionLost'): void;
   /** Kills every running command's process group, closes the server, removes a temp data dir it created. */
   stop(): Promise<void>;
@@ -108,7 +117,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const throttle = new Throttle();
   throttle.setRate(knobs.throttleRps);
   const counts = new Map<string, number>();
-  const ssmContext = { region, accountId: identity.accountId, endpoint: '', instances, instancesById, commands };
+  const sessions: SessionService = new SessionService({
+    knobs,
+    region,
+    instancePath: options.instancePath ?? DEFAULT_INSTANCE_PATH,
+    instancesById,
+    endpoint: (): string => ssmContext.endpoint,
+  });
+  const ssmContext = { region, accountId: identity.accountId, endpoint: '', instances, instancesById, commands, sessions };
   const credentials = { accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey };
   const server = createApiServer({
     verifier: new SigV4Verifier(credentials, region),
@@ -121,6 +137,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     identity: { region, accountId: identity.accountId, userId: identity.userId, instances },
   });
   server.keepAliveTimeout = 5_000;
+  server.on('upgrade', (request, socket, head) => {
+    if (!sessions.handleUpgrade(request, socket, head)) socket.destroy();
+  });
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolveListen());
@@ -149,6 +168,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       Object.assign(knobs, picked);
       if (picked.throttleRps !== undefined) throttle.setRate(picked.throttleRps);
     },
+    dropSessionSockets: (sessionId) => sessions.dropSockets(sessionId),
+    sessionStats: () => ({ ...sessions.stats, active: sessions.activeSessions() }),
     setPingStatus(instanceId, status) {
       const instance = instancesById.get(instanceId);
       if (!instance) throw new Error(`no sandbox instance ${instanceId}`);
@@ -164,6 +185,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     stop() {
       stopped ??= (async () => {
         await commands.stop();
+        sessions.stop();
         server.closeAllConnections();
         await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
         if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });

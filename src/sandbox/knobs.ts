@@ -14,10 +14,14 @@ export interface Knobs {
   foreignBuckets: string[];
   /** HTTP status for every presigned POST (the live-output channel), 0 = accept. */
   postObjectFailStatus: number;
+  /** Share (0..1, below 1) of Session Manager data messages dropped in each direction. */
+  sessionDropRate: number;
+  /** Data-channel sockets are closed after this many ms (0 = never), forcing ResumeSession. */
+  sessionSocketLifetimeMs: number;
 }
 
 /** Defaults model a real region: ~20 ms per call, sub-second delivery, no throttling or faults. */
-export const DEFAULT_KNOBS: Knobs = { latencyMs: 20, deliveryDelayMs: 200, throttleRps: 0, faultRate: 0, deny: [], foreignBuckets: [], postObjectFailStatus: 0 };
+export const DEFAULT_KNOBS: Knobs = { latencyMs: 20, deliveryDelayMs: 200, throttleRps: 0, faultRate: 0, deny: [], foreignBuckets: [], postObjectFailStatus: 0, sessionDropRate: 0, sessionSocketLifetimeMs: 0 };
 export const DEFAULT_INVOCATION_VISIBILITY_DELAY_MS = 300;
 
 export function validateKnobs(knobs: Partial<Knobs>): void {
@@ -29,6 +33,7 @@ export function validateKnobs(knobs: Partial<Knobs>): void {
     }
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${String(value)}`);
     if (name === 'faultRate' && value > 1) throw new Error(`faultRate must be between 0 and 1, got ${value}`);
+    if (name === 'sessionDropRate' && value >= 1) throw new Error(`sessionDropRate must be at least 0 and below 1, got ${value}`);
   }
 }
 

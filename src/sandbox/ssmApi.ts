@@ -9,6 +9,7 @@ import {
   MAX_TARGET_VALUES, MAX_WORKING_DIRECTORY_CHARS, PLUGIN_OUTPUT_CAPACITY, RUN_SHELL_SCRIPT_DOCUMENT, RUN_SHELL_SCRIPT_PLUGIN,
 } from './limits';
 import { decodePageToken, encodePageToken, pageSize } from './paging';
+import type { SessionService } from './sessions';
 
 export interface SsmContext {
   region: string;
@@ -17,6 +18,7 @@ export interface SsmContext {
   instances: SandboxInstance[];
   instancesById: Map<string, SandboxInstance>;
   commands: CommandStore;
+  sessions: SessionService;
 }
 
 type Input = Record<string, unknown>;
@@ -29,6 +31,10 @@ export const SSM_OPERATIONS: Record<string, Handler> = {
   ListCommandInvocations: listCommandInvocations,
   ListCommands: listCommands,
   CancelCommand: cancelCommand,
+  StartSession: (input, ctx) => ctx.sessions.startSession(input),
+  ResumeSession: (input, ctx) => ctx.sessions.resumeSession(input),
+  TerminateSession: (input, ctx) => ctx.sessions.terminateSession(input),
+  DescribeSessions: (input, ctx) => ctx.sessions.describeSessions(input),
 };
 
 const INSTANCE_ID = /^(^i-(\w{8}|\w{17})$)|(^mi-\w{17}$)$/;

@@ -59,13 +59,17 @@ function argvLines(spec: RemoteRunSpec, interpreterWords: string[]): string[] {
 const INTERPRETER_CHECK =
   'command -v "$1" >/dev/null 2>&1 || ec2r_fail 127 "interpreter not found: $1 (install it on the instance or choose another interpreter)"';
 
-export function fallbackScriptLines(spec: RemoteRunSpec, interpreterWords: string[]): string[] {
+/**
+ * `session.runLines` replace the last step (run "$@" with stdin closed, exit with its status) for a
+ * Session Manager run, where the script's stdin is the session and this is not a fallback.
+ */
+export function fallbackScriptLines(spec: RemoteRunSpec, interpreterWords: string[], session?: { runLines: string[] }): string[] {
   const env = Object.entries(spec.env ?? {});
   const lines = [
     'ec2r_fail() { printf \'ec2-runner: %s\\n\' "$2" >&2; exit "$1"; }',
     // The x keeps trailing newlines through $(...); stripped right after.
     'ec2r_decode() { ec2r_v=$(printf %s "$1" | base64 -d; echo x); ec2r_v=${ec2r_v%x}; }',
-    'echo "ec2-runner: no python3 on this instance: running without live output (SSM\'s output may be truncated)" >&2',
+    ...(session ? [] : ['echo "ec2-runner: no python3 on this instance: running without live output (SSM\'s output may be truncated)" >&2']),
     'command -v base64 >/dev/null 2>&1 || ec2r_fail 125 "this instance has neither python3 nor base64: install python3"',
     'ec2r_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ec2-runner-XXXXXX") || ec2r_fail 125 "could not create a temporary directory"',
     'trap \'rm -rf "$ec2r_tmp"\' EXIT',
@@ -94,6 +98,6 @@ export function fallbackScriptLines(spec: RemoteRunSpec, interpreterWords: strin
   lines.push('export EC2_RUNNER_ARTIFACTS="$ec2r_tmp/artifacts"; mkdir "$EC2_RUNNER_ARTIFACTS"');
   // Looked up after the exports, with the script's PATH, as the Python wrapper does.
   if (spec.payload) lines.push(INTERPRETER_CHECK);
-  lines.push('cd "$ec2r_cwd" || ec2r_fail 125 "cannot enter the working directory"', '"$@" </dev/null', 'exit $?');
+  lines.push('cd "$ec2r_cwd" || ec2r_fail 125 "cannot enter the working directory"', ...(session ? session.runLines : ['"$@" </dev/null', 'exit $?']));
   return lines;
 }
