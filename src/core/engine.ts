@@ -133,7 +133,7 @@ class RunEngine implements Engine {
         });
         return {
           sessionId: run.sessionId,
-          write: (bytes) => run.session.write(bytes),
+          write: (bytes) => run.write(bytes),
           resize: (cols, rows) => run.session.resize(cols, rows),
           done: run.done,
           terminate: () => run.session.terminate(),

@@ -139,7 +139,7 @@ export class AgentSession {
   private pump(source: NodeJS.ReadableStream, payloadType: number): Promise<void> {
     return new Promise((resolve) => {
       source.on('data', (chunk: Buffer) => {
-        this.stream.send(payloadType, chunk);
+        this.stream.write(payloadType, chunk);
         if (this.stream.unacknowledged >= SEND_WINDOW) {
           source.pause();
           void this.stream.whenWritable().then(() => source.resume());
@@ -177,7 +177,7 @@ export class AgentSession {
         resolve();
       });
       child.on('error', (error) => {
-        this.stream.send(interactive ? PayloadType.Output : PayloadType.StdErr, Buffer.from(`Error occurred starting the command: ${error.message}\n`));
+        this.stream.write(interactive ? PayloadType.Output : PayloadType.StdErr, Buffer.from(`Error occurred starting the command: ${error.message}\n`));
         resolve();
       });
     });
@@ -215,7 +215,7 @@ export class AgentSession {
     const sockets = new Set<Socket>();
     const mux = new SmuxSession({
       write: async (bytes) => {
-        this.stream.send(PayloadType.Output, bytes);
+        this.stream.write(PayloadType.Output, bytes);
         await this.stream.whenWritable();
       },
     }, 'server', (stream) => {

@@ -115,7 +115,7 @@ describe('reliable stream', () => {
 
   test('reorders, delivers once, re-acknowledges duplicates; payloads cut at 1024 bytes', () => {
     const { a, b, sentA, delivered } = pair();
-    a.send(PayloadType.Output, Buffer.alloc(2500, 1));
+    a.write(PayloadType.Output, Buffer.alloc(2500, 1));
     assert.equal(sentA.length, 3);
     b.receive(sentA[2]);
     b.receive(sentA[0]);
@@ -163,5 +163,20 @@ describe('reliable stream', () => {
     }
     assert.ok(fast.a.resendTimeout < 50, `smoothed toward a 2 ms round trip: ${fast.a.resendTimeout}`);
     a.stop(); b.stop(); fast.a.stop(); fast.b.stop();
+  });
+});
+
+describe('interactive run markers', () => {
+  test('ready and exit markers are removed from output even when split byte by byte; other text passes', async () => {
+    const { ExitMarkerFilter } = await import('../../src/core/session/interactiveRun');
+    let ready = 0;
+    const filter = new ExitMarkerFilter('abc123', () => ready++);
+    const stream = Buffer.from('before\u001b]777;ec2-runner-ready;abc123\u0007hello \u001b]777;ec2-runner-exit;other;9\u0007\u001b]777;ec2-runner-exit;abc123;42\u0007after\u001b]7');
+    let shown = '';
+    for (const byte of stream) shown += filter.push(Buffer.from([byte])).toString('latin1');
+    shown += filter.flush().toString('latin1');
+    assert.equal(ready, 1);
+    assert.equal(filter.exitCode, 42, 'only this run\'s nonce counts');
+    assert.equal(shown, 'beforehello \u001b]777;ec2-runner-exit;other;9\u0007after\u001b]7');
   });
 });

@@ -106,7 +106,8 @@ export class DataChannel extends EventEmitter {
 
   /** Sends input (keystrokes, port bytes, a size change) in order and reliably. */
   send(payloadType: number, payload: Buffer): void {
-    this.stream.send(payloadType, payload);
+    if (payloadType === PayloadType.Output) this.stream.write(payloadType, payload);
+    else this.stream.send(payloadType, payload);
   }
 
   sendFlag(flag: number): void {
@@ -297,7 +298,7 @@ export class DataChannel extends EventEmitter {
       if (socket.readyState === WebSocket.OPEN) socket.close(1000);
       else socket.terminate();
     }
-    this.handshake.reject(new RunnerError(`Session ${this.sessionId} ended before its handshake${reason ? `: ${reason}` : ''}.`, 'SessionClosed'));
+    this.handshake.reject(new RunnerError(`Session ${this.sessionId} ended before its handshake${reason ? `: ${reason.replace(/\.+$/, '')}` : ''}.`, 'SessionClosed'));
     this.emit('closed', reason);
   }
 }

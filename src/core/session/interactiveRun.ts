@@ -11,6 +11,7 @@ import type { RemoteRunSpec } from '../remote/types';
 import { type CommandSession, startCommandSession } from './commandSession';
 
 const MARKER_START = '\u001b]777;ec2-runner-exit;';
+const READY_START = '\u001b]777;ec2-runner-ready;';
 const MARKER_END = '\u0007';
 
 export interface InteractiveRunOptions {
@@ -28,6 +29,8 @@ export interface InteractiveRunOptions {
 export interface InteractiveRun {
   sessionId: string;
   session: CommandSession;
+  /** Input for the script; held until the script starts (the pty would echo it before). */
+  write(bytes: Buffer): void;
   /** The script's exit status; undefined when the session ended without reporting one. */
   done: Promise<{ exitCode?: number; reason?: string }>;
 }
@@ -38,6 +41,8 @@ export function interactiveCommand(spec: RemoteRunSpec, nonce: string, options: 
   const stty = [options.noEcho ? '-echo' : '', options.rawNewlines ? '-onlcr' : ''].filter(Boolean).join(' ');
   const runLines = [
     ...(stty ? [`stty ${stty} 2>/dev/null`] : []),
+    // Input is held back until now: a pty echoes what arrives before `stty -echo` ran.
+    `printf '\\033]777;ec2-runner-ready;${nonce}\\007'`,
     '"$@"',
     'ec2r_rc=$?',
     `printf '\\033]777;ec2-runner-exit;${nonce};%d\\007' "$ec2r_rc"`,
@@ -46,17 +51,23 @@ export function interactiveCommand(spec: RemoteRunSpec, nonce: string, options: 
   return fallbackScriptLines(spec, interpreter, { runLines }).join('\n');
 }
 
-/** Removes the exit marker from the output stream (it may arrive split across messages). */
+/** Removes the ready and exit markers from the output stream (they may arrive split across messages). */
 export class ExitMarkerFilter {
   private held = '';
   exitCode: number | undefined;
 
-  constructor(private readonly nonce: string) {}
+  constructor(private readonly nonce: string, private readonly onReady: () => void = () => undefined) {}
 
   /** Returns the bytes to show. */
   push(bytes: Buffer): Buffer {
     let text = this.held + bytes.toString('latin1');
     this.held = '';
+    const ready = `${READY_START}${this.nonce}${MARKER_END}`;
+    const readyAt = text.indexOf(ready);
+    if (readyAt >= 0) {
+      text = text.slice(0, readyAt) + text.slice(readyAt + ready.length);
+      this.onReady();
+    }
     const marker = `${MARKER_START}${this.nonce};`;
     for (;;) {
       const at = text.indexOf(marker);
@@ -71,8 +82,9 @@ export class ExitMarkerFilter {
       text = text.slice(0, at) + text.slice(end + MARKER_END.length);
     }
     // Hold back a tail that could be the start of a marker.
-    for (let keep = Math.min(marker.length - 1, text.length); keep > 0; keep--) {
-      if (marker.startsWith(text.slice(text.length - keep))) {
+    for (let keep = Math.min(ready.length - 1, text.length); keep > 0; keep--) {
+      const tail = text.slice(text.length - keep);
+      if (marker.startsWith(tail) || ready.startsWith(tail)) {
         this.held = text.slice(text.length - keep);
         text = text.slice(0, text.length - keep);
         break;
@@ -91,7 +103,13 @@ export class ExitMarkerFilter {
 
 export async function startInteractiveRun(options: InteractiveRunOptions): Promise<InteractiveRun> {
   const nonce = randomBytes(8).toString('hex');
-  const filter = new ExitMarkerFilter(nonce);
+  let pending: Buffer[] | undefined = [];
+  let write: (bytes: Buffer) => void = () => undefined;
+  const filter = new ExitMarkerFilter(nonce, () => {
+    const held = pending ?? [];
+    pending = undefined;
+    for (const bytes of held) write(bytes);
+  });
   const session = await startCommandSession({
     ssm: options.ssm,
     instanceId: options.instanceId,
@@ -104,11 +122,17 @@ export async function startInteractiveRun(options: InteractiveRunOptions): Promi
     onStderr: (bytes) => options.onOutput(bytes),
     onNotice: options.onNotice,
   });
+  write = (bytes) => session.write(bytes);
   const done = session.done.then((result) => {
     const rest = filter.flush();
     if (rest.length) options.onOutput(rest);
     return { exitCode: filter.exitCode, reason: result.reason };
   });
   done.catch(() => undefined);
-  return { sessionId: session.sessionId, session, done };
+  return {
+    sessionId: session.sessionId,
+    session,
+    done,
+    write: (bytes) => (pending ? pending.push(bytes) : write(bytes)),
+  };
 }

@@ -75,18 +75,19 @@ export class ReliableStream {
     return this.resendTimeoutMs;
   }
 
-  /** Sends `payload` as data messages of at most 1024 bytes each, numbered in order. */
+  /** Sends stream bytes as data messages of at most 1024 bytes each, numbered in order. */
+  write(payloadType: number, bytes: Buffer): void {
+    for (let offset = 0; offset < bytes.length; offset += MAX_PAYLOAD_BYTES) this.send(payloadType, bytes.subarray(offset, offset + MAX_PAYLOAD_BYTES));
+  }
+
+  /** Sends one data message (a handshake or a flag: never cut, whatever its size). */
   send(payloadType: number, payload: Buffer): void {
     if (this.stopped || payload.length === 0) return; // empty payloads are not sent (the agent ignores them too)
-    for (let offset = 0; offset < payload.length; offset += MAX_PAYLOAD_BYTES) {
-      const chunk = payload.subarray(offset, offset + MAX_PAYLOAD_BYTES);
-      const sequenceNumber = this.nextSequence++;
-      const frame = encodeMessage({ messageType: this.options.outgoingType, sequenceNumber, flags: 0, messageId: randomUUID(), payloadType, payload: chunk });
-      const entry: Outgoing = { sequenceNumber, frame, lastSentAt: this.now(), attempts: 0 };
-      this.outgoing.set(sequenceNumber, entry);
-      this.stats.sent++;
-      if (!this.paused) this.options.transmit(frame);
-    }
+    const sequenceNumber = this.nextSequence++;
+    const frame = encodeMessage({ messageType: this.options.outgoingType, sequenceNumber, flags: 0, messageId: randomUUID(), payloadType, payload });
+    this.outgoing.set(sequenceNumber, { sequenceNumber, frame, lastSentAt: this.now(), attempts: 0 });
+    this.stats.sent++;
+    if (!this.paused) this.options.transmit(frame);
   }
 
   /** Resolves once fewer than SEND_WINDOW messages wait for acknowledgement. */
