@@ -59,7 +59,7 @@ export async function forwardCommand(args: ParsedArgs, engine: Engine, streams: 
     return EXIT.ok;
   }
   streams.stderr.write(`ec2-runner: the forwarding session ended${outcome.reason ? `: ${outcome.reason}` : ''}.\n`);
-  return EXIT.failure;
+  return EXIT.notRun;
 }
 
 const UNSUPPORTED_WITH_INTERACTIVE = ['tag', 'json', 'no-wait', 'entry', 'project', 'artifacts', 'max-concurrency', 'max-errors', 'delivery-timeout', 'timeout'] as const;
@@ -103,7 +103,7 @@ export async function interactiveRunCommand(args: ParsedArgs, engine: Engine, st
     const result = await run.done;
     if (result.exitCode === undefined) {
       streams.stderr.write(`ec2-runner: the session ended before the script reported its exit status${result.reason ? ` (${result.reason})` : ''}.\n`);
-      return EXIT.failure;
+      return EXIT.notRun;
     }
     return result.exitCode;
   } finally {

@@ -60,15 +60,15 @@ describe('ec2-runner Session Manager commands on the sandbox', () => {
     const script = join(dir, 'x.py');
     writeFileSync(script, 'print(1)\n');
     const two = await runCli(['run', script, '--interactive', '--instance', 'i-1', '--instance', 'i-2'], fx.env);
-    assert.equal(two.code, 2);
+    assert.equal(two.code, 252);
     assert.match(two.stderr, /^ec2-runner: `run --interactive` needs exactly one --instance ID/);
     const json = await runCli(['run', script, '--interactive', '--instance', fx.onlineInstanceIds[0], '--json'], fx.env);
-    assert.equal(json.code, 2);
+    assert.equal(json.code, 252);
     assert.match(json.stderr, /--json does not apply to an interactive run/);
     fx.sandbox.configure({ deny: ['ssm:StartSession'] });
     try {
       const denied = await runWithInput(['run', script, '--interactive', '--instance', fx.onlineInstanceIds[0]], fx.env, '');
-      assert.equal(denied.code, 1);
+      assert.equal(denied.code, 254);
       assert.match(denied.stderr, /^ec2-runner: Access denied for ssm:StartSession on i-\w+ with document AWS-StartInteractiveCommand/);
       assert.equal(denied.stderr.trim().split('\n').length, 1);
     } finally {
@@ -115,7 +115,7 @@ describe('ec2-runner Session Manager commands on the sandbox', () => {
   test('forward: bad --port values are usage errors', async () => {
     for (const port of ['0', '70000', 'abc', '80:99999']) {
       const r = await runCli(['forward', '--instance', fx.onlineInstanceIds[0], '--port', port], fx.env);
-      assert.equal(r.code, 2, port);
+      assert.equal(r.code, 252, port);
       assert.match(r.stderr, /is not REMOTE\[:LOCAL\]/);
     }
   });
