@@ -20,6 +20,9 @@ Runs an offline SSM + S3 endpoint on 127.0.0.1 whose commands run on this machin
   --session-socket-lifetime-ms N
                          close every Session Manager data-channel socket after N ms, as the
                          service does about hourly (default 0 = never): clients must ResumeSession
+  --session-lifetime-s N credentials from sts:AssumeRole (the info file's roleArn) expire after N s
+                         (N >= 5; default: the request's DurationSeconds, 3600); expired ones get
+                         ExpiredToken (S3, presigned URLs and POST uploads included) / ExpiredTokenException
 Session Manager: StartSession answers a ws:// stream URL on the same port for
 AWS-StartNonInteractiveCommand (stdout, stderr and exit code apart, as with separateOutputStream),
 AWS-StartInteractiveCommand (a pty through python3) and AWS-StartPortForwardingSession (ports on
@@ -27,7 +30,7 @@ this machine; smux or basic mode by client version). Sessions run in the instanc
   --config FILE          JSON with the same settings (camelCase: port, dataDir, instances, latencyMs, ...);
                          flags override it`;
 
-type NumericOption = 'port' | 'instances' | 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate' | 'sessionDropRate' | 'sessionSocketLifetimeMs';
+type NumericOption = 'port' | 'instances' | 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate' | 'sessionDropRate' | 'sessionSocketLifetimeMs' | 'sessionLifetimeS';
 
 const NUMERIC_FLAGS: Record<string, NumericOption> = {
   '--port': 'port',
@@ -38,8 +41,9 @@ const NUMERIC_FLAGS: Record<string, NumericOption> = {
   '--fault-rate': 'faultRate',
   '--session-drop-rate': 'sessionDropRate',
   '--session-socket-lifetime-ms': 'sessionSocketLifetimeMs',
+  '--session-lifetime-s': 'sessionLifetimeS',
 };
-const CONFIG_KEYS = new Set(['port', 'dataDir', 'instances', 'region', 'latencyMs', 'deliveryDelayMs', 'throttleRps', 'faultRate', 'invocationVisibilityDelayMs', 'infoFile', 'sessionDropRate', 'sessionSocketLifetimeMs']);
+const CONFIG_KEYS = new Set(['port', 'dataDir', 'instances', 'region', 'latencyMs', 'deliveryDelayMs', 'throttleRps', 'faultRate', 'invocationVisibilityDelayMs', 'infoFile', 'sessionDropRate', 'sessionSocketLifetimeMs', 'sessionLifetimeS']);
 
 export class UsageError extends Error {}
 
@@ -130,6 +134,7 @@ export async function runSandboxCommand(argv: string[]): Promise<number> {
     // A profile or session token left in the shell would win over (or spoil) the sandbox's keys.
     `  unset ${SHADOWING_VARIABLES.join(' ')}`,
     ...Object.entries(sandboxEnvironment(info)).map(([k, v]) => `  export ${k}=${shellQuote(v)}`),
+    `Temporary credentials: an AWS config profile with role_arn = ${info.roleArn} and a source_profile holding the keys above.`,
     'Stop with Ctrl+C.',
   ];
   process.stderr.write(`${lines.join('\n')}\n`);

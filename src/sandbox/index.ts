@@ -12,7 +12,9 @@ import { DEFAULT_INVOCATION_VISIBILITY_DELAY_MS, DEFAULT_KNOBS, type Knobs, Thro
 import { ObjectStore, PRIVATE_DIR } from './objectStore';
 import { storeObject } from './s3Api';
 import { createApiServer } from './server';
+import { sandboxRoleArn } from './identityApi';
 import { SessionService } from './sessions';
+import { SessionStore } from './stsSessions';
 import { SigV4Verifier } from './sigv4';
 
 export interface SandboxOptions {
@@ -41,6 +43,8 @@ export interface SandboxOptions {
   sessionDropRate?: number;
   /** Close every Session Manager data-channel socket after this many ms (forces ResumeSession). Default 0 = never. */
   sessionSocketLifetimeMs?: number;
+  /** Lifetime in seconds (>= 5) of the credentials sts:AssumeRole answers; default the request's DurationSeconds (900..43200, 3600). */
+  sessionLifetimeS?: number;
 }
 
 export interface SandboxInstanceInfo { instanceId: string; name?: string; pingStatus: string; platformType: string }
@@ -51,6 +55,8 @@ export interface SandboxInfo {
   accountId: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** A role these credentials may assume (sts:AssumeRole answers temporary credentials; `role_arn` in an AWS config profile). */
+  roleArn: string;
   bucket: string;
   dataDir: string;
   instances: SandboxInstanceInfo[];
@@ -61,7 +67,7 @@ export interface Sandbox {
   /** Counts of API calls by service+operation, e.g. {"ssm:SendCommand": 1, "s3:PutObject": 3}; resettable. */
   stats(): Record<string, number>;
   resetStats(): void;
-  configure(knobs: Partial<Pick<SandboxOptions, 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate' | 'sessionDropRate' | 'sessionSocketLifetimeMs'> & Pick<Knobs, 'deny' | 'foreignBuckets' | 'postObjectFailStatus'>>): void;
+  configure(knobs: Partial<Pick<SandboxOptions, 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate' | 'sessionDropRate' | 'sessionSocketLifetimeMs' | 'sessionLifetimeS'> & Pick<Knobs, 'deny' | 'foreignBuckets' | 'postObjectFailStatus'>>): void;
   /** Closes Session Manager data-channel sockets (all, or one session's) as the service does hourly; returns how many. */
   dropSessionSockets(sessionId?: string): number;
   /** Session Manager counters: data messages dropped on purpose, sockets dropped, active sessions. */
@@ -126,8 +132,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   const ssmContext = { region, accountId: identity.accountId, endpoint: '', instances, instancesById, commands, sessions };
   const credentials = { accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey };
+  const stsSessions = new SessionStore();
   const server = createApiServer({
-    verifier: new SigV4Verifier(credentials, region),
+    verifier: new SigV4Verifier(credentials, region, Date.now, stsSessions),
+    stsSessions,
     credentials,
     knobs,
     throttle,
@@ -154,6 +162,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     accountId: identity.accountId,
     accessKeyId: identity.accessKeyId,
     secretAccessKey: identity.secretAccessKey,
+    roleArn: sandboxRoleArn(identity.accountId),
     bucket,
     dataDir,
     instances: instances.map(instanceInfo),

@@ -1,5 +1,6 @@
 // Behaviour knobs for tests and benchmarks: added latency, SSM throttling, injected faults and
 // the agent's delivery delay. Mutable at run time through Sandbox.configure().
+import { MIN_SESSION_LIFETIME_SECONDS } from './stsSessions';
 
 export interface Knobs {
   latencyMs: number;
@@ -18,10 +19,12 @@ export interface Knobs {
   sessionDropRate: number;
   /** Data-channel sockets are closed after this many ms (0 = never), forcing ResumeSession. */
   sessionSocketLifetimeMs: number;
+  /** Lifetime in seconds of the credentials sts:AssumeRole answers (at least 5); 0 = the request's DurationSeconds. */
+  sessionLifetimeS: number;
 }
 
 /** Defaults model a real region: ~20 ms per call, sub-second delivery, no throttling or faults. */
-export const DEFAULT_KNOBS: Knobs = { latencyMs: 20, deliveryDelayMs: 200, throttleRps: 0, faultRate: 0, deny: [], foreignBuckets: [], postObjectFailStatus: 0, sessionDropRate: 0, sessionSocketLifetimeMs: 0 };
+export const DEFAULT_KNOBS: Knobs = { latencyMs: 20, deliveryDelayMs: 200, throttleRps: 0, faultRate: 0, deny: [], foreignBuckets: [], postObjectFailStatus: 0, sessionDropRate: 0, sessionSocketLifetimeMs: 0, sessionLifetimeS: 0 };
 export const DEFAULT_INVOCATION_VISIBILITY_DELAY_MS = 300;
 
 export function validateKnobs(knobs: Partial<Knobs>): void {
@@ -34,6 +37,9 @@ export function validateKnobs(knobs: Partial<Knobs>): void {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${String(value)}`);
     if (name === 'faultRate' && value > 1) throw new Error(`faultRate must be between 0 and 1, got ${value}`);
     if (name === 'sessionDropRate' && value >= 1) throw new Error(`sessionDropRate must be at least 0 and below 1, got ${value}`);
+    if (name === 'sessionLifetimeS' && value !== 0 && (value < MIN_SESSION_LIFETIME_SECONDS || !Number.isInteger(value))) {
+      throw new Error(`sessionLifetimeS must be a whole number of seconds, at least ${MIN_SESSION_LIFETIME_SECONDS} (0 = as requested), got ${value}`);
+    }
   }
 }
 

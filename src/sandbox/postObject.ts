@@ -56,6 +56,7 @@ async function verifyPolicy(fields: Map<string, string>, verifier: SigV4Verifier
     credential: fields.get('x-amz-credential'),
     date: fields.get('x-amz-date'),
     algorithm: fields.get('x-amz-algorithm'),
+    securityToken: fields.get('x-amz-security-token'),
   });
   const policy = decodePolicy(fields.get('policy')!);
   if (Date.now() > Date.parse(policy.expiration)) throw accessDenied('Invalid according to Policy: Policy expired.');

@@ -7,13 +7,14 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { checkDenials } from './denials';
 import { AwsError } from './errors';
 import { type ApiRequest, type ApiResponse, type BodyLimits, flattenHeaders, parseQuery, readBody } from './http';
-import { type IdentityContext, STS_XMLNS, getCallerIdentity, getResources } from './identityApi';
+import { type IdentityContext, STS_XMLNS, assumeRole, getCallerIdentity, getResources } from './identityApi';
 import type { Knobs, Throttle } from './knobs';
 import { MAX_API_BODY_BYTES, MAX_REQUEST_BODY_BYTES, SERVER_LIMITS } from './limits';
 import { handlePostObject, POST_FIELDS_MAX_BYTES, verifyPostPrefix } from './postObject';
 import { type S3Context, handleS3, s3OperationName } from './s3Api';
 import { isPresignedV2, verifyPresignedV2 } from './sigv2';
-import { AuthFailure, type AuthFailureKind, type SandboxCredentials, type SigV4Verifier, isPresigned } from './sigv4';
+import type { SessionStore } from './stsSessions';
+import { AuthFailure, type AuthFailureKind, type SandboxCredentials, type SigV4Verifier, isPresigned, signingKeyIdOf } from './sigv4';
 import { SSM_OPERATIONS, type SsmContext } from './ssmApi';
 import { XML_DECLARATION, el } from './xml';
 
@@ -29,6 +30,7 @@ export interface ServerDeps {
   s3: S3Context;
   ssm: SsmContext;
   identity: IdentityContext;
+  stsSessions: SessionStore;
 }
 
 const JSON_TARGETS: Record<string, { service: string; signingName: string }> = {
@@ -160,8 +162,13 @@ async function dispatch(req: ApiRequest, route: Route, deps: ServerDeps): Promis
     return json(getResources(parseJson(req), deps.identity));
   }
   if (route.service === 'sts') {
+    const session = deps.verifier.sessionOf(signingKeyIdOf(req) ?? '');
+    if (route.operation === 'AssumeRole') {
+      const params = new URLSearchParams(req.body.toString('utf8'));
+      return { status: 200, headers: { 'content-type': 'text/xml' }, body: assumeRole(params, deps.identity, deps.stsSessions, deps.knobs.sessionLifetimeS, req.requestId) };
+    }
     if (route.operation !== 'GetCallerIdentity') throw new AwsError('InvalidAction', `The sandbox does not implement STS ${route.operation}.`);
-    return { status: 200, headers: { 'content-type': 'text/xml' }, body: getCallerIdentity(deps.identity, req.requestId) };
+    return { status: 200, headers: { 'content-type': 'text/xml' }, body: getCallerIdentity(deps.identity, req.requestId, session) };
   }
   if (route.service === 's3') return handleS3(req, route.operation, deps.s3);
   throw new AwsError('UnknownOperationException', `Unknown X-Amz-Target ${req.headers['x-amz-target']}`);
@@ -186,21 +193,27 @@ function json(value: unknown): ApiResponse {
   return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify(value) };
 }
 
-/** How each protocol names an authentication failure. */
-const AUTH_ERRORS: Record<Protocol, Record<AuthFailureKind, [code: string, status: number]>> = {
+/** How each protocol names an authentication failure (and, for expired or invalid session tokens, words it). */
+const AUTH_ERRORS: Record<Protocol, Record<AuthFailureKind, [code: string, status: number, message?: string]>> = {
   json: {
+    expiredToken: ['ExpiredTokenException', 400, 'The security token included in the request is expired'],
+    badToken: ['UnrecognizedClientException', 400, 'The security token included in the request is invalid.'],
     missing: ['MissingAuthenticationTokenException', 400], unknownKey: ['UnrecognizedClientException', 400],
     badSignature: ['InvalidSignatureException', 400], payloadMismatch: ['InvalidSignatureException', 400],
     expired: ['InvalidSignatureException', 400], notYetValid: ['InvalidSignatureException', 400], skew: ['InvalidSignatureException', 400],
     malformed: ['IncompleteSignatureException', 400], wrongScope: ['InvalidSignatureException', 400],
   },
   query: {
+    expiredToken: ['ExpiredToken', 400, 'The security token included in the request is expired'],
+    badToken: ['InvalidClientTokenId', 403, 'The security token included in the request is invalid.'],
     missing: ['MissingAuthenticationToken', 403], unknownKey: ['InvalidClientTokenId', 403],
     badSignature: ['SignatureDoesNotMatch', 403], payloadMismatch: ['SignatureDoesNotMatch', 403],
     expired: ['SignatureDoesNotMatch', 403], notYetValid: ['SignatureDoesNotMatch', 403], skew: ['SignatureDoesNotMatch', 403],
     malformed: ['IncompleteSignature', 400], wrongScope: ['SignatureDoesNotMatch', 403],
   },
   s3: {
+    expiredToken: ['ExpiredToken', 400, 'The provided token has expired.'],
+    badToken: ['InvalidToken', 400, 'The provided token is malformed or otherwise invalid.'],
     missing: ['AccessDenied', 403], unknownKey: ['InvalidAccessKeyId', 403],
     badSignature: ['SignatureDoesNotMatch', 403], payloadMismatch: ['XAmzContentSHA256Mismatch', 400],
     expired: ['AccessDenied', 403], notYetValid: ['AccessDenied', 403], skew: ['RequestTimeTooSkewed', 403],
@@ -212,8 +225,8 @@ function renderError(error: unknown, route: Route, requestId: string, headOnly: 
   let aws: AwsError;
   if (error instanceof AwsError) aws = error;
   else if (error instanceof AuthFailure) {
-    const [code, status] = AUTH_ERRORS[route.protocol][error.kind];
-    aws = new AwsError(code, error.message, status);
+    const [code, status, message] = AUTH_ERRORS[route.protocol][error.kind];
+    aws = new AwsError(code, message ?? error.message, status);
   } else {
     console.error(`sandbox: internal error in ${route.service}:${route.operation}:`, error);
     aws = new AwsError(route.protocol === 'json' ? 'InternalServerError' : 'InternalError', `Internal error: ${(error as Error)?.message ?? String(error)}`, 500);

@@ -6,6 +6,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { ApiRequest } from './http';
 import { MAX_CLOCK_SKEW_MS, MAX_PRESIGNED_EXPIRES_SECONDS } from './limits';
+import type { SandboxSession, SessionStore } from './stsSessions';
 
 export interface SandboxCredentials {
   accessKeyId: string;
@@ -14,7 +15,7 @@ export interface SandboxCredentials {
 
 export type AuthFailureKind =
   | 'missing' | 'unknownKey' | 'badSignature' | 'expired' | 'notYetValid' | 'skew' | 'malformed' | 'wrongScope'
-  | 'payloadMismatch';
+  | 'payloadMismatch' | 'expiredToken' | 'badToken';
 
 export class AuthFailure extends Error {
   constructor(readonly kind: AuthFailureKind, message: string) {
@@ -22,7 +23,7 @@ export class AuthFailure extends Error {
   }
 }
 
-interface Scope { accessKeyId: string; shortDate: string; region: string; service: string }
+interface Scope { accessKeyId: string; shortDate: string; region: string; service: string; secretAccessKey: string; session?: SandboxSession }
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
@@ -30,12 +31,23 @@ const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 /** Presigned-URL parameters that SignatureV4.presign adds itself. */
 const PRESIGN_PARAMS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature'];
 
+/** The access key id a header-signed request names (after verification: the caller). */
+export function signingKeyIdOf(req: ApiRequest): string | undefined {
+  return /Credential=([^/,\s]+)\//.exec(req.headers['authorization'] ?? '')?.[1];
+}
+
 export function isPresigned(req: ApiRequest): boolean {
   return req.query.some(([k]) => k === 'X-Amz-Signature' || k === 'X-Amz-Credential');
 }
 
 export class SigV4Verifier {
-  constructor(private readonly credentials: SandboxCredentials, private readonly region: string, private readonly now = () => Date.now()) {}
+  constructor(
+    private readonly credentials: SandboxCredentials,
+    private readonly region: string,
+    private readonly now = () => Date.now(),
+    /** Temporary credentials from sts:AssumeRole, accepted with their session token until they expire. */
+    private readonly sessions?: SessionStore,
+  ) {}
 
   /**
    * Verifies an `Authorization: AWS4-HMAC-SHA256 ...` request. `service` is the expected signing name.
@@ -49,6 +61,7 @@ export class SigV4Verifier {
     const match = /^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})\s*$/.exec(authorization);
     if (!match) throw new AuthFailure('malformed', `Authorization header is not AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`);
     const scope = this.checkScope(match[1], service);
+    this.checkSessionToken(scope, req.headers['x-amz-security-token']);
     const signedHeaders = match[2].split(';');
     const amzDate = req.headers['x-amz-date'];
     if (!amzDate || !signedHeaders.includes('x-amz-date')) throw new AuthFailure('malformed', 'Signed requests must sign an X-Amz-Date header');
@@ -85,6 +98,7 @@ export class SigV4Verifier {
       throw new AuthFailure('malformed', 'Query-string authentication requires X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature');
     }
     const scope = this.checkScope(credential, 's3');
+    this.checkSessionToken(scope, param('X-Amz-Security-Token'));
     const signingDate = parseAmzDate(amzDate);
     const expiresIn = Number(expiresText);
     if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_PRESIGNED_EXPIRES_SECONDS) {
@@ -117,12 +131,13 @@ export class SigV4Verifier {
   }
 
   /** Browser-style POST: the signature is HMAC(signing key, base64 policy), signed with the SDK's key derivation. */
-  async verifyPolicySignature(fields: { credential?: string; date?: string; algorithm?: string; signature?: string; policy?: string }): Promise<void> {
+  async verifyPolicySignature(fields: { credential?: string; date?: string; algorithm?: string; signature?: string; policy?: string; securityToken?: string }): Promise<void> {
     if (!fields.policy || !fields.signature || !fields.credential || !fields.date) {
       throw new AuthFailure('missing', 'POST form must carry policy, x-amz-credential, x-amz-date and x-amz-signature fields');
     }
     if (fields.algorithm !== ALGORITHM) throw new AuthFailure('malformed', `x-amz-algorithm must be ${ALGORITHM}`);
     const scope = this.checkScope(fields.credential, 's3');
+    this.checkSessionToken(scope, fields.securityToken);
     const signingDate = parseAmzDate(fields.date);
     const expected = await this.signer(scope, 's3').sign(fields.policy, { signingDate, signingRegion: scope.region, signingService: 's3' });
     if (!sameHex(expected, fields.signature)) {
@@ -136,12 +151,29 @@ export class SigV4Verifier {
       throw new AuthFailure('malformed', `Credential must be <key id>/<yyyymmdd>/<region>/<service>/aws4_request, got "${credential}"`);
     }
     const [accessKeyId, shortDate, region, scopeService] = parts;
-    if (accessKeyId !== this.credentials.accessKeyId) {
+    const session = accessKeyId === this.credentials.accessKeyId ? undefined : this.sessions?.get(accessKeyId);
+    if (accessKeyId !== this.credentials.accessKeyId && !session) {
       throw new AuthFailure('unknownKey', `The access key id ${accessKeyId} is not the sandbox's (use the credentials from its info file or env)`);
     }
     if (region !== this.region) throw new AuthFailure('wrongScope', `Credential should be scoped to a valid region: the sandbox's region is '${this.region}', not '${region}'`);
     if (scopeService !== service) throw new AuthFailure('wrongScope', `Credential should be scoped to the correct service: '${service}', not '${scopeService}'`);
-    return { accessKeyId, shortDate, region, service: scopeService };
+    const secretAccessKey = session ? session.secretAccessKey : this.credentials.secretAccessKey;
+    return { accessKeyId, shortDate, region, service: scopeService, secretAccessKey, session };
+  }
+
+  /** Temporary credentials must carry their session token and stop working at their expiry, presigned URLs and POST policies included. */
+  private checkSessionToken(scope: Scope, token: string | undefined): void {
+    const session = scope.session;
+    if (!session) return;
+    if (token === undefined || !sameText(token, session.sessionToken)) {
+      throw new AuthFailure('badToken', 'The security token included in the request is invalid.');
+    }
+    if (this.sessions!.isExpired(session)) throw new AuthFailure('expiredToken', 'The provided token has expired.');
+  }
+
+  /** The session a request was signed with (after verification), for answers that depend on the caller. */
+  sessionOf(accessKeyId: string): SandboxSession | undefined {
+    return this.sessions?.get(accessKeyId);
   }
 
   private checkPayloadHash(req: ApiRequest): void {
@@ -153,7 +185,8 @@ export class SigV4Verifier {
 
   private signer(scope: Scope, service: string): SignatureV4 {
     return new SignatureV4({
-      credentials: this.credentials,
+      // The session token is checked on its own (checkSessionToken); the signature covers it as a signed header or query parameter.
+      credentials: { accessKeyId: scope.accessKeyId, secretAccessKey: scope.secretAccessKey },
       region: scope.region,
       service,
       sha256: Sha256,
@@ -199,6 +232,12 @@ export function parseAmzDate(text: string): Date {
   if (!match) throw new AuthFailure('malformed', `X-Amz-Date must look like 20240101T000000Z, got "${text}"`);
   const [, y, mo, d, h, mi, s] = match;
   return new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +s));
+}
+
+function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'utf8');
+  const right = Buffer.from(b, 'utf8');
+  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 function sameHex(a: string, b: string): boolean {
