@@ -5,9 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { buildRemoteCommands } from '../../src/core/remote';
+import { buildRemoteCommands, buildRenewalCommands } from '../../src/core/remote';
 import { MARK_RAN, type RemoteCase, type RemoteTransport, runRemote } from '../support/remoteHarness';
-import { scratchDir, writeFakeAwsCli } from '../support/remoteRun';
+import { type LocalRun, scratchDir, writeFakeAwsCli } from '../support/remoteRun';
 import { localTransport, RemoteTestServer } from '../support/remoteTestServer';
 import { describeWrapperSuite, PYTHON_FIRST_PATH as PATH } from '../support/remoteWrapperSuite';
 
@@ -42,16 +42,32 @@ describe('remote wrapper: upload faults, instance-role mode, Python 3.6 syntax',
     }
   });
 
-  test('when the channel breaks mid-run the script keeps running and SSM output stays complete', async () => {
+  test('when uploads are refused mid-run the script keeps running, nothing is lost, and a renewal uploads the rest in order', async () => {
     server.injectPostFaults((attempt) => (attempt >= 2 ? 403 : undefined));
+    let renewal: LocalRun | undefined;
+    let leftBeforeRenewal: string[] = [];
     try {
       const script = `${MARK_RAN}import sys, time\nfor i in range(8):\n    print(i)\n    time.sleep(0.1)\nsys.exit(5)\n`;
-      const outcome = await run({ script });
+      const outcome = await run({
+        script,
+        afterRun: async (runOnInstance, runId, target) => {
+          leftBeforeRenewal = [...server.objects.keys()].filter((key) => key.startsWith(target.keyPrefix));
+          server.injectPostFaults(() => undefined);
+          renewal = await runOnInstance(buildRenewalCommands(runId, target));
+        },
+      });
       assert.equal(outcome.ran, true);
       assert.equal(outcome.local.exitCode, 5);
       assert.equal(outcome.local.stdout.toString(), '0\n1\n2\n3\n4\n5\n6\n7\n');
-      assert.match(outcome.local.stderr.toString(), /ec2-runner: live output upload failed \(HTTP 403 InjectedFault\)/);
-      assert.equal(outcome.live.exit, undefined, 'no exit frame: the client must fall back to SSM output');
+      assert.match(outcome.local.stderr.toString(), /ec2-runner: live output upload refused \(HTTP 403 InjectedFault\); output is kept on this instance/);
+      assert.match(outcome.local.stderr.toString(), /live output object\(s\) are kept on this instance until the client renews the upload policy/);
+      assert.ok(leftBeforeRenewal.length >= 1 && leftBeforeRenewal.length < outcome.live.objectCount, `${leftBeforeRenewal.length} of ${outcome.live.objectCount} objects before the renewal`);
+      assert.equal(renewal!.exitCode, 0, renewal!.stdout.toString() + renewal!.stderr.toString());
+      assert.match(renewal!.stdout.toString(), /uploaded \d+ kept live output object\(s\), 0 left/);
+      // Complete, in order, no gap or duplicate: assembleLiveOutput refuses a gap in the sequence.
+      assert.equal(outcome.live.stdout.toString(), '0\n1\n2\n3\n4\n5\n6\n7\n');
+      assert.deepEqual(outcome.live.exit, { exitCode: 5 });
+      assert.deepEqual(outcome.tmpLeftovers, [], 'the spool is removed once everything is uploaded');
     } finally {
       server.injectPostFaults(() => undefined);
     }

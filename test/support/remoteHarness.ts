@@ -32,6 +32,8 @@ export interface RemoteCase {
   timeoutMs?: number;
   /** Called while the command runs, with the run's key prefix (e.g. to wait for live output). */
   whileRunning?: (keyPrefix: string, markerDir: string) => Promise<void>;
+  /** Called after the command, on the same "instance" (same TMPDIR), e.g. to run a renewal command there. */
+  afterRun?: (runOnInstance: (commands: string[]) => Promise<LocalRun>, runId: string, target: LiveOutputTarget) => Promise<void>;
 }
 
 export interface RemoteOutcome {
@@ -78,6 +80,7 @@ export async function runRemote(transport: RemoteTransport, remoteCase: RemoteCa
       remoteCase.whileRunning?.(target.keyPrefix, scratch.root),
     ]);
     const durationMs = Date.now() - started;
+    await remoteCase.afterRun?.((more) => runCommandsLocally(more, { cwd: scratch.agent, env }), runId, target);
     const live = assembleLiveOutput(await transport.objects(target.keyPrefix), target.keyPrefix);
     return { local, live, ran: existsSync(marker), tmpLeftovers: readdirSync(scratch.tmp), runId, durationMs };
   } finally {

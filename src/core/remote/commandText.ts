@@ -4,9 +4,9 @@ import { deflateSync } from 'node:zlib';
 import { RunnerError } from '../api';
 import { isRequirementArgument } from '../dependencies';
 import { fallbackScriptLines } from './fallbackScript';
-import { formatRemoteHeader, isValidOutputLocation, isValidRunId } from './header';
+import { formatRemoteHeader, formatRenewalHeader, isValidOutputLocation, isValidRunId } from './header';
 import { splitShellWords } from './shellWords';
-import type { RemotePayload, RemoteRunSpec } from './types';
+import type { LiveOutputTarget, RemotePayload, RemoteRunSpec } from './types';
 import { wrapperProgram } from './wrapperProgram';
 
 /**
@@ -134,9 +134,13 @@ function wrapperSpec(spec: RemoteRunSpec, interpreterWords: string[]): unknown {
       : { shell: spec.shellCommand }),
     cwd: spec.workingDirectory ?? null,
     env: Object.entries(spec.env ?? {}),
-    // Fields as ordered pairs: S3 reads the form in order and the file must come last.
-    output: spec.output ? { url: spec.output.url, fields: Object.entries(spec.output.fields), keyPrefix: spec.output.keyPrefix } : null,
+    output: spec.output ? outputSpec(spec.output) : null,
   };
+}
+
+/** Fields as ordered pairs: S3 reads the form in order and the file must come last. */
+function outputSpec(output: LiveOutputTarget): unknown {
+  return { url: output.url, fields: Object.entries(output.fields), keyPrefix: output.keyPrefix };
 }
 
 /** Characters per line of the packed wrapper (readable in the SSM console, far below any line limit). */
@@ -154,12 +158,10 @@ function packedWrapperLines(specBase64: string): string[] {
   return ['import base64, zlib', 'exec(compile(zlib.decompress(base64.b64decode(', ...lines, ')), "ec2-runner-wrapper", "exec"))'];
 }
 
-/** AWS-RunShellScript `commands` parameter. */
-export function buildRemoteCommands(spec: RemoteRunSpec): string[] {
-  const interpreterWords = validate(spec);
-  const specBase64 = Buffer.from(JSON.stringify(wrapperSpec(spec, interpreterWords)), 'utf8').toString('base64');
-  const lines = [
-    formatRemoteHeader(spec.runId, spec.outputLocation),
+/** The sh lines that find Python 3.6+ and run the packed wrapper with this spec (then `fi`-less: the caller closes the if). */
+function pythonWrapperLines(wrapperSpecJson: unknown): string[] {
+  const specBase64 = Buffer.from(JSON.stringify(wrapperSpecJson), 'utf8').toString('base64');
+  return [
     'unset CDPATH; ec2r_py=',
     `for ec2r_candidate in ${PYTHON_CANDIDATES.join(' ')}; do`,
     '  if "$ec2r_candidate" -c "import sys; sys.exit(sys.version_info < (3, 6))" >/dev/null 2>&1; then ec2r_py=$ec2r_candidate; break; fi',
@@ -170,6 +172,26 @@ export function buildRemoteCommands(spec: RemoteRunSpec): string[] {
     HEREDOC_DELIMITER,
     'exit $?',
     'fi',
+  ];
+}
+
+/**
+ * The `commands` of a renewal: the same wrapper in mode "renew" with a fresh upload policy for one
+ * instance. It hands the policy to the run's wrapper still going there, or uploads what the ended
+ * wrapper kept in its spool. Without Python there is no live channel to renew: nothing to do.
+ */
+export function buildRenewalCommands(runId: string, output: LiveOutputTarget): string[] {
+  if (!isValidRunId(runId)) invalid(`run id ${JSON.stringify(runId)} is not 1-64 letters, digits, - or _`, 'use a random hex id');
+  if (!/^https?:\/\//.test(output.url)) invalid('the live-output URL is not http(s)', 'pass the url from createPresignedPost');
+  return [formatRenewalHeader(runId), ...pythonWrapperLines({ v: 1, runId, mode: 'renew', output: outputSpec(output) }), 'exit 0'];
+}
+
+/** AWS-RunShellScript `commands` parameter. */
+export function buildRemoteCommands(spec: RemoteRunSpec): string[] {
+  const interpreterWords = validate(spec);
+  const lines = [
+    formatRemoteHeader(spec.runId, spec.outputLocation),
+    ...pythonWrapperLines(wrapperSpec(spec, interpreterWords)),
     ...fallbackScriptLines(spec, interpreterWords),
   ];
   const bytes = Buffer.byteLength(lines.join('\n'), 'utf8');

@@ -1,5 +1,8 @@
 // The recognisable first line of every command, so `attach`/`status` can find a run's live output from
-// ListCommands' Parameters alone. It holds no secret: a run id and an s3:// location, never a presigned URL.
+// ListCommands' Parameters alone. The line itself holds no secret (a run id and an s3:// location), but
+// the body that follows it does: the presigned GET URL and the live-output POST policy, which let anyone
+// who can read the command text (ssm:ListCommands, root on the instance) download the staged file and
+// write under the run's output prefix until they expire (docs/SECURITY.md).
 
 const HEADER_PATTERN = /^# ec2-runner run ([A-Za-z0-9_-]{1,64})(?: output (s3:\/\/[^\s?#]+))?$/;
 
@@ -14,6 +17,11 @@ export function isValidOutputLocation(location: string): boolean {
 
 export function formatRemoteHeader(runId: string, outputLocation?: string): string {
   return `# ec2-runner run ${runId}${outputLocation ? ` output ${outputLocation}` : ''}`;
+}
+
+/** First line of a renewal command (a fresh upload policy for a run already going): not a run of its own. */
+export function formatRenewalHeader(runId: string): string {
+  return `# ec2-runner renew ${runId}`;
 }
 
 export function parseRemoteHeader(commands: string[]): { runId: string; outputLocation?: string } | undefined {

@@ -9,9 +9,13 @@
 //   even under a C locale on Python 3.6 (whose filesystem encoding is then ASCII).
 // - Output is read with select/os.read (binary, no line buffering) in read order so stdout/stderr
 //   interleaving survives; PYTHONUNBUFFERED=1 makes Python scripts' prints reach the pipe at once.
-// - Uploads run on a thread: a slow or broken channel never stops or kills the user's script. After a
-//   final failure the wrapper stops uploading (no gaps in the sequence) and notes it on stderr; the client
-//   then uses SSM's own output, which the wrapper keeps meaningful by teeing everything to its own stdout/stderr.
+// - Uploads run on a thread: a slow or broken channel never stops or kills the user's script. Every
+//   object is written to a root-only spool dir before its upload and removed once S3 acknowledged it,
+//   so a refused upload (the POST policy or the credentials that signed it expired) loses nothing: the
+//   channel stalls, keeps spooling, and resumes from the first unacknowledged object (same sequence
+//   numbers: no gap, no duplicate) when a renewal command leaves a fresh policy in the spool. If the
+//   wrapper ends first, the spool stays and the renewal command uploads it (mode "renew"). The wrapper
+//   also tees everything to its own stdout/stderr, so SSM's output stays meaningful as a last resort.
 // - Exit codes of the wrapper itself: 125 = it could not run the script (download, checksum, working
 //   directory), 127 = interpreter not found, 126 = interpreter could not be started; otherwise the
 //   script's own code, 128+N when killed by signal N.
@@ -44,6 +48,10 @@ READ_BYTES = 65536
 DRAIN_AFTER_EXIT_SECONDS = 2.0  # a background process may keep the pipes open after the script exits
 UPLOAD_ATTEMPTS = 6
 CLOSE_SECONDS = 120  # the most the wrapper waits, after the script, for the last uploads
+STALLED_CLOSE_SECONDS = 5  # after the script, how long a refused channel waits for a renewed policy (then the spool keeps it)
+STALLED_RETRY_SECONDS = 5  # a channel that failed for a network reason tries again after this long
+SPOOL_CHECK_SECONDS = 0.5  # how often the channel looks for a renewed policy (and a stalled one retries)
+RENEW_HANDOVER_SECONDS = 30  # how long a renewal command waits for the running wrapper to take its policy
 EXIT_NOT_RUN, EXIT_CANNOT_START, EXIT_NOT_FOUND = 125, 126, 127
 ARTIFACTS_MAX_BYTES = ${ARTIFACTS_MAX_BYTES}
 ARTIFACTS_MAX_FILES = ${ARTIFACTS_MAX_FILES}
@@ -51,7 +59,7 @@ VENV_HOME_SUBDIR = b"${VENV_HOME_SUBDIR}"
 VENV_FALLBACK_ROOT = b"${FALLBACK_VENV_ROOT}"
 VENV_MARKER = b".ec2-runner-complete"
 STALE_TEMP_SECONDS = 3 * 86400  # longer than the longest execution timeout (2 days): never a live run's dir
-OWN_TEMP_NAME = re.compile(r"^ec2-runner-[A-Za-z0-9_]{6,8}$")  # mkdtemp's (and the sh fallback's mktemp's) names
+OWN_TEMP_NAME = re.compile(r"^ec2-runner-([A-Za-z0-9_]{6,8}|spool-[A-Za-z0-9_-]+)$")  # mkdtemp's (and the sh fallback's mktemp's) names, spools
 
 
 class Failure(Exception):
@@ -109,11 +117,109 @@ def with_retries(action, attempts):
             delay *= 2
 
 
-class Channel(object):
-    """Batches frames and POSTs them as numbered objects from a background thread."""
+def own_instance_id():
+    return os.environ.get("AWS_SSM_INSTANCE_ID") or "host-" + re.sub(r"[^A-Za-z0-9._-]", "_", platform.node() or "unknown")
 
-    def __init__(self, target, instance_id):
-        self.target = target
+
+class Spool(object):
+    """Upload objects kept on disk (a root-only dir) until S3 has acknowledged them, and renewed upload
+    policies handed over by a renewal command. Falls back to memory when the disk cannot be used."""
+
+    def __init__(self, instance_id):
+        self.memory = None
+        self.lock_handle = None
+        name = "ec2-runner-spool-%s-%s" % (SPEC["runId"], re.sub(r"[^A-Za-z0-9_-]", "_", instance_id))
+        self.dir = os.path.join(tempfile.gettempdir(), name)
+        try:
+            os.makedirs(self.dir, 0o700, exist_ok=True)
+            os.chmod(self.dir, 0o700)
+        except OSError as error:
+            note("cannot keep live output on disk (%s); a run that outlives its upload policy may lose output" % error.strerror)
+            self.memory = {}
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def lock(self, wait):
+        """Holds the run's lock (the running wrapper keeps it); False when another process holds it."""
+        if self.memory is not None:
+            return True
+        import fcntl
+        handle = open(self.path("active"), "ab")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except OSError:
+            handle.close()
+            return False
+        self.lock_handle = handle
+        return True
+
+    def put(self, seq, body):
+        if self.memory is not None:
+            self.memory[seq] = body
+            return
+        temp = self.path("%08d.tmp" % seq)
+        with open(temp, "wb") as handle:
+            handle.write(body)
+        os.rename(temp, self.path("%08d.out" % seq))
+
+    def pending(self):
+        if self.memory is not None:
+            return sorted(self.memory)
+        return sorted(int(name[:-4]) for name in os.listdir(self.dir) if re.match(r"^[0-9]{8,}[.]out$", name))
+
+    def read(self, seq):
+        if self.memory is not None:
+            return self.memory[seq]
+        with open(self.path("%08d.out" % seq), "rb") as handle:
+            return handle.read()
+
+    def ack(self, seq):
+        if self.memory is not None:
+            self.memory.pop(seq, None)
+        else:
+            os.remove(self.path("%08d.out" % seq))
+
+    def offer_policy(self, target):
+        temp = self.path("policy.%d.tmp" % os.getpid())
+        with open(temp, "w") as handle:
+            json.dump(target, handle)
+        os.rename(temp, self.path("policy.json"))
+
+    def policy_offered(self):
+        return self.memory is None and os.path.exists(self.path("policy.json"))
+
+    def take_policy(self):
+        if self.memory is not None:
+            return None
+        try:
+            os.rename(self.path("policy.json"), self.path("policy.taken"))
+            with open(self.path("policy.taken")) as handle:
+                return json.load(handle)
+        except (OSError, ValueError):
+            return None
+
+    def mark_ended(self):
+        if self.memory is None:
+            open(self.path("ended"), "wb").close()
+
+    def ended(self):
+        return self.memory is None and os.path.exists(self.path("ended"))
+
+    def remove(self):
+        if self.memory is None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Channel(object):
+    """Batches frames into numbered objects, keeps each in the spool until S3 acknowledges it, and
+    uploads them in order from a background thread. A refused upload (policy or credentials expired)
+    never loses data: the channel stalls, keeps spooling, and resumes from the first unacknowledged
+    object when a renewed policy arrives."""
+
+    def __init__(self, target, instance_id, spool=None, background=True):
+        self.active = bool(target)
+        self.target = target if target and target.get("url") else None
         self.instance_id = instance_id
         self.cond = threading.Condition()
         self.pending = []
@@ -121,15 +227,20 @@ class Channel(object):
         self.oldest = 0.0
         self.urgent = False
         self.closing = False
-        self.broken = None
+        self.closed_at = None
+        self.stalled = None if self.target else "waiting for an upload policy"
+        self.retry_at = 0.0 if self.target else float("inf")
+        self.checked_at = 0.0
         self.seq = 0
+        self.spool = spool or (Spool(instance_id) if self.active else None)
         self.thread = threading.Thread(target=self.run)
         self.thread.daemon = True
-        if target:
+        if self.active and background:
+            self.spool.lock(True)
             self.thread.start()
 
     def add(self, letter, data, urgent=False):
-        if not self.target or self.broken:
+        if not self.active:
             return
         with self.cond:
             last = self.pending[-1] if self.pending else None
@@ -147,17 +258,24 @@ class Channel(object):
 
     def wait_for_room(self):
         with self.cond:
-            while self.pending_bytes > MAX_PENDING_BYTES and not self.broken:
+            while self.pending_bytes > MAX_PENDING_BYTES and self.thread.is_alive():
                 self.cond.wait(0.2)
 
     def close(self):
+        if not self.active:
+            return
         with self.cond:
             self.closing = True
+            self.closed_at = time.time()
             self.cond.notify_all()
         if self.thread.is_alive():
             self.thread.join(CLOSE_SECONDS)
-        if self.thread.is_alive():
-            note("live output upload did not finish within %d s; the rest is only in SSM's output" % CLOSE_SECONDS)
+        left = len(self.spool.pending())
+        if not left and not self.thread.is_alive():
+            self.spool.remove()
+        elif left:
+            self.spool.mark_ended()
+            note("%d live output object(s) are kept on this instance until the client renews the upload policy (ec2-runner status or attach does it)" % left)
 
     def take(self):
         body = bytearray()
@@ -169,28 +287,61 @@ class Channel(object):
         self.cond.notify_all()
         return bytes(body)
 
+    def due(self):
+        if self.pending and (self.urgent or self.closing or time.time() - self.oldest >= FLUSH_SECONDS):
+            return True
+            # Also when idle: a renewal command may have left a fresh policy to take.
+        return time.time() - self.checked_at >= SPOOL_CHECK_SECONDS
+
+    def done(self):
+        if not self.closing or self.pending:
+            return False
+        if not self.spool.pending():
+            return True
+        return bool(self.stalled) and time.time() - self.closed_at >= STALLED_CLOSE_SECONDS
+
     def run(self):
         while True:
             with self.cond:
-                while not (self.pending and (self.urgent or self.closing or time.time() - self.oldest >= FLUSH_SECONDS)):
-                    if self.closing and not self.pending:
+                while not self.due():
+                    if self.done():
                         return
                     self.cond.wait(FLUSH_SECONDS / 4)
-                body = self.take()
-            try:
-                with_retries(lambda: self.post(body), UPLOAD_ATTEMPTS)
+                body = self.take() if self.pending else None
+            if body:
+                self.spool.put(self.seq, body)
                 self.seq += 1
-            except Exception as error:
-                with self.cond:
-                    self.broken = http_reason(error)
-                    self.pending = []
-                    self.pending_bytes = 0
-                    self.cond.notify_all()
-                note("live output upload failed (%s); the script keeps running and its output continues in SSM's output only" % self.broken)
-                return
+            self.upload()
 
-    def post(self, body):
-        key = "%s%s/%08d" % (self.target["keyPrefix"], self.instance_id, self.seq)
+    def upload(self):
+        """Uploads the spooled objects in order; returns how many are still waiting."""
+        self.checked_at = time.time()
+        renewed = self.spool.take_policy()
+        if renewed:
+            self.target = renewed
+            self.retry_at = 0.0
+        if self.stalled and time.time() < self.retry_at:
+            return len(self.spool.pending())
+        waiting = self.spool.pending()
+        for index, seq in enumerate(waiting):
+            body = self.spool.read(seq)
+            try:
+                with_retries(lambda: self.post(seq, body), UPLOAD_ATTEMPTS)
+            except Exception as error:
+                if not self.stalled:
+                    note("live output upload refused (%s); output is kept on this instance until the upload is renewed" % http_reason(error))
+                self.stalled = http_reason(error)
+                # A refused policy only works again once renewed; a network failure is retried as it is.
+                self.retry_at = float("inf") if is_permanent(error) else time.time() + STALLED_RETRY_SECONDS
+                return len(waiting) - index
+            self.spool.ack(seq)
+        if self.stalled and waiting:
+            note("upload policy renewed; live output resumed")
+        self.stalled = None
+        return 0
+
+    def post(self, seq, body):
+        key = "%s%s/%08d" % (self.target["keyPrefix"], self.instance_id, seq)
         fields = [(name, key if name == "key" else value) for name, value in self.target["fields"]]
         if "key" not in [name for name, _ in fields]:
             fields.append(("key", key))
@@ -206,6 +357,35 @@ class Channel(object):
         response = urllib.request.urlopen(request, timeout=60)
         response.read()
         response.close()
+
+
+def renew(instance_id):
+    """A renewal command: hands a fresh upload policy to the running wrapper, or, when the wrapper has
+    ended, uploads what it kept in its spool itself."""
+    spool = Spool(instance_id)
+    if spool.memory is not None:
+        return 0
+    started = os.path.exists(spool.path("active"))
+    spool.offer_policy(SPEC["output"])
+    deadline = time.time() + RENEW_HANDOVER_SECONDS
+    while time.time() < deadline:
+        if not spool.policy_offered():
+            print("ec2-runner: upload policy handed to the running wrapper")
+            return 0
+        if started and spool.lock(False):
+            channel = Channel(SPEC["output"], instance_id, spool, background=False)
+            waiting = len(spool.pending())
+            left = channel.upload()
+            print("ec2-runner: uploaded %d kept live output object(s), %d left" % (waiting - left, left))
+            if not left and spool.ended():
+                spool.remove()
+            return 0 if not left else 1
+        if not started:
+            print("ec2-runner: the run has not started here yet; its upload policy waits for it")
+            return 0
+        time.sleep(0.2)
+    print("ec2-runner: the running wrapper did not take the upload policy")
+    return 1
 
 
 def hash_file(path):
@@ -491,7 +671,9 @@ def ship_artifacts(folder, channel):
 
 
 def main():
-    instance_id = os.environ.get("AWS_SSM_INSTANCE_ID") or "host-" + re.sub(r"[^A-Za-z0-9._-]", "_", platform.node() or "unknown")
+    instance_id = own_instance_id()
+    if SPEC["mode"] == "renew":
+        return renew(instance_id)
     channel = Channel(SPEC.get("output"), instance_id)
     sweep_stale_temp_dirs()
     tmp_name = tempfile.mkdtemp(prefix="ec2-runner-")
