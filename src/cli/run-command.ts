@@ -99,6 +99,7 @@ export async function runOrExec(kind: 'run' | 'exec', args: ParsedArgs, engine: 
     process.off('SIGINT', onEarlySigint);
   }
   if (interruptedEarly) await handle.cancel();
+  for (const warning of handle.warnings ?? []) streams.stderr.write(`ec2-runner: warning: ${warning}\n`);
   if (args.values['no-wait']) {
     handle.detach();
     if (args.values.json) {

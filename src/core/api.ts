@@ -171,6 +171,8 @@ export interface RunHandle {
   readonly instanceIds: readonly string[];
   /** Where the complete live output lives (`s3://bucket/<prefix>runs/<runId>/`); undefined without a live channel. */
   readonly outputLocation?: string;
+  /** Said once when the run starts, e.g. credentials that expire before its timeout and cannot be renewed. */
+  readonly warnings?: readonly string[];
   onOutput(listener: Listener<OutputChunk>): Subscription;
   onStatus(listener: Listener<RunStatusUpdate>): Subscription;
   /** Resolves when every invocation has reached a terminal status. Never rejects for a remote failure. */

@@ -29,6 +29,19 @@ export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 /** Extra lifetime of the presigned POST beyond delivery + execution timeouts (final flush, clock skew). */
 export const LIVE_POLICY_SLACK_SECONDS = 120;
 
+/**
+ * The live-output policy is renewed this share of its lifetime before it expires, at most this many
+ * seconds before (time for the renewal command to be delivered and picked up by the wrapper).
+ */
+export const RENEWAL_MARGIN_SHARE = 0.4;
+export const RENEWAL_MARGIN_MAX_SECONDS = 120;
+
+/** Lifetime of a policy sent to recover output kept on an instance after its run ended (status, attach). */
+export const RECOVERY_POLICY_SECONDS = 900;
+
+/** How long the client waits for kept output after sending a recovery renewal, before using SSM's output. */
+export const RECOVERY_WAIT_SECONDS = 60;
+
 /** SSM document used for every run. */
 export const RUN_DOCUMENT = 'AWS-RunShellScript';
 

@@ -7,7 +7,7 @@ import { sdkRunBackend, type RunBackend } from './backend';
 import { bucketExists, configuredBucket, createStagingBucket, defaultBucketName } from './bucket';
 import { createClients, type AwsClients } from './clients';
 import type { Clock } from './clock';
-import { DEFAULT_KEY_PREFIX } from './defaults';
+import { DEFAULT_KEY_PREFIX, RECOVERY_POLICY_SECONDS } from './defaults';
 import { mapErrors, type ErrorContext } from './errors';
 import { parseLiveLocation } from './follow';
 import { cachedIdentity } from './identity';
@@ -15,10 +15,11 @@ import { listManagedInstances } from './instances';
 import { checkTargetsReachable, launch, payloadFor } from './launch';
 import { startPortForward } from './session/portForward';
 import { startInteractiveRun } from './session/interactiveRun';
-import { presignLifetimeSeconds } from './transfer';
+import { signingCredentials } from './transfer';
 import { randomBytes } from 'node:crypto';
 import { parseRemoteHeader } from './remote';
 import { normalizeRequest } from './request';
+import { UploadRenewal } from './renewal';
 import { FollowedRun } from './run';
 
 /** Test seams; production code passes nothing. */
@@ -103,6 +104,8 @@ class RunEngine implements Engine {
           timeoutSeconds: normalized.timeoutSeconds,
           clock: this.deps.clock,
           cancelIfUnfollowable: true,
+          renewal: launched.renewal,
+          warnings: launched.warnings,
         }).start();
       });
     });
@@ -124,8 +127,8 @@ class RunEngine implements Engine {
       const [{ bucket, isDefault, identity }] = await Promise.all([this.resolveBucket(), this.checkTargets(normalized)]);
       return mapErrors(this.context(bucket), async () => {
         await this.requireBucket(bucket, isDefault, identity.account);
-        const lifetime = presignLifetimeSeconds(normalized.deliveryTimeoutSeconds, normalized.timeoutSeconds);
-        const payload = await payloadFor({ clients: this.clients, identity, bucket, keyPrefix: this.keyPrefix }, normalized, lifetime);
+        const credentials = await signingCredentials(this.clients.s3);
+        const { payload } = await payloadFor({ clients: this.clients, identity, bucket, keyPrefix: this.keyPrefix }, normalized, credentials);
         const spec = { runId: randomBytes(8).toString('hex'), payload, workingDirectory: normalized.workingDirectory, env: normalized.env };
         const run = await startInteractiveRun({
           ssm: this.clients.ssm, instanceId: request.instanceId, spec,
@@ -167,12 +170,17 @@ class RunEngine implements Engine {
     }
     const header = parseRemoteHeader(command.commands);
     const live = header?.outputLocation ? parseLiveLocation(header.outputLocation) : undefined;
+    // Output kept on an instance whose upload policy expired is fetched with a fresh one (renewal.ts).
+    const renewal = live && header
+      ? new UploadRenewal({ clients: this.clients, bucket: live.bucket, runId: header.runId, runPrefix: live.runPrefix, policySeconds: RECOVERY_POLICY_SECONDS })
+      : undefined;
     return new FollowedRun({
       commandId,
       backend: this.backend,
       instanceIds: command.instanceIds,
       discoverInstances: command.instanceIds.length === 0,
       live,
+      renewal,
       clock: this.deps.clock,
       immediateStatusCheck: immediate,
     });

@@ -10,7 +10,17 @@ import { buildRemoteCommands, type RemotePayload, type RemoteRunSpec } from './r
 import type { NormalizedRequest } from './request';
 import { stagedContentOf } from './sources';
 import { stageFile } from './staging';
-import { createLiveOutputTarget, presignedDownloadUrl, presignLifetimeSeconds, runPrefixOf } from './transfer';
+import { UploadRenewal } from './renewal';
+import {
+  cappedLifetimeSeconds,
+  createLiveOutputTarget,
+  downloadLifetimeSeconds,
+  presignedDownloadUrl,
+  presignLifetimeSeconds,
+  runPrefixOf,
+  signingCredentials,
+  type SigningCredentials,
+} from './transfer';
 
 export interface LaunchContext {
   clients: AwsClients;
@@ -23,6 +33,10 @@ export interface Launched {
   commandId: string;
   instanceIds: string[];
   live: LiveLocation;
+  /** Renews the instances' upload policy while the run goes on (run.ts decides when). */
+  renewal: UploadRenewal;
+  /** Said once before the run (credentials that expire before its timeout). */
+  warnings: string[];
 }
 
 /** SSM's Comment is at most 100 characters; the prefix makes our runs recognisable in the console. */
@@ -72,9 +86,13 @@ export async function checkTargetsReachable(clients: AwsClients, target: RunTarg
   }
 }
 
-export async function payloadFor(context: LaunchContext, request: NormalizedRequest, lifetime: number): Promise<RemotePayload | undefined> {
+export async function payloadFor(
+  context: LaunchContext,
+  request: NormalizedRequest,
+  credentials: SigningCredentials,
+): Promise<{ payload?: RemotePayload; download?: { bucket: string; key: string } }> {
   const source = request.source;
-  if (source.kind === 'command') return undefined;
+  if (source.kind === 'command') return {};
   const content = await stagedContentOf(source, request);
   const staged = await stageFile(context.clients.s3, {
     bucket: context.bucket,
@@ -86,8 +104,19 @@ export async function payloadFor(context: LaunchContext, request: NormalizedRequ
   const fetch: RemotePayload['fetch'] =
     request.transferMode === 'instance-role'
       ? { kind: 'instance-role', s3Uri: `s3://${staged.bucket}/${staged.key}`, region: context.identity.region }
-      : { kind: 'presigned', url: await presignedDownloadUrl(context.clients.s3, staged.bucket, staged.key, lifetime) };
-  return { fileName: content.fileName, sha256: staged.sha256, interpreter: source.interpreter!, args: source.args ?? [], fetch, archive: content.archive };
+      : {
+          kind: 'presigned',
+          url: await presignedDownloadUrl(
+            context.clients.s3,
+            staged.bucket,
+            staged.key,
+            cappedLifetimeSeconds(downloadLifetimeSeconds(request.deliveryTimeoutSeconds), credentials),
+          ),
+        };
+  return {
+    payload: { fileName: content.fileName, sha256: staged.sha256, interpreter: source.interpreter!, args: source.args ?? [], fetch, archive: content.archive },
+    download: fetch.kind === 'presigned' ? { bucket: staged.bucket, key: staged.key } : undefined,
+  };
 }
 
 function commentFor(request: NormalizedRequest): string {
@@ -101,13 +130,30 @@ function targetsFor(target: RunTarget): { InstanceIds?: string[]; Targets?: Targ
   return { Targets: target.tags.map((t) => ({ Key: `tag:${t.key}`, Values: [t.value] })) };
 }
 
+/** The warning for credentials that cannot be renewed and expire before the run's timeout, if so. */
+export function expiryWarning(credentials: SigningCredentials, timeoutSeconds: number, nowMs = Date.now()): string | undefined {
+  if (credentials.renewable || credentials.expiresAtMs === undefined) return undefined;
+  if (credentials.expiresAtMs >= nowMs + timeoutSeconds * 1000) return undefined;
+  const left = Math.max(0, Math.round((credentials.expiresAtMs - nowMs) / 60_000));
+  return (
+    `your AWS credentials are fixed session credentials (a session token, e.g. AWS_SESSION_TOKEN) that expire at ${new Date(credentials.expiresAtMs).toISOString()} ` +
+    `(in about ${left} min), before this run's ${timeoutSeconds} s timeout, and cannot be renewed: live output stops then and the output is kept on the instance; ` +
+    'fetch it with `ec2-runner status <command id>` once you have fresh credentials, or use a profile that renews them (SSO, role_arn + source_profile).'
+  );
+}
+
 export async function launch(context: LaunchContext, request: NormalizedRequest): Promise<Launched> {
   const runId = randomBytes(8).toString('hex');
   const live: LiveLocation = { bucket: context.bucket, runPrefix: runPrefixOf(context.keyPrefix, runId) };
-  const lifetime = presignLifetimeSeconds(request.deliveryTimeoutSeconds, request.timeoutSeconds);
-  const [payload, output] = await Promise.all([
-    payloadFor(context, request, lifetime),
-    createLiveOutputTarget(context.clients.s3, context.bucket, live.runPrefix, lifetime),
+  const credentials = await signingCredentials(context.clients.s3);
+  const wanted = presignLifetimeSeconds(request.deliveryTimeoutSeconds, request.timeoutSeconds);
+  const issuedAtMs = Date.now();
+  const lifetime = cappedLifetimeSeconds(wanted, credentials, issuedAtMs);
+  // One instance: its policy covers only its own keys. Several: a shared one until the first renewal.
+  const onlyInstance = request.target.kind === 'instances' && request.target.instanceIds.length === 1 ? request.target.instanceIds[0] : undefined;
+  const [{ payload, download }, output] = await Promise.all([
+    payloadFor(context, request, credentials),
+    createLiveOutputTarget(context.clients.s3, context.bucket, live.runPrefix, lifetime, onlyInstance),
   ]);
   const spec: RemoteRunSpec = {
     runId,
@@ -136,5 +182,16 @@ export async function launch(context: LaunchContext, request: NormalizedRequest)
   );
   const commandId = sent.Command?.CommandId;
   if (!commandId) throw new RunnerError('SSM accepted the command but returned no command id; retry.', 'NoCommandId');
-  return { commandId, instanceIds: request.target.kind === 'instances' ? [...request.target.instanceIds] : [], live };
+  const renewal = new UploadRenewal({
+    clients: context.clients,
+    bucket: context.bucket,
+    runId,
+    runPrefix: live.runPrefix,
+    policySeconds: wanted,
+    expiresAtMs: issuedAtMs + lifetime * 1000,
+    issuedAtMs,
+    download,
+  });
+  const warning = expiryWarning(credentials, request.timeoutSeconds);
+  return { commandId, instanceIds: request.target.kind === 'instances' ? [...request.target.instanceIds] : [], live, renewal, warnings: warning ? [warning] : [] };
 }

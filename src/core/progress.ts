@@ -31,6 +31,8 @@ export class InstanceProgress {
   offline?: string;
   cancelRequestedAtMs?: number;
   timedOut = false;
+  /** When a renewal was sent to fetch output kept on the instance after its run ended. */
+  recoverySentAtMs?: number;
   notes: string[] = [];
   /**
    * SSM named this instance for the command (or the caller targeted it). Tag targets also learn of

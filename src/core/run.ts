@@ -23,6 +23,8 @@ import { LiveChannelReader, liveOutputLocation, type LiveLocation } from './foll
 import { isTerminalStatus, LIVE_OUTPUT_UNAVAILABLE } from './outcome';
 import { InstanceProgress } from './progress';
 import type { Frame } from './remote';
+import type { UploadRenewal } from './renewal';
+import { RECOVERY_WAIT_SECONDS } from './defaults';
 
 /** The waiting policy's timings (one source of truth; unit tests read them too). */
 export const WAIT_POLICY = {
@@ -70,8 +72,17 @@ export interface FollowOptions {
    * run this process started never keeps going unseen. Off for attach: that run belongs to someone else.
    */
   cancelIfUnfollowable?: boolean;
+  /** Renews the instances' live-output upload policy before it expires, and fetches output kept on an instance after its run (renewal.ts). */
+  renewal?: UploadRenewal;
+  /** Said once before the run (e.g. credentials that expire before its timeout); the CLI prints them, the extension shows them. */
+  warnings?: string[];
   clock?: Clock;
 }
+
+/** Wait this long after a failed proactive renewal before trying again. */
+const RENEWAL_RETRY_MS = 30_000;
+/** Statuses after which a wrapper has ended on its own (so a missing end frame means kept, not lost, output). */
+const ENDED_ON_ITS_OWN = new Set(['Success', 'Failed']);
 
 export class FollowedRun implements RunHandle {
   readonly commandId: string;
@@ -98,6 +109,8 @@ export class FollowedRun implements RunHandle {
   private lastLiveListCalls = 1;
   /** SSM's invocations were listed after the command had finished: every target is known. */
   private listedFinishedCommand = false;
+  private nextRenewalTryAt = 0;
+  private renewalProblem?: string;
 
   constructor(private readonly options: FollowOptions) {
     this.commandId = options.commandId;
@@ -115,6 +128,10 @@ export class FollowedRun implements RunHandle {
 
   get instanceIds(): readonly string[] {
     return this.counted().map((p) => p.instanceId);
+  }
+
+  get warnings(): readonly string[] {
+    return this.options.warnings ?? [];
   }
 
   /** Starts following (idempotent); wait() returns the same completion. */
@@ -172,7 +189,22 @@ export class FollowedRun implements RunHandle {
   async snapshot(): Promise<RunResult> {
     await this.pollLive(true);
     await this.checkSsm(true, { spread: false });
+    // Output kept on an instance whose upload policy expired: wait (bounded) for the renewal to bring it.
+    let lastCheck = this.clock.now();
+    while (this.recovering().length > 0) {
+      await this.clock.sleep(WAIT_POLICY.liveIntervalMs * 2);
+      await this.pollLive(true);
+      const ended = this.recovering().some((p) => p.liveEnded);
+      if (ended || this.clock.now() - lastCheck >= WAIT_POLICY.statusCheckIntervalMs) {
+        await this.checkSsm(true, { spread: false });
+        lastCheck = this.clock.now();
+      }
+    }
     return this.results();
+  }
+
+  private recovering(): InstanceProgress[] {
+    return [...this.progress.values()].filter((p) => p.recoverySentAtMs !== undefined && !p.final);
   }
 
   /** Following failed for good: cancel what this process started (best effort) and say so in the error. */
@@ -205,6 +237,7 @@ export class FollowedRun implements RunHandle {
         if (await this.pollLive(false)) lastLiveDataAt = this.clock.now();
         nextLiveAt = this.clock.now() + this.liveInterval(this.clock.now() - lastLiveDataAt > policy.liveIdleAfterMs);
       }
+      await this.renewUploadsIfDue();
       await this.enforceTimeouts();
       const urgent = this.readyToConfirm() || this.cancelRequestedAtMs !== undefined;
       if (!urgent) {
@@ -233,6 +266,7 @@ export class FollowedRun implements RunHandle {
         confirmAt ?? Infinity,
         this.ssmFollowUps.length > 0 ? this.ssmFollowUpAt : Infinity,
         this.nextDeadline(),
+        this.nextRenewalAt(),
       );
       await this.sleepUntil(wakeAt);
     }
@@ -314,6 +348,60 @@ export class FollowedRun implements RunHandle {
       return false;
     }
     return processed > 0;
+  }
+
+  // ---- upload policy renewal --------------------------------------------------------------
+
+  private nextRenewalAt(): number {
+    const renewal = this.options.renewal;
+    if (!renewal || this.liveDisabled) return Infinity;
+    return Math.max(renewal.renewAtMs(), this.nextRenewalTryAt);
+  }
+
+  /** Before the instances' upload policy expires, sends those still producing output a fresh one. */
+  private async renewUploadsIfDue(): Promise<void> {
+    const renewal = this.options.renewal;
+    if (!renewal || this.liveDisabled || this.clock.now() < this.nextRenewalAt()) return;
+    const openProgress = [...this.progress.values()].filter((p) => !p.final && !p.liveEnded);
+    const open = openProgress.map((p) => p.instanceId);
+    if (open.length === 0) return;
+    const notStarted = new Set(openProgress.filter((p) => p.startInfo === undefined).map((p) => p.instanceId));
+    try {
+      await renewal.renew(open, { proactive: true, notStarted });
+      this.renewalProblem = undefined;
+    } catch (error) {
+      this.nextRenewalTryAt = this.clock.now() + RENEWAL_RETRY_MS;
+      const problem = `the live-output upload could not be renewed (${toRunnerError(error).message}); output is kept on the instance and \`ec2-runner status ${this.commandId}\` fetches it later`;
+      if (problem !== this.renewalProblem) for (const id of open) this.progress.get(id)?.notes.push(problem);
+      this.renewalProblem = problem;
+    }
+  }
+
+  /**
+   * SSM says the wrapper ended on its own but its end frame never arrived: its output is kept on the
+   * instance (the upload policy expired, or uploads failed). Sends that instance a renewal and keeps
+   * following the live channel for a bounded time. Returns true while that recovery is going on.
+   */
+  private async recoverKeptOutput(p: InstanceProgress, invocation: SsmInvocation): Promise<boolean> {
+    const renewal = this.options.renewal;
+    const reader = this.reader;
+    if (!renewal || !reader || this.liveDisabled || p.liveProblem || p.liveEnded) return false;
+    if (p.recoverySentAtMs !== undefined) {
+      if (this.clock.now() - p.recoverySentAtMs < RECOVERY_WAIT_SECONDS * 1000) return true;
+      p.notes.push(`the output kept on instance ${p.instanceId} did not arrive within ${RECOVERY_WAIT_SECONDS} s of renewing its upload`);
+      return false;
+    }
+    if (!ENDED_ON_ITS_OWN.has(invocation.status) || p.timedOut || p.cancelRequestedAtMs !== undefined) return false;
+    await this.drainInstance(p, () => reader.poll(p.instanceId)); // the last objects may just have landed
+    if (p.liveEnded || p.startInfo === undefined) return false;
+    try {
+      await renewal.renew([p.instanceId], { proactive: false });
+    } catch (error) {
+      p.notes.push(`could not fetch the output kept on instance ${p.instanceId} (${toRunnerError(error).message})`);
+      return false;
+    }
+    p.recoverySentAtMs = this.clock.now();
+    return true;
   }
 
   // ---- SSM --------------------------------------------------------------------------------
@@ -411,6 +499,7 @@ export class FollowedRun implements RunHandle {
     p.ssm = invocation;
     if (invocation.status === 'InProgress') p.startedAtMs ??= this.clock.now();
     if (isTerminalStatus(invocation.status)) {
+      if (await this.recoverKeptOutput(p, invocation)) return;
       const timedOut = p.timedOut && (invocation.status === 'Cancelled' || invocation.status === 'TimedOut');
       await this.finalize(p, timedOut ? 'TimedOut' : invocation.status, timedOut ? 'ExecutionTimedOut' : invocation.statusDetails);
     } else {

@@ -102,6 +102,7 @@ export class RunController {
         }
         // follow() subscribes before its first await, so no early output is missed.
         this.starting.delete(record.id);
+        for (const warning of handle.warnings ?? []) this.write(record, `[Warning] ${warning}\n`);
         const following = this.follow(record, handle, 'Running', spec.feedback);
         markStarted();
         return following;

@@ -180,10 +180,12 @@ function pythonWrapperLines(wrapperSpecJson: unknown): string[] {
  * instance. It hands the policy to the run's wrapper still going there, or uploads what the ended
  * wrapper kept in its spool. Without Python there is no live channel to renew: nothing to do.
  */
-export function buildRenewalCommands(runId: string, output: LiveOutputTarget): string[] {
+export function buildRenewalCommands(runId: string, output: LiveOutputTarget, downloadUrl?: string): string[] {
   if (!isValidRunId(runId)) invalid(`run id ${JSON.stringify(runId)} is not 1-64 letters, digits, - or _`, 'use a random hex id');
   if (!/^https?:\/\//.test(output.url)) invalid('the live-output URL is not http(s)', 'pass the url from createPresignedPost');
-  return [formatRenewalHeader(runId), ...pythonWrapperLines({ v: 1, runId, mode: 'renew', output: outputSpec(output) }), 'exit 0'];
+  // A fresh presigned GET for a run not started yet: its own may expire before a late delivery.
+  const spec = { v: 1, runId, mode: 'renew', output: outputSpec(output), download: downloadUrl ?? null };
+  return [formatRenewalHeader(runId), ...pythonWrapperLines(spec), 'exit 0'];
 }
 
 /** AWS-RunShellScript `commands` parameter. */

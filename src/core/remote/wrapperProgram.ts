@@ -52,6 +52,7 @@ STALLED_CLOSE_SECONDS = 5  # after the script, how long a refused channel waits 
 STALLED_RETRY_SECONDS = 5  # a channel that failed for a network reason tries again after this long
 SPOOL_CHECK_SECONDS = 0.5  # how often the channel looks for a renewed policy (and a stalled one retries)
 RENEW_HANDOVER_SECONDS = 30  # how long a renewal command waits for the running wrapper to take its policy
+RENEWED_DOWNLOAD_WAIT_SECONDS = 30  # after a refused download, how long to wait for a renewal's fresh URL
 EXIT_NOT_RUN, EXIT_CANNOT_START, EXIT_NOT_FOUND = 125, 126, 127
 ARTIFACTS_MAX_BYTES = ${ARTIFACTS_MAX_BYTES}
 ARTIFACTS_MAX_FILES = ${ARTIFACTS_MAX_FILES}
@@ -88,11 +89,21 @@ def frame(letter, payload):
     return letter + struct.pack(">I", len(payload)) + bytes(payload)
 
 
+def error_body(error):
+    """The start of an HTTP error's body (read once, kept for the next reader)."""
+    if not hasattr(error, "ec2r_body"):
+        try:
+            error.ec2r_body = error.read(4096)
+        except Exception:
+            error.ec2r_body = b""
+    return error.ec2r_body
+
+
 def http_reason(error):
     if isinstance(error, urllib.error.HTTPError):
         code = ""
         try:
-            match = re.search(rb"<Code>([^<]{1,64})</Code>", error.read(4096))
+            match = re.search(rb"<Code>([^<]{1,64})</Code>", error_body(error))
             code = " " + match.group(1).decode("ascii", "replace") if match else ""
         except Exception:
             pass
@@ -124,6 +135,24 @@ def own_instance_id():
 class Spool(object):
     """Upload objects kept on disk (a root-only dir) until S3 has acknowledged them, and renewed upload
     policies handed over by a renewal command. Falls back to memory when the disk cannot be used."""
+
+    current = None  # the running wrapper's spool
+
+    @staticmethod
+    def renewed_download(error):
+        """A fresh presigned GET left by a renewal (waits a little for one after a refused download)."""
+        spool = Spool.current
+        expired = re.search(rb"<Code>ExpiredToken</Code>|<Message>Request has expired", error_body(error))
+        if not expired or spool is None or spool.memory is not None:
+            return []
+        deadline = time.time() + RENEWED_DOWNLOAD_WAIT_SECONDS
+        while time.time() < deadline:
+            try:
+                with open(spool.path("download.json")) as handle:
+                    return [json.load(handle)["url"]]
+            except (OSError, ValueError, KeyError):
+                time.sleep(SPOOL_CHECK_SECONDS)
+        return []
 
     def __init__(self, instance_id):
         self.memory = None
@@ -186,6 +215,12 @@ class Spool(object):
             json.dump(target, handle)
         os.rename(temp, self.path("policy.json"))
 
+    def offer_download(self, url):
+        temp = self.path("download.%d.tmp" % os.getpid())
+        with open(temp, "w") as handle:
+            json.dump({"url": url}, handle)
+        os.rename(temp, self.path("download.json"))
+
     def policy_offered(self):
         return self.memory is None and os.path.exists(self.path("policy.json"))
 
@@ -237,6 +272,7 @@ class Channel(object):
         self.thread.daemon = True
         if self.active and background:
             self.spool.lock(True)
+            Spool.current = self.spool
             self.thread.start()
 
     def add(self, letter, data, urgent=False):
@@ -366,6 +402,8 @@ def renew(instance_id):
     if spool.memory is not None:
         return 0
     started = os.path.exists(spool.path("active"))
+    if SPEC.get("download"):
+        spool.offer_download(SPEC["download"])
     spool.offer_policy(SPEC["output"])
     deadline = time.time() + RENEW_HANDOVER_SECONDS
     while time.time() < deadline:
@@ -397,15 +435,24 @@ def hash_file(path):
 
 
 def download_presigned(url, path):
+    renewed = []
     def attempt():
-        response = urllib.request.urlopen(url, timeout=60)
+        response = urllib.request.urlopen(renewed[0] if renewed else url, timeout=60)
         try:
             with open(path, "wb") as out:
                 shutil.copyfileobj(response, out, 1 << 20)
         finally:
             response.close()
     try:
-        with_retries(attempt, 3)
+        try:
+            with_retries(attempt, 3)
+        except urllib.error.HTTPError as error:
+            # Delivered after the URL (or the credentials that signed it) expired: a following client
+            # sends a fresh one with its renewal.
+            renewed.extend(Spool.renewed_download(error))
+            if not renewed:
+                raise
+            with_retries(attempt, 3)
     except Exception as error:
         hint = {403: " (the presigned URL expired or was refused: run again)", 404: " (the staged file is gone: run again to stage it)"}
         raise Failure("download failed: %s%s" % (http_reason(error), hint.get(getattr(error, "code", None), "")))
