@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -18,6 +17,7 @@ import { sha256Hex, stagedKey } from '../../src/core/staging';
 import { fileRequest, runCollecting } from '../soak/referenceRuns';
 import { seededRandom } from '../support/remoteWrapperSuite';
 import { nothingLeftRunning, runCli } from '../support/runChecks';
+import { specOf, wrapperTextOf } from '../support/commandSpec';
 import { withSandbox, type SandboxFixture } from '../support/sandbox';
 
 const sandboxReady = withSandbox({ instances: 3 });
@@ -46,22 +46,6 @@ const ECHO_ARGS = { fileName: 'args.py', content: 'import sys, os\nargs = sys.ar
 
 function expectedEcho(args: string[]): string {
   return `${args.length}\n${args.map((a) => `${Buffer.from(a, 'utf8').toString('hex')}\n`).join('')}`;
-}
-
-/** The wrapper program in a command text: as is, or inflated when the command carries it deflated + base64. */
-function wrapperTextOf(commands: string[]): string {
-  const text = commands.join('\n');
-  const packed = /zlib\.decompress\(base64\.b64decode\(\n?((?:"[A-Za-z0-9+/=]*"\n?)+)\)\)/.exec(text);
-  if (!packed) return text;
-  const base64 = packed[1].replace(/["\n]/g, '');
-  return inflateSync(Buffer.from(base64, 'base64')).toString('utf8');
-}
-
-/** Decodes the wrapper's embedded run spec (base64 JSON) from a command text. */
-function specOf(commands: string[]): { file?: { fetch: { url?: string } }; output?: { fields: Array<[string, string]> } } {
-  const match = /SPEC = json\.loads\(base64\.b64decode\("([A-Za-z0-9+/=]+)"\)/.exec(wrapperTextOf(commands));
-  assert.ok(match, 'the command embeds a run spec');
-  return JSON.parse(Buffer.from(match[1], 'base64').toString('utf8'));
 }
 
 describe('security', () => {
@@ -170,7 +154,7 @@ describe('security', () => {
     assert.ok(!withoutPresigned.includes(sessionToken), 'the session token appears outside presigned credentials');
   });
 
-  test('presigned GET and the POST policy expire at delivery timeout + execution timeout + slack', async () => {
+  test('the presigned GET expires at delivery timeout + slack, the POST policy at delivery + execution timeout + slack, covering only the instance', async () => {
     const before = Date.now();
     const handle = await engine.start(fileRequest({ fileName: 'expiry.py', content: 'print("x")\n' }, online[0], { timeoutSeconds: 60, deliveryTimeoutSeconds: 30 }));
     await handle.wait();
@@ -178,8 +162,10 @@ describe('security', () => {
     const spec = specOf(command.Parameters!.commands!);
     const lifetime = 30 + 60 + LIVE_POLICY_SLACK_SECONDS;
     const url = new URL(spec.file!.fetch.url!);
-    assert.equal(Number(url.searchParams.get('X-Amz-Expires')), lifetime);
-    const policy = JSON.parse(Buffer.from(Object.fromEntries(spec.output!.fields)['Policy'], 'base64').toString('utf8')) as { expiration: string };
+    assert.equal(Number(url.searchParams.get('X-Amz-Expires')), 30 + LIVE_POLICY_SLACK_SECONDS);
+    const policy = JSON.parse(Buffer.from(Object.fromEntries(spec.output!.fields)['Policy'], 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
+    const keyCondition = policy.conditions.find((c) => Array.isArray(c) && c[1] === '$key') as string[];
+    assert.match(keyCondition[2], new RegExp(`runs/[0-9a-f]{16}/${online[0]}/$`), 'a single-instance run\'s policy covers only its instance');
     const expiresIn = (Date.parse(policy.expiration) - before) / 1000;
     assert.ok(Math.abs(expiresIn - lifetime) < 15, `POST policy expires in ${expiresIn} s, expected about ${lifetime}`);
     assert.ok(!JSON.stringify(spec).includes(fx.info.secretAccessKey));

@@ -1,0 +1,19 @@
+// Reads what a command text carries: the wrapper program (inflated when packed) and its embedded run spec.
+import assert from 'node:assert/strict';
+import { inflateSync } from 'node:zlib';
+
+/** The wrapper program in a command text: as is, or inflated when the command carries it deflated + base64. */
+export function wrapperTextOf(commands: string[]): string {
+  const text = commands.join('\n');
+  const packed = /zlib\.decompress\(base64\.b64decode\(\n?((?:"[A-Za-z0-9+/=]*"\n?)+)\)\)/.exec(text);
+  if (!packed) return text;
+  const base64 = packed[1].replace(/["\n]/g, '');
+  return inflateSync(Buffer.from(base64, 'base64')).toString('utf8');
+}
+
+/** Decodes the wrapper's embedded run spec (base64 JSON) from a command text. */
+export function specOf(commands: string[]): { file?: { fetch: { url?: string } }; output?: { fields: Array<[string, string]> } } {
+  const match = /SPEC = json\.loads\(base64\.b64decode\("([A-Za-z0-9+/=]+)"\)/.exec(wrapperTextOf(commands));
+  assert.ok(match, 'the command embeds a run spec');
+  return JSON.parse(Buffer.from(match[1], 'base64').toString('utf8'));
+}
