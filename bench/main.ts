@@ -4,6 +4,7 @@
 // `-- --quick` is a smoke run (fewer repetitions, small fleet) that writes no files.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { measureCredentialExpiry, type CredentialExpiryPlan } from './credentialExpiry';
 import { measureDetection, type DetectionPlan } from './detection';
 import { REPO_ROOT } from './engineModule';
 import { measureFleet } from './fleet';
@@ -19,6 +20,7 @@ interface Plan {
   live: LivePlan;
   fleetSizes: number[];
   fleetScriptSeconds: number;
+  credentialExpiry: CredentialExpiryPlan;
 }
 
 const FULL: Plan = {
@@ -26,6 +28,7 @@ const FULL: Plan = {
   live: { runs: 5, linesPerRun: 15, intervalSeconds: 0.37 },
   fleetSizes: [10, 100, 500],
   fleetScriptSeconds: 1,
+  credentialExpiry: { sessionSeconds: 20, lifetimes: 3, lineIntervalSeconds: 0.1 },
 };
 
 const QUICK: Plan = {
@@ -33,6 +36,7 @@ const QUICK: Plan = {
   live: { runs: 2, linesPerRun: 6, intervalSeconds: 0.37 },
   fleetSizes: [10],
   fleetScriptSeconds: 1,
+  credentialExpiry: { sessionSeconds: 10, lifetimes: 3, lineIntervalSeconds: 0.1 },
 };
 
 const RESULTS_FILE = join(REPO_ROOT, 'bench', 'results.json');
@@ -89,12 +93,14 @@ async function main(): Promise<number> {
     if (result) m.fleet.push(result);
   }
 
+  m.credentialExpiry = await phase('credential expiry', "run 3x longer than the credentials' lifetime", m, () => measureCredentialExpiry(plan.credentialExpiry));
+
   const summary = summarize(m);
   const goals = evaluateGoals(summary);
   const machine = machineInfo(startedAt, loadAtStart);
   const tables = markdownTables(m, summary, goals, machine);
   if (!quick) {
-    const details = { detection: m.detection, live: m.live && { ...m.live, lagsMs: undefined }, staging: m.staging, fleet: m.fleet, footprint: m.footprint, plan };
+    const details = { detection: m.detection, live: m.live && { ...m.live, lagsMs: undefined }, staging: m.staging, fleet: m.fleet, footprint: m.footprint, credentialExpiry: m.credentialExpiry, plan };
     writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...summary, goals, machine, errors: m.errors, details }, null, 2)}\n`);
     writeBenchmarksMarkdown(tables);
     progress(`wrote ${RESULTS_FILE} and ${BENCHMARKS_FILE}`);

@@ -1,6 +1,7 @@
 // The bench's outputs: the JSON document (issue 6's shape), the goals, and the Markdown tables.
 import { execSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import type { CredentialExpiryResult } from './credentialExpiry';
 import type { PolicyResult, Policy } from './detection';
 import type { FleetResult } from './fleet';
 import type { FootprintResult } from './footprint';
@@ -14,6 +15,7 @@ export interface Measurements {
   staging?: StagingResult;
   fleet: FleetResult[];
   footprint?: FootprintResult;
+  credentialExpiry?: CredentialExpiryResult;
   errors: string[];
   /** How busy all CPUs were during each phase (the bench's own work included), and how long it first waited for a quiet machine. */
   machineDuringPhase: Record<string, { cpuBusyPct: number; waitedForQuietS: number }>;
@@ -30,6 +32,8 @@ export interface BenchSummary {
   vsixBytes: number | null;
   activateMs: number | null;
   sdkLoadedDuringActivate: boolean | null;
+  /** Output bytes lost by a run 3x longer than its credentials' lifetime (goal 0). */
+  credentialExpiryBytesLost: number | null;
 }
 
 export interface Goal {
@@ -75,6 +79,7 @@ export function summarize(m: Measurements): BenchSummary {
     vsixBytes: m.footprint?.vsixBytes ?? null,
     activateMs: m.footprint?.activateMs ?? null,
     sdkLoadedDuringActivate: m.footprint?.sdkLoadedDuringActivate ?? null,
+    credentialExpiryBytesLost: m.credentialExpiry?.bytesLost ?? null,
   };
 }
 
@@ -109,6 +114,11 @@ export function evaluateGoals(s: BenchSummary): Goal[] {
       goal: `${GOALS.fleetSize} instances: wall over script <= ${GOALS.fleetWallOverScriptMaxMs.toLocaleString('en-US')} ms`,
       measured: show(big?.wallOverScriptMs, ' ms'),
       met: !!big && big.wallOverScriptMs <= GOALS.fleetWallOverScriptMaxMs,
+    },
+    {
+      goal: "run 3× longer than the credentials' lifetime: bytes lost 0",
+      measured: s.credentialExpiryBytesLost === null ? 'n/a' : `${show(s.credentialExpiryBytesLost, ' bytes')} lost`,
+      met: s.credentialExpiryBytesLost === 0,
     },
     {
       goal: 'rerun of an unchanged 5 MB file uploads 0 bytes',
