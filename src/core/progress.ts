@@ -33,6 +33,7 @@ export class InstanceProgress {
   timedOut = false;
   /** When a renewal was sent to fetch output kept on the instance after its run ended. */
   recoverySentAtMs?: number;
+  recoveryCommandId?: string;
   notes: string[] = [];
   /**
    * SSM named this instance for the command (or the caller targeted it). Tag targets also learn of

@@ -56,10 +56,12 @@ export class UploadRenewal {
   /**
    * Sends each instance a fresh policy (one SendCommand per instance: each sees only its own).
    * `proactive` renewals are skipped when the credentials would not outlive the current policy.
-   * Returns false when nothing was sent for that reason; throws the first SendCommand error.
+   * Returns the renewal command id per instance (empty when nothing was sent for that reason);
+   * throws the first SendCommand error.
    */
-  async renew(instanceIds: readonly string[], { proactive, notStarted }: { proactive: boolean; notStarted?: ReadonlySet<string> }): Promise<boolean> {
-    if (instanceIds.length === 0) return true;
+  async renew(instanceIds: readonly string[], { proactive, notStarted }: { proactive: boolean; notStarted?: ReadonlySet<string> }): Promise<Map<string, string>> {
+    const sent = new Map<string, string>();
+    if (instanceIds.length === 0) return sent;
     const { clients, bucket, runId, runPrefix } = this.plan;
     const credentials = await signingCredentials(clients.s3);
     const now = Date.now();
@@ -67,7 +69,7 @@ export class UploadRenewal {
     const expiresAtMs = now + seconds * 1000;
     if (proactive && this.expiresAtMs !== undefined && expiresAtMs <= this.expiresAtMs + 1000) {
       this.exhausted = true;
-      return false;
+      return sent;
     }
     const download = this.plan.download;
     await mapWithLimit(instanceIds, PARALLEL_RENEWALS, async (instanceId) => {
@@ -75,7 +77,7 @@ export class UploadRenewal {
       const downloadUrl = download && notStarted?.has(instanceId)
         ? await presignedDownloadUrl(clients.s3, download.bucket, download.key, cappedLifetimeSeconds(downloadLifetimeSeconds(MIN_DELIVERY_TIMEOUT_SECONDS), credentials, now))
         : undefined;
-      await clients.ssm.send(
+      const out = await clients.ssm.send(
         new SendCommandCommand({
           DocumentName: RUN_DOCUMENT,
           InstanceIds: [instanceId],
@@ -84,12 +86,13 @@ export class UploadRenewal {
           Comment: `ec2-runner: renew live output upload (run ${runId})`,
         }),
       );
+      if (out.Command?.CommandId) sent.set(instanceId, out.Command.CommandId);
     });
     // The earliest expiry among instances renewed at different times is what matters; one renewal covers all of them.
     if (proactive || this.expiresAtMs === undefined || expiresAtMs < this.expiresAtMs) {
       this.expiresAtMs = expiresAtMs;
       this.issuedAtMs = now;
     }
-    return true;
+    return sent;
   }
 }

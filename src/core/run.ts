@@ -387,15 +387,23 @@ export class FollowedRun implements RunHandle {
     const reader = this.reader;
     if (!renewal || !reader || this.liveDisabled || p.liveProblem || p.liveEnded) return false;
     if (p.recoverySentAtMs !== undefined) {
-      if (this.clock.now() - p.recoverySentAtMs < RECOVERY_WAIT_SECONDS * 1000) return true;
-      p.notes.push(`the output kept on instance ${p.instanceId} did not arrive within ${RECOVERY_WAIT_SECONDS} s of renewing its upload`);
+      if (this.clock.now() - p.recoverySentAtMs >= RECOVERY_WAIT_SECONDS * 1000) {
+        p.notes.push(`the output kept on instance ${p.instanceId} did not arrive within ${RECOVERY_WAIT_SECONDS} s of renewing its upload`);
+        return false;
+      }
+      // The renewal command has ended (it uploads what was kept, or fails): no reason to wait longer.
+      const renewalCommand = p.recoveryCommandId;
+      const done = renewalCommand ? await this.guard('ssm', () => this.backend.getInvocation(renewalCommand, p.instanceId)) : undefined;
+      if (!done || !isTerminalStatus(done.status)) return true;
+      await this.drainInstance(p, () => reader.poll(p.instanceId));
+      if (!p.liveEnded) p.notes.push(`the output kept on instance ${p.instanceId} could not be uploaded (renewal command ${renewalCommand}: ${done.status})`);
       return false;
     }
     if (!ENDED_ON_ITS_OWN.has(invocation.status) || p.timedOut || p.cancelRequestedAtMs !== undefined) return false;
     await this.drainInstance(p, () => reader.poll(p.instanceId)); // the last objects may just have landed
     if (p.liveEnded || p.startInfo === undefined) return false;
     try {
-      await renewal.renew([p.instanceId], { proactive: false });
+      p.recoveryCommandId = (await renewal.renew([p.instanceId], { proactive: false })).get(p.instanceId);
     } catch (error) {
       p.notes.push(`could not fetch the output kept on instance ${p.instanceId} (${toRunnerError(error).message})`);
       return false;

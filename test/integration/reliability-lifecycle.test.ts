@@ -39,7 +39,7 @@ describeWithFaultBench('reliability: channel, instance and client failures durin
     assert.ok(run.stdout.equals(local.stdout), `stdout: ${run.stdout}`);
     assert.equal(invocation.stdout, local.stdout.toString());
     // SSM's stderr is the script's plus the wrapper's note saying why the channel stopped.
-    assert.match(invocation.stderr, /^ec2-runner: live output upload failed \(HTTP 403 AccessDenied\)/m);
+    assert.match(invocation.stderr, /^ec2-runner: live output upload refused \(HTTP 403 AccessDenied\); output is kept on this instance/m);
     assert.equal(invocation.stderr.replace(WRAPPER_NOTE, ''), local.stderr.toString());
     await nothingLeftRunning(run.commandId);
   });

@@ -35,7 +35,7 @@ describe('remote wrapper: upload faults, instance-role mode, Python 3.6 syntax',
       const outcome = await run({ script: 'import time\nfor i in range(5):\n    print(i)\n    time.sleep(0.1)\n' });
       assert.equal(outcome.live.stdout.toString(), '0\n1\n2\n3\n4\n');
       assert.deepEqual(outcome.live.exit, { exitCode: 0 });
-      assert.ok(!outcome.local.stderr.toString().includes('live output upload failed'));
+      assert.ok(!outcome.local.stderr.toString().includes('live output upload refused'));
       assert.ok(server.postAttempts > outcome.live.objectCount, 'some uploads were retried');
     } finally {
       server.injectPostFaults(() => undefined);
