@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, nothingLeftRunning, runCli, startCli } from '../support/runChecks';
-import { withSandbox, type SandboxFixture } from '../support/sandbox';
+import { ALTERNATING_LINES, ALTERNATING_SCRIPT, eventually, nothingLeftRunning, runCli, runCliMerged, startCli } from '../support/runChecks';
+import { MIN_AGENT_EXECUTION_TIMEOUT_SECONDS } from '../../src/core/defaults';
+import { assertClientTimeoutCancelled, latestCommandId, withSandbox, type SandboxFixture } from '../support/sandbox';
 
 // At module level: withSandbox registers its own stop with node:test's root `after`.
 const sandboxReady = withSandbox({ instances: 4 });
@@ -62,6 +63,12 @@ describe('ec2-runner CLI on the sandbox', () => {
     // The command id comes first (plain: this is not a terminal), then the remote stderr unchanged.
     assert.match(r.stderr, /^ec2-runner: command [0-9a-f-]{36} on (\S+ )?i-\w+\nerr\n$/);
     assert.equal(r.code, 3);
+  });
+
+  test('run FILE: alternating stdout and stderr lines keep their order on the terminal', async () => {
+    const r = await runCliMerged(['run', file('alternate.py', ALTERNATING_SCRIPT), '--instance', online[0]], env);
+    assert.equal(r.code, 0, r.output);
+    assert.equal(r.output, ALTERNATING_LINES.map((line) => `${line.replace(/^\S+ /, '')}\n`).join(''));
   });
 
   test('exec, exit code and data: --json prints exactly the documented document', async () => {
@@ -138,9 +145,12 @@ describe('ec2-runner CLI on the sandbox', () => {
   });
 
   test('--timeout cancels the remote command and exits 124 with a reason', async () => {
+    fx.sandbox.resetStats();
     const r = await runCli(['exec', '--instance', online[0], '--timeout', '2', '--', 'sleep 30'], env);
     assert.equal(r.code, 124);
     assert.match(r.stderr, /TimedOut: timed out after 2 s; the command was cancelled/);
+    // The agent's executionTimeout is at least 5 s: the CLI's 2 s must be what cancelled it.
+    await assertClientTimeoutCancelled(fx, await latestCommandId(fx), online[0], 2, MIN_AGENT_EXECUTION_TIMEOUT_SECONDS);
   });
 
   test('attach from another process follows a run started with --no-wait', async () => {

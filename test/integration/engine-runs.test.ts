@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEngine, type Engine, type OutputChunk, type RunHandle, type RunRequest } from '../../src/core';
-import { eventually, nothingLeftRunning } from '../support/runChecks';
+import { ALTERNATING_LINES, ALTERNATING_SCRIPT, eventually, linesInOrder, nothingLeftRunning } from '../support/runChecks';
 import { withSandbox, type SandboxFixture } from '../support/sandbox';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -107,6 +107,12 @@ describe('engine runs on the sandbox', () => {
     const first = chunks.find((c) => Buffer.from(c.data).toString().includes('first'));
     assert.ok(first, 'first line delivered');
     assert.ok(first.at < ended - 1_000, `first line arrived ${first.at - started} ms after start, run ended at ${ended - started} ms`);
+  });
+
+  test('alternating stdout and stderr lines reach onOutput in the order the script wrote them', async () => {
+    const { invocation, chunks } = await runCollecting(onInstance({ kind: 'file', fileName: 'alternate.py', content: utf8(ALTERNATING_SCRIPT) }));
+    assert.equal(invocation.status, 'Success');
+    assert.deepEqual(linesInOrder(chunks), ALTERNATING_LINES);
   });
 
   test('the last stdout line is the result when no result file is written', async () => {

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createEngine, RunnerError, type Engine, type RunRequest } from '../../src/core';
 import { nothingLeftRunning } from '../support/runChecks';
-import { withSandbox, type SandboxFixture } from '../support/sandbox';
+import { MIN_AGENT_EXECUTION_TIMEOUT_SECONDS } from '../../src/core/defaults';
+import { assertClientTimeoutCancelled, withSandbox, type SandboxFixture } from '../support/sandbox';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -75,9 +76,12 @@ describe('engine targets and endings on the sandbox', () => {
 
   test('timeout: cancelled on the instance, reported as TimedOut', async () => {
     const started = Date.now();
+    fx.sandbox.resetStats();
     const handle = await engine.start(command('echo started; sleep 30', [online[0]], { timeoutSeconds: 2 }));
     const result = await handle.wait();
     await nothingLeftRunning(handle.commandId);
+    // The agent's executionTimeout is at least 5 s: the client's 2 s must be what cancelled it.
+    await assertClientTimeoutCancelled(fx, handle.commandId, online[0], 2, MIN_AGENT_EXECUTION_TIMEOUT_SECONDS);
     const invocation = result.invocations[0];
     assert.equal(invocation.status, 'TimedOut');
     assert.match(invocation.reason ?? '', /timed out after 2 s; the command was cancelled/);

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { Engine, OutputChunk, RunRequest, RunResult } from '../../src/core';
 import { DEFAULT_INSTANCE_PATH } from '../../src/sandbox/agent';
+import { agentTruncate } from '../../src/sandbox/commands';
+import { MAX_STDOUT_CONTENT_BYTES, OUTPUT_TRUNCATED_SUFFIX } from '../../src/sandbox/limits';
 import { nothingLeftRunning } from '../support/runChecks';
 import { after, afterEach, before, describe } from 'node:test';
 import { createEngine } from '../../src/core';
@@ -101,6 +103,26 @@ export function expectedStatus(exitCode: number): string {
 
 /** The wrapper's own notes on stderr (e.g. when the live channel broke) start with this. */
 export const WRAPPER_NOTE = /^ec2-runner: .*\n/gm;
+
+/** Local output as SSM's GetCommandInvocation shows it: the agent's cut at `maxBytes` (with its suffix), as UTF-8 text. */
+export function asSsmShowsIt(local: Buffer, maxBytes: number): string {
+  return agentTruncate(local, local.byteLength, maxBytes).toString('utf8');
+}
+
+/**
+ * Why a run that fell back to SSM's output does not match the local run, or undefined when it
+ * does: SSM's stdout must be the local stdout as the agent cuts it, and SSM's stderr the local
+ * stderr plus the wrapper's notes (compared without them; when cut, as far as it goes).
+ */
+export function ssmOutputMismatch(invocation: { stdout: string; stderr: string }, local: LocalOutcome): string | undefined {
+  const stdout = asSsmShowsIt(local.stdout, MAX_STDOUT_CONTENT_BYTES);
+  if (invocation.stdout !== stdout) return `SSM stdout differs from the local run (${Buffer.byteLength(invocation.stdout)}/${Buffer.byteLength(stdout)} bytes)`;
+  const stderr = invocation.stderr.replace(WRAPPER_NOTE, '');
+  const localStderr = local.stderr.toString('utf8');
+  const cut = invocation.stderr.endsWith(OUTPUT_TRUNCATED_SUFFIX);
+  const same = cut ? localStderr.startsWith(stderr.slice(0, -OUTPUT_TRUNCATED_SUFFIX.length).replace(/\uFFFD+$/, '')) : stderr === localStderr;
+  return same ? undefined : `SSM stderr differs from the local run (${Buffer.byteLength(stderr)}/${local.stderr.byteLength} bytes without the wrapper's notes)`;
+}
 
 /** What the reliability files share: a sandbox, an engine on it, its Online instances, a scratch dir; knobs reset after each test. */
 export interface FaultBench {

@@ -1,9 +1,11 @@
 // `npm run soak`: many runs through the real engine against a local sandbox whose fault knobs change
 // at random while the runs proceed (throttling, 5xx/resets, latency spikes, live channel refusals).
 // Every run must end with the exit code and status of the same script run locally and, when it used
-// the live channel, byte-identical output; a run that fell back to SSM's output must say so.
+// the live channel, byte-identical output; a run that fell back to SSM's output must say so and
+// show the local output as SSM shows it (cut at 24,000 bytes, the wrapper's notes on stderr).
 // Loopback only; bounded: `--runs N` (default 300), `--minutes M` (stop starting runs after M minutes),
-// `--concurrency C` (default 4). Writes the summary to docs/soak.md (or `--out FILE`).
+// `--concurrency C` (default 4), `--refusals S` (share of fault periods refusing the live POST, default
+// 0.07). Writes the summary to docs/soak.md (or `--out FILE`).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,16 +13,17 @@ import { createEngine } from '../../src/core';
 import { LIVE_OUTPUT_UNAVAILABLE } from '../../src/core/outcome';
 import { startSandbox } from '../../src/sandbox/index';
 import { processesOfCommand } from '../support/runChecks';
-import { CALM_KNOBS, chattyPython, expectedStatus, fileRequest, runCollecting, runLocally, type LocalOutcome, type ScriptCase } from './referenceRuns';
+import { CALM_KNOBS, chattyPython, expectedStatus, fileRequest, runCollecting, runLocally, ssmOutputMismatch, type LocalOutcome, type ScriptCase } from './referenceRuns';
 
 interface Knobs { latencyMs: number; throttleRps: number; faultRate: number; postObjectFailStatus: number }
 interface Outcome { ok: boolean; source: 'live' | 'ssm' | 'error'; ms: number; detail?: string; commandId?: string }
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // a test tool's output, not a developer's
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '300' }, minutes: { type: 'string' }, concurrency: { type: 'string', default: '4' }, out: { type: 'string' }, seed: { type: 'string' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '300' }, minutes: { type: 'string' }, concurrency: { type: 'string', default: '4' }, out: { type: 'string' }, seed: { type: 'string' }, refusals: { type: 'string', default: '0.07' } } });
 const RUNS = Number(values.runs);
 const DEADLINE = values.minutes ? Date.now() + Number(values.minutes) * 60_000 : Infinity;
 const CONCURRENCY = Number(values.concurrency);
+const REFUSALS = Number(values.refusals);
 const OUT = values.out ?? join(__dirname, '..', '..', '..', 'docs', 'soak.md');
 let seed = Number(values.seed ?? Date.now() % 1_000_000);
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
@@ -32,7 +35,7 @@ function randomKnobs(): Knobs {
     latencyMs: pick([0, 0, 20, 100, 500, 2000]),
     throttleRps: pick([0, 0, 2, 5]),
     faultRate: pick([0, 0, 0.05, 0.1, 0.2]),
-    postObjectFailStatus: random() < 0.07 ? pick([403, 503]) : 0,
+    postObjectFailStatus: random() < REFUSALS ? pick([403, 503]) : 0,
   };
 }
 
@@ -75,8 +78,9 @@ async function main(): Promise<void> {
         const same = run.stdout.equals(local.stdout) && run.stderr.equals(local.stderr);
         return { ...base, ok: same, detail: same ? undefined : `${script.fileName}: live output differs (${run.stdout.length}/${local.stdout.length} stdout bytes)` };
       }
-      const noted = (inv.reason ?? '').includes(LIVE_OUTPUT_UNAVAILABLE);
-      return { ...base, ok: noted, detail: noted ? undefined : `${script.fileName}: SSM output without the note` };
+      if (!(inv.reason ?? '').includes(LIVE_OUTPUT_UNAVAILABLE)) return { ...base, ok: false, detail: `${script.fileName}: SSM output without the note` };
+      const mismatch = ssmOutputMismatch(inv, local);
+      return { ...base, ok: !mismatch, detail: mismatch ? `${script.fileName}: ${mismatch}` : undefined };
     } catch (error) {
       return { ok: false, source: 'error', ms: Date.now() - t0, detail: `${script.fileName}: ${(error as Error).message}` };
     }
@@ -119,10 +123,11 @@ ${outcomes.length < RUNS ? `\n**Ran ${outcomes.length} of the ${RUNS} requested 
   more than SSM's 24,000-character cut (25%), shell scripts (15%); exit codes 0, 1, 3, 42.
 - Every 4 s the sandbox's knobs change at random, while runs are in flight: latency 0-2000 ms per call,
   SSM throttling at 2 or 5 requests/s, 5-20% of all calls answered 500 or reset (presigned GET/POST
-  of the instance included), and in ~7% of periods the live-output POST refused (403 or 503).
+  of the instance included), and in ~${Math.round(REFUSALS * 100)}% of periods the live-output POST refused (403 or 503).
 - A run passes when its status and exit code equal the local run's, and either its live output equals
   the local output byte for byte, or (live channel refused) its reason carries the note
-  "${LIVE_OUTPUT_UNAVAILABLE}". Afterwards no process of any run may be left.
+  "${LIVE_OUTPUT_UNAVAILABLE}" and SSM's output equals the local output as the agent keeps it
+  (cut at 24,000 bytes; stderr compared without the wrapper's notes). Afterwards no process of any run may be left.
 
 ## Result
 | | |
@@ -131,7 +136,7 @@ ${outcomes.length < RUNS ? `\n**Ran ${outcomes.length} of the ${RUNS} requested 
 | passed | ${outcomes.length - failed.length} |
 | failed | ${failed.length} |
 | complete live output (byte-identical) | ${outcomes.filter((o) => o.ok && o.source === 'live').length} |
-| SSM output with the note (live channel refused) | ${outcomes.filter((o) => o.ok && o.source === 'ssm').length} |
+| SSM output with the note, equal to the local output as SSM keeps it (live channel refused) | ${outcomes.filter((o) => o.ok && o.source === 'ssm').length} |
 | processes left running | ${leftRunning} |
 | run duration p50 / p95 / max | ${(percentile(ms, 50) / 1000).toFixed(1)} s / ${(percentile(ms, 95) / 1000).toFixed(1)} s / ${((ms[ms.length - 1] ?? 0) / 1000).toFixed(1)} s |
 | wall time | ${(elapsedMs / 60000).toFixed(1)} min |

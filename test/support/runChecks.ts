@@ -86,3 +86,44 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_
 export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs?: number): Promise<CliResult> {
   return startCli(args, env, timeoutMs).result;
 }
+
+/**
+ * A Python script that alternates stdout and stderr lines, flushing each and pausing between them
+ * so the wrapper reads them in that order; several fall into one upload, so a client that reorders
+ * the streams within a batch is caught. `ALTERNATING_LINES` is the sequence every client must show.
+ */
+export const ALTERNATING_SCRIPT = [
+  'import sys, time',
+  'for i in range(8):',
+  '    sys.stdout.write("out%d\\n" % i); sys.stdout.flush(); time.sleep(0.1)',
+  '    sys.stderr.write("err%d\\n" % i); sys.stderr.flush(); time.sleep(0.1)',
+  '',
+].join('\n');
+export const ALTERNATING_LINES = Array.from({ length: 8 }, (_, i) => [`stdout out${i}`, `stderr err${i}`]).flat();
+
+/** Output chunks as "stream line" entries, in delivery order (a line split over chunks is joined). */
+export function linesInOrder(chunks: Array<{ stream: string; data: Uint8Array }>): string[] {
+  const partial: Record<string, string> = {};
+  const lines: string[] = [];
+  for (const { stream, data } of chunks) {
+    const parts = ((partial[stream] ?? '') + Buffer.from(data).toString('utf8')).split('\n');
+    partial[stream] = parts.pop()!;
+    for (const line of parts) lines.push(`${stream} ${line}`);
+  }
+  return lines;
+}
+
+/** The CLI with its stdout and stderr on ONE pipe (as a terminal shows them), so their order is observable. */
+export function runCliMerged(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
+  const cli = join(__dirname, '..', '..', '..', 'dist', 'cli.js');
+  const child = spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', process.execPath, cli, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const out: Buffer[] = [];
+  child.stdout.on('data', (d: Buffer) => out.push(d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output: Buffer.concat(out).toString('utf8') });
+    });
+  });
+}

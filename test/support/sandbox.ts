@@ -1,7 +1,8 @@
 // withSandbox(): a fresh sandbox for one test file (stopped by node:test's `after`), with what a
 // test needs to point an SDK client, the ec2-runner CLI or the AWS CLI at it.
 import { after } from 'node:test';
-import { type GetCommandInvocationCommandOutput, GetCommandInvocationCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import assert from 'node:assert/strict';
+import { type GetCommandInvocationCommandOutput, GetCommandInvocationCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { type Sandbox, type SandboxInfo, type SandboxOptions, startSandbox } from '../../src/sandbox/index';
 import { sandboxEnvironment } from '../../src/sandbox/environment';
 
@@ -88,4 +89,39 @@ export async function waitForInvocation(
       throw error;
     }
   }, timeoutMs);
+}
+
+/**
+ * Proof that the client's own timeout ended a run, not the agent's: the sandbox received
+ * ssm:CancelCommand (count since the last resetStats), SSM says Cancelled (the agent's
+ * executionTimeout would have made it TimedOut/ExecutionTimedOut) and the script ran from
+ * `timeoutSeconds` to less than `agentTimeoutSeconds`.
+ */
+export async function assertClientTimeoutCancelled(
+  fx: SandboxFixture, commandId: string, instanceId: string, timeoutSeconds: number, agentTimeoutSeconds: number,
+): Promise<void> {
+  const ssm = new SSMClient(fx.clientConfig);
+  try {
+    assert.ok((fx.sandbox.stats()['ssm:CancelCommand'] ?? 0) >= 1, `the sandbox received ssm:CancelCommand (stats: ${JSON.stringify(fx.sandbox.stats())})`);
+    const invocation = await waitForInvocation(ssm, commandId, instanceId);
+    assert.equal(invocation.Status, 'Cancelled', `SSM's status ${invocation.Status}/${invocation.StatusDetails}: the agent's own timeout ended the run`);
+    const ranMs = Date.parse(invocation.ExecutionEndDateTime!) - Date.parse(invocation.ExecutionStartDateTime!);
+    assert.ok(ranMs >= timeoutSeconds * 1000 - 50, `ran ${ranMs} ms, not before the client timeout of ${timeoutSeconds} s`);
+    assert.ok(ranMs < agentTimeoutSeconds * 1000, `ran ${ranMs} ms: ended before the agent's ${agentTimeoutSeconds} s timeout could have ended it`);
+  } finally {
+    ssm.destroy();
+  }
+}
+
+/** The id of the command sent last (for a CLI run that printed none). */
+export async function latestCommandId(fx: SandboxFixture): Promise<string> {
+  const ssm = new SSMClient(fx.clientConfig);
+  try {
+    const { Commands = [] } = await ssm.send(new ListCommandsCommand({}));
+    const latest = Commands.sort((a, b) => (b.RequestedDateTime?.getTime() ?? 0) - (a.RequestedDateTime?.getTime() ?? 0))[0];
+    assert.ok(latest?.CommandId, 'a command was sent');
+    return latest.CommandId;
+  } finally {
+    ssm.destroy();
+  }
 }

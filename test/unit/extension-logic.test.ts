@@ -140,7 +140,7 @@ describe('status bar text', () => {
   test('after a run: file and target, click reruns, tooltip tells the outcome', () => {
     const view = statusView([], record({ status: 'Failed', exitCode: 2, endedAt: 4100 }), undefined);
     assert.equal(view.text, '$(play) train.py → web-1');
-    assert.equal(view.command, 'ec2Runner.rerunLast');
+    assert.equal(view.command, 'ec2Runner.rerunLast'); // what the click does: extension-rerun.test.ts
     assert.match(view.tooltip, /last run: Failed, exit code 2, 3\.1 s/);
     assert.equal(view.showCancel, false);
   });
