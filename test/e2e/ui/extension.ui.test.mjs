@@ -119,15 +119,18 @@ describe('EC2 Runner in code-server, as a user', () => {
     await saveScreenshot(page, stack.artifacts, 'run-active-file');
   });
 
-  step('the status bar item reruns the last run', async () => {
+  step('the status bar item reruns the last run, even with another file active', async () => {
     const item = statusBarItem(page, `hello.py → ${online[0].name}`);
     await item.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    // Another file in front: the click must rerun the recorded hello.py, not the active editor's file.
+    await openFile(page, 'selection.py');
     await clearOutput(page);
     await item.click();
     const [, commandId] = await waitForOutput(page, new RegExp(`\\[Running\\] hello\\.py on ${online[0].name} .*· command (\\S+)`), RUN_TIMEOUT_MS);
     assert.notEqual(commandId, firstCommandId, 'a new command was sent');
     await waitForOutput(page, /hello from EC2 Runner, line 6/, RUN_TIMEOUT_MS);
     await waitForOutput(page, /\[Done\] exit code 0 · Success/, RUN_TIMEOUT_MS);
+    assert.doesNotMatch(await visibleOutput(page), /selection\.py|before-selection|in-selection/, 'the active file did not run');
   });
 
   step('Run Command on EC2… from the command palette', async () => {
