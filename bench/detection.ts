@@ -26,6 +26,9 @@ export interface DurationResult {
   lagMs: DetailedDistribution;
   ssmCallsPerRun: number;
   ssmCallsByOperation: Record<string, number>;
+  /** S3 requests per run: the engine polls S3 (LIST/GET of the live channel) where the waiters poll SSM; the wrapper's presigned GET/POSTs are S3 requests too. */
+  s3CallsPerRun: number;
+  s3CallsByOperation: Record<string, number>;
   /** The policy's sandbox process: longest event-loop stall while these runs went on. */
   sandboxLoopStallMaxMs: number;
 }
@@ -36,6 +39,7 @@ export interface PolicyResult {
   notes: string[];
   lagsMs: number[];
   ssmCallsPerRun: number;
+  s3CallsPerRun: number;
   byDuration: DurationResult[];
 }
 
@@ -83,9 +87,10 @@ async function runPolicy(policy: Policy, plan: DetectionPlan): Promise<PolicyRes
   const sandbox = await SandboxProcess.start({ instances: plan.repetitions + 1 });
   const runner = runnerFor(policy, sandbox);
   const instances = sandbox.onlineInstanceIds;
-  const result: PolicyResult = { policy, notes: [], lagsMs: [], ssmCallsPerRun: 0, byDuration: [] };
+  const result: PolicyResult = { policy, notes: [], lagsMs: [], ssmCallsPerRun: 0, s3CallsPerRun: 0, byDuration: [] };
   try {
     let calls = 0;
+    let s3Calls = 0;
     for (const durationSeconds of plan.durationsSeconds) {
       await sandbox.resetStats();
       const lags = await Promise.all(
@@ -101,18 +106,24 @@ async function runPolicy(policy: Policy, plan: DetectionPlan): Promise<PolicyRes
       );
       const { counts, eventLoopDelayMaxMs } = await sandbox.stats();
       const durationCalls = ssmCalls(counts);
+      const s3ByOperation = Object.fromEntries(Object.entries(counts).filter(([k]) => k.startsWith('s3:')));
+      const durationS3Calls = Object.values(s3ByOperation).reduce((a, b) => a + b, 0);
       calls += durationCalls;
+      s3Calls += durationS3Calls;
       result.lagsMs.push(...lags);
       result.byDuration.push({
         durationSeconds,
         lagMs: distribution(lags),
         ssmCallsPerRun: durationCalls / plan.repetitions,
         ssmCallsByOperation: Object.fromEntries(Object.entries(counts).filter(([k]) => k.startsWith('ssm:'))),
+        s3CallsPerRun: durationS3Calls / plan.repetitions,
+        s3CallsByOperation: s3ByOperation,
         sandboxLoopStallMaxMs: Math.round(eventLoopDelayMaxMs),
       });
-      progress(`detection ${policy} ${durationSeconds} s: p50 ${distribution(lags).p50} ms, ${(durationCalls / plan.repetitions).toFixed(1)} SSM calls/run`);
+      progress(`detection ${policy} ${durationSeconds} s: p50 ${distribution(lags).p50} ms, ${(durationCalls / plan.repetitions).toFixed(1)} SSM calls/run, ${(durationS3Calls / plan.repetitions).toFixed(1)} S3 calls/run`);
     }
     result.ssmCallsPerRun = calls / (plan.repetitions * plan.durationsSeconds.length);
+    result.s3CallsPerRun = s3Calls / (plan.repetitions * plan.durationsSeconds.length);
     return result;
   } finally {
     runner.dispose();

@@ -1,7 +1,9 @@
 // Child process: one client running the same short script on every instance tagged
 // Role=worker, so that its peak memory (maxRSS) is the client's alone.
-// Usage: node fleetClient.js <settings JSON> <expected instance count> <script seconds> [instance id]
+// Usage: node fleetClient.js <settings JSON> <expected instance count> <script seconds> [instance id|-] [gate port]
 // With an instance id the script runs on that one instance only (the idle wrapper-startup probe).
+// With a gate port every script first waits for the shared start time the gate hands out
+// (fleetSync.ts: the synchronised fleet).
 import { loadEngine, withTimeout } from './engineModule';
 import { reportJson } from './childJson';
 
@@ -13,6 +15,11 @@ export interface FleetClientReport {
   lastScriptEndMs: number;
   /** Earliest delivery: SSM's ResponseStartDateTime, when the sandbox's agent started the command. */
   firstDeliveryMs: number;
+  /** Latest delivery over all instances. */
+  lastDeliveryMs: number;
+  /** Earliest script end (the synchronised fleet: how closely the exits bunch). */
+  firstScriptEndMs: number;
+  commandId: string;
   /** Per instance: delivery -> script start (the instance-side wrapper's startup). */
   wrapperStartupsMs: number[];
   scriptRuntimesMs: number[];
@@ -29,8 +36,27 @@ export function fleetCommand(scriptSeconds: number): string {
   return `s=$(date +%s%N); sleep ${scriptSeconds}; echo "$s $(date +%s%N)"`;
 }
 
+/**
+ * The synchronised fleet's script: connect to the gate (bash's /dev/tcp), read the shared start
+ * time (epoch ms), sleep until then, then the same `sleep` as fleetCommand and the same output.
+ * EPOCHREALTIME (bash 5) avoids forking `date`: 500 scripts wake at once on the bench's 2 CPUs.
+ */
+export function syncedFleetCommand(scriptSeconds: number, gatePort: number): string {
+  const script = [
+    `exec 3<>/dev/tcp/127.0.0.1/${gatePort} || exit 97`,
+    'read -r t <&3 || exit 98',
+    'exec 3<&-',
+    'n=${EPOCHREALTIME/./}; d=$(( t * 1000 - n ))',
+    'if [ $d -gt 0 ]; then sleep $(( d / 1000000 )).$(printf %06d $(( d % 1000000 ))); fi',
+    `s=\${EPOCHREALTIME/./}; sleep ${scriptSeconds}; e=\${EPOCHREALTIME/./}`,
+    'echo "${s}000 ${e}000"',
+  ].join('\n');
+  return `bash -c '${script}'`;
+}
+
 async function main(): Promise<void> {
-  const [settingsJson, expectedText, secondsText, onlyInstance] = process.argv.slice(2);
+  const [settingsJson, expectedText, secondsText, instanceArg, gatePort] = process.argv.slice(2);
+  const onlyInstance = instanceArg && instanceArg !== '-' ? instanceArg : undefined;
   const expected = Number(expectedText);
   const engine = loadEngine().createEngine(JSON.parse(settingsJson));
   // A warm client, like the extension after its first use: the one-time SDK load is measured by
@@ -38,7 +64,7 @@ async function main(): Promise<void> {
   await engine.identity();
   const startedAtMs = Date.now();
   const handle = await engine.start({
-    source: { kind: 'command', command: fleetCommand(Number(secondsText)) },
+    source: { kind: 'command', command: gatePort ? syncedFleetCommand(Number(secondsText), Number(gatePort)) : fleetCommand(Number(secondsText)) },
     target: onlyInstance ? { kind: 'instances', instanceIds: [onlyInstance] } : { kind: 'tags', tags: [{ key: 'Role', value: 'worker' }] },
     // All at once: SSM's default MaxConcurrency of 50 would roll 500 targets out in 10 waves,
     // which measures SSM's rollout, not the client.
@@ -56,6 +82,9 @@ async function main(): Promise<void> {
     lastScriptEndMs: Math.max(...ok.map((s) => s[1])),
     scriptRuntimesMs: ok.map((s) => s[1] - s[0]),
     firstDeliveryMs: Math.min(...ok.map((s) => s[2])),
+    lastDeliveryMs: Math.max(...ok.map((s) => s[2])),
+    firstScriptEndMs: Math.min(...ok.map((s) => s[1])),
+    commandId: handle.commandId,
     wrapperStartupsMs: ok.map((s) => s[0] - s[2]),
     invocations: result.invocations.length,
     succeeded: result.invocations.filter((i) => i.status === 'Success' && i.exitCode === 0).length,

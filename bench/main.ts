@@ -8,6 +8,7 @@ import { measureCredentialExpiry, type CredentialExpiryPlan } from './credential
 import { measureDetection, type DetectionPlan } from './detection';
 import { REPO_ROOT } from './engineModule';
 import { measureFleet } from './fleet';
+import { measureFleetSynchronized } from './fleetSync';
 import { measureFootprint } from './footprint';
 import { measureLiveOutput, type LivePlan } from './liveOutput';
 import { currentLoad, evaluateGoals, machineInfo, markdownTables, summarize, type Measurements } from './report';
@@ -21,6 +22,7 @@ interface Plan {
   fleetSizes: number[];
   fleetScriptSeconds: number;
   credentialExpiry: CredentialExpiryPlan;
+  fleetSynchronizedSizes: number[];
 }
 
 const FULL: Plan = {
@@ -29,6 +31,7 @@ const FULL: Plan = {
   fleetSizes: [10, 100, 500],
   fleetScriptSeconds: 1,
   credentialExpiry: { sessionSeconds: 20, lifetimes: 3, lineIntervalSeconds: 0.1 },
+  fleetSynchronizedSizes: [10, 100, 500],
 };
 
 const QUICK: Plan = {
@@ -37,6 +40,7 @@ const QUICK: Plan = {
   fleetSizes: [10],
   fleetScriptSeconds: 1,
   credentialExpiry: { sessionSeconds: 10, lifetimes: 3, lineIntervalSeconds: 0.1 },
+  fleetSynchronizedSizes: [10],
 };
 
 const RESULTS_FILE = join(REPO_ROOT, 'bench', 'results.json');
@@ -81,7 +85,7 @@ async function main(): Promise<number> {
   const plan = quick ? QUICK : FULL;
   const startedAt = new Date();
   const loadAtStart = currentLoad();
-  const m: Measurements = { fleet: [], errors: [], machineDuringPhase: {} };
+  const m: Measurements = { fleet: [], fleetSynchronized: [], errors: [], machineDuringPhase: {} };
 
   // Footprint first: `npm run package` builds dist/, which every other phase runs.
   m.footprint = await phase('footprint', 'footprint (npm run package, activate, first instance list)', m, measureFootprint);
@@ -92,6 +96,10 @@ async function main(): Promise<number> {
     const result = await phase(`fleet ${size}`, `fleet of ${size}`, m, () => measureFleet(size, plan.fleetScriptSeconds));
     if (result) m.fleet.push(result);
   }
+  for (const size of plan.fleetSynchronizedSizes) {
+    const result = await phase(`fleet ${size} synchronised`, `synchronised fleet of ${size}`, m, () => measureFleetSynchronized(size, plan.fleetScriptSeconds));
+    if (result) m.fleetSynchronized.push(result);
+  }
 
   m.credentialExpiry = await phase('credential expiry', "run 3x longer than the credentials' lifetime", m, () => measureCredentialExpiry(plan.credentialExpiry));
 
@@ -100,7 +108,7 @@ async function main(): Promise<number> {
   const machine = machineInfo(startedAt, loadAtStart);
   const tables = markdownTables(m, summary, goals, machine);
   if (!quick) {
-    const details = { detection: m.detection, live: m.live && { ...m.live, lagsMs: undefined }, staging: m.staging, fleet: m.fleet, footprint: m.footprint, credentialExpiry: m.credentialExpiry, plan };
+    const details = { detection: m.detection, live: m.live && { ...m.live, lagsMs: undefined }, staging: m.staging, fleet: m.fleet, fleetSynchronized: m.fleetSynchronized, footprint: m.footprint, credentialExpiry: m.credentialExpiry, plan };
     writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...summary, goals, machine, errors: m.errors, details }, null, 2)}\n`);
     writeBenchmarksMarkdown(tables);
     progress(`wrote ${RESULTS_FILE} and ${BENCHMARKS_FILE}`);

@@ -2,8 +2,9 @@
 import { execSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import type { CredentialExpiryResult } from './credentialExpiry';
-import type { PolicyResult, Policy } from './detection';
+import type { DurationResult, PolicyResult, Policy } from './detection';
 import type { FleetResult } from './fleet';
+import type { FleetSyncResult } from './fleetSync';
 import type { FootprintResult } from './footprint';
 import type { LiveResult } from './liveOutput';
 import type { StagingResult } from './staging';
@@ -14,6 +15,7 @@ export interface Measurements {
   live?: LiveResult;
   staging?: StagingResult;
   fleet: FleetResult[];
+  fleetSynchronized: FleetSyncResult[];
   footprint?: FootprintResult;
   credentialExpiry?: CredentialExpiryResult;
   errors: string[];
@@ -27,6 +29,7 @@ export interface BenchSummary {
   ssmCallsPerRun: Record<Policy, number | null>;
   liveOutputLagMs: Distribution | null;
   fleet: Array<{ instances: number; wallOverScriptMs: number; ssmCallsPerPollRound: number; peakRssMb: number }>;
+  fleetSynchronized: Array<{ instances: number; launchToLastDeliveryMs: number; tailFromLastExitMs: number; baselineTailFromLastExitMs: number }>;
   rerunUploadBytes: number | null;
   bundleBytes: number | null;
   vsixBytes: number | null;
@@ -50,6 +53,8 @@ export const GOALS = {
   fleetSize: 500,
   fleetCallsPerRoundMax: 10,
   fleetWallOverScriptMaxMs: 3_000,
+  /** Synchronised fleet: our tail from the last exit <= this share of the AWS CLI way's. */
+  fleetSyncTailVsCliMax: 0.5,
   rerunUploadBytes: 0,
   activateMaxMs: 20,
   vsixMaxBytes: 1_500_000,
@@ -74,6 +79,7 @@ export function summarize(m: Measurements): BenchSummary {
     ssmCallsPerRun: { ours: callsOf('ours'), waiter: callsOf('waiter'), seedLibrary: callsOf('seedLibrary') },
     liveOutputLagMs: pick(m.live?.lagMs),
     fleet: m.fleet.map((f) => ({ instances: f.instances, wallOverScriptMs: f.wallOverScriptMs, ssmCallsPerPollRound: f.ssmCallsPerPollRound, peakRssMb: f.peakRssMb })),
+    fleetSynchronized: m.fleetSynchronized.map((f) => ({ instances: f.instances, launchToLastDeliveryMs: f.launchToLastDeliveryMs, tailFromLastExitMs: f.tailFromLastExitMs, baselineTailFromLastExitMs: f.baselineTailFromLastExitMs })),
     rerunUploadBytes: m.staging?.rerunUploadBytes ?? null,
     bundleBytes: m.footprint?.bundleBytes ?? null,
     vsixBytes: m.footprint?.vsixBytes ?? null,
@@ -89,6 +95,7 @@ export function evaluateGoals(s: BenchSummary): Goal[] {
   const ours = s.detectionLagMs.ours;
   const waiter = s.detectionLagMs.waiter;
   const big = s.fleet.find((f) => f.instances === GOALS.fleetSize);
+  const bigSync = s.fleetSynchronized.find((f) => f.instances === GOALS.fleetSize);
   return [
     {
       goal: `detection lag p50 <= ${GOALS.detectionP50MaxMs} ms and <= 1/${GOALS.detectionVsWaiterFactor} of the waiter's`,
@@ -119,6 +126,11 @@ export function evaluateGoals(s: BenchSummary): Goal[] {
       goal: "run 3× longer than the credentials' lifetime: bytes lost 0",
       measured: s.credentialExpiryBytesLost === null ? 'n/a' : `${show(s.credentialExpiryBytesLost, ' bytes')} lost`,
       met: s.credentialExpiryBytesLost === 0,
+    },
+    {
+      goal: `${GOALS.fleetSize} instances exiting together: tail from the last exit <= ${GOALS.fleetSyncTailVsCliMax} x the AWS CLI way's`,
+      measured: bigSync ? `${show(bigSync.tailFromLastExitMs, ' ms')} (AWS CLI way ${show(bigSync.baselineTailFromLastExitMs, ' ms')})` : 'n/a',
+      met: !!bigSync && bigSync.tailFromLastExitMs <= bigSync.baselineTailFromLastExitMs * GOALS.fleetSyncTailVsCliMax,
     },
     {
       goal: 'rerun of an unchanged 5 MB file uploads 0 bytes',
@@ -194,16 +206,18 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
   out.push('');
   out.push('### 1. Completion detection lag (ms, p50 / p95) and SSM calls per run');
   out.push('');
-  out.push('| Command | This engine | CLI waiter | Seed library | SSM calls/run: engine | waiter | seed |');
-  out.push('| --- | --- | --- | --- | --- | --- | --- |');
+  out.push('| Command | This engine | CLI waiter | Seed library | SSM calls/run: engine | waiter | seed | S3 calls/run: engine | waiter | seed |');
+  out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   if (m.detection) {
     const d = m.detection;
     d.ours.byDuration.forEach((row, i) => {
       const w = d.waiter.byDuration[i];
       const sl = d.seedLibrary.byDuration[i];
-      out.push(`| \`sleep ${row.durationSeconds}\` (n=${row.lagMs.n} each) | ${pair(row.lagMs)} | ${pair(w?.lagMs)} | ${pair(sl?.lagMs)} | ${show(round(row.ssmCallsPerRun, 2))} | ${show(round(w?.ssmCallsPerRun ?? NaN, 2))} | ${show(round(sl?.ssmCallsPerRun ?? NaN, 2))} |`);
+      const s3 = (r: DurationResult | undefined) => show(round(r?.s3CallsPerRun ?? NaN, 2));
+      out.push(`| \`sleep ${row.durationSeconds}\` (n=${row.lagMs.n} each) | ${pair(row.lagMs)} | ${pair(w?.lagMs)} | ${pair(sl?.lagMs)} | ${show(round(row.ssmCallsPerRun, 2))} | ${show(round(w?.ssmCallsPerRun ?? NaN, 2))} | ${show(round(sl?.ssmCallsPerRun ?? NaN, 2))} | ${s3(row)} | ${s3(w)} | ${s3(sl)} |`);
     });
-    out.push(`| **all** | **${pair(s.detectionLagMs.ours)}** | ${pair(s.detectionLagMs.waiter)} | ${pair(s.detectionLagMs.seedLibrary)} | **${show(s.ssmCallsPerRun.ours)}** | ${show(s.ssmCallsPerRun.waiter)} | ${show(s.ssmCallsPerRun.seedLibrary)} |`);
+    const s3All = (p: Policy) => show(round(d[p].s3CallsPerRun, 2));
+    out.push(`| **all** | **${pair(s.detectionLagMs.ours)}** | ${pair(s.detectionLagMs.waiter)} | ${pair(s.detectionLagMs.seedLibrary)} | **${show(s.ssmCallsPerRun.ours)}** | ${show(s.ssmCallsPerRun.waiter)} | ${show(s.ssmCallsPerRun.seedLibrary)} | **${s3All('ours')}** | ${s3All('waiter')} | ${s3All('seedLibrary')} |`);
     out.push('');
     const ops = (p: Policy) => {
       const totals: Record<string, number> = {};
@@ -214,7 +228,10 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
     const stalls = (p: Policy) => d[p].byDuration.map((r) => `${r.sandboxLoopStallMaxMs}`).join(' / ');
     out.push(`Longest event-loop stall of each policy's sandbox process (ms, per duration): engine ${stalls('ours')}; waiter ${stalls('waiter')}; seed library ${stalls('seedLibrary')}. Every answer the sandbox gives waits for it.`, '');
     out.push(`SSM calls by operation over all ${d.ours.lagsMs.length} runs — engine: ${ops('ours')}; waiter: ${ops('waiter')}; seed library: ${ops('seedLibrary')}.`);
-  } else out.push('| not measured | | | | | | |');
+    const s3Ops: Record<string, number> = {};
+    for (const row of d.ours.byDuration) for (const [k, v] of Object.entries(row.s3CallsByOperation)) s3Ops[k] = (s3Ops[k] ?? 0) + v;
+    out.push('', `S3 requests by operation over the engine's runs (the client's live-channel LIST/GET and the instance-side wrapper's presigned GET/POST; the sandbox counts both): ${Object.entries(s3Ops).map(([k, v]) => `${k.replace('s3:', '')} ${v}`).join(', ') || 'none'}.`);
+  } else out.push('| not measured | | | | | | | | | |');
   out.push('');
   out.push('### 2. Live output lag');
   out.push('');
@@ -231,6 +248,16 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
   const largest = m.fleet[m.fleet.length - 1];
   for (const f of m.fleet) if (f.ssmOutputFallbacks) out.push('', `${f.instances} instances: ${f.ssmOutputFallbacks} invocations fell back to SSM's output (e.g. ${f.fallbackReason ?? 'no reason given'}).`);
   if (largest) out.push('', `Largest poll round with ${largest.instances} instances: ${Object.entries(largest.largestRound).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+  out.push('');
+  out.push('### 3b. Synchronised fleet (every script waits for one shared start, then `sleep 1`)');
+  out.push('');
+  out.push('| Instances | start() → last delivery | Exits within | Tail from the last exit: engine | AWS CLI way (`list-command-invocations` every 5 s; mean of 5 phases) | Each phase | ListCommandInvocations pages per CLI watcher |');
+  out.push('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const f of m.fleetSynchronized) {
+    out.push(`| ${f.instances} | ${ms(f.launchToLastDeliveryMs)} ms | ${ms(f.scriptEndSpreadMs)} ms | **${ms(f.tailFromLastExitMs)} ms** | ${ms(f.baselineTailFromLastExitMs)} ms | ${f.baselineTailsMs.map((t) => ms(t)).join(' / ')} ms | ${show(f.baselineSsmCallsPerWatcher)} |`);
+  }
+  if (m.fleetSynchronized.length === 0) out.push('| not measured | | | | | | |');
+  for (const f of m.fleetSynchronized) if (f.ssmOutputFallbacks) out.push('', `${f.instances} synchronised instances: ${f.ssmOutputFallbacks} invocations fell back to SSM's output.`);
   out.push('');
   out.push('### 4. Staging');
   out.push('');
