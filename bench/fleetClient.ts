@@ -70,7 +70,8 @@ async function main(): Promise<void> {
     // which measures SSM's rollout, not the client.
     maxConcurrency: '100%',
   });
-  const result = await withTimeout(handle.wait(), 300_000, `fleet run on ${expected} instances`);
+  // The synchronised fleet first waits until every wrapper has started: on 2 shared CPUs that is the long part.
+  const result = await withTimeout(handle.wait(), gatePort ? 600_000 : 300_000, `fleet run on ${expected} instances`);
   const doneAtMs = Date.now();
   engine.dispose();
   const spans = result.invocations.map((i) => [...i.stdout.trim().split(/\s+/).map((n) => Number(BigInt(n) / 1000n) / 1000), i.startedAt?.getTime() ?? NaN]);
