@@ -38,6 +38,9 @@ describe('outcome rules', () => {
     assert.equal(extractResult(undefined, '{broken'), null);
     assert.equal(extractResult(undefined, ''), null);
     assert.equal(extractResult(undefined, '\n\n'), null);
+    assert.deepEqual(extractResult(undefined, '{"only":1}'), { only: 1 }, 'a single line, no newline');
+    assert.equal(extractResult(undefined, '"{quoted}"'), null, 'a JSON string containing a brace is not a result');
+    assert.equal(extractResult(undefined, '{"a":1}\n{broken'), null, 'a broken last line does not fall back to an earlier one');
   });
 
   test('a signal N is exit code 128+N, as a shell reports it', () => {
@@ -130,6 +133,14 @@ describe('InstanceProgress', () => {
     assert.equal(p.toResult(true, undefined).exitCode, 3);
     const none = new InstanceProgress('i-2');
     assert.equal(none.toResult(true, undefined).exitCode, null);
+    assert.equal(none.toResult(true, undefined).statusDetails, 'Pending');
+    none.status = 'Failed';
+    none.ssm = invocation({ status: 'Failed', responseCode: 2 });
+    assert.equal(none.toResult(true, undefined).reason, 'exited with code 2', 'no wrapper exit frame: nothing to cross-check');
+    const zero = new InstanceProgress('i-3');
+    zero.applyFrames([{ type: 'exit', exitCode: 3 }], 0);
+    zero.ssm = invocation({ status: 'Success', responseCode: 0 });
+    assert.equal(zero.toResult(true, undefined).exitCode, 0, "SSM's 0 is a code, not 'unknown'");
   });
 
   test("SSM's fallback output replaces the live output; not using live means SSM's (or nothing)", () => {
@@ -156,7 +167,7 @@ describe('InstanceProgress', () => {
 
   test('unreadable artifacts are a note, not a failure; offline instances say so', () => {
     const p = new InstanceProgress('i-1');
-    p.artifactsTar = enc('not a tar archive '.repeat(60)); // over one 512-byte block, no valid header
+    p.applyFrames([{ type: 'artifacts', data: enc('not a tar archive '.repeat(60)) }], 0); // over one 512-byte block, no valid header
     p.status = 'Success';
     const r = p.toResult(true, undefined);
     assert.deepEqual(r.artifacts, []);
