@@ -69,9 +69,10 @@ describe('chunk keys: edges', () => {
   });
 
   test('keys outside the prefix, or with anything after the sequence, are not chunks', () => {
-    assert.equal(parseChunkKey('abc/', 'xyz/i-1/00000001'), undefined);
-    assert.equal(parseChunkKey('p/', 'p/i-1/00000001x'), undefined);
-    assert.equal(parseChunkKey('p/', 'p/i-1/x00000001'), undefined);
-    assert.deepEqual(parseChunkKey('p/', 'p/i-1/00000001'), { instanceId: 'i-1', seq: 1 });
+    const id = 'i-0123456789abcdef0';
+    assert.equal(parseChunkKey('abc/', `xyz/${id}/00000001`), undefined);
+    assert.equal(parseChunkKey('p/', `p/${id}/00000001x`), undefined);
+    assert.equal(parseChunkKey('p/', `p/${id}/x00000001`), undefined);
+    assert.deepEqual(parseChunkKey('p/', `p/${id}/00000001`), { instanceId: id, seq: 1 });
   });
 });
