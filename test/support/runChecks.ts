@@ -88,15 +88,25 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs?: numbe
 }
 
 /**
- * A Python script that alternates stdout and stderr lines, flushing each and pausing between them
- * so the wrapper reads them in that order; several fall into one upload, so a client that reorders
- * the streams within a batch is caught. `ALTERNATING_LINES` is the sequence every client must show.
+ * A Python script that alternates stdout and stderr lines. After each write it waits until the
+ * reader (the wrapper) has drained the pipe (FIONREAD = 0), so the wrapper reads them in that
+ * order however loaded the machine is; short pauses put several into one upload, so a client that
+ * reorders the streams within a batch is caught. `ALTERNATING_LINES` is what every client must show.
  */
 export const ALTERNATING_SCRIPT = [
-  'import sys, time',
+  'import array, fcntl, sys, termios, time',
+  'def drained(stream):',
+  '    stream.flush()',
+  '    unread = array.array("i", [0])',
+  '    deadline = time.time() + 20',
+  '    while time.time() < deadline:',
+  '        fcntl.ioctl(stream.fileno(), termios.FIONREAD, unread)',
+  '        if unread[0] == 0:',
+  '            return',
+  '        time.sleep(0.005)',
   'for i in range(8):',
-  '    sys.stdout.write("out%d\\n" % i); sys.stdout.flush(); time.sleep(0.1)',
-  '    sys.stderr.write("err%d\\n" % i); sys.stderr.flush(); time.sleep(0.1)',
+  '    sys.stdout.write("out%d\\n" % i); drained(sys.stdout); time.sleep(0.05)',
+  '    sys.stderr.write("err%d\\n" % i); drained(sys.stderr); time.sleep(0.05)',
   '',
 ].join('\n');
 export const ALTERNATING_LINES = Array.from({ length: 8 }, (_, i) => [`stdout out${i}`, `stderr err${i}`]).flat();
