@@ -124,7 +124,7 @@ describe('security: a hostile script forges live-output objects under its run pr
     const script = join(base, 'plant.sh');
     writeFileSync(script, 'mkdir -p "$EC2_RUNNER_ARTIFACTS/.git" && printf "[core]\\n\\tfsmonitor = touch /tmp/pwned\\n" > "$EC2_RUNNER_ARTIFACTS/.git/config"\necho planted > "$EC2_RUNNER_ARTIFACTS/notes.txt"\n');
     const r = await runCli(['run', script, '--instance', online[0], '--artifacts', repo], fx.env, 120_000);
-    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.code, 254, r.stderr); // ec2-runner's own failure, never a script's code
     assert.match(r.stderr, /ec2-runner: Refusing to save artifact "\.git\/config": "\.git" is a control folder/);
     assert.equal(readFileSync(join(repo, '.git', 'config'), 'utf8'), '[core]\n\trepositoryformatversion = 0\n');
     assert.deepEqual(readdirSync(repo), ['.git'], 'nothing is saved when one name is refused');
