@@ -63,3 +63,26 @@ export const ARTIFACTS_MAX_FILES = 10_000;
 /** Where instances keep dependency environments: under $HOME, or here when the agent has no HOME. */
 export const DEFAULT_VENV_ROOT = '$HOME/.cache/ec2-runner/venvs';
 export const FALLBACK_VENV_ROOT = '/var/tmp/ec2-runner/venvs';
+
+/**
+ * Instances without a route to S3 (private subnets with only the SSM endpoints): S3 never answers. The
+ * wrapper's first upload waits this long for an answer (connect + first response) before it decides S3
+ * is unreachable and leaves the output to SSM's own channel; the staged-file download waits a little
+ * longer because a run cannot go on without it. Real S3 answers within milliseconds.
+ */
+export const S3_FIRST_CONTACT_SECONDS = 3;
+export const S3_DOWNLOAD_FIRST_CONTACT_SECONDS = 5;
+
+/**
+ * The SSM agent takes exit code 194 from a script as "reboot the instance, then run the command again".
+ * The wrapper reports a script's own 194 to the agent as 195 (and the true 194 in its exit frame, which the
+ * client prefers), so no script can reboot an instance by accident.
+ */
+export const AGENT_REBOOT_EXIT_CODE = 194;
+export const REBOOT_EXIT_CODE_REPORTED_AS = 195;
+
+/**
+ * When the script ends, the wrapper stops what it left running in its process group (SIGTERM, then
+ * SIGKILL after this many seconds): the agent itself kills nothing when a script ends normally.
+ */
+export const LEFTOVER_PROCESS_GRACE_SECONDS = 2;

@@ -1,15 +1,16 @@
 // Starting a run: check targets, stage the file, build the command, SendCommand.
 import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { SendCommandCommand, type Target } from '@aws-sdk/client-ssm';
 import { RunnerError, type CallerIdentity, type ManagedInstance, type RunTarget } from './api';
 import type { AwsClients } from './clients';
 import { MIN_AGENT_EXECUTION_TIMEOUT_SECONDS, RUN_DOCUMENT } from './defaults';
 import { liveOutputLocation, type LiveLocation } from './follow';
 import { describeManagedInstances } from './instances';
-import { buildRemoteCommands, type RemotePayload, type RemoteRunSpec } from './remote';
+import { buildRemoteCommands, isInstanceId, type RemotePayload, type RemoteRunSpec } from './remote';
 import type { NormalizedRequest } from './request';
 import { stagedContentOf } from './sources';
-import { stageFile } from './staging';
+import { sha256Hex, stageFile } from './staging';
 import { UploadRenewal } from './renewal';
 import {
   cappedLifetimeSeconds,
@@ -86,14 +87,26 @@ export async function checkTargetsReachable(clients: AwsClients, target: RunTarg
   }
 }
 
-export async function payloadFor(
-  context: LaunchContext,
-  request: NormalizedRequest,
-  credentials: SigningCredentials,
-): Promise<{ payload?: RemotePayload; download?: { bucket: string; key: string } }> {
+type StagedContentOf = Awaited<ReturnType<typeof stagedContentOf>>;
+type Payload = { payload?: RemotePayload; download?: { bucket: string; key: string } };
+
+/** A single file as an inline payload: its gzip, base64, in the command text (no S3 on the instance). */
+function inlinePayload(request: NormalizedRequest, content: StagedContentOf): RemotePayload | undefined {
+  const source = request.source;
+  if (source.kind !== 'file' || content.archive) return undefined;
+  const gzipBase64 = gzipSync(content.content, { level: 9 }).toString('base64');
+  return { fileName: content.fileName, sha256: sha256Hex(content.content), interpreter: source.interpreter!, args: source.args ?? [], fetch: { kind: 'inline', gzipBase64 } };
+}
+
+/** The file or project staged in S3 (the instance fetches it). */
+export async function payloadFor(context: LaunchContext, request: NormalizedRequest, credentials: SigningCredentials): Promise<Payload> {
   const source = request.source;
   if (source.kind === 'command') return {};
-  const content = await stagedContentOf(source, request);
+  return stagedPayload(context, request, await stagedContentOf(source, request), credentials);
+}
+
+async function stagedPayload(context: LaunchContext, request: NormalizedRequest, content: StagedContentOf, credentials: SigningCredentials): Promise<Payload> {
+  const source = request.source as Exclude<NormalizedRequest['source'], { kind: 'command' }>;
   const staged = await stageFile(context.clients.s3, {
     bucket: context.bucket,
     keyPrefix: context.keyPrefix,
@@ -119,10 +132,44 @@ export async function payloadFor(
   };
 }
 
+/**
+ * The command text: a single file travels inline when the text with it fits the budget (the instance then
+ * needs no S3 to start it); a project, or a file too large for that, is staged in S3 and fetched.
+ */
+async function commandsFor(context: LaunchContext, request: NormalizedRequest, spec: RemoteRunSpec, credentials: SigningCredentials): Promise<{ commands: string[] } & Payload> {
+  const source = request.source;
+  if (source.kind === 'command') return { commands: buildRemoteCommands(spec) };
+  const content = await stagedContentOf(source, request);
+  const inline = inlinePayload(request, content);
+  if (inline) {
+    try {
+      return { commands: buildRemoteCommands({ ...spec, payload: inline }), payload: inline };
+    } catch (error) {
+      if (!(error instanceof RunnerError && error.code === 'CommandTooLarge')) throw error;
+    }
+  }
+  const staged = await stagedPayload(context, request, content, credentials);
+  return { commands: buildRemoteCommands({ ...spec, payload: staged.payload }), ...staged };
+}
+
+/**
+ * At most `max` UTF-16 units (SSM's limit, whichever way it counts), cut between user-perceived characters
+ * (grapheme clusters), so never inside a surrogate pair, an emoji sequence or a letter with its accents.
+ */
+export function cutToLength(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let out = '';
+  for (const { segment } of new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(text)) {
+    if (out.length + segment.length > max) break;
+    out += segment;
+  }
+  return out;
+}
+
 function commentFor(request: NormalizedRequest): string {
   const source = request.source;
   const what = request.comment ?? (source.kind === 'file' ? `run ${source.fileName}` : source.kind === 'project' ? `run ${source.entry} (project)` : 'exec');
-  return `ec2-runner: ${what}`.slice(0, COMMENT_MAX);
+  return cutToLength(`ec2-runner: ${what}`, COMMENT_MAX);
 }
 
 function targetsFor(target: RunTarget): { InstanceIds?: string[]; Targets?: Target[] } {
@@ -151,20 +198,17 @@ export async function launch(context: LaunchContext, request: NormalizedRequest)
   const lifetime = cappedLifetimeSeconds(wanted, credentials, issuedAtMs);
   // One instance: its policy covers only its own keys. Several: a shared one until the first renewal.
   const onlyInstance = request.target.kind === 'instances' && request.target.instanceIds.length === 1 ? request.target.instanceIds[0] : undefined;
-  const [{ payload, download }, output] = await Promise.all([
-    payloadFor(context, request, credentials),
-    createLiveOutputTarget(context.clients.s3, context.bucket, live.runPrefix, lifetime, onlyInstance),
-  ]);
+  const output = await createLiveOutputTarget(context.clients.s3, context.bucket, live.runPrefix, lifetime, onlyInstance);
   const spec: RemoteRunSpec = {
     runId,
-    payload,
     shellCommand: request.source.kind === 'command' ? request.source.command : undefined,
     workingDirectory: request.workingDirectory,
     env: request.env,
     output,
     outputLocation: liveOutputLocation(live),
+    instanceId: onlyInstance && isInstanceId(onlyInstance) ? onlyInstance : undefined,
   };
-  const commands = buildRemoteCommands(spec);
+  const { commands, download } = await commandsFor(context, request, spec, credentials);
   const sent = await context.clients.ssm.send(
     new SendCommandCommand({
       DocumentName: RUN_DOCUMENT,

@@ -43,6 +43,19 @@ export function extractResult(resultFile: Uint8Array | undefined, stdout: string
   return null;
 }
 
+/** Exit codes with which the wrapper (or its sh fallback) says it could not run the script at all. */
+const NOT_RUN_CODES = new Set([125, 126, 127]);
+
+/**
+ * The wrapper's reason when only SSM's output is known (no live channel, e.g. S3 unreachable): its last
+ * `ec2-runner: ` line on stderr, for the exit codes that mean "not run".
+ */
+export function wrapperErrorFromStderr(stderr: string, exitCode: number | undefined): string | undefined {
+  if (exitCode === undefined || !NOT_RUN_CODES.has(exitCode)) return undefined;
+  const lines = stderr.split('\n').filter((line) => line.startsWith('ec2-runner: '));
+  return lines.length ? lines[lines.length - 1].slice('ec2-runner: '.length) : undefined;
+}
+
 /** The exit code the wrapper reported: a signal N becomes 128+N, as a shell reports it. */
 export function wrapperExitCode(exit: { exitCode: number; signal?: number }): number {
   return exit.signal !== undefined && exit.signal > 0 ? 128 + exit.signal : exit.exitCode;

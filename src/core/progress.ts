@@ -4,6 +4,7 @@ import type { SsmInvocation } from './backend';
 import type { Frame } from './remote';
 import { listArtifacts } from './artifacts';
 import { decodeText, extractResult, isTerminalStatus, reasonFor, wrapperExitCode } from './outcome';
+import { AGENT_REBOOT_EXIT_CODE, REBOOT_EXIT_CODE_REPORTED_AS } from './defaults';
 
 export class InstanceProgress {
   status = 'Pending';
@@ -106,7 +107,9 @@ export class InstanceProgress {
     const notes = [...this.notes];
     if (ssm && ssm.responseCode >= 0) {
       exitCode = ssm.responseCode;
-      if (wrapperCode !== undefined && wrapperCode !== ssm.responseCode) {
+      if (wrapperCode === AGENT_REBOOT_EXIT_CODE && ssm.responseCode === REBOOT_EXIT_CODE_REPORTED_AS) {
+        exitCode = wrapperCode; // the wrapper's own mapping, so the agent does not reboot the instance
+      } else if (wrapperCode !== undefined && wrapperCode !== ssm.responseCode) {
         notes.push(`the wrapper reported exit code ${wrapperCode} but SSM ${ssm.responseCode}; using SSM's`);
       }
     } else if (wrapperCode !== undefined) {

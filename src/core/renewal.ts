@@ -81,7 +81,7 @@ export class UploadRenewal {
         new SendCommandCommand({
           DocumentName: RUN_DOCUMENT,
           InstanceIds: [instanceId],
-          Parameters: { commands: buildRenewalCommands(runId, target, downloadUrl), executionTimeout: [String(RENEWAL_EXECUTION_TIMEOUT_SECONDS)] },
+          Parameters: { commands: buildRenewalCommands(runId, target, downloadUrl, instanceId), executionTimeout: [String(RENEWAL_EXECUTION_TIMEOUT_SECONDS)] },
           TimeoutSeconds: MIN_DELIVERY_TIMEOUT_SECONDS,
           Comment: `ec2-runner: renew live output upload (run ${runId})`,
         }),

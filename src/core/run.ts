@@ -10,6 +10,9 @@
 // - Independent slow checks (5 s after sending, then every 10 s) catch what the channel cannot see:
 //   never delivered, offline instance, cancelled elsewhere, channel broken. A still-Pending
 //   invocation gets one look at its instance's PingStatus so an offline instance fails fast.
+// - A silent channel (nothing from an instance 2 s after sending) gets one early look; while SSM
+//   says such an instance runs, it is asked every second (for the first minute): an instance that
+//   cannot reach S3 ends on SSM's word within a second or two of its script, not ten.
 // - A round of SSM calls is one of: ListCommands, the pages of ListCommandInvocations, the
 //   PingStatus look; the next waits a moment (a fleet never bursts more than its invocation pages).
 // - A client-side timeout cancels the remote command and reports TimedOut.
@@ -20,11 +23,11 @@ import { toRunnerError } from './errors';
 import { writeRunArtifacts } from './artifacts';
 import { mapWithLimit } from './concurrency';
 import { LiveChannelReader, liveOutputLocation, type LiveLocation } from './follow';
-import { isTerminalStatus, LIVE_OUTPUT_UNAVAILABLE } from './outcome';
+import { isTerminalStatus, LIVE_OUTPUT_UNAVAILABLE, wrapperErrorFromStderr } from './outcome';
 import { InstanceProgress } from './progress';
-import type { Frame } from './remote';
+import { REBOOT_CODE_NOTE, type Frame } from './remote';
 import type { UploadRenewal } from './renewal';
-import { RECOVERY_WAIT_SECONDS } from './defaults';
+import { AGENT_REBOOT_EXIT_CODE, REBOOT_EXIT_CODE_REPORTED_AS, RECOVERY_WAIT_SECONDS } from './defaults';
 
 /** The waiting policy's timings (one source of truth; unit tests read them too). */
 export const WAIT_POLICY = {
@@ -40,6 +43,12 @@ export const WAIT_POLICY = {
   liveParallelInstances: 32,
   /** Pause between two rounds of SSM calls that one check needs (spreads a fleet's calls). */
   ssmRoundGapMs: 250,
+  /** An instance that has shown no live output this long after sending gets an early SSM look... */
+  silentLiveAfterMs: 2_000,
+  /** ...and, while SSM says it runs, a look this often... */
+  silentStatusCheckMs: 1_000,
+  /** ...for at most this long after sending (later ends are left to the slow checks). */
+  silentChecksForMs: 60_000,
   confirmBackoffFirstMs: 200,
   confirmBackoffMaxMs: 5_000,
   /** A missing live object (its upload failed for good) is skipped after this long. */
@@ -228,6 +237,7 @@ export class FollowedRun implements RunHandle {
   private async loop(): Promise<void> {
     const policy = WAIT_POLICY;
     let nextStatusAt = this.startedAtMs + (this.options.immediateStatusCheck ? 0 : policy.firstStatusCheckMs);
+    let lastStatusCheckAt = this.startedAtMs;
     let nextLiveAt = this.startedAtMs;
     let lastLiveDataAt = this.startedAtMs;
     let confirmAt: number | undefined;
@@ -253,16 +263,19 @@ export class FollowedRun implements RunHandle {
         nextStatusAt = this.clock.now() + policy.statusCheckIntervalMs;
       } else if (this.ssmFollowUps.length > 0 && this.clock.now() >= this.ssmFollowUpAt) {
         await this.runSsmFollowUp();
-      } else if (this.clock.now() >= nextStatusAt) {
+      } else if (this.clock.now() >= Math.min(nextStatusAt, this.silentCheckAt(lastStatusCheckAt))) {
+        const regular = this.clock.now() >= nextStatusAt;
         await this.checkSsm(false, { spread: true });
         this.queueSsmFollowUp('pingCheck');
-        nextStatusAt = this.clock.now() + policy.statusCheckIntervalMs;
+        lastStatusCheckAt = this.clock.now();
+        if (regular) nextStatusAt = this.clock.now() + policy.statusCheckIntervalMs;
       }
       await this.giveUpOnUnconfirmedCancel();
       if (this.finished()) return;
       const wakeAt = Math.min(
         this.followsLive() ? nextLiveAt : Infinity,
         nextStatusAt,
+        this.silentCheckAt(lastStatusCheckAt),
         confirmAt ?? Infinity,
         this.ssmFollowUps.length > 0 ? this.ssmFollowUpAt : Infinity,
         this.nextDeadline(),
@@ -270,6 +283,25 @@ export class FollowedRun implements RunHandle {
       );
       await this.sleepUntil(wakeAt);
     }
+  }
+
+  /**
+   * When a silent channel calls for an early SSM look (see the header): once at silentLiveAfterMs for an
+   * instance not heard from, then every silentStatusCheckMs while SSM says it runs.
+   */
+  private silentCheckAt(lastCheckAt: number): number {
+    const policy = WAIT_POLICY;
+    const firstLookAt = this.startedAtMs + policy.silentLiveAfterMs;
+    if (this.clock.now() - this.startedAtMs > policy.silentChecksForMs) return Infinity;
+    if (lastCheckAt < firstLookAt && this.liveSilent('any')) return firstLookAt;
+    return this.liveSilent('running') ? Math.max(firstLookAt, lastCheckAt + policy.silentStatusCheckMs) : Infinity;
+  }
+
+  /** An open instance the live channel has shown nothing of ('running': that SSM says is running). */
+  private liveSilent(which: 'any' | 'running'): boolean {
+    return [...this.progress.values()].some(
+      (p) => !p.final && p.startInfo === undefined && !p.liveEnded && (which === 'any' || p.ssm?.status === 'InProgress'),
+    );
   }
 
   private followsLive(): boolean {
@@ -616,6 +648,20 @@ export class FollowedRun implements RunHandle {
     }
     if (invocation && invocation !== p.ssm && !p.ssm) p.ssm = invocation;
     p.fallback = { stdout: invocation?.stdout ?? '', stderr: invocation?.stderr ?? '' };
+    const rebootNote = `${REBOOT_CODE_NOTE}\n`;
+    if (invocation?.responseCode === REBOOT_EXIT_CODE_REPORTED_AS && p.fallback.stderr.includes(rebootNote)) {
+      // The script's own 194, which the wrapper reported to the agent as 195 (see defaults.ts).
+      p.exit ??= { exitCode: AGENT_REBOOT_EXIT_CODE };
+      p.fallback.stderr = p.fallback.stderr.replace(rebootNote, '');
+    }
+    const notRun = p.wrapperError === undefined ? wrapperErrorFromStderr(p.fallback.stderr, invocation?.responseCode) : undefined;
+    if (notRun !== undefined) {
+      // The wrapper's own last word becomes the reason, said once (as with the live channel's error frame).
+      p.wrapperError = notRun;
+      const line = `ec2-runner: ${notRun}\n`;
+      const at = p.fallback.stderr.lastIndexOf(line);
+      if (at >= 0) p.fallback.stderr = p.fallback.stderr.slice(0, at) + p.fallback.stderr.slice(at + line.length);
+    }
     if (p.startedAtMs !== undefined || (invocation && invocation.responseCode >= 0)) p.notes.push(LIVE_OUTPUT_UNAVAILABLE);
     for (const stream of ['stdout', 'stderr'] as const) {
       const bytes = Buffer.from(p.fallback[stream], 'utf8');

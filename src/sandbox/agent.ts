@@ -1,9 +1,12 @@
 // Runs one command's script the way the SSM agent does on Linux: the lines joined with "\n" into
 // `_script.sh` (0700), executed with `sh -c <path>` (so a #! line is honoured) as the leader of a
-// new process group, with a clean environment (never the sandbox's own, which may hold secrets).
-// stdout/stderr go to files like the agent's, and the first bytes stay in memory for the API.
+// new process group, with the agent's bare environment (never the sandbox's own, which may hold
+// secrets): PATH, the AWS_SSM_* variables and SSM_COMMAND_ID; no HOME, no LANG, no TMPDIR.
+// stdout/stderr go straight to files like the agent's (appended, so a rerun after a reboot adds to
+// them); the script is over when its shell exits: background children it leaves are neither waited
+// for nor killed, as with the real agent (timeout and cancel kill the whole group).
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import type { SandboxInstance } from './fleet';
@@ -28,6 +31,10 @@ export interface ScriptSpec {
   /** Keep at most this many leading bytes of each stream in memory. */
   keepStdoutBytes: number;
   keepStderrBytes: number;
+  /** An agent too old to set AWS_SSM_INSTANCE_ID. */
+  withoutInstanceId?: boolean;
+  /** Added to the agent's environment (the sandbox's model of an instance without a route to S3). */
+  extraEnv?: Record<string, string>;
 }
 
 export interface ScriptResult {
@@ -59,15 +66,21 @@ export function runScript(spec: ScriptSpec): RunningScript {
   const stderrPath = join(dir, 'stderr');
   const env: NodeJS.ProcessEnv = {
     PATH: spec.path,
-    LANG: 'C.UTF-8',
-    TMPDIR: spec.instance.tmpDir,
-    AWS_SSM_INSTANCE_ID: spec.instance.instanceId,
+    ...(spec.withoutInstanceId ? {} : { AWS_SSM_INSTANCE_ID: spec.instance.instanceId }),
     AWS_SSM_REGION_NAME: spec.region,
     AWS_SSM_PLATFORM_NAME: spec.instance.platformName,
     AWS_SSM_PLATFORM_VERSION: spec.instance.platformVersion,
     SSM_COMMAND_ID: spec.commandId,
+    ...spec.extraEnv,
   };
-  const child = spawn('sh', ['-c', shellQuote(scriptPath)], { cwd: spec.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [outFd, errFd] = [openSync(stdoutPath, 'a'), openSync(stderrPath, 'a')];
+  let child;
+  try {
+    child = spawn('sh', ['-c', shellQuote(scriptPath)], { cwd: spec.cwd, env, detached: true, stdio: ['ignore', outFd, errFd] });
+  } finally {
+    closeSync(outFd);
+    closeSync(errFd);
+  }
   const pid = child.pid ?? -1;
   lowerSessionPriority(pid);
   const killGroup = () => {
@@ -77,26 +90,32 @@ export function runScript(spec: ScriptSpec): RunningScript {
       // ESRCH: the group is already gone
     }
   };
-  const stdout = capture(child.stdout!, stdoutPath, spec.keepStdoutBytes);
-  const stderr = capture(child.stderr!, stderrPath, spec.keepStderrBytes);
   const done = new Promise<ScriptResult>((resolve) => {
-    let exitCode = -1;
-    // The script is over when its leader exits: kill what it left in its group so nothing
-    // outlives the command and the pipes close.
-    child.on('exit', (code, signal) => {
-      exitCode = code ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 0) : -1);
-      killGroup();
-    });
-    child.on('error', (error) => {
-      stderr.note(`failed to run commands: ${error.message}\n`);
-      exitCode = 1;
-    });
-    child.on('close', async () => {
-      const [out, err] = await Promise.all([stdout.finish(), stderr.finish()]);
+    const finish = (exitCode: number) => {
+      const [out, err] = [readHead(stdoutPath, spec.keepStdoutBytes), readHead(stderrPath, spec.keepStderrBytes)];
       resolve({ exitCode, stdoutHead: out.head, stderrHead: err.head, stdoutBytes: out.bytes, stderrBytes: err.bytes, stdoutPath, stderrPath });
+    };
+    // The script is over when its shell exits, whatever it left running (the agent does not wait).
+    child.on('exit', (code, signal) => finish(code ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 0) : -1)));
+    child.on('error', (error) => {
+      writeFileSync(stderrPath, `failed to run commands: ${error.message}\n`, { flag: 'a' });
+      finish(1);
     });
   });
   return { pid, kill: killGroup, done };
+}
+
+/** The first `keep` bytes of a file and its size. */
+function readHead(path: string, keep: number): { head: Buffer; bytes: number } {
+  const bytes = statSync(path).size;
+  const head = Buffer.alloc(Math.min(keep, bytes));
+  const fd = openSync(path, 'r');
+  try {
+    const read = readSync(fd, head, 0, head.length, 0);
+    return { head: head.subarray(0, read), bytes };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -117,27 +136,6 @@ function lowerSessionPriority(pid: number): void {
   } catch {
     // not Linux, autogroup disabled, or the script already ended
   }
-}
-
-function capture(stream: NodeJS.ReadableStream, path: string, keep: number) {
-  const file = createWriteStream(path);
-  const head: Buffer[] = [];
-  let kept = 0;
-  let bytes = 0;
-  const take = (chunk: Buffer) => {
-    bytes += chunk.length;
-    if (kept < keep) {
-      const part = chunk.subarray(0, keep - kept);
-      head.push(part);
-      kept += part.length;
-    }
-    file.write(chunk);
-  };
-  stream.on('data', take);
-  return {
-    note: (text: string) => take(Buffer.from(text, 'utf8')),
-    finish: () => new Promise<{ head: Buffer; bytes: number }>((resolve) => file.end(() => resolve({ head: Buffer.concat(head), bytes }))),
-  };
 }
 
 export function shellQuote(text: string): string {

@@ -23,6 +23,10 @@ Runs an offline SSM + S3 endpoint on 127.0.0.1 whose commands run on this machin
   --session-lifetime-s N credentials from sts:AssumeRole (the info file's roleArn) expire after N s
                          (N >= 5; default: the request's DurationSeconds, 3600); expired ones get
                          ExpiredToken (S3, presigned URLs and POST uploads included) / ExpiredTokenException
+  --s3-unreachable       instances have no route to S3 (only the SSM endpoints): their connections to
+                         S3 hang unanswered; s3UnreachableInstances in --config lists some instances only
+  --agent-without-instance-id
+                         model an older SSM agent that sets no AWS_SSM_INSTANCE_ID for commands
 Session Manager: StartSession answers a ws:// stream URL on the same port for
 AWS-StartNonInteractiveCommand (stdout, stderr and exit code apart, as with separateOutputStream),
 AWS-StartInteractiveCommand (a pty through python3) and AWS-StartPortForwardingSession (ports on
@@ -43,7 +47,14 @@ const NUMERIC_FLAGS: Record<string, NumericOption> = {
   '--session-socket-lifetime-ms': 'sessionSocketLifetimeMs',
   '--session-lifetime-s': 'sessionLifetimeS',
 };
-const CONFIG_KEYS = new Set(['port', 'dataDir', 'instances', 'region', 'latencyMs', 'deliveryDelayMs', 'throttleRps', 'faultRate', 'invocationVisibilityDelayMs', 'infoFile', 'sessionDropRate', 'sessionSocketLifetimeMs', 'sessionLifetimeS']);
+const CONFIG_KEYS = new Set([
+  'port', 'dataDir', 'instances', 'region', 'latencyMs', 'deliveryDelayMs', 'throttleRps', 'faultRate', 'invocationVisibilityDelayMs', 'infoFile',
+  'sessionDropRate', 'sessionSocketLifetimeMs', 'sessionLifetimeS', 's3Unreachable', 's3UnreachableInstances', 'agentWithoutInstanceId',
+]);
+const SWITCH_FLAGS: Record<string, 's3Unreachable' | 'agentWithoutInstanceId'> = {
+  '--s3-unreachable': 's3Unreachable',
+  '--agent-without-instance-id': 'agentWithoutInstanceId',
+};
 
 export class UsageError extends Error {}
 
@@ -67,6 +78,7 @@ export function parseSandboxArgs(argv: string[]): { options: SandboxOptions; inf
     };
     if (arg === '--help' || arg === '-h') help = true;
     else if (arg in NUMERIC_FLAGS) flags[NUMERIC_FLAGS[arg]] = parseNumber(arg, next());
+    else if (arg in SWITCH_FLAGS && value === undefined) flags[SWITCH_FLAGS[arg]] = true;
     else if (arg === '--data-dir') flags.dataDir = next();
     else if (arg === '--info-file') flags.infoFile = next();
     else if (arg === '--region') flags.region = next();

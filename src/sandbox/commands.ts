@@ -5,10 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { type RunningScript, type ScriptResult, runScript } from './agent';
+import { type RunningScript, type ScriptResult, type ScriptSpec, runScript } from './agent';
 import type { SandboxInstance } from './fleet';
 import {
-  KILLED_EXIT_CODE, MAX_STDERR_CONTENT_BYTES, MAX_STDOUT_CONTENT_BYTES, OUTPUT_TRUNCATED_SUFFIX, RUN_SHELL_SCRIPT_OUTPUT_FOLDER,
+  AGENT_REBOOT_EXIT_CODE, KILLED_EXIT_CODE, MAX_STDERR_CONTENT_BYTES, MAX_STDOUT_CONTENT_BYTES, OUTPUT_TRUNCATED_SUFFIX, RUN_SHELL_SCRIPT_OUTPUT_FOLDER,
 } from './limits';
 
 export type InvocationStatus = 'Pending' | 'InProgress' | 'Delayed' | 'Success' | 'Cancelled' | 'TimedOut' | 'Failed' | 'Cancelling';
@@ -50,6 +50,8 @@ export interface Invocation {
   timedOut: boolean;
   cancelRequested: boolean;
   delivered: boolean;
+  /** Times the script started (more than once after a 194 reboot). */
+  executions: number;
 }
 
 export interface Command {
@@ -76,7 +78,12 @@ export interface CommandStoreOptions {
   deliveryTimeoutMs?: number;
   /** Uploads full output when OutputS3BucketName is set; false when the bucket does not exist. */
   uploadOutput: (bucket: string, key: string, file: string) => boolean;
+  /** How the agent of `instance` runs scripts right now (switches that model real instances). */
+  agentFor?: (instance: SandboxInstance) => Pick<ScriptSpec, 'withoutInstanceId' | 'extraEnv'>;
 }
+
+/** A modelled reboot (exit code 194): the agent is away this long, then runs the command again. */
+export const REBOOT_DURATION_MS = 1_000;
 
 const TERMINAL: ReadonlySet<InvocationStatus> = new Set(['Success', 'Cancelled', 'TimedOut', 'Failed']);
 
@@ -91,6 +98,8 @@ export class CommandStore {
   /** Invocations waiting for an instance that is not Online. */
   private readonly waitingFor = new Map<string, Set<Invocation>>();
   private readonly running = new Set<Invocation>();
+  /** Process groups of every script started: what scripts left running dies with the sandbox. */
+  private readonly groups = new Set<number>();
   private stopped = false;
   private readonly startQueue: Invocation[] = [];
 
@@ -119,7 +128,7 @@ export class CommandStore {
     for (const instance of instances) {
       const invocation: Invocation = {
         command, instance, status: 'Pending', statusDetails: 'Pending', visibleAt: now + this.options.invocationVisibilityDelayMs,
-        responseCode: -1, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), timedOut: false, cancelRequested: false, delivered: false,
+        responseCode: -1, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), timedOut: false, cancelRequested: false, delivered: false, executions: 0,
       };
       command.invocations.push(invocation);
       command.byInstance.set(instance.instanceId, invocation);
@@ -167,6 +176,13 @@ export class CommandStore {
       return invocation.run!.done;
     });
     await Promise.all(ends);
+    for (const pgid of this.groups) {
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        // ESRCH: nothing left in that group
+      }
+    }
   }
 
   runningCount(): number {
@@ -237,6 +253,13 @@ export class CommandStore {
       this.finish(invocation, 'Failed', 'Failed', 1);
       return;
     }
+    this.execute(invocation);
+  }
+
+  /** Runs the script (again, after a reboot), with the agent's execution timeout. */
+  private execute(invocation: Invocation): void {
+    const { command, instance } = invocation;
+    invocation.executions++;
     const run = runScript({
       instance,
       commandId: command.id,
@@ -246,8 +269,10 @@ export class CommandStore {
       path: this.options.instancePath,
       keepStdoutBytes: MAX_STDOUT_CONTENT_BYTES,
       keepStderrBytes: MAX_STDERR_CONTENT_BYTES,
+      ...this.options.agentFor?.(instance),
     });
     invocation.run = run;
+    if (run.pid > 0) this.groups.add(run.pid);
     this.running.add(invocation);
     this.later(invocation, agentExecutionTimeoutSeconds(command.request.executionTimeoutSeconds) * 1000, () => {
       invocation.timedOut = true;
@@ -258,6 +283,14 @@ export class CommandStore {
 
   private ended(invocation: Invocation, result: ScriptResult): void {
     this.running.delete(invocation);
+    if (result.exitCode === AGENT_REBOOT_EXIT_CODE && !invocation.timedOut && !invocation.cancelRequested && !this.stopped) {
+      // The agent reboots the instance (everything the script left dies) and runs the whole command
+      // again under the same command id; the invocation stays InProgress meanwhile.
+      invocation.run?.kill();
+      invocation.run = undefined;
+      this.later(invocation, REBOOT_DURATION_MS, () => this.execute(invocation));
+      return;
+    }
     invocation.stdout = agentTruncate(result.stdoutHead, result.stdoutBytes, MAX_STDOUT_CONTENT_BYTES);
     invocation.stderr = agentTruncate(result.stderrHead, result.stderrBytes, MAX_STDERR_CONTENT_BYTES);
     const { outputS3BucketName } = invocation.command.request;

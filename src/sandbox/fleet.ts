@@ -76,7 +76,8 @@ export function loadFleet(dataDir: string, count: number, region: string): Sandb
       rootDir,
       tmpDir: join(rootDir, 'tmp'),
       homeDir: join(rootDir, 'home'),
-      orchestrationDir: join(rootDir, 'var', 'lib', 'amazon', 'ssm', 'orchestration'),
+      // The agent's layout: the instance id is part of every script's path.
+      orchestrationDir: join(rootDir, 'var', 'lib', 'amazon', 'ssm', s.instanceId, 'document', 'orchestration'),
     };
     for (const dir of [instance.tmpDir, instance.homeDir, instance.orchestrationDir]) mkdirSync(dir, { recursive: true });
     return instance;

@@ -16,6 +16,7 @@ import { sandboxRoleArn } from './identityApi';
 import { SessionService } from './sessions';
 import { SessionStore } from './stsSessions';
 import { SigV4Verifier } from './sigv4';
+import { startBlackHole } from './blackHole';
 
 export interface SandboxOptions {
   /** Port on 127.0.0.1; default a free one. */
@@ -45,6 +46,12 @@ export interface SandboxOptions {
   sessionSocketLifetimeMs?: number;
   /** Lifetime in seconds (>= 5) of the credentials sts:AssumeRole answers; default the request's DurationSeconds (900..43200, 3600). */
   sessionLifetimeS?: number;
+  /** Every instance's connections to S3 get no answer (no S3 gateway endpoint, no NAT). Default false. */
+  s3Unreachable?: boolean;
+  /** The same for these instances only. */
+  s3UnreachableInstances?: string[];
+  /** The agent sets no AWS_SSM_INSTANCE_ID (agents older than those AWS ships today). Default false. */
+  agentWithoutInstanceId?: boolean;
 }
 
 export interface SandboxInstanceInfo { instanceId: string; name?: string; pingStatus: string; platformType: string }
@@ -67,7 +74,12 @@ export interface Sandbox {
   /** Counts of API calls by service+operation, e.g. {"ssm:SendCommand": 1, "s3:PutObject": 3}; resettable. */
   stats(): Record<string, number>;
   resetStats(): void;
-  configure(knobs: Partial<Pick<SandboxOptions, 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate' | 'sessionDropRate' | 'sessionSocketLifetimeMs' | 'sessionLifetimeS'> & Pick<Knobs, 'deny' | 'foreignBuckets' | 'postObjectFailStatus'>>): void;
+  configure(
+    knobs: Partial<
+      Pick<SandboxOptions, 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate' | 'sessionDropRate' | 'sessionSocketLifetimeMs' | 'sessionLifetimeS'> &
+        Pick<Knobs, 'deny' | 'foreignBuckets' | 'postObjectFailStatus' | 's3Unreachable' | 's3UnreachableInstances' | 'agentWithoutInstanceId'>
+    >,
+  ): void;
   /** Closes Session Manager data-channel sockets (all, or one session's) as the service does hourly; returns how many. */
   dropSessionSockets(sessionId?: string): number;
   /** Session Manager counters: data messages dropped on purpose, sockets dropped, active sessions. */
@@ -107,7 +119,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   store.createBucket(bucket);
   const s3 = { store, accountId: identity.accountId, region };
 
+  const blackHole = await startBlackHole();
   const commands = new CommandStore({
+    agentFor: (instance) => ({
+      withoutInstanceId: knobs.agentWithoutInstanceId,
+      extraEnv: knobs.s3Unreachable || knobs.s3UnreachableInstances.includes(instance.instanceId) ? blackHole.proxyEnvironment : undefined,
+    }),
     region,
     instancePath: options.instancePath ?? DEFAULT_INSTANCE_PATH,
     deliveryDelayMs: () => knobs.deliveryDelayMs,
@@ -195,6 +212,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       stopped ??= (async () => {
         await commands.stop();
         sessions.stop();
+        blackHole.close();
         server.closeAllConnections();
         await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
         if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -21,16 +21,34 @@ export interface Knobs {
   sessionSocketLifetimeMs: number;
   /** Lifetime in seconds of the credentials sts:AssumeRole answers (at least 5); 0 = the request's DurationSeconds. */
   sessionLifetimeS: number;
+  /**
+   * Instances without a route to S3 (a private subnet with only the SSM endpoints): their connections to
+   * S3 get no answer. All instances, or those listed.
+   */
+  s3Unreachable: boolean;
+  s3UnreachableInstances: string[];
+  /** An SSM agent too old to set AWS_SSM_INSTANCE_ID in the commands' environment. */
+  agentWithoutInstanceId: boolean;
 }
 
 /** Defaults model a real region: ~20 ms per call, sub-second delivery, no throttling or faults. */
-export const DEFAULT_KNOBS: Knobs = { latencyMs: 20, deliveryDelayMs: 200, throttleRps: 0, faultRate: 0, deny: [], foreignBuckets: [], postObjectFailStatus: 0, sessionDropRate: 0, sessionSocketLifetimeMs: 0, sessionLifetimeS: 0 };
+export const DEFAULT_KNOBS: Knobs = {
+  latencyMs: 20, deliveryDelayMs: 200, throttleRps: 0, faultRate: 0, deny: [], foreignBuckets: [], postObjectFailStatus: 0,
+  sessionDropRate: 0, sessionSocketLifetimeMs: 0, sessionLifetimeS: 0,
+  s3Unreachable: false, s3UnreachableInstances: [], agentWithoutInstanceId: false,
+};
+const LIST_KNOBS = new Set(['deny', 'foreignBuckets', 's3UnreachableInstances']);
+const SWITCH_KNOBS = new Set(['s3Unreachable', 'agentWithoutInstanceId']);
 export const DEFAULT_INVOCATION_VISIBILITY_DELAY_MS = 300;
 
 export function validateKnobs(knobs: Partial<Knobs>): void {
   for (const [name, value] of Object.entries(knobs)) {
     if (value === undefined) continue;
-    if (name === 'deny' || name === 'foreignBuckets') {
+    if (SWITCH_KNOBS.has(name)) {
+      if (typeof value !== 'boolean') throw new Error(`${name} must be true or false, got ${String(value)}`);
+      continue;
+    }
+    if (LIST_KNOBS.has(name)) {
       if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new Error(`${name} must be a list of strings`);
       continue;
     }

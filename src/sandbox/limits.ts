@@ -2,6 +2,7 @@
 // amazon-ssm-agent source, ../../shared reference doc). One place for each figure: those the engine
 // must respect too are defined once in src/core/defaults.ts and reused here.
 import {
+  AGENT_REBOOT_EXIT_CODE,
   DEFAULT_TIMEOUT_SECONDS,
   MAX_EXECUTION_TIMEOUT_SECONDS,
   MAX_INSTANCE_IDS,
@@ -69,6 +70,9 @@ export const SERVER_LIMITS = {
 export const RUN_SHELL_SCRIPT_DOCUMENT = 'AWS-RunShellScript';
 export const RUN_SHELL_SCRIPT_PLUGIN = 'aws:runShellScript';
 export const RUN_SHELL_SCRIPT_OUTPUT_FOLDER = 'awsrunShellScript/0.awsrunShellScript';
+
+/** Exit code 194: the agent reboots the instance, then runs the command again (SuccessAndReboot). */
+export { AGENT_REBOOT_EXIT_CODE };
 
 /** SIGKILLed process group (timeout, cancel) exit code as the agent reports it. */
 export const KILLED_EXIT_CODE = 137;

@@ -59,7 +59,7 @@ describe('ec2-runner sandbox command', { concurrency: true }, () => {
       const instance = info.instances[0];
       const { Command: command } = await ssm.send(new SendCommandCommand({
         DocumentName: 'AWS-RunShellScript', InstanceIds: [instance.instanceId],
-        Parameters: { commands: ['cut -d" " -f5 /proc/$$/stat > "$TMPDIR/pgid"', 'sleep 300'] },
+        Parameters: { commands: ['cut -d" " -f5 /proc/$$/stat > tmp/pgid', 'sleep 300'] }, // cwd: the instance's root
       }));
       await waitForInvocation(ssm, command!.CommandId!, instance.instanceId, { until: (s) => s === 'InProgress' });
       const pgidFile = join(info.dataDir, 'instances', instance.instanceId, 'tmp', 'pgid');

@@ -99,9 +99,9 @@ describe('sandbox SSM Run Command', { concurrency: true }, async () => {
 
   test('a command runs as one sh script with the agent environment, in the instance dir, with ISO dates and no output while running', async () => {
     const command = await send([
-      'cd "$TMPDIR"', 'answer=42', 'echo "cwd=$(pwd) answer=$answer"',
+      'cd tmp', 'answer=42', 'echo "cwd=$(pwd) answer=$answer"',
       'echo "id=$AWS_SSM_INSTANCE_ID region=$AWS_SSM_REGION_NAME cmd=$SSM_COMMAND_ID platform=$AWS_SSM_PLATFORM_NAME"',
-      'echo "home=${HOME-unset} secret=${AWS_SECRET_ACCESS_KEY-unset} lang=$LANG"',
+      'echo "home=${HOME-unset} secret=${AWS_SECRET_ACCESS_KEY-unset} lang=${LANG-unset} tmpdir=${TMPDIR-unset} script=$0"',
       'ls -l "$(dirname "$0")/_script.sh" | cut -c1-10', 'echo started >&2', 'sleep 1',
     ], { Comment: 'env check' });
     assert.equal(command.Status, 'Pending');
@@ -122,7 +122,8 @@ describe('sandbox SSM Run Command', { concurrency: true }, async () => {
     const lines = done.StandardOutputContent!.split('\n');
     assert.equal(lines[0], `cwd=${join(info.dataDir, 'instances', first.instanceId, 'tmp')} answer=42`);
     assert.equal(lines[1], `id=${first.instanceId} region=${info.region} cmd=${command.CommandId} platform=Amazon Linux`);
-    assert.equal(lines[2], 'home=unset secret=unset lang=C.UTF-8');
+    // The agent's bare environment; the script's path names the instance, as under /var/lib/amazon/ssm.
+    assert.equal(lines[2], `home=unset secret=unset lang=unset tmpdir=unset script=${join(info.dataDir, 'instances', first.instanceId, 'var/lib/amazon/ssm', first.instanceId, 'document/orchestration', command.CommandId!, 'awsrunShellScript/0.awsrunShellScript/_script.sh')}`);
     assert.equal(lines[3], '-rwx------');
     assert.equal(done.StandardErrorContent, 'started\n');
   });

@@ -105,7 +105,7 @@ describe('wait policy: SSM calls', () => {
 
 describe('wait policy: endings', () => {
   test('without a live channel it falls back to SSM output with a truncation note', async () => {
-    const { run, backend, stdoutOf } = follow([
+    const { run, backend, stdoutOf, clock } = follow([
       { instanceId: ID, ssm: [{ from: 200, status: 'InProgress' }, { from: 12_000, status: 'Success', responseCode: 0, stdout: 'from ssm\n' }], pingStatus: 'Online' },
     ]);
     const result = await run.wait();
@@ -115,7 +115,19 @@ describe('wait policy: endings', () => {
     assert.equal(invocation.stdout, 'from ssm\n');
     assert.equal(stdoutOf(), 'from ssm\n');
     assert.match(invocation.reason ?? '', new RegExp(LIVE_OUTPUT_UNAVAILABLE));
-    assert.equal(backend.calls.getInvocation, 2, 'checks at 5 s and 15 s');
+    // A silent channel while SSM says InProgress: a look at 2 s, then every second until SSM's end at 12 s.
+    assert.equal(backend.calls.getInvocation, 11, 'checks at 2, 3, ... 12 s');
+    assert.ok(clock.now() <= 12_000 + WAIT_POLICY.silentStatusCheckMs, `ended at ${clock.now()} ms`);
+  });
+
+  test('a silent channel is looked at faster only for the first minute', async () => {
+    const { run, backend, clock } = follow([
+      { instanceId: ID, ssm: [{ from: 200, status: 'InProgress' }, { from: 120_000, status: 'Success', responseCode: 0, stdout: 'late\n' }], pingStatus: 'Online' },
+    ]);
+    await run.wait();
+    // 2..60 s every second (59), then the slow checks at 65, 75, ... 115 s (6) and 125 s (1).
+    assert.ok(backend.calls.getInvocation >= 64 && backend.calls.getInvocation <= 68, `getInvocation ${backend.calls.getInvocation}`);
+    assert.ok(clock.now() <= 120_000 + WAIT_POLICY.statusCheckIntervalMs, `ended at ${clock.now()} ms`);
   });
 
   test('a live channel that broke midway: SSM fills in only what was not shown', async () => {

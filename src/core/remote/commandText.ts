@@ -3,6 +3,7 @@
 import { deflateSync } from 'node:zlib';
 import { RunnerError } from '../api';
 import { isRequirementArgument } from '../dependencies';
+import { isInstanceId } from './chunkKeys';
 import { fallbackScriptLines } from './fallbackScript';
 import { formatRemoteHeader, formatRenewalHeader, isValidOutputLocation, isValidRunId } from './header';
 import { splitShellWords } from './shellWords';
@@ -10,8 +11,11 @@ import type { LiveOutputTarget, RemotePayload, RemoteRunSpec } from './types';
 import { wrapperProgram } from './wrapperProgram';
 
 /**
- * Upper bound for the whole command text. SSM limits documents to 64 KB and the request's parameters to
- * an undocumented ~97 KB; half of the 64 KB leaves room for SSM's JSON escaping of the text.
+ * Upper bound for the whole command text. AWS documents 64 KB for a document (MaxDocumentSizeExceeded:
+ * "The size limit of a document is 64 KB") and no figure for SendCommand's Parameters; ~97 KB of
+ * Parameters JSON is the commonly observed refusal point, which the sandbox enforces. Half of the 64 KB
+ * leaves room for SSM's JSON escaping of the text. An inline file (fetch kind 'inline') must fit in
+ * what the wrapper leaves of it: about 20 KB of gzip+base64, i.e. some 15 KB of gzip.
  */
 export const COMMAND_TEXT_BUDGET_BYTES = 32 * 1024;
 
@@ -60,6 +64,7 @@ function checkArchive(archive: NonNullable<RemotePayload['archive']>): void {
 }
 
 function validate(spec: RemoteRunSpec): string[] {
+  if (spec.instanceId !== undefined && !isInstanceId(spec.instanceId)) invalid(`instance id ${JSON.stringify(spec.instanceId)} is not an SSM instance id`, 'pass e.g. i-0123456789abcdef0');
   if (!isValidRunId(spec.runId)) invalid(`run id ${JSON.stringify(spec.runId)} is not 1-64 letters, digits, - or _`, 'use a random hex id');
   if (spec.outputLocation !== undefined && !isValidOutputLocation(spec.outputLocation)) {
     invalid(`output location ${JSON.stringify(spec.outputLocation)} is not an s3:// URI without spaces or query`, 'pass s3://bucket/prefix');
@@ -90,7 +95,9 @@ function validate(spec: RemoteRunSpec): string[] {
   }
   if (!/^[0-9a-f]{64}$/.test(sha256)) invalid('sha256 is not 64 lowercase hex digits', 'pass the hex digest of the staged bytes');
   args.forEach((arg, index) => checkText(arg, `argument ${index + 1}`));
-  if (fetch.kind === 'presigned') {
+  if (fetch.kind === 'inline') {
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(fetch.gzipBase64)) invalid('the inline file is not base64', 'pass the base64 of its gzip');
+  } else if (fetch.kind === 'presigned') {
     // curl reads the URL from a double-quoted config line in the fallback path.
     if (!/^https?:\/\/[^\s"\\]+$/.test(fetch.url)) invalid('the presigned download URL is not an http(s) URL without spaces, quotes or backslashes', 'pass the URL from getSignedUrl');
   } else {
@@ -119,7 +126,8 @@ function wrapperSpec(spec: RemoteRunSpec, interpreterWords: string[]): unknown {
     mode: payload ? 'file' : 'shell',
     ...(payload
       ? {
-          file: { name: payload.fileName, sha256: payload.sha256, fetch: payload.fetch },
+          // Inline bytes travel once, in the shell variable both paths read (inlineFileLines), not in the spec.
+          file: { name: payload.fileName, sha256: payload.sha256, fetch: payload.fetch.kind === 'inline' ? { kind: 'inline' } : payload.fetch },
           archive: payload.archive
             ? {
                 entry: payload.archive.entry,
@@ -133,6 +141,7 @@ function wrapperSpec(spec: RemoteRunSpec, interpreterWords: string[]): unknown {
         }
       : { shell: spec.shellCommand }),
     cwd: spec.workingDirectory ?? null,
+    instanceId: spec.instanceId ?? null,
     env: Object.entries(spec.env ?? {}),
     output: spec.output ? outputSpec(spec.output) : null,
   };
@@ -158,16 +167,36 @@ function packedWrapperLines(specBase64: string): string[] {
   return ['import base64, zlib', 'exec(compile(zlib.decompress(base64.b64decode(', ...lines, ')), "ec2-runner-wrapper", "exec"))'];
 }
 
-/** The sh lines that find Python 3.6+ and run the packed wrapper with this spec (then `fi`-less: the caller closes the if). */
-function pythonWrapperLines(wrapperSpecJson: unknown): string[] {
+/**
+ * An inline file's gzip+base64 as the shell variable ec2r_inline: one single-quoted word over several
+ * lines (base64 needs no quoting; both decoders skip the newlines). The Python wrapper gets it in its
+ * environment, the sh fallback decodes it with base64 -d | gzip -dc.
+ */
+function inlineFileLines(spec: RemoteRunSpec): string[] {
+  const fetch = spec.payload?.fetch;
+  if (fetch?.kind !== 'inline') return [];
+  const lines: string[] = [];
+  for (let i = 0; i < fetch.gzipBase64.length; i += PACKED_LINE_CHARS) lines.push(fetch.gzipBase64.slice(i, i + PACKED_LINE_CHARS));
+  lines[0] = `ec2r_inline='${lines[0]}`;
+  lines[lines.length - 1] += "'";
+  return lines;
+}
+
+/**
+ * The sh lines that find Python 3.6+ and run the packed wrapper with this spec (then `fi`-less: the caller
+ * closes the if). `inline` is the file sent with the command, if any (inlineFileLines).
+ */
+function pythonWrapperLines(wrapperSpecJson: unknown, inline: string[] = []): string[] {
   const specBase64 = Buffer.from(JSON.stringify(wrapperSpecJson), 'utf8').toString('base64');
   return [
     'unset CDPATH; ec2r_py=',
+    ...inline,
     `for ec2r_candidate in ${PYTHON_CANDIDATES.join(' ')}; do`,
     '  if "$ec2r_candidate" -c "import sys; sys.exit(sys.version_info < (3, 6))" >/dev/null 2>&1; then ec2r_py=$ec2r_candidate; break; fi',
     'done',
     'if [ -n "$ec2r_py" ]; then',
-    `"$ec2r_py" - <<'${HEREDOC_DELIMITER}'`,
+    // $0 is the agent's _script.sh, whose path names the instance (for agents without AWS_SSM_INSTANCE_ID).
+    `ec2r_script=$0 ${inline.length ? 'ec2r_inline=$ec2r_inline ' : ''}"$ec2r_py" - <<'${HEREDOC_DELIMITER}'`,
     ...packedWrapperLines(specBase64),
     HEREDOC_DELIMITER,
     'exit $?',
@@ -180,11 +209,12 @@ function pythonWrapperLines(wrapperSpecJson: unknown): string[] {
  * instance. It hands the policy to the run's wrapper still going there, or uploads what the ended
  * wrapper kept in its spool. Without Python there is no live channel to renew: nothing to do.
  */
-export function buildRenewalCommands(runId: string, output: LiveOutputTarget, downloadUrl?: string): string[] {
+export function buildRenewalCommands(runId: string, output: LiveOutputTarget, downloadUrl?: string, instanceId?: string): string[] {
   if (!isValidRunId(runId)) invalid(`run id ${JSON.stringify(runId)} is not 1-64 letters, digits, - or _`, 'use a random hex id');
   if (!/^https?:\/\//.test(output.url)) invalid('the live-output URL is not http(s)', 'pass the url from createPresignedPost');
   // A fresh presigned GET for a run not started yet: its own may expire before a late delivery.
-  const spec = { v: 1, runId, mode: 'renew', output: outputSpec(output), download: downloadUrl ?? null };
+  // The instance it is sent to names the spool when the agent does not say (see the wrapper's own_instance_id).
+  const spec = { v: 1, runId, mode: 'renew', output: outputSpec(output), download: downloadUrl ?? null, instanceId: instanceId && isInstanceId(instanceId) ? instanceId : null };
   return [formatRenewalHeader(runId), ...pythonWrapperLines(spec), 'exit 0'];
 }
 
@@ -193,7 +223,7 @@ export function buildRemoteCommands(spec: RemoteRunSpec): string[] {
   const interpreterWords = validate(spec);
   const lines = [
     formatRemoteHeader(spec.runId, spec.outputLocation),
-    ...pythonWrapperLines(wrapperSpec(spec, interpreterWords)),
+    ...pythonWrapperLines(wrapperSpec(spec, interpreterWords), inlineFileLines(spec)),
     ...fallbackScriptLines(spec, interpreterWords),
   ];
   const bytes = Buffer.byteLength(lines.join('\n'), 'utf8');

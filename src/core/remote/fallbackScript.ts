@@ -3,7 +3,11 @@
 // SSM's own output). Every user-supplied value is embedded as single-quoted base64 and decoded at run
 // time, so nothing the user typed is ever parsed by the shell; arguments are collected into the
 // positional parameters and run as "$@", byte for byte (any text without NUL).
+import { AGENT_REBOOT_EXIT_CODE, REBOOT_EXIT_CODE_REPORTED_AS } from '../defaults';
 import type { RemoteRunSpec } from './types';
+
+/** Said on stderr (SSM's output only) when a script's 194 is reported to the agent as 195. */
+export const REBOOT_CODE_NOTE = `ec2-runner: the script exited ${AGENT_REBOOT_EXIT_CODE}, which the SSM agent takes as a reboot request; reported to SSM as ${REBOOT_EXIT_CODE_REPORTED_AS}`;
 
 /**
  * A line that decodes `value` into $ec2r_v (via ec2r_decode, defined in fallbackScriptLines), with
@@ -20,6 +24,13 @@ function pushWord(value: string): string {
 
 function downloadLines(spec: RemoteRunSpec): string[] {
   const payload = spec.payload!;
+  if (payload.fetch.kind === 'inline') {
+    // $ec2r_inline is set at the top of the command text (commandText.ts inlineFileLines).
+    return [
+      'command -v gzip >/dev/null 2>&1 || ec2r_fail 125 "this instance has neither python3 nor gzip (needed to unpack the file sent with the command): install python3"',
+      'printf %s "$ec2r_inline" | base64 -d | gzip -dc >"$ec2r_file" || ec2r_fail 125 "could not unpack the file sent with the command"',
+    ];
+  }
   if (payload.fetch.kind === 'instance-role') {
     return [
       'command -v aws >/dev/null 2>&1 || ec2r_fail 125 "download failed: the aws CLI is not on this instance\'s PATH (needed by the instance-role transfer mode)"',
@@ -98,6 +109,17 @@ export function fallbackScriptLines(spec: RemoteRunSpec, interpreterWords: strin
   lines.push('export EC2_RUNNER_ARTIFACTS="$ec2r_tmp/artifacts"; mkdir "$EC2_RUNNER_ARTIFACTS"');
   // Looked up after the exports, with the script's PATH, as the Python wrapper does.
   if (spec.payload) lines.push(INTERPRETER_CHECK);
-  lines.push('cd "$ec2r_cwd" || ec2r_fail 125 "cannot enter the working directory"', ...(session ? session.runLines : ['"$@" </dev/null', 'exit $?']));
+  lines.push('cd "$ec2r_cwd" || ec2r_fail 125 "cannot enter the working directory"');
+  if (session) {
+    lines.push(...session.runLines);
+    return lines;
+  }
+  lines.push(
+    '"$@" </dev/null',
+    'ec2r_code=$?',
+    // The agent would reboot the instance and run everything again on 194 (see the wrapper).
+    `[ "$ec2r_code" -ne ${AGENT_REBOOT_EXIT_CODE} ] || { printf '%s\n' "${REBOOT_CODE_NOTE}" >&2; exit ${REBOOT_EXIT_CODE_REPORTED_AS}; }`,
+    'exit "$ec2r_code"',
+  );
   return lines;
 }

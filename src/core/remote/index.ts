@@ -2,5 +2,6 @@
 export type { LiveOutputTarget, RemotePayload, RemoteRunSpec } from './types';
 export { buildRemoteCommands, buildRenewalCommands, COMMAND_TEXT_BUDGET_BYTES } from './commandText';
 export { parseRemoteHeader } from './header';
+export { REBOOT_CODE_NOTE } from './fallbackScript';
 export { CorruptFramesError, decodeFrames, encodeFrames, type Frame } from './frames';
 export { chunkKey, INSTANCE_ID_PATTERN, isInstanceId, parseChunkKey } from './chunkKeys';

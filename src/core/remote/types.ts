@@ -10,7 +10,11 @@ export interface RemotePayload {
   interpreter: string;
   /** Passed to the script byte for byte (any Unicode text except NUL). */
   args: string[];
-  fetch: { kind: 'presigned'; url: string } | { kind: 'instance-role'; s3Uri: string; region: string };
+  /**
+   * How the instance gets the file: a presigned GET, `aws s3 cp` with the instance role, or inline: the
+   * gzip of the file, base64, carried in the command text itself (no S3 needed on the instance).
+   */
+  fetch: { kind: 'presigned'; url: string } | { kind: 'instance-role'; s3Uri: string; region: string } | { kind: 'inline'; gzipBase64: string };
   /**
    * The staged file is a .tar.gz of a project: the instance unpacks it (refusing absolute paths, `..`
    * and links) into a per-run directory, which is the default working directory, and runs `entry`.
@@ -51,4 +55,9 @@ export interface RemoteRunSpec {
   output?: LiveOutputTarget;
   /** s3://bucket/prefix shown in the recognisable first line (never a presigned URL). */
   outputLocation?: string;
+  /**
+   * The one target instance, when the command goes to a single instance id: the wrapper's last resort for
+   * naming its live-output keys when the agent sets no AWS_SSM_INSTANCE_ID (older agents).
+   */
+  instanceId?: string;
 }

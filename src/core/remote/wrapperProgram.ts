@@ -18,7 +18,16 @@
 //   also tees everything to its own stdout/stderr, so SSM's output stays meaningful as a last resort.
 // - Exit codes of the wrapper itself: 125 = it could not run the script (download, checksum, working
 //   directory), 127 = interpreter not found, 126 = interpreter could not be started; otherwise the
-//   script's own code, 128+N when killed by signal N.
+//   script's own code, 128+N when killed by signal N. A script's 194 would make the agent reboot the
+//   instance and run the command again, so the wrapper exits 195 then; its exit frame says 194.
+// - S3 may be unreachable (private subnet without an S3 gateway endpoint or NAT): the first upload and the
+//   download wait a few seconds for a first answer (defaults.ts), then the output is left to SSM's channel
+//   (everything is teed) and a download fails with a message naming the fix. An inline file needs no S3.
+// - The agent kills nothing when a script ends normally: processes the script left in the wrapper's
+//   process group are stopped after it (SIGTERM, then SIGKILL); one started with setsid survives.
+// - The instance id names the live-output keys: AWS_SSM_INSTANCE_ID, else the agent's script path
+//   (/var/lib/amazon/ssm/<id>/document/orchestration/...), else the single target the client named;
+//   without one there is no live output (never a made-up name the client cannot match).
 // - Projects (archive): unpacked with tarfile after refusing absolute paths, `..`, links and special files,
 //   so nothing lands outside the per-run directory. Dependencies go into a venv keyed by the hash of the
 //   requirements and the interpreter's identity. Venvs are not relocatable (pip writes absolute paths
@@ -28,7 +37,12 @@
 //   before the exit frame: one ordered channel, so they arrive with the output, attach replays them and
 //   no second upload path or listing-order rule is needed. Bounded by ARTIFACTS_MAX_BYTES (one object).
 
-import { ARTIFACTS_MAX_BYTES, ARTIFACTS_MAX_FILES, DEFAULT_VENV_ROOT, FALLBACK_VENV_ROOT } from '../defaults';
+import {
+  AGENT_REBOOT_EXIT_CODE, ARTIFACTS_MAX_BYTES, ARTIFACTS_MAX_FILES, DEFAULT_VENV_ROOT, FALLBACK_VENV_ROOT, LEFTOVER_PROCESS_GRACE_SECONDS,
+  REBOOT_EXIT_CODE_REPORTED_AS, S3_DOWNLOAD_FIRST_CONTACT_SECONDS, S3_FIRST_CONTACT_SECONDS,
+} from '../defaults';
+import { INSTANCE_ID_PATTERN } from './chunkKeys';
+import { REBOOT_CODE_NOTE } from './fallbackScript';
 
 /** DEFAULT_VENV_ROOT below $HOME, e.g. `.cache/ec2-runner/venvs`. */
 const VENV_HOME_SUBDIR = DEFAULT_VENV_ROOT.replace(/^\$HOME\//, '');
@@ -36,7 +50,7 @@ const VENV_HOME_SUBDIR = DEFAULT_VENV_ROOT.replace(/^\$HOME\//, '');
 /** The wrapper's Python source with the run spec (base64 of JSON, see commandText.ts) embedded. */
 export function wrapperProgram(specBase64: string): string {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(specBase64)) throw new Error('the wrapper spec must be base64');
-  return String.raw`import base64, hashlib, json, os, platform, re, select, shutil, signal, stat, struct, subprocess, sys, tempfile, threading, time, uuid
+  return String.raw`import base64, errno, hashlib, json, os, platform, re, select, shutil, signal, socket, stat, struct, subprocess, sys, tempfile, threading, time, uuid
 import urllib.error, urllib.request
 SPEC = json.loads(base64.b64decode("${specBase64}").decode("utf-8"))
 FLUSH_SECONDS = 0.2
@@ -54,6 +68,13 @@ SPOOL_CHECK_SECONDS = 0.5  # how often the channel looks for a renewed policy (a
 RENEW_HANDOVER_SECONDS = 30  # how long a renewal command waits for the running wrapper to take its policy
 RENEWED_DOWNLOAD_WAIT_SECONDS = 10  # after a refused download, how long to wait for a renewal's fresh URL
 EXIT_NOT_RUN, EXIT_CANNOT_START, EXIT_NOT_FOUND = 125, 126, 127
+AGENT_REBOOT_CODE, REBOOT_CODE_REPORTED_AS = ${AGENT_REBOOT_EXIT_CODE}, ${REBOOT_EXIT_CODE_REPORTED_AS}
+REBOOT_CODE_NOTE = ${JSON.stringify(REBOOT_CODE_NOTE)}
+S3_FIRST_CONTACT_SECONDS = ${S3_FIRST_CONTACT_SECONDS}
+S3_DOWNLOAD_FIRST_CONTACT_SECONDS = ${S3_DOWNLOAD_FIRST_CONTACT_SECONDS}
+S3_ROUTE_FIX = "give the instance's subnet a route to S3: an S3 gateway endpoint in its VPC, or a NAT route"
+LEFTOVER_GRACE_SECONDS = ${LEFTOVER_PROCESS_GRACE_SECONDS}
+INSTANCE_ID = re.compile(r"${INSTANCE_ID_PATTERN.source}")
 ARTIFACTS_MAX_BYTES = ${ARTIFACTS_MAX_BYTES}
 ARTIFACTS_MAX_FILES = ${ARTIFACTS_MAX_FILES}
 VENV_HOME_SUBDIR = b"${VENV_HOME_SUBDIR}"
@@ -116,20 +137,24 @@ def is_permanent(error):
     return isinstance(error, urllib.error.HTTPError) and 400 <= error.code < 500 and error.code not in (408, 429)
 
 
-def with_retries(action, attempts):
+def is_unreachable(error):
+    """No answer at all: a timeout before the first response, a refused or unroutable connection, no DNS."""
+    reason = error.reason if isinstance(error, urllib.error.URLError) and not isinstance(error, urllib.error.HTTPError) else error
+    if isinstance(reason, (socket.timeout, socket.gaierror, ConnectionRefusedError)):
+        return True
+    return isinstance(reason, OSError) and reason.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ETIMEDOUT)
+
+
+def with_retries(action, attempts, give_up=is_permanent):
     delay = 0.25
     for attempt in range(attempts):
         try:
             return action()
         except Exception as error:
-            if is_permanent(error) or attempt == attempts - 1:
+            if give_up(error) or attempt == attempts - 1:
                 raise
             time.sleep(delay)
             delay *= 2
-
-
-def own_instance_id():
-    return os.environ.get("AWS_SSM_INSTANCE_ID") or "host-" + re.sub(r"[^A-Za-z0-9._-]", "_", platform.node() or "unknown")
 
 
 class Spool(object):
@@ -234,6 +259,13 @@ class Spool(object):
         except (OSError, ValueError):
             return None
 
+    def mark_unreachable(self):
+        if self.memory is None:
+            open(self.path("unreachable"), "wb").close()
+
+    def unreachable(self):
+        return self.memory is None and os.path.exists(self.path("unreachable"))
+
     def mark_ended(self):
         if self.memory is None:
             open(self.path("ended"), "wb").close()
@@ -266,6 +298,8 @@ class Channel(object):
         self.stalled = None if self.target else "waiting for an upload policy"
         self.retry_at = 0.0 if self.target else float("inf")
         self.checked_at = 0.0
+        self.contacted = False  # S3 has acknowledged an upload of this channel
+        self.unreachable = False  # S3 never answered the first upload (see S3_FIRST_CONTACT_SECONDS)
         self.seq = 0
         self.spool = spool or (Spool(instance_id) if self.active else None)
         self.thread = threading.Thread(target=self.run)
@@ -306,6 +340,8 @@ class Channel(object):
             self.cond.notify_all()
         if self.thread.is_alive():
             self.thread.join(CLOSE_SECONDS)
+        if self.unreachable:
+            return  # give_up left only its marker, for a renewal to read
         left = len(self.spool.pending())
         if not left and not self.thread.is_alive():
             self.spool.remove()
@@ -348,6 +384,24 @@ class Channel(object):
                 self.spool.put(self.seq, body)
                 self.seq += 1
             self.upload()
+            if self.unreachable:
+                self.give_up()
+                return
+
+    def give_up(self):
+        """S3 never answered: the output is SSM's own from here on (everything is teed). Nothing is kept
+        for a renewal (one would not reach S3 either), and one that comes says so at once."""
+        with self.cond:
+            self.active = False
+            self.pending = []
+            self.pending_bytes = 0
+            self.cond.notify_all()
+        try:
+            for seq in self.spool.pending():
+                self.spool.ack(seq)
+            self.spool.mark_unreachable()
+        except OSError:
+            pass
 
     def upload(self):
         """Uploads the spooled objects in order; returns how many are still waiting."""
@@ -361,22 +415,31 @@ class Channel(object):
         waiting = self.spool.pending()
         for index, seq in enumerate(waiting):
             body = self.spool.read(seq)
+            first_contact = not self.contacted
             try:
-                with_retries(lambda: self.post(seq, body), UPLOAD_ATTEMPTS)
+                if first_contact:
+                    # A few seconds for a first answer: an instance without a route to S3 falls back to SSM's output at once.
+                    with_retries(lambda: self.post(seq, body, S3_FIRST_CONTACT_SECONDS), UPLOAD_ATTEMPTS, lambda e: is_permanent(e) or is_unreachable(e))
+                else:
+                    with_retries(lambda: self.post(seq, body), UPLOAD_ATTEMPTS)
             except Exception as error:
+                if first_contact and is_unreachable(error):
+                    self.unreachable = True  # said once, at the end (main), or by the renewal command
+                    return len(waiting) - index
                 if not self.stalled:
                     note("live output upload refused (%s); output is kept on this instance until the upload is renewed" % http_reason(error))
                 self.stalled = http_reason(error)
                 # A refused policy only works again once renewed; a network failure is retried as it is.
                 self.retry_at = float("inf") if is_permanent(error) else time.time() + STALLED_RETRY_SECONDS
                 return len(waiting) - index
+            self.contacted = True
             self.spool.ack(seq)
         if self.stalled and waiting:
             note("upload policy renewed; live output resumed")
         self.stalled = None
         return 0
 
-    def post(self, seq, body):
+    def post(self, seq, body, timeout=60):
         key = "%s%s/%08d" % (self.target["keyPrefix"], self.instance_id, seq)
         fields = [(name, key if name == "key" else value) for name, value in self.target["fields"]]
         if "key" not in [name for name, _ in fields]:
@@ -390,7 +453,7 @@ class Channel(object):
         data += b"Content-Type: application/octet-stream\r\n\r\n" + body + b"\r\n--" + boundary + b"--\r\n"
         request = urllib.request.Request(self.target["url"], data=bytes(data), method="POST")
         request.add_header("Content-Type", "multipart/form-data; boundary=" + boundary.decode("ascii"))
-        response = urllib.request.urlopen(request, timeout=60)
+        response = urllib.request.urlopen(request, timeout=timeout)
         response.read()
         response.close()
 
@@ -402,6 +465,9 @@ def renew(instance_id):
     if spool.memory is not None:
         return 0
     started = os.path.exists(spool.path("active"))
+    if spool.unreachable():
+        print("ec2-runner: this instance cannot reach S3, so the run has no live output to renew (its output is SSM's own)")
+        return 0
     if SPEC.get("download"):
         spool.offer_download(SPEC["download"])
     spool.offer_policy(SPEC["output"])
@@ -437,23 +503,31 @@ def hash_file(path):
 def download_presigned(url, path):
     renewed = []
     def attempt():
-        response = urllib.request.urlopen(renewed[0] if renewed else url, timeout=60)
+        # A short wait for the first answer (S3 unreachable fails fast), then a normal one for the body.
+        response = urllib.request.urlopen(renewed[0] if renewed else url, timeout=S3_DOWNLOAD_FIRST_CONTACT_SECONDS)
         try:
+            try:
+                response.fp.raw._sock.settimeout(60)
+            except AttributeError:
+                pass
             with open(path, "wb") as out:
                 shutil.copyfileobj(response, out, 1 << 20)
         finally:
             response.close()
     try:
+        fails_fast = lambda e: is_permanent(e) or is_unreachable(e)
         try:
-            with_retries(attempt, 3)
+            with_retries(attempt, 3, fails_fast)
         except urllib.error.HTTPError as error:
             # Delivered after the URL (or the credentials that signed it) expired: a following client
             # sends a fresh one with its renewal.
             renewed.extend(Spool.renewed_download(error))
             if not renewed:
                 raise
-            with_retries(attempt, 3)
+            with_retries(attempt, 3, fails_fast)
     except Exception as error:
+        if is_unreachable(error):
+            raise Failure("cannot reach S3 from this instance (no answer within %d s) to fetch the file to run: %s; a single file small enough to travel in the command needs no S3" % (S3_DOWNLOAD_FIRST_CONTACT_SECONDS, S3_ROUTE_FIX))
         hint = {403: " (the presigned URL expired or was refused: run again)", 404: " (the staged file is gone: run again to stage it)"}
         raise Failure("download failed: %s%s" % (http_reason(error), hint.get(getattr(error, "code", None), "")))
 
@@ -479,8 +553,19 @@ def find_executable(name, env):
     return None
 
 
+def write_inline_file(path):
+    """The file sent in the command text ($ec2r_inline: base64 of its gzip)."""
+    import gzip
+    try:
+        data = gzip.decompress(base64.b64decode(os.environb.get(b"ec2r_inline", b"")))
+    except Exception as error:
+        raise Failure("could not unpack the file sent with the command: %s" % error)
+    with open(path, "wb") as out:
+        out.write(data)
+
+
 def build_env(tmp):
-    env = dict(os.environb)
+    env = dict((name, value) for name, value in os.environb.items() if not name.startswith(b"ec2r_"))  # the command text's own
     env[b"PYTHONUNBUFFERED"] = b"1"
     for name, value in SPEC["env"]:
         env[name.encode("utf-8")] = value.encode("utf-8")
@@ -592,7 +677,9 @@ def prepare(tmp, env, channel):
         return [b"/bin/sh", b"-c", SPEC["shell"].encode("utf-8")], tmp
     staged = SPEC["file"]
     path = os.path.join(tmp, staged["name"].encode("utf-8"))
-    if staged["fetch"]["kind"] == "presigned":
+    if staged["fetch"]["kind"] == "inline":
+        write_inline_file(path)
+    elif staged["fetch"]["kind"] == "presigned":
         download_presigned(staged["fetch"]["url"], path)
     else:
         download_with_role(staged["fetch"], path, env)
@@ -648,7 +735,55 @@ def supervise(argv, cwd, env, channel, stdout_letter=b"o"):
         if exited_at is not None and time.time() - exited_at > DRAIN_AFTER_EXIT_SECONDS:
             break
     code = child.wait()
+    stop_leftovers()
     return (128 - code, -code) if code < 0 else (code, None)
+
+
+def group_members():
+    """Processes in the wrapper's process group, except the wrapper and the shells above it."""
+    own_group = os.getpgid(0)
+    keep, pid = set(), os.getpid()
+    while pid > 1 and pid not in keep:
+        keep.add(pid)
+        try:
+            with open("/proc/%d/stat" % pid, "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            if int(fields[2]) != own_group:
+                break
+            pid = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            break
+    members = []
+    for name in os.listdir("/proc"):
+        if name.isdigit() and int(name) not in keep:
+            try:
+                if os.getpgid(int(name)) == own_group:
+                    members.append(int(name))
+            except OSError:
+                pass
+    return members
+
+
+def stop_leftovers():
+    """Stops what the script left running in the process group (the agent would leave it running)."""
+    if not os.path.isdir("/proc"):
+        return  # not Linux: nothing to enumerate
+    try:
+        deadline = time.time() + LEFTOVER_GRACE_SECONDS
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            members = group_members()
+            for pid in members:
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+            while members and sig == signal.SIGTERM and time.time() < deadline:
+                time.sleep(0.05)
+                members = group_members()
+            if not members:
+                return
+    except Exception:
+        pass  # housekeeping must never change the run's result
 
 
 def ship_result(path, channel):
@@ -717,11 +852,22 @@ def ship_artifacts(folder, channel):
     channel.add(b"a", buffer.getvalue(), urgent=True)
 
 
+def own_instance_id():
+    """See the header: the agent's variable, the agent's script path, the client's single target, or None."""
+    from_path = re.search(r"/([^/]+)/document/orchestration/", os.environ.get("ec2r_script", ""))
+    for candidate in (os.environ.get("AWS_SSM_INSTANCE_ID"), from_path and from_path.group(1), SPEC.get("instanceId")):
+        if candidate and INSTANCE_ID.match(candidate):
+            return candidate
+    return None
+
+
 def main():
     instance_id = own_instance_id()
     if SPEC["mode"] == "renew":
-        return renew(instance_id)
-    channel = Channel(SPEC.get("output"), instance_id)
+        return renew(instance_id) if instance_id else 0
+    if not instance_id and SPEC.get("output"):
+        note("live output is off: this SSM agent does not say which instance this is (no AWS_SSM_INSTANCE_ID; update the agent); the output is SSM's own")
+    channel = Channel(SPEC.get("output") if instance_id else None, instance_id)
     sweep_stale_temp_dirs()
     tmp_name = tempfile.mkdtemp(prefix="ec2-runner-")
     tmp = os.fsencode(tmp_name)
@@ -740,6 +886,8 @@ def main():
         ship_artifacts(env[b"EC2_RUNNER_ARTIFACTS"], channel)
     except Failure as failure:
         code = failure.code
+        if "cannot reach S3" in str(failure):
+            channel.unreachable = False  # said once, here
         note(str(failure))
         channel.add(b"E", str(failure).encode("utf-8"))
     except Exception as error:
@@ -751,6 +899,11 @@ def main():
     exit_payload = str(code) if signal_number is None else json.dumps({"exitCode": code, "signal": signal_number})
     channel.add(b"x", exit_payload.encode("ascii"), urgent=True)
     channel.close()
+    if channel.unreachable:
+        note("S3 did not answer within %d s, so there was no live output: this output is SSM's own (the first 24,000 characters of stdout and 8,000 of stderr); for live output and projects, %s" % (S3_FIRST_CONTACT_SECONDS, S3_ROUTE_FIX))
+    if code == AGENT_REBOOT_CODE:
+        note(REBOOT_CODE_NOTE[len("ec2-runner: "):])
+        return REBOOT_CODE_REPORTED_AS
     return code
 
 
