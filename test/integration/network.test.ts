@@ -148,6 +148,17 @@ describe('instances that cannot reach S3, exit code 194, old agents', () => {
     }
   });
 
+  test('ec2-runner sandbox --help lists the switches; --config refuses a switch that is not true or false', async () => {
+    const help = await cli(['sandbox', '--help']);
+    assert.equal(help.code, 0);
+    for (const flag of ['--s3-unreachable', 's3UnreachableInstances', '--agent-without-instance-id']) assert.ok(help.stderr.includes(flag), flag);
+    const config = join(dir, 'bad-switch.json');
+    writeFileSync(config, JSON.stringify({ s3Unreachable: 'yes' }));
+    const bad = await cli(['sandbox', '--config', config]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /s3Unreachable must be true or false, got yes/);
+  });
+
   test('processes a script leaves in its group are stopped when it ends (the agent would leave them)', async () => {
     const started = Date.now();
     const handle = await engine.start(on(reachable, { kind: 'command', command: 'sleep 60 & sleep 60 >/dev/null 2>&1 & echo started' }));

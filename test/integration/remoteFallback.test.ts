@@ -4,7 +4,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HOSTILE_ARGS, type RemoteCase, type RemoteTransport, runRemote } from '../support/remoteHarness';
-import { binDirWith, scratchDir, writeFakeAwsCli } from '../support/remoteRun';
+import { binDirWith, runCommandsLocally, scratchDir, writeFakeAwsCli } from '../support/remoteRun';
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { buildRemoteCommands, REBOOT_CODE_NOTE } from '../../src/core/remote';
+import { REBOOT_EXIT_CODE_REPORTED_AS } from '../../src/core/defaults';
 import { localTransport, RemoteTestServer } from '../support/remoteTestServer';
 
 const BASE_TOOLS = ['sh', 'base64', 'mktemp', 'rm', 'sha256sum', 'od', 'tr', 'cat'];
@@ -39,6 +43,27 @@ const run = (remoteCase: Omit<RemoteCase, 'path'> & { path?: string }) => runRem
 const FALLBACK_NOTE = /ec2-runner: no python3 on this instance: running without live output/;
 
 describe('remote command without python (plain sh fallback)', () => {
+  test('an inline file needs only sh, base64 and gzip (no download tool); a 194 is reported to SSM as 195', async () => {
+    const bin = binDirWith(`${scratch.root}/inline`, [...BASE_TOOLS, 'gzip']);
+    const script = Buffer.from('echo "inline $1"\nexit 194\n');
+    const commands = buildRemoteCommands({
+      runId: 'inline194',
+      payload: {
+        fileName: 'inline.sh', sha256: createHash('sha256').update(script).digest('hex'), interpreter: 'sh', args: ['é $x'],
+        fetch: { kind: 'inline', gzipBase64: gzipSync(script).toString('base64') },
+      },
+    });
+    const dirs = scratchDir();
+    try {
+      const local = await runCommandsLocally(commands, { cwd: dirs.agent, env: { PATH: bin, TMPDIR: dirs.tmp } });
+      assert.equal(local.stdout.toString(), 'inline é $x\n');
+      assert.equal(local.exitCode, REBOOT_EXIT_CODE_REPORTED_AS);
+      assert.ok(local.stderr.toString().includes(`${REBOOT_CODE_NOTE}\n`), local.stderr.toString());
+    } finally {
+      dirs.dispose();
+    }
+  });
+
   test('arguments, file name, env and exit code arrive exactly; stdin is empty; temp dir removed', async () => {
     const outcome = await run({
       script: PRINT_ARGV_HEX_SH,
