@@ -35,6 +35,8 @@ export interface ScriptSpec {
   withoutInstanceId?: boolean;
   /** Added to the agent's environment (the sandbox's model of an instance without a route to S3). */
   extraEnv?: Record<string, string>;
+  /** CPU priority of the script; default INSTANCE_NICENESS. */
+  niceness?: number;
 }
 
 export interface ScriptResult {
@@ -82,7 +84,7 @@ export function runScript(spec: ScriptSpec): RunningScript {
     closeSync(errFd);
   }
   const pid = child.pid ?? -1;
-  lowerSessionPriority(pid);
+  lowerSessionPriority(pid, spec.niceness ?? INSTANCE_NICENESS);
   const killGroup = () => {
     try {
       if (pid > 0) process.kill(-pid, 'SIGKILL');
@@ -124,15 +126,15 @@ function readHead(path: string, keep: number): { head: Buffer; bytes: number } {
  * scripts would get 100 shares to the endpoint's one. Lowering the session's autogroup priority
  * restores the order (no-op where autogroup does not exist).
  */
-function lowerSessionPriority(pid: number): void {
+function lowerSessionPriority(pid: number, niceness: number): void {
   if (pid <= 0) return;
   try {
-    setPriority(pid, INSTANCE_NICENESS); // what sh starts from now on inherits it
+    setPriority(pid, niceness); // what sh starts from now on inherits it
   } catch {
     // the script already ended
   }
   try {
-    writeFileSync(`/proc/${pid}/autogroup`, String(INSTANCE_NICENESS));
+    writeFileSync(`/proc/${pid}/autogroup`, String(niceness));
   } catch {
     // not Linux, autogroup disabled, or the script already ended
   }

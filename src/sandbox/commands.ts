@@ -79,7 +79,7 @@ export interface CommandStoreOptions {
   /** Uploads full output when OutputS3BucketName is set; false when the bucket does not exist. */
   uploadOutput: (bucket: string, key: string, file: string) => boolean;
   /** How the agent of `instance` runs scripts right now (switches that model real instances). */
-  agentFor?: (instance: SandboxInstance) => Pick<ScriptSpec, 'withoutInstanceId' | 'extraEnv'>;
+  agentFor?: (instance: SandboxInstance) => Pick<ScriptSpec, 'withoutInstanceId' | 'extraEnv' | 'niceness'>;
 }
 
 /** A modelled reboot (exit code 194): the agent is away this long, then runs the command again. */

@@ -52,6 +52,11 @@ export interface SandboxOptions {
   s3UnreachableInstances?: string[];
   /** The agent sets no AWS_SSM_INSTANCE_ID (agents older than those AWS ships today). Default false. */
   agentWithoutInstanceId?: boolean;
+  /**
+   * CPU priority of scripts; default 19, the lowest (see agent.ts). Timing tests of instance-side waits
+   * use 0: a real instance has CPUs of its own and is never starved by its neighbours.
+   */
+  instanceNiceness?: number;
 }
 
 export interface SandboxInstanceInfo { instanceId: string; name?: string; pingStatus: string; platformType: string }
@@ -123,6 +128,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const commands = new CommandStore({
     agentFor: (instance) => ({
       withoutInstanceId: knobs.agentWithoutInstanceId,
+      niceness: options.instanceNiceness,
       extraEnv: knobs.s3Unreachable || knobs.s3UnreachableInstances.includes(instance.instanceId) ? blackHole.proxyEnvironment : undefined,
     }),
     region,
