@@ -2,7 +2,7 @@
 // behaviour, leaves nothing running and stages nothing outside the expiring key prefix.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +102,8 @@ const DENIALS: Array<{ action: string; outcome: 'before send' | 'completes' | 's
   { action: 'ssm:GetCommandInvocation', outcome: 'wait fails' },
 ];
 
+const STAGED_FILLER = randomBytes(40 * 1024).toString('base64');
+
 describe('bad input: AccessDenied on each API names the IAM action', () => {
   let fx: SandboxFixture;
   let engine: Engine;
@@ -116,7 +118,8 @@ describe('bad input: AccessDenied on each API names the IAM action', () => {
 
   for (const { action, outcome, stagedFirst } of DENIALS) {
     test(`${action} denied${stagedFirst ? ' (file already staged)' : ''}: ${outcome}`, async () => {
-      const content = `print("denied ${action} ${stagedFirst ? 'staged' : ''}")\n`;
+      // Random filler does not compress: too large to travel inline, so the file is staged in S3.
+      const content = `# ${STAGED_FILLER}\nprint("denied ${action} ${stagedFirst ? 'staged' : ''}")\n`;
       const request: RunRequest = fileRequest({ fileName: 'denial.py', content }, online);
       if (stagedFirst) await (await engine.start(request)).wait();
       fx.sandbox.configure({ deny: [action] });

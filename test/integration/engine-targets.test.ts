@@ -1,5 +1,6 @@
 // The engine in-process against the sandbox: several targets, tag targets, cancel, timeout,
 // failures that must be fast and clear, and picking a run up again by command id.
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -95,7 +96,7 @@ describe('engine targets and endings on the sandbox', () => {
     try {
       const marker = `never-${Date.now()}`;
       const handle = await engine.start({
-        source: { kind: 'file', fileName: 'gone.sh', content: utf8(`echo ${marker}\n`) },
+        source: { kind: 'file', fileName: 'gone.sh', content: utf8(`# ${randomBytes(40 * 1024).toString('base64')} (too large to inline)\necho ${marker}\n`) },
         target: { kind: 'instances', instanceIds: [online[0]] },
       });
       // The instance only gets the command after the delivery delay: remove the staged file first.

@@ -2,6 +2,7 @@
 // a tampered staged object never runs, no secret reaches a command text / Comment / output / log,
 // presigned URLs and the POST policy expire shortly after the run's timeout, and the sandbox
 // refuses what AWS refuses.
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -101,7 +102,7 @@ describe('security', () => {
   test('a staged object tampered with after upload is refused by the checksum; nothing runs', async () => {
     const marker = join(dir, 'tamper-ran');
     const evil = join(dir, 'evil-ran');
-    const content = `touch ${marker}; echo genuine\n`;
+    const content = `# ${randomBytes(40 * 1024).toString('base64')} (too large to inline: staged)\ntouch ${marker}; echo genuine\n`;
     const request = fileRequest({ fileName: 'tamper.sh', content }, online[0]);
     const first = await runCollecting(engine, request);
     assert.equal(first.stdout.toString(), 'genuine\n');
@@ -156,7 +157,7 @@ describe('security', () => {
 
   test('the presigned GET expires at delivery timeout + slack, the POST policy at delivery + execution timeout + slack, covering only the instance', async () => {
     const before = Date.now();
-    const handle = await engine.start(fileRequest({ fileName: 'expiry.py', content: 'print("x")\n' }, online[0], { timeoutSeconds: 60, deliveryTimeoutSeconds: 30 }));
+    const handle = await engine.start(fileRequest({ fileName: 'expiry.py', content: `# ${randomBytes(40 * 1024).toString('base64')} (too large to inline)\nprint("x")\n` }, online[0], { timeoutSeconds: 60, deliveryTimeoutSeconds: 30 }));
     await handle.wait();
     const command = (await ssm.send(new ListCommandsCommand({ CommandId: handle.commandId }))).Commands![0];
     const spec = specOf(command.Parameters!.commands!);
