@@ -119,7 +119,8 @@ describe('bad input: AccessDenied on each API names the IAM action', () => {
   for (const { action, outcome, stagedFirst } of DENIALS) {
     test(`${action} denied${stagedFirst ? ' (file already staged)' : ''}: ${outcome}`, async () => {
       // Random filler does not compress: too large to travel inline, so the file is staged in S3.
-      const content = `# ${STAGED_FILLER}\nprint("denied ${action} ${stagedFirst ? 'staged' : ''}")\n`;
+      const printed = `denied ${action} ${stagedFirst ? 'staged' : ''}`;
+      const content = `# ${STAGED_FILLER}\nprint("${printed}")\n`;
       const request: RunRequest = fileRequest({ fileName: 'denial.py', content }, online);
       if (stagedFirst) await (await engine.start(request)).wait();
       fx.sandbox.configure({ deny: [action] });
@@ -143,7 +144,7 @@ describe('bad input: AccessDenied on each API names the IAM action', () => {
       }
       const invocation = (await handle.wait()).invocations[0];
       assert.equal(invocation.status, 'Success', invocation.reason);
-      assert.equal(invocation.stdout, content.slice(7, -3) + '\n');
+      assert.equal(invocation.stdout, `${printed}\n`);
       assert.equal(invocation.outputSource, outcome === 'completes' ? 'live' : 'ssm');
       if (outcome === 'ssm fallback') assert.match(invocation.reason ?? '', /live output unavailable/);
     });
