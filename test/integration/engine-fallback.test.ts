@@ -14,7 +14,7 @@ import { withSandbox } from '../support/sandbox';
 
 const root = mkdtempSync(join(tmpdir(), 'ec2-runner-nopython-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-const noPython = binDirWith(root, ['sh', 'base64', 'mktemp', 'rm', 'sha256sum', 'od', 'tr', 'cat', 'curl', 'bash']);
+const noPython = binDirWith(root, ['sh', 'base64', 'gzip', 'mktemp', 'rm', 'sha256sum', 'od', 'tr', 'cat', 'curl', 'bash']);
 const sandboxReady = withSandbox({ instances: 1, instancePath: noPython });
 
 describe('engine on an instance without python3', () => {

@@ -300,9 +300,12 @@ describe('sandbox CancelCommand of a running command', async () => {
   const instanceId = info.instances[0].instanceId;
 
   test('goes Cancelling then Cancelled, and SIGKILLs the process group', async () => {
-    const lines = ['echo "pgid=$(cut -d" " -f5 /proc/$$/stat)"', 'sleep 300 &', 'sleep 300'];
+    // The group id also goes to a file (cwd: the instance's root): cancel only once the script has written it.
+    const lines = ['echo "pgid=$(cut -d" " -f5 /proc/$$/stat)"', 'cut -d" " -f5 /proc/$$/stat > tmp/cancel-pgid', 'sleep 300 &', 'sleep 300'];
     const { Command: command } = await ssm.send(new SendCommandCommand({ DocumentName: RUN, InstanceIds: [instanceId], Parameters: { commands: lines } }));
     await waitForInvocation(ssm, command!.CommandId!, instanceId, { until: (s) => s === 'InProgress' });
+    const pgidFile = join(info.dataDir, 'instances', instanceId, 'tmp', 'cancel-pgid');
+    await pollUntil('the script to start', () => { try { return readFileSync(pgidFile, 'utf8').trim() || undefined; } catch { return undefined; } }, 10_000);
     await ssm.send(new CancelCommandCommand({ CommandId: command!.CommandId }));
     const cancelling = await ssm.send(new GetCommandInvocationCommand({ CommandId: command!.CommandId, InstanceId: instanceId }));
     assert.equal(cancelling.Status, 'Cancelling');
