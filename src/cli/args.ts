@@ -8,6 +8,7 @@ const OPTIONS = {
   region: { type: 'string' },
   'endpoint-url': { type: 'string' },
   bucket: { type: 'string' },
+  'kms-key-id': { type: 'string' },
   instance: { type: 'string', multiple: true, short: 'i' },
   tag: { type: 'string', multiple: true, short: 't' },
   interpreter: { type: 'string' },
@@ -35,7 +36,7 @@ const OPTIONS = {
 
 export type OptionName = keyof typeof OPTIONS;
 
-const GLOBAL: OptionName[] = ['profile', 'region', 'endpoint-url', 'bucket', 'help'];
+const GLOBAL: OptionName[] = ['profile', 'region', 'endpoint-url', 'bucket', 'kms-key-id', 'help'];
 const TARGETING: OptionName[] = ['instance', 'tag', 'timeout', 'delivery-timeout', 'max-concurrency', 'max-errors', 'no-wait', 'json', 'cwd', 'env'];
 
 /** Which options each command accepts besides the global ones. */
@@ -63,6 +64,7 @@ export interface ParsedArgs {
     region?: string;
     'endpoint-url'?: string;
     bucket?: string;
+    'kms-key-id'?: string;
     instance?: string[];
     tag?: string[];
     interpreter?: string;

@@ -6,6 +6,8 @@ const GLOBAL_OPTIONS = `Global options:
   --region REGION       AWS region (default: AWS_REGION or the profile's region)
   --endpoint-url URL    Custom endpoint for every service, e.g. the sandbox (default: AWS_ENDPOINT_URL)
   --bucket NAME         Staging bucket (default: EC2_RUNNER_BUCKET, else ec2-runner-<account>-<region>)
+  --kms-key-id KEY      Encrypt staged files and live output with this SSE-KMS key (default:
+                        EC2_RUNNER_KMS_KEY_ID, else the bucket's default encryption)
   -h, --help            Show help`;
 
 const TARGET_OPTIONS = `  -i, --instance ID     Target instance (repeatable, up to 50)
@@ -125,8 +127,8 @@ Needs ssm:StartSession on the instance and the document, ssm:TerminateSession; t
 ${GLOBAL_OPTIONS}`,
   bucket: `Usage: ec2-runner bucket [create]
 
-Shows the staging bucket and whether it exists; \`create\` creates it with public access blocked,
-AES256 default encryption and expiry of staged objects after 7 days.
+Shows the staging bucket, its region and whether it exists; \`create\` creates it with public access
+blocked, default encryption (AES256, or SSE-KMS with --kms-key-id) and expiry of staged objects after 7 days.
 
 ${GLOBAL_OPTIONS}`,
   demo: `Usage: ec2-runner demo

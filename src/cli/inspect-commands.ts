@@ -1,5 +1,5 @@
 // `ec2-runner status|attach|cancel ID`, `instances`, `bucket`.
-import type { Engine, ManagedInstance } from '../core';
+import { configuredEncryption, type Engine, type ManagedInstance } from '../core';
 import type { ParsedArgs } from './args';
 import { EXIT } from './exit-codes';
 import type { Streams } from './printer';
@@ -84,9 +84,11 @@ export async function bucketCommand(args: ParsedArgs, engine: Engine, streams: S
       return EXIT.ok;
     }
     await engine.createBucket();
-    streams.stdout.write(`created ${status.bucket} (public access blocked, AES256 encryption, staged objects expire after 7 days)\n`);
+    const encryption = configuredEncryption(args.values['kms-key-id']) ? 'SSE-KMS' : 'AES256';
+    streams.stdout.write(`created ${status.bucket} (public access blocked, ${encryption} encryption, staged objects expire after 7 days)\n`);
     return EXIT.ok;
   }
-  streams.stdout.write(`${status.bucket}${status.isDefault ? ' (default)' : ''}: ${status.exists ? 'exists' : 'does not exist; create it with `ec2-runner bucket create`'}\n`);
+  const where = status.region ? `exists in ${status.region}` : 'exists';
+  streams.stdout.write(`${status.bucket}${status.isDefault ? ' (default)' : ''}: ${status.exists ? where : 'does not exist; create it with `ec2-runner bucket create`'}\n`);
   return status.exists ? EXIT.ok : EXIT.config;
 }

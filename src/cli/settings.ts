@@ -1,5 +1,5 @@
 // EngineSettings from global options; the SDK itself reads AWS_PROFILE, AWS_REGION, credentials
-// and shared config, and the engine reads EC2_RUNNER_BUCKET.
+// and shared config, and the engine reads EC2_RUNNER_BUCKET and EC2_RUNNER_KMS_KEY_ID.
 import { createEngine, RunnerError, type Engine, type EngineSettings } from '../core';
 import { isValidProfileName } from '../core/profiles';
 import type { ParsedArgs } from './args';
@@ -16,6 +16,7 @@ export function settingsFrom(values: ParsedArgs['values'], env: NodeJS.ProcessEn
     region: values.region,
     endpointUrl,
     bucket: values.bucket,
+    kmsKeyId: values['kms-key-id'],
   };
 }
 

@@ -209,6 +209,11 @@ export interface EngineSettings extends AwsSettings {
   bucket?: string;
   /** Prefix for staged files and live output, default `ec2-runner/`. */
   keyPrefix?: string;
+  /**
+   * SSE-KMS key (id, ARN or alias) for staged files and live output; default EC2_RUNNER_KMS_KEY_ID, else
+   * none named, so the bucket's default encryption applies. Needed when a bucket policy requires SSE-KMS.
+   */
+  kmsKeyId?: string;
 }
 
 export interface CallerIdentity {
@@ -222,6 +227,8 @@ export interface BucketStatus {
   exists: boolean;
   /** True when the name is the engine's default (the user may be offered to create it). */
   isDefault: boolean;
+  /** The bucket's region when it exists (S3 tells it even when it is not SSM's region). */
+  region?: string;
 }
 
 /** The engine as the CLI, the extension and a Lambda use it (created by `createEngine`). */

@@ -8,7 +8,7 @@ import {
   type Command,
   type CommandInvocation,
 } from '@aws-sdk/client-ssm';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { ManagedInstance } from './api';
 import type { AwsClients } from './clients';
 import { errorName } from './errors';
@@ -98,7 +98,8 @@ function fromCommand(command: Command): SsmCommand {
   };
 }
 
-export function sdkRunBackend(clients: AwsClients): RunBackend {
+/** `s3`: runs one request with the S3 client of the bucket's region (see bucketRegion.ts). */
+export function sdkRunBackend(clients: AwsClients, s3: <T>(bucket: string, call: (client: S3Client) => Promise<T>) => Promise<T>): RunBackend {
   return {
     async getInvocation(commandId, instanceId) {
       try {
@@ -150,17 +151,18 @@ export function sdkRunBackend(clients: AwsClients): RunBackend {
       const keys: string[] = [];
       let token: string | undefined;
       do {
-        const page = await clients.s3.send(
-          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, StartAfter: token ? undefined : startAfter, ContinuationToken: token }),
-        );
+        const input = { Bucket: bucket, Prefix: prefix, StartAfter: token ? undefined : startAfter, ContinuationToken: token };
+        const page = await s3(bucket, (client) => client.send(new ListObjectsV2Command(input)));
         keys.push(...(page.Contents ?? []).map((o) => o.Key ?? '').filter(Boolean));
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
       return keys;
     },
     async getObject(bucket, key) {
-      const out = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
+      return s3(bucket, async (client) => {
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
+      });
     },
   };
 }

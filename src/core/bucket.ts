@@ -1,7 +1,6 @@
 // The staging bucket: which one, does it exist, and creating it safely.
 import {
   CreateBucketCommand,
-  HeadBucketCommand,
   PutBucketEncryptionCommand,
   PutBucketLifecycleConfigurationCommand,
   PutPublicAccessBlockCommand,
@@ -10,6 +9,7 @@ import {
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RunnerError } from './api';
 import { STAGED_OBJECT_EXPIRY_DAYS } from './defaults';
+import type { UploadEncryption } from './encryption';
 import { errorName } from './errors';
 
 export function defaultBucketName(account: string, region: string): string {
@@ -21,21 +21,12 @@ export function configuredBucket(setting: string | undefined, env: NodeJS.Proces
   return setting?.trim() || env.EC2_RUNNER_BUCKET?.trim() || undefined;
 }
 
-export async function bucketExists(s3: S3Client, bucket: string, expectedOwner?: string): Promise<boolean> {
-  try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket, ExpectedBucketOwner: expectedOwner || undefined }));
-    return true;
-  } catch (error) {
-    if (errorName(error) === 'NotFound' || errorName(error) === 'NoSuchBucket') return false;
-    throw error;
-  }
-}
-
 /**
- * Creates the bucket with public access blocked, AES256 default encryption, and a lifecycle rule
- * expiring everything under `keyPrefix` (staged files and live output are only needed briefly).
+ * Creates the bucket with public access blocked, default encryption (AES256, or SSE-KMS with the
+ * configured key), and a lifecycle rule expiring everything under `keyPrefix` (staged files and
+ * live output are only needed briefly).
  */
-export async function createStagingBucket(s3: S3Client, bucket: string, region: string, keyPrefix: string): Promise<void> {
+export async function createStagingBucket(s3: S3Client, bucket: string, region: string, keyPrefix: string, encryption?: UploadEncryption): Promise<void> {
   try {
     await s3.send(
       new CreateBucketCommand({
@@ -62,7 +53,11 @@ export async function createStagingBucket(s3: S3Client, bucket: string, region: 
   await s3.send(
     new PutBucketEncryptionCommand({
       Bucket: bucket,
-      ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      ServerSideEncryptionConfiguration: {
+        Rules: [{
+          ApplyServerSideEncryptionByDefault: encryption ? { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: encryption.kmsKeyId } : { SSEAlgorithm: 'AES256' },
+        }],
+      },
     }),
   );
   await s3.send(

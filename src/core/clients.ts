@@ -8,11 +8,15 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsSettings } from './api';
 import { credentialChainLogger, regionFromEnvironment } from './awsEnvironment';
 import { SDK_MAX_ATTEMPTS, SDK_RETRY_MODE } from './defaults';
+import { expectBucketOwner } from './bucketOwner';
 import { annotateFailedOperation } from './operation-tag';
 
 export interface AwsClients {
   readonly ssm: SSMClient;
+  /** S3 in the clients' region. */
   readonly s3: S3Client;
+  /** S3 in another region (a bucket that lives there), created once per region. */
+  s3In(region: string): S3Client;
   readonly sts: STSClient;
   readonly tagging: ResourceGroupsTaggingAPIClient;
   /** The region every client uses (resolved from settings, environment or shared config). */
@@ -23,6 +27,12 @@ export interface AwsClients {
 /** True when requests go to a custom endpoint (the sandbox, LocalStack...): S3 then needs path-style URLs. */
 export function usesCustomEndpoint(settings: AwsSettings, env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(settings.endpointUrl || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
+}
+
+/** Options of the client set. */
+export interface ClientOptions {
+  /** The account every S3 request expects to own its bucket (x-amz-expected-bucket-owner), see bucketOwner.ts. */
+  bucketOwner?: () => Promise<string>;
 }
 
 function commonConfig(settings: AwsSettings) {
@@ -39,7 +49,7 @@ function commonConfig(settings: AwsSettings) {
   };
 }
 
-export function createClients(settings: AwsSettings): AwsClients {
+export function createClients(settings: AwsSettings, options: ClientOptions = {}): AwsClients {
   const created: Array<{ destroy(): void }> = [];
   function lazy<T extends { destroy(): void }>(make: () => T): () => T {
     let client: T | undefined;
@@ -52,18 +62,22 @@ export function createClients(settings: AwsSettings): AwsClients {
     };
   }
   const ssm = lazy(() => annotateFailedOperation(new SSMClient(commonConfig(settings))));
-  const s3 = lazy(() =>
-    annotateFailedOperation(
+  const makeS3 = (region?: string) => {
+    const client = annotateFailedOperation(
       new S3Client({
         ...commonConfig(settings),
+        ...(region ? { region } : {}),
         forcePathStyle: usesCustomEndpoint(settings),
         // The engine verifies content itself with sha256 end to end; extra SDK checksums add
         // nothing and are not understood by every S3-compatible endpoint.
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
       }),
-    ),
-  );
+    );
+    return options.bucketOwner ? expectBucketOwner(client, options.bucketOwner) : client;
+  };
+  const s3 = lazy(() => makeS3());
+  const regionalS3 = new Map<string, () => S3Client>();
   const sts = lazy(() => annotateFailedOperation(new STSClient(commonConfig(settings))));
   const tagging = lazy(() => annotateFailedOperation(new ResourceGroupsTaggingAPIClient(commonConfig(settings))));
   return {
@@ -72,6 +86,11 @@ export function createClients(settings: AwsSettings): AwsClients {
     },
     get s3() {
       return s3();
+    },
+    s3In(region) {
+      let client = regionalS3.get(region);
+      if (!client) regionalS3.set(region, (client = lazy(() => makeS3(region))));
+      return client();
     },
     get sts() {
       return sts();

@@ -1,18 +1,21 @@
 // createEngine: the Engine the CLI, the extension and a Lambda use.
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   RunnerError, type BucketStatus, type CallerIdentity, type Engine, type EngineSettings, type InteractiveRunHandle, type InteractiveRunRequest,
   type PortForwardHandle, type PortForwardRequest, type RunHandle, type RunRequest, type RunResult,
 } from './api';
 import { sdkRunBackend, type RunBackend } from './backend';
-import { bucketExists, configuredBucket, createStagingBucket, defaultBucketName } from './bucket';
+import { configuredBucket, createStagingBucket, defaultBucketName } from './bucket';
+import { BucketRegions } from './bucketRegion';
 import { createClients, type AwsClients } from './clients';
 import type { Clock } from './clock';
 import { DEFAULT_KEY_PREFIX, RECOVERY_POLICY_SECONDS } from './defaults';
+import { configuredEncryption, type UploadEncryption } from './encryption';
 import { mapErrors, type ErrorContext } from './errors';
 import { parseLiveLocation } from './follow';
 import { cachedIdentity } from './identity';
 import { listManagedInstances } from './instances';
-import { checkTargetsReachable, launch, payloadFor } from './launch';
+import { checkTargetsReachable, launch, payloadFor, type LaunchContext } from './launch';
 import { startPortForward } from './session/portForward';
 import { startInteractiveRun } from './session/interactiveRun';
 import { signingCredentials } from './transfer';
@@ -40,19 +43,24 @@ class RunEngine implements Engine {
   private readonly whoAmI: () => Promise<CallerIdentity>;
   /** Buckets seen to exist (checked once per engine). */
   private readonly knownBuckets = new Set<string>();
+  private readonly bucketRegions: BucketRegions;
+  private readonly encryption: UploadEncryption | undefined;
 
   constructor(
     private readonly settings: EngineSettings,
     private readonly deps: EngineDependencies,
   ) {
-    this.clients = deps.clients ?? createClients(settings);
-    this.backend = sdkRunBackend(this.clients);
+    // Every S3 request expects the bucket to belong to the caller's own account (bucketOwner.ts).
+    this.clients = deps.clients ?? createClients(settings, { bucketOwner: async () => (await this.whoAmI()).account });
+    this.bucketRegions = new BucketRegions(this.clients);
+    this.backend = sdkRunBackend(this.clients, (bucket, call) => this.bucketRegions.send(bucket, call));
     this.keyPrefix = normalizeKeyPrefix(settings.keyPrefix);
     this.whoAmI = cachedIdentity(this.clients);
+    this.encryption = configuredEncryption(settings.kmsKeyId);
   }
 
   private context(bucket?: string): ErrorContext {
-    return { profile: this.settings.profile, endpointUrl: this.settings.endpointUrl, bucket };
+    return { profile: this.settings.profile, endpointUrl: this.settings.endpointUrl, bucket, kmsKeyId: this.encryption?.kmsKeyId };
   }
 
   identity(): Promise<CallerIdentity> {
@@ -73,17 +81,17 @@ class RunEngine implements Engine {
 
   bucketStatus(): Promise<BucketStatus> {
     return mapErrors(this.context(), async () => {
-      const { bucket, isDefault, identity } = await this.resolveBucket();
-      const exists = await mapErrors(this.context(bucket), () => bucketExists(this.clients.s3, bucket, identity.account));
+      const { bucket, isDefault } = await this.resolveBucket();
+      const { exists, region } = await mapErrors(this.context(bucket), () => this.bucketRegions.locate(bucket));
       if (exists) this.knownBuckets.add(bucket);
-      return { bucket, exists, isDefault };
+      return exists ? { bucket, exists, isDefault, region } : { bucket, exists, isDefault };
     });
   }
 
   createBucket(): Promise<void> {
     return mapErrors(this.context(), async () => {
       const { bucket, identity } = await this.resolveBucket();
-      await mapErrors(this.context(bucket), () => createStagingBucket(this.clients.s3, bucket, identity.region, this.keyPrefix));
+      await mapErrors(this.context(bucket), () => createStagingBucket(this.clients.s3, bucket, identity.region, this.keyPrefix, this.encryption));
       this.knownBuckets.add(bucket);
     });
   }
@@ -93,8 +101,8 @@ class RunEngine implements Engine {
       const normalized = normalizeRequest(request);
       const [{ bucket, isDefault, identity }] = await Promise.all([this.resolveBucket(), this.checkTargets(normalized)]);
       return mapErrors(this.context(bucket), async () => {
-        await this.requireBucket(bucket, isDefault, identity.account);
-        const launched = await launch({ clients: this.clients, identity, bucket, keyPrefix: this.keyPrefix }, normalized);
+        await this.requireBucket(bucket, isDefault);
+        const launched = await launch(await this.launchContext(bucket, identity), normalized);
         return new FollowedRun({
           commandId: launched.commandId,
           backend: this.backend,
@@ -126,9 +134,10 @@ class RunEngine implements Engine {
       }
       const [{ bucket, isDefault, identity }] = await Promise.all([this.resolveBucket(), this.checkTargets(normalized)]);
       return mapErrors(this.context(bucket), async () => {
-        await this.requireBucket(bucket, isDefault, identity.account);
-        const credentials = await signingCredentials(this.clients.s3);
-        const { payload } = await payloadFor({ clients: this.clients, identity, bucket, keyPrefix: this.keyPrefix }, normalized, credentials);
+        await this.requireBucket(bucket, isDefault);
+        const context = await this.launchContext(bucket, identity);
+        const credentials = await signingCredentials(context.s3);
+        const { payload } = await payloadFor(context, normalized, credentials);
         const spec = { runId: randomBytes(8).toString('hex'), payload, workingDirectory: normalized.workingDirectory, env: normalized.env };
         const run = await startInteractiveRun({
           ssm: this.clients.ssm, instanceId: request.instanceId, spec,
@@ -145,17 +154,36 @@ class RunEngine implements Engine {
     });
   }
 
+  /** Staging, presigned URLs and upload policies go through the bucket's regional client, with the configured encryption. */
+  private async launchContext(bucket: string, identity: CallerIdentity): Promise<LaunchContext> {
+    return {
+      clients: this.clients,
+      identity,
+      bucket,
+      s3: await this.bucketRegions.client(bucket),
+      bucketRegion: this.bucketRegions.regionOf(bucket) ?? identity.region,
+      keyPrefix: this.keyPrefix,
+      encryption: this.encryption,
+    };
+  }
+
+  /** The bucket's regional client, finding its region first when this engine has not seen it (attach, status). */
+  private async locatedClient(bucket: string): Promise<S3Client> {
+    if (this.bucketRegions.regionOf(bucket) === undefined) await this.bucketRegions.locate(bucket);
+    return this.bucketRegions.client(bucket);
+  }
+
   private async checkTargets(request: RunRequest): Promise<void> {
     await checkTargetsReachable(this.clients, request.target, await this.clients.region());
   }
 
-  private async requireBucket(bucket: string, isDefault: boolean, account: string): Promise<void> {
+  private async requireBucket(bucket: string, isDefault: boolean): Promise<void> {
     if (this.knownBuckets.has(bucket)) return;
-    if (!(await bucketExists(this.clients.s3, bucket, account))) {
+    if (!(await this.bucketRegions.locate(bucket)).exists) {
       throw new RunnerError(
         isDefault
           ? `The staging bucket ${bucket} does not exist yet: create it with \`ec2-runner bucket create\` (public access blocked, encrypted, objects expire after 7 days), or pass --bucket / set EC2_RUNNER_BUCKET.`
-          : `S3 bucket ${bucket} does not exist (or is in another region): create it, or pass --bucket / set EC2_RUNNER_BUCKET to an existing bucket.`,
+          : `S3 bucket ${bucket} does not exist: create it, or pass --bucket / set EC2_RUNNER_BUCKET to an existing bucket.`,
         'NoSuchBucket',
       );
     }
@@ -172,7 +200,15 @@ class RunEngine implements Engine {
     const live = header?.outputLocation ? parseLiveLocation(header.outputLocation) : undefined;
     // Output kept on an instance whose upload policy expired is fetched with a fresh one (renewal.ts).
     const renewal = live && header
-      ? new UploadRenewal({ clients: this.clients, bucket: live.bucket, runId: header.runId, runPrefix: live.runPrefix, policySeconds: RECOVERY_POLICY_SECONDS })
+      ? new UploadRenewal({
+          clients: this.clients,
+          bucket: live.bucket,
+          s3: () => this.locatedClient(live.bucket),
+          encryption: this.encryption,
+          runId: header.runId,
+          runPrefix: live.runPrefix,
+          policySeconds: RECOVERY_POLICY_SECONDS,
+        })
       : undefined;
     return new FollowedRun({
       commandId,

@@ -11,6 +11,8 @@ export interface ErrorContext {
   endpointUrl?: string;
   /** Overrides the IAM action derived from the failed SDK call. */
   action?: string;
+  /** The configured SSE-KMS key, to explain a bucket policy's deny of an upload. */
+  kmsKeyId?: string;
 }
 
 const SERVICE_PREFIX: Record<string, string> = {
@@ -100,6 +102,21 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
   }
   if (/Region is missing/i.test(message) || name === 'RegionMissing') {
     return make('NoRegion', 'No AWS region configured: pass --region, set AWS_REGION, or add `region` to your profile in ~/.aws/config.');
+  }
+  const kmsHint = context.kmsKeyId ? ` (ec2Runner.kmsKeyId / --kms-key-id is ${context.kmsKeyId})` : '';
+  if (ACCESS_DENIED.has(name) && action === 's3:PutObject' && /explicit deny in a resource-based policy/i.test(message)) {
+    const bucket = context.bucket ? `S3 bucket ${context.bucket}` : 'The staging bucket';
+    return make(
+      'BucketPolicyDenied',
+      `${bucket}'s bucket policy denies the upload (s3:PutObject, explicit deny), as a policy requiring SSE-KMS does${kmsHint}: set ec2Runner.kmsKeyId (CLI --kms-key-id, or EC2_RUNNER_KMS_KEY_ID) to the KMS key ARN the policy requires; your IAM identity needs kms:GenerateDataKey on it.`,
+    );
+  }
+  const kmsAction = /\b(kms:[A-Za-z]+)/.exec(message)?.[1];
+  if (ACCESS_DENIED.has(name) && kmsAction) {
+    return make('AccessDenied', `Access denied for ${kmsAction}${action ? ` (needed by ${action})` : ''}${kmsHint}: grant your IAM identity ${kmsAction} on the bucket's KMS key and retry.`);
+  }
+  if (name.startsWith('KMS.')) {
+    return make('KmsKeyInvalid', `S3 cannot use the KMS key${kmsHint} (${name}: ${message || 'no detail'}): set ec2Runner.kmsKeyId (CLI --kms-key-id, or EC2_RUNNER_KMS_KEY_ID) to a key id or ARN in the bucket's region.`);
   }
   if (ACCESS_DENIED.has(name) || (e.$metadata?.httpStatusCode === 403 && !name.startsWith('Invalid'))) {
     const onBucket = Boolean(context.bucket && action?.startsWith('s3:'));

@@ -5,6 +5,7 @@ export { createEngine, type EngineDependencies } from './engine';
 export { toRunnerError } from './errors';
 export { defaultInterpreter } from './request';
 export { defaultBucketName } from './bucket';
+export { configuredEncryption } from './encryption';
 export { isTerminalStatus } from './outcome';
 export { WAIT_POLICY } from './run';
 export { DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT_SECONDS, DEFAULT_DELIVERY_TIMEOUT_SECONDS, PROJECT_LIMITS, ARTIFACTS_MAX_BYTES } from './defaults';

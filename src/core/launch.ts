@@ -2,9 +2,11 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { SendCommandCommand, type Target } from '@aws-sdk/client-ssm';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { RunnerError, type CallerIdentity, type ManagedInstance, type RunTarget } from './api';
 import type { AwsClients } from './clients';
 import { MIN_AGENT_EXECUTION_TIMEOUT_SECONDS, RUN_DOCUMENT } from './defaults';
+import type { UploadEncryption } from './encryption';
 import { liveOutputLocation, type LiveLocation } from './follow';
 import { describeManagedInstances } from './instances';
 import { buildRemoteCommands, isInstanceId, type RemotePayload, type RemoteRunSpec } from './remote';
@@ -27,7 +29,11 @@ export interface LaunchContext {
   clients: AwsClients;
   identity: CallerIdentity;
   bucket: string;
+  /** S3 in the bucket's region: staging, presigned URLs and the POST policy are signed for it. */
+  s3: S3Client;
+  bucketRegion: string;
   keyPrefix: string;
+  encryption?: UploadEncryption;
 }
 
 export interface Launched {
@@ -107,20 +113,20 @@ export async function payloadFor(context: LaunchContext, request: NormalizedRequ
 
 async function stagedPayload(context: LaunchContext, request: NormalizedRequest, content: StagedContentOf, credentials: SigningCredentials): Promise<Payload> {
   const source = request.source as Exclude<NormalizedRequest['source'], { kind: 'command' }>;
-  const staged = await stageFile(context.clients.s3, {
+  const staged = await stageFile(context.s3, {
     bucket: context.bucket,
     keyPrefix: context.keyPrefix,
     fileName: content.fileName,
     content: content.content,
-    expectedOwner: context.identity.account,
+    encryption: context.encryption,
   });
   const fetch: RemotePayload['fetch'] =
     request.transferMode === 'instance-role'
-      ? { kind: 'instance-role', s3Uri: `s3://${staged.bucket}/${staged.key}`, region: context.identity.region }
+      ? { kind: 'instance-role', s3Uri: `s3://${staged.bucket}/${staged.key}`, region: context.bucketRegion }
       : {
           kind: 'presigned',
           url: await presignedDownloadUrl(
-            context.clients.s3,
+            context.s3,
             staged.bucket,
             staged.key,
             cappedLifetimeSeconds(downloadLifetimeSeconds(request.deliveryTimeoutSeconds), credentials),
@@ -192,13 +198,13 @@ export function expiryWarning(credentials: SigningCredentials, timeoutSeconds: n
 export async function launch(context: LaunchContext, request: NormalizedRequest): Promise<Launched> {
   const runId = randomBytes(8).toString('hex');
   const live: LiveLocation = { bucket: context.bucket, runPrefix: runPrefixOf(context.keyPrefix, runId) };
-  const credentials = await signingCredentials(context.clients.s3);
+  const credentials = await signingCredentials(context.s3);
   const wanted = presignLifetimeSeconds(request.deliveryTimeoutSeconds, request.timeoutSeconds);
   const issuedAtMs = Date.now();
   const lifetime = cappedLifetimeSeconds(wanted, credentials, issuedAtMs);
   // One instance: its policy covers only its own keys. Several: a shared one until the first renewal.
   const onlyInstance = request.target.kind === 'instances' && request.target.instanceIds.length === 1 ? request.target.instanceIds[0] : undefined;
-  const output = await createLiveOutputTarget(context.clients.s3, context.bucket, live.runPrefix, lifetime, onlyInstance);
+  const output = await createLiveOutputTarget(context.s3, context.bucket, live.runPrefix, lifetime, onlyInstance, context.encryption);
   const spec: RemoteRunSpec = {
     runId,
     shellCommand: request.source.kind === 'command' ? request.source.command : undefined,
@@ -229,6 +235,8 @@ export async function launch(context: LaunchContext, request: NormalizedRequest)
   const renewal = new UploadRenewal({
     clients: context.clients,
     bucket: context.bucket,
+    s3: async () => context.s3,
+    encryption: context.encryption,
     runId,
     runPrefix: live.runPrefix,
     policySeconds: wanted,

@@ -7,10 +7,12 @@
 //
 // SSM costs: renewals are sent only when the policy in use is about to expire (and the credentials can
 // give a later expiry), or when a run ended with its output incomplete; never per poll.
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SendCommandCommand } from '@aws-sdk/client-ssm';
 import type { AwsClients } from './clients';
 import { mapWithLimit } from './concurrency';
 import { MIN_DELIVERY_TIMEOUT_SECONDS, RENEWAL_MARGIN_MAX_SECONDS, RENEWAL_MARGIN_SHARE, RUN_DOCUMENT } from './defaults';
+import type { UploadEncryption } from './encryption';
 import { buildRenewalCommands } from './remote';
 import { cappedLifetimeSeconds, createLiveOutputTarget, downloadLifetimeSeconds, presignedDownloadUrl, signingCredentials } from './transfer';
 
@@ -22,6 +24,10 @@ const RENEWAL_EXECUTION_TIMEOUT_SECONDS = 120;
 export interface RenewalPlan {
   clients: AwsClients;
   bucket: string;
+  /** S3 in the bucket's region (found when first needed): renewed policies and URLs are signed for it, like the first ones. */
+  s3: () => Promise<S3Client>;
+  /** The run's SSE-KMS fields, pinned in every renewed policy too. */
+  encryption?: UploadEncryption;
   runId: string;
   /** `<keyPrefix>runs/<runId>/`. */
   runPrefix: string;
@@ -62,8 +68,9 @@ export class UploadRenewal {
   async renew(instanceIds: readonly string[], { proactive, notStarted }: { proactive: boolean; notStarted?: ReadonlySet<string> }): Promise<Map<string, string>> {
     const sent = new Map<string, string>();
     if (instanceIds.length === 0) return sent;
-    const { clients, bucket, runId, runPrefix } = this.plan;
-    const credentials = await signingCredentials(clients.s3);
+    const { clients, bucket, runId, runPrefix, encryption } = this.plan;
+    const s3 = await this.plan.s3();
+    const credentials = await signingCredentials(s3);
     const now = Date.now();
     const seconds = cappedLifetimeSeconds(this.plan.policySeconds, credentials, now);
     const expiresAtMs = now + seconds * 1000;
@@ -73,9 +80,9 @@ export class UploadRenewal {
     }
     const download = this.plan.download;
     await mapWithLimit(instanceIds, PARALLEL_RENEWALS, async (instanceId) => {
-      const target = await createLiveOutputTarget(clients.s3, bucket, runPrefix, seconds, instanceId);
+      const target = await createLiveOutputTarget(s3, bucket, runPrefix, seconds, instanceId, encryption);
       const downloadUrl = download && notStarted?.has(instanceId)
-        ? await presignedDownloadUrl(clients.s3, download.bucket, download.key, cappedLifetimeSeconds(downloadLifetimeSeconds(MIN_DELIVERY_TIMEOUT_SECONDS), credentials, now))
+        ? await presignedDownloadUrl(s3, download.bucket, download.key, cappedLifetimeSeconds(downloadLifetimeSeconds(MIN_DELIVERY_TIMEOUT_SECONDS), credentials, now))
         : undefined;
       const out = await clients.ssm.send(
         new SendCommandCommand({

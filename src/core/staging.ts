@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { RunnerError } from './api';
+import { putObjectEncryption, type UploadEncryption } from './encryption';
 import { errorName } from './errors';
 
 export interface StagedFile {
@@ -36,14 +37,14 @@ export function stagedKey(keyPrefix: string, sha256: string, fileName: string): 
 
 export async function stageFile(
   s3: S3Client,
-  options: { bucket: string; keyPrefix: string; fileName: string; content: Uint8Array; expectedOwner?: string },
+  options: { bucket: string; keyPrefix: string; fileName: string; content: Uint8Array; encryption?: UploadEncryption },
 ): Promise<StagedFile> {
   const sha256 = sha256Hex(options.content);
   const key = stagedKey(options.keyPrefix, sha256, checkFileName(options.fileName));
   const base = { bucket: options.bucket, key, sha256, size: options.content.byteLength };
-  const owner = options.expectedOwner || undefined;
   try {
-    const head = await s3.send(new HeadObjectCommand({ Bucket: options.bucket, Key: key, ExpectedBucketOwner: owner }));
+    // ExpectedBucketOwner comes with the client (bucketOwner.ts).
+    const head = await s3.send(new HeadObjectCommand({ Bucket: options.bucket, Key: key }));
     // The sha256 recorded at upload must match too: an object overwritten behind our back (which the
     // instance would refuse by checksum) is replaced by the next run instead of failing every run.
     if (head.ContentLength === options.content.byteLength && head.Metadata?.[SHA256_METADATA] === sha256) return { ...base, uploaded: false };
@@ -56,9 +57,9 @@ export async function stageFile(
       Key: key,
       Body: options.content,
       ContentLength: options.content.byteLength,
-      ServerSideEncryption: 'AES256',
+      // No encryption named: the bucket's default applies (forcing AES256 would override a KMS default).
+      ...putObjectEncryption(options.encryption),
       Metadata: { [SHA256_METADATA]: sha256 },
-      ExpectedBucketOwner: owner,
     }),
   );
   return { ...base, uploaded: true };

@@ -15,6 +15,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { LIVE_CHUNK_MAX_BYTES, LIVE_POLICY_SLACK_SECONDS, MAX_PRESIGN_SECONDS } from './defaults';
+import { postPolicyFields, type UploadEncryption } from './encryption';
 import type { LiveOutputTarget } from './remote';
 
 /** Lifetime of the live-output policy for a run: delivery + execution + slack, capped at SigV4's 7 days. */
@@ -59,10 +60,13 @@ export function runPrefixOf(keyPrefix: string, runId: string): string {
  * instance's keys (`<runPrefix><instanceId>/...`, see chunkKeys.ts), so one instance cannot write
  * another's output; the wrapper still appends `<instanceId>/<seq>` to `keyPrefix`.
  */
-export async function createLiveOutputTarget(s3: S3Client, bucket: string, runPrefix: string, expiresSeconds: number, instanceId?: string): Promise<LiveOutputTarget> {
+export async function createLiveOutputTarget(
+  s3: S3Client, bucket: string, runPrefix: string, expiresSeconds: number, instanceId?: string, encryption?: UploadEncryption,
+): Promise<LiveOutputTarget> {
   const covered = instanceId === undefined ? runPrefix : `${runPrefix}${instanceId}/`;
   const post = await createPresignedPost(s3, {
     Bucket: bucket,
+    Fields: postPolicyFields(encryption),
     // A key ending in ${filename} makes the policy a `starts-with $key <prefix>` condition.
     Key: `${covered}\${filename}`,
     Conditions: [

@@ -13,6 +13,7 @@ export interface ExtensionSettings {
   endpointUrl: string;
   bucket: string;
   keyPrefix: string;
+  kmsKeyId: string;
   interpreter: string;
   workingDirectory: string;
   env: Record<string, string>;
@@ -34,6 +35,7 @@ export const SETTING_KEYS: ReadonlyArray<keyof ExtensionSettings> = [
   'endpointUrl',
   'bucket',
   'keyPrefix',
+  'kmsKeyId',
   'interpreter',
   'workingDirectory',
   'env',
@@ -59,6 +61,7 @@ export const RESTRICTED_SETTING_KEYS: ReadonlyArray<keyof ExtensionSettings> = [
   'region',
   'endpointUrl',
   'bucket',
+  'kmsKeyId',
   'keyPrefix',
   'interpreter',
   'workingDirectory',
@@ -82,19 +85,22 @@ export function trustedValue<T>(key: keyof ExtensionSettings, inspected: Inspect
 }
 
 /** Settings that change which AWS account, region, endpoint or bucket the engine talks to. */
-export const ENGINE_SETTING_KEYS: ReadonlyArray<keyof ExtensionSettings> = ['profile', 'region', 'endpointUrl', 'bucket', 'keyPrefix'];
+export const ENGINE_SETTING_KEYS: ReadonlyArray<keyof ExtensionSettings> = ['profile', 'region', 'endpointUrl', 'bucket', 'keyPrefix', 'kmsKeyId'];
 
 function blankToUndefined(value: string | undefined): string | undefined {
   return value?.trim() ? value.trim() : undefined;
 }
 
-export function engineSettingsOf(settings: Pick<ExtensionSettings, 'profile' | 'region' | 'endpointUrl' | 'bucket' | 'keyPrefix'>): EngineSettings {
+export function engineSettingsOf(
+  settings: Pick<ExtensionSettings, 'profile' | 'region' | 'endpointUrl' | 'bucket' | 'keyPrefix'> & Partial<Pick<ExtensionSettings, 'kmsKeyId'>>,
+): EngineSettings {
   return {
     profile: blankToUndefined(settings.profile),
     region: blankToUndefined(settings.region),
     endpointUrl: blankToUndefined(settings.endpointUrl),
     bucket: blankToUndefined(settings.bucket),
     keyPrefix: blankToUndefined(settings.keyPrefix),
+    ...(blankToUndefined(settings.kmsKeyId) ? { kmsKeyId: blankToUndefined(settings.kmsKeyId) } : {}),
   };
 }
 

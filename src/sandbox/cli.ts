@@ -15,6 +15,11 @@ Runs an offline SSM + S3 endpoint on 127.0.0.1 whose commands run on this machin
   --delivery-delay-ms N  SendCommand to script start (default 200)
   --throttle-rps N       SSM calls per second before ThrottlingException (default 0 = off)
   --fault-rate P         share of API calls answered 500 or reset, 0..1 (default 0)
+  --bucket-region R      the staging bucket lives in region R, not SSM's: S3 requests signed for
+                         another region get 301 PermanentRedirect with x-amz-bucket-region
+  --bucket-policy P      bucket policy on the staging bucket; require-kms: uploads without
+                         x-amz-server-side-encryption: aws:kms are denied (explicit deny) and the
+                         default encryption is aws:kms with the sandbox's key (kmsKeyArn in the info file)
   --session-drop-rate P  share of Session Manager data messages dropped on purpose in each
                          direction, 0..1 (default 0): acknowledgements and resends must recover
   --session-socket-lifetime-ms N
@@ -49,7 +54,7 @@ const NUMERIC_FLAGS: Record<string, NumericOption> = {
 };
 const CONFIG_KEYS = new Set([
   'port', 'dataDir', 'instances', 'region', 'latencyMs', 'deliveryDelayMs', 'throttleRps', 'faultRate', 'invocationVisibilityDelayMs', 'infoFile',
-  'sessionDropRate', 'sessionSocketLifetimeMs', 'sessionLifetimeS', 's3Unreachable', 's3UnreachableInstances', 'agentWithoutInstanceId',
+  'sessionDropRate', 'sessionSocketLifetimeMs', 'sessionLifetimeS', 's3Unreachable', 's3UnreachableInstances', 'agentWithoutInstanceId', 'bucketRegion', 'bucketPolicy',
 ]);
 const SWITCH_FLAGS: Record<string, 's3Unreachable' | 'agentWithoutInstanceId'> = {
   '--s3-unreachable': 's3Unreachable',
@@ -82,6 +87,8 @@ export function parseSandboxArgs(argv: string[]): { options: SandboxOptions; inf
     else if (arg === '--data-dir') flags.dataDir = next();
     else if (arg === '--info-file') flags.infoFile = next();
     else if (arg === '--region') flags.region = next();
+    else if (arg === '--bucket-region') flags.bucketRegion = next();
+    else if (arg === '--bucket-policy') flags.bucketPolicy = next() as SandboxOptions['bucketPolicy'];
     else if (arg === '--config') configFile = next();
     else throw new UsageError(`unknown option ${arg}`);
   }
@@ -139,6 +146,7 @@ export async function runSandboxCommand(argv: string[]): Promise<number> {
   }
   const lines = [
     `EC2 Runner sandbox listening on ${info.endpoint} (region ${info.region}, account ${info.accountId})`,
+    `Staging bucket: ${info.bucket}${info.bucketRegion === info.region ? '' : ` in ${info.bucketRegion}`}${parsed.options.bucketPolicy ? ` (bucket policy ${parsed.options.bucketPolicy}; KMS key ${info.kmsKeyArn})` : ''}`,
     `Data dir: ${info.dataDir}`,
     'Instances:',
     ...info.instances.map((i) => `  ${i.instanceId}  ${(i.name ?? '').padEnd(16)} ${i.pingStatus}`),

@@ -7,6 +7,8 @@ export class AwsError extends Error {
     readonly status = 400,
     /** Extra XML elements for S3 errors (e.g. Key, BucketName). */
     readonly details: Record<string, string> = {},
+    /** Extra response headers for S3 errors (e.g. x-amz-bucket-region on a 301). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_INSTANCE_PATH } from './agent';
+import { BUCKET_POLICIES, type BucketPolicy, kmsEncryptionXml, sandboxKms } from './bucketRules';
 import { CommandStore } from './commands';
 import { DEFAULT_INSTANCE_COUNT, type SandboxInstance, loadFleet } from './fleet';
 import { loadIdentity } from './identity';
@@ -15,7 +16,8 @@ import { createApiServer } from './server';
 import { sandboxRoleArn } from './identityApi';
 import { SessionService } from './sessions';
 import { SessionStore } from './stsSessions';
-import { SigV4Verifier } from './sigv4';
+import { REGION_PATTERN, SigV4Verifier } from './sigv4';
+import { S3_XMLNS } from './xml';
 import { startBlackHole } from './blackHole';
 
 export interface SandboxOptions {
@@ -57,6 +59,10 @@ export interface SandboxOptions {
    * use 0: a real instance has CPUs of its own and is never starved by its neighbours.
    */
   instanceNiceness?: number;
+  /** Region of the staging bucket when it is not SSM's (requests signed for another region get 301 PermanentRedirect). Default `region`. */
+  bucketRegion?: string;
+  /** A bucket policy on the staging bucket: `require-kms` denies uploads without SSE-KMS and makes aws:kms the default encryption. */
+  bucketPolicy?: BucketPolicy;
 }
 
 export interface SandboxInstanceInfo { instanceId: string; name?: string; pingStatus: string; platformType: string }
@@ -70,6 +76,10 @@ export interface SandboxInfo {
   /** A role these credentials may assume (sts:AssumeRole answers temporary credentials; `role_arn` in an AWS config profile). */
   roleArn: string;
   bucket: string;
+  /** The staging bucket's region (`region` unless --bucket-region). */
+  bucketRegion: string;
+  /** The account's customer managed KMS key (the default key of a `require-kms` bucket). */
+  kmsKeyArn: string;
   dataDir: string;
   instances: SandboxInstanceInfo[];
 }
@@ -79,6 +89,8 @@ export interface Sandbox {
   /** Counts of API calls by service+operation, e.g. {"ssm:SendCommand": 1, "s3:PutObject": 3}; resettable. */
   stats(): Record<string, number>;
   resetStats(): void;
+  /** "<Operation> <bucket>" of each S3 request on a bucket without x-amz-expected-bucket-owner since the last resetStats(). */
+  callsWithoutExpectedOwner(): string[];
   configure(
     knobs: Partial<
       Pick<SandboxOptions, 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate' | 'sessionDropRate' | 'sessionSocketLifetimeMs' | 'sessionLifetimeS'> &
@@ -109,7 +121,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const count = options.instances ?? DEFAULT_INSTANCE_COUNT;
   if (!Number.isInteger(count) || count < 1 || count > MAX_INSTANCES) throw new Error(`instances must be an integer from 1 to ${MAX_INSTANCES}, got ${String(options.instances)}`);
   const region = options.region ?? DEFAULT_REGION;
-  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new Error(`region must look like us-west-2, got "${region}"`);
+  const bucketRegion = options.bucketRegion ?? region;
+  for (const [name, value] of [['region', region], ['bucketRegion', bucketRegion]]) {
+    if (!REGION_PATTERN.test(value)) throw new Error(`${name} must look like us-west-2, got "${value}"`);
+  }
+  if (options.bucketPolicy !== undefined && !BUCKET_POLICIES.includes(options.bucketPolicy)) {
+    throw new Error(`bucketPolicy must be one of ${BUCKET_POLICIES.join(', ')}, got "${String(options.bucketPolicy)}"`);
+  }
 
   const ownsDataDir = !options.dataDir;
   const dataDir = options.dataDir ? resolve(options.dataDir) : mkdtempSync(join(tmpdir(), 'ec2-runner-sandbox-'));
@@ -121,8 +139,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const instancesById = new Map(instances.map((i) => [i.instanceId, i]));
   const store = new ObjectStore(join(dataDir, 's3'));
   const bucket = defaultBucketName(identity.accountId, region);
-  store.createBucket(bucket);
-  const s3 = { store, accountId: identity.accountId, region };
+  const kms = sandboxKms(identity.accountId, region);
+  configureStagingBucket(store, bucket, bucketRegion === region ? undefined : bucketRegion, options.bucketPolicy, kms.keyArn);
+  const s3 = { store, accountId: identity.accountId, region, kms, withoutExpectedOwner: [] as string[] };
 
   const blackHole = await startBlackHole();
   const commands = new CommandStore({
@@ -187,13 +206,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     secretAccessKey: identity.secretAccessKey,
     roleArn: sandboxRoleArn(identity.accountId),
     bucket,
+    bucketRegion,
+    kmsKeyArn: kms.keyArn,
     dataDir,
     instances: instances.map(instanceInfo),
   };
   return {
     info,
     stats: () => Object.fromEntries([...counts].sort(([a], [b]) => a.localeCompare(b))),
-    resetStats: () => counts.clear(),
+    resetStats: () => {
+      counts.clear();
+      s3.withoutExpectedOwner.length = 0;
+    },
+    callsWithoutExpectedOwner: () => [...s3.withoutExpectedOwner],
     configure(changes) {
       const picked = pickKnobs(changes);
       validateKnobs(picked);
@@ -226,6 +251,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       return stopped;
     },
   };
+}
+
+/** The staging bucket in its region, with the modelled bucket policy and its default encryption (kept across restarts on one data dir). */
+function configureStagingBucket(store: ObjectStore, name: string, region: string | undefined, policy: BucketPolicy | undefined, kmsKeyArn: string): void {
+  const bucket = store.createBucket(name, region);
+  if (bucket.region !== region) store.setRegion(bucket, region);
+  bucket.policy = policy;
+  if (policy === 'require-kms') store.setConfig(bucket, 'encryption', kmsEncryptionXml(kmsKeyArn, S3_XMLNS));
 }
 
 function instanceInfo(instance: SandboxInstance): SandboxInstanceInfo {

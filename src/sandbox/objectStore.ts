@@ -13,12 +13,18 @@ export interface ObjectMeta {
   lastModified: number;
   contentType: string;
   serverSideEncryption: string;
+  /** The KMS key ARN of an aws:kms object. */
+  kmsKeyId?: string;
   metadata: Record<string, string>;
 }
 
 export interface Bucket {
   name: string;
   createdAt: number;
+  /** The bucket's region; undefined: the sandbox's own region. */
+  region?: string;
+  /** The bucket policy the sandbox models for it (set at start-up, see bucketRules.ts). */
+  policy?: 'require-kms';
   /** Stored sub-resource configurations (publicAccessBlock, encryption, lifecycle) as received XML. */
   configs: Record<string, string>;
   objects: Map<string, ObjectMeta>;
@@ -52,16 +58,21 @@ export class ObjectStore {
     return [...this.buckets.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  createBucket(name: string): Bucket {
+  createBucket(name: string, region?: string): Bucket {
     if (!isValidBucketName(name)) throw new Error(`invalid bucket name ${name}`);
     const existing = this.buckets.get(name);
     if (existing) return existing;
     const dir = join(this.root, name);
     mkdirSync(join(dir, 'objects'), { recursive: true, mode: PRIVATE_DIR });
-    const bucket: Bucket = { name, createdAt: Date.now(), configs: {}, objects: new Map(), sortedKeys: [], dir };
+    const bucket: Bucket = { name, createdAt: Date.now(), region, configs: {}, objects: new Map(), sortedKeys: [], dir };
     this.saveBucket(bucket);
     this.buckets.set(name, bucket);
     return bucket;
+  }
+
+  setRegion(bucket: Bucket, region: string | undefined): void {
+    bucket.region = region;
+    this.saveBucket(bucket);
   }
 
   setConfig(bucket: Bucket, name: string, xml: string | undefined): void {
@@ -70,7 +81,7 @@ export class ObjectStore {
     this.saveBucket(bucket);
   }
 
-  putObject(bucket: Bucket, key: string, body: Buffer, meta: Pick<ObjectMeta, 'contentType' | 'serverSideEncryption' | 'metadata'>): ObjectMeta {
+  putObject(bucket: Bucket, key: string, body: Buffer, meta: Pick<ObjectMeta, 'contentType' | 'serverSideEncryption' | 'kmsKeyId' | 'metadata'>): ObjectMeta {
     const object: ObjectMeta = {
       key,
       size: body.length,
@@ -117,15 +128,15 @@ export class ObjectStore {
   }
 
   private saveBucket(bucket: Bucket): void {
-    writeFileSync(join(bucket.dir, 'bucket.json'), JSON.stringify({ name: bucket.name, createdAt: bucket.createdAt, configs: bucket.configs }), { mode: PRIVATE_FILE });
+    writeFileSync(join(bucket.dir, 'bucket.json'), JSON.stringify({ name: bucket.name, createdAt: bucket.createdAt, region: bucket.region, configs: bucket.configs }), { mode: PRIVATE_FILE });
   }
 
   private loadBucket(name: string): void {
     const dir = join(this.root, name);
     const file = join(dir, 'bucket.json');
     if (!existsSync(file)) return;
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as { createdAt: number; configs: Record<string, string> };
-    const bucket: Bucket = { name, createdAt: saved.createdAt, configs: saved.configs ?? {}, objects: new Map(), sortedKeys: [], dir };
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { createdAt: number; region?: string; configs: Record<string, string> };
+    const bucket: Bucket = { name, createdAt: saved.createdAt, region: saved.region, configs: saved.configs ?? {}, objects: new Map(), sortedKeys: [], dir };
     mkdirSync(join(dir, 'objects'), { recursive: true });
     for (const entry of readdirSync(join(dir, 'objects'))) {
       if (!entry.endsWith('.json')) continue;

@@ -3,8 +3,9 @@
 // the signature, the expiration, every condition, and that no field escapes the policy.
 import { AwsError, accessDenied } from './errors';
 import type { ApiRequest, ApiResponse } from './http';
+import { checkBucketPolicy, checkBucketRegion } from './bucketRules';
 import type { S3Context } from './s3Api';
-import { checkKey, splitS3Path, storeObject } from './s3Api';
+import { checkKey, encryptionHeaders, splitS3Path, storeObject } from './s3Api';
 import type { SigV4Verifier } from './sigv4';
 import { S3_XMLNS, XML_DECLARATION, el } from './xml';
 
@@ -18,7 +19,8 @@ export async function handlePostObject(req: ApiRequest, ctx: S3Context, verifier
   const bucket = ctx.store.bucket(bucketName);
   if (!bucket) throw new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404, { BucketName: bucketName });
   const { fields, file, fileName } = await parseForm(req);
-  const policy = await verifyPolicy(fields, verifier);
+  const { policy, signingRegion } = await verifyPolicy(fields, verifier);
+  checkBucketRegion(bucket, signingRegion, ctx.region);
   const rawKey = fields.get('key');
   if (rawKey === undefined) throw new AwsError('InvalidArgument', 'Bucket POST must contain a field named \'key\'.', 400, { ArgumentName: 'key' });
   const key = rawKey.replace(/\$\{filename\}/g, fileName);
@@ -33,13 +35,15 @@ export async function handlePostObject(req: ApiRequest, ctx: S3Context, verifier
 
   const metadata: Record<string, string> = {};
   for (const [name, value] of fields) if (name.startsWith('x-amz-meta-')) metadata[name.slice(11)] = value;
+  checkBucketPolicy(bucket, key, fields.get('x-amz-server-side-encryption'), ctx.accountId);
   const object = storeObject(ctx, bucket, key, file, {
     contentType: fields.get('content-type'),
     serverSideEncryption: fields.get('x-amz-server-side-encryption'),
+    kmsKeyId: fields.get('x-amz-server-side-encryption-aws-kms-key-id'),
     metadata,
   });
   const location = `/${bucketName}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
-  const headers = { etag: object.etag, location, 'x-amz-server-side-encryption': object.serverSideEncryption };
+  const headers = { etag: object.etag, location, ...encryptionHeaders(object) };
   const status = fields.get('success_action_status');
   if (status === '201') {
     const body = `${XML_DECLARATION}<PostResponse>${el('Location', location)}${el('Bucket', bucketName)}${el('Key', key)}${el('ETag', object.etag)}</PostResponse>`;
@@ -48,9 +52,9 @@ export async function handlePostObject(req: ApiRequest, ctx: S3Context, verifier
   return { status: status === '200' ? 200 : 204, headers };
 }
 
-/** The signed policy of a form: signature, then expiry (what S3 checks before anything else). */
-async function verifyPolicy(fields: Map<string, string>, verifier: SigV4Verifier): Promise<{ expiration: string; conditions: Condition[] }> {
-  await verifier.verifyPolicySignature({
+/** The signed policy of a form and the region it was signed for: signature, then expiry (what S3 checks before anything else). */
+async function verifyPolicy(fields: Map<string, string>, verifier: SigV4Verifier): Promise<{ policy: { expiration: string; conditions: Condition[] }; signingRegion: string }> {
+  const signingRegion = await verifier.verifyPolicySignature({
     policy: fields.get('policy'),
     signature: fields.get('x-amz-signature'),
     credential: fields.get('x-amz-credential'),
@@ -60,7 +64,7 @@ async function verifyPolicy(fields: Map<string, string>, verifier: SigV4Verifier
   });
   const policy = decodePolicy(fields.get('policy')!);
   if (Date.now() > Date.parse(policy.expiration)) throw accessDenied('Invalid according to Policy: Policy expired.');
-  return policy;
+  return { policy, signingRegion };
 }
 
 /** S3 takes at most this much form data before the file part (AWS documents 20 KB of fields). */

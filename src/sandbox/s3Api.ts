@@ -1,5 +1,6 @@
 // S3 REST, path-style: the bucket is the first path segment, the key the (decoded) rest.
 import { createHash } from 'node:crypto';
+import { type SandboxKms, checkBucketPolicy, checkBucketRegion, regionOf, resolveEncryption } from './bucketRules';
 import { AwsError, accessDenied } from './errors';
 import { type ApiRequest, type ApiResponse, decodeAwsChunked, hasQuery, queryValue } from './http';
 import { LIST_OBJECTS_MAX_KEYS } from './limits';
@@ -9,8 +10,15 @@ import { S3_XMLNS, XML_DECLARATION, el, firstTag } from './xml';
 export interface S3Context {
   store: ObjectStore;
   accountId: string;
+  /** The sandbox's region: SSM's, and buckets' unless they have their own. */
   region: string;
+  kms: SandboxKms;
+  /** Tests: "<Operation> <bucket>" of every request on a bucket that did not carry x-amz-expected-bucket-owner. */
+  withoutExpectedOwner: string[];
 }
+
+/** How many unchecked calls are remembered (a test needs the first few; a soak must not grow memory). */
+const MAX_REMEMBERED_UNCHECKED = 1000;
 
 /** Bucket sub-resources the sandbox stores as given (the engine's ensureBucket sets them). */
 const BUCKET_CONFIGS = {
@@ -54,25 +62,28 @@ function configOperationSuffix(name: BucketConfigName): string {
   return { publicAccessBlock: 'PublicAccessBlock', lifecycle: 'BucketLifecycleConfiguration', encryption: 'BucketEncryption' }[name];
 }
 
-export async function handleS3(req: ApiRequest, operation: string, ctx: S3Context): Promise<ApiResponse> {
+/** `signingRegion`: the region the request was signed for, i.e. the regional endpoint it stands for. */
+export async function handleS3(req: ApiRequest, operation: string, ctx: S3Context, signingRegion?: string): Promise<ApiResponse> {
   const { bucket: bucketName, key } = splitS3Path(req.rawPath);
   if (operation === 'ListBuckets') return listBuckets(ctx);
   if (!isValidBucketName(bucketName)) throw new AwsError('InvalidBucketName', 'The specified bucket is not valid.', 400, { BucketName: bucketName });
-  checkExpectedOwner(req, ctx);
-  if (operation === 'CreateBucket') return createBucket(req, bucketName, ctx);
+  checkExpectedOwner(req, ctx, operation, bucketName);
+  if (operation === 'CreateBucket') return createBucket(req, bucketName, ctx, signingRegion ?? ctx.region);
   const bucket = ctx.store.bucket(bucketName);
   if (!bucket) {
     if (req.method === 'HEAD') return { status: 404 };
     throw new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404, { BucketName: bucketName });
   }
+  // GetBucketLocation answers from any region: it is how a client finds the right one.
+  if (operation !== 'GetBucketLocation') checkBucketRegion(bucket, signingRegion, ctx.region);
   switch (operation) {
     case 'HeadBucket':
-      return { status: 200, headers: { 'x-amz-bucket-region': ctx.region } };
+      return { status: 200, headers: { 'x-amz-bucket-region': regionOf(bucket, ctx.region) } };
     case 'DeleteBucket':
       if (bucket.objects.size > 0) throw new AwsError('BucketNotEmpty', 'The bucket you tried to delete is not empty', 409, { BucketName: bucketName });
       throw new AwsError('NotImplemented', 'The sandbox does not delete buckets', 501);
     case 'GetBucketLocation':
-      return xml(`<LocationConstraint xmlns="${S3_XMLNS}">${ctx.region === 'us-east-1' ? '' : ctx.region}</LocationConstraint>`);
+      return xml(`<LocationConstraint xmlns="${S3_XMLNS}">${regionOf(bucket, ctx.region) === 'us-east-1' ? '' : regionOf(bucket, ctx.region)}</LocationConstraint>`);
     case 'ListObjectsV2':
       return listObjectsV2(req, bucket, ctx);
     case 'PutObject':
@@ -90,10 +101,16 @@ export async function handleS3(req: ApiRequest, operation: string, ctx: S3Contex
   throw new AwsError('NotImplemented', `The sandbox does not implement ${operation} (${req.method} ${req.rawPath})`, 501);
 }
 
-function checkExpectedOwner(req: ApiRequest, ctx: S3Context): void {
+function checkExpectedOwner(req: ApiRequest, ctx: S3Context, operation: string, bucketName: string): void {
   for (const header of ['x-amz-expected-bucket-owner', 'x-amz-source-expected-bucket-owner']) {
-    const expected = req.headers[header];
+    // A presigned URL carries the header as a query parameter (the SDK hoists x-amz-* headers).
+    const expected = req.headers[header] ?? queryValue(req, header);
     if (expected !== undefined && expected !== ctx.accountId) throw accessDenied('Access Denied');
+  }
+  const checked = req.headers['x-amz-expected-bucket-owner'] ?? queryValue(req, 'x-amz-expected-bucket-owner');
+  // CreateBucket has no ExpectedBucketOwner parameter: the caller becomes the owner.
+  if (checked === undefined && operation !== 'CreateBucket' && ctx.withoutExpectedOwner.length < MAX_REMEMBERED_UNCHECKED) {
+    ctx.withoutExpectedOwner.push(`${operation} ${bucketName}`);
   }
 }
 
@@ -102,20 +119,21 @@ function listBuckets(ctx: S3Context): ApiResponse {
   return xml(`<ListAllMyBucketsResult xmlns="${S3_XMLNS}"><Owner>${el('ID', ctx.accountId)}</Owner><Buckets>${buckets.join('')}</Buckets></ListAllMyBucketsResult>`);
 }
 
-function createBucket(req: ApiRequest, name: string, ctx: S3Context): ApiResponse {
+/** `endpointRegion`: the region of the endpoint the request went to (where the bucket will live). */
+function createBucket(req: ApiRequest, name: string, ctx: S3Context, endpointRegion: string): ApiResponse {
   const constraint = firstTag(req.body.toString('utf8'), 'LocationConstraint')?.trim() || undefined;
-  if (ctx.region === 'us-east-1' ? constraint !== undefined && constraint !== 'us-east-1' : constraint !== ctx.region) {
+  if (endpointRegion === 'us-east-1' ? constraint !== undefined && constraint !== 'us-east-1' : constraint !== endpointRegion) {
     throw new AwsError('IllegalLocationConstraintException',
       constraint === undefined
-        ? `The unspecified location constraint is incompatible for the region specific endpoint this request was sent to (pass CreateBucketConfiguration LocationConstraint=${ctx.region}).`
-        : `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to (${ctx.region}).`);
+        ? `The unspecified location constraint is incompatible for the region specific endpoint this request was sent to (pass CreateBucketConfiguration LocationConstraint=${endpointRegion}).`
+        : `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to (${endpointRegion}).`);
   }
   if (ctx.store.bucket(name)) {
     // us-east-1 answers 200 to the owner re-creating its bucket; every other region 409.
-    if (ctx.region === 'us-east-1') return { status: 200, headers: { location: `/${name}` } };
+    if (endpointRegion === 'us-east-1') return { status: 200, headers: { location: `/${name}` } };
     throw new AwsError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', 409, { BucketName: name });
   }
-  ctx.store.createBucket(name);
+  ctx.store.createBucket(name, endpointRegion === ctx.region ? undefined : endpointRegion);
   return { status: 200, headers: { location: `/${name}` } };
 }
 
@@ -148,28 +166,34 @@ function putObject(req: ApiRequest, bucket: Bucket, key: string, ctx: S3Context)
   if (req.headers['if-none-match'] === '*' && bucket.objects.has(key)) {
     throw new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, { Condition: 'If-None-Match' });
   }
+  checkBucketPolicy(bucket, key, req.headers['x-amz-server-side-encryption'], ctx.accountId);
   const object = storeObject(ctx, bucket, key, body, {
     contentType: req.headers['content-type'],
     serverSideEncryption: req.headers['x-amz-server-side-encryption'],
+    kmsKeyId: req.headers['x-amz-server-side-encryption-aws-kms-key-id'],
     metadata: userMetadata(req.headers),
   });
-  return { status: 200, headers: { etag: object.etag, 'x-amz-server-side-encryption': object.serverSideEncryption } };
+  return { status: 200, headers: { etag: object.etag, ...encryptionHeaders(object) } };
 }
 
-/** Shared by PutObject, POST Object and the agent's output upload. */
+/** Shared by PutObject, POST Object and the agent's output upload; the bucket's default encryption applies when none is named. */
 export function storeObject(
   ctx: S3Context, bucket: Bucket, key: string, body: Buffer,
-  options: { contentType?: string; serverSideEncryption?: string; metadata?: Record<string, string> },
+  options: { contentType?: string; serverSideEncryption?: string; kmsKeyId?: string; metadata?: Record<string, string> },
 ): ObjectMeta {
-  const sse = options.serverSideEncryption ?? 'AES256';
-  if (sse !== 'AES256' && sse !== 'aws:kms' && sse !== 'aws:kms:dsse') {
-    throw new AwsError('InvalidArgument', `The encryption method specified is not supported: ${sse}`, 400, { ArgumentName: 'x-amz-server-side-encryption' });
-  }
+  const encryption = resolveEncryption(bucket, { algorithm: options.serverSideEncryption, kmsKeyId: options.kmsKeyId }, ctx.kms);
   return ctx.store.putObject(bucket, key, body, {
     contentType: options.contentType || 'binary/octet-stream',
-    serverSideEncryption: sse,
+    serverSideEncryption: encryption.algorithm,
+    kmsKeyId: encryption.kmsKeyArn,
     metadata: options.metadata ?? {},
   });
+}
+
+export function encryptionHeaders(object: ObjectMeta): Record<string, string> {
+  const headers: Record<string, string> = { 'x-amz-server-side-encryption': object.serverSideEncryption };
+  if (object.kmsKeyId) headers['x-amz-server-side-encryption-aws-kms-key-id'] = object.kmsKeyId;
+  return headers;
 }
 
 export function checkKey(key: string): void {
@@ -194,7 +218,7 @@ function getObject(req: ApiRequest, bucket: Bucket, key: string, ctx: S3Context,
     'last-modified': new Date(object.lastModified).toUTCString(),
     'content-type': object.contentType,
     'accept-ranges': 'bytes',
-    'x-amz-server-side-encryption': object.serverSideEncryption,
+    ...encryptionHeaders(object),
   };
   for (const [name, value] of Object.entries(object.metadata)) headers[`x-amz-meta-${name}`] = value;
   const ifNoneMatch = req.headers['if-none-match'];

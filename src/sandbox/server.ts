@@ -112,9 +112,9 @@ function isPostObject(req: ApiRequest, route: Route): boolean {
  */
 async function authenticateHeaders(req: ApiRequest, route: Route, deps: ServerDeps): Promise<void> {
   if (isPostObject(req, route)) return;
-  if (route.protocol === 's3' && isPresigned(req)) return deps.verifier.verifyPresigned(req);
-  if (route.protocol === 's3' && isPresignedV2(req)) return verifyPresignedV2(req, deps.credentials);
-  return deps.verifier.verifyHeaderSigned(req, route.signingName, { bodyPending: true });
+  if (route.protocol === 's3' && isPresigned(req)) await deps.verifier.verifyPresigned(req);
+  else if (route.protocol === 's3' && isPresignedV2(req)) await verifyPresignedV2(req, deps.credentials);
+  else await deps.verifier.verifyHeaderSigned(req, route.signingName, { bodyPending: true });
 }
 
 function bodyLimits(req: ApiRequest, route: Route, deps: ServerDeps): BodyLimits {
@@ -146,9 +146,11 @@ async function dispatch(req: ApiRequest, route: Route, deps: ServerDeps): Promis
     checkDenials(route.service, route.protocol, route.operation, req.rawPath, denialContext(deps));
     return handlePostObject(req, deps.s3, deps.verifier); // authenticated by its signed policy
   }
-  if (route.protocol === 's3' && isPresigned(req)) await deps.verifier.verifyPresigned(req);
+  // The signing region stands for the regional endpoint the request was sent to (SigV2 has none).
+  let signingRegion: string | undefined;
+  if (route.protocol === 's3' && isPresigned(req)) signingRegion = await deps.verifier.verifyPresigned(req);
   else if (route.protocol === 's3' && isPresignedV2(req)) verifyPresignedV2(req, deps.credentials);
-  else await deps.verifier.verifyHeaderSigned(req, route.signingName);
+  else signingRegion = await deps.verifier.verifyHeaderSigned(req, route.signingName);
   checkDenials(route.service, route.protocol, route.operation, req.rawPath, denialContext(deps));
 
   if (route.service === 'ssm') {
@@ -170,7 +172,7 @@ async function dispatch(req: ApiRequest, route: Route, deps: ServerDeps): Promis
     if (route.operation !== 'GetCallerIdentity') throw new AwsError('InvalidAction', `The sandbox does not implement STS ${route.operation}.`);
     return { status: 200, headers: { 'content-type': 'text/xml' }, body: getCallerIdentity(deps.identity, req.requestId, session) };
   }
-  if (route.service === 's3') return handleS3(req, route.operation, deps.s3);
+  if (route.service === 's3') return handleS3(req, route.operation, deps.s3, signingRegion);
   throw new AwsError('UnknownOperationException', `Unknown X-Amz-Target ${req.headers['x-amz-target']}`);
 }
 
@@ -243,10 +245,10 @@ function renderError(error: unknown, route: Route, requestId: string, headOnly: 
       `${el('Code', aws.code)}${el('Message', aws.message)}</Error>${el('RequestId', requestId)}</ErrorResponse>`;
     return { status: aws.status, headers: { 'content-type': 'text/xml' }, body };
   }
-  if (headOnly) return { status: aws.status, headers: { 'x-amz-error-code': aws.code } };
+  if (headOnly) return { status: aws.status, headers: { ...aws.headers, 'x-amz-error-code': aws.code } };
   const details = Object.entries(aws.details).map(([k, v]) => el(k, v)).join('');
   const body = `${XML_DECLARATION}<Error>${el('Code', aws.code)}${el('Message', aws.message)}${details}${el('RequestId', requestId)}${el('HostId', requestId)}</Error>`;
-  return { status: aws.status, headers: { 'content-type': 'application/xml' }, body };
+  return { status: aws.status, headers: { ...aws.headers, 'content-type': 'application/xml' }, body };
 }
 
 function send(response: ServerResponse, result: ApiResponse, route: Route, requestId: string): void {

@@ -26,6 +26,7 @@ export class AuthFailure extends Error {
 interface Scope { accessKeyId: string; shortDate: string; region: string; service: string; secretAccessKey: string; session?: SandboxSession }
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
+export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 /** Presigned-URL parameters that SignatureV4.presign adds itself. */
@@ -53,9 +54,9 @@ export class SigV4Verifier {
    * Verifies an `Authorization: AWS4-HMAC-SHA256 ...` request. `service` is the expected signing name.
    * With `bodyPending` (headers only, before the body is read): key, scope and clock are checked, and
    * the signature too when it covers a declared payload hash (S3's x-amz-content-sha256); the body's
-   * own hash is left for the full check after reading.
+   * own hash is left for the full check after reading. Returns the signing region.
    */
-  async verifyHeaderSigned(req: ApiRequest, service: string, { bodyPending = false } = {}): Promise<void> {
+  async verifyHeaderSigned(req: ApiRequest, service: string, { bodyPending = false } = {}): Promise<string> {
     const authorization = req.headers['authorization'];
     if (!authorization) throw new AuthFailure('missing', 'Request is not signed (no Authorization header)');
     const match = /^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})\s*$/.exec(authorization);
@@ -71,7 +72,7 @@ export class SigV4Verifier {
       throw new AuthFailure('skew', `Signature expired: ${amzDate} is more than 15 minutes away from the sandbox's clock (${new Date(this.now()).toISOString()})`);
     }
     const headers = pickSignedHeaders(req, signedHeaders);
-    if (bodyPending && !signedHeaders.includes('x-amz-content-sha256')) return; // the signature covers the body: checked once it is read
+    if (bodyPending && !signedHeaders.includes('x-amz-content-sha256')) return scope.region; // the signature covers the body: checked once it is read
     if (!bodyPending) this.checkPayloadHash(req);
     const signer = this.signer(scope, service);
     const signed = await signer.sign(
@@ -83,10 +84,11 @@ export class SigV4Verifier {
     if (expectedList !== match[2] || !sameHex(expected, match[3])) {
       throw new AuthFailure('badSignature', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.');
     }
+    return scope.region;
   }
 
-  /** Verifies a query-string (presigned URL) request and its expiry. Presigned URLs exist only for S3 here. */
-  async verifyPresigned(req: ApiRequest): Promise<void> {
+  /** Verifies a query-string (presigned URL) request and its expiry; returns the signing region. Presigned URLs exist only for S3 here. */
+  async verifyPresigned(req: ApiRequest): Promise<string> {
     const param = (name: string) => req.query.find(([k]) => k === name)?.[1];
     if (param('X-Amz-Algorithm') !== ALGORITHM) throw new AuthFailure('malformed', `X-Amz-Algorithm must be ${ALGORITHM}`);
     const credential = param('X-Amz-Credential');
@@ -128,10 +130,11 @@ export class SigV4Verifier {
     if (presigned.query?.['X-Amz-SignedHeaders'] !== signedHeaderList || !sameHex(expected, signature)) {
       throw new AuthFailure('badSignature', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
     }
+    return scope.region;
   }
 
   /** Browser-style POST: the signature is HMAC(signing key, base64 policy), signed with the SDK's key derivation. */
-  async verifyPolicySignature(fields: { credential?: string; date?: string; algorithm?: string; signature?: string; policy?: string; securityToken?: string }): Promise<void> {
+  async verifyPolicySignature(fields: { credential?: string; date?: string; algorithm?: string; signature?: string; policy?: string; securityToken?: string }): Promise<string> {
     if (!fields.policy || !fields.signature || !fields.credential || !fields.date) {
       throw new AuthFailure('missing', 'POST form must carry policy, x-amz-credential, x-amz-date and x-amz-signature fields');
     }
@@ -143,6 +146,7 @@ export class SigV4Verifier {
     if (!sameHex(expected, fields.signature)) {
       throw new AuthFailure('badSignature', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
     }
+    return scope.region;
   }
 
   private checkScope(credential: string, service: string): Scope {
@@ -155,7 +159,10 @@ export class SigV4Verifier {
     if (accessKeyId !== this.credentials.accessKeyId && !session) {
       throw new AuthFailure('unknownKey', `The access key id ${accessKeyId} is not the sandbox's (use the credentials from its info file or env)`);
     }
-    if (region !== this.region) throw new AuthFailure('wrongScope', `Credential should be scoped to a valid region: the sandbox's region is '${this.region}', not '${region}'`);
+    // S3 has an endpoint in every region (a bucket in another region answers 301 itself, see s3Api.ts);
+    // the other services live only in the sandbox's region.
+    const known = service === 's3' ? REGION_PATTERN.test(region) : region === this.region;
+    if (!known) throw new AuthFailure('wrongScope', `Credential should be scoped to a valid region: the sandbox's region is '${this.region}', not '${region}'`);
     if (scopeService !== service) throw new AuthFailure('wrongScope', `Credential should be scoped to the correct service: '${service}', not '${scopeService}'`);
     const secretAccessKey = session ? session.secretAccessKey : this.credentials.secretAccessKey;
     return { accessKeyId, shortDate, region, service: scopeService, secretAccessKey, session };

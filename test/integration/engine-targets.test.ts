@@ -222,7 +222,7 @@ describe('engine targets and endings on the sandbox', () => {
     assert.equal(identity.region, fx.info.region);
     const defaults = createEngine({ ...fx.settings });
     try {
-      assert.deepEqual(await defaults.bucketStatus(), { bucket: `ec2-runner-${fx.info.accountId}-${fx.info.region}`, exists: true, isDefault: true });
+      assert.deepEqual(await defaults.bucketStatus(), { bucket: `ec2-runner-${fx.info.accountId}-${fx.info.region}`, exists: true, isDefault: true, region: fx.info.region });
     } finally {
       defaults.dispose();
     }

@@ -24,7 +24,7 @@ class MemoryStore implements KeyValueStore {
 }
 
 const SETTINGS: ExtensionSettings = {
-  profile: '', region: '', endpointUrl: '', bucket: '', keyPrefix: '', interpreter: '', workingDirectory: '', env: {},
+  profile: '', region: '', endpointUrl: '', bucket: '', kmsKeyId: '', keyPrefix: '', interpreter: '', workingDirectory: '', env: {},
   timeoutSeconds: 3600, saveBeforeRun: true, transferMode: 'presigned', clearPreviousOutput: false, preserveFocus: true,
   promptForArguments: false, feedback: 'exitCode', installDependencies: false, venvRoot: '',
 };

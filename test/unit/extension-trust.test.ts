@@ -63,7 +63,7 @@ describe('workspace trust', () => {
   test('connection settings are machine-scoped: the endpoint never comes from a workspace', () => {
     const p = pkg.contributes.configuration.properties;
     assert.equal(p['ec2Runner.endpointUrl'].scope, 'machine');
-    for (const key of ['profile', 'region', 'bucket', 'keyPrefix']) assert.equal(p[`ec2Runner.${key}`].scope, 'machine-overridable', key);
+    for (const key of ['profile', 'region', 'bucket', 'kmsKeyId', 'keyPrefix']) assert.equal(p[`ec2Runner.${key}`].scope, 'machine-overridable', key);
     assert.deepEqual(pkg.extensionKind, ['workspace']);
   });
 
