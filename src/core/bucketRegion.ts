@@ -6,21 +6,10 @@
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { RunnerError } from './api';
 import type { AwsClients } from './clients';
-import { errorName } from './errors';
-
-interface SdkFailure {
-  $metadata?: { httpStatusCode?: number };
-  $response?: { headers?: Record<string, string | undefined> };
-}
-
-/** The region an S3 failure names (x-amz-bucket-region), if any. */
-export function regionNamedBy(error: unknown): string | undefined {
-  const region = (error as SdkFailure | undefined)?.$response?.headers?.['x-amz-bucket-region'];
-  return typeof region === 'string' && /^[a-z0-9-]{1,32}$/.test(region) ? region : undefined;
-}
+import { errorName, regionNamedBy } from './errors';
 
 function isRedirect(error: unknown): boolean {
-  return (error as SdkFailure | undefined)?.$metadata?.httpStatusCode === 301 || errorName(error) === 'PermanentRedirect';
+  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode === 301 || errorName(error) === 'PermanentRedirect';
 }
 
 export interface BucketLocation {

@@ -47,7 +47,14 @@ interface ErrorShape {
   message?: string;
   Code?: string;
   $metadata?: { httpStatusCode?: number };
+  $response?: { headers?: Record<string, string | undefined> };
   cause?: unknown;
+}
+
+/** The region an S3 failure names in x-amz-bucket-region (sent with 200, 301 and 403 answers alike), if any. */
+export function regionNamedBy(error: unknown): string | undefined {
+  const region = shape(error).$response?.headers?.['x-amz-bucket-region'];
+  return typeof region === 'string' && /^[a-z0-9-]{1,32}$/.test(region) ? region : undefined;
 }
 
 function shape(error: unknown): ErrorShape {
@@ -123,6 +130,14 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
     return make(
       'AccessDenied',
       `Access denied${action ? ` for ${action}` : ''}${onBucket ? ` on bucket ${context.bucket}` : ''}: grant your IAM identity ${action ?? 'the required permission'}${onBucket ? ' (and check that the bucket belongs to your account: S3 refuses another account\'s bucket the same way)' : ''} and retry.`,
+    );
+  }
+  if (e.$metadata?.httpStatusCode === 301 || name === 'PermanentRedirect') {
+    const region = regionNamedBy(error);
+    const bucket = context.bucket ? `S3 bucket ${context.bucket}` : 'The S3 bucket';
+    return make(
+      'BucketInOtherRegion',
+      `${bucket} is ${region ? `in region ${region}` : 'in another region'} and S3 refused ${action ?? 'the request'} signed for another region (301 PermanentRedirect): use a bucket in the region SSM uses (pass --bucket), or retry.`,
     );
   }
   if (name === 'NoSuchBucket' || (name === 'NotFound' && action === 's3:ListBucket')) {

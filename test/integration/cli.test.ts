@@ -208,6 +208,6 @@ describe('ec2-runner CLI on the sandbox', () => {
     assert.match(help.stdout.toString(), /^Usage: ec2-runner run FILE/);
     assert.match((await runCli(['--version'], env)).stdout.toString(), /^\d+\.\d+\.\d+\n$/);
     const bucket = await runCli(['bucket'], env);
-    assert.equal(bucket.stdout.toString(), `${fx.info.bucket}: exists\n`);
+    assert.equal(bucket.stdout.toString(), `${fx.info.bucket}: exists in ${fx.info.region}\n`);
   });
 });
