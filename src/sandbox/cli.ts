@@ -1,5 +1,6 @@
 // `ec2-runner sandbox [options]`: starts the sandbox in the foreground until SIGINT/SIGTERM.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { BUCKET_POLICIES, type BucketPolicy } from './bucketRules';
 import { type SandboxOptions, startSandbox } from './index';
 import { SHADOWING_VARIABLES, sandboxEnvironment } from './environment';
 import { shellQuote } from './agent';
@@ -88,7 +89,7 @@ export function parseSandboxArgs(argv: string[]): { options: SandboxOptions; inf
     else if (arg === '--info-file') flags.infoFile = next();
     else if (arg === '--region') flags.region = next();
     else if (arg === '--bucket-region') flags.bucketRegion = next();
-    else if (arg === '--bucket-policy') flags.bucketPolicy = next() as SandboxOptions['bucketPolicy'];
+    else if (arg === '--bucket-policy') flags.bucketPolicy = parseBucketPolicy(next());
     else if (arg === '--config') configFile = next();
     else throw new UsageError(`unknown option ${arg}`);
   }
@@ -96,6 +97,11 @@ export function parseSandboxArgs(argv: string[]): { options: SandboxOptions; inf
   const merged = { ...config, ...flags };
   const { infoFile, ...options } = merged;
   return { options, infoFile, help };
+}
+
+function parseBucketPolicy(text: string): BucketPolicy {
+  if (!(BUCKET_POLICIES as readonly string[]).includes(text)) throw new UsageError(`--bucket-policy must be one of ${BUCKET_POLICIES.join(', ')}, got "${text}"`);
+  return text as BucketPolicy;
 }
 
 function parseNumber(flag: string, text: string): number {
@@ -138,12 +144,6 @@ export async function runSandboxCommand(argv: string[]): Promise<number> {
     return 1;
   }
   const { info } = sandbox;
-  if (parsed.infoFile) {
-    // Atomic, private (it holds the sandbox's secret): readers never see a half-written file.
-    const temp = `${parsed.infoFile}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(info, null, 2), { mode: 0o600 });
-    renameSync(temp, parsed.infoFile);
-  }
   const lines = [
     `EC2 Runner sandbox listening on ${info.endpoint} (region ${info.region}, account ${info.accountId})`,
     `Staging bucket: ${info.bucket}${info.bucketRegion === info.region ? '' : ` in ${info.bucketRegion}`}${parsed.options.bucketPolicy ? ` (bucket policy ${parsed.options.bucketPolicy}; KMS key ${info.kmsKeyArn})` : ''}`,
@@ -158,6 +158,13 @@ export async function runSandboxCommand(argv: string[]): Promise<number> {
     'Stop with Ctrl+C.',
   ];
   process.stderr.write(`${lines.join('\n')}\n`);
+  // After the announcement: a process that waits for the info file finds the lines already sent.
+  if (parsed.infoFile) {
+    // Atomic, private (it holds the sandbox's secret): readers never see a half-written file.
+    const temp = `${parsed.infoFile}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(info, null, 2), { mode: 0o600 });
+    renameSync(temp, parsed.infoFile);
+  }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const onSignal = (s: NodeJS.Signals) => {
       process.off('SIGINT', onSignal);

@@ -84,6 +84,34 @@ describe('ec2-runner sandbox command', { concurrency: true }, () => {
     assert.match(cli.stderr(), /Usage: ec2-runner sandbox/);
   });
 
+  test('--bucket-region and --bucket-policy (and bucketRegion / bucketPolicy in --config): listed by --help, in the info file', async () => {
+    const help = startCli(['--help']);
+    assert.equal(await help.exited, 0);
+    assert.match(help.stderr(), /--bucket-region R .*\n.*301 PermanentRedirect/);
+    assert.match(help.stderr(), /--bucket-policy P .*require-kms/);
+    const bad = startCli(['--bucket-policy', 'require-aes']);
+    assert.equal(await bad.exited, 2);
+    assert.match(bad.stderr(), /--bucket-policy must be one of require-kms, got "require-aes"/);
+    const dir = mkdtempSync(join(tmpdir(), 'sandbox-cli-bucket-'));
+    try {
+      const config = join(dir, 'c.json');
+      writeFileSync(config, JSON.stringify({ bucketRegion: 'eu-west-1', bucketPolicy: 'require-kms' }));
+      assert.deepEqual(parseSandboxArgs(['--config', config]).options, { bucketRegion: 'eu-west-1', bucketPolicy: 'require-kms' });
+      assert.deepEqual(parseSandboxArgs(['--config', config, '--bucket-region', 'ap-south-1']).options, { bucketRegion: 'ap-south-1', bucketPolicy: 'require-kms' });
+      const infoFile = join(dir, 'info.json');
+      const cli = startCli(['--config', config, '--info-file', infoFile, '--instances', '1']);
+      const info = await pollUntil('the info file', () => (existsSync(infoFile) ? (JSON.parse(readFileSync(infoFile, 'utf8')) as SandboxInfo) : undefined), 20_000);
+      assert.deepEqual([info.region, info.bucketRegion], ['us-west-2', 'eu-west-1']);
+      assert.match(info.kmsKeyArn, /^arn:aws:kms:us-west-2:\d{12}:key\//);
+      await pollUntil('the announcement', () => (/Stop with Ctrl\+C/.test(cli.stderr()) ? true : undefined));
+      assert.match(cli.stderr(), /Staging bucket: \S+ in eu-west-1 \(bucket policy require-kms; KMS key arn:aws:kms:/);
+      cli.child.kill('SIGTERM');
+      assert.equal(await cli.exited, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('flags override --config; unknown config keys are refused', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sandbox-cli-args-'));
     try {
