@@ -33,7 +33,8 @@ with several targets, their common code, 1 when they differ). Otherwise:
 The one-line reason is on stderr.`;
 
 const USAGE_CODES = new Set(['InvalidRequest', 'InvalidFileName', 'InvalidEntry', 'UnsupportedFileType', 'UnsupportedLanguage', 'FileUnreadable', 'ProjectNotFound', 'ProjectTooLarge', 'InvalidPyproject']);
-const CONFIG_CODES = new Set(['NoCredentials', 'CredentialsExpired', 'InvalidCredentials', 'NoRegion', 'ProfileNotFound', 'NoSuchBucket', 'EndpointUnreachable', 'InvalidEndpoint']);
+const CONFIG_CODES = new Set(['NoCredentials', 'CredentialsExpired', 'InvalidCredentials', 'NoRegion', 'ProfileNotFound', 'NoSuchBucket', 'EndpointUnreachable', 'InvalidEndpoint',
+  'BucketInOtherRegion', 'BucketPolicyDenied', 'KmsKeyInvalid']);
 
 /** The exit code for an error that stopped ec2-runner before or instead of a result. */
 export function exitCodeForError(error: unknown): number {

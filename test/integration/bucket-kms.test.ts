@@ -141,12 +141,12 @@ describe('a bucket whose policy requires SSE-KMS', async () => {
     }
   });
 
-  test('ec2-runner CLI: without the key one line and exit 1; with --kms-key-id or EC2_RUNNER_KMS_KEY_ID the run works', async () => {
+  test('ec2-runner CLI: without the key one line and exit 253 (configuration); with --kms-key-id or EC2_RUNNER_KMS_KEY_ID the run works', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ec2r-kms-'));
     const file = join(dir, 'cli.py');
     writeFileSync(file, 'print("kms from the cli")\n');
     const denied = await runCli(['run', file, '--instance', instanceId], fx.env);
-    assert.equal(denied.code, 1);
+    assert.equal(denied.code, 253);
     assert.match(denied.stderr, /^ec2-runner: S3 bucket \S+'s bucket policy denies the upload \(s3:PutObject, explicit deny\), as a policy requiring SSE-KMS does: set ec2Runner\.kmsKeyId \(CLI --kms-key-id, or EC2_RUNNER_KMS_KEY_ID\)[^\n]*\n$/);
     writeFileSync(file, 'print("kms from the cli, flag")\n');
     const flag = await runCli(['run', file, '--instance', instanceId, '--kms-key-id', info.kmsKeyArn], fx.env, CLI_RUN_TIMEOUT_MS);
