@@ -68,7 +68,10 @@ describe('ec2-runner CLI on the sandbox', () => {
   test('run FILE: alternating stdout and stderr lines keep their order on the terminal', async () => {
     const r = await runCliMerged(['run', file('alternate.py', ALTERNATING_SCRIPT), '--instance', online[0]], env);
     assert.equal(r.code, 0, r.output);
-    assert.equal(r.output, ALTERNATING_LINES.map((line) => `${line.replace(/^\S+ /, '')}\n`).join(''));
+    // The command-id line comes first on stderr (printed before any output), then the script's lines in order.
+    const [idLine, ...rest] = r.output.split(/(?<=\n)/);
+    assert.match(idLine, new RegExp(`^ec2-runner: command [0-9a-f-]{36} on ${online[0]}\n$`));
+    assert.equal(rest.join(''), ALTERNATING_LINES.map((line) => `${line.replace(/^\S+ /, '')}\n`).join(''));
   });
 
   test('exec, exit code and data: --json prints exactly the documented document', async () => {
