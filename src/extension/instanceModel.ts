@@ -86,6 +86,7 @@ export function stateForError(code: string | undefined): InstancesState {
     case 'NoCredentials':
     case 'CredentialsExpired':
     case 'InvalidCredentials':
+    case 'ProfileNotFound':
       return 'noCredentials';
     case 'NoRegion':
       return 'noRegion';

@@ -202,6 +202,7 @@ describe('targets and instances', () => {
   test('welcome states follow the engine error codes', () => {
     assert.equal(stateForError('NoCredentials'), 'noCredentials');
     assert.equal(stateForError('CredentialsExpired'), 'noCredentials');
+    assert.equal(stateForError('ProfileNotFound'), 'noCredentials', 'a missing profile is a credentials problem (welcome with the reason)');
     assert.equal(stateForError('NoRegion'), 'noRegion');
     assert.equal(stateForError('NoSuchBucket'), 'noBucket');
     assert.equal(stateForError('AccessDenied'), 'error');
