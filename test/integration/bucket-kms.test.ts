@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { createEngine, RunnerError, type RunRequest } from '../../src/core';
-import { runCli } from '../support/runChecks';
+import { runCli, tooLargeToInline } from '../support/runChecks';
 import { withSandbox } from '../support/sandbox';
 
 type SdkError = Error & { $metadata?: { httpStatusCode?: number } };
@@ -27,7 +27,7 @@ describe('a bucket whose policy requires SSE-KMS', async () => {
   const head = (bucket: string, key: string) => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   const explicitDeny = /^User: arn:aws:iam::\d{12}:user\/sandbox is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::.+" with an explicit deny in a resource-based policy$/;
   const fileRequest = (text: string): RunRequest => ({
-    source: { kind: 'file', fileName: 'kms.py', content: utf8(`print(${JSON.stringify(text)})\n`) },
+    source: { kind: 'file', fileName: 'kms.py', content: utf8(`print(${JSON.stringify(text)})\n${tooLargeToInline()}`) },
     target: { kind: 'instances', instanceIds: [instanceId] },
   });
 
@@ -144,15 +144,15 @@ describe('a bucket whose policy requires SSE-KMS', async () => {
   test('ec2-runner CLI: without the key one line and exit 253 (configuration); with --kms-key-id or EC2_RUNNER_KMS_KEY_ID the run works', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ec2r-kms-'));
     const file = join(dir, 'cli.py');
-    writeFileSync(file, 'print("kms from the cli")\n');
+    writeFileSync(file, `print("kms from the cli")\n${tooLargeToInline()}`);
     const denied = await runCli(['run', file, '--instance', instanceId], fx.env);
     assert.equal(denied.code, 253);
     assert.match(denied.stderr, /^ec2-runner: S3 bucket \S+'s bucket policy denies the upload \(s3:PutObject, explicit deny\), as a policy requiring SSE-KMS does: set ec2Runner\.kmsKeyId \(CLI --kms-key-id, or EC2_RUNNER_KMS_KEY_ID\)[^\n]*\n$/);
-    writeFileSync(file, 'print("kms from the cli, flag")\n');
+    writeFileSync(file, `print("kms from the cli, flag")\n${tooLargeToInline()}`);
     const flag = await runCli(['run', file, '--instance', instanceId, '--kms-key-id', info.kmsKeyArn], fx.env, CLI_RUN_TIMEOUT_MS);
     assert.equal(flag.code, 0, flag.stderr);
     assert.equal(flag.stdout.toString(), 'kms from the cli, flag\n');
-    writeFileSync(file, 'print("kms from the cli, env")\n');
+    writeFileSync(file, `print("kms from the cli, env")\n${tooLargeToInline()}`);
     const env = await runCli(['run', file, '--instance', instanceId], { ...fx.env, EC2_RUNNER_KMS_KEY_ID: info.kmsKeyArn }, CLI_RUN_TIMEOUT_MS);
     assert.equal(env.code, 0, env.stderr);
     assert.equal(env.stdout.toString(), 'kms from the cli, env\n');

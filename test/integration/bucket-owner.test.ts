@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { createEngine } from '../../src/core';
+import { tooLargeToInline } from '../support/runChecks';
 import { withSandbox } from '../support/sandbox';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
@@ -31,7 +32,7 @@ describe('ExpectedBucketOwner on every S3 request', async () => {
       sandbox.resetStats();
       assert.equal((await engine.bucketStatus()).exists, true);
       const handle = await engine.start({
-        source: { kind: 'file', fileName: 'owner.py', content: utf8(`import os\nprint("owned")\nopen(os.path.join(os.environ["EC2_RUNNER_ARTIFACTS"], "a.txt"), "w").write("a")\n# ${Date.now()}\n`) },
+        source: { kind: 'file', fileName: 'owner.py', content: utf8(`import os\nprint("owned")\nopen(os.path.join(os.environ["EC2_RUNNER_ARTIFACTS"], "a.txt"), "w").write("a")\n# ${Date.now()}\n${tooLargeToInline()}`) },
         target: { kind: 'instances', instanceIds: [instanceId] },
       });
       const invocation = (await handle.wait()).invocations[0];

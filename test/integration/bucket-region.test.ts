@@ -11,7 +11,7 @@ import { GetBucketLocationCommand, GetObjectCommand, HeadBucketCommand, ListObje
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createEngine, type RunRequest } from '../../src/core';
-import { runCli } from '../support/runChecks';
+import { runCli, tooLargeToInline } from '../support/runChecks';
 import { withSandbox } from '../support/sandbox';
 
 type SdkError = Error & { $metadata?: { httpStatusCode?: number }; $response?: { headers: Record<string, string> }; Endpoint?: string };
@@ -79,7 +79,7 @@ describe('a staging bucket in another region than SSM', async () => {
     try {
       assert.deepEqual(await engine.bucketStatus(), { bucket: info.bucket, exists: true, isDefault: false, region: BUCKET_REGION });
       const request: RunRequest = {
-        source: { kind: 'file', fileName: 'where.py', content: utf8('import os\nprint("ran on", os.environ["AWS_SSM_REGION_NAME"])\nopen(os.path.join(os.environ["EC2_RUNNER_ARTIFACTS"], "a.txt"), "w").write("artifact")\n') },
+        source: { kind: 'file', fileName: 'where.py', content: utf8('import os\nprint("ran on", os.environ["AWS_SSM_REGION_NAME"])\nopen(os.path.join(os.environ["EC2_RUNNER_ARTIFACTS"], "a.txt"), "w").write("artifact")\n' + tooLargeToInline()) },
         target: { kind: 'instances', instanceIds: [instanceId] },
       };
       const handle = await engine.start(request);
@@ -110,7 +110,7 @@ describe('a staging bucket in another region than SSM', async () => {
     assert.equal(bucket.code, 0, bucket.stderr);
     assert.equal(bucket.stdout.toString(), `${info.bucket}: exists in ${BUCKET_REGION}\n`);
     const dir = mkdtempSync(join(tmpdir(), 'ec2r-region-'));
-    writeFileSync(join(dir, 'hello.py'), 'print("hello across regions")\n');
+    writeFileSync(join(dir, 'hello.py'), `print("hello across regions")\n${tooLargeToInline()}`);
     const run = await runCli(['run', join(dir, 'hello.py'), '--instance', instanceId], fx.env, 180_000); // generous: the machine may be busy
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.toString(), 'hello across regions\n');

@@ -1,5 +1,6 @@
 // Helpers for engine and CLI integration tests against the sandbox: the CLI as a child process,
 // bounded polling, and proof that a run left no process behind.
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -136,4 +137,12 @@ export function runCliMerged(args: string[], env: NodeJS.ProcessEnv, timeoutMs =
       resolve({ code, output: Buffer.concat(out).toString('utf8') });
     });
   });
+}
+
+/**
+ * A comment line of random (incompressible) base64: appended to a script, it makes the file too large
+ * to travel inline in the command text, so the run stages it in S3 (for tests of staging itself).
+ */
+export function tooLargeToInline(): string {
+  return `# ${randomBytes(40 * 1024).toString('base64')} (too large to inline: staged in S3)\n`;
 }
