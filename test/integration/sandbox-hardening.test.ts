@@ -95,7 +95,9 @@ describe('sandbox hardening (a local client as the attacker)', () => {
     const growth = await memoryGrowthDuring(async () => {
       result = await flood(new URL(`${info.endpoint}/${info.bucket}`), 'POST', { 'content-type': `multipart/form-data; boundary=${boundary}` }, 300 * MB, head);
     });
-    assert.equal(result!.status ?? result!.error, 403, JSON.stringify(result));
+    // The sandbox answers 403 and closes the connection; a client still writing may see the close
+    // (EPIPE/ECONNRESET) before it reads the answer. Either way the body was not read.
+    assert.ok([403, 'EPIPE', 'ECONNRESET'].includes(result!.status ?? result!.error!), JSON.stringify(result));
     assert.ok(result!.sent < 300 * MB, `the whole body was sent (${result!.sent} bytes)`);
     assert.ok(growth < 8 * MB, `the sandbox grew by ${(growth / MB).toFixed(1)} MB`);
   });
