@@ -30,7 +30,8 @@ describe('sandbox: the agent as on a real instance', async () => {
     ]);
     const counter = join(instanceDir(first), 'tmp', 'runs-194');
     await pollUntil('the first execution', () => (existsSync(counter) && readFileSync(counter, 'utf8') === '1\n' ? true : undefined));
-    const rebooting = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: first }));
+    // The first execution can end inside SSM's consistency window (InvocationDoesNotExist): poll.
+    const rebooting = await waitForInvocation(ssm, commandId, first, { until: (status) => status !== '' });
     assert.deepEqual([rebooting.Status, rebooting.ResponseCode], ['InProgress', -1]);
     const done = await waitForInvocation(ssm, commandId, first, { timeoutMs: BUSY_MACHINE_MS + REBOOT_DURATION_MS });
     assert.deepEqual([done.Status, done.ResponseCode], ['Success', 0]);
