@@ -394,7 +394,8 @@ export class FollowedRun implements RunHandle {
   private async renewUploadsIfDue(): Promise<void> {
     const renewal = this.options.renewal;
     if (!renewal || this.liveDisabled || this.clock.now() < this.nextRenewalAt()) return;
-    const openProgress = [...this.progress.values()].filter((p) => !p.final && !p.liveEnded);
+    // Only instances SSM named for the command: an id seen only on the live channel may be forged.
+    const openProgress = [...this.progress.values()].filter((p) => p.confirmed && !p.final && !p.liveEnded);
     const open = openProgress.map((p) => p.instanceId);
     if (open.length === 0) return;
     const notStarted = new Set(openProgress.filter((p) => p.startInfo === undefined).map((p) => p.instanceId));
