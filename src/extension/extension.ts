@@ -102,7 +102,9 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
       void instances.refresh();
     }),
   );
+  let reattachTimer: NodeJS.Timeout | undefined;
   shutdown = async () => {
+    clearTimeout(reattachTimer);
     // Leave remote runs going: the next activation re-attaches to them from the history.
     controller.detachAll();
     engines.dispose();
@@ -116,7 +118,9 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
     await Promise.all(history.toReattach().filter((r) => !controller.owns(r.id)).map((r) => controller.reattach(r, settings().feedback)));
   };
   // After activate() returns, so attaching (which loads the engine) never slows activation down.
-  if (history.active().length > 0) setTimeout(() => void reattachPending(), 0);
+  // The extension activates on startup (onStartupFinished): runs a previous window left going are
+  // followed again and the status bar shows them without the user opening the view.
+  if (history.active().length > 0) reattachTimer = setTimeout(() => void reattachPending(), 0);
 
   return {
     outputText: () => output.text(),

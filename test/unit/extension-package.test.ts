@@ -69,9 +69,10 @@ describe('package.json contributions', () => {
     }
   });
 
-  test('activation is lazy: no "*" and no startup event', () => {
-    assert.ok(Array.isArray(pkg.activationEvents));
-    assert.ok(!pkg.activationEvents.some((e: string) => e === '*' || e === 'onStartupFinished'));
+  test('activation waits for the window to finish starting ("onStartupFinished", never "*")', () => {
+    // After a reload, runs still going are re-attached and the status bar restored without the user
+    // opening the view; onStartupFinished keeps that off the window's start-up path.
+    assert.deepEqual(pkg.activationEvents, ['onStartupFinished']);
   });
 
   test('icons: a 128x128 PNG and a 24x24 monochrome activity bar SVG', () => {
@@ -121,7 +122,10 @@ describe('dist/extension.js', () => {
     assert.doesNotMatch(text, /smol-toml|Invalid TOML document/, 'pyproject.toml is parsed in dist/engine.js, loaded on first use');
   });
 
-  test('activate() loads neither the engine bundle nor the SDK', () => {
+  type Activated = { engineLoaded(): boolean; statusBar(): { text: string; command: string; showCancel: boolean } };
+
+  /** activate() with a fake `vscode` and workspace state holding `history`; returns the test API and the modules activate() loaded. */
+  function activateWith(history: unknown[] | undefined): { api: Activated; subscriptions: unknown[]; loadedDuringActivate: string[]; deactivate(): void } {
     const moduleWithLoad = Module as unknown as { _load: (request: string, parent: unknown, isMain: boolean) => unknown };
     const originalLoad = moduleWithLoad._load;
     const vscode = fakeVscode();
@@ -130,21 +134,43 @@ describe('dist/extension.js', () => {
     };
     try {
       const before = new Set(Object.keys(require.cache));
-      const extension = require(bundle) as { activate(context: unknown): { engineLoaded(): boolean }; deactivate(): void };
-      const memento = () => {
-        const values = new Map<string, unknown>();
+      const extension = require(bundle) as { activate(context: unknown): Activated; deactivate(): void };
+      const memento = (initial: Record<string, unknown> = {}) => {
+        const values = new Map<string, unknown>(Object.entries(initial));
         return { get: (k: string) => values.get(k), update: async (k: string, v: unknown) => void values.set(k, v), keys: () => [...values.keys()] };
       };
-      const context = { subscriptions: [] as unknown[], workspaceState: memento(), globalState: memento(), extensionPath: root };
+      const context = { subscriptions: [] as unknown[], workspaceState: memento(history ? { 'ec2Runner.runHistory': history } : {}), globalState: memento(), extensionPath: root };
       const api = extension.activate(context);
-      assert.equal(api.engineLoaded(), false);
-      assert.ok(context.subscriptions.length > 10, 'disposables are handed to VS Code');
-      const loaded = Object.keys(require.cache).filter((k) => !before.has(k));
-      assert.deepEqual(loaded.filter((k) => /engine\.js$|sandbox\.js$|@aws-sdk|@smithy/.test(k)), []);
-      extension.deactivate();
+      const loadedDuringActivate = Object.keys(require.cache).filter((k) => !before.has(k) && /engine\.js$|sandbox\.js$|@aws-sdk|@smithy/.test(k));
+      return { api, subscriptions: context.subscriptions, loadedDuringActivate, deactivate: () => void extension.deactivate() };
     } finally {
       moduleWithLoad._load = originalLoad;
       delete require.cache[bundle];
     }
+  }
+
+  test('activate() loads neither the engine bundle nor the SDK', () => {
+    const { api, subscriptions, loadedDuringActivate, deactivate } = activateWith(undefined);
+    assert.equal(api.engineLoaded(), false);
+    assert.ok(subscriptions.length > 10, 'disposables are handed to VS Code');
+    assert.deepEqual(loadedDuringActivate, []);
+    deactivate();
+  });
+
+  test('after a reload, activate() restores the status bar from the history and leaves re-attaching (the SDK) for later', () => {
+    const target = { instanceId: 'i-0123456789abcdef0', name: 'web-1' };
+    const source = { kind: 'file', uri: 'file:///w/train.py', fileName: 'train.py', args: [] };
+    const finished = { id: 'a', label: 'prep.py', source, targets: [target], state: 'finished', status: 'Success', exitCode: 0, startedAt: 1, endedAt: 2 };
+    const { api: idle, deactivate: deactivateIdle } = activateWith([finished]);
+    assert.deepEqual({ text: idle.statusBar().text, command: idle.statusBar().command }, { text: '$(play) prep.py → web-1', command: 'ec2Runner.rerunLast' });
+    deactivateIdle();
+
+    const running = { ...finished, id: 'b', label: 'train.py', state: 'running', status: 'InProgress', commandId: 'cmd-1', exitCode: undefined, endedAt: undefined };
+    const { api, loadedDuringActivate, deactivate } = activateWith([running, finished]);
+    assert.equal(api.statusBar().text, '$(sync~spin) train.py → web-1');
+    assert.equal(api.statusBar().showCancel, true);
+    assert.equal(api.engineLoaded(), false, 're-attaching waits until activate() has returned');
+    assert.deepEqual(loadedDuringActivate, []);
+    deactivate();
   });
 });

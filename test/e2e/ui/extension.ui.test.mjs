@@ -192,7 +192,7 @@ describe('EC2 Runner in code-server, as a user', () => {
     assert.doesNotMatch(await visibleOutput(page), /long tick 1200/);
   });
 
-  step('a run survives a window reload: it is re-attached and its output continues', async () => {
+  step('a run survives a window reload: it is re-attached and its output continues, without opening the EC2 Runner view', async () => {
     const lastTick = (text) => Math.max(0, ...[...text.matchAll(/reload tick (\d+)/g)].map((m) => Number(m[1])));
     await clearOutput(page);
     await openFile(page, 'reload.py');
@@ -200,14 +200,22 @@ describe('EC2 Runner in code-server, as a user', () => {
     const [, commandId] = await waitForOutput(page, /\[Running\] reload\.py on .* · command (\S+)/, RUN_TIMEOUT_MS);
     await waitForOutput(page, /reload tick 2\b/, RUN_TIMEOUT_MS);
     const tickBeforeReload = lastTick(await visibleOutput(page));
+    // The Explorer in front: after the reload nothing of EC2 Runner is on screen to activate it.
+    await openActivityBarView(page, 'Explorer');
+    await page.locator('.part.sidebar .pane-header', { hasText: 'Instances' }).waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
     await reloadWindow(page, STACK_TIMEOUT_MS);
-    // The new window follows the same remote command (not a new run) and its later output arrives.
+    // The extension activates on startup: the status bar shows the run going again, the view stays closed.
     // A new extension host has to start first: slow on a loaded 2-core machine.
+    await statusBarItem(page, /reload\.py → /).waitFor({ state: 'visible', timeout: STACK_TIMEOUT_MS });
+    assert.equal(await page.locator('.part.sidebar .pane-header', { hasText: 'Instances' }).count(), 0, 'the EC2 Runner view was not opened');
+    // The new window follows the same remote command (not a new run) and its later output arrives.
     await waitForOutput(page, /reload tick \d+/, STACK_TIMEOUT_MS);
     const top = await outputTop(page);
     assert.match(top.split('\n')[0], new RegExp(`^\\[Re-attached\\] reload\\.py on .* · command ${commandId}$`), `the output starts with the re-attach header:\n${top}`);
     await waitForOutput(page, (text) => lastTick(text) > tickBeforeReload, RUN_TIMEOUT_MS);
     await waitForOutput(page, /reload run finished/, RUN_TIMEOUT_MS);
     await waitForOutput(page, /\[Done\] exit code 0 · Success/, RUN_TIMEOUT_MS);
+    // Finished: the status bar item offers to rerun it.
+    await statusBarItem(page, /reload\.py → /).locator('.codicon-play').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   }, 2 * STACK_TIMEOUT_MS);
 });

@@ -1,7 +1,7 @@
 // Commands, menus and activation, as the real extension host sees them.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { api, extension } from './helpers';
+import { api, extension, waitFor } from './helpers';
 
 interface MenuEntry {
   command: string;
@@ -10,13 +10,13 @@ interface MenuEntry {
 }
 
 suite('EC2 Runner manifest and activation', () => {
-  const wasActive = extension().isActive;
-
-  test('activation loads no AWS SDK: the engine bundle is loaded on first use only', async () => {
-    assert.equal(wasActive, false, 'the suites start in a fresh host where nothing activated the extension yet');
-    const testApi = await api();
-    assert.ok(extension().isActive);
-    assert.equal(testApi.engineLoaded(), false);
+  test('the extension activates once the window has started, by itself, and loads no AWS SDK', async () => {
+    // Nobody calls activate() here: onStartupFinished does, so that runs a previous window left going
+    // are re-attached (and the status bar restored) without the user opening the view.
+    await waitFor('VS Code to activate the extension after start-up', () => extension().isActive, 60_000);
+    const testApi = extension().exports;
+    assert.equal(testApi.engineLoaded(), false, 'a fresh workspace has nothing to re-attach: the engine bundle is loaded on first use only');
+    assert.match(testApi.statusBar().text, /EC2: no target|\$\(server\)/);
   });
 
   test('every contributed command is registered, and every registered ec2Runner command is contributed', async () => {
@@ -48,6 +48,6 @@ suite('EC2 Runner manifest and activation', () => {
   test('the activity bar container holds the Instances and Runs views, activated lazily', () => {
     const pkg = extension().packageJSON;
     assert.deepEqual(pkg.contributes.views.ec2Runner.map((v: { id: string }) => v.id), ['ec2Runner.instances', 'ec2Runner.runs']);
-    assert.ok(!pkg.activationEvents.includes('*'));
+    assert.deepEqual(pkg.activationEvents, ['onStartupFinished']);
   });
 });
