@@ -161,10 +161,15 @@ const PACKED_LINE_CHARS = 120;
  * arguments, env and shell commands; deflated + base64 it is ~9 KB. base64 needs no quoting in the heredoc.
  */
 function packedWrapperLines(specBase64: string): string[] {
-  const packed = deflateSync(Buffer.from(wrapperProgram(specBase64), 'utf8'), { level: 9 }).toString('base64');
+  const packed = deflateSync(Buffer.from(withoutCommentLines(wrapperProgram(specBase64)), 'utf8'), { level: 9 }).toString('base64');
   const lines: string[] = [];
   for (let i = 0; i < packed.length; i += PACKED_LINE_CHARS) lines.push(`"${packed.slice(i, i + PACKED_LINE_CHARS)}"`);
   return ['import base64, zlib', 'exec(compile(zlib.decompress(base64.b64decode(', ...lines, ')), "ec2-runner-wrapper", "exec"))'];
+}
+
+/** Comment lines say why to a reader of the source, not to Python: blanked (line numbers in tracebacks stay true). */
+function withoutCommentLines(program: string): string {
+  return program.replace(/^[ \t]*#.*$/gm, '');
 }
 
 /**
