@@ -21,6 +21,9 @@ Runs an offline SSM + S3 endpoint on 127.0.0.1 whose commands run on this machin
   --bucket-policy P      bucket policy on the staging bucket; require-kms: uploads without
                          x-amz-server-side-encryption: aws:kms are denied (explicit deny) and the
                          default encryption is aws:kms with the sandbox's key (kmsKeyArn in the info file)
+  --s3-put-rps N         S3 PUT/POST/DELETE per second per prefix before 503 SlowDown (default 0 = off; AWS 3500)
+  --s3-get-rps N         S3 GET/HEAD/LIST per second per prefix before 503 SlowDown (default 0 = off; AWS 5500);
+                         a prefix is the bucket + the key's first three "/" segments (a run's directory)
   --session-drop-rate P  share of Session Manager data messages dropped on purpose in each
                          direction, 0..1 (default 0): acknowledgements and resends must recover
   --session-socket-lifetime-ms N
@@ -40,7 +43,7 @@ this machine; smux or basic mode by client version). Sessions run in the instanc
   --config FILE          JSON with the same settings (camelCase: port, dataDir, instances, latencyMs, ...);
                          flags override it`;
 
-type NumericOption = 'port' | 'instances' | 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate' | 'sessionDropRate' | 'sessionSocketLifetimeMs' | 'sessionLifetimeS';
+type NumericOption = 'port' | 'instances' | 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate' | 'sessionDropRate' | 'sessionSocketLifetimeMs' | 'sessionLifetimeS' | 's3PutRps' | 's3GetRps';
 
 const NUMERIC_FLAGS: Record<string, NumericOption> = {
   '--port': 'port',
@@ -52,10 +55,13 @@ const NUMERIC_FLAGS: Record<string, NumericOption> = {
   '--session-drop-rate': 'sessionDropRate',
   '--session-socket-lifetime-ms': 'sessionSocketLifetimeMs',
   '--session-lifetime-s': 'sessionLifetimeS',
+  '--s3-put-rps': 's3PutRps',
+  '--s3-get-rps': 's3GetRps',
 };
 const CONFIG_KEYS = new Set([
   'port', 'dataDir', 'instances', 'region', 'latencyMs', 'deliveryDelayMs', 'throttleRps', 'faultRate', 'invocationVisibilityDelayMs', 'infoFile',
   'sessionDropRate', 'sessionSocketLifetimeMs', 'sessionLifetimeS', 's3Unreachable', 's3UnreachableInstances', 'agentWithoutInstanceId', 'bucketRegion', 'bucketPolicy',
+  's3PutRps', 's3GetRps',
 ]);
 const SWITCH_FLAGS: Record<string, 's3Unreachable' | 'agentWithoutInstanceId'> = {
   '--s3-unreachable': 's3Unreachable',

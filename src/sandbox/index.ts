@@ -12,6 +12,7 @@ import { loadIdentity } from './identity';
 import { DEFAULT_INVOCATION_VISIBILITY_DELAY_MS, DEFAULT_KNOBS, type Knobs, Throttle, validateKnobs } from './knobs';
 import { ObjectStore, PRIVATE_DIR } from './objectStore';
 import { storeObject } from './s3Api';
+import { S3RateLimits } from './s3RateLimits';
 import { createApiServer } from './server';
 import { sandboxRoleArn } from './identityApi';
 import { SessionService } from './sessions';
@@ -36,6 +37,10 @@ export interface SandboxOptions {
   throttleRps?: number;
   /** Share (0..1) of API calls answered 500 or reset. Default 0. */
   faultRate?: number;
+  /** S3 PUT/POST/COPY/DELETE requests per second per prefix (see s3RateLimits.ts) above which S3 answers 503 SlowDown. Default 0 (off); AWS: 3,500. */
+  s3PutRps?: number;
+  /** S3 GET/HEAD/LIST requests per second per prefix above which S3 answers 503 SlowDown. Default 0 (off); AWS: 5,500. */
+  s3GetRps?: number;
   /** Eventual-consistency window after SendCommand during which GetCommandInvocation answers InvocationDoesNotExist. Default 300. */
   invocationVisibilityDelayMs?: number;
   /** Tests: delivery timeout in ms instead of each command's TimeoutSeconds (which cannot go below 30 s). */
@@ -86,14 +91,14 @@ export interface SandboxInfo {
 
 export interface Sandbox {
   info: SandboxInfo;
-  /** Counts of API calls by service+operation, e.g. {"ssm:SendCommand": 1, "s3:PutObject": 3}; resettable. */
+  /** Counts of API calls by service+operation, e.g. {"ssm:SendCommand": 1, "s3:PutObject": 3}, and of the SlowDowns answered (`slowDown:s3:PostObject`); resettable. */
   stats(): Record<string, number>;
   resetStats(): void;
   /** "<Operation> <bucket>" of each S3 request on a bucket without x-amz-expected-bucket-owner since the last resetStats(). */
   callsWithoutExpectedOwner(): string[];
   configure(
     knobs: Partial<
-      Pick<SandboxOptions, 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate' | 'sessionDropRate' | 'sessionSocketLifetimeMs' | 'sessionLifetimeS'> &
+      Pick<SandboxOptions, 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate' | 'sessionDropRate' | 'sessionSocketLifetimeMs' | 'sessionLifetimeS' | 's3PutRps' | 's3GetRps'> &
         Pick<Knobs, 'deny' | 'foreignBuckets' | 'postObjectFailStatus' | 's3Unreachable' | 's3UnreachableInstances' | 'agentWithoutInstanceId'>
     >,
   ): void;
@@ -141,7 +146,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const bucket = defaultBucketName(identity.accountId, region);
   const kms = sandboxKms(identity.accountId, region);
   configureStagingBucket(store, bucket, bucketRegion === region ? undefined : bucketRegion, options.bucketPolicy, kms.keyArn);
-  const s3 = { store, accountId: identity.accountId, region, kms, withoutExpectedOwner: [] as string[] };
+  const counts = new Map<string, number>();
+  const countCall = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
+  const rateLimits = new S3RateLimits(() => ({ put: knobs.s3PutRps, get: knobs.s3GetRps }), (operation) => countCall(`slowDown:s3:${operation}`));
+  const s3 = { store, accountId: identity.accountId, region, kms, withoutExpectedOwner: [] as string[], rateLimits };
 
   const blackHole = await startBlackHole();
   const commands = new CommandStore({
@@ -164,7 +172,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   const throttle = new Throttle();
   throttle.setRate(knobs.throttleRps);
-  const counts = new Map<string, number>();
   const sessions: SessionService = new SessionService({
     knobs,
     region,
@@ -181,7 +188,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     credentials,
     knobs,
     throttle,
-    count: (key) => counts.set(key, (counts.get(key) ?? 0) + 1),
+    count: countCall,
     s3,
     ssm: ssmContext,
     identity: { region, accountId: identity.accountId, userId: identity.userId, instances },
@@ -224,6 +231,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       validateKnobs(picked);
       Object.assign(knobs, picked);
       if (picked.throttleRps !== undefined) throttle.setRate(picked.throttleRps);
+      if (picked.s3PutRps !== undefined || picked.s3GetRps !== undefined) rateLimits.reset();
     },
     dropSessionSockets: (sessionId) => sessions.dropSockets(sessionId),
     sessionStats: () => ({ ...sessions.stats, active: sessions.activeSessions() }),

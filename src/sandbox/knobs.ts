@@ -29,13 +29,17 @@ export interface Knobs {
   s3UnreachableInstances: string[];
   /** An SSM agent too old to set AWS_SSM_INSTANCE_ID in the commands' environment. */
   agentWithoutInstanceId: boolean;
+  /** S3 PUT/POST/COPY/DELETE requests per second per prefix above which S3 answers 503 SlowDown; 0 = no limit (see s3RateLimits.ts). */
+  s3PutRps: number;
+  /** S3 GET/HEAD/LIST requests per second per prefix above which S3 answers 503 SlowDown; 0 = no limit. */
+  s3GetRps: number;
 }
 
 /** Defaults model a real region: ~20 ms per call, sub-second delivery, no throttling or faults. */
 export const DEFAULT_KNOBS: Knobs = {
   latencyMs: 20, deliveryDelayMs: 200, throttleRps: 0, faultRate: 0, deny: [], foreignBuckets: [], postObjectFailStatus: 0,
   sessionDropRate: 0, sessionSocketLifetimeMs: 0, sessionLifetimeS: 0,
-  s3Unreachable: false, s3UnreachableInstances: [], agentWithoutInstanceId: false,
+  s3Unreachable: false, s3UnreachableInstances: [], agentWithoutInstanceId: false, s3PutRps: 0, s3GetRps: 0,
 };
 const LIST_KNOBS = new Set(['deny', 'foreignBuckets', 's3UnreachableInstances']);
 const SWITCH_KNOBS = new Set(['s3Unreachable', 'agentWithoutInstanceId']);
@@ -65,19 +69,23 @@ export function validateKnobs(knobs: Partial<Knobs>): void {
 export class Throttle {
   private tokens = 0;
   private last = Date.now();
-  private rate = 0;
+  private currentRate = 0;
+
+  get rate(): number {
+    return this.currentRate;
+  }
 
   setRate(rps: number): void {
-    this.rate = rps;
+    this.currentRate = rps;
     this.tokens = rps;
     this.last = Date.now();
   }
 
   /** True when the call may proceed. */
   take(): boolean {
-    if (this.rate <= 0) return true;
+    if (this.currentRate <= 0) return true;
     const now = Date.now();
-    this.tokens = Math.min(this.rate, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.tokens = Math.min(this.currentRate, this.tokens + ((now - this.last) / 1000) * this.currentRate);
     this.last = now;
     if (this.tokens < 1) return false;
     this.tokens -= 1;

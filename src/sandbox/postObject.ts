@@ -25,6 +25,7 @@ export async function handlePostObject(req: ApiRequest, ctx: S3Context, verifier
   if (rawKey === undefined) throw new AwsError('InvalidArgument', 'Bucket POST must contain a field named \'key\'.', 400, { ArgumentName: 'key' });
   const key = rawKey.replace(/\$\{filename\}/g, fileName);
   checkKey(key);
+  ctx.rateLimits?.check(req, 'PostObject', key);
   const values = new Map(fields);
   values.set('bucket', bucketName);
   values.set('key', key);

@@ -5,6 +5,7 @@ import { AwsError, accessDenied } from './errors';
 import { type ApiRequest, type ApiResponse, decodeAwsChunked, hasQuery, queryValue } from './http';
 import { LIST_OBJECTS_MAX_KEYS } from './limits';
 import { type Bucket, type ObjectMeta, type ObjectStore, isValidBucketName } from './objectStore';
+import type { S3RateLimits } from './s3RateLimits';
 import { S3_XMLNS, XML_DECLARATION, el, firstTag } from './xml';
 
 export interface S3Context {
@@ -15,6 +16,8 @@ export interface S3Context {
   kms: SandboxKms;
   /** Tests: "<Operation> <bucket>" of every request on a bucket that did not carry x-amz-expected-bucket-owner. */
   withoutExpectedOwner: string[];
+  /** S3's per-prefix request-rate limits (503 SlowDown); see s3RateLimits.ts. */
+  rateLimits?: S3RateLimits;
 }
 
 /** How many unchecked calls are remembered (a test needs the first few; a soak must not grow memory). */
@@ -67,6 +70,7 @@ export async function handleS3(req: ApiRequest, operation: string, ctx: S3Contex
   const { bucket: bucketName, key } = splitS3Path(req.rawPath);
   if (operation === 'ListBuckets') return listBuckets(ctx);
   if (!isValidBucketName(bucketName)) throw new AwsError('InvalidBucketName', 'The specified bucket is not valid.', 400, { BucketName: bucketName });
+  ctx.rateLimits?.check(req, operation);
   checkExpectedOwner(req, ctx, operation, bucketName);
   if (operation === 'CreateBucket') return createBucket(req, bucketName, ctx, signingRegion ?? ctx.region);
   const bucket = ctx.store.bucket(bucketName);

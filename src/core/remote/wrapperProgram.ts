@@ -50,7 +50,7 @@ const VENV_HOME_SUBDIR = DEFAULT_VENV_ROOT.replace(/^\$HOME\//, '');
 /** The wrapper's Python source with the run spec (base64 of JSON, see commandText.ts) embedded. */
 export function wrapperProgram(specBase64: string): string {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(specBase64)) throw new Error('the wrapper spec must be base64');
-  return String.raw`import base64, errno, hashlib, json, os, platform, re, select, shutil, signal, socket, stat, struct, subprocess, sys, tempfile, threading, time, uuid
+  return String.raw`import base64, errno, hashlib, json, os, platform, random, re, select, shutil, signal, socket, stat, struct, subprocess, sys, tempfile, threading, time, uuid
 import urllib.error, urllib.request
 SPEC = json.loads(base64.b64decode("${specBase64}").decode("utf-8"))
 FLUSH_SECONDS = 0.2
@@ -61,6 +61,8 @@ RESULT_LIMIT_BYTES = 6 << 20
 READ_BYTES = 65536
 DRAIN_AFTER_EXIT_SECONDS = 2.0  # a background process may keep the pipes open after the script exits
 UPLOAD_ATTEMPTS = 6
+BACKOFF_MAX_SECONDS = 4.0
+THROTTLED_SECONDS = 300  # how long S3 may answer SlowDown before an upload or download gives up
 CLOSE_SECONDS = 120  # the most the wrapper waits, after the script, for the last uploads
 STALLED_CLOSE_SECONDS = 5  # after the script, how long a refused channel waits for a renewed policy (then the spool keeps it)
 STALLED_RETRY_SECONDS = 5  # a channel that failed for a network reason tries again after this long
@@ -145,16 +147,29 @@ def is_unreachable(error):
     return isinstance(reason, OSError) and reason.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ETIMEDOUT)
 
 
+def is_throttled(error):
+    # S3's 503 SlowDown (request rate above its per-prefix limit) or a 429: wait longer, never give up early.
+    return isinstance(error, urllib.error.HTTPError) and error.code in (429, 503)
+
+
 def with_retries(action, attempts, give_up=is_permanent):
-    delay = 0.25
-    for attempt in range(attempts):
+    # Jittered exponential backoff, so a fleet's wrappers that were throttled together do not retry
+    # together. Throttling does not use up the attempts: it is retried for up to THROTTLED_SECONDS.
+    delay, throttled_since, attempt = 0.25, None, 0
+    while True:
         try:
             return action()
         except Exception as error:
-            if give_up(error) or attempt == attempts - 1:
-                raise
-            time.sleep(delay)
-            delay *= 2
+            if is_throttled(error):
+                throttled_since = throttled_since or time.time()
+                if time.time() - throttled_since > THROTTLED_SECONDS:
+                    raise
+            else:
+                attempt += 1
+                if give_up(error) or attempt >= attempts:
+                    raise
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, BACKOFF_MAX_SECONDS)
 
 
 class Spool(object):
