@@ -44,6 +44,7 @@ export async function requestFrom(kind: 'run' | 'exec', args: ParsedArgs): Promi
     transferMode: v['instance-role'] ? 'instance-role' : undefined,
     installDependencies: v['no-deps'] ? false : undefined,
     venvRoot: v['venv-root'],
+    unwatched: v['no-wait'] ? true : undefined,
   };
 }
 

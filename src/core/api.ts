@@ -86,6 +86,12 @@ export interface RunRequest {
   transferMode?: TransferMode;
   maxConcurrency?: string;
   maxErrors?: string;
+  /**
+   * Nobody will follow the live output (e.g. `--no-wait`): the instance uploads continuous output in
+   * rarer, bigger objects (every 15 s instead of 1.25 s), which cuts S3 request fees; a later attach
+   * sees it with that delay. The result and SSM's output are unaffected.
+   */
+  unwatched?: boolean;
   /** Shown in the SSM console; the engine prefixes it so runs can be recognised. */
   comment?: string;
   /**

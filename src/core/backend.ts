@@ -55,6 +55,8 @@ export interface RunBackend {
   /** Keys under `prefix` after `startAfter`, in key order (all pages). */
   listKeys(bucket: string, prefix: string, startAfter?: string): Promise<string[]>;
   getObject(bucket: string, key: string): Promise<Uint8Array>;
+  /** undefined when the key does not exist (yet): S3 answers NoSuchKey when the caller may list the bucket. */
+  getObjectIfExists(bucket: string, key: string): Promise<Uint8Array | undefined>;
 }
 
 const PARSEABLE_DATE = (value: string | Date | undefined): Date | undefined => {
@@ -163,6 +165,14 @@ export function sdkRunBackend(clients: AwsClients, s3: <T>(bucket: string, call:
         const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         return out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
       });
+    },
+    async getObjectIfExists(bucket, key) {
+      try {
+        return await this.getObject(bucket, key);
+      } catch (error) {
+        if (errorName(error) === 'NoSuchKey') return undefined;
+        throw error;
+      }
     },
   };
 }

@@ -86,3 +86,13 @@ export const REBOOT_EXIT_CODE_REPORTED_AS = 195;
  * SIGKILL after this many seconds): the agent itself kills nothing when a script ends normally.
  */
 export const LEFTOVER_PROCESS_GRACE_SECONDS = 2;
+
+/**
+ * Live-output cadence: the least time between two uploads of continuous output per instance (after a
+ * burst of a few; sparse output goes at once). S3 bills every POST, GET and LIST, so continuous
+ * output travels in bigger, rarer objects: about $0.02 per instance-hour for a watched run, less for
+ * a fleet, whose live output lags more, and for a run nobody follows (--no-wait).
+ */
+export const LIVE_UPLOAD_GAP_SECONDS = { watched: 1.25, fleet: 6, unwatched: 15 } as const;
+/** From this many targets a run is a fleet for the cadence above. */
+export const FLEET_CADENCE_MIN_TARGETS = 50;

@@ -99,16 +99,17 @@ class RunEngine implements Engine {
   start(request: RunRequest): Promise<RunHandle> {
     return mapErrors(this.context(), async () => {
       const normalized = normalizeRequest(request);
-      const [{ bucket, isDefault, identity }] = await Promise.all([this.resolveBucket(), this.checkTargets(normalized)]);
+      const [{ bucket, isDefault, identity }, expectedTargets] = await Promise.all([this.resolveBucket(), this.checkTargets(normalized)]);
       return mapErrors(this.context(bucket), async () => {
         await this.requireBucket(bucket, isDefault);
-        const launched = await launch(await this.launchContext(bucket, identity), normalized);
+        const launched = await launch(await this.launchContext(bucket, identity), normalized, expectedTargets);
         return new FollowedRun({
           commandId: launched.commandId,
           backend: this.backend,
           instanceIds: launched.instanceIds,
           discoverInstances: normalized.target.kind === 'tags',
           live: launched.live,
+          uploadGapSeconds: launched.uploadGapSeconds,
           timeoutSeconds: normalized.timeoutSeconds,
           clock: this.deps.clock,
           cancelIfUnfollowable: true,
@@ -173,8 +174,8 @@ class RunEngine implements Engine {
     return this.bucketRegions.client(bucket);
   }
 
-  private async checkTargets(request: RunRequest): Promise<void> {
-    await checkTargetsReachable(this.clients, request.target, await this.clients.region());
+  private async checkTargets(request: RunRequest): Promise<number | undefined> {
+    return checkTargetsReachable(this.clients, request.target, await this.clients.region());
   }
 
   private async requireBucket(bucket: string, isDefault: boolean): Promise<void> {

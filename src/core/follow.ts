@@ -2,7 +2,9 @@
 // wrapper uploads through the presigned POST. Each instance's frames are decoded strictly in
 // sequence order, so stdout/stderr interleaving is kept.
 //
-// Listing costs S3 LISTs, so each pass picks the cheaper of two ways to find new objects:
+// S3 bills a LIST like 12.5 GETs, so each pass picks the cheapest of three ways to find new objects:
+// - a GET of each followed instance's next key (keys are sequence-numbered): a miss costs a GET,
+//   a hit is the object itself (one instance, or a fleet whose listing has grown long), or
 // - one listing per followed instance, with that instance's prefix and StartAfter (one instance:
 //   one call, whatever the length of its output), or
 // - one listing of the whole run prefix, starting after what is known of the first followed
@@ -10,7 +12,7 @@
 //   A single StartAfter can only skip instances that sort before every followed one, since a late
 //   object of an earlier instance would otherwise be missed.
 import type { RunBackend } from './backend';
-import { decodeFrames, parseChunkKey, type Frame } from './remote';
+import { chunkKey, decodeFrames, parseChunkKey, type Frame } from './remote';
 
 export interface LiveLocation {
   bucket: string;
@@ -36,27 +38,40 @@ interface InstanceCursor {
   listedCount: number;
   /** Listed but not yet processed (waiting for an earlier sequence number). */
   pending: Map<number, string>;
+  /** When the last object arrived, and whether the one before came about one upload gap earlier. */
+  lastArrivalMs?: number;
+  /** Continuous output: the next object cannot come before this (the wrapper's upload gap). */
+  notBeforeMs?: number;
 }
 
 /** How many objects of one instance are fetched at once (replays after `attach` can be long). */
 const PARALLEL_GETS = 8;
 /** ListObjectsV2 returns at most this many keys per call. */
 const KEYS_PER_LIST_CALL = 1000;
+/** A GET costs this many LISTs at S3 list prices ($0.0004 vs $0.005 per 1,000). */
+export const GET_COST_IN_LISTS = 0.08;
+/** Objects this many upload gaps apart (from, to) are continuous output. */
+const CONTINUOUS_RHYTHM = [0.9, 1.5] as const;
 
 export interface ListingPass {
   /** Instances neither followed nor seen before (tag targets, whose instances SSM picks). */
   discovered: string[];
-  /** The LIST calls this pass was priced at (bounds how often passes may run). */
+  /** What this pass costs in LIST calls (GETs at GET_COST_IN_LISTS; bounds how often passes may run). */
   listCalls: number;
 }
 
 export class LiveChannelReader {
   private readonly cursors = new Map<string, InstanceCursor>();
+  /** Instances whose next key this pass GETs (in drain). */
+  private readonly probing = new Set<string>();
 
   constructor(
     private readonly backend: RunBackend,
     readonly location: LiveLocation,
     private readonly onFrames: (instanceId: string, frames: Frame[]) => void,
+    /** The wrapper's least time between uploads of continuous output (cadence.ts). */
+    private readonly uploadGapMs = 0,
+    private readonly now: () => number = Date.now,
   ) {}
 
   private cursor(instanceId: string): InstanceCursor {
@@ -79,6 +94,11 @@ export class LiveChannelReader {
     const first = ordered[0];
     const startAfter = options.discover ? undefined : (this.cursors.get(first)?.lastListedKey ?? this.instancePrefix(first));
     const wholeCalls = this.wholeListingCalls(startAfter);
+    if (!options.discover && ordered.length * GET_COST_IN_LISTS < wholeCalls) {
+      const due = ordered.filter((id) => (this.cursors.get(id)?.notBeforeMs ?? 0) <= this.now());
+      for (const id of due) this.probing.add(id);
+      return { discovered: [], listCalls: Math.max(GET_COST_IN_LISTS, due.length * GET_COST_IN_LISTS) };
+    }
     if (!options.discover && ordered.length <= wholeCalls) {
       for (const id of ordered) this.take(await this.backend.listKeys(this.location.bucket, this.instancePrefix(id), this.cursors.get(id)?.lastListedKey), new Set([id]), false);
       return { discovered: [], listCalls: ordered.length };
@@ -114,9 +134,48 @@ export class LiveChannelReader {
     return discovered;
   }
 
-  /** Fetches and processes every listed object of one instance that is next in sequence; returns how many. */
+  /** Fetches and processes every listed (or, when probed, existing) object of one instance next in sequence; returns how many. */
   async drain(instanceId: string): Promise<number> {
     const cursor = this.cursor(instanceId);
+    const processed = (await this.drainListed(instanceId, cursor)) + (this.probing.delete(instanceId) ? await this.probe(instanceId, cursor) : 0);
+    if (processed > 0) this.arrived(cursor, processed);
+    return processed;
+  }
+
+  /** GETs the next keys until one is missing (only the next one while output is continuous: the one after cannot be there yet). */
+  private async probe(instanceId: string, cursor: InstanceCursor): Promise<number> {
+    const continuous = cursor.notBeforeMs !== undefined;
+    let processed = 0;
+    for (;;) {
+      if (continuous && processed > 0) return processed;
+      const key = chunkKey(this.location.runPrefix, instanceId, cursor.nextSeq);
+      const body = await this.backend.getObjectIfExists(this.location.bucket, key);
+      if (!body) return processed;
+      cursor.pending.delete(cursor.nextSeq);
+      cursor.nextSeq++;
+      if (cursor.lastListedKey === undefined || compareKeys(key, cursor.lastListedKey) > 0) {
+        cursor.lastListedKey = key;
+        cursor.listedCount++;
+      }
+      processed++;
+      this.onFrames(instanceId, decodeFrames(body));
+    }
+  }
+
+  /**
+   * One object in the rhythm of the wrapper's upload gap is continuous output: the next one comes
+   * about a gap later, so polls wait for half of it (urgent frames such as the exit are seen at most
+   * half a gap later; a miss costs a GET).
+   */
+  private arrived(cursor: InstanceCursor, processed: number): void {
+    const now = this.now();
+    const since = cursor.lastArrivalMs === undefined ? Infinity : now - cursor.lastArrivalMs;
+    const continuous = processed === 1 && since >= CONTINUOUS_RHYTHM[0] * this.uploadGapMs && since <= CONTINUOUS_RHYTHM[1] * this.uploadGapMs;
+    cursor.notBeforeMs = continuous ? now + this.uploadGapMs / 2 : undefined;
+    cursor.lastArrivalMs = now;
+  }
+
+  private async drainListed(instanceId: string, cursor: InstanceCursor): Promise<number> {
     let processed = 0;
     while (cursor.pending.has(cursor.nextSeq)) {
       const batch: string[] = [];
@@ -132,9 +191,9 @@ export class LiveChannelReader {
     return processed;
   }
 
-  /** Lists one instance's new objects and processes them (the last look before its result is final). */
+  /** Lists one instance's new objects and processes them (the last look before its result is final: a listing also finds a gap). */
   async poll(instanceId: string): Promise<number> {
-    await this.list([instanceId], { discover: false });
+    this.take(await this.backend.listKeys(this.location.bucket, this.instancePrefix(instanceId), this.cursors.get(instanceId)?.lastListedKey), new Set([instanceId]), false);
     return this.drain(instanceId);
   }
 

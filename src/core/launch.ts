@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { SendCommandCommand, type Target } from '@aws-sdk/client-ssm';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RunnerError, type CallerIdentity, type ManagedInstance, type RunTarget } from './api';
+import { uploadGapSeconds } from './cadence';
 import type { AwsClients } from './clients';
 import { MIN_AGENT_EXECUTION_TIMEOUT_SECONDS, RUN_DOCUMENT } from './defaults';
 import type { UploadEncryption } from './encryption';
@@ -44,6 +45,8 @@ export interface Launched {
   renewal: UploadRenewal;
   /** Said once before the run (credentials that expire before its timeout). */
   warnings: string[];
+  /** Seconds between two uploads of continuous output on each instance (cadence.ts). */
+  uploadGapSeconds: number;
 }
 
 /** SSM's Comment is at most 100 characters; the prefix makes our runs recognisable in the console. */
@@ -58,12 +61,12 @@ function describeTags(tags: Array<{ key: string; value: string }>): string {
  * accept the command and leave it Pending until the delivery timeout). Best effort: without
  * ssm:DescribeInstanceInformation permission the check is skipped and SendCommand decides.
  */
-export async function checkTargetsReachable(clients: AwsClients, target: RunTarget, region: string): Promise<void> {
+export async function checkTargetsReachable(clients: AwsClients, target: RunTarget, region: string): Promise<number | undefined> {
   let found: ManagedInstance[];
   try {
     found = await describeManagedInstances(clients, target.kind === 'instances' ? { instanceIds: target.instanceIds } : { tags: target.tags });
   } catch {
-    return;
+    return undefined;
   }
   if (target.kind === 'tags') {
     if (found.length === 0) {
@@ -72,7 +75,7 @@ export async function checkTargetsReachable(clients: AwsClients, target: RunTarg
     if (!found.some((i) => i.pingStatus === 'Online')) {
       throw new RunnerError(`Every instance with tag ${describeTags(target.tags)} is offline to SSM: start the instances or their SSM agents, then retry.`, 'InstanceOffline');
     }
-    return;
+    return found.filter((i) => i.pingStatus === 'Online').length;
   }
   for (const id of target.instanceIds) {
     const info = found.find((i) => i.instanceId === id);
@@ -91,6 +94,7 @@ export async function checkTargetsReachable(clients: AwsClients, target: RunTarg
       throw new RunnerError(`Instance ${id} runs Windows: EC2 Runner sends AWS-RunShellScript, which runs on Linux and macOS instances only; pick a Linux instance.`, 'UnsupportedPlatform');
     }
   }
+  return target.instanceIds.length;
 }
 
 type StagedContentOf = Awaited<ReturnType<typeof stagedContentOf>>;
@@ -195,7 +199,8 @@ export function expiryWarning(credentials: SigningCredentials, timeoutSeconds: n
   );
 }
 
-export async function launch(context: LaunchContext, request: NormalizedRequest): Promise<Launched> {
+/** `expectedTargets`: the instances the run should reach, when the pre-flight check counted them. */
+export async function launch(context: LaunchContext, request: NormalizedRequest, expectedTargets?: number): Promise<Launched> {
   const runId = randomBytes(8).toString('hex');
   const live: LiveLocation = { bucket: context.bucket, runPrefix: runPrefixOf(context.keyPrefix, runId) };
   const credentials = await signingCredentials(context.s3);
@@ -213,6 +218,7 @@ export async function launch(context: LaunchContext, request: NormalizedRequest)
     output,
     outputLocation: liveOutputLocation(live),
     instanceId: onlyInstance && isInstanceId(onlyInstance) ? onlyInstance : undefined,
+    uploadGapSeconds: uploadGapSeconds(request, expectedTargets),
   };
   const { commands, download } = await commandsFor(context, request, spec, credentials);
   const sent = await context.clients.ssm.send(
@@ -245,5 +251,5 @@ export async function launch(context: LaunchContext, request: NormalizedRequest)
     download,
   });
   const warning = expiryWarning(credentials, request.timeoutSeconds);
-  return { commandId, instanceIds: request.target.kind === 'instances' ? [...request.target.instanceIds] : [], live, renewal, warnings: warning ? [warning] : [] };
+  return { commandId, instanceIds: request.target.kind === 'instances' ? [...request.target.instanceIds] : [], live, renewal, warnings: warning ? [warning] : [], uploadGapSeconds: spec.uploadGapSeconds! };
 }

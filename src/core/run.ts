@@ -22,6 +22,7 @@ import { systemClock, type Clock } from './clock';
 import { toRunnerError } from './errors';
 import { writeRunArtifacts } from './artifacts';
 import { mapWithLimit } from './concurrency';
+import { FLEET_CADENCE_MIN_TARGETS, LIVE_UPLOAD_GAP_SECONDS } from './defaults';
 import { LiveChannelReader, liveOutputLocation, type LiveLocation } from './follow';
 import { isTerminalStatus, LIVE_OUTPUT_UNAVAILABLE, wrapperErrorFromStderr } from './outcome';
 import { InstanceProgress } from './progress';
@@ -41,6 +42,8 @@ export const WAIT_POLICY = {
   livePerListCallMs: 25,
   /** Instances whose new live objects are fetched at the same time. */
   liveParallelInstances: 32,
+  /** A fleet's live passes run at most once a second (S3 request fees grow with the pass rate). */
+  liveFleetIntervalMs: 1_000,
   /** Pause between two rounds of SSM calls that one check needs (spreads a fleet's calls). */
   ssmRoundGapMs: 250,
   /** An instance that has shown no live output this long after sending gets an early SSM look... */
@@ -72,6 +75,8 @@ export interface FollowOptions {
   /** True for tag targets: SSM picks the instances; they are discovered while following. */
   discoverInstances: boolean;
   live?: LiveLocation;
+  /** The instances' least time between live-output uploads (cadence.ts); attach assumes a watched run's. */
+  uploadGapSeconds?: number;
   /** Client-side execution timeout; undefined = rely on SSM's own (attach). */
   timeoutSeconds?: number;
   /** Check SSM at once instead of after 5 s (attach/status: the run may be long finished). */
@@ -128,7 +133,10 @@ export class FollowedRun implements RunHandle {
     this.startedAtMs = this.clock.now();
     for (const id of options.instanceIds) this.progress.set(id, new InstanceProgress(id, true));
     this.singleTarget = !options.discoverInstances && options.instanceIds.length === 1;
-    if (options.live) this.reader = new LiveChannelReader(this.backend, options.live, (id, frames) => this.onFrames(id, frames));
+    if (options.live) {
+      const gapMs = (options.uploadGapSeconds ?? LIVE_UPLOAD_GAP_SECONDS.watched) * 1000;
+      this.reader = new LiveChannelReader(this.backend, options.live, (id, frames) => this.onFrames(id, frames), gapMs, () => this.clock.now());
+    }
   }
 
   get outputLocation(): string | undefined {
@@ -315,7 +323,8 @@ export class FollowedRun implements RunHandle {
 
   private liveInterval(idle: boolean): number {
     const base = idle ? WAIT_POLICY.liveIdleIntervalMs : WAIT_POLICY.liveIntervalMs;
-    return Math.max(base, this.lastLiveListCalls * WAIT_POLICY.livePerListCallMs);
+    const fleet = this.progress.size >= FLEET_CADENCE_MIN_TARGETS ? WAIT_POLICY.liveFleetIntervalMs : 0;
+    return Math.max(base, fleet, this.lastLiveListCalls * WAIT_POLICY.livePerListCallMs);
   }
 
   private async sleepUntil(wakeAt: number): Promise<void> {
@@ -726,6 +735,8 @@ export class FollowedRun implements RunHandle {
     } catch (error) {
       if (error instanceof Error && error.name === 'CorruptFramesError') throw error;
       const mapped = toRunnerError(error);
+      // S3's SlowDown on the live channel: the SDK has slowed down already; give up only on real failures.
+      if (kind === 'live' && mapped.code === 'Throttled') return undefined;
       const tooMany = ++this.errorsInARow[kind] >= WAIT_POLICY.maxConsecutiveErrors;
       if (kind === 'live') {
         if (tooMany || FATAL_ERROR_CODES.has(mapped.code)) this.liveDisabled = true;

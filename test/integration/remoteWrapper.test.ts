@@ -42,6 +42,16 @@ describe('remote wrapper: upload faults, instance-role mode, Python 3.6 syntax',
     }
   });
 
+  test('the upload gap bounds the uploads of continuous output, not what arrives or its order', async () => {
+    // 3 s of a line every 20 ms: a 0.2 s gap would be ~15 uploads; a 1 s gap allows 3 at once, then ~1 a second.
+    const script = 'import time\nfor i in range(150):\n    print(i)\n    time.sleep(0.02)\n';
+    const outcome = await run({ script, uploadGapSeconds: 1 });
+    assert.equal(outcome.live.stdout.toString(), Array.from({ length: 150 }, (_, i) => `${i}\n`).join(''));
+    assert.deepEqual(outcome.live.exit, { exitCode: 0 });
+    const allowed = 3 + Math.ceil(outcome.durationMs / 1000) + 1; // burst + one per second + the urgent exit
+    assert.ok(outcome.live.objectCount <= allowed, `${outcome.live.objectCount} uploads in ${outcome.durationMs} ms (at most ${allowed})`);
+  });
+
   test('when uploads are refused mid-run the script keeps running, nothing is lost, and a renewal uploads the rest in order', async () => {
     server.injectPostFaults((attempt) => (attempt >= 2 ? 403 : undefined));
     let renewal: LocalRun | undefined;

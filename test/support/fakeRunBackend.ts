@@ -55,6 +55,7 @@ export class FakeRunBackend implements RunBackend {
     pingStatus: 0,
     listKeys: 0,
     getObject: 0,
+    getObjectIfExists: 0,
   };
   readonly cancels: Array<{ at: number; instanceIds?: string[] }> = [];
   /** Every call with its virtual time (calls of one round share a time: only sleeping moves the clock). */
@@ -182,6 +183,15 @@ export class FakeRunBackend implements RunBackend {
       if (chunk) return encodeFrames(chunk.frames);
     }
     throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' });
+  }
+
+  async getObjectIfExists(_bucket: string, key: string): Promise<Uint8Array | undefined> {
+    await this.enter('getObjectIfExists');
+    for (const instance of this.instances) {
+      const chunk = this.visibleChunks(instance).find((c) => c.key === key);
+      if (chunk) return encodeFrames(chunk.frames);
+    }
+    return undefined;
   }
 }
 

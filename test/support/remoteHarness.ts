@@ -29,6 +29,8 @@ export interface RemoteCase {
   path: string;
   /** No live-output target (what the client sends when it has none). */
   noLiveOutput?: boolean;
+  /** The client's upload cadence (RemoteRunSpec.uploadGapSeconds). */
+  uploadGapSeconds?: number;
   timeoutMs?: number;
   /** Called while the command runs, with the run's key prefix (e.g. to wait for live output). */
   whileRunning?: (keyPrefix: string, markerDir: string) => Promise<void>;
@@ -59,6 +61,7 @@ export async function runRemote(transport: RemoteTransport, remoteCase: RemoteCa
       output: remoteCase.noLiveOutput ? undefined : target,
       workingDirectory: remoteCase.workingDirectory,
       env: remoteCase.env,
+      uploadGapSeconds: remoteCase.uploadGapSeconds,
     };
     if (remoteCase.shellCommand !== undefined) spec.shellCommand = remoteCase.shellCommand;
     else {

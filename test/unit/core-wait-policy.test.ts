@@ -186,7 +186,7 @@ describe('wait policy: endings', () => {
     const never: FakeInstance = { instanceId: ID, chunks: [{ at: 400, frames: [{ type: 'start', info: {} }] }], ssm: [{ from: 300, status: 'InProgress' }] };
     const { run, backend, clock } = follow([never]);
     backend.onCall = async (name) => {
-      if (name === 'listKeys' && clock.now() >= 2_000 && backend.cancels.length === 0) await run.cancel();
+      if (name === 'getObjectIfExists' && clock.now() >= 2_000 && backend.cancels.length === 0) await run.cancel();
     };
     const result = await run.wait();
     assert.equal(result.invocations[0].status, 'Cancelled');
@@ -327,17 +327,29 @@ describe('wait policy: fleets and tag targets', () => {
     assert.ok(perPass <= 1.1, `${backend.calls.listKeys} LIST calls over ${listingInstants.size} passes`);
   });
 
-  test('one instance is listed under its own prefix after its last key', async () => {
-    const { run, backend } = follow([liveScript(ID, 3)]);
-    const prefixes: Array<{ prefix: string; startAfter?: string }> = [];
-    const listKeys = backend.listKeys.bind(backend);
-    backend.listKeys = (bucket, prefix, startAfter) => {
-      prefixes.push({ prefix, startAfter });
-      return listKeys(bucket, prefix, startAfter);
+  test('one instance is followed by GETs of its next key, never listed (a LIST costs 12.5 GETs)', async () => {
+    const { run, backend, stdoutOf } = follow([liveScript(ID, 3)]);
+    const keys: string[] = [];
+    const getObjectIfExists = backend.getObjectIfExists.bind(backend);
+    backend.getObjectIfExists = (bucket, key) => {
+      keys.push(key);
+      return getObjectIfExists(bucket, key);
     };
     await run.wait();
-    assert.ok(prefixes.every((p) => p.prefix === `${RUN_PREFIX}${ID}/`));
-    assert.ok(prefixes.some((p) => p.startAfter?.startsWith(`${RUN_PREFIX}${ID}/`)), 'StartAfter follows the last key');
+    assert.equal(stdoutOf(), 'line 1\nline 2\nline 3\n');
+    assert.equal(backend.calls.listKeys, 0);
+    assert.ok(keys.every((k) => /^ec2-runner\/runs\/0123456789abcdef\/i-0123456789abcdef0\/0000000[0-5]$/.test(k)), keys.join(' '));
+  });
+
+  test('continuous output in the rhythm of the upload gap costs about 3 GETs per object, not one per live interval (5)', async () => {
+    const chunks: FakeInstance['chunks'] = [{ at: 500, frames: [{ type: 'start', info: {} }] }];
+    for (let n = 1; n <= 40; n++) chunks.push({ at: 500 + n * 1_250, frames: [{ type: 'stdout', data: text(`batch ${n}\n`) }] });
+    const end = 500 + 40 * 1_250 + 100;
+    chunks.push({ at: end, frames: [{ type: 'exit', exitCode: 0 }] });
+    const { run, backend } = follow([{ instanceId: ID, chunks, ssm: [{ from: 300, status: 'InProgress' }, { from: end + 100, status: 'Success', responseCode: 0 }] }], { uploadGapSeconds: 1.25 });
+    await run.wait();
+    const perObject = backend.calls.getObjectIfExists / chunks.length;
+    assert.ok(perObject <= 3.1, `${backend.calls.getObjectIfExists} GETs for ${chunks.length} objects`);
   });
 
   test('a fleet never sends ListCommands and the invocation listing in the same round', async () => {

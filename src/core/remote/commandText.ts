@@ -87,6 +87,9 @@ function validate(spec: RemoteRunSpec): string[] {
     if (!/^https?:\/\//.test(spec.output.url)) invalid('the live-output URL is not http(s)', 'pass the url from createPresignedPost');
     if (!spec.output.keyPrefix.endsWith('/')) invalid(`live-output key prefix ${JSON.stringify(spec.output.keyPrefix)} does not end with /`, 'add the /');
   }
+  if (spec.uploadGapSeconds !== undefined && !(spec.uploadGapSeconds > 0 && spec.uploadGapSeconds <= 60)) {
+    invalid(`upload gap ${spec.uploadGapSeconds} is not a number of seconds from 0 to 60`, 'pass e.g. 1.25');
+  }
   if (!spec.payload) return [];
   const { fileName, sha256, interpreter, args, fetch } = spec.payload;
   checkText(fileName, 'the file name');
@@ -144,6 +147,7 @@ function wrapperSpec(spec: RemoteRunSpec, interpreterWords: string[]): unknown {
     instanceId: spec.instanceId ?? null,
     env: Object.entries(spec.env ?? {}),
     output: spec.output ? outputSpec(spec.output) : null,
+    uploadGap: spec.uploadGapSeconds ?? null,
   };
 }
 

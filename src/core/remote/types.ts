@@ -60,4 +60,6 @@ export interface RemoteRunSpec {
    * naming its live-output keys when the agent sets no AWS_SSM_INSTANCE_ID (older agents).
    */
   instanceId?: string;
+  /** Least seconds between two live-output uploads of continuous output (see cadence.ts); default 0.2. */
+  uploadGapSeconds?: number;
 }

@@ -55,6 +55,8 @@ import urllib.error, urllib.request
 SPEC = json.loads(base64.b64decode("${specBase64}").decode("utf-8"))
 FLUSH_SECONDS = 0.2
 FLUSH_BYTES = 1 << 20
+UPLOAD_GAP = float(SPEC.get("uploadGap") or 0.2)  # seconds per upload of continuous output, chosen by the client
+UPLOAD_BURST = 3
 OBJECT_BYTES = 8 << 20  # well below the POST policy's 16 MiB per object
 MAX_PENDING_BYTES = 64 << 20  # beyond this, stop reading (the script blocks) instead of growing memory
 RESULT_LIMIT_BYTES = 6 << 20
@@ -308,6 +310,7 @@ class Channel(object):
         self.pending_bytes = 0
         self.oldest = 0.0
         self.urgent = False
+        self.credit, self.credited_at = float(UPLOAD_BURST), time.time()
         self.closing = False
         self.closed_at = None
         self.stalled = None if self.target else "waiting for an upload policy"
@@ -374,11 +377,22 @@ class Channel(object):
         self.cond.notify_all()
         return bytes(body)
 
-    def due(self):
-        if self.pending and (self.urgent or self.closing or time.time() - self.oldest >= FLUSH_SECONDS):
+    def ready(self):
+        # Output waits FLUSH_SECONDS to gather, then goes as soon as the upload budget allows: a few
+        # uploads at once, then one per UPLOAD_GAP seconds. Sparse output is shown at once; continuous
+        # output goes in bigger, rarer objects (S3 bills per request). Urgent frames skip the budget.
+        if not self.pending:
+            return False
+        if self.urgent or self.closing:
             return True
-            # Also when idle: a renewal command may have left a fresh policy to take.
-        return time.time() - self.checked_at >= SPOOL_CHECK_SECONDS
+        now = time.time()
+        self.credit = min(UPLOAD_BURST, self.credit + (now - self.credited_at) / UPLOAD_GAP)
+        self.credited_at = now
+        return now - self.oldest >= FLUSH_SECONDS and self.credit >= 1
+
+    def due(self):
+        # Also when nothing is ready: a renewal command may have left a fresh policy to take.
+        return self.ready() or time.time() - self.checked_at >= SPOOL_CHECK_SECONDS
 
     def done(self):
         if not self.closing or self.pending:
@@ -394,7 +408,10 @@ class Channel(object):
                     if self.done():
                         return
                     self.cond.wait(FLUSH_SECONDS / 4)
-                body = self.take() if self.pending else None
+                body = None
+                if self.ready():
+                    body = self.take()
+                    self.credit = max(0.0, self.credit - 1)
             if body:
                 self.spool.put(self.seq, body)
                 self.seq += 1
