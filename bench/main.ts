@@ -13,6 +13,9 @@ import { measureFootprint } from './footprint';
 import { measureLiveOutput, type LivePlan } from './liveOutput';
 import { currentLoad, evaluateGoals, machineInfo, markdownTables, summarize, type Measurements } from './report';
 import { measureStaging } from './staging';
+import { measureCost, type CostPlan } from './cost';
+import { measureFleetRates } from './fleetRates';
+import { measureBigOutput } from './bigOutput';
 import { QUIET_WAIT_BUDGET_MS, QUIET_WAIT_MAX_MS, startBusyMeter, waitForQuietMachine } from './machineLoad';
 import { progress, round } from './stats';
 
@@ -23,6 +26,10 @@ interface Plan {
   fleetScriptSeconds: number;
   credentialExpiry: CredentialExpiryPlan;
   fleetSynchronizedSizes: number[];
+  /** Issue 16: S3 request fees, first output line, a fleet under S3's rate limits, big output. */
+  cost: CostPlan;
+  fleetRates: { instances: number; scriptSeconds: number };
+  bigOutputBytes: number;
 }
 
 const FULL: Plan = {
@@ -32,6 +39,9 @@ const FULL: Plan = {
   fleetScriptSeconds: 1,
   credentialExpiry: { sessionSeconds: 20, lifetimes: 3, lineIntervalSeconds: 0.1 },
   fleetSynchronizedSizes: [10, 100, 500],
+  cost: { scriptSeconds: 60, fleetInstances: 50, firstOutputRuns: 10 },
+  fleetRates: { instances: 1000, scriptSeconds: 20 },
+  bigOutputBytes: 1024 ** 3,
 };
 
 const QUICK: Plan = {
@@ -41,6 +51,9 @@ const QUICK: Plan = {
   fleetScriptSeconds: 1,
   credentialExpiry: { sessionSeconds: 10, lifetimes: 3, lineIntervalSeconds: 0.1 },
   fleetSynchronizedSizes: [10],
+  cost: { scriptSeconds: 15, fleetInstances: 50, firstOutputRuns: 3 },
+  fleetRates: { instances: 50, scriptSeconds: 10 },
+  bigOutputBytes: 20 * 1024 ** 2,
 };
 
 const RESULTS_FILE = join(REPO_ROOT, 'bench', 'results.json');
@@ -103,12 +116,16 @@ async function main(): Promise<number> {
 
   m.credentialExpiry = await phase('credential expiry', "run 3x longer than the credentials' lifetime", m, () => measureCredentialExpiry(plan.credentialExpiry));
 
+  m.cost = await phase('cost', 'S3 request fees and first output line', m, () => measureCost(plan.cost));
+  m.fleetRates = await phase(`fleet ${plan.fleetRates.instances} rates`, `fleet of ${plan.fleetRates.instances} printing under S3's rate limits`, m, () => measureFleetRates(plan.fleetRates.instances, plan.fleetRates.scriptSeconds));
+  m.bigOutput = await phase('big output', `big output (${plan.bigOutputBytes} bytes through the CLI)`, m, () => measureBigOutput(plan.bigOutputBytes));
+
   const summary = summarize(m);
-  const goals = evaluateGoals(summary);
+  const goals = evaluateGoals(summary, m);
   const machine = machineInfo(startedAt, loadAtStart);
   const tables = markdownTables(m, summary, goals, machine);
   if (!quick) {
-    const details = { detection: m.detection, live: m.live && { ...m.live, lagsMs: undefined }, staging: m.staging, fleet: m.fleet, fleetSynchronized: m.fleetSynchronized, footprint: m.footprint, credentialExpiry: m.credentialExpiry, plan };
+    const details = { detection: m.detection, live: m.live && { ...m.live, lagsMs: undefined }, staging: m.staging, fleet: m.fleet, fleetSynchronized: m.fleetSynchronized, footprint: m.footprint, credentialExpiry: m.credentialExpiry, cost: m.cost, fleetRates: m.fleetRates, bigOutput: m.bigOutput, plan };
     writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...summary, goals, machine, errors: m.errors, details }, null, 2)}\n`);
     writeBenchmarksMarkdown(tables);
     progress(`wrote ${RESULTS_FILE} and ${BENCHMARKS_FILE}`);

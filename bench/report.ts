@@ -8,9 +8,10 @@ import type { FleetSyncResult } from './fleetSync';
 import type { FootprintResult } from './footprint';
 import type { LiveResult } from './liveOutput';
 import type { StagingResult } from './staging';
+import { costGoals, costSummary, costTables, type CostMeasurements, type CostSummary } from './costReport';
 import { round, type Distribution } from './stats';
 
-export interface Measurements {
+export interface Measurements extends CostMeasurements {
   detection?: Record<Policy, PolicyResult>;
   live?: LiveResult;
   staging?: StagingResult;
@@ -24,7 +25,7 @@ export interface Measurements {
 }
 
 /** Exactly the document issue 6 asks `npm run bench -- --json` to print. */
-export interface BenchSummary {
+export interface BenchSummary extends CostSummary {
   detectionLagMs: Record<Policy, Distribution | null>;
   ssmCallsPerRun: Record<Policy, number | null>;
   liveOutputLagMs: Distribution | null;
@@ -86,12 +87,13 @@ export function summarize(m: Measurements): BenchSummary {
     activateMs: m.footprint?.activateMs ?? null,
     sdkLoadedDuringActivate: m.footprint?.sdkLoadedDuringActivate ?? null,
     credentialExpiryBytesLost: m.credentialExpiry?.bytesLost ?? null,
+    ...costSummary(m),
   };
 }
 
 const show = (v: number | null | undefined, unit = '') => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : `${v.toLocaleString('en-US')}${unit}`);
 
-export function evaluateGoals(s: BenchSummary): Goal[] {
+export function evaluateGoals(s: BenchSummary, m: CostMeasurements = {}): Goal[] {
   const ours = s.detectionLagMs.ours;
   const waiter = s.detectionLagMs.waiter;
   const big = s.fleet.find((f) => f.instances === GOALS.fleetSize);
@@ -147,6 +149,7 @@ export function evaluateGoals(s: BenchSummary): Goal[] {
       measured: show(s.vsixBytes, ' bytes'),
       met: s.vsixBytes !== null && s.vsixBytes <= GOALS.vsixMaxBytes,
     },
+    ...costGoals(s, m),
   ];
 }
 
@@ -272,6 +275,7 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
     out.push(`| ${show(f.bundleBytes)} bytes | ${show(f.vsixBytes)} bytes | ${show(f.activateMs)} ms (${show(f.activateLoadMs)} + ${show(f.activateCallMs)}) | ${f.sdkLoadedDuringActivate ? `**yes** (${[...f.sdkModulesDuringActivate.slice(0, 3), ...f.sdkCodeInExtensionBundle].join(', ')})` : 'no'} | ${show(f.firstInstanceListMs)} ms |`);
     if (f.packageError) out.push('', `Packaging: ${f.packageError}.`);
   } else out.push('not measured');
+  out.push('', ...costTables(m));
   if (m.errors.length) {
     out.push('', '### Errors', '', ...m.errors.map((e) => `- ${e}`));
   }

@@ -1,0 +1,73 @@
+// A large fleet printing continuously under S3's request-rate limits (the sandbox at AWS's
+// 3,500 PUT/POST and 5,500 GET/LIST per second per prefix; the whole run shares one prefix): no
+// SlowDown, no byte lost, every exit code reported. Cheap scripts (sh, one line a second) so that
+// 2 CPUs can host them; the instance-side wrapper is still one Python process per instance, so the
+// wall time over the script is mostly this machine starting hundreds of them one after another.
+import { loadEngine, withTimeout } from './engineModule';
+import { SandboxProcess } from './sandboxProcess';
+import { progress, round } from './stats';
+
+export const AWS_S3_RATES = { s3PutRps: 3_500, s3GetRps: 5_500 } as const;
+
+export interface FleetRatesResult {
+  instances: number;
+  slowDowns: number;
+  lostBytes: number;
+  exitCodesReported: number;
+  wallOverScriptMs: number;
+  wallMs: number;
+  scriptSeconds: number;
+  s3Requests: Record<string, number>;
+}
+
+function linesCommand(seconds: number): string {
+  return `i=0; while [ $i -lt ${seconds} ]; do echo "line $i of $(hostname)"; i=$((i+1)); sleep 1; done`;
+}
+
+function expectedLines(seconds: number): RegExp {
+  return new RegExp(`^${Array.from({ length: seconds }, (_, i) => `line ${i} of [^\\n]+\\n`).join('')}$`);
+}
+
+export async function measureFleetRates(instances: number, scriptSeconds: number): Promise<FleetRatesResult> {
+  const sandbox = await SandboxProcess.start({ instances: instances + 1, ...AWS_S3_RATES });
+  const engine = loadEngine().createEngine(sandbox.engineSettings);
+  try {
+    await engine.identity();
+    await sandbox.resetStats();
+    const startedAt = Date.now();
+    const handle = await engine.start({
+      source: { kind: 'command', command: linesCommand(scriptSeconds) },
+      target: { kind: 'tags', tags: [{ key: 'Role', value: 'worker' }] },
+      maxConcurrency: '100%',
+    });
+    const received = new Map<string, number>();
+    handle.onOutput((c) => received.set(c.instanceId, (received.get(c.instanceId) ?? 0) + c.data.byteLength));
+    const result = await withTimeout(handle.wait(), scriptSeconds * 1000 + 900_000, `fleet of ${instances} printing`);
+    const wallMs = Date.now() - startedAt;
+    const { counts } = await sandbox.stats();
+    const pattern = expectedLines(scriptSeconds);
+    let lostBytes = 0;
+    for (const invocation of result.invocations) {
+      // Each instance's lines have a known length; what is missing from live output is lost.
+      const expected = invocation.stdout.length > 0 && pattern.test(invocation.stdout) ? Buffer.byteLength(invocation.stdout) : NaN;
+      const delivered = received.get(invocation.instanceId) ?? 0;
+      lostBytes += Number.isNaN(expected) || invocation.outputSource !== 'live' ? Math.max(1, Buffer.byteLength(invocation.stdout) - delivered) : Math.max(0, expected - delivered);
+    }
+    const missing = instances - result.invocations.length;
+    const res: FleetRatesResult = {
+      instances,
+      slowDowns: Object.entries(counts).filter(([k]) => k.startsWith('slowDown:')).reduce((n, [, v]) => n + v, 0),
+      lostBytes: lostBytes + (missing > 0 ? missing * scriptSeconds * 20 : 0),
+      exitCodesReported: result.invocations.filter((i) => i.exitCode === 0).length,
+      wallOverScriptMs: round(wallMs - scriptSeconds * 1000, 0),
+      wallMs,
+      scriptSeconds,
+      s3Requests: Object.fromEntries(Object.entries(counts).filter(([k]) => k.startsWith('s3:') || k.startsWith('slowDown:'))),
+    };
+    progress(`fleet of ${instances} under S3 rate limits: ${res.slowDowns} SlowDown, ${res.lostBytes} bytes lost, ${res.exitCodesReported}/${instances} exit codes, wall over script ${res.wallOverScriptMs} ms`);
+    return res;
+  } finally {
+    engine.dispose();
+    await sandbox.stop();
+  }
+}
