@@ -1,9 +1,10 @@
 // S3 request fees of live output, in USD per instance-hour at S3 Standard list prices, for a script
 // that prints continuously: one watched run, a fleet, and an unwatched run (`--no-wait`). The
-// sandbox counts every S3 request by operation (client's and instances', start-up and tail
-// included); the fees are that count × the list price, per instance-hour of printing (instances ×
-// the script's own duration: the serialized start-ups of many local instances are not counted as
-// hours, which makes the figure pessimistic). Also the first output line's latency.
+// sandbox counts every S3 request by operation (client's and instances') over a steady-state
+// window of a long run (from settleSeconds after every instance printed, for windowSeconds); the
+// fees are that count × the list price × instance-hours / window. A run's one-off start-up and
+// tail requests (a few) are not in it. Also the first output line's latency.
+import { GetCommandInvocationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { lastLine, loadEngine, nanosToMs, withTimeout } from './engineModule';
 import { SandboxProcess } from './sandboxProcess';
 import { distribution, progress, round, sleep, type Distribution } from './stats';
@@ -14,8 +15,11 @@ const PUT_CLASS = new Set(['PutObject', 'PostObject', 'CopyObject', 'ListObjects
 const FREE = new Set(['DeleteObject', 'DeleteObjects']);
 
 export interface CostPlan {
-  /** How long the printing script runs (s). */
+  /** How long the printing script runs (s); it must outlast start-up + settleSeconds + windowSeconds. */
   scriptSeconds: number;
+  /** Steady state: requests are counted over this window, settleSeconds after every instance printed. */
+  settleSeconds: number;
+  windowSeconds: number;
   fleetInstances: number;
   /** Runs for the first-output latency. */
   firstOutputRuns: number;
@@ -23,7 +27,7 @@ export interface CostPlan {
 
 export interface CostScenario {
   instances: number;
-  wallSeconds: number;
+  windowSeconds: number;
   /** S3 requests by operation over the whole run (client and instances). */
   requests: Record<string, number>;
   usdPerInstanceHour: number;
@@ -56,12 +60,49 @@ function s3Requests(counts: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).filter(([k]) => k.startsWith('s3:')));
 }
 
-function scenario(instances: number, wallMs: number, counts: Record<string, number>, scriptSeconds: number): CostScenario {
-  const instanceHours = (instances * scriptSeconds) / 3_600;
-  return { instances, wallSeconds: round(wallMs / 1000), requests: s3Requests(counts), usdPerInstanceHour: round(usdOf(counts) / instanceHours, 5) };
+function scenario(instances: number, windowMs: number, counts: Record<string, number>): CostScenario {
+  const instanceHours = (instances * windowMs) / 3_600_000;
+  return { instances, windowSeconds: round(windowMs / 1000), requests: s3Requests(counts), usdPerInstanceHour: round(usdOf(counts) / instanceHours, 5) };
+}
+
+/** The S3 requests of a steady-state window: `settleSeconds` after `printing` resolved, for `windowSeconds`. */
+async function steadyState(sandbox: SandboxProcess, printing: Promise<unknown>, plan: CostPlan): Promise<{ counts: Record<string, number>; windowMs: number }> {
+  await printing;
+  await sleep(plan.settleSeconds * 1000);
+  await sandbox.resetStats();
+  const from = Date.now();
+  await sleep(plan.windowSeconds * 1000);
+  const { counts } = await sandbox.stats();
+  return { counts, windowMs: Date.now() - from };
+}
+
+/** Resolves once `count` instances have delivered stdout. */
+function printingOn(handle: { onOutput(listener: (c: { instanceId: string; stream: string }) => void): unknown }, count: number): Promise<void> {
+  const seen = new Set<string>();
+  return new Promise((resolve) => handle.onOutput((c) => {
+    if (c.stream === 'stdout') seen.add(c.instanceId);
+    if (seen.size >= count) resolve();
+  }));
 }
 
 const DELIVERY_DELAY_MS = 200;
+
+/** Waits until SSM's status of the invocation passes `done`, asking SSM only (no S3 request is added to the count). */
+async function untilStatus(sandbox: SandboxProcess, commandId: string, instanceId: string, done: (status: string) => boolean, timeoutMs: number): Promise<void> {
+  const { endpoint, region, accessKeyId, secretAccessKey } = sandbox.info;
+  const ssm = new SSMClient({ endpoint, region, credentials: { accessKeyId, secretAccessKey } });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const status = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId })).then((o) => o.Status ?? 'Pending', () => 'Pending');
+      if (done(status)) return;
+      if (Date.now() > deadline) throw new Error(`run ${commandId} still ${status} after ${timeoutMs / 1000} s`);
+      await sleep(500);
+    }
+  } finally {
+    ssm.destroy();
+  }
+}
 
 export async function measureCost(plan: CostPlan): Promise<CostResult> {
   const sandbox = await SandboxProcess.start({ instances: plan.fleetInstances + 1, deliveryDelayMs: DELIVERY_DELAY_MS });
@@ -81,9 +122,7 @@ export async function measureCost(plan: CostPlan): Promise<CostResult> {
     const firstOutputMs = { ...distribution(firsts), deliveryDelayMs: DELIVERY_DELAY_MS };
     progress(`first output line: p50 ${firstOutputMs.p50} ms, p95 ${firstOutputMs.p95} ms (delivery delay ${DELIVERY_DELAY_MS} ms subtracted)`);
 
-    // One watched run: its live lag is measured on the same lines.
-    await sandbox.resetStats();
-    let startedAt = Date.now();
+    // One watched run: its live lag is measured on all its lines.
     const handle = await engine.start({ source: { kind: 'command', command: printingCommand(plan.scriptSeconds) }, target: one });
     const lags: number[] = [];
     let pending = '';
@@ -95,31 +134,29 @@ export async function measureCost(plan: CostPlan): Promise<CostResult> {
       pending = lines.pop() ?? '';
       for (const line of lines) if (line.trim()) lags.push(at - nanosToMs(line));
     });
+    const singleWindow = await steadyState(sandbox, printingOn(handle, 1), plan);
     const result = await withTimeout(handle.wait(), plan.scriptSeconds * 1000 + 120_000, 'watched printing run');
-    const single = { ...scenario(1, Date.now() - startedAt, (await sandbox.stats()).counts, plan.scriptSeconds), liveLagMs: distribution(lags) };
+    const single = { ...scenario(1, singleWindow.windowMs, singleWindow.counts), liveLagMs: distribution(lags) };
     if (result.invocations[0].outputSource !== 'live' || !lastLine(result.invocations[0].stdout)) throw new Error(`watched run: no live output (${result.invocations[0].reason ?? ''})`);
     progress(`cost, one watched run: $${single.usdPerInstanceHour}/instance-hour, live lag p50 ${single.liveLagMs.p50} ms; ${JSON.stringify(single.requests)}`);
 
     // Unwatched: started with --no-wait's request and left alone; its instance's uploads are what it costs.
-    await sandbox.resetStats();
-    startedAt = Date.now();
     const detached = await engine.start({ source: { kind: 'command', command: printingCommand(plan.scriptSeconds) }, target: one, unwatched: true });
     detached.detach();
-    await sleep(plan.scriptSeconds * 1000 + 5_000);
-    const unwatched = scenario(1, Date.now() - startedAt, (await sandbox.stats()).counts, plan.scriptSeconds);
+    const unwatchedWindow = await steadyState(sandbox, untilStatus(sandbox, detached.commandId, one.instanceIds[0], (s) => s !== 'Pending' && s !== 'Delayed', 300_000), plan);
+    const unwatched = scenario(1, unwatchedWindow.windowMs, unwatchedWindow.counts);
+    await untilStatus(sandbox, detached.commandId, one.instanceIds[0], (s) => !['Pending', 'InProgress', 'Delayed'].includes(s), plan.scriptSeconds * 1000 + 300_000);
     progress(`cost, unwatched run: $${unwatched.usdPerInstanceHour}/instance-hour; ${JSON.stringify(unwatched.requests)}`);
-    await sleep(2_000); // its last upload, before the fleet is counted
 
     // A fleet: tag target, every instance printing.
-    await sandbox.resetStats();
-    startedAt = Date.now();
     const fleetHandle = await engine.start({
       source: { kind: 'command', command: printingCommand(plan.scriptSeconds) },
       target: { kind: 'tags', tags: [{ key: 'Role', value: 'worker' }] },
       maxConcurrency: '100%',
     });
+    const fleetWindow = await steadyState(sandbox, printingOn(fleetHandle, plan.fleetInstances), plan);
     const fleetResult = await withTimeout(fleetHandle.wait(), plan.scriptSeconds * 1000 + 300_000, 'fleet printing run');
-    const fleet = scenario(plan.fleetInstances, Date.now() - startedAt, (await sandbox.stats()).counts, plan.scriptSeconds);
+    const fleet = scenario(plan.fleetInstances, fleetWindow.windowMs, fleetWindow.counts);
     const bad = fleetResult.invocations.filter((i) => i.status !== 'Success');
     if (fleetResult.invocations.length !== plan.fleetInstances || bad.length) throw new Error(`fleet cost run: ${bad.length} of ${fleetResult.invocations.length} did not succeed`);
     progress(`cost, fleet of ${plan.fleetInstances}: $${fleet.usdPerInstanceHour}/instance-hour; ${JSON.stringify(fleet.requests)}`);

@@ -84,10 +84,10 @@ export function costTables(m: CostMeasurements): string[] {
   const out: string[] = ['### 6. S3 request fees, first output line, S3 rate limits, big output', ''];
   const c = m.cost;
   if (c) {
-    out.push('Fees at S3 Standard list prices (PUT/POST/LIST $0.005 per 1,000, GET/HEAD $0.0004 per 1,000), every S3 request of the run counted (client and instances), per instance-hour of printing (a line every 100 ms). Before this change (issue 16, same sandbox): about $0.11 per instance-hour for any run.', '');
-    out.push('| Run | Instances | Printing | S3 requests | USD per instance-hour |', '| --- | --- | --- | --- | --- |');
+    out.push('Fees at S3 Standard list prices (PUT/POST/LIST $0.005 per 1,000, GET/HEAD $0.0004 per 1,000), every S3 request (client and instances) counted over a steady-state window of a run printing a line every 100 ms, per instance-hour. Before this change (issue 16, same sandbox): about $0.11 per instance-hour for any run.', '');
+    out.push('| Run | Instances | Window | S3 requests in the window | USD per instance-hour |', '| --- | --- | --- | --- | --- |');
     for (const [name, s] of [['one watched run', c.single], [`fleet (tag target)`, c.fleet], ['unwatched (`--no-wait`)', c.unwatched]] as const) {
-      out.push(`| ${name} | ${s.instances} | ${m.cost ? `${s.wallSeconds} s wall` : ''} | ${requests(s.requests)} | **${usd(s.usdPerInstanceHour)}** |`);
+      out.push(`| ${name} | ${s.instances} | ${s.windowSeconds} s | ${requests(s.requests)} | **${usd(s.usdPerInstanceHour)}** |`);
     }
     out.push('', `Live lag of the watched run: p50 ${c.single.liveLagMs.p50} ms, p95 ${c.single.liveLagMs.p95} ms over ${c.single.liveLagMs.n} lines. First output line (start() → first stdout chunk − the ${c.firstOutputMs.deliveryDelayMs} ms delivery delay): p50 ${c.firstOutputMs.p50} ms, p95 ${c.firstOutputMs.p95} ms over ${c.firstOutputMs.n} runs.`);
   } else out.push('S3 fees and first output: not measured.');

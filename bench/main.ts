@@ -39,7 +39,7 @@ const FULL: Plan = {
   fleetScriptSeconds: 1,
   credentialExpiry: { sessionSeconds: 20, lifetimes: 3, lineIntervalSeconds: 0.1 },
   fleetSynchronizedSizes: [10, 100, 500],
-  cost: { scriptSeconds: 60, fleetInstances: 50, firstOutputRuns: 10 },
+  cost: { scriptSeconds: 100, settleSeconds: 10, windowSeconds: 40, fleetInstances: 50, firstOutputRuns: 10 },
   fleetRates: { instances: 1000, scriptSeconds: 20 },
   bigOutputBytes: 1024 ** 3,
 };
@@ -51,7 +51,7 @@ const QUICK: Plan = {
   fleetScriptSeconds: 1,
   credentialExpiry: { sessionSeconds: 10, lifetimes: 3, lineIntervalSeconds: 0.1 },
   fleetSynchronizedSizes: [10],
-  cost: { scriptSeconds: 15, fleetInstances: 50, firstOutputRuns: 3 },
+  cost: { scriptSeconds: 30, settleSeconds: 3, windowSeconds: 10, fleetInstances: 50, firstOutputRuns: 3 },
   fleetRates: { instances: 50, scriptSeconds: 10 },
   bigOutputBytes: 20 * 1024 ** 2,
 };

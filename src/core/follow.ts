@@ -52,6 +52,8 @@ const KEYS_PER_LIST_CALL = 1000;
 export const GET_COST_IN_LISTS = 0.08;
 /** Objects this many upload gaps apart (from, to) are continuous output. */
 const CONTINUOUS_RHYTHM = [0.9, 1.5] as const;
+/** Share of the upload gap that polls skip after an object of continuous output. */
+const CONTINUOUS_WAIT = 0.75;
 
 export interface ListingPass {
   /** Instances neither followed nor seen before (tag targets, whose instances SSM picks). */
@@ -164,14 +166,14 @@ export class LiveChannelReader {
 
   /**
    * One object in the rhythm of the wrapper's upload gap is continuous output: the next one comes
-   * about a gap later, so polls wait for half of it (urgent frames such as the exit are seen at most
-   * half a gap later; a miss costs a GET).
+   * about a gap later, so polls skip CONTINUOUS_WAIT of it (urgent frames such as the exit are seen
+   * at most that much later; a miss costs a GET).
    */
   private arrived(cursor: InstanceCursor, processed: number): void {
     const now = this.now();
     const since = cursor.lastArrivalMs === undefined ? Infinity : now - cursor.lastArrivalMs;
     const continuous = processed === 1 && since >= CONTINUOUS_RHYTHM[0] * this.uploadGapMs && since <= CONTINUOUS_RHYTHM[1] * this.uploadGapMs;
-    cursor.notBeforeMs = continuous ? now + this.uploadGapMs / 2 : undefined;
+    cursor.notBeforeMs = continuous ? now + this.uploadGapMs * CONTINUOUS_WAIT : undefined;
     cursor.lastArrivalMs = now;
   }
 

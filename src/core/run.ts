@@ -1,7 +1,7 @@
 // A followed run (RunHandle): live output from the S3 channel, status from SSM, with a
 // latency-first policy that keeps SSM calls low.
 //
-// - The live channel (S3, not SSM) is polled every 250 ms, and every second only after a minute
+// - The live channel (S3, not SSM) is polled every 150 ms, and every second only after a minute
 //   without output (bounds the S3 LISTs of long quiet runs); it shows output within about a
 //   second and tells when the script has ended. A fleet's pass costs a few LISTs, not one per
 //   instance (see follow.ts), and its objects are fetched for many instances at once.
@@ -34,7 +34,7 @@ import { AGENT_REBOOT_EXIT_CODE, REBOOT_EXIT_CODE_REPORTED_AS, RECOVERY_WAIT_SEC
 export const WAIT_POLICY = {
   firstStatusCheckMs: 5_000,
   statusCheckIntervalMs: 10_000,
-  liveIntervalMs: 250,
+  liveIntervalMs: 150,
   liveIdleIntervalMs: 1_000,
   /** Without new output for this long the live channel is polled less often. */
   liveIdleAfterMs: 60_000,

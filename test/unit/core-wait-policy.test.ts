@@ -94,12 +94,12 @@ describe('wait policy: SSM calls', () => {
 
   test('when SSM still says InProgress after the exit frame, it re-checks with short backoff', async () => {
     const script = liveScript(ID, 1);
-    script.ssm[1].from = 1_600 + 1_500; // SSM learns the end 1.5 s after the exit frame
+    script.ssm[1].from = 1_600 + 1_400; // SSM learns the end 1.4 s after the exit frame
     const { backend, run, clock } = follow([script]);
     await run.wait();
-    // Exit frame seen at the 1.75 s poll -> checks at 1.75, 1.95, 2.35 (InProgress) and 3.15 s (Success).
+    // Exit frame seen at the 1.65 s poll -> checks at 1.65, 1.85, 2.25 (InProgress) and 3.05 s (Success).
     assert.equal(backend.calls.getInvocation, 4);
-    assert.equal(clock.now(), 3_150);
+    assert.equal(clock.now(), 3_050);
   });
 });
 
