@@ -43,12 +43,14 @@ describe('remote wrapper: upload faults, instance-role mode, Python 3.6 syntax',
   });
 
   test('the upload gap bounds the uploads of continuous output, not what arrives or its order', async () => {
-    // 3 s of a line every 20 ms: a 0.2 s gap would be ~15 uploads; a 1 s gap allows 3 at once, then ~1 a second.
-    const script = 'import time\nfor i in range(150):\n    print(i)\n    time.sleep(0.02)\n';
-    const outcome = await run({ script, uploadGapSeconds: 1 });
+    // 4.5 s of a line every 30 ms: a 0.2 s gap would be ~22 uploads; a 3 s gap allows 3 at once, then one per 3 s.
+    // The gap is well above the spool check (0.5 s), so output taken at each check would exceed it.
+    const script = 'import time\nfor i in range(150):\n    print(i)\n    time.sleep(0.03)\n';
+    const gapSeconds = 3;
+    const outcome = await run({ script, uploadGapSeconds: gapSeconds });
     assert.equal(outcome.live.stdout.toString(), Array.from({ length: 150 }, (_, i) => `${i}\n`).join(''));
     assert.deepEqual(outcome.live.exit, { exitCode: 0 });
-    const allowed = 3 + Math.ceil(outcome.durationMs / 1000) + 1; // burst + one per second + the urgent exit
+    const allowed = 3 + Math.ceil(outcome.durationMs / 1000 / gapSeconds) + 1; // burst + one per gap + the urgent exit
     assert.ok(outcome.live.objectCount <= allowed, `${outcome.live.objectCount} uploads in ${outcome.durationMs} ms (at most ${allowed})`);
   });
 
