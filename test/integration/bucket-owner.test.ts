@@ -25,7 +25,7 @@ describe('ExpectedBucketOwner on every S3 request', async () => {
     assert.equal(wrong?.$metadata?.httpStatusCode, 403);
   });
 
-  test('bucket status, staging, presigned GET, live output, artifacts, attach and status all carry the account as owner', async () => {
+  test('bucket status, staging, presigned GET, live output (read and listed), artifacts, attach and status all carry the account as owner', async () => {
     const engine = createEngine(fx.engineSettings);
     const fresh = createEngine(fx.engineSettings);
     try {
@@ -41,6 +41,9 @@ describe('ExpectedBucketOwner on every S3 request', async () => {
       const attached = await (await fresh.attach(handle.commandId)).wait();
       assert.equal(attached.invocations[0].stdout, 'owned\n');
       assert.equal((await fresh.status(handle.commandId)).invocations[0].stdout, 'owned\n');
+      // One instance's live output is read by GETs of its next key; tag targets list the run's prefix.
+      const tagged = await (await engine.start({ source: { kind: 'command', command: 'echo tagged' }, target: { kind: 'tags', tags: [{ key: 'Role', value: 'worker' }] } })).wait();
+      assert.deepEqual(tagged.invocations.map((i) => i.stdout), ['tagged\n']);
 
       const stats = sandbox.stats();
       for (const operation of ['HeadBucket', 'HeadObject', 'PutObject', 'GetObject', 'ListObjectsV2', 'PostObject']) {
