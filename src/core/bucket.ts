@@ -9,12 +9,9 @@ import {
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RunnerError } from './api';
 import { STAGED_OBJECT_EXPIRY_DAYS } from './defaults';
+export { defaultBucketName } from './awsLimits';
 import type { UploadEncryption } from './encryption';
 import { errorName } from './errors';
-
-export function defaultBucketName(account: string, region: string): string {
-  return `ec2-runner-${account}-${region}`;
-}
 
 /** The configured bucket (setting, then EC2_RUNNER_BUCKET), or undefined when the default applies. */
 export function configuredBucket(setting: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {

@@ -1,30 +1,32 @@
-// One source of truth for the engine's defaults and limits.
+// One source of truth for the engine's defaults and limits. AWS's own limits that the sandbox
+// enforces too are defined in awsLimits.ts and re-exported here for the engine.
+import { SSM_DEFAULT_EXECUTION_TIMEOUT_SECONDS } from './awsLimits';
+
+export {
+  AGENT_REBOOT_EXIT_CODE,
+  MAX_DELIVERY_TIMEOUT_SECONDS,
+  MAX_EXECUTION_TIMEOUT_SECONDS,
+  MAX_INSTANCE_IDS,
+  MAX_PRESIGN_SECONDS,
+  MIN_AGENT_EXECUTION_TIMEOUT_SECONDS,
+  MIN_DELIVERY_TIMEOUT_SECONDS,
+  RUN_DOCUMENT,
+} from './awsLimits';
 
 /** Prefix under which staged files (`staged/`) and live output (`runs/`) live in the bucket. */
 export const DEFAULT_KEY_PREFIX = 'ec2-runner/';
 
 /** Execution timeout when the request gives none (SSM's own default for AWS-RunShellScript). */
-export const DEFAULT_TIMEOUT_SECONDS = 3600;
+export const DEFAULT_TIMEOUT_SECONDS = SSM_DEFAULT_EXECUTION_TIMEOUT_SECONDS;
 
 /** SendCommand TimeoutSeconds (delivery) default: long enough for a busy agent, short enough to notice a dead one. SSM's minimum is 30. */
 export const DEFAULT_DELIVERY_TIMEOUT_SECONDS = 600;
-export const MIN_DELIVERY_TIMEOUT_SECONDS = 30;
-
-/** The agent resets an executionTimeout outside 5..172800 to 3600; the client enforces shorter ones itself. */
-export const MIN_AGENT_EXECUTION_TIMEOUT_SECONDS = 5;
-export const MAX_EXECUTION_TIMEOUT_SECONDS = 172800;
-
-/** SendCommand accepts at most 50 instance ids. */
-export const MAX_INSTANCE_IDS = 50;
 
 /** Staged files and live output expire after this many days (bucket lifecycle rule). */
 export const STAGED_OBJECT_EXPIRY_DAYS = 7;
 
 /** Upper bound for one live-output object (the presigned POST policy's content-length-range). */
 export const LIVE_CHUNK_MAX_BYTES = 16 * 1024 * 1024;
-
-/** SigV4 presigned URLs cannot outlive 7 days. */
-export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
 /** Extra lifetime of the presigned POST beyond delivery + execution timeouts (final flush, clock skew). */
 export const LIVE_POLICY_SLACK_SECONDS = 120;
@@ -41,9 +43,6 @@ export const RECOVERY_POLICY_SECONDS = 900;
 
 /** How long the client waits for kept output after sending a recovery renewal, before using SSM's output. */
 export const RECOVERY_WAIT_SECONDS = 60;
-
-/** SSM document used for every run. */
-export const RUN_DOCUMENT = 'AWS-RunShellScript';
 
 /** SDK retry policy: adaptive mode rate-limits the client itself when SSM throttles. */
 export const SDK_MAX_ATTEMPTS = 6;
@@ -74,11 +73,9 @@ export const S3_FIRST_CONTACT_SECONDS = 3;
 export const S3_DOWNLOAD_FIRST_CONTACT_SECONDS = 5;
 
 /**
- * The SSM agent takes exit code 194 from a script as "reboot the instance, then run the command again".
- * The wrapper reports a script's own 194 to the agent as 195 (and the true 194 in its exit frame, which the
- * client prefers), so no script can reboot an instance by accident.
+ * The wrapper reports a script's own exit code 194 (AGENT_REBOOT_EXIT_CODE) to the agent as 195 (and the
+ * true 194 in its exit frame, which the client prefers), so no script can reboot an instance by accident.
  */
-export const AGENT_REBOOT_EXIT_CODE = 194;
 export const REBOOT_EXIT_CODE_REPORTED_AS = 195;
 
 /**

@@ -9,13 +9,11 @@ import {
   MAX_INSTANCE_IDS,
   MIN_DELIVERY_TIMEOUT_SECONDS,
 } from './defaults';
+import { INSTANCE_ID_PATTERN, MAX_DELIVERY_TIMEOUT_SECONDS, MAX_TAG_TARGETS } from './awsLimits';
 import { interpreterFor, unrunnableFileMessage } from './languages';
 import { resolveSource, type StagedSource } from './sources';
 import { checkFileName } from './staging';
 
-/** SendCommand allows at most 5 Targets entries. */
-const MAX_TAG_TARGETS = 5;
-const INSTANCE_ID = /^(i-(\w{8}|\w{17})|mi-\w{17})$/;
 
 export interface NormalizedRequest extends RunRequest {
   /** Never a selection: that is staged as a file. */
@@ -54,7 +52,7 @@ function checkTarget(target: RunTarget): void {
   if (target.kind === 'instances') {
     if (target.instanceIds.length === 0) invalid('No target instance: pass --instance ID (see `ec2-runner instances`) or --tag KEY=VALUE.');
     if (target.instanceIds.length > MAX_INSTANCE_IDS) invalid(`Too many instances (${target.instanceIds.length}): SSM accepts at most ${MAX_INSTANCE_IDS} ids per command; use --tag targets for fleets.`);
-    const bad = target.instanceIds.find((id) => !INSTANCE_ID.test(id));
+    const bad = target.instanceIds.find((id) => !INSTANCE_ID_PATTERN.test(id));
     if (bad) invalid(`"${bad}" is not an instance id (expected i-0123456789abcdef0 or mi-...): see \`ec2-runner instances\`.`);
     if (new Set(target.instanceIds).size !== target.instanceIds.length) invalid('The same instance id is given twice: give each instance once.');
   } else {
@@ -73,7 +71,7 @@ function checkSeconds(value: number | undefined, what: string, min: number, max:
 export function normalizeRequest(request: RunRequest): NormalizedRequest {
   checkTarget(request.target);
   checkSeconds(request.timeoutSeconds, 'The timeout', 1, MAX_EXECUTION_TIMEOUT_SECONDS);
-  checkSeconds(request.deliveryTimeoutSeconds, 'The delivery timeout', MIN_DELIVERY_TIMEOUT_SECONDS, 2_592_000);
+  checkSeconds(request.deliveryTimeoutSeconds, 'The delivery timeout', MIN_DELIVERY_TIMEOUT_SECONDS, MAX_DELIVERY_TIMEOUT_SECONDS);
   const source = resolveSource(request.source);
   if (source.kind === 'command') {
     if (!source.command.trim()) invalid('The command is empty: give a shell command after `--`.');

@@ -1,6 +1,7 @@
 // Every command as a factory `(services) => handler`, registered in one place.
 import * as vscode from 'vscode';
 import type { Engine, ManagedInstance } from '../core/api';
+import { REGION_PATTERN } from '../core/awsLimits';
 import { downloadArtifacts as downloadRunArtifacts } from './artifacts';
 import { COMMON_REGIONS, isValidProfileName, listProfiles } from './awsProfiles';
 import type { BuiltInSandbox } from './builtinSandbox';
@@ -170,7 +171,7 @@ export const selectProfileRegion = (s: Services): Handler => async () => {
     { title: 'AWS region (2/2)', placeHolder: settings.region || 'from the profile or AWS_REGION' },
   );
   if (!regionPick) return;
-  const region = regionPick === other ? await vscode.window.showInputBox({ title: 'AWS region', prompt: 'e.g. eu-central-1', validateInput: (v) => (/^[a-z]{2}(-[a-z]+)+-\d+$/.test(v.trim()) ? undefined : 'A region looks like eu-central-1') }) : regionPick.value;
+  const region = regionPick === other ? await vscode.window.showInputBox({ title: 'AWS region', prompt: 'e.g. eu-central-1', validateInput: (v) => (REGION_PATTERN.test(v.trim()) ? undefined : 'A region looks like eu-central-1') }) : regionPick.value;
   if (region === undefined) return;
   // Workspace state, not .vscode/settings.json: a committed file would hand the choice to everyone who clones it.
   await s.connection.choose({ profile: profilePick.value, region: region.trim() });

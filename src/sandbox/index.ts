@@ -17,7 +17,8 @@ import { createApiServer } from './server';
 import { sandboxRoleArn } from './identityApi';
 import { SessionService } from './sessions';
 import { SessionStore } from './stsSessions';
-import { REGION_PATTERN, SigV4Verifier } from './sigv4';
+import { SigV4Verifier } from './sigv4';
+import { REGION_PATTERN, defaultBucketName } from '../core/awsLimits';
 import { S3_XMLNS } from './xml';
 import { startBlackHole } from './blackHole';
 
@@ -113,10 +114,6 @@ export interface Sandbox {
 
 export const DEFAULT_REGION = 'us-west-2';
 const MAX_INSTANCES = 1000;
-
-export function defaultBucketName(accountId: string, region: string): string {
-  return `ec2-runner-${accountId}-${region}`;
-}
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const knobs: Knobs = { ...DEFAULT_KNOBS };

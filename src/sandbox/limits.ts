@@ -1,15 +1,19 @@
 // AWS limits and agent rules the sandbox reproduces (sources: the botocore SSM model, the
 // amazon-ssm-agent source, ../../shared reference doc). One place for each figure: those the engine
-// must respect too are defined once in src/core/defaults.ts and reused here.
+// must respect too are defined once in src/core/awsLimits.ts (which imports nothing) and reused here.
 import {
   AGENT_REBOOT_EXIT_CODE,
-  DEFAULT_TIMEOUT_SECONDS,
+  MAX_COMMENT_CHARS,
+  MAX_DELIVERY_TIMEOUT_SECONDS,
   MAX_EXECUTION_TIMEOUT_SECONDS,
   MAX_INSTANCE_IDS,
   MAX_PRESIGN_SECONDS,
+  MAX_TAG_TARGETS,
   MIN_AGENT_EXECUTION_TIMEOUT_SECONDS,
   MIN_DELIVERY_TIMEOUT_SECONDS,
-} from '../core/defaults';
+  RUN_DOCUMENT,
+  SSM_DEFAULT_EXECUTION_TIMEOUT_SECONDS,
+} from '../core/awsLimits';
 
 /** The agent keeps at most this many bytes of stdout in StandardOutputContent. */
 export const MAX_STDOUT_CONTENT_BYTES = 24_000;
@@ -26,13 +30,13 @@ export const PLUGIN_OUTPUT_CAPACITY = 2_500;
  */
 export const MAX_SEND_COMMAND_PARAMETERS_BYTES = 97 * 1024;
 
-export const DELIVERY_TIMEOUT_SECONDS = { min: MIN_DELIVERY_TIMEOUT_SECONDS, max: 2_592_000, default: 3_600 } as const;
+export const DELIVERY_TIMEOUT_SECONDS = { min: MIN_DELIVERY_TIMEOUT_SECONDS, max: MAX_DELIVERY_TIMEOUT_SECONDS, default: 3_600 } as const;
 /** executionTimeout: the API accepts 1..172800; the agent resets values outside 5..172800 to 3600. */
-export const EXECUTION_TIMEOUT_SECONDS = { apiMin: 1, agentMin: MIN_AGENT_EXECUTION_TIMEOUT_SECONDS, max: MAX_EXECUTION_TIMEOUT_SECONDS, default: DEFAULT_TIMEOUT_SECONDS } as const;
+export const EXECUTION_TIMEOUT_SECONDS = { apiMin: 1, agentMin: MIN_AGENT_EXECUTION_TIMEOUT_SECONDS, max: MAX_EXECUTION_TIMEOUT_SECONDS, default: SSM_DEFAULT_EXECUTION_TIMEOUT_SECONDS } as const;
 export const MAX_SEND_COMMAND_INSTANCE_IDS = MAX_INSTANCE_IDS;
-export const MAX_SEND_COMMAND_TARGETS = 5;
+export const MAX_SEND_COMMAND_TARGETS = MAX_TAG_TARGETS;
 export const MAX_TARGET_VALUES = 50;
-export const MAX_COMMENT_CHARS = 100;
+export { MAX_COMMENT_CHARS };
 export const MAX_WORKING_DIRECTORY_CHARS = 4_096;
 export const MAX_OUTPUT_S3_KEY_PREFIX_CHARS = 500;
 
@@ -67,7 +71,7 @@ export const SERVER_LIMITS = {
 } as const;
 
 /** The plugin name and S3 output folder names the agent uses for AWS-RunShellScript. */
-export const RUN_SHELL_SCRIPT_DOCUMENT = 'AWS-RunShellScript';
+export const RUN_SHELL_SCRIPT_DOCUMENT = RUN_DOCUMENT;
 export const RUN_SHELL_SCRIPT_PLUGIN = 'aws:runShellScript';
 export const RUN_SHELL_SCRIPT_OUTPUT_FOLDER = 'awsrunShellScript/0.awsrunShellScript';
 

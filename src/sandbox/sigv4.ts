@@ -6,6 +6,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { ApiRequest } from './http';
 import { MAX_CLOCK_SKEW_MS, MAX_PRESIGNED_EXPIRES_SECONDS } from './limits';
+import { REGION_PATTERN } from '../core/awsLimits';
 import type { SandboxSession, SessionStore } from './stsSessions';
 
 export interface SandboxCredentials {
@@ -26,7 +27,6 @@ export class AuthFailure extends Error {
 interface Scope { accessKeyId: string; shortDate: string; region: string; service: string; secretAccessKey: string; session?: SandboxSession }
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
-export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 /** Presigned-URL parameters that SignatureV4.presign adds itself. */

@@ -10,6 +10,7 @@ import {
 } from './limits';
 import { decodePageToken, encodePageToken, pageSize } from './paging';
 import type { SessionService } from './sessions';
+import { INSTANCE_ID_PATTERN } from '../core/awsLimits';
 
 export interface SsmContext {
   region: string;
@@ -37,7 +38,6 @@ export const SSM_OPERATIONS: Record<string, Handler> = {
   DescribeSessions: (input, ctx) => ctx.sessions.describeSessions(input),
 };
 
-const INSTANCE_ID = /^(^i-(\w{8}|\w{17})$)|(^mi-\w{17}$)$/;
 const epoch = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
 
 // ---------------------------------------------------------------- DescribeInstanceInformation
@@ -184,7 +184,7 @@ function sendCommand(input: Input, ctx: SsmContext) {
 function resolveInstanceIds(ids: string[], ctx: SsmContext): SandboxInstance[] {
   const seen = new Set<string>();
   for (const id of ids) {
-    if (typeof id !== 'string' || !INSTANCE_ID.test(id)) throw constraint(id, 'instanceIds', 'Member must satisfy regular expression pattern: (^i-(\\w{8}|\\w{17})$)|(^mi-\\w{17}$)');
+    if (typeof id !== 'string' || !INSTANCE_ID_PATTERN.test(id)) throw constraint(id, 'instanceIds', 'Member must satisfy regular expression pattern: (^i-(\\w{8}|\\w{17})$)|(^mi-\\w{17}$)');
     if (seen.has(id)) throw new AwsError('DuplicateInstanceId', `Instance ${id} is listed more than once.`);
     seen.add(id);
   }
