@@ -2,6 +2,7 @@
 import { version } from '../../package.json';
 import { parseCommandLine, type ParsedArgs } from './args';
 import { demoCommand } from './demo';
+import { cliMessage } from './advice';
 import { EXIT, exitCodeForError } from './exit-codes';
 import { COMMAND_HELP, MAIN_HELP } from './help';
 import { attachCommand, bucketCommand, cancelCommand, instancesCommand, statusCommand } from './inspect-commands';
@@ -61,7 +62,7 @@ export async function main(argv: string[], streams: Streams = { stdout: process.
 function reportError(error: unknown, streams: Streams): number {
   const code = exitCodeForError(error);
   if (code !== EXIT.unexpected) {
-    streams.stderr.write(`ec2-runner: ${(error as Error).message}\n`);
+    streams.stderr.write(`ec2-runner: ${cliMessage(error)}\n`);
     return code;
   }
   // Unexpected: still one line, no stack trace (EC2_RUNNER_DEBUG=1 shows it).

@@ -1,5 +1,6 @@
 // Following a run in the terminal: stream output, handle Ctrl-C, print the outcome, pick the exit code.
 import type { InvocationResult, RunHandle, RunResult } from '../core';
+import { cliMessage } from './advice';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { OutputPrinter, type Streams } from './printer';
 
@@ -70,7 +71,7 @@ export async function followInTerminal(handle: RunHandle, streams: Streams, opti
     }
     interrupted = true;
     streams.stderr.write(`\nec2-runner: cancelling command ${handle.commandId}... (Ctrl-C again to stop waiting)\n`);
-    handle.cancel().catch((error: Error) => streams.stderr.write(`ec2-runner: cancel failed: ${error.message}\n`));
+    handle.cancel().catch((error: Error) => streams.stderr.write(`ec2-runner: cancel failed: ${cliMessage(error)}\n`));
   };
   process.on('SIGINT', onSigint);
   try {

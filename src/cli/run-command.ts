@@ -1,6 +1,7 @@
 // `ec2-runner run FILE` and `ec2-runner exec -- COMMAND`.
 import { createInterface } from 'node:readline/promises';
 import { RunnerError, type Engine, type RunHandle, type RunRequest, type RunSource, type RunTarget } from '../core';
+import { cliMessage } from './advice';
 import { parsePairs, parseSeconds, type ParsedArgs } from './args';
 import { EXIT } from './exit-codes';
 import type { Streams } from './printer';
@@ -65,7 +66,7 @@ async function startOfferingBucket(engine: Engine, request: RunRequest, streams:
   } catch (error) {
     if (!(error instanceof RunnerError) || error.code !== 'NoSuchBucket') throw error;
     const status = await engine.bucketStatus();
-    if (!status.isDefault || !(await confirm(`ec2-runner: ${error.message}\nCreate ${status.bucket} now? [y/N] `, streams))) throw error;
+    if (!status.isDefault || !(await confirm(`ec2-runner: ${cliMessage(error)}\nCreate ${status.bucket} now? [y/N] `, streams))) throw error;
     await engine.createBucket();
     streams.stderr.write(`ec2-runner: created bucket ${status.bucket}\n`);
     return engine.start(request);

@@ -197,16 +197,40 @@ export interface RunHandle {
 }
 
 /** An error with one actionable line for the user (what failed, why, what to do). */
+/** What a RunnerError carries for a front end to word its own advice: names, ids, which fix applies. */
+export type RunnerErrorData = Readonly<Record<string, string | number | boolean | undefined>>;
+
+/**
+ * A failure the engine explains. `message` is `problem` and `advice` joined: what failed and why, then
+ * what to do in words that name no front end (no CLI flag, command or editor setting). The CLI and the
+ * extension word their own advice from `code` and `data` (src/cli/advice.ts, src/extension/advice.ts).
+ */
 export class RunnerError extends Error {
+  /** What failed and why. */
+  readonly problem: string;
+  /** What to do, for any front end; undefined when the problem says it all. */
+  readonly advice?: string;
+  /** The facts behind the message (bucket, region, profile, …) and, as `fix`, which advice applies when a code has several. */
+  readonly data: RunnerErrorData;
+
   constructor(
-    message: string,
+    problem: string,
     /** A stable machine-readable code, e.g. NoCredentials, AccessDenied, InstanceOffline. */
     readonly code: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; advice?: string; data?: RunnerErrorData },
   ) {
-    super(message, options);
+    super(joinAdvice(problem, options?.advice), options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RunnerError';
+    this.problem = problem;
+    this.advice = options?.advice;
+    this.data = options?.data ?? {};
   }
+}
+
+/** "problem: advice", or "problem. Advice" when the problem is a whole sentence. */
+export function joinAdvice(problem: string, advice: string | undefined): string {
+  if (!advice) return problem;
+  return /[.!?]$/.test(problem) ? `${problem} ${advice}` : `${problem}: ${advice}`;
 }
 
 /** Engine settings: where to talk to AWS plus where to stage files. */

@@ -36,7 +36,11 @@ export async function createStagingBucket(s3: S3Client, bucket: string, region: 
     if (errorName(error) === 'BucketAlreadyOwnedByYou') {
       // Fine: configure it below.
     } else if (errorName(error) === 'BucketAlreadyExists') {
-      throw new RunnerError(`S3 bucket name ${bucket} is taken by another account: pass --bucket with a name of your own.`, 'BucketNameTaken', { cause: error });
+      throw new RunnerError(`S3 bucket name ${bucket} is taken by another account`, 'BucketNameTaken', {
+        cause: error,
+        advice: 'choose a bucket name of your own.',
+        data: { bucket },
+      });
     } else {
       throw error;
     }

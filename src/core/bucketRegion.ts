@@ -82,8 +82,8 @@ function explain(error: unknown, bucket: string, home: string, bucketRegion: str
   if (!isRedirect(error)) return error;
   const where = bucketRegion && bucketRegion !== home ? `in region ${bucketRegion}` : 'in another region (S3 did not say which)';
   return new RunnerError(
-    `S3 bucket ${bucket} is ${where}, not in ${home} where SSM runs, and S3 would not serve it there (301 PermanentRedirect): use a bucket in ${home} (pass --bucket, or create the default one with \`ec2-runner bucket create\`).`,
+    `S3 bucket ${bucket} is ${where}, not in ${home} where SSM runs, and S3 would not serve it there (301 PermanentRedirect)`,
     'BucketInOtherRegion',
-    { cause: error },
+    { cause: error, advice: `use a bucket in ${home} (another one, or the default one created).`, data: { bucket, bucketRegion, home } },
   );
 }

@@ -14,10 +14,9 @@ export const PYPROJECT_FILE = 'pyproject.toml';
 /** What to install: the project's requirements file, or requirement strings from pyproject.toml. */
 export type DependencySpec = { requirementsFile: string } | { pyprojectDependencies: string[] };
 
-const NO_DEPS_HINT = 'or run without installing dependencies (--no-deps, ec2Runner.installDependencies: false)';
-
+/** `fix` says how to mend the file; each front end adds how to run without installing (src/cli/advice.ts). */
 function invalid(file: string, problem: string, fix: string): never {
-  throw new RunnerError(`${file}: ${problem}: ${fix}, ${NO_DEPS_HINT}.`, 'InvalidPyproject');
+  throw new RunnerError(`${file}: ${problem}`, 'InvalidPyproject', { advice: `${fix}, or run without installing dependencies.`, data: { file, fileFix: fix } });
 }
 
 /** A requirement pip can take as one argument: not empty, no leading '-' (an option to pip), no line break or NUL. */

@@ -181,12 +181,12 @@ class RunEngine implements Engine {
   private async requireBucket(bucket: string, isDefault: boolean): Promise<void> {
     if (this.knownBuckets.has(bucket)) return;
     if (!(await this.bucketRegions.locate(bucket)).exists) {
-      throw new RunnerError(
-        isDefault
-          ? `The staging bucket ${bucket} does not exist yet: create it with \`ec2-runner bucket create\` (public access blocked, encrypted, objects expire after 7 days), or pass --bucket / set EC2_RUNNER_BUCKET.`
-          : `S3 bucket ${bucket} does not exist: create it, or pass --bucket / set EC2_RUNNER_BUCKET to an existing bucket.`,
-        'NoSuchBucket',
-      );
+      throw new RunnerError(isDefault ? `The staging bucket ${bucket} does not exist yet` : `S3 bucket ${bucket} does not exist`, 'NoSuchBucket', {
+        advice: isDefault
+          ? 'create it (public access blocked, encrypted, objects expire after 7 days), or choose an existing bucket (EC2_RUNNER_BUCKET).'
+          : 'create it, or choose an existing bucket (EC2_RUNNER_BUCKET).',
+        data: { bucket, isDefault },
+      });
     }
     this.knownBuckets.add(bucket);
   }
@@ -195,7 +195,10 @@ class RunEngine implements Engine {
   private async followerFor(commandId: string, immediate: boolean): Promise<FollowedRun> {
     const command = await this.backend.getCommand(commandId);
     if (!command) {
-      throw new RunnerError(`No command ${commandId} in this account and region: check the id, --profile and --region.`, 'UnknownCommand');
+      throw new RunnerError(`No command ${commandId} in this account and region`, 'UnknownCommand', {
+        advice: 'check the command id, the profile and the region.',
+        data: { commandId },
+      });
     }
     const header = parseRemoteHeader(command.commands);
     const live = header?.outputLocation ? parseLiveLocation(header.outputLocation) : undefined;

@@ -82,8 +82,11 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
   const message = (e.message ?? '').split('\n')[0];
   const action = context.action ?? iamActionOf(error);
   const onAction = action ? ` (${action})` : '';
-  const profileHint = context.profile ? ` --profile ${context.profile}` : '';
-  const make = (code: string, text: string) => new RunnerError(text, code, { cause: error });
+  // The AWS CLI's sign-in command (both front ends advise it; the extension also runs it from a button).
+  const ssoLogin = (profile = context.profile) => (profile ? `aws sso login --profile ${profile}` : 'aws sso login');
+  const data = { profile: context.profile, bucket: context.bucket, endpointUrl: context.endpointUrl, kmsKeyId: context.kmsKeyId, action };
+  const make = (code: string, problem: string, advice?: string, extra?: Record<string, string | undefined>) =>
+    new RunnerError(problem, code, { cause: error, advice, data: { ...data, ...extra } });
 
   // A profile that is not in the shared files fails as "no credentials" or "no region": say what is really wrong.
   const profile = context.profile ?? process.env.AWS_PROFILE;
@@ -91,31 +94,33 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
   if (profile && credentialsOrRegion && !listProfiles().includes(profile)) return make('ProfileNotFound', missingProfileMessage(profile));
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
     if (/sso|token/i.test(message) && !/Could not load credentials from any providers/i.test(message)) {
-      return make('CredentialsExpired', `AWS SSO session is missing or expired${onAction}: run \`aws sso login${profileHint}\` and retry.`);
+      return make('CredentialsExpired', `AWS SSO session is missing or expired${onAction}: run \`${ssoLogin()}\` and retry.`);
     }
     return make(
       'NoCredentials',
-      `No AWS credentials found${context.profile ? ` for profile "${context.profile}"` : ''}: run \`aws configure\`, \`aws sso login${profileHint || ' --profile X'}\`, set AWS_PROFILE, or start the sandbox (\`ec2-runner sandbox\`).`,
+      `No AWS credentials found${context.profile ? ` for profile "${context.profile}"` : ''}`,
+      `run \`aws configure\`, \`${ssoLogin(context.profile ?? 'X')}\`, or set AWS_PROFILE.`,
     );
   }
   if (name === 'TokenProviderError' || /SSO session .*(expired|invalid)|token .*expired|refresh.*token/i.test(message)) {
-    return make('CredentialsExpired', `AWS SSO token is expired or invalid${onAction}: run \`aws sso login${profileHint}\` and retry.`);
+    return make('CredentialsExpired', `AWS SSO token is expired or invalid${onAction}: run \`${ssoLogin()}\` and retry.`);
   }
   if (EXPIRED.has(name)) {
-    return make('CredentialsExpired', `AWS credentials have expired${onAction}: refresh them (e.g. \`aws sso login${profileHint}\`) and retry.`);
+    return make('CredentialsExpired', `AWS credentials have expired${onAction}: refresh them (e.g. \`${ssoLogin()}\`) and retry.`);
   }
   if (BAD_KEYS.has(name)) {
     return make('InvalidCredentials', `AWS rejected the credentials${onAction}: ${(message || name).replace(/\.+$/, '')}. Check the access key, profile and region.`);
   }
   if (/Region is missing/i.test(message) || name === 'RegionMissing') {
-    return make('NoRegion', 'No AWS region configured: pass --region, set AWS_REGION, or add `region` to your profile in ~/.aws/config.');
+    return make('NoRegion', 'No AWS region configured', 'set AWS_REGION, or add `region` to your profile in ~/.aws/config.');
   }
-  const kmsHint = context.kmsKeyId ? ` (ec2Runner.kmsKeyId / --kms-key-id is ${context.kmsKeyId})` : '';
+  const kmsHint = context.kmsKeyId ? ` (the configured KMS key is ${context.kmsKeyId})` : '';
   if (ACCESS_DENIED.has(name) && action === 's3:PutObject' && /explicit deny in a resource-based policy/i.test(message)) {
     const bucket = context.bucket ? `S3 bucket ${context.bucket}` : 'The staging bucket';
     return make(
       'BucketPolicyDenied',
-      `${bucket}'s bucket policy denies the upload (s3:PutObject, explicit deny), as a policy requiring SSE-KMS does${kmsHint}: set ec2Runner.kmsKeyId (CLI --kms-key-id, or EC2_RUNNER_KMS_KEY_ID) to the KMS key ARN the policy requires; your IAM identity needs kms:GenerateDataKey on it.`,
+      `${bucket}'s bucket policy denies the upload (s3:PutObject, explicit deny), as a policy requiring SSE-KMS does${kmsHint}`,
+      'configure the KMS key ARN the policy requires (EC2_RUNNER_KMS_KEY_ID); your IAM identity needs kms:GenerateDataKey on it.',
     );
   }
   const kmsAction = /\b(kms:[A-Za-z]+)/.exec(message)?.[1];
@@ -123,7 +128,11 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
     return make('AccessDenied', `Access denied for ${kmsAction}${action ? ` (needed by ${action})` : ''}${kmsHint}: grant your IAM identity ${kmsAction} on the bucket's KMS key and retry.`);
   }
   if (name.startsWith('KMS.')) {
-    return make('KmsKeyInvalid', `S3 cannot use the KMS key${kmsHint} (${name}: ${message || 'no detail'}): set ec2Runner.kmsKeyId (CLI --kms-key-id, or EC2_RUNNER_KMS_KEY_ID) to a key id or ARN in the bucket's region.`);
+    return make(
+      'KmsKeyInvalid',
+      `S3 cannot use the KMS key${kmsHint} (${name}: ${message || 'no detail'})`,
+      'configure a KMS key id or ARN in the bucket\'s region (EC2_RUNNER_KMS_KEY_ID).',
+    );
   }
   if (ACCESS_DENIED.has(name) || (e.$metadata?.httpStatusCode === 403 && !name.startsWith('Invalid'))) {
     const onBucket = Boolean(context.bucket && action?.startsWith('s3:'));
@@ -137,31 +146,35 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
     const bucket = context.bucket ? `S3 bucket ${context.bucket}` : 'The S3 bucket';
     return make(
       'BucketInOtherRegion',
-      `${bucket} is ${region ? `in region ${region}` : 'in another region'} and S3 refused ${action ?? 'the request'} signed for another region (301 PermanentRedirect): use a bucket in the region SSM uses (pass --bucket), or retry.`,
+      `${bucket} is ${region ? `in region ${region}` : 'in another region'} and S3 refused ${action ?? 'the request'} signed for another region (301 PermanentRedirect)`,
+      'use a bucket in the region SSM uses, or retry.',
+      { bucketRegion: region },
     );
   }
   if (name === 'NoSuchBucket' || (name === 'NotFound' && action === 's3:ListBucket')) {
     const bucket = context.bucket ? `S3 bucket ${context.bucket}` : 'The staging S3 bucket';
-    return make('NoSuchBucket', `${bucket} does not exist: create it with \`ec2-runner bucket create\`, or pass --bucket / set EC2_RUNNER_BUCKET to an existing bucket.`);
+    return make('NoSuchBucket', `${bucket} does not exist`, 'create it, or choose an existing bucket (EC2_RUNNER_BUCKET).');
   }
   if (name === 'InvalidInstanceId') {
     return make(
       'InvalidInstanceId',
-      `SSM cannot run commands on the target instance: it is unknown in this account/region, not SSM-managed, stopped, or its agent is offline (${message || name}). Check \`ec2-runner instances\`.`,
+      `SSM cannot run commands on the target instance: it is unknown in this account/region, not SSM-managed, stopped, or its agent is offline (${message || name}).`,
+      'Check which instances SSM manages there.',
     );
   }
   if (name === 'InvalidCommandId' || name === 'InvocationDoesNotExist') {
-    return make('UnknownCommand', 'No such command in this account and region: check the command id, --profile and --region.');
+    return make('UnknownCommand', 'No such command in this account and region', 'check the command id, the profile and the region.');
   }
   if (THROTTLING.has(name)) {
-    return make('Throttled', `AWS kept throttling ${action ?? 'the request'} even after retries (rate exceeded): wait a moment and retry, or run fewer commands at once.`);
+    return make('Throttled', `AWS kept throttling ${action ?? 'the request'} even after retries (rate exceeded)`, 'wait a moment and retry, or run fewer commands at once.');
   }
   const net = networkCode(error);
   if (net || name === 'TimeoutError' || name === 'NetworkingError') {
     const where = context.endpointUrl ? ` at ${context.endpointUrl}` : '';
     return make(
       'EndpointUnreachable',
-      `Cannot reach the AWS endpoint${where}${onAction} (${net ?? name}): check the network, --region and --endpoint-url${context.endpointUrl ? ' (is the sandbox running?)' : ''}.`,
+      `Cannot reach the AWS endpoint${where}${onAction} (${net ?? name})`,
+      `check the network, the region and the endpoint URL${context.endpointUrl ? ' (is the sandbox running?)' : ''}.`,
     );
   }
   return make(name || 'Unexpected', `${action ? `${action} failed` : 'AWS request failed'}: ${message || name || 'unknown error'}`);

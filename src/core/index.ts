@@ -3,6 +3,7 @@
 export * from './api';
 export { createEngine, type EngineDependencies } from './engine';
 export { toRunnerError } from './errors';
+export { messageWithAdvice, type AdviceTable } from './advice';
 export { defaultInterpreter } from './request';
 export { defaultBucketName } from './bucket';
 export { configuredEncryption } from './encryption';

@@ -23,8 +23,9 @@ export function selectionFileName(language: string): string {
   const extension = languageExtension(language);
   if (!extension) {
     throw new RunnerError(
-      `Cannot run a selection of language "${language}": supported are ${Object.keys(EXTENSION_BY_LANGUAGE).join(', ')}; for anything else pass --interpreter and a file.`,
+      `Cannot run a selection of language "${language}": supported are ${Object.keys(EXTENSION_BY_LANGUAGE).join(', ')}`,
       'UnsupportedLanguage',
+      { advice: 'for anything else run a file with an interpreter.', data: { language } },
     );
   }
   return `${SELECTION_BASENAME}${extension}`;
@@ -51,7 +52,10 @@ export function interpreterFor(fileName: string, head?: Uint8Array | string): st
   return (extension && INTERPRETER_BY_EXTENSION[extension]) || shebangInterpreter(head);
 }
 
-/** The one message for a file nothing says how to run. */
-export function unrunnableFileMessage(fileName: string): string {
-  return `Cannot tell how to run ${fileName}: it is not a .py, .sh or .bash file and has no #! line. Add one (e.g. #!/usr/bin/env python3), or give an interpreter (--interpreter, ec2Runner.interpreter for Python).`;
+/** The one error for a file nothing says how to run. */
+export function unrunnableFileError(fileName: string): RunnerError {
+  return new RunnerError(`Cannot tell how to run ${fileName}: it is not a .py, .sh or .bash file and has no #! line.`, 'UnsupportedFileType', {
+    advice: 'Add one (e.g. #!/usr/bin/env python3), or give an interpreter.',
+    data: { fileName },
+  });
 }

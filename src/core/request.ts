@@ -10,7 +10,7 @@ import {
   MIN_DELIVERY_TIMEOUT_SECONDS,
 } from './defaults';
 import { INSTANCE_ID_PATTERN, MAX_DELIVERY_TIMEOUT_SECONDS, MAX_TAG_TARGETS } from './awsLimits';
-import { interpreterFor, unrunnableFileMessage } from './languages';
+import { interpreterFor, unrunnableFileError } from './languages';
 import { resolveSource, type StagedSource } from './sources';
 import { checkFileName } from './staging';
 
@@ -25,7 +25,7 @@ export interface NormalizedRequest extends RunRequest {
 /** Interpreter by extension (python3 for .py, bash for .sh), else the file's `#!` line; a file neither names is refused. */
 export function defaultInterpreter(fileName: string, head?: Uint8Array | string): string {
   const interpreter = interpreterFor(fileName, head);
-  if (!interpreter) throw new RunnerError(unrunnableFileMessage(fileName), 'UnsupportedFileType');
+  if (!interpreter) throw unrunnableFileError(fileName);
   return interpreter;
 }
 
@@ -44,22 +44,26 @@ function entryHead(root: string, entry: string): Uint8Array | undefined {
   }
 }
 
-function invalid(message: string): never {
-  throw new RunnerError(message, 'InvalidRequest');
+/** A bad request; `fix` names the advice a front end words itself (src/cli/advice.ts, src/extension/advice.ts). */
+function invalid(problem: string, advice?: string, fix?: string, data: Record<string, string | number> = {}): never {
+  throw new RunnerError(problem, 'InvalidRequest', { advice, data: { ...data, fix } });
 }
 
 function checkTarget(target: RunTarget): void {
   if (target.kind === 'instances') {
-    if (target.instanceIds.length === 0) invalid('No target instance: pass --instance ID (see `ec2-runner instances`) or --tag KEY=VALUE.');
-    if (target.instanceIds.length > MAX_INSTANCE_IDS) invalid(`Too many instances (${target.instanceIds.length}): SSM accepts at most ${MAX_INSTANCE_IDS} ids per command; use --tag targets for fleets.`);
+    if (target.instanceIds.length === 0) invalid('No target instance', 'give an instance id or a tag KEY=VALUE.', 'giveTarget');
+    if (target.instanceIds.length > MAX_INSTANCE_IDS) {
+      const count = target.instanceIds.length;
+      invalid(`Too many instances (${count}): SSM accepts at most ${MAX_INSTANCE_IDS} ids per command`, 'use tag targets for fleets.', 'useTags', { count });
+    }
     const bad = target.instanceIds.find((id) => !INSTANCE_ID_PATTERN.test(id));
-    if (bad) invalid(`"${bad}" is not an instance id (expected i-0123456789abcdef0 or mi-...): see \`ec2-runner instances\`.`);
+    if (bad) invalid(`"${bad}" is not an instance id (expected i-0123456789abcdef0 or mi-...)`, 'pick one SSM manages.', 'listInstances', { instanceId: bad });
     if (new Set(target.instanceIds).size !== target.instanceIds.length) invalid('The same instance id is given twice: give each instance once.');
   } else {
-    if (target.tags.length === 0) invalid('No target tag: pass --tag KEY=VALUE or --instance ID.');
+    if (target.tags.length === 0) invalid('No target tag', 'give a tag KEY=VALUE or an instance id.', 'giveTag');
     if (target.tags.length > MAX_TAG_TARGETS) invalid(`Too many tag targets (${target.tags.length}): SSM accepts at most ${MAX_TAG_TARGETS}.`);
     const bad = target.tags.find((t) => !t.key || !t.value);
-    if (bad) invalid(`Tag target "${bad.key}=${bad.value}" needs both a key and a value: pass --tag KEY=VALUE.`);
+    if (bad) invalid(`Tag target "${bad.key}=${bad.value}" needs both a key and a value`, 'give it as KEY=VALUE.', 'tagFormat');
   }
 }
 

@@ -1,6 +1,8 @@
 // What to tell the user about a failure and which buttons fix it. The engine's RunnerError is
 // recognised by shape (name + code), not instanceof: it comes from the separately loaded engine bundle.
+import { messageWithAdvice } from '../core/advice';
 import { isValidProfileName } from '../core/profiles';
+import { EXTENSION_ADVICE } from './advice';
 
 export interface ErrorAction {
   title: string;
@@ -19,9 +21,9 @@ export function errorCodeOf(error: unknown): string | undefined {
   return e && e.name === 'RunnerError' && typeof e.code === 'string' ? e.code : undefined;
 }
 
+/** The message with the extension's own advice (settings, commands) in place of the engine's neutral one. */
 export function errorMessageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  return messageWithAdvice(error, EXTENSION_ADVICE);
 }
 
 const SELECT_PROFILE: ErrorAction = { title: 'Select Profile and Region…', command: 'ec2Runner.selectProfileRegion' };

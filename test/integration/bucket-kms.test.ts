@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { createEngine, RunnerError, type RunRequest } from '../../src/core';
+import { EXTENSION_ADVICE } from '../../src/extension/advice';
 import { runCli, tooLargeToInline } from '../support/runChecks';
 import { withSandbox } from '../support/sandbox';
 
@@ -92,7 +93,8 @@ describe('a bucket whose policy requires SSE-KMS', async () => {
         assert.ok(error instanceof RunnerError);
         assert.equal(error.code, 'BucketPolicyDenied');
         assert.match(error.message, new RegExp(`^S3 bucket ${info.bucket}'s bucket policy denies the upload \\(s3:PutObject, explicit deny\\)`));
-        assert.match(error.message, /set ec2Runner\.kmsKeyId \(CLI --kms-key-id, or EC2_RUNNER_KMS_KEY_ID\)/);
+        assert.match(error.message, /configure the KMS key ARN the policy requires \(EC2_RUNNER_KMS_KEY_ID\)/);
+        assert.match(EXTENSION_ADVICE.BucketPolicyDenied(error.data) ?? '', /^set ec2Runner\.kmsKeyId to the KMS key ARN/);
         assert.match(error.message, /kms:GenerateDataKey/);
         return true;
       });
@@ -132,7 +134,7 @@ describe('a bucket whose policy requires SSE-KMS', async () => {
       await assert.rejects(engine.start(fileRequest('bad key')), (error: unknown) => {
         assert.ok(error instanceof RunnerError);
         assert.equal(error.code, 'KmsKeyInvalid');
-        assert.match(error.message, /^S3 cannot use the KMS key \(ec2Runner\.kmsKeyId \/ --kms-key-id is alias\/not-a-key\) \(KMS\.NotFoundException: [^)]+\): set ec2Runner\.kmsKeyId/);
+        assert.match(error.message, /^S3 cannot use the KMS key \(the configured KMS key is alias\/not-a-key\) \(KMS\.NotFoundException: [^)]+\): configure a KMS key id or ARN/);
         return true;
       });
       assert.equal(fx.sandbox.stats()['ssm:SendCommand'], undefined, 'no command was sent');
@@ -147,7 +149,7 @@ describe('a bucket whose policy requires SSE-KMS', async () => {
     writeFileSync(file, `print("kms from the cli")\n${tooLargeToInline()}`);
     const denied = await runCli(['run', file, '--instance', instanceId], fx.env);
     assert.equal(denied.code, 253);
-    assert.match(denied.stderr, /^ec2-runner: S3 bucket \S+'s bucket policy denies the upload \(s3:PutObject, explicit deny\), as a policy requiring SSE-KMS does: set ec2Runner\.kmsKeyId \(CLI --kms-key-id, or EC2_RUNNER_KMS_KEY_ID\)[^\n]*\n$/);
+    assert.match(denied.stderr, /^ec2-runner: S3 bucket \S+'s bucket policy denies the upload \(s3:PutObject, explicit deny\), as a policy requiring SSE-KMS does: pass --kms-key-id \(or set EC2_RUNNER_KMS_KEY_ID\)[^\n]*\n$/);
     writeFileSync(file, `print("kms from the cli, flag")\n${tooLargeToInline()}`);
     const flag = await runCli(['run', file, '--instance', instanceId, '--kms-key-id', info.kmsKeyArn], fx.env, CLI_RUN_TIMEOUT_MS);
     assert.equal(flag.code, 0, flag.stderr);

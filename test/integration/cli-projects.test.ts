@@ -73,7 +73,7 @@ describe('ec2-runner run: projects, stdin and artifacts', () => {
     const r = await runCli(['run', project, '--entry', 'main.py', '--instance', instance], fx.env);
     assert.equal(r.code, 252);
     assert.equal(r.stdout.toString(), '');
-    assert.equal(r.stderr, `ec2-runner: ${join(project, 'pyproject.toml')}: not valid TOML (line 3, column 8: invalid value): fix the file, or run without installing dependencies (--no-deps, ec2Runner.installDependencies: false).\n`);
+    assert.equal(r.stderr, `ec2-runner: ${join(project, 'pyproject.toml')}: not valid TOML (line 3, column 8: invalid value): fix the file, or run without installing dependencies (--no-deps).\n`);
     const skipped = await runCli(['run', project, '--entry', 'main.py', '--no-deps', '--instance', instance], fx.env);
     assert.equal(skipped.code, 0, skipped.stderr);
     assert.equal(skipped.stdout.toString(), 'ran\n');

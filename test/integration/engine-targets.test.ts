@@ -8,6 +8,7 @@ import { createEngine, RunnerError, type Engine, type RunRequest } from '../../s
 import { nothingLeftRunning } from '../support/runChecks';
 import { MIN_AGENT_EXECUTION_TIMEOUT_SECONDS } from '../../src/core/defaults';
 import { assertClientTimeoutCancelled, withSandbox, type SandboxFixture } from '../support/sandbox';
+import { cliMessage } from '../../src/cli/advice';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -122,7 +123,8 @@ describe('engine targets and endings on the sandbox', () => {
       await assert.rejects(other.start(command('true', [online[0]])), (error: unknown) => {
         assert.ok(error instanceof RunnerError);
         assert.equal(error.code, 'NoSuchBucket');
-        assert.match(error.message, /no-such-ec2-runner-bucket does not exist.*--bucket/);
+        assert.match(error.message, /no-such-ec2-runner-bucket does not exist: create it, or choose an existing bucket/);
+        assert.match(cliMessage(error), /no-such-ec2-runner-bucket does not exist.*--bucket/);
         return true;
       });
       assert.equal(fx.sandbox.stats()['ssm:SendCommand'] ?? 0, 0);

@@ -6,6 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { RunnerError } from '../../src/core/api';
 import { BucketRegions } from '../../src/core/bucketRegion';
 import type { AwsClients } from '../../src/core/clients';
+import { cliMessage } from '../../src/cli/advice';
 
 type Answer = { region?: string; status: number; name?: string };
 
@@ -54,7 +55,8 @@ describe('bucket regions', () => {
         assert.ok(error instanceof RunnerError);
         assert.equal(error.code, 'BucketInOtherRegion');
         assert.match(error.message, pattern);
-        assert.match(error.message, /use a bucket in us-west-2 \(pass --bucket/);
+        assert.match(error.message, /use a bucket in us-west-2 \(another one, or the default one created\)\.$/);
+        assert.match(cliMessage(error), /use a bucket in us-west-2 \(pass --bucket, or create the default one with `ec2-runner bucket create`\)/);
         return true;
       });
     });

@@ -10,6 +10,7 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { RunnerError } from '../../src/core/api';
 import { iamActionOf, toRunnerError } from '../../src/core/errors';
 import { annotateFailedOperation } from '../../src/core/operation-tag';
+import { cliMessage } from '../../src/cli/advice';
 
 const named = (name: string, message = '', extra: object = {}) => Object.assign(new Error(message), { name, ...extra });
 
@@ -94,7 +95,8 @@ describe('error mapping', () => {
       const mapped = toRunnerError(error, { profile: 'dev', endpointUrl: 'http://127.0.0.1:1', bucket: 'my-bucket' });
       assert.ok(mapped instanceof RunnerError);
       assert.equal(mapped.code, code);
-      assert.match(mapped.message, pattern);
+      assert.match(cliMessage(mapped), pattern, 'the CLI words its advice (flags, commands)');
+      assert.ok(mapped.message.startsWith(mapped.problem), 'the engine\'s own message starts with the problem');
       assert.ok(!mapped.message.includes('\n'), 'one line');
     });
   }

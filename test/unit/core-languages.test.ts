@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { RunnerError } from '../../src/core/api';
 import { interpreterFor, shebangInterpreter } from '../../src/core/languages';
 import { defaultInterpreter } from '../../src/core/request';
+import { cliMessage } from '../../src/cli/advice';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -25,7 +26,8 @@ describe('interpreters', () => {
       assert.throws(() => defaultInterpreter(name, bytes(content)), (error: unknown) => {
         assert.ok(error instanceof RunnerError);
         assert.equal(error.code, 'UnsupportedFileType');
-        assert.match(error.message, new RegExp(`Cannot tell how to run ${name.replace('.', '\\.')}: .*#! line.*--interpreter`));
+        assert.match(cliMessage(error), new RegExp(`Cannot tell how to run ${name.replace('.', '\\.')}: .*#! line.*--interpreter`));
+        assert.match(error.message, /#! line\. Add one \(e\.g\. #!\/usr\/bin\/env python3\), or give an interpreter\.$/);
         return true;
       });
     }

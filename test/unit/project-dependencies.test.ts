@@ -7,6 +7,7 @@ import { pyprojectDependencies } from '../../src/core/dependencies';
 import { stagedContentOf } from '../../src/core/sources';
 import { buildRemoteCommands, COMMAND_TEXT_BUDGET_BYTES } from '../../src/core/remote';
 import { tempDir, writeTree } from '../support/projectFixtures';
+import { cliMessage } from '../../src/cli/advice';
 
 const PYPROJECT = `# a typical PEP 621 file
 [build-system]
@@ -36,7 +37,8 @@ function assertInvalid(fn: () => unknown, message: RegExp): void {
     assert.equal(error.code, 'InvalidPyproject');
     assert.doesNotMatch(error.message, /\n/, 'one line');
     assert.match(error.message, message);
-    assert.match(error.message, /--no-deps/);
+    assert.match(error.message, /, or run without installing dependencies\.$/);
+    assert.match(cliMessage(error), /, or run without installing dependencies \(--no-deps\)\.$/);
     return true;
   });
 }

@@ -74,7 +74,8 @@ export async function openSession(request: StartSessionRequest): Promise<OpenSes
 function sessionError(error: unknown, instanceId: string, documentName: string): RunnerError {
   const name = errorName(error);
   if (name === 'TargetNotConnected') {
-    return new RunnerError(`Instance ${instanceId} is not connected to Session Manager: its SSM agent is offline or cannot reach ssmmessages.<region>.amazonaws.com (the instance role needs AmazonSSMManagedInstanceCore). Check \`ec2-runner instances\`.`, 'TargetNotConnected', { cause: error });
+    const problem = `Instance ${instanceId} is not connected to Session Manager: its SSM agent is offline or cannot reach ssmmessages.<region>.amazonaws.com (the instance role needs AmazonSSMManagedInstanceCore).`;
+    return new RunnerError(problem, 'TargetNotConnected', { cause: error, advice: 'Check its status in the instance list.', data: { instanceId } });
   }
   if (name === 'InvalidDocument') {
     return new RunnerError(`Session document ${documentName} is not available in this region or account.`, 'InvalidDocument', { cause: error });
