@@ -15,6 +15,7 @@ import { RunOutput } from './output';
 import { RunController } from './runController';
 import { RUN_OUTPUT_SCHEME, RunOutputDocuments } from './runOutputDocuments';
 import { Runner } from './runner';
+import { RunTranscripts } from './runTranscripts';
 import { RunsView } from './runsView';
 import { connectionSummary, effectiveProfile } from './settings';
 import { RunStatusBar } from './statusBar';
@@ -29,7 +30,15 @@ function loadBundle<T>(name: 'engine.js' | 'sandbox.js'): T {
 
 let shutdown: (() => Promise<void>) | undefined;
 
-export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
+/**
+ * The test API goes only to tests: VS Code's own extension-test runs (ExtensionMode.Test) and the
+ * code-server harness, which installs the packaged extension and sets EC2_RUNNER_TEST_API=1.
+ */
+function underTest(context: vscode.ExtensionContext): boolean {
+  return context.extensionMode === vscode.ExtensionMode.Test || process.env.EC2_RUNNER_TEST_API === '1';
+}
+
+export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi | undefined {
   const connection = new Connection(context.workspaceState);
   /** The settings in effect: user/workspace settings (trust honoured), then the workspace's profile choice or the sandbox. */
   const settings = () => connection.apply(readSettings());
@@ -44,14 +53,9 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
   const defaultTarget = new DefaultTarget(context.workspaceState);
   const output = new RunOutput();
   const reportError = (error: unknown) => void showError(error, profile());
-  const runOutputDocuments = new RunOutputDocuments(history, () => controller, engines);
-  const controller = new RunController({
-    engine: () => engines.get(),
-    output,
-    history,
-    notifier: new Notifications(profile),
-    onTranscript: (id) => runOutputDocuments.changed(id),
-  });
+  const transcripts = new RunTranscripts();
+  const runOutputDocuments = new RunOutputDocuments(history, transcripts, engines);
+  const controller = new RunController({ engine: () => engines.get(), output, history, notifier: new Notifications(profile), transcripts });
   const instances = new InstancesView({ engine: () => engines.get(), defaultTarget, connectionSummary: summary });
   const runs = new RunsView(history);
   const statusBar = new RunStatusBar(history, defaultTarget);
@@ -122,6 +126,7 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
   // followed again and the status bar shows them without the user opening the view.
   if (history.active().length > 0) reattachTimer = setTimeout(() => void reattachPending(), 0);
 
+  if (!underTest(context)) return undefined;
   return {
     outputText: () => output.text(),
     clearOutput: () => output.clear(),
@@ -134,7 +139,7 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
     waitForIdle: () => controller.idle(),
     detachAll: () => controller.detachAll(),
     reattachPending,
-    runTranscript: (id: string) => controller.transcript(id),
+    runTranscript: (id: string) => transcripts.get(id),
     settingsIfUntrusted: () => readSettings(undefined, false),
     connectionChoose: (choice) => connection.choose(choice),
     connection: () => ({ effective: settings(), sandbox: connection.sandbox, choice: connection.choice }),

@@ -7,6 +7,7 @@ import { artifactsOf, artifactsText } from './artifactList';
 import { errorMessageOf } from './errorInfo';
 import { completionText, failedToStartLine, headerLine, LiveOutputFormatter, overallStatus, type TargetLabel } from './format';
 import type { RerunSource, RunHistory, RunRecord } from './history';
+import type { RunTranscripts } from './runTranscripts';
 import type { Feedback } from './settings';
 
 export interface OutputSink {
@@ -42,18 +43,15 @@ export interface StartedRun {
   done: Promise<RunRecord>;
 }
 
-/** Per-run transcripts for "show this run's output" are kept up to this size (the tail). */
-const TRANSCRIPT_LIMIT = 1024 * 1024;
-
 export interface RunControllerDeps {
   engine: () => RunEngine;
   output: OutputSink;
   history: RunHistory;
   notifier: RunNotifier;
+  /** What each run printed, for "show this run's output" (bounded; shared with the run-output documents). */
+  transcripts: RunTranscripts;
   now?: () => number;
   newId?: () => string;
-  /** Told whenever a run's transcript grows (open "run output" documents refresh). */
-  onTranscript?: (id: string) => void;
 }
 
 export class RunController {
@@ -62,7 +60,6 @@ export class RunController {
   private readonly starting = new Set<string>();
   private readonly cancelRequested = new Set<string>();
   private readonly detached = new Set<string>();
-  private readonly transcripts = new Map<string, string>();
   private readonly pending = new Set<Promise<unknown>>();
   private readonly now: () => number;
   private readonly newId: () => string;
@@ -152,11 +149,6 @@ export class RunController {
     return this.handles.has(id) || this.starting.has(id);
   }
 
-  /** What this window printed for a run (the tail), if it followed it. */
-  transcript(id: string): string | undefined {
-    return this.transcripts.get(id);
-  }
-
   /** Resolves when every run this controller follows has ended (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
@@ -171,11 +163,7 @@ export class RunController {
   private write(record: RunRecord | undefined, text: string): void {
     if (!text) return;
     this.deps.output.append(text);
-    if (!record) return;
-    const previous = this.transcripts.get(record.id) ?? '';
-    const next = previous + text;
-    this.transcripts.set(record.id, next.length > TRANSCRIPT_LIMIT ? next.slice(next.length - TRANSCRIPT_LIMIT) : next);
-    this.deps.onTranscript?.(record.id);
+    if (record) this.deps.transcripts.append(record.id, text);
   }
 
   private async follow(record: RunRecord, handle: RunHandle, verb: string, feedback: Feedback): Promise<RunRecord> {

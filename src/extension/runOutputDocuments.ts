@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { EngineProvider } from './engineProvider';
 import { transcriptFromResult } from './format';
 import type { RunHistory, RunRecord } from './history';
-import type { RunController } from './runController';
+import type { RunTranscripts } from './runTranscripts';
 
 export const RUN_OUTPUT_SCHEME = 'ec2-runner-run';
 
@@ -12,12 +12,15 @@ export class RunOutputDocuments implements vscode.TextDocumentContentProvider, v
   private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.emitter.event;
   private readonly pending = new Map<string, NodeJS.Timeout>();
+  private readonly subscription: { dispose(): void };
 
   constructor(
     private readonly history: RunHistory,
-    private readonly controller: () => RunController,
+    private readonly transcripts: RunTranscripts,
     private readonly engines: EngineProvider,
-  ) {}
+  ) {
+    this.subscription = transcripts.onDidAppend((id) => this.changed(id));
+  }
 
   uriFor(record: RunRecord): vscode.Uri {
     const name = record.label.replace(/[^\w.-]+/g, '_').slice(0, 60) || 'run';
@@ -25,7 +28,7 @@ export class RunOutputDocuments implements vscode.TextDocumentContentProvider, v
   }
 
   /** A run printed more: refresh its document if one is open (at most every 300 ms). */
-  changed(id: string): void {
+  private changed(id: string): void {
     if (this.pending.has(id)) return;
     const open = vscode.workspace.textDocuments.find((d) => d.uri.scheme === RUN_OUTPUT_SCHEME && d.uri.query === id);
     if (!open) return;
@@ -41,7 +44,8 @@ export class RunOutputDocuments implements vscode.TextDocumentContentProvider, v
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const record = this.history.get(uri.query);
     if (!record) return 'This run is no longer in the history.';
-    const printed = this.controller().transcript(record.id);
+    // Runs this window no longer holds (older ones, or another window's) are rebuilt from SSM/S3.
+    const printed = this.transcripts.get(record.id);
     if (printed) return printed;
     if (!record.commandId) return `${record.label}: the command was never sent${record.reason ? ` (${record.reason})` : ''}.`;
     try {
@@ -53,6 +57,7 @@ export class RunOutputDocuments implements vscode.TextDocumentContentProvider, v
   }
 
   dispose(): void {
+    this.subscription.dispose();
     for (const timer of this.pending.values()) clearTimeout(timer);
     this.emitter.dispose();
   }

@@ -35,6 +35,8 @@ export async function runHostSuites({ vsix = findExtensionVsix() } = {}) {
       extraEnv: {
         EC2_RUNNER_E2E_SUITES: suitesEntry,
         EC2_RUNNER_E2E_RESULTS: resultsFile,
+        // The extension hands out its test API only under test (src/extension/extension.ts).
+        EC2_RUNNER_TEST_API: '1',
       },
     });
     browser = await launchBrowser();

@@ -107,7 +107,7 @@ function fakeVscode(): Record<string, unknown> {
   };
   // The namespaces and classes the extension uses (a plain object, so the bundle's ESM interop copies them).
   const names = ['window', 'workspace', 'commands', 'env', 'Uri', 'EventEmitter', 'ThemeIcon', 'ThemeColor', 'TreeItem', 'TreeItemCollapsibleState', 'StatusBarAlignment', 'ConfigurationTarget', 'ProgressLocation', 'Disposable'];
-  return Object.fromEntries(names.map((n) => [n, make()]));
+  return { ...Object.fromEntries(names.map((n) => [n, make()])), ExtensionMode: { Production: 1, Development: 2, Test: 3 } };
 }
 
 describe('dist/extension.js', () => {
@@ -122,10 +122,15 @@ describe('dist/extension.js', () => {
     assert.doesNotMatch(text, /smol-toml|Invalid TOML document/, 'pyproject.toml is parsed in dist/engine.js, loaded on first use');
   });
 
+  const EXTENSION_MODE_TEST = 3;
+  const EXTENSION_MODE_PRODUCTION = 1;
   type Activated = { engineLoaded(): boolean; statusBar(): { text: string; command: string; showCancel: boolean } };
 
   /** activate() with a fake `vscode` and workspace state holding `history`; returns the test API and the modules activate() loaded. */
-  function activateWith(history: unknown[] | undefined): { api: Activated; subscriptions: unknown[]; loadedDuringActivate: string[]; deactivate(): void } {
+  function activateWith(
+    history: unknown[] | undefined,
+    extensionMode = EXTENSION_MODE_TEST,
+  ): { api: Activated; subscriptions: unknown[]; loadedDuringActivate: string[]; deactivate(): void } {
     const moduleWithLoad = Module as unknown as { _load: (request: string, parent: unknown, isMain: boolean) => unknown };
     const originalLoad = moduleWithLoad._load;
     const vscode = fakeVscode();
@@ -134,12 +139,12 @@ describe('dist/extension.js', () => {
     };
     try {
       const before = new Set(Object.keys(require.cache));
-      const extension = require(bundle) as { activate(context: unknown): Activated; deactivate(): void };
+      const extension = require(bundle) as { activate(context: unknown): Activated; deactivate(): Promise<void> };
       const memento = (initial: Record<string, unknown> = {}) => {
         const values = new Map<string, unknown>(Object.entries(initial));
         return { get: (k: string) => values.get(k), update: async (k: string, v: unknown) => void values.set(k, v), keys: () => [...values.keys()] };
       };
-      const context = { subscriptions: [] as unknown[], workspaceState: memento(history ? { 'ec2Runner.runHistory': history } : {}), globalState: memento(), extensionPath: root };
+      const context = { subscriptions: [] as unknown[], workspaceState: memento(history ? { 'ec2Runner.runHistory': history } : {}), globalState: memento(), extensionPath: root, extensionMode };
       const api = extension.activate(context);
       const loadedDuringActivate = Object.keys(require.cache).filter((k) => !before.has(k) && /engine\.js$|sandbox\.js$|@aws-sdk|@smithy/.test(k));
       return { api, subscriptions: context.subscriptions, loadedDuringActivate, deactivate: () => void extension.deactivate() };
@@ -151,10 +156,28 @@ describe('dist/extension.js', () => {
 
   test('activate() loads neither the engine bundle nor the SDK', () => {
     const { api, subscriptions, loadedDuringActivate, deactivate } = activateWith(undefined);
+    assert.ok(api, 'the test API under VS Code\'s extension tests');
     assert.equal(api.engineLoaded(), false);
     assert.ok(subscriptions.length > 10, 'disposables are handed to VS Code');
     assert.deepEqual(loadedDuringActivate, []);
     deactivate();
+  });
+
+  test('activate() hands out its test API only under test', () => {
+    const previous = process.env.EC2_RUNNER_TEST_API;
+    delete process.env.EC2_RUNNER_TEST_API;
+    try {
+      const production = activateWith(undefined, EXTENSION_MODE_PRODUCTION);
+      assert.equal(production.api, undefined, 'no test API in production');
+      production.deactivate();
+      process.env.EC2_RUNNER_TEST_API = '1';
+      const harness = activateWith(undefined, EXTENSION_MODE_PRODUCTION);
+      assert.ok(harness.api, 'the code-server harness sets EC2_RUNNER_TEST_API=1');
+      harness.deactivate();
+    } finally {
+      if (previous === undefined) delete process.env.EC2_RUNNER_TEST_API;
+      else process.env.EC2_RUNNER_TEST_API = previous;
+    }
   });
 
   test('after a reload, activate() restores the status bar from the history and leaves re-attaching (the SDK) for later', () => {

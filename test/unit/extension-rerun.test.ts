@@ -9,6 +9,7 @@ import { COMMANDS, type Services } from '../../src/extension/commands';
 import { RunHistory, type KeyValueStore, type RunRecord } from '../../src/extension/history';
 import { RunController } from '../../src/extension/runController';
 import { Runner } from '../../src/extension/runner';
+import { RunTranscripts } from '../../src/extension/runTranscripts';
 import type { ExtensionSettings } from '../../src/extension/settings';
 import { statusView } from '../../src/extension/statusText';
 import { DefaultTarget } from '../../src/extension/targets';
@@ -53,6 +54,7 @@ function setup() {
     output: { append() {}, show() {}, clear() {} },
     history,
     notifier: { finished() {}, failedToStart: (_r, error) => assert.fail(String(error)) },
+    transcripts: new RunTranscripts(),
   });
   const errors: unknown[] = [];
   const runner = new Runner({

@@ -6,6 +6,7 @@ import type { Listener, OutputChunk, RunHandle, RunRequest, RunResult, RunStatus
 import { EngineProvider } from '../../src/extension/engineProvider';
 import { HISTORY_KEY, RunHistory, type KeyValueStore, type RunRecord } from '../../src/extension/history';
 import { RunController, type RunSpec } from '../../src/extension/runController';
+import { RunTranscripts, type TranscriptLimits } from '../../src/extension/runTranscripts';
 import { DefaultTarget } from '../../src/extension/targets';
 
 class MemoryStore implements KeyValueStore {
@@ -85,11 +86,13 @@ function setup(options: { startError?: Error } = {}) {
       return h;
     },
   };
+  const transcripts = new RunTranscripts();
   const controller = new RunController({
     engine: () => engine,
     output: { append: (t) => (text += t), show: (p) => shown.push(p), clear: () => (text = '') },
     history,
     notifier: { finished: (r, f) => notified.push(`${f}:${r.status}`), failedToStart: (r, e) => notified.push(`failed:${(e as Error).message}`) },
+    transcripts,
     now: () => clock,
   });
   const spec = (over: Partial<RunSpec> = {}): RunSpec => ({
@@ -102,7 +105,7 @@ function setup(options: { startError?: Error } = {}) {
     preserveFocus: true,
     ...over,
   });
-  return { store, history, controller, handles, requests, attached, notified, shown, spec, text: () => text, tick: (ms: number) => (clock += ms) };
+  return { store, history, controller, transcripts, handles, requests, attached, notified, shown, spec, text: () => text, tick: (ms: number) => (clock += ms) };
 }
 
 const until = async (condition: () => boolean) => {
@@ -132,7 +135,7 @@ describe('run controller', () => {
     assert.equal(final.exitCode, 0);
     assert.deepEqual(t.shown, [true]);
     assert.deepEqual(t.notified, ['exitCodeAndData:Success']);
-    assert.equal(t.controller.transcript(run.record.id), t.text());
+    assert.equal(t.transcripts.get(run.record.id), t.text());
     // Persisted as plain data.
     const stored = t.store.get<RunRecord[]>(HISTORY_KEY)!;
     assert.equal(stored[0].status, 'Success');
@@ -223,6 +226,7 @@ describe('run controller', () => {
       }),
       output: { append: (s) => (text += s), show: () => undefined, clear: () => (text = '') },
       history,
+      transcripts: new RunTranscripts(),
       notifier: { finished: () => undefined, failedToStart: () => undefined },
     });
     const pending = history.toReattach();
@@ -300,5 +304,46 @@ describe('engine provider', () => {
     assert.equal(created[0].disposed, false, 'a replaced engine may still follow runs');
     provider.dispose();
     assert.deepEqual(created.map((c) => c.disposed), [true, true]);
+  });
+});
+
+describe('run transcripts', () => {
+  const small: TranscriptLimits = { perRun: 10, total: 25, runs: 3 };
+
+  test('a run keeps its last part; the runs written longest ago are dropped beyond the run count', () => {
+    const store = new RunTranscripts(small);
+    store.append('a', '0123456789abc');
+    assert.equal(store.get('a'), '3456789abc', 'the tail of one run');
+    store.append('b', 'b');
+    store.append('c', 'c');
+    store.append('a', '!');
+    store.append('d', 'd');
+    assert.equal(store.get('b'), undefined, 'b was written longest ago');
+    assert.deepEqual(['a', 'c', 'd'].map((id) => store.get(id)), ['456789abc!', 'c', 'd']);
+    assert.deepEqual(store.size, { runs: 3, length: 12 });
+  });
+
+  test('the total stays within its budget, never dropping the run being written; listeners hear every append', () => {
+    const store = new RunTranscripts(small);
+    const heard: string[] = [];
+    const subscription = store.onDidAppend((id) => heard.push(id));
+    store.append('a', 'a'.repeat(10));
+    store.append('b', 'b'.repeat(10));
+    store.append('c', 'c'.repeat(10));
+    assert.equal(store.get('a'), undefined, 'a dropped: 30 > 25');
+    assert.ok(store.size.length <= small.total, `total ${store.size.length}`);
+    store.append('c', '');
+    subscription.dispose();
+    store.append('c', 'x');
+    assert.deepEqual(heard, ['a', 'b', 'c']);
+  });
+
+  test('a thousand runs of a MiB each keep the window within the default limits', () => {
+    const store = new RunTranscripts();
+    const mib = 'x'.repeat(1024 * 1024);
+    for (let i = 0; i < 1000; i++) store.append(`run-${i}`, mib);
+    assert.ok(store.size.length <= 8 * 1024 * 1024, `held ${store.size.length}`);
+    assert.ok(store.size.runs <= 20);
+    assert.equal(store.get('run-999')?.length, 1024 * 1024);
   });
 });

@@ -17,7 +17,9 @@ export function extension(): vscode.Extension<Ec2RunnerTestApi> {
 }
 
 export async function api(): Promise<Ec2RunnerTestApi> {
-  return extension().activate();
+  const testApi: Ec2RunnerTestApi | undefined = await extension().activate();
+  assert.ok(testApi, 'the extension hands out its test API under test (ExtensionMode.Test, or EC2_RUNNER_TEST_API=1)');
+  return testApi;
 }
 
 /** Polls `condition` until it returns a truthy value (bounded); fails with `what` and the last value seen. */
