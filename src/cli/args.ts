@@ -1,7 +1,7 @@
 // Command-line parsing with node:util parseArgs: one option table, per-command allowed sets,
 // and everything after `--` kept verbatim (script arguments or the shell command).
 import { parseArgs } from 'node:util';
-import { UsageError } from './usage-error';
+import { UsageError } from './usageError';
 
 const OPTIONS = {
   profile: { type: 'string' },

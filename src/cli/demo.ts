@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createEngine, type Engine } from '../core';
 import { startSandbox, type Sandbox } from '../sandbox';
-import { EXIT } from './exit-codes';
+import { EXIT } from './exitCodes';
 import type { Streams } from './printer';
 import { colorEnabled, styles } from './styles';
 

@@ -1,5 +1,5 @@
 // Usage texts, one per command.
-import { EXIT_CODES_HELP } from './exit-codes';
+import { EXIT_CODES_HELP } from './exitCodes';
 
 const GLOBAL_OPTIONS = `Global options:
   --profile NAME        AWS profile (default: AWS_PROFILE or the default chain)

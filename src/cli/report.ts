@@ -1,7 +1,7 @@
 // Following a run in the terminal: stream output, handle Ctrl-C, print the outcome, pick the exit code.
 import type { InvocationResult, RunHandle, RunResult } from '../core';
 import { cliMessage } from './advice';
-import { EXIT, exitCodeFor } from './exit-codes';
+import { EXIT, exitCodeFor } from './exitCodes';
 import { OutputPrinter, type Streams } from './printer';
 
 export interface FollowInTerminal {

@@ -3,7 +3,7 @@
 import { createEngine, RunnerError, type Engine, type EngineSettings } from '../core';
 import { isValidProfileName } from '../core/profiles';
 import type { ParsedArgs } from './args';
-import { UsageError } from './usage-error';
+import { UsageError } from './usageError';
 
 export function settingsFrom(values: ParsedArgs['values'], env: NodeJS.ProcessEnv = process.env): EngineSettings {
   const endpointUrl = values['endpoint-url'] ?? (env.AWS_ENDPOINT_URL || undefined);

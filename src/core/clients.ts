@@ -9,7 +9,7 @@ import type { AwsSettings } from './api';
 import { credentialChainLogger, regionFromEnvironment } from './awsEnvironment';
 import { SDK_MAX_ATTEMPTS, SDK_RETRY_MODE } from './defaults';
 import { expectBucketOwner } from './bucketOwner';
-import { annotateFailedOperation } from './operation-tag';
+import { annotateFailedOperation } from './operationTag';
 
 export interface AwsClients {
   readonly ssm: SSMClient;

@@ -36,7 +36,7 @@ function normalizeKeyPrefix(prefix: string | undefined): string {
   return value === '' || value.endsWith('/') ? value : `${value}/`;
 }
 
-class RunEngine implements Engine {
+class AwsEngine implements Engine {
   private readonly clients: AwsClients;
   private readonly backend: RunBackend;
   private readonly keyPrefix: string;
@@ -244,5 +244,5 @@ class RunEngine implements Engine {
 }
 
 export function createEngine(settings: EngineSettings = {}, deps: EngineDependencies = {}): Engine {
-  return new RunEngine(settings, deps);
+  return new AwsEngine(settings, deps);
 }

@@ -1,7 +1,7 @@
 // Turns AWS SDK and network failures into a RunnerError with one actionable line:
 // what failed, why, and what to do.
 import { RunnerError } from './api';
-import { failedOperationOf } from './operation-tag';
+import { failedOperationOf } from './operationTag';
 import { listProfiles, missingProfileMessage } from './profiles';
 
 export interface ErrorContext {

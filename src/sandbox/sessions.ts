@@ -23,7 +23,7 @@ const STREAM_PATH = '/v1/data-channel/';
 /** The service's idle timeout default (20 min) is not modelled; sessions end with their command. */
 const MAX_SESSIONS = 200;
 
-interface SandboxSession {
+interface SessionState {
   sessionId: string;
   target: string;
   documentName: string;
@@ -44,7 +44,7 @@ export interface SessionServiceOptions {
 }
 
 export class SessionService {
-  private readonly sessions = new Map<string, SandboxSession>();
+  private readonly sessions = new Map<string, SessionState>();
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 });
   readonly stats = { droppedIn: 0, droppedOut: 0, socketsDropped: 0 };
 
@@ -74,7 +74,7 @@ export class SessionService {
     }
     if ([...this.sessions.values()].filter((s) => !s.endedAt).length >= MAX_SESSIONS) throw new AwsError('ThrottlingException', 'Too many active sessions in the sandbox.');
     const sessionId = `sandbox-${randomBytes(9).toString('hex').slice(0, 17)}`;
-    const session: SandboxSession = { sessionId, target, documentName, token: newToken(), startedAt: Date.now() } as SandboxSession;
+    const session: SessionState = { sessionId, target, documentName, token: newToken(), startedAt: Date.now() } as SessionState;
     session.agent = new AgentSession({
       sessionId,
       kind,
@@ -150,7 +150,7 @@ export class SessionService {
     this.wss.close();
   }
 
-  private find(id: unknown): SandboxSession {
+  private find(id: unknown): SessionState {
     if (typeof id !== 'string' || id === '') throw validation("1 validation error detected: Value null at 'sessionId' failed to satisfy constraint: Member must not be null");
     const session = this.sessions.get(id);
     if (!session) throw new AwsError('DoesNotExistException', `Session ${id} does not exist.`);
@@ -162,7 +162,7 @@ export class SessionService {
   }
 
   private accept(ws: WebSocket, sessionId: string): void {
-    let session: SandboxSession | undefined;
+    let session: SessionState | undefined;
     const authTimer = setTimeout(() => ws.close(1008, 'no token'), 10_000);
     ws.on('message', (data, isBinary) => {
       const bytes = Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]);
@@ -207,7 +207,7 @@ export class SessionService {
     ws.on('error', () => ws.terminate());
   }
 
-  private toClient(session: SandboxSession, frame: Buffer): boolean {
+  private toClient(session: SessionState, frame: Buffer): boolean {
     const ws = session.socket;
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;
     if (this.dropData(frame, MessageType.Output)) {
@@ -224,7 +224,7 @@ export class SessionService {
     return rate > 0 && frame.length > 36 && frame.toString('utf8', 4, 4 + dataType.length) === dataType && Math.random() < rate;
   }
 
-  private ended(session: SandboxSession, output: string): void {
+  private ended(session: SessionState, output: string): void {
     if (session.endedAt) return;
     session.endedAt = Date.now();
     if (session.lifetimeTimer) clearTimeout(session.lifetimeTimer);

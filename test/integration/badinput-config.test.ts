@@ -1,17 +1,18 @@
 // The bad-input catalogue, configuration and permissions (docs/errors.md): each input gives one clear message or a documented
 // behaviour, leaves nothing running and stages nothing outside the expiring key prefix.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEngine, RunnerError, type Engine, type RunRequest } from '../../src/core';
+import { RunnerError, type Engine, type RunRequest } from '../../src/core';
 import { CALM_KNOBS, fileRequest } from '../soak/referenceRuns';
 import { nothingLeftRunning, runCli } from '../support/runChecks';
-import { withSandbox, type SandboxFixture } from '../support/sandbox';
+import { engineOnSandbox } from '../support/engineOnSandbox';
+import type { SandboxFixture } from '../support/sandbox';
 
-const sandboxReady = withSandbox({ instances: 3 });
+const sandboxReady = engineOnSandbox({ instances: 3 });
 
 function assertOneLine(stderr: string, pattern: RegExp): void {
   const lines = stderr.trimEnd().split('\n');
@@ -26,7 +27,7 @@ describe('bad input: credentials, region, bucket, targets', () => {
   let online: string;
   let script: string;
   before(async () => {
-    fx = await sandboxReady;
+    ({ fx } = await sandboxReady);
     dir = mkdtempSync(join(tmpdir(), 'ec2-runner-badinput-'));
     online = fx.onlineInstanceIds[0];
     script = join(dir, 'hello.py');
@@ -109,11 +110,9 @@ describe('bad input: AccessDenied on each API names the IAM action', () => {
   let engine: Engine;
   let online: string;
   before(async () => {
-    fx = await sandboxReady;
-    engine = createEngine(fx.engineSettings);
+    ({ fx, engine } = await sandboxReady);
     online = fx.onlineInstanceIds[0];
   });
-  after(() => engine?.dispose());
   afterEach(() => fx.sandbox.configure(CALM_KNOBS));
 
   for (const { action, outcome, stagedFirst } of DENIALS) {

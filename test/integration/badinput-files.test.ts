@@ -1,25 +1,24 @@
 // The bad-input catalogue, files and scripts (docs/errors.md): each input gives one clear message or a documented
 // behaviour, leaves nothing running and stages nothing outside the expiring key prefix.
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { createEngine, DEFAULT_KEY_PREFIX, type Engine } from '../../src/core';
+import { DEFAULT_KEY_PREFIX, type Engine } from '../../src/core';
 import { fileRequest, runCollecting, runLocally, type ScriptCase } from '../soak/referenceRuns';
 import { nothingLeftRunning } from '../support/runChecks';
-import { withSandbox, type SandboxFixture } from '../support/sandbox';
+import { engineOnSandbox } from '../support/engineOnSandbox';
+import type { SandboxFixture } from '../support/sandbox';
 
-const sandboxReady = withSandbox({ instances: 3 });
+const sandboxReady = engineOnSandbox({ instances: 3 });
 
 describe('bad input: files and scripts', () => {
   let fx: SandboxFixture;
   let engine: Engine;
   let online: string;
   before(async () => {
-    fx = await sandboxReady;
-    engine = createEngine(fx.engineSettings);
+    ({ fx, engine } = await sandboxReady);
     online = fx.onlineInstanceIds[0];
   });
-  after(() => engine?.dispose());
 
   async function matchesLocal(script: ScriptCase) {
     const local = runLocally(script);

@@ -1,13 +1,14 @@
 // Permission problems and a broken live channel, as the sandbox simulates them: one clear line
 // naming the IAM action, and a run that still completes from SSM's own output.
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEngine, RunnerError, type Engine, type RunRequest } from '../../src/core';
 import { LIVE_OUTPUT_UNAVAILABLE } from '../../src/core/outcome';
 import { nothingLeftRunning, runCli } from '../support/runChecks';
-import { withSandbox, type SandboxFixture } from '../support/sandbox';
+import { engineOnSandbox } from '../support/engineOnSandbox';
+import type { SandboxFixture } from '../support/sandbox';
 
-const sandboxReady = withSandbox({ instances: 1 });
+const sandboxReady = engineOnSandbox({ instances: 1 });
 
 describe('permissions and a failing live channel', () => {
   let fx: SandboxFixture;
@@ -15,11 +16,9 @@ describe('permissions and a failing live channel', () => {
   let request: RunRequest;
 
   before(async () => {
-    fx = await sandboxReady;
-    engine = createEngine(fx.engineSettings);
+    ({ fx, engine } = await sandboxReady);
     request = { source: { kind: 'command', command: 'echo through ssm; exit 2' }, target: { kind: 'instances', instanceIds: [fx.info.instances[0].instanceId] } };
   });
-  after(() => engine?.dispose());
 
   test('AccessDenied on SendCommand names the IAM action, in the engine and in the CLI', async () => {
     fx.sandbox.configure({ deny: ['ssm:SendCommand'] });

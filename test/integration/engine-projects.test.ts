@@ -1,15 +1,16 @@
 // Projects, selections, dependencies and artifacts through the engine against the sandbox (real SDK).
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEngine, PROJECT_LIMITS, RunnerError, type Engine, type RunRequest } from '../../src/core';
+import { PROJECT_LIMITS, RunnerError, type Engine, type RunRequest } from '../../src/core';
 import { nothingLeftRunning } from '../support/runChecks';
-import { withSandbox, type SandboxFixture } from '../support/sandbox';
+import { engineOnSandbox } from '../support/engineOnSandbox';
+import type { SandboxFixture } from '../support/sandbox';
 import { buildWheel, tempDir, writeTree } from '../support/projectFixtures';
 
-const sandboxReady = withSandbox({ instances: 1 });
+const sandboxReady = engineOnSandbox({ instances: 1 });
 
 describe('projects, selections, dependencies and artifacts on the sandbox', () => {
   let fx: SandboxFixture;
@@ -18,12 +19,10 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
   let venvRoot: string;
 
   before(async () => {
-    fx = await sandboxReady;
-    engine = createEngine(fx.engineSettings);
+    ({ fx, engine } = await sandboxReady);
     instanceId = fx.info.instances[0].instanceId;
     venvRoot = join(tempDir('ec2r-venvs-'), 'venvs');
   });
-  after(() => engine?.dispose());
 
   async function run(source: RunRequest['source'], extra: Partial<RunRequest> = {}) {
     const handle = await engine.start({ source, target: { kind: 'instances', instanceIds: [instanceId] }, venvRoot, ...extra });

@@ -1,16 +1,17 @@
 // The engine in-process against the sandbox (real SDK clients): the six in-process cases of
 // command|file x no-wait|exit code|exit code+data, and what must arrive byte for byte.
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createEngine, type Engine, type OutputChunk, type RunHandle, type RunRequest } from '../../src/core';
+import { type Engine, type OutputChunk, type RunHandle, type RunRequest } from '../../src/core';
 import { ALTERNATING_LINES, ALTERNATING_SCRIPT, eventually, linesInOrder, nothingLeftRunning } from '../support/runChecks';
-import { withSandbox, type SandboxFixture } from '../support/sandbox';
+import { engineOnSandbox } from '../support/engineOnSandbox';
+import type { SandboxFixture } from '../support/sandbox';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
-// At module level: withSandbox registers its own stop with node:test's root `after`.
-const sandboxReady = withSandbox({ instances: 1 });
+// At module level: the fixture registers the engine's dispose and the sandbox's stop with node:test's root `after`.
+const sandboxReady = engineOnSandbox({ instances: 1 });
 
 describe('engine runs on the sandbox', () => {
   let fx: SandboxFixture;
@@ -18,11 +19,9 @@ describe('engine runs on the sandbox', () => {
   let instanceId: string;
 
   before(async () => {
-    fx = await sandboxReady;
-    engine = createEngine(fx.engineSettings);
+    ({ fx, engine } = await sandboxReady);
     instanceId = fx.info.instances[0].instanceId;
   });
-  after(() => engine?.dispose());
 
   const onInstance = (source: RunRequest['source'], extra: Partial<RunRequest> = {}): RunRequest => ({
     source,

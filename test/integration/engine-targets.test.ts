@@ -1,20 +1,21 @@
 // The engine in-process against the sandbox: several targets, tag targets, cancel, timeout,
 // failures that must be fast and clear, and picking a run up again by command id.
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createEngine, RunnerError, type Engine, type RunRequest } from '../../src/core';
 import { nothingLeftRunning } from '../support/runChecks';
 import { MIN_AGENT_EXECUTION_TIMEOUT_SECONDS } from '../../src/core/defaults';
-import { assertClientTimeoutCancelled, withSandbox, type SandboxFixture } from '../support/sandbox';
+import { engineOnSandbox } from '../support/engineOnSandbox';
+import { assertClientTimeoutCancelled, type SandboxFixture } from '../support/sandbox';
 import { cliMessage } from '../../src/cli/advice';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
-// At module level: withSandbox registers its own stop with node:test's root `after`.
+// At module level: the fixture registers the engine's dispose and the sandbox's stop with node:test's root `after`.
 // 4 instances: sandbox-1..3 Online (Role=worker), sandbox-offline ConnectionLost.
-const sandboxReady = withSandbox({ instances: 4 });
+const sandboxReady = engineOnSandbox({ instances: 4 });
 
 describe('engine targets and endings on the sandbox', () => {
   let fx: SandboxFixture;
@@ -23,12 +24,10 @@ describe('engine targets and endings on the sandbox', () => {
   let offline: string;
 
   before(async () => {
-    fx = await sandboxReady;
-    engine = createEngine(fx.engineSettings);
+    ({ fx, engine } = await sandboxReady);
     online = fx.onlineInstanceIds;
     offline = fx.info.instances.find((i) => i.pingStatus !== 'Online')!.instanceId;
   });
-  after(() => engine?.dispose());
 
   const command = (text: string, instanceIds: string[], extra: Partial<RunRequest> = {}): RunRequest => ({
     source: { kind: 'command', command: text },

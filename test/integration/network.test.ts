@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEngine, type Engine, type RunRequest } from '../../src/core';
+import { type Engine, type RunRequest } from '../../src/core';
 import { LIVE_OUTPUT_UNAVAILABLE } from '../../src/core/outcome';
 import { nothingLeftRunning, processesOfCommand, runCli } from '../support/runChecks';
-import { withSandbox, type SandboxFixture } from '../support/sandbox';
+import { engineOnSandbox } from '../support/engineOnSandbox';
+import type { SandboxFixture } from '../support/sandbox';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 /** Scripts run at the lowest CPU priority: on a busy machine their start-up alone can take seconds. */
@@ -34,7 +35,7 @@ async function bestOf<T>(tries: number, attempt: () => Promise<{ ms: number; val
 }
 
 // Normal CPU priority: the goals below time instance-side waits, which a starved "instance" would blur.
-const sandboxReady = withSandbox({ instances: 3, deliveryDelayMs: 50, instanceNiceness: 0 });
+const sandboxReady = engineOnSandbox({ instances: 3, deliveryDelayMs: 50, instanceNiceness: 0 });
 
 describe('instances that cannot reach S3, exit code 194, old agents', () => {
   let fx: SandboxFixture;
@@ -44,13 +45,11 @@ describe('instances that cannot reach S3, exit code 194, old agents', () => {
   const dir = mkdtempSync(join(tmpdir(), 'network-test-'));
 
   before(async () => {
-    fx = await sandboxReady;
-    engine = createEngine(fx.engineSettings);
+    ({ fx, engine } = await sandboxReady);
     [reachable, cutOff] = fx.onlineInstanceIds;
     fx.sandbox.configure({ s3UnreachableInstances: [cutOff] });
   });
   after(() => {
-    engine?.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 

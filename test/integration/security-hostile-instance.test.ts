@@ -4,17 +4,18 @@
 // traversal: files landed next to the chosen folder), frames for an instance SSM never targeted (the
 // old hang: a tag-target run waited forever for SSM to confirm it). Played through the CLI with
 // `--artifacts` and through the extension's Download Artifacts path (saveRunArtifacts).
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEngine, type Engine } from '../../src/core';
+import type { Engine } from '../../src/core';
 import { saveRunArtifacts } from '../../src/extension/artifactList';
 import { nothingLeftRunning, runCli } from '../support/runChecks';
-import { withSandbox, type SandboxFixture } from '../support/sandbox';
+import { engineOnSandbox } from '../support/engineOnSandbox';
+import type { SandboxFixture } from '../support/sandbox';
 
-const sandboxReady = withSandbox({ instances: 2 });
+const sandboxReady = engineOnSandbox({ instances: 2 });
 
 /** Python run on the instance: finds the policy in its own command, forges objects, leaves one real artifact. */
 const ATTACK_PY = String.raw`
@@ -83,12 +84,10 @@ describe('security: a hostile script forges live-output objects under its run pr
   let commandId: string;
   let online: string[];
   before(async () => {
-    fx = await sandboxReady;
-    engine = createEngine(fx.engineSettings);
+    ({ fx, engine } = await sandboxReady);
     online = [...fx.onlineInstanceIds].sort();
     base = mkdtempSync(join(tmpdir(), 'ec2-runner-hostile-'));
   });
-  after(() => engine?.dispose());
 
   test('CLI, tag target, --artifacts: the run ends, reports only SSM\'s instances and writes only inside OUT/<commandId>/<instanceId>/', async () => {
     const script = join(base, 'attack.py');

@@ -12,16 +12,17 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { createEngine, RunnerError, type Engine } from '../../src/core';
+import { RunnerError, type Engine } from '../../src/core';
 import { LIVE_POLICY_SLACK_SECONDS } from '../../src/core/defaults';
 import { sha256Hex, stagedKey } from '../../src/core/staging';
 import { fileRequest, runCollecting } from '../soak/referenceRuns';
 import { seededRandom } from '../support/remoteWrapperSuite';
 import { nothingLeftRunning, runCli } from '../support/runChecks';
 import { specOf, wrapperTextOf } from '../support/commandSpec';
-import { withSandbox, type SandboxFixture } from '../support/sandbox';
+import { engineOnSandbox } from '../support/engineOnSandbox';
+import type { SandboxFixture } from '../support/sandbox';
 
-const sandboxReady = withSandbox({ instances: 3 });
+const sandboxReady = engineOnSandbox({ instances: 3 });
 
 const NASTY = ['"', "'", '`', '$', '$(id)', '${HOME}', '\\', '\n', '\r', '\t', ' ', ';', '|', '&', '*', '?', '~', '#', '!', '-', '--', '\u0001', '\u001b[31m', '\u007f', 'é', '€', '😀', '中文', '\u200b', '\ufeff'];
 
@@ -57,15 +58,13 @@ describe('security', () => {
   let ssm: SSMClient;
   let dir: string;
   before(async () => {
-    fx = await sandboxReady;
-    engine = createEngine(fx.engineSettings);
+    ({ fx, engine } = await sandboxReady);
     online = fx.onlineInstanceIds;
     s3 = new S3Client({ ...fx.clientConfig, forcePathStyle: true });
     ssm = new SSMClient(fx.clientConfig);
     dir = mkdtempSync(join(tmpdir(), 'ec2-runner-security-'));
   });
   after(() => {
-    engine?.dispose();
     s3?.destroy();
     ssm?.destroy();
   });

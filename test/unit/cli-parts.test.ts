@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import type { InvocationResult, RunResult } from '../../src/core';
 import { parseCommandLine } from '../../src/cli/args';
-import { exitCodeFor } from '../../src/cli/exit-codes';
+import { exitCodeFor } from '../../src/cli/exitCodes';
 import { OutputPrinter } from '../../src/cli/printer';
 import { outcomeLines } from '../../src/cli/report';
-import { requestFrom } from '../../src/cli/run-command';
-import { UsageError } from '../../src/cli/usage-error';
+import { requestFrom } from '../../src/cli/runCommand';
+import { UsageError } from '../../src/cli/usageError';
 
 const invocation = (status: string, exitCode: number | null, extra: Partial<InvocationResult> = {}): InvocationResult => ({
   instanceId: `i-${status.toLowerCase().padEnd(17, '0')}`,

@@ -9,7 +9,7 @@ import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { RunnerError } from '../../src/core/api';
 import { iamActionOf, toRunnerError } from '../../src/core/errors';
-import { annotateFailedOperation } from '../../src/core/operation-tag';
+import { annotateFailedOperation } from '../../src/core/operationTag';
 import { cliMessage } from '../../src/cli/advice';
 
 const named = (name: string, message = '', extra: object = {}) => Object.assign(new Error(message), { name, ...extra });

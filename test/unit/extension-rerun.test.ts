@@ -6,23 +6,14 @@ import { beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunHandle, RunRequest, RunResult } from '../../src/core/api';
 import { COMMANDS, type Services } from '../../src/extension/commands';
-import { RunHistory, type KeyValueStore, type RunRecord } from '../../src/extension/history';
+import { RunHistory, type RunRecord } from '../../src/extension/history';
 import { RunController } from '../../src/extension/runController';
 import { Runner } from '../../src/extension/runner';
 import { RunTranscripts } from '../../src/extension/runTranscripts';
 import type { ExtensionSettings } from '../../src/extension/settings';
 import { statusView } from '../../src/extension/statusText';
 import { DefaultTarget } from '../../src/extension/targets';
-
-class MemoryStore implements KeyValueStore {
-  private readonly values = new Map<string, unknown>();
-  get<T>(key: string): T | undefined {
-    return this.values.get(key) as T | undefined;
-  }
-  async update(key: string, value: unknown): Promise<void> {
-    this.values.set(key, value);
-  }
-}
+import { MemoryStore } from '../support/memoryStore';
 
 const SETTINGS: ExtensionSettings = {
   profile: '', region: '', endpointUrl: '', bucket: '', kmsKeyId: '', keyPrefix: '', interpreter: '', workingDirectory: '', env: {},

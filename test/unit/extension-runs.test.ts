@@ -4,22 +4,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Listener, OutputChunk, RunHandle, RunRequest, RunResult, RunStatusUpdate } from '../../src/core/api';
 import { EngineProvider } from '../../src/extension/engineProvider';
-import { HISTORY_KEY, RunHistory, type KeyValueStore, type RunRecord } from '../../src/extension/history';
+import { HISTORY_KEY, RunHistory, type RunRecord } from '../../src/extension/history';
 import { RunController, type RunSpec } from '../../src/extension/runController';
 import { RunTranscripts, type TranscriptLimits } from '../../src/extension/runTranscripts';
 import { DefaultTarget } from '../../src/extension/targets';
-
-class MemoryStore implements KeyValueStore {
-  readonly values = new Map<string, unknown>();
-  get<T>(key: string): T | undefined {
-    // Stored as JSON, as VS Code's Memento does: nothing survives that JSON cannot carry.
-    const v = this.values.get(key);
-    return v === undefined ? undefined : (JSON.parse(JSON.stringify(v)) as T);
-  }
-  async update(key: string, value: unknown): Promise<void> {
-    this.values.set(key, value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
-  }
-}
+import { MemoryStore } from '../support/memoryStore';
 
 /** A RunHandle driven by the test: emit output and status, then finish with a result. */
 class FakeHandle implements RunHandle {

@@ -2,11 +2,11 @@
 // `ec2-runner run FILE --interactive --instance ID` (the terminal's input reaches the script).
 import type { Engine } from '../core';
 import type { ParsedArgs } from './args';
-import { EXIT } from './exit-codes';
+import { EXIT } from './exitCodes';
 import type { Streams } from './printer';
-import { runSourceFrom } from './run-source';
+import { runSourceFrom } from './runSource';
 import { parsePairs } from './args';
-import { UsageError } from './usage-error';
+import { UsageError } from './usageError';
 
 function singleInstance(values: ParsedArgs['values'], command: string): string {
   const ids = values.instance ?? [];

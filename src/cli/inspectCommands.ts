@@ -1,10 +1,10 @@
 // `ec2-runner status|attach|cancel ID`, `instances`, `bucket`.
 import { configuredEncryption, type Engine, type ManagedInstance } from '../core';
 import type { ParsedArgs } from './args';
-import { EXIT } from './exit-codes';
+import { EXIT } from './exitCodes';
 import type { Streams } from './printer';
 import { followInTerminal, jsonDocument } from './report';
-import { UsageError } from './usage-error';
+import { UsageError } from './usageError';
 
 /** Invocation statuses after which nothing runs any more. */
 const FINISHED = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'DeliveryTimedOut', 'ExecutionTimedOut', 'Undeliverable', 'Terminated', 'InvalidPlatform', 'AccessDenied']);

@@ -3,12 +3,12 @@ import { createInterface } from 'node:readline/promises';
 import { RunnerError, type Engine, type RunHandle, type RunRequest, type RunSource, type RunTarget } from '../core';
 import { cliMessage } from './advice';
 import { parsePairs, parseSeconds, type ParsedArgs } from './args';
-import { EXIT } from './exit-codes';
+import { EXIT } from './exitCodes';
 import type { Streams } from './printer';
 import { followInTerminal, jsonDocument, labelFor } from './report';
-import { reportArtifacts, runSourceFrom } from './run-source';
+import { reportArtifacts, runSourceFrom } from './runSource';
 import { colorEnabled, styles } from './styles';
-import { UsageError } from './usage-error';
+import { UsageError } from './usageError';
 
 function targetFrom(values: ParsedArgs['values']): RunTarget {
   const instanceIds = values.instance ?? [];

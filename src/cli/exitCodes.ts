@@ -3,7 +3,7 @@
 // AWS CLI's high codes, which scripts rarely use, so "not run" and "bad usage" are never mistaken
 // for a script's own 1 or 2.
 import { RunnerError, type InvocationResult, type RunResult } from '../core';
-import { UsageError } from './usage-error';
+import { UsageError } from './usageError';
 
 export const EXIT = {
   ok: 0,

@@ -5,7 +5,7 @@ import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { formatBytes, RunnerError, type RunHandle, type RunSource } from '../core';
 import type { ParsedArgs } from './args';
 import type { Streams } from './printer';
-import { UsageError } from './usage-error';
+import { UsageError } from './usageError';
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
