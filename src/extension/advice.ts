@@ -1,6 +1,6 @@
 // The extension's advice for the engine's errors: settings and commands of VS Code (the notification
 // adds buttons for them, errorInfo.ts). docs/errors.md lists it next to the CLI's wording.
-import type { AdviceTable } from '../core/advice';
+import type { AdviceTable } from '../core/frontEnd';
 
 const PICK_PROFILE = 'Select Profile and Region…';
 const INSTANCES_VIEW = 'Check the EC2 Runner Instances view.';

@@ -1,7 +1,7 @@
 // Script arguments typed in one line, split exactly as the engine splits an interpreter line
 // (Python's shlex, POSIX mode), so `--name "my file.txt" 'a b'` gives three arguments. The engine
 // then passes them byte for byte.
-import { splitShellWords } from '../core/remote/shellWords';
+import { splitShellWords } from '../core/frontEnd';
 
 export class ArgumentSyntaxError extends Error {}
 

@@ -1,7 +1,7 @@
 // A run's artifacts as plain text, and saving them (no `vscode`: the run controller and the
 // download path are tested without it).
 import * as path from 'node:path';
-import type { ArtifactFile, Engine, RunResult } from '../core/api';
+import type { ArtifactFile, Engine, RunResult } from '../core/frontEnd';
 
 export function artifactsOf(result: RunResult): ArtifactFile[] {
   return result.invocations.flatMap((i) => i.artifacts ?? []);

@@ -5,7 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { RunnerError, type Engine } from '../core/api';
+import { RunnerError, type Engine } from '../core/frontEnd';
 import { saveRunArtifacts } from './artifactList';
 import type { RunHistory, RunRecord } from './history';
 

@@ -1,5 +1,5 @@
 // Profile names for the profile quick pick (read by the engine's dependency-free profiles module).
-export { listProfiles, profileNamesIn, isValidProfileName } from '../core/profiles';
+export { listProfiles, profileNamesIn, isValidProfileName } from '../core/frontEnd';
 
 /** Regions offered in the region quick pick (any other can be typed). */
 export const COMMON_REGIONS = [

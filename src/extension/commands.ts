@@ -1,7 +1,7 @@
 // Every command as a factory `(services) => handler`, registered in one place.
 import * as vscode from 'vscode';
-import type { Engine, ManagedInstance } from '../core/api';
-import { REGION_PATTERN } from '../core/awsLimits';
+import type { Engine, ManagedInstance } from '../core/frontEnd';
+import { REGION_PATTERN } from '../core/frontEnd';
 import { downloadArtifacts as downloadRunArtifacts } from './artifacts';
 import { COMMON_REGIONS, isValidProfileName, listProfiles } from './awsProfiles';
 import type { BuiltInSandbox } from './builtinSandbox';
@@ -118,7 +118,7 @@ export const filterInstances = (s: Services): Handler => async (text?: unknown) 
 
 export const clearInstanceFilter = (s: Services): Handler => () => s.instances.setFilter('');
 
-export const copyInstanceId = (s: Services): Handler => async (node?: unknown, selected?: unknown) => {
+export const copyInstanceId = (_s: Services): Handler => async (node?: unknown, selected?: unknown) => {
   const single = targetFrom(node);
   const ids = (targetsFrom(node, selected) ?? (single ? [single] : [])).map((t) => t.instanceId);
   if (ids.length === 0) return;

@@ -3,8 +3,8 @@
 //   - "Select Profile and Region": the choice for this workspace, kept in workspace state;
 //   - "Try It Without AWS": while the built-in sandbox runs, its endpoint, keys, region and bucket (memory only).
 // No `vscode` import: unit-tested with a fake Memento.
-import type { EngineSettings } from '../core/api';
-import { isValidProfileName } from '../core/profiles';
+import type { EngineSettings } from '../core/frontEnd';
+import { isValidProfileName } from '../core/frontEnd';
 import { engineSettingsOf, type ExtensionSettings } from './settings';
 
 /** The parts of vscode.Memento used here. */

@@ -1,6 +1,6 @@
 // The engine, loaded on first use. dist/engine.js carries the AWS SDK (about a megabyte); loading
 // it lazily keeps activate() cheap and means a window that never runs anything never pays for it.
-import type { Engine, EngineSettings } from '../core/api';
+import type { Engine, EngineSettings } from '../core/frontEnd';
 
 /** The part of dist/engine.js the extension uses. */
 export interface EngineModule {

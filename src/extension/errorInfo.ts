@@ -1,7 +1,7 @@
 // What to tell the user about a failure and which buttons fix it. The engine's RunnerError is
 // recognised by shape (name + code), not instanceof: it comes from the separately loaded engine bundle.
-import { messageWithAdvice } from '../core/advice';
-import { isValidProfileName } from '../core/profiles';
+import { messageWithAdvice } from '../core/frontEnd';
+import { isValidProfileName } from '../core/frontEnd';
 import { EXTENSION_ADVICE } from './advice';
 
 export interface ErrorAction {

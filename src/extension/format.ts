@@ -1,8 +1,8 @@
 // What the "EC2 Runner" output channel says about a run: header, live output, done lines, result.
 // Kept free of `vscode` so the exact text is unit-tested.
-import type { InvocationResult, OutputChunk, RunResult } from '../core/api';
+import type { InvocationResult, OutputChunk, RunResult } from '../core/frontEnd';
 import { TextDecoder } from 'node:util';
-import { isTerminalStatus } from '../core/outcome';
+import { isTerminalStatus } from '../core/frontEnd';
 
 export const STDERR_PREFIX = '[stderr] ';
 

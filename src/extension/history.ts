@@ -1,6 +1,6 @@
 // The runs this workspace started, persisted in the extension's workspace storage so the Runs view
 // survives a reload and runs still going are re-attached on activation.
-import type { ArtifactFile } from '../core/api';
+import type { ArtifactFile } from '../core/frontEnd';
 import type { TargetLabel } from './format';
 
 /** What is needed to run the same thing again. */

@@ -1,6 +1,6 @@
 // How instances are labelled, filtered, ordered and picked; and which welcome state the Instances
 // view shows after a failure. No `vscode` here: instancesView.ts and runner.ts render it.
-import type { ManagedInstance } from '../core/api';
+import type { ManagedInstance } from '../core/frontEnd';
 import type { TargetLabel } from './format';
 
 export type InstancesState = 'loading' | 'ready' | 'empty' | 'filtered' | 'noCredentials' | 'noRegion' | 'noBucket' | 'error';

@@ -2,7 +2,7 @@
 // target marker. Failures land in the view itself: a welcome view (credentials, region, bucket,
 // nothing found) keyed on the `ec2Runner.instancesState` context key, or an error item.
 import * as vscode from 'vscode';
-import type { Engine, ManagedInstance } from '../core/api';
+import type { Engine, ManagedInstance } from '../core/frontEnd';
 import { errorCodeOf, errorMessageOf } from './errorInfo';
 import {
   instanceDescription,

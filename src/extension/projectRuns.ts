@@ -2,7 +2,7 @@
 // a project) and go through Runner like any run.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RunSource } from '../core/api';
+import type { RunSource } from '../core/frontEnd';
 import type { RerunSource } from './history';
 import type { Runner } from './runner';
 

@@ -2,7 +2,7 @@
 // engine, writes the header, live output, done lines and result to the output sink, keeps the run
 // history current and tells the notifier when it ends. Depends on narrow interfaces only, so it is
 // unit-tested with fakes; runner.ts does the VS Code side (which file, which target, which arguments).
-import type { Engine, RunHandle, RunRequest } from '../core/api';
+import type { Engine, RunHandle, RunRequest } from '../core/frontEnd';
 import { artifactsOf, artifactsText } from './artifactList';
 import { errorMessageOf } from './errorInfo';
 import { completionText, failedToStartLine, headerLine, LiveOutputFormatter, overallStatus, type TargetLabel } from './format';

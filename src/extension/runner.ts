@@ -3,7 +3,7 @@
 // the settings that shape the request. RunController does the rest.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Engine, RunRequest, RunSource } from '../core/api';
+import type { Engine, RunRequest, RunSource } from '../core/frontEnd';
 import { joinArguments, splitArguments } from './args';
 import type { TargetLabel } from './format';
 import type { RerunSource, RunRecord } from './history';

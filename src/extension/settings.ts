@@ -2,8 +2,8 @@
 // `contributes.configuration` (config.ts reads them through getConfiguration, never repeating them).
 // Empty strings mean "not set": the engine then uses the AWS environment variables and shared
 // config (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, SSO...) and EC2_RUNNER_BUCKET.
-import type { EngineSettings, RunSource, TransferMode } from '../core/api';
-import { languageExtension } from '../core/languages';
+import type { EngineSettings, RunSource, TransferMode } from '../core/frontEnd';
+import { languageExtension } from '../core/frontEnd';
 
 export type Feedback = 'fireAndForget' | 'exitCode' | 'exitCodeAndData';
 

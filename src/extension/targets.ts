@@ -1,6 +1,6 @@
 // Which instances a run goes to: the ones the user clicked, else the workspace's default target,
 // else ask (a quick pick of Online instances). The default is remembered in workspace storage.
-import type { ManagedInstance } from '../core/api';
+import type { ManagedInstance } from '../core/frontEnd';
 import type { TargetLabel } from './format';
 import type { KeyValueStore } from './history';
 import { instanceDescription, instanceLabel, isOnline, sortInstances, targetLabelOf } from './instanceModel';

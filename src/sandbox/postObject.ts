@@ -7,7 +7,7 @@ import { checkBucketPolicy, checkBucketRegion } from './bucketRules';
 import type { S3Context } from './s3Api';
 import { checkKey, encryptionHeaders, splitS3Path, storeObject } from './s3Api';
 import type { SigV4Verifier } from './sigv4';
-import { S3_XMLNS, XML_DECLARATION, el } from './xml';
+import { XML_DECLARATION, el } from './xml';
 
 type Condition = Record<string, string> | [string, ...unknown[]];
 

@@ -5,10 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { eventually, nothingLeftRunning, runCli, startCli } from '../support/runChecks';
+import { nothingLeftRunning, runCli, startCli } from '../support/runChecks';
 import { describeWithFaultBench, chattyPython, fileRequest, runCollecting, runLocally, WRAPPER_NOTE, type ScriptCase } from '../soak/referenceRuns';
 
 describeWithFaultBench('reliability: channel, instance and client failures during runs', (bench) => {

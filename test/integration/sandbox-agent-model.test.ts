@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { REBOOT_DURATION_MS } from '../../src/sandbox/commands';
 import { pollUntil, waitForInvocation, withSandbox } from '../support/sandbox';
 

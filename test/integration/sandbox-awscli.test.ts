@@ -26,7 +26,7 @@ describe('sandbox through the AWS CLI', { concurrency: true }, async () => {
     const { stdout } = await execFileAsync('aws', ['--endpoint-url', info.endpoint, '--output', 'json', ...args], { env, maxBuffer: 16 * 1024 * 1024 });
     return stdout;
   }
-  const awsJson = async (...args: string[]) => JSON.parse(await aws(...args)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const awsJson = async (...args: string[]) => JSON.parse(await aws(...args)) as Record<string, any>;
 
   before(async () => {
     try {

@@ -71,7 +71,7 @@ describe('pyproject.toml dependencies', () => {
     assertInvalid(() => pyprojectDependencies('[project]\ndependencies = "requests"\n', 'f.toml'), /^f\.toml: \[project\] dependencies is not a list: write it as a list/);
     assertInvalid(() => pyprojectDependencies('[project]\ndependencies = ["a", 3]\n', 'f.toml'), /\[project\] dependencies\[1\] is not a string/);
     assertInvalid(() => pyprojectDependencies('[project]\ndependencies = ["--index-url=http://evil"]\n', 'f.toml'), /dependencies\[0\] "--index-url=http:\/\/evil" is not a requirement: give a PEP 508 requirement/);
-    assertInvalid(() => pyprojectDependencies('[project]\ndependencies = ["  "]\n', 'f.toml'), /dependencies\[0\] "  " is not a requirement/);
+    assertInvalid(() => pyprojectDependencies('[project]\ndependencies = ["  "]\n', 'f.toml'), /dependencies\[0\] " {2}" is not a requirement/);
     assertInvalid(() => pyprojectDependencies('project = 1\n', 'f.toml'), /\[project\] is not a table/);
   });
 });

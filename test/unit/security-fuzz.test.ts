@@ -6,7 +6,6 @@
 // stuck in a synchronous loop fails the test instead of freezing it. EC2_RUNNER_FUZZ_COUNT (default
 // 10,000 per suite) and EC2_RUNNER_FUZZ_SEED change the run; a failure names its seed and case.
 import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 

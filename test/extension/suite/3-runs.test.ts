@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunRecord } from '../../../src/extension/history';
-import { api, finishedRun, instanceNodes, onlineNode, openScript, requireSandboxEnvironment, scratchDir, setSetting, waitFor } from './helpers';
+import { api, instanceNodes, onlineNode, openScript, requireSandboxEnvironment, scratchDir, setSetting, waitFor } from './helpers';
 
 const OK_PY = `import json, os, sys
 print("hello from the host suite", flush=True)
