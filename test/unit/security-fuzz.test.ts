@@ -13,6 +13,8 @@ const COUNT = Number(process.env.EC2_RUNNER_FUZZ_COUNT ?? 10_000);
 const SEED = Number(process.env.EC2_RUNNER_FUZZ_SEED ?? 13);
 /** A step without a heartbeat for this long is a hang (the per-case limit is 1 s; the margin absorbs a loaded machine's pauses). */
 const HANG_MS = 5_000;
+/** Loading the worker (the cases' modules) before its first heartbeat: seconds on a loaded machine, not a hang. */
+const LOAD_MS = 60_000;
 
 function runSuite(suite: 'tars' | 'keys' | 'frames'): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -20,7 +22,7 @@ function runSuite(suite: 'tars' | 'keys' | 'frames'): Promise<string> {
     let steps = 0;
     let lastBeat = Date.now();
     const watchdog = setInterval(() => {
-      if (Date.now() - lastBeat < HANG_MS) return;
+      if (Date.now() - lastBeat < (steps === 0 ? LOAD_MS : HANG_MS)) return;
       clearInterval(watchdog);
       void worker.terminate();
       reject(new Error(`${suite} fuzz (seed ${SEED}) hung: no progress for ${HANG_MS} ms after step ${steps}`));
