@@ -12,7 +12,7 @@ import type { Clock } from './clock';
 import { DEFAULT_KEY_PREFIX, RECOVERY_POLICY_SECONDS } from './defaults';
 import { configuredEncryption, type UploadEncryption } from './encryption';
 import { mapErrors, type ErrorContext } from './errors';
-import { parseLiveLocation } from './follow';
+import { parseLiveLocation } from './liveChannelReader';
 import { cachedIdentity } from './identity';
 import { listManagedInstances } from './instances';
 import { checkTargetsReachable, launch, payloadFor, type LaunchContext } from './launch';

@@ -8,7 +8,7 @@ import { uploadGapSeconds } from './cadence';
 import type { AwsClients } from './clients';
 import { MIN_AGENT_EXECUTION_TIMEOUT_SECONDS, RUN_DOCUMENT } from './defaults';
 import type { UploadEncryption } from './encryption';
-import { liveOutputLocation, type LiveLocation } from './follow';
+import { liveOutputLocation, type LiveLocation } from './liveChannelReader';
 import { describeManagedInstances } from './instances';
 import { buildRemoteCommands, isInstanceId, type RemotePayload, type RemoteRunSpec } from './remote';
 import type { NormalizedRequest } from './request';
