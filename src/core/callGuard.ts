@@ -9,6 +9,11 @@ import { FATAL_ERROR_CODES, WAIT_POLICY } from './waitPolicy';
 export interface CallGuardOptions {
   /** S3's SlowDown: the SDK has slowed down already, so it neither counts nor gives up. */
   toleratesThrottling?: boolean;
+  /**
+   * A guarded call may send no request at all (a live pass that has nothing due): only `answered()`,
+   * called when AWS did answer, ends a run of failures.
+   */
+  resetsOnAnswerOnly?: boolean;
 }
 
 export class CallGuard {
@@ -23,7 +28,7 @@ export class CallGuard {
   async call<T>(fn: () => Promise<T>): Promise<T | undefined> {
     try {
       const value = await fn();
-      this.answered();
+      if (!this.options.resetsOnAnswerOnly) this.answered();
       return value;
     } catch (error) {
       // A corrupt live object is the caller's to handle (that instance's channel cannot be trusted).

@@ -8,7 +8,7 @@ import type { Clock } from './clock';
 import { mapWithLimit } from './concurrency';
 import { FLEET_CADENCE_MIN_TARGETS, LIVE_UPLOAD_GAP_SECONDS, RECOVERY_WAIT_SECONDS } from './defaults';
 import { toRunnerError } from './errors';
-import { LiveChannelReader, type LiveLocation } from './liveChannelReader';
+import { LiveChannelReader, type LiveChannelBackend, type LiveLocation } from './liveChannelReader';
 import { isTerminalStatus } from './outcome';
 import type { InstanceProgress } from './progress';
 import type { Frame } from './remote';
@@ -41,7 +41,7 @@ export interface LiveFollowerOptions {
 
 export class LiveFollower {
   private readonly reader: LiveChannelReader;
-  private readonly guard = new CallGuard(() => (this.disabled = true), { toleratesThrottling: true });
+  private readonly guard = new CallGuard(() => (this.disabled = true), { toleratesThrottling: true, resetsOnAnswerOnly: true });
   /** The channel failed for good (permissions, too many errors): SSM's output is used instead. */
   private disabled = false;
   /** LIST calls of the last pass (prices the next interval). */
@@ -51,7 +51,8 @@ export class LiveFollower {
 
   constructor(private readonly options: LiveFollowerOptions) {
     const gapMs = (options.uploadGapSeconds ?? LIVE_UPLOAD_GAP_SECONDS.watched) * 1000;
-    this.reader = new LiveChannelReader(options.backend, options.location, (id, frames) => this.onFrames(id, frames), gapMs, () => options.clock.now());
+    const s3 = answeredBy(options.backend, () => this.guard.answered());
+    this.reader = new LiveChannelReader(s3, options.location, (id, frames) => this.onFrames(id, frames), gapMs, () => options.clock.now());
   }
 
   /** False once the channel has failed for good. */
@@ -203,3 +204,20 @@ export class LiveFollower {
   }
 }
 
+/**
+ * The reader's S3 calls, telling `answered` when S3 answered one: only a request proves the channel
+ * works, and a pass may send none (nothing due, nothing listed), so its success alone must not
+ * forgive the failures before it.
+ */
+function answeredBy(backend: LiveChannelBackend, answered: () => void): LiveChannelBackend {
+  const tell = async <T>(request: Promise<T>): Promise<T> => {
+    const value = await request;
+    answered();
+    return value;
+  };
+  return {
+    listKeys: (bucket, prefix, startAfter) => tell(backend.listKeys(bucket, prefix, startAfter)),
+    getObject: (bucket, key) => tell(backend.getObject(bucket, key)),
+    getObjectIfExists: (bucket, key) => tell(backend.getObjectIfExists(bucket, key)),
+  };
+}

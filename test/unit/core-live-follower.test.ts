@@ -125,11 +125,18 @@ describe('live follower: reading the channel', () => {
     assert.equal(live.completes(run.get(ID)!, 'Success'), false, 'SSM output for the corrupt one');
   });
 
-  test("S3's SlowDown neither counts nor gives up", async () => {
+  test("S3's SlowDown neither counts nor gives up; six other failures in a row leave the channel for SSM's output", async () => {
     const { live, backend } = follower([started(ID, [{ at: 0, frames: [{ type: 'start', info: {} }] }])]);
     backend.failures.getObjectIfExists = Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown' });
     for (let i = 0; i < WAIT_POLICY.maxConsecutiveErrors + 2; i++) await live.poll(false);
     assert.equal(live.usable, true);
+    backend.failures.getObjectIfExists = Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    for (let i = 0; i < WAIT_POLICY.maxConsecutiveErrors - 1; i++) await live.poll(false);
+    assert.equal(live.usable, true, 'five in a row are tolerated');
+    await live.poll(false);
+    assert.equal(live.usable, false);
+    assert.equal(live.follows(), false);
+    assert.equal(await live.poll(false), false);
   });
 
   test('access denied leaves the channel at once', async () => {
