@@ -33,7 +33,7 @@ text = command_text()
 packed = re.search(r'zlib\.decompress\(base64\.b64decode\(\n?((?:"[A-Za-z0-9+/=]*"\n?)+)\)\)', text)
 if packed:
     text = zlib.decompress(base64.b64decode(re.sub(r'["\n]', "", packed.group(1)))).decode()
-spec = json.loads(base64.b64decode(re.search(r'SPEC = json\.loads\(base64\.b64decode\("([A-Za-z0-9+/=]+)"\)', text).group(1)))
+spec = json.loads(base64.b64decode(re.search(r'^SPEC_BASE64 = "([A-Za-z0-9+/=]+)"$', text, re.M).group(1)))
 output = spec["output"]
 
 def frame(letter, payload):
