@@ -1,7 +1,7 @@
 // createEngine: the Engine the CLI, the extension and a Lambda use.
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
-  RunnerError, type BucketStatus, type CallerIdentity, type Engine, type EngineSettings, type InteractiveRunHandle, type InteractiveRunRequest,
+  RunnerError, type BucketStatus, type CallerIdentity, type DebugRunHandle, type DebugRunRequest, type Engine, type EngineSettings, type InteractiveRunHandle, type InteractiveRunRequest,
   type PortForwardHandle, type PortForwardRequest, type RunHandle, type RunRequest, type RunResult,
 } from './api';
 import { sdkRunBackend, type RunBackend } from './backend';
@@ -17,6 +17,8 @@ import { cachedIdentity } from './identity';
 import { listManagedInstances } from './instances';
 import { checkTargetsReachable, launch, payloadFor, type LaunchContext } from './launch';
 import { startPortForward } from './session/portForward';
+import { startDebugRun } from './debug/debugRun';
+import { stageDebugpy } from './debug/stageDebugpy';
 import { startInteractiveRun } from './session/interactiveRun';
 import { signingCredentials } from './transfer';
 import { randomBytes } from 'node:crypto';
@@ -153,6 +155,25 @@ class RunEngine implements Engine {
         };
       });
     });
+  }
+
+  startDebugRun(request: DebugRunRequest): Promise<DebugRunHandle> {
+    return mapErrors(this.context(), () =>
+      startDebugRun(
+        {
+          start: (run) => this.start(run),
+          forwardPort: (forward) => this.forwardPort(forward),
+          stageDebugpy: async (bundle, transferMode, deliveryTimeoutSeconds) => {
+            const { bucket, isDefault, identity } = await this.resolveBucket();
+            return mapErrors(this.context(bucket), async () => {
+              await this.requireBucket(bucket, isDefault);
+              return stageDebugpy(await this.launchContext(bucket, identity), bundle, transferMode, deliveryTimeoutSeconds);
+            });
+          },
+        },
+        request,
+      ),
+    );
   }
 
   /** Staging, presigned URLs and upload policies go through the bucket's regional client, with the configured encryption. */
