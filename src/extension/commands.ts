@@ -18,6 +18,8 @@ import type { Runner } from './runner';
 import type { ExtensionSettings } from './settings';
 import { effectiveProfile } from './settings';
 import type { DefaultTarget } from './targets';
+import type { Ec2DebugProvider } from './debugProvider';
+import type { PortForwards } from './portForwards';
 
 export interface Services {
   runner: Runner;
@@ -33,6 +35,8 @@ export interface Services {
   sandbox: BuiltInSandbox;
   showError: (error: unknown) => void;
   showRunOutput: (record: RunRecord) => Promise<void>;
+  debug: Ec2DebugProvider;
+  forwards: PortForwards;
 }
 
 type Handler = (...args: any[]) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -242,6 +246,29 @@ export const stopSandbox = (s: Services): Handler => async () => {
   return s.sandbox.isRunning;
 };
 
+export const debugActiveFile = (s: Services): Handler => (arg?: unknown) =>
+  s.debug.debugFile(arg instanceof vscode.Uri ? arg : undefined, arg instanceof vscode.Uri ? undefined : targetFrom(arg));
+
+export const forwardPort = (s: Services): Handler => async (node?: unknown, spec?: unknown) => {
+  try {
+    const target = targetFrom(node) ?? (await s.runner.pickTarget('Forward a port of which EC2 instance?'));
+    if (!target) return undefined;
+    const forward = await s.forwards.forward(target, typeof spec === 'string' ? spec : undefined);
+    return forward && { localPort: forward.localPort, url: forward.url };
+  } catch (error) {
+    s.showError(error);
+    return undefined;
+  }
+};
+
+export const stopPortForwarding = (s: Services): Handler => async () => {
+  if (s.forwards.list().length === 0) {
+    void vscode.window.showInformationMessage('No port is being forwarded.');
+    return false;
+  }
+  return s.forwards.stop();
+};
+
 /** Command id → factory. package.json contributes exactly these (a test checks both directions). */
 export const COMMANDS: Record<string, (s: Services) => Handler> = {
   'ec2Runner.runActiveFile': runActiveFile,
@@ -268,6 +295,9 @@ export const COMMANDS: Record<string, (s: Services) => Handler> = {
   'ec2Runner.downloadArtifacts': downloadArtifacts,
   'ec2Runner.trySandbox': trySandbox,
   'ec2Runner.stopSandbox': stopSandbox,
+  'ec2Runner.debugActiveFile': debugActiveFile,
+  'ec2Runner.forwardPort': forwardPort,
+  'ec2Runner.stopPortForwarding': stopPortForwarding,
 };
 
 export function registerCommands(services: Services): vscode.Disposable[] {

@@ -21,6 +21,9 @@ import { RunStatusBar } from './statusBar';
 import { DefaultTarget } from './targets';
 import { registerCommands, type Services } from './commands';
 import type { Ec2RunnerTestApi } from './testApi';
+import { Ec2DebugProvider } from './debugProvider';
+import { PortForwards } from './portForwards';
+import { portForwardsUi } from './portForwardsView';
 
 // A computed path keeps esbuild from bundling these into this file: each loads on first use.
 function loadBundle<T>(name: 'engine.js' | 'sandbox.js'): T {
@@ -66,6 +69,10 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
     showError: reportError,
   });
 
+  const debug = new Ec2DebugProvider({ runner, controller, engine: () => engines.get(), settings, showError: reportError });
+  const forwardsUi = portForwardsUi();
+  const forwards = new PortForwards(() => engines.get(), forwardsUi);
+
   const services: Services = {
     runner,
     controller,
@@ -82,6 +89,8 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
       const document = await vscode.workspace.openTextDocument(runOutputDocuments.uriFor(record));
       await vscode.window.showTextDocument(document, { preview: true });
     },
+    debug,
+    forwards,
   };
 
   context.subscriptions.push(
@@ -91,6 +100,8 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
     statusBar,
     runOutputDocuments,
     ...registerCommands(services),
+    ...debug.register(),
+    forwardsUi,
     vscode.workspace.registerTextDocumentContentProvider(RUN_OUTPUT_SCHEME, runOutputDocuments),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!affectsEngine(event)) return;
@@ -107,6 +118,7 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
     clearTimeout(reattachTimer);
     // Leave remote runs going: the next activation re-attaches to them from the history.
     controller.detachAll();
+    await forwards.dispose();
     engines.dispose();
     await sandbox.stop();
   };
@@ -138,6 +150,7 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
     settingsIfUntrusted: () => readSettings(undefined, false),
     connectionChoose: (choice) => connection.choose(choice),
     connection: () => ({ effective: settings(), sandbox: connection.sandbox, choice: connection.choice }),
+    portForwards: () => forwards.list().map((f) => ({ instanceId: f.target.instanceId, remotePort: f.remotePort, localPort: f.localPort, url: f.url })),
   };
 }
 

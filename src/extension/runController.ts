@@ -32,6 +32,8 @@ export interface RunSpec {
   feedback: Feedback;
   clearPreviousOutput: boolean;
   preserveFocus: boolean;
+  /** Starts the run another way (a debug run); default the engine's start(request). */
+  start?: () => Promise<RunHandle>;
 }
 
 export interface StartedRun {
@@ -91,7 +93,7 @@ export class RunController {
         await this.deps.history.add(record);
         let handle: RunHandle;
         try {
-          handle = await this.deps.engine().start(spec.request);
+          handle = await (spec.start ? spec.start() : this.deps.engine().start(spec.request));
         } catch (error) {
           this.starting.delete(record.id);
           this.write(record, failedToStartLine(record.label, record.targets, errorMessageOf(error)));

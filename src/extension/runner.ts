@@ -7,7 +7,7 @@ import type { Engine, RunRequest, RunSource } from '../core/api';
 import { joinArguments, splitArguments } from './args';
 import type { TargetLabel } from './format';
 import type { RerunSource, RunRecord } from './history';
-import type { RunController } from './runController';
+import type { RunController, RunSpec } from './runController';
 import { withInterpreterSetting, type ExtensionSettings } from './settings';
 import { decideTargets, onlinePickItems, type DefaultTarget } from './targets';
 
@@ -31,7 +31,7 @@ export interface RunnerDeps {
   showError: (error: unknown) => void;
 }
 
-interface FileToRun {
+export interface FileToRun {
   uri: vscode.Uri;
   fileName: string;
   content: Uint8Array;
@@ -114,25 +114,8 @@ export class Runner {
   }
 
   private async launch(label: string, rerun: RerunSource, source: RunSource, targets: TargetLabel[], settings: ExtensionSettings): Promise<RunRecord> {
-    const request: RunRequest = {
-      source: withInterpreterSetting(source, settings.interpreter),
-      target: { kind: 'instances', instanceIds: targets.map((t) => t.instanceId) },
-      workingDirectory: settings.workingDirectory.trim() || undefined,
-      env: stringValues(settings.env),
-      timeoutSeconds: settings.timeoutSeconds,
-      transferMode: settings.transferMode,
-      installDependencies: settings.installDependencies,
-      venvRoot: settings.venvRoot.trim() || undefined,
-    };
-    const run = this.deps.controller.start({
-      label,
-      source: rerun,
-      request,
-      targets,
-      feedback: settings.feedback,
-      clearPreviousOutput: settings.clearPreviousOutput,
-      preserveFocus: settings.preserveFocus,
-    });
+    const request = runRequestFor(source, targets, settings);
+    const run = this.deps.controller.start(runSpecFor(label, rerun, request, targets, settings));
     if (settings.feedback === 'fireAndForget') {
       await run.started;
       return run.record;
@@ -140,14 +123,14 @@ export class Runner {
     return run.done;
   }
 
-  private async resolveTargets(explicit: TargetLabel[] | undefined): Promise<TargetLabel[] | undefined> {
+  async resolveTargets(explicit: TargetLabel[] | undefined): Promise<TargetLabel[] | undefined> {
     const decision = decideTargets(explicit, this.deps.defaultTarget.get());
     if (decision.kind === 'use') return decision.targets;
     const picked = await this.pickTarget();
     return picked ? [picked] : undefined;
   }
 
-  private async fileToRun(resource: vscode.Uri | undefined, settings: ExtensionSettings): Promise<FileToRun> {
+  async fileToRun(resource: vscode.Uri | undefined, settings: ExtensionSettings): Promise<FileToRun> {
     const document = resource
       ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === resource.toString())
       : vscode.window.activeTextEditor?.document;
@@ -238,4 +221,23 @@ function sanitize(name: string): string {
 function stringValues(env: Record<string, unknown> | undefined): Record<string, string> | undefined {
   const entries = Object.entries(env ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string');
   return entries.length ? Object.fromEntries(entries) : undefined;
+}
+
+/** The engine request for a source on these targets, shaped by the settings (runs and debug runs alike). */
+export function runRequestFor(source: RunSource, targets: TargetLabel[], settings: ExtensionSettings): RunRequest {
+  return {
+    source: withInterpreterSetting(source, settings.interpreter),
+    target: { kind: 'instances', instanceIds: targets.map((t) => t.instanceId) },
+    workingDirectory: settings.workingDirectory.trim() || undefined,
+    env: stringValues(settings.env),
+    timeoutSeconds: settings.timeoutSeconds,
+    transferMode: settings.transferMode,
+    installDependencies: settings.installDependencies,
+    venvRoot: settings.venvRoot.trim() || undefined,
+  };
+}
+
+/** How the controller shows a run: label, rerun source and the feedback settings. */
+export function runSpecFor(label: string, rerun: RerunSource, request: RunRequest, targets: TargetLabel[], settings: ExtensionSettings): RunSpec {
+  return { label, source: rerun, request, targets, feedback: settings.feedback, clearPreviousOutput: settings.clearPreviousOutput, preserveFocus: settings.preserveFocus };
 }

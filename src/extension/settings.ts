@@ -26,6 +26,7 @@ export interface ExtensionSettings {
   feedback: Feedback;
   installDependencies: boolean;
   venvRoot: string;
+  debugpyPath: string;
 }
 
 /** Every setting key, in the order config.ts reads them (a unit test checks package.json has exactly these). */
@@ -48,6 +49,7 @@ export const SETTING_KEYS: ReadonlyArray<keyof ExtensionSettings> = [
   'feedback',
   'installDependencies',
   'venvRoot',
+  'debugpyPath',
 ];
 
 /**

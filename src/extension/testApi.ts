@@ -31,4 +31,6 @@ export interface Ec2RunnerTestApi {
   /** "Select Profile and Region" without its quick picks. */
   connectionChoose(choice: ProfileRegionChoice | undefined): Promise<void>;
   connection(): { effective: ExtensionSettings; sandbox?: SandboxConnection; choice?: ProfileRegionChoice };
+  /** The ports this window forwards ("Forward a Port…"). */
+  portForwards(): Array<{ instanceId: string; remotePort: number; localPort: number; url: string }>;
 }

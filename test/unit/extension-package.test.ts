@@ -72,7 +72,8 @@ describe('package.json contributions', () => {
   test('activation waits for the window to finish starting ("onStartupFinished", never "*")', () => {
     // After a reload, runs still going are re-attached and the status bar restored without the user
     // opening the view; onStartupFinished keeps that off the window's start-up path.
-    assert.deepEqual(pkg.activationEvents, ['onStartupFinished']);
+    // F5 on an ec2-runner configuration (even before start-up finished) activates the debug type.
+    assert.deepEqual(pkg.activationEvents, ['onStartupFinished', 'onDebugResolve:ec2-runner', 'onDebugDynamicConfigurations:ec2-runner']);
   });
 
   test('icons: a 128x128 PNG and a 24x24 monochrome activity bar SVG', () => {
@@ -106,7 +107,7 @@ function fakeVscode(): Record<string, unknown> {
     });
   };
   // The namespaces and classes the extension uses (a plain object, so the bundle's ESM interop copies them).
-  const names = ['window', 'workspace', 'commands', 'env', 'Uri', 'EventEmitter', 'ThemeIcon', 'ThemeColor', 'TreeItem', 'TreeItemCollapsibleState', 'StatusBarAlignment', 'ConfigurationTarget', 'ProgressLocation', 'Disposable'];
+  const names = ['window', 'workspace', 'commands', 'env', 'Uri', 'EventEmitter', 'ThemeIcon', 'ThemeColor', 'TreeItem', 'TreeItemCollapsibleState', 'StatusBarAlignment', 'ConfigurationTarget', 'ProgressLocation', 'Disposable', 'debug', 'extensions', 'DebugAdapterServer'];
   return Object.fromEntries(names.map((n) => [n, make()]));
 }
 

@@ -26,7 +26,7 @@ class MemoryStore implements KeyValueStore {
 const SETTINGS: ExtensionSettings = {
   profile: '', region: '', endpointUrl: '', bucket: '', kmsKeyId: '', keyPrefix: '', interpreter: '', workingDirectory: '', env: {},
   timeoutSeconds: 3600, saveBeforeRun: true, transferMode: 'presigned', clearPreviousOutput: false, preserveFocus: true,
-  promptForArguments: false, feedback: 'exitCode', installDependencies: false, venvRoot: '',
+  promptForArguments: false, feedback: 'exitCode', installDependencies: false, venvRoot: '', debugpyPath: '',
 };
 const WEB = { instanceId: 'i-0aaaaaaaaaaaaaaaa', name: 'web-1' };
 const DB = { instanceId: 'i-0bbbbbbbbbbbbbbbb', name: 'db-1' };
