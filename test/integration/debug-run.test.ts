@@ -140,6 +140,13 @@ describe('debug runs (debugpy over Session Manager)', () => {
     assert.equal(result.invocations[0].status, 'Cancelled');
   });
 
+  test('a named debugpy folder without debugpy is refused before anything runs', async () => {
+    await assert.rejects(
+      engine.startDebugRun({ ...request(), debugpy: { path: localRoot } }),
+      (error: unknown) => error instanceof RunnerError && error.code === 'DebugpyNotFound' && error.message.includes(localRoot),
+    );
+  });
+
   test('only a Python file on one instance can be debugged', async () => {
     await assert.rejects(
       engine.startDebugRun({ ...request(), source: { kind: 'file', fileName: 'job.sh', content: Buffer.from('echo hi\n') } }),

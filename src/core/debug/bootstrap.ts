@@ -14,8 +14,8 @@ export interface BootstrapConfig {
   port: number;
   /** Directories between the project root and the file (0 for a single file). */
   depth: number;
-  /** The staged debugpy archive, for instances without their own. */
-  debugpy: { sha256: string; fetch: Exclude<RemotePayload['fetch'], { kind: 'inline' }> };
+  /** The staged debugpy archive, for instances without their own; null when the client had no copy. */
+  debugpy: { sha256: string; fetch: Exclude<RemotePayload['fetch'], { kind: 'inline' }> } | null;
 }
 
 const PROGRAM = String.raw`
@@ -35,6 +35,8 @@ def fetch():
             return answer.read()
     return subprocess.check_output(["aws", "s3", "cp", "--only-show-errors", "--region", f["region"], f["s3Uri"], "-"])
 def staged():
+    if not C["debugpy"]:
+        fail("debugpy is not installed on this instance and the client had no copy to stage: install debugpy on the instance (pip install debugpy) or where VS Code / ec2-runner runs (pip install debugpy, apt install python3-debugpy, or the Python Debugger extension)")
     sha = C["debugpy"]["sha256"]
     root = os.environ.get("EC2_RUNNER_DEBUGPY_CACHE") or (os.path.join(os.environ["HOME"], ".cache", "ec2-runner", "debugpy") if os.environ.get("HOME") else "/var/tmp/ec2-runner/debugpy")
     done = os.path.join(root, sha)

@@ -50,12 +50,17 @@ export async function startDebugRun(deps: DebugRunDeps, request: DebugRunRequest
   const { source, instanceId } = debuggable(request);
   const remotePort = request.remotePort === undefined ? randomInt(DEBUG_REMOTE_PORT_RANGE.min, DEBUG_REMOTE_PORT_RANGE.max + 1) : checkPort(request.remotePort, 'remote debug port');
   if (request.localPort !== undefined) checkPort(request.localPort, 'local debug port', true);
-  const bundle = await debugpyBundle({ explicit: request.debugpy?.path, candidates: request.debugpy?.candidates });
+  // No local copy is not an error yet: the instance may have its own (the bootstrap says so if not).
+  const bundle = await debugpyBundle({ explicit: request.debugpy?.path, candidates: request.debugpy?.candidates }).catch((error: unknown) => {
+    if (request.debugpy?.path || !(error instanceof RunnerError && error.code === 'DebugpyNotFound')) throw error;
+    request.onNotice?.((error as Error).message);
+    return undefined;
+  });
   const config: BootstrapConfig = {
     token: randomBytes(12).toString('hex'),
     port: remotePort,
     depth: entryDepth(source),
-    debugpy: await deps.stageDebugpy(bundle, request.transferMode, request.deliveryTimeoutSeconds),
+    debugpy: bundle ? await deps.stageDebugpy(bundle, request.transferMode, request.deliveryTimeoutSeconds) : null,
   };
   const python = source.interpreter?.trim() || 'python3';
   const { debugpy: _debugpy, remotePort: _remote, localPort: _local, readyTimeoutSeconds: _timeout, onNotice: _notice, ...runRequest } = request;
