@@ -26,6 +26,8 @@ export interface Ec2DebugConfiguration {
   env?: Record<string, string>;
   /** launch: remote working directory (absolute); default a fresh one per run. */
   cwd?: string;
+  /** launch: stage this local folder as a project (as "Run File with Its Project Folder"); program lies inside it. */
+  projectRoot?: string;
   justMyCode?: boolean;
   /** attach: debugpy's port on the instance; launch: optional (default a random one). */
   remotePort?: number;
@@ -87,6 +89,11 @@ export function resolveConfiguration(config: Partial<Ec2DebugConfiguration>, act
     if (typeof program !== 'string' || !program) throw new DebugConfigError('No "program": name the Python file to debug (e.g. "${file}") or open one.');
     if (!/\.py$/i.test(program)) throw new DebugConfigError(`"program" ${program} is not a Python file: only Python runs under debugpy.`);
     if (config.cwd !== undefined && (typeof config.cwd !== 'string' || !config.cwd.startsWith('/'))) throw new DebugConfigError('"cwd" must be an absolute path on the instance (e.g. /home/ec2-user).');
+    if (config.projectRoot !== undefined) {
+      if (typeof config.projectRoot !== 'string' || !path.isAbsolute(config.projectRoot)) throw new DebugConfigError('"projectRoot" must be an absolute local folder (e.g. "${workspaceFolder}").');
+      const relative = path.relative(config.projectRoot, program);
+      if (!relative || relative.startsWith('..') || path.isAbsolute(relative)) throw new DebugConfigError(`"program" ${program} is not inside "projectRoot" ${config.projectRoot}.`);
+    }
     resolved.program = program;
   } else {
     if (resolved.remotePort === undefined) throw new DebugConfigError('An "attach" needs "remotePort": the port debugpy listens on at 127.0.0.1 of the instance.');
@@ -131,4 +138,11 @@ export class SessionEndWatcher {
   get userStopped(): boolean {
     return this.stopRequested && !this.programEnded;
   }
+}
+
+/** The engine source and the local root of pathMappings for a launch: the file alone, or its project. */
+export function launchSource(config: Ec2DebugConfiguration): { project?: { root: string; entry: string }; localRoot: string } {
+  const program = config.program!;
+  if (!config.projectRoot) return { localRoot: path.dirname(program) };
+  return { project: { root: config.projectRoot, entry: path.relative(config.projectRoot, program).split(path.sep).join('/') }, localRoot: config.projectRoot };
 }

@@ -6,8 +6,8 @@
 // port of a debugpy already listening on the instance. Stopping the session cancels a launched run.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { DebugRunHandle, Engine, PortForwardHandle } from '../core/api';
-import { DEBUG_TYPE, DebugConfigError, type Ec2DebugConfiguration, SessionEndWatcher, attachConfiguration, resolveConfiguration } from './debugConfig';
+import type { DebugRunHandle, Engine, PortForwardHandle, RunSource } from '../core/api';
+import { DEBUG_TYPE, DebugConfigError, type Ec2DebugConfiguration, SessionEndWatcher, attachConfiguration, launchSource, resolveConfiguration } from './debugConfig';
 import type { TargetLabel } from './format';
 import type { RunController } from './runController';
 import { type Runner, runRequestFor, runSpecFor } from './runner';
@@ -76,6 +76,12 @@ export class Ec2DebugProvider implements vscode.DebugConfigurationProvider, vsco
     });
   }
 
+  /** F5 without launch.json: VS Code passes `{}`; debugging the active file is what it means. */
+  resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, raw: vscode.DebugConfiguration): vscode.DebugConfiguration {
+    if (raw.type || raw.request || raw.name) return raw;
+    return { type: DEBUG_TYPE, request: 'launch', name: 'Debug on EC2', program: '${file}', justMyCode: true };
+  }
+
   async resolveDebugConfigurationWithSubstitutedVariables(
     _folder: vscode.WorkspaceFolder | undefined,
     raw: vscode.DebugConfiguration,
@@ -116,15 +122,19 @@ export class Ec2DebugProvider implements vscode.DebugConfigurationProvider, vsco
 
   private async launch(config: Ec2DebugConfiguration, target: TargetLabel): Promise<vscode.DebugConfiguration | undefined> {
     const settings = this.deps.settings();
-    const file = await this.deps.runner.fileToRun(vscode.Uri.file(config.program!), settings);
     const args = config.args ?? [];
-    const request = runRequestFor({ kind: 'file', fileName: file.fileName, content: file.content, args, interpreter: config.python }, [target], settings);
+    const { project, localRoot } = launchSource(config);
+    const file = await this.deps.runner.fileToRun(vscode.Uri.file(config.program!), settings);
+    const source: RunSource = project
+      ? { kind: 'project', root: project.root, entry: project.entry, args, interpreter: config.python }
+      : { kind: 'file', fileName: file.fileName, content: file.content, args, interpreter: config.python };
+    const request = runRequestFor(source, [target], settings);
     if (config.env) request.env = { ...request.env, ...config.env };
     if (config.cwd) request.workingDirectory = config.cwd;
     let debugRun: DebugRunHandle | undefined;
     const label = `debug ${file.fileName}${args.length ? ` ${args.join(' ')}` : ''}`;
     const started = this.deps.controller.start({
-      ...runSpecFor(label, { kind: 'file', uri: file.uri.toString(), fileName: file.fileName, args }, request, [target], { ...settings, feedback: settings.feedback === 'fireAndForget' ? 'exitCode' : settings.feedback }),
+      ...runSpecFor(label, project ? { kind: 'project', ...project, args } : { kind: 'file', uri: file.uri.toString(), fileName: file.fileName, args }, request, [target], { ...settings, feedback: settings.feedback === 'fireAndForget' ? 'exitCode' : settings.feedback }),
       start: async () => {
         debugRun = await this.deps.engine().startDebugRun({
           ...request,
@@ -147,7 +157,7 @@ export class Ec2DebugProvider implements vscode.DebugConfigurationProvider, vsco
     if (!endpoint || !debugRun) return undefined;
     this.active.set(endpoint.localPort, { debugRun, runId: started.record.id, watcher: new SessionEndWatcher() });
     void started.done.then(() => this.active.delete(endpoint.localPort));
-    return attachConfiguration(config, endpoint.localPort, [{ localRoot: path.dirname(file.uri.fsPath), remoteRoot: endpoint.remoteRoot }], started.record.id);
+    return attachConfiguration(config, endpoint.localPort, [{ localRoot, remoteRoot: endpoint.remoteRoot }], started.record.id);
   }
 
   private async ended(session: vscode.DebugSession): Promise<void> {

@@ -5,7 +5,7 @@
 // with the staged copy (an instance Python without it), which uploads once and unpacks once.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -123,6 +123,36 @@ describe('debug runs (debugpy over Session Manager)', () => {
     const afterwards = (await s3.send(new HeadObjectCommand({ Bucket: fx.info.bucket, Key: keys[0] }))).LastModified;
     assert.deepEqual(afterwards, before, 'not uploaded again');
     s3.destroy();
+  });
+
+  test('a project whose entry is in a subfolder: the remote root is the project root, so a breakpoint in another file binds', async () => {
+    const project = mkdtempSync(path.join(tmpdir(), 'ec2r-debug-project-'));
+    try {
+      writeFileSync(path.join(project, 'helpers.py'), 'def scale(x):\n    factor = 3\n    return x * factor\n');
+      mkdirSync(path.join(project, 'pkg'));
+      writeFileSync(path.join(project, 'pkg', 'main.py'), 'import os, sys\nsys.path.insert(0, os.getcwd())\nfrom helpers import scale\nprint("scaled", scale(7))\n');
+      const handle = await engine.startDebugRun({ ...request(), source: { kind: 'project', root: project, entry: 'pkg/main.py' } });
+      const output = outputOf(handle);
+      const endpoint = await handle.ready;
+      const client = await DapClient.connect(endpoint.localPort);
+      try {
+        const file = path.join(project, 'helpers.py');
+        const { stopped } = await attachAndStop(client, { localRoot: project, remoteRoot: endpoint.remoteRoot, file, line: 3 });
+        const { frame, values } = await localVariables(client, stopped.body.threadId);
+        assert.equal(frame.body.source.path, file);
+        assert.deepEqual([values.x, values.factor], ['7', '3']);
+        await client.request('continue', { threadId: stopped.body.threadId });
+        await client.waitForEvent('terminated');
+      } finally {
+        client.close();
+      }
+      assert.equal((await handle.run.wait()).invocations[0].exitCode, 0);
+      assert.match(output.stdout, /^scaled 21$/m);
+      assert.match(endpoint.remoteRoot, /\/project$/, 'the unpacked project root, not pkg/');
+      await handle.close();
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 
   test('a run that ends before debugpy listens rejects ready with the reason; the output says why', async () => {

@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PortForwardHandle, PortForwardRequest } from '../../src/core/api';
-import { DebugConfigError, SessionEndWatcher, attachConfiguration, resolveConfiguration } from '../../src/extension/debugConfig';
+import { DebugConfigError, SessionEndWatcher, attachConfiguration, launchSource, resolveConfiguration } from '../../src/extension/debugConfig';
 import { type ActiveForward, type ForwardUi, OPEN_IN_BROWSER, PortForwards, STOP_FORWARDING, checkPortSpec } from '../../src/extension/portForwards';
 
 describe('ec2-runner debug configurations', () => {
@@ -163,5 +163,15 @@ describe('Forward a Port…', () => {
     await forwards.dispose();
     assert.deepEqual(handles.map((h) => h.closes), [1, 1]);
     assert.equal(forwards.list().length, 0);
+  });
+});
+
+describe('ec2-runner launch with a project folder', () => {
+  test('projectRoot stages the folder: entry relative to it, pathMappings from the root', () => {
+    const config = resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/app/pkg/main.py', projectRoot: '/w/app' });
+    assert.deepEqual(launchSource(config), { project: { root: '/w/app', entry: 'pkg/main.py' }, localRoot: '/w/app' });
+    assert.deepEqual(launchSource(resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/a.py' })), { localRoot: '/w' });
+    assert.throws(() => resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/other/a.py', projectRoot: '/w/app' }), /not inside/);
+    assert.throws(() => resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/app/a.py', projectRoot: 'app' }), /absolute/);
   });
 });
