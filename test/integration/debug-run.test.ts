@@ -62,7 +62,9 @@ describe('debug runs (debugpy over Session Manager)', () => {
       source: { kind: 'file', fileName: 'calc.py', content: Buffer.from(SCRIPT), interpreter },
       target: { kind: 'instances', instanceIds: [fx.onlineInstanceIds[0]] },
       env: { EC2_RUNNER_DEBUGPY_CACHE: cache },
-      timeoutSeconds: 300,
+      timeoutSeconds: 900,
+      // A deadline with margin: on a loaded machine the sandbox's Python starts slowly (not a product timeout).
+      readyTimeoutSeconds: 600,
     };
   }
 
