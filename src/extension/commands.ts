@@ -65,6 +65,9 @@ function isRecord(arg: unknown): arg is RunRecord {
 export const runActiveFile = (s: Services): Handler => (resource?: unknown) =>
   s.runner.runFile(resource instanceof vscode.Uri ? resource : undefined);
 
+export const runActiveFileInteractively = (s: Services): Handler => (resource?: unknown) =>
+  s.runner.runFileInteractively(resource instanceof vscode.Uri ? resource : undefined);
+
 export const runActiveFileHere = (s: Services): Handler => (node?: InstancesNode, selected?: InstancesNode[]) =>
   s.runner.runFile(undefined, targetsFrom(node, selected) ?? []);
 
@@ -298,6 +301,7 @@ export const COMMANDS: Record<string, (s: Services) => Handler> = {
   'ec2Runner.debugActiveFile': debugActiveFile,
   'ec2Runner.forwardPort': forwardPort,
   'ec2Runner.stopPortForwarding': stopPortForwarding,
+  'ec2Runner.runActiveFileInteractively': runActiveFileInteractively,
 };
 
 export function registerCommands(services: Services): vscode.Disposable[] {

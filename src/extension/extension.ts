@@ -8,7 +8,7 @@ import { affectsEngine, readSettings } from './config';
 import { Connection } from './connection';
 import { EngineProvider, type EngineModule } from './engineProvider';
 import { showError } from './errors';
-import { interruptedChange, RunHistory } from './history';
+import { interruptedRuns, RunHistory } from './history';
 import { InstancesView } from './instancesView';
 import { Notifications } from './notifications';
 import { RunOutput } from './output';
@@ -16,6 +16,7 @@ import { RunController } from './runController';
 import { RUN_OUTPUT_SCHEME, RunOutputDocuments } from './runOutputDocuments';
 import { Runner } from './runner';
 import { RunsView } from './runsView';
+import { RunTerminals } from './runTerminals';
 import { connectionSummary, effectiveProfile } from './settings';
 import { RunStatusBar } from './statusBar';
 import { DefaultTarget } from './targets';
@@ -58,8 +59,10 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
   const instances = new InstancesView({ engine: () => engines.get(), defaultTarget, connectionSummary: summary });
   const runs = new RunsView(history);
   const statusBar = new RunStatusBar(history, defaultTarget);
+  const terminals = new RunTerminals();
   const runner = new Runner({
     controller,
+    terminals,
     engine: () => engines.get(),
     defaultTarget,
     settings,
@@ -98,6 +101,7 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
     instances,
     runs,
     statusBar,
+    terminals,
     runOutputDocuments,
     ...registerCommands(services),
     ...debug.register(),
@@ -124,9 +128,7 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
   };
 
   const reattachPending = async () => {
-    for (const record of history.active().filter((r) => r.state === 'starting' && !controller.owns(r.id))) {
-      await history.update(record.id, interruptedChange());
-    }
+    for (const { record, change } of interruptedRuns(history, (id) => controller.owns(id))) await history.update(record.id, change);
     await Promise.all(history.toReattach().filter((r) => !controller.owns(r.id)).map((r) => controller.reattach(r, settings().feedback)));
   };
   // After activate() returns, so attaching (which loads the engine) never slows activation down.
@@ -147,6 +149,7 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi {
     detachAll: () => controller.detachAll(),
     reattachPending,
     runTranscript: (id: string) => controller.transcript(id),
+    terminalText: (name: string) => terminals.text(name),
     settingsIfUntrusted: () => readSettings(undefined, false),
     connectionChoose: (choice) => connection.choose(choice),
     connection: () => ({ effective: settings(), sandbox: connection.sandbox, choice: connection.choice }),

@@ -7,7 +7,9 @@ import type { Engine, RunRequest, RunSource } from '../core/api';
 import { joinArguments, splitArguments } from './args';
 import type { TargetLabel } from './format';
 import type { RerunSource, RunRecord } from './history';
-import type { RunController, RunSpec } from './runController';
+import type { RunController, RunSpec, RunView } from './runController';
+import type { RunTerminals } from './runTerminals';
+import { startSessionRun } from './sessionRun';
 import { withInterpreterSetting, type ExtensionSettings } from './settings';
 import { decideTargets, onlinePickItems, type DefaultTarget } from './targets';
 
@@ -20,7 +22,9 @@ const UNTITLED_EXTENSIONS: Record<string, string> = { python: '.py', shellscript
 
 export interface RunnerDeps {
   controller: RunController;
-  engine: () => Pick<Engine, 'listInstances'>;
+  engine: () => Pick<Engine, 'listInstances' | 'startInteractiveRun'>;
+  /** Terminals for runs shown in one (`ec2Runner.runIn`: terminal) and for interactive runs. */
+  terminals?: Pick<RunTerminals, 'create'>;
   defaultTarget: DefaultTarget;
   settings: () => ExtensionSettings;
   /** Per workspace: arguments last used per file. */
@@ -76,7 +80,25 @@ export class Runner {
       }
       if (record.source.kind !== 'file') return this.launch(record.label, record.source, record.source, record.targets, settings);
       const file = await this.fileToRun(vscode.Uri.parse(record.source.uri), settings);
+      if (record.source.interactive) return this.launchInteractive(file, record.source.args, record.targets[0], settings);
       return this.launchFile(file, record.source.args, record.targets, settings);
+    });
+  }
+
+  /**
+   * Runs the active file (or `resource`) in a terminal through Session Manager: what the user types
+   * reaches the script's stdin, the pty's size follows the panel, Ctrl+C interrupts. One instance.
+   */
+  async runFileInteractively(resource?: vscode.Uri, explicit?: TargetLabel[]): Promise<RunRecord | undefined> {
+    return this.guard(async () => {
+      const settings = this.deps.settings();
+      const file = await this.fileToRun(resource, settings);
+      const targets = await this.resolveTargets(explicit);
+      if (!targets) return undefined;
+      if (targets.length !== 1) throw new UserError(`An interactive run takes one instance (its terminal is one pty): run it on ${targets[0].name ?? targets[0].instanceId} alone, or use Run Active File on EC2 for several.`);
+      const args = settings.promptForArguments ? await this.askArguments(file) : [];
+      if (!args) return undefined;
+      return this.launchInteractive(file, args, targets[0], settings);
     });
   }
 
@@ -113,9 +135,50 @@ export class Runner {
     return this.launch(label, { kind: 'file', uri: file.uri.toString(), fileName: file.fileName, args }, source, targets, settings);
   }
 
+  private async launchInteractive(file: FileToRun, args: string[], target: TargetLabel, settings: ExtensionSettings): Promise<RunRecord> {
+    const terminals = this.deps.terminals;
+    if (!terminals) throw new UserError('Interactive runs need a terminal, and this window has none.');
+    const label = args.length ? `${file.fileName} ${joinArguments(args)}` : file.fileName;
+    let recordId: string | undefined;
+    const cancel = () => void (recordId && this.deps.controller.cancel(recordId));
+    // Focus goes to the terminal: the user types there.
+    const view = terminals.create(`EC2: ${label}`, { interactive: true, cancel, closedWhileRunning: cancel }, false);
+    const source: RunSource = withInterpreterSetting({ kind: 'file', fileName: file.fileName, content: file.content, args }, settings.interpreter);
+    const engine = this.deps.engine();
+    const run = this.deps.controller.start({
+      label,
+      source: { kind: 'file', uri: file.uri.toString(), fileName: file.fileName, args, interactive: true },
+      request: {
+        launch: () =>
+          startSessionRun(engine, {
+            request: { source, instanceId: target.instanceId, workingDirectory: settings.workingDirectory.trim() || undefined, env: stringValues(settings.env) },
+            connect: (input) => view.connect(input),
+            notice: (text) => view.notice(text),
+          }),
+      },
+      targets: [target],
+      feedback: settings.feedback === 'fireAndForget' ? 'exitCode' : settings.feedback,
+      clearPreviousOutput: false,
+      preserveFocus: false,
+      view,
+    });
+    recordId = run.record.id;
+    return run.done;
+  }
+
+  /** A terminal for this run when the settings say so (a fire-and-forget run shows nothing). */
+  private terminalFor(label: string, targets: TargetLabel[], settings: ExtensionSettings, cancel: () => void): RunView | undefined {
+    if (settings.runIn !== 'terminal' || settings.feedback === 'fireAndForget' || !this.deps.terminals) return undefined;
+    const names = new Map(targets.map((t) => [t.instanceId, t.name ?? t.instanceId]));
+    return this.deps.terminals.create(`EC2: ${label}`, { interactive: false, cancel, instanceLabel: targets.length > 1 ? (id) => names.get(id) ?? id : undefined }, settings.preserveFocus);
+  }
+
   private async launch(label: string, rerun: RerunSource, source: RunSource, targets: TargetLabel[], settings: ExtensionSettings): Promise<RunRecord> {
     const request = runRequestFor(source, targets, settings);
-    const run = this.deps.controller.start(runSpecFor(label, rerun, request, targets, settings));
+    let recordId: string | undefined;
+    const view = this.terminalFor(label, targets, settings, () => void (recordId && this.deps.controller.cancel(recordId)));
+    const run = this.deps.controller.start({ ...runSpecFor(label, rerun, request, targets, settings), view });
+    recordId = run.record.id;
     if (settings.feedback === 'fireAndForget') {
       await run.started;
       return run.record;

@@ -7,6 +7,9 @@ import { languageExtension } from '../core/languages';
 
 export type Feedback = 'fireAndForget' | 'exitCode' | 'exitCodeAndData';
 
+/** Where a run's output is shown: the shared output channel, or a terminal of its own (colours, `\r` progress bars). */
+export type RunIn = 'outputChannel' | 'terminal';
+
 export interface ExtensionSettings {
   profile: string;
   region: string;
@@ -27,6 +30,7 @@ export interface ExtensionSettings {
   installDependencies: boolean;
   venvRoot: string;
   debugpyPath: string;
+  runIn: RunIn;
 }
 
 /** Every setting key, in the order config.ts reads them (a unit test checks package.json has exactly these). */
@@ -50,6 +54,7 @@ export const SETTING_KEYS: ReadonlyArray<keyof ExtensionSettings> = [
   'installDependencies',
   'venvRoot',
   'debugpyPath',
+  'runIn',
 ];
 
 /**

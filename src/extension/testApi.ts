@@ -25,6 +25,8 @@ export interface Ec2RunnerTestApi {
   /** What activation does after a reload: re-attach to runs the history says are still going. */
   reattachPending(): Promise<void>;
   runTranscript(id: string): string | undefined;
+  /** What the run terminal named `name` ("EC2: hello.py") was sent, escape sequences included. */
+  terminalText(name: string): string | undefined;
   /** The settings in effect, the built-in sandbox (while it runs) and the workspace's profile/region choice. */
   /** The settings as Restricted Mode would read them (workspace values of restricted settings ignored). */
   settingsIfUntrusted(): ExtensionSettings;

@@ -6,28 +6,15 @@ import { beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunHandle, RunRequest, RunResult } from '../../src/core/api';
 import { COMMANDS, type Services } from '../../src/extension/commands';
-import { RunHistory, type KeyValueStore, type RunRecord } from '../../src/extension/history';
+import { RunHistory, type RunRecord } from '../../src/extension/history';
+import { BASE_SETTINGS, MemoryStore } from '../support/extensionFakes';
 import { RunController } from '../../src/extension/runController';
 import { Runner } from '../../src/extension/runner';
 import type { ExtensionSettings } from '../../src/extension/settings';
 import { statusView } from '../../src/extension/statusText';
 import { DefaultTarget } from '../../src/extension/targets';
 
-class MemoryStore implements KeyValueStore {
-  private readonly values = new Map<string, unknown>();
-  get<T>(key: string): T | undefined {
-    return this.values.get(key) as T | undefined;
-  }
-  async update(key: string, value: unknown): Promise<void> {
-    this.values.set(key, value);
-  }
-}
-
-const SETTINGS: ExtensionSettings = {
-  profile: '', region: '', endpointUrl: '', bucket: '', kmsKeyId: '', keyPrefix: '', interpreter: '', workingDirectory: '', env: {},
-  timeoutSeconds: 3600, saveBeforeRun: true, transferMode: 'presigned', clearPreviousOutput: false, preserveFocus: true,
-  promptForArguments: false, feedback: 'exitCode', installDependencies: false, venvRoot: '', debugpyPath: '',
-};
+const SETTINGS: ExtensionSettings = BASE_SETTINGS;
 const WEB = { instanceId: 'i-0aaaaaaaaaaaaaaaa', name: 'web-1' };
 const DB = { instanceId: 'i-0bbbbbbbbbbbbbbbb', name: 'db-1' };
 
@@ -57,7 +44,7 @@ function setup() {
   const errors: unknown[] = [];
   const runner = new Runner({
     controller,
-    engine: () => ({ listInstances: async () => assert.fail('the targets are known: no quick pick') }),
+    engine: () => ({ listInstances: async () => assert.fail('the targets are known: no quick pick'), startInteractiveRun: async () => assert.fail('not interactive') }),
     defaultTarget,
     settings: () => SETTINGS,
     workspaceState: new MemoryStore() as never,

@@ -1,0 +1,20 @@
+// Small fakes shared by the unit tests of the extension's run logic: an in-memory Memento and a
+// complete set of settings (each test overrides what it is about).
+import type { KeyValueStore } from '../../src/extension/history';
+import type { ExtensionSettings } from '../../src/extension/settings';
+
+export class MemoryStore implements KeyValueStore {
+  private readonly values = new Map<string, unknown>();
+  get<T>(key: string): T | undefined {
+    return this.values.get(key) as T | undefined;
+  }
+  async update(key: string, value: unknown): Promise<void> {
+    this.values.set(key, value);
+  }
+}
+
+export const BASE_SETTINGS: ExtensionSettings = {
+  profile: '', region: '', endpointUrl: '', bucket: '', kmsKeyId: '', keyPrefix: '', interpreter: '', workingDirectory: '', env: {},
+  timeoutSeconds: 3600, saveBeforeRun: true, transferMode: 'presigned', clearPreviousOutput: false, preserveFocus: true,
+  promptForArguments: false, feedback: 'exitCode', installDependencies: false, venvRoot: '', debugpyPath: '', runIn: 'outputChannel',
+};
