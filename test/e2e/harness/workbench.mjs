@@ -255,10 +255,10 @@ export function terminalSpan(page, className, text) {
 }
 
 /**
- * Shows the Settings editor filtered to `key` and waits until it shows `value` for that (enum)
- * setting, i.e. VS Code has read a change to settings.json; then closes it.
+ * Sets a user setting of enum type as a person does: the Settings editor filtered to `key`, its
+ * drop-down, the option `value`; waits until the editor shows it, then closes the editor.
  */
-export async function waitForSettingValue(page, key, value) {
+export async function chooseSettingValue(page, key, value) {
   await runFromPalette(page, 'Preferences: Open Settings (UI)');
   const search = page.locator('.settings-editor .search-container .monaco-editor').first();
   await search.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
@@ -266,7 +266,17 @@ export async function waitForSettingValue(page, key, value) {
   await page.keyboard.press('Control+A');
   await page.keyboard.type(key);
   const select = page.locator('.settings-editor .setting-item-enum select').first();
-  await select.waitFor({ state: 'attached', timeout: STEP_TIMEOUT_MS });
+  await select.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  if ((await select.inputValue()) !== value) {
+    await select.click();
+    const option = page.locator('.monaco-select-box-dropdown-container .monaco-list-row', { hasText: new RegExp(`^${escapeRegExp(value)}`) });
+    await option.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await option.first().click();
+  }
   await waitForText(() => select.inputValue(), (text) => text === value, STEP_TIMEOUT_MS, `Setting ${key}`);
-  await runFromPalette(page, 'View: Close Editor');
+  // The drop-down (or its hover) may still hold the keyboard: Escape first, then close the Settings editor.
+  await page.keyboard.press('Escape');
+  const editor = page.locator('.settings-editor').first();
+  if (await editor.isVisible()) await runFromPalette(page, 'View: Close Editor');
+  await editor.waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
 }

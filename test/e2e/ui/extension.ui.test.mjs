@@ -34,7 +34,7 @@ import {
   visibleOutput,
   waitForEditorText,
   waitForOutput,
-  waitForSettingValue,
+  chooseSettingValue,
   waitForTerminal,
 } from '../harness/workbench.mjs';
 
@@ -197,12 +197,8 @@ describe('EC2 Runner in code-server, as a user', () => {
     assert.doesNotMatch(await visibleOutput(page), /long tick 1200/);
   });
 
-  /** Changes a user setting as settings.json would, and waits until VS Code shows it. */
-  const setUserSetting = async (key, value) => {
-    const file = path.join(stack.userDataDir, 'User', 'settings.json');
-    fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), [key]: value }, null, 2));
-    await waitForSettingValue(page, key, value);
-  };
+  /** Changes a user setting in the Settings editor. */
+  const setUserSetting = (key, value) => chooseSettingValue(page, key, value);
 
   step('with ec2Runner.runIn = terminal a run shows in a terminal: colours, a "\\r" progress line, the exit code', async () => {
     await setUserSetting('ec2Runner.runIn', 'terminal');
