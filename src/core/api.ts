@@ -257,6 +257,12 @@ export interface Engine {
   startInteractiveRun(request: InteractiveRunRequest): Promise<InteractiveRunHandle>;
   /** A Python file or project run under debugpy on one instance, its debug port forwarded here once it listens. */
   startDebugRun(request: DebugRunRequest): Promise<DebugRunHandle>;
+  /**
+   * A shell script of `aws` commands that reproduces the run (staging when the file is too large to
+   * travel in the command, SendCommand, then each instance's output and exit code). Sends nothing.
+   * `localPath`: the file on disk (needed when it is staged).
+   */
+  awsCliCommands(request: RunRequest, options?: { localPath?: string; label?: string }): Promise<string>;
   dispose(): void;
 }
 

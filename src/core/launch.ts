@@ -1,7 +1,7 @@
 // Starting a run: check targets, stage the file, build the command, SendCommand.
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { SendCommandCommand, type Target } from '@aws-sdk/client-ssm';
+import { SendCommandCommand, type SendCommandCommandInput, type Target } from '@aws-sdk/client-ssm';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RunnerError, type CallerIdentity, type ManagedInstance, type RunTarget } from './api';
 import { uploadGapSeconds } from './cadence';
@@ -101,7 +101,7 @@ type StagedContentOf = Awaited<ReturnType<typeof stagedContentOf>>;
 type Payload = { payload?: RemotePayload; download?: { bucket: string; key: string } };
 
 /** A single file as an inline payload: its gzip, base64, in the command text (no S3 on the instance). */
-function inlinePayload(request: NormalizedRequest, content: StagedContentOf): RemotePayload | undefined {
+export function inlinePayload(request: NormalizedRequest, content: StagedContentOf): RemotePayload | undefined {
   const source = request.source;
   if (source.kind !== 'file' || content.archive) return undefined;
   const gzipBase64 = gzipSync(content.content, { level: 9 }).toString('base64');
@@ -199,6 +199,23 @@ export function expiryWarning(credentials: SigningCredentials, timeoutSeconds: n
   );
 }
 
+/** The SendCommand request for a run's command text (the SDK's input; the AWS CLI's --cli-input-json takes the same members). */
+export function sendCommandInput(request: NormalizedRequest, commands: string[]): SendCommandCommandInput {
+  return {
+    DocumentName: RUN_DOCUMENT,
+    Parameters: {
+      commands,
+      // The agent replaces values below its minimum with 3600; shorter timeouts are enforced by the client.
+      executionTimeout: [String(Math.max(request.timeoutSeconds, MIN_AGENT_EXECUTION_TIMEOUT_SECONDS))],
+    },
+    TimeoutSeconds: request.deliveryTimeoutSeconds,
+    ...targetsFor(request.target),
+    MaxConcurrency: request.maxConcurrency,
+    MaxErrors: request.maxErrors,
+    Comment: commentFor(request),
+  };
+}
+
 /** `expectedTargets`: the instances the run should reach, when the pre-flight check counted them. */
 export async function launch(context: LaunchContext, request: NormalizedRequest, expectedTargets?: number): Promise<Launched> {
   const runId = randomBytes(8).toString('hex');
@@ -221,21 +238,7 @@ export async function launch(context: LaunchContext, request: NormalizedRequest,
     uploadGapSeconds: uploadGapSeconds(request, expectedTargets),
   };
   const { commands, download } = await commandsFor(context, request, spec, credentials);
-  const sent = await context.clients.ssm.send(
-    new SendCommandCommand({
-      DocumentName: RUN_DOCUMENT,
-      Parameters: {
-        commands,
-        // The agent replaces values below its minimum with 3600; shorter timeouts are enforced by the client.
-        executionTimeout: [String(Math.max(request.timeoutSeconds, MIN_AGENT_EXECUTION_TIMEOUT_SECONDS))],
-      },
-      TimeoutSeconds: request.deliveryTimeoutSeconds,
-      ...targetsFor(request.target),
-      MaxConcurrency: request.maxConcurrency,
-      MaxErrors: request.maxErrors,
-      Comment: commentFor(request),
-    }),
-  );
+  const sent = await context.clients.ssm.send(new SendCommandCommand(sendCommandInput(request, commands)));
   const commandId = sent.Command?.CommandId;
   if (!commandId) throw new RunnerError('SSM accepted the command but returned no command id; retry.', 'NoCommandId');
   const renewal = new UploadRenewal({

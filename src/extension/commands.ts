@@ -65,6 +65,19 @@ function isRecord(arg: unknown): arg is RunRecord {
 export const runActiveFile = (s: Services): Handler => (resource?: unknown) =>
   s.runner.runFile(resource instanceof vscode.Uri ? resource : undefined);
 
+export const copyAsAwsCli = (s: Services): Handler => async (record?: unknown) => {
+  const chosen = isRecord(record) ? record : s.history.last();
+  if (!chosen) {
+    void vscode.window.showInformationMessage('No run to copy yet: run a file or a command first.');
+    return undefined;
+  }
+  const script = await s.runner.awsCliCommands(chosen);
+  if (script === undefined) return undefined;
+  await vscode.env.clipboard.writeText(script);
+  void vscode.window.showInformationMessage(`Copied the AWS CLI commands that run ${chosen.label} (a sh script: no live output; a staged file is fetched with the instance role).`);
+  return script;
+};
+
 export const runActiveFileInteractively = (s: Services): Handler => (resource?: unknown) =>
   s.runner.runFileInteractively(resource instanceof vscode.Uri ? resource : undefined);
 
@@ -302,6 +315,7 @@ export const COMMANDS: Record<string, (s: Services) => Handler> = {
   'ec2Runner.forwardPort': forwardPort,
   'ec2Runner.stopPortForwarding': stopPortForwarding,
   'ec2Runner.runActiveFileInteractively': runActiveFileInteractively,
+  'ec2Runner.copyAsAwsCli': copyAsAwsCli,
 };
 
 export function registerCommands(services: Services): vscode.Disposable[] {

@@ -22,7 +22,7 @@ const UNTITLED_EXTENSIONS: Record<string, string> = { python: '.py', shellscript
 
 export interface RunnerDeps {
   controller: RunController;
-  engine: () => Pick<Engine, 'listInstances' | 'startInteractiveRun'>;
+  engine: () => Pick<Engine, 'listInstances' | 'startInteractiveRun' | 'awsCliCommands'>;
   /** Terminals for runs shown in one (`ec2Runner.runIn`: terminal) and for interactive runs. */
   terminals?: Pick<RunTerminals, 'create'>;
   defaultTarget: DefaultTarget;
@@ -166,6 +166,25 @@ export class Runner {
     return run.done;
   }
 
+  /** "Copy as AWS CLI Command": the `aws` commands that run `record` again (the file's current content, today's settings). */
+  async awsCliCommands(record: RunRecord): Promise<string | undefined> {
+    return this.guard(async () => {
+      const settings = this.deps.settings();
+      const rerun = record.source;
+      let source: RunSource;
+      let localPath: string | undefined;
+      if (rerun.kind === 'command') source = rerun;
+      else if (rerun.kind === 'selection') source = { kind: 'selection', text: rerun.text, language: rerun.language };
+      else if (rerun.kind === 'project') source = { kind: 'project', root: rerun.root, entry: rerun.entry, args: rerun.args };
+      else {
+        const file = await this.fileToRun(vscode.Uri.parse(rerun.uri), { ...settings, saveBeforeRun: false });
+        source = { kind: 'file', fileName: file.fileName, content: file.content, args: rerun.args };
+        localPath = file.uri.scheme === 'file' ? file.uri.fsPath : undefined;
+      }
+      return this.deps.engine().awsCliCommands(runRequestFor(source, record.targets, settings), { localPath, label: record.label });
+    });
+  }
+
   /** A terminal for this run when the settings say so (a fire-and-forget run shows nothing). */
   private terminalFor(label: string, targets: TargetLabel[], settings: ExtensionSettings, cancel: () => void): RunView | undefined {
     if (settings.runIn !== 'terminal' || settings.feedback === 'fireAndForget' || !this.deps.terminals) return undefined;
@@ -271,6 +290,8 @@ export class Runner {
     }
   }
 }
+
+/** The engine request for a source on targets, shaped by the settings. */
 
 function encode(text: string): Uint8Array {
   return new TextEncoder().encode(text);

@@ -21,6 +21,19 @@ describe('package.json contributions', () => {
     for (const [key, schema] of Object.entries(properties)) assert.ok('default' in schema, `${key} has a default`);
   });
 
+  test('the README lists every setting in its settings table, with its default', () => {
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('### Settings (`ec2Runner.*`'));
+    const rows = new Map([...table.matchAll(/^\| `(\w+)` \| ([^|]+) \|/gm)].map((m) => [m[1], m[2].trim()]));
+    for (const [key, schema] of Object.entries(contributes.configuration.properties as Record<string, { default: unknown }>)) {
+      const name = key.slice('ec2Runner.'.length);
+      assert.ok(rows.has(name), `README's settings table has a row for ${key}`);
+      const shown = rows.get(name)!.replace(/^`|`$/g, '');
+      const expected = typeof schema.default === 'string' ? (schema.default === '' ? '""' : schema.default) : JSON.stringify(schema.default);
+      assert.equal(shown, expected, `README shows the default of ${key}`);
+    }
+  });
+
   test('setting defaults agree with the engine (package.json is where the extension gets them)', () => {
     const p = contributes.configuration.properties;
     assert.equal(p['ec2Runner.keyPrefix'].default, DEFAULT_KEY_PREFIX);

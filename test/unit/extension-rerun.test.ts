@@ -44,7 +44,7 @@ function setup() {
   const errors: unknown[] = [];
   const runner = new Runner({
     controller,
-    engine: () => ({ listInstances: async () => assert.fail('the targets are known: no quick pick'), startInteractiveRun: async () => assert.fail('not interactive') }),
+    engine: () => ({ listInstances: async () => assert.fail('the targets are known: no quick pick'), startInteractiveRun: async () => assert.fail('not interactive'), awsCliCommands: async () => assert.fail('not copied') }),
     defaultTarget,
     settings: () => SETTINGS,
     workspaceState: new MemoryStore() as never,

@@ -108,7 +108,7 @@ function setup(settings: Partial<ExtensionSettings> = {}) {
   });
   const runner = new Runner({
     controller,
-    engine: () => ({ listInstances: async () => assert.fail('the default target is set'), startInteractiveRun: async (request) => interactive.handle(request) }),
+    engine: () => ({ listInstances: async () => assert.fail('the default target is set'), startInteractiveRun: async (request) => interactive.handle(request), awsCliCommands: async () => assert.fail('not copied') }),
     terminals: {
       create: (name: string, options: Omit<TerminalRunOptions, 'write' | 'close'>, preserveFocus: boolean) => {
         let written = '';
