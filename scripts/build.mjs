@@ -7,6 +7,7 @@
 // - dist/cli.js: the `ec2-runner` command.
 import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
+import { embedWrapper } from './embedWrapper.mjs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -34,6 +35,7 @@ const entries = [
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];
 
+embedWrapper(); // src/core/remote/wrapper.py into the engine (see embedWrapper.mjs)
 await Promise.all(entries.map((e) => build({ ...common, ...e })));
 chmodSync('dist/cli.js', 0o755);
 if (watch) console.log('watch mode is not supported; run npm run build again');

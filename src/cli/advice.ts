@@ -1,6 +1,6 @@
 // The CLI's advice for the engine's errors: flags, commands and environment variables of `ec2-runner`
 // (docs/errors.md lists it next to the extension's wording).
-import { messageWithAdvice, type AdviceTable } from '../core';
+import { AGENT_CHECK, messageWithAdvice, type AdviceTable } from '../core';
 
 const bucketFlag = 'pass --bucket / set EC2_RUNNER_BUCKET';
 
@@ -21,6 +21,9 @@ export const CLI_ADVICE: AdviceTable = {
       : `create it${isDefault === false ? '' : ' with `ec2-runner bucket create`'}, or ${bucketFlag} to an existing bucket.`,
   BucketNameTaken: () => 'pass --bucket with a name of your own.',
   InvalidInstanceId: () => 'Check `ec2-runner instances`.',
+  NoMatchingInstances: () => 'check the tag and --region (see `ec2-runner instances`).',
+  UnknownInstance: () => `check the id and --region, and ${AGENT_CHECK} (see \`ec2-runner instances\`).`,
+  AwsCliUnsupported: () => 'run it with `ec2-runner run DIR --entry FILE`.',
   TargetNotConnected: () => 'Check `ec2-runner instances`.',
   UnknownCommand: ({ commandId }) => `check the ${commandId ? 'id' : 'command id'}, --profile and --region.`,
   EndpointUnreachable: ({ endpointUrl }) => `check the network, --region and --endpoint-url${endpointUrl ? ' (is the sandbox running?)' : ''}.`,

@@ -29,6 +29,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   online: { type: 'boolean' },
   interactive: { type: 'boolean' },
+  'print-aws-cli': { type: 'boolean' },
   port: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
@@ -37,7 +38,7 @@ const OPTIONS = {
 export type OptionName = keyof typeof OPTIONS;
 
 const GLOBAL: OptionName[] = ['profile', 'region', 'endpoint-url', 'bucket', 'kms-key-id', 'help'];
-const TARGETING: OptionName[] = ['instance', 'tag', 'timeout', 'delivery-timeout', 'max-concurrency', 'max-errors', 'no-wait', 'json', 'cwd', 'env'];
+const TARGETING: OptionName[] = ['instance', 'tag', 'timeout', 'delivery-timeout', 'max-concurrency', 'max-errors', 'no-wait', 'json', 'cwd', 'env', 'print-aws-cli'];
 
 /** Which options each command accepts besides the global ones. */
 export const COMMAND_OPTIONS: Record<string, OptionName[]> = {
@@ -85,6 +86,7 @@ export interface ParsedArgs {
     json?: boolean;
     online?: boolean;
     interactive?: boolean;
+    'print-aws-cli'?: boolean;
     port?: string;
     help?: boolean;
     version?: boolean;

@@ -13,6 +13,8 @@ export const EXIT = {
   timedOut: 124,
   /** 128 + SIGINT, like a shell. */
   cancelled: 130,
+  /** The script ran and exited 0, but its artifacts could not be saved (--artifacts DIR); stderr says why. */
+  artifactsNotSaved: 251,
   /** The command line or its input (a file, a folder, an option value) is wrong; nothing was sent. */
   usage: 252,
   /** Credentials, profile, region, endpoint or bucket are missing or wrong; nothing was sent. */
@@ -26,15 +28,19 @@ export const EXIT = {
 /** The table `--help` and the README show. */
 export const EXIT_CODES_HELP = `Exit codes: the remote script's own code when it ran (0 success; 124 timed out, 130 cancelled;
 with several targets, their common code, 1 when they differ). Otherwise:
+  ${EXIT.artifactsNotSaved}  the script ran and succeeded, but its artifacts were not saved (a failing script keeps its own code)
   ${EXIT.usage}  usage error: the command line or its input is wrong (nothing was sent)
   ${EXIT.config}  configuration: credentials, profile, region, endpoint or bucket (nothing was sent)
   ${EXIT.notRun}  not run: AWS refused (access denied, throttled) or the instance never ran it (offline, not delivered)
   ${EXIT.unexpected}  unexpected error
 The one-line reason is on stderr.`;
 
-const USAGE_CODES = new Set(['InvalidRequest', 'InvalidFileName', 'InvalidEntry', 'UnsupportedFileType', 'UnsupportedLanguage', 'FileUnreadable', 'ProjectNotFound', 'ProjectTooLarge', 'InvalidPyproject']);
+const USAGE_CODES = new Set(['InvalidRequest', 'InvalidFileName', 'InvalidEntry', 'UnsupportedFileType', 'UnsupportedLanguage', 'FileUnreadable', 'ProjectNotFound', 'ProjectTooLarge', 'InvalidPyproject', 'AwsCliUnsupported', 'AwsCliNeedsFile']);
 const CONFIG_CODES = new Set(['NoCredentials', 'CredentialsExpired', 'InvalidCredentials', 'NoRegion', 'ProfileNotFound', 'NoSuchBucket', 'EndpointUnreachable', 'InvalidEndpoint',
   'BucketInOtherRegion', 'BucketPolicyDenied', 'KmsKeyInvalid']);
+
+/** Why a run's artifacts were not saved (the run itself ran: its exit code stands unless it was 0). */
+export const ARTIFACT_SAVE_CODES = new Set(['UnsafeArtifactPath', 'ArtifactsFolderExists', 'ArtifactWriteFailed', 'UnreadableArtifacts']);
 
 /** The exit code for an error that stopped ec2-runner before or instead of a result. */
 export function exitCodeForError(error: unknown): number {

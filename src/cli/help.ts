@@ -19,7 +19,10 @@ const TARGET_OPTIONS = `  -i, --instance ID     Target instance (repeatable, up 
   --max-concurrency N   SSM MaxConcurrency for several targets (number or percent)
   --max-errors N        SSM MaxErrors for several targets (number or percent)
   --no-wait             Print the command id and return at once (pick it up with status/attach)
-  --json                Print one JSON document at the end instead of streaming`;
+  --json                Print one JSON document at the end instead of streaming
+  --print-aws-cli       Run nothing: print a sh script of aws commands that does the same run (staging
+                        with aws s3 cp when the file is too large to travel in the command, send-command,
+                        then each instance's output and exit code; no live output)`;
 
 export const MAIN_HELP = `ec2-runner — run a file or a shell command on EC2 instances through SSM Run Command, with live output.
 

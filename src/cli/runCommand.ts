@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import { RunnerError, type Engine, type RunHandle, type RunRequest, type RunSource, type RunTarget } from '../core';
 import { cliMessage } from './advice';
 import { parsePairs, parseSeconds, type ParsedArgs } from './args';
-import { EXIT } from './exitCodes';
+import { ARTIFACT_SAVE_CODES, EXIT } from './exitCodes';
 import type { Streams } from './printer';
 import { followInTerminal, jsonDocument, labelFor } from './report';
 import { reportArtifacts, runSourceFrom } from './runSource';
@@ -87,6 +87,14 @@ async function namesOf(engine: Engine, handle: RunHandle): Promise<Map<string, s
 
 export async function runOrExec(kind: 'run' | 'exec', args: ParsedArgs, engine: Engine, streams: Streams): Promise<number> {
   const request = await requestFrom(kind, args);
+  if (args.values['print-aws-cli']) {
+    for (const name of ['no-wait', 'json', 'artifacts'] as const) {
+      if (args.values[name] !== undefined) throw new UsageError(`--${name} does not apply with --print-aws-cli (nothing runs; the printed script waits and prints the output).`);
+    }
+    const file = kind === 'run' && args.positionals[0] !== '-' ? args.positionals[0] : undefined;
+    streams.stdout.write(await engine.awsCliCommands(request, { localPath: file }));
+    return EXIT.ok;
+  }
   // Ctrl-C while staging or sending must not leave a command running unseen: cancel it once it exists.
   let interruptedEarly = false;
   const onEarlySigint = () => {
@@ -120,6 +128,14 @@ export async function runOrExec(kind: 'run' | 'exec', args: ParsedArgs, engine: 
     streams.stderr.write(`${styles(colorEnabled(streams.stderr as { isTTY?: boolean })).dim(`ec2-runner: command ${handle.commandId} on ${where}`)}\n`);
   }
   const code = await followInTerminal(handle, streams, { json: Boolean(args.values.json), onInterrupt: 'cancel', names });
-  if (args.values.artifacts || !args.values.json) await reportArtifacts(handle, args.values.artifacts, streams);
+  try {
+    if (args.values.artifacts || !args.values.json) await reportArtifacts(handle, args.values.artifacts, streams);
+  } catch (error) {
+    // The script ran: its exit code is the run's outcome. A refused or failed save is said on stderr and,
+    // when the script succeeded, makes the exit status 251 so CI does not take missing artifacts for success.
+    if (!(error instanceof RunnerError) || !ARTIFACT_SAVE_CODES.has(error.code)) throw error;
+    streams.stderr.write(`ec2-runner: the run ended (exit code ${code}) but its artifacts were not saved: ${error.message}\n`);
+    return code === EXIT.ok ? EXIT.artifactsNotSaved : code;
+  }
   return code;
 }

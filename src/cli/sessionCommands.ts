@@ -1,6 +1,7 @@
 // Session Manager commands: `ec2-runner forward --instance ID --port REMOTE[:LOCAL]` and
 // `ec2-runner run FILE --interactive --instance ID` (the terminal's input reaches the script).
 import type { Engine } from '../core';
+import { portSpecOf } from '../core/session/portSpec';
 import type { ParsedArgs } from './args';
 import { EXIT } from './exitCodes';
 import type { Streams } from './printer';
@@ -16,13 +17,9 @@ function singleInstance(values: ParsedArgs['values'], command: string): string {
 
 export function parsePortSpec(text: string | undefined): { remotePort: number; localPort: number } {
   if (!text) throw new UsageError('No port: ec2-runner forward --instance ID --port REMOTE[:LOCAL] (e.g. --port 8888 or --port 8888:9999).');
-  const match = /^(\d{1,5})(?::(\d{1,5}))?$/.exec(text.trim());
-  const remotePort = Number(match?.[1]);
-  const localPort = match?.[2] === undefined ? 0 : Number(match[2]);
-  if (!match || remotePort < 1 || remotePort > 65535 || localPort > 65535) {
-    throw new UsageError(`Port "${text}" is not REMOTE[:LOCAL] with ports from 1 to 65535 (LOCAL 0 = any free port).`);
-  }
-  return { remotePort, localPort };
+  const ports = portSpecOf(text);
+  if (!ports) throw new UsageError(`Port "${text}" is not REMOTE[:LOCAL] with ports from 1 to 65535 (LOCAL 0 = any free port).`);
+  return ports;
 }
 
 /** Resolves on the first SIGINT/SIGTERM (and stops listening for them). */

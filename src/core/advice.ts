@@ -4,6 +4,9 @@
 // instanceof: the extension loads the engine as a separate bundle.
 import { joinAdvice, type RunnerErrorData } from './api';
 
+/** What an instance SSM does not know needs, in every front end's advice (UnknownInstance). */
+export const AGENT_CHECK = 'that the instance runs the SSM agent with an instance profile that allows SSM';
+
 /** Advice by `data.fix` (when a code has several situations), else by code; undefined keeps the engine's. */
 export type AdviceTable = Readonly<Record<string, (data: RunnerErrorData) => string | undefined>>;
 

@@ -279,6 +279,14 @@ export interface Engine {
   forwardPort(request: PortForwardRequest): Promise<PortForwardHandle>;
   /** Session Manager: stages a file and runs it on a pty on the instance, input from the caller. */
   startInteractiveRun(request: InteractiveRunRequest): Promise<InteractiveRunHandle>;
+  /** A Python file or project run under debugpy on one instance, its debug port forwarded here once it listens. */
+  startDebugRun(request: DebugRunRequest): Promise<DebugRunHandle>;
+  /**
+   * A shell script of `aws` commands that reproduces the run (staging when the file is too large to
+   * travel in the command, SendCommand, then each instance's output and exit code). Sends nothing.
+   * `localPath`: the file on disk (needed when it is staged).
+   */
+  awsCliCommands(request: RunRequest, options?: { localPath?: string; label?: string }): Promise<string>;
   dispose(): void;
 }
 
@@ -324,4 +332,42 @@ export interface InteractiveRunHandle {
   /** exitCode is undefined when the session ended before the script reported it. */
   done: Promise<{ exitCode?: number; reason?: string }>;
   terminate(): Promise<void>;
+}
+
+/** A run under debugpy (src/core/debug): a RunRequest for one instance and a Python file or project. */
+export interface DebugRunRequest extends RunRequest {
+  /**
+   * Where the client finds debugpy to stage for instances without their own: `path` (the package
+   * folder or one containing it) is used or refused; else `candidates` in order, else local Pythons.
+   */
+  debugpy?: { path?: string; candidates?: string[] };
+  /** debugpy's port on the instance (127.0.0.1 there); default a random one from DEBUG_REMOTE_PORT_RANGE. */
+  remotePort?: number;
+  /** The forwarded port here; default any free one. */
+  localPort?: number;
+  /** How long to wait for debugpy to listen; default DEBUG_READY_TIMEOUT_SECONDS. */
+  readyTimeoutSeconds?: number;
+  onNotice?(text: string): void;
+}
+
+/** Where a DAP client attaches: 127.0.0.1:localPort, with pathMappings from its local root to remoteRoot. */
+export interface DebugEndpoint {
+  localPort: number;
+  remotePort: number;
+  /** The file's folder (a project's root) on the instance. */
+  remoteRoot: string;
+  /** The Session Manager session carrying the port. */
+  sessionId: string;
+}
+
+export interface DebugRunHandle {
+  /** The run itself: output, exit code, cancel, as for any run. */
+  run: RunHandle;
+  /**
+   * Resolves once debugpy listens and the port is forwarded; rejects when the run ends first or
+   * debugpy is not ready in time (the run is then cancelled).
+   */
+  ready: Promise<DebugEndpoint>;
+  /** Stops forwarding; the run goes on until it ends or is cancelled. */
+  close(): Promise<void>;
 }

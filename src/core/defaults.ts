@@ -93,3 +93,12 @@ export const LEFTOVER_PROCESS_GRACE_SECONDS = 2;
 export const LIVE_UPLOAD_GAP_SECONDS = { watched: 1.25, fleet: 6, unwatched: 15 } as const;
 /** From this many targets a run is a fleet for the cadence above. */
 export const FLEET_CADENCE_MIN_TARGETS = 50;
+
+/**
+ * Debug runs (src/core/debug): how long the client waits for debugpy to listen on the instance (delivery,
+ * the debugpy download on a first run, start-up), and the range its port is drawn from there.
+ */
+export const DEBUG_READY_TIMEOUT_SECONDS = 180;
+export const DEBUG_REMOTE_PORT_RANGE = { min: 20_000, max: 59_999 } as const;
+/** A local debugpy copy staged for instances is at most this large before packing (binaries left out). */
+export const DEBUGPY_MAX_BYTES = 64 * 1024 * 1024;

@@ -1,7 +1,7 @@
 // createEngine: the Engine the CLI, the extension and a Lambda use.
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
-  RunnerError, type BucketStatus, type CallerIdentity, type Engine, type EngineSettings, type InteractiveRunHandle, type InteractiveRunRequest,
+  RunnerError, type BucketStatus, type CallerIdentity, type DebugRunHandle, type DebugRunRequest, type Engine, type EngineSettings, type InteractiveRunHandle, type InteractiveRunRequest,
   type PortForwardHandle, type PortForwardRequest, type RunHandle, type RunRequest, type RunResult,
 } from './api';
 import { sdkRunBackend, type RunBackend } from './backend';
@@ -12,15 +12,22 @@ import type { Clock } from './clock';
 import { DEFAULT_KEY_PREFIX, RECOVERY_POLICY_SECONDS } from './defaults';
 import { configuredEncryption, type UploadEncryption } from './encryption';
 import { mapErrors, type ErrorContext } from './errors';
-import { parseLiveLocation } from './follow';
+import { parseLiveLocation } from './liveChannelReader';
 import { cachedIdentity } from './identity';
 import { listManagedInstances } from './instances';
-import { checkTargetsReachable, launch, payloadFor, type LaunchContext } from './launch';
+import { awsCliScript } from './awsCli';
+import { checkTargetsReachable, inlinePayload, launch, payloadFor, sendCommandInput, type LaunchContext } from './launch';
+import { buildRemoteCommands, type RemotePayload, type RemoteRunSpec } from './remote';
+import { stagedContentOf } from './sources';
+import { stagedKey } from './staging';
 import { startPortForward } from './session/portForward';
+import { startDebugRun } from './debug/debugRun';
+import { stageDebugpy } from './debug/stageDebugpy';
 import { startInteractiveRun } from './session/interactiveRun';
 import { signingCredentials } from './transfer';
 import { randomBytes } from 'node:crypto';
 import { parseRemoteHeader } from './remote';
+import { isInstanceId } from './remote/chunkKeys';
 import { normalizeRequest } from './request';
 import { UploadRenewal } from './renewal';
 import { FollowedRun } from './run';
@@ -153,6 +160,87 @@ class AwsEngine implements Engine {
         };
       });
     });
+  }
+
+  startDebugRun(request: DebugRunRequest): Promise<DebugRunHandle> {
+    return mapErrors(this.context(), () =>
+      startDebugRun(
+        {
+          start: (run) => this.start(run),
+          forwardPort: (forward) => this.forwardPort(forward),
+          stageDebugpy: async (bundle, transferMode, deliveryTimeoutSeconds) => {
+            const { bucket, isDefault, identity } = await this.resolveBucket();
+            return mapErrors(this.context(bucket), async () => {
+              await this.requireBucket(bucket, isDefault);
+              return stageDebugpy(await this.launchContext(bucket, identity), bundle, transferMode, deliveryTimeoutSeconds);
+            });
+          },
+        },
+        request,
+      ),
+    );
+  }
+
+  awsCliCommands(request: RunRequest, options: { localPath?: string; label?: string } = {}): Promise<string> {
+    return mapErrors(this.context(), async () => {
+      const normalized = normalizeRequest(request);
+      const source = normalized.source;
+      if (source.kind === 'project') {
+        throw new RunnerError('An AWS CLI export covers files, selections and shell commands, not a project folder (EC2 Runner packs those itself)', 'AwsCliUnsupported', { advice: 'run the project with EC2 Runner.' });
+      }
+      const region = await this.clients.region();
+      const only = normalized.target.kind === 'instances' && normalized.target.instanceIds.length === 1 ? normalized.target.instanceIds[0] : undefined;
+      const spec: RemoteRunSpec = {
+        runId: randomBytes(8).toString('hex'),
+        shellCommand: source.kind === 'command' ? source.command : undefined,
+        workingDirectory: normalized.workingDirectory,
+        env: normalized.env,
+        instanceId: only && isInstanceId(only) ? only : undefined,
+      };
+      let commands: string[];
+      let staging: { localPath: string; s3Uri: string; region: string; kmsKeyId?: string } | undefined;
+      if (source.kind === 'command') {
+        commands = buildRemoteCommands(spec);
+      } else {
+        const content = await stagedContentOf(source, normalized);
+        // A file (never an archive here): its payload as it would travel inline.
+        const inline = inlinePayload(normalized, content)!;
+        const fitted = this.commandsIfTheyFit({ ...spec, payload: inline });
+        if (fitted) {
+          commands = fitted;
+        } else {
+          if (!options.localPath) {
+            throw new RunnerError(`${content.fileName} is too large to travel in the command, so it is staged in S3, and that needs a file on disk: save it and copy the command from the file.`, 'AwsCliNeedsFile');
+          }
+          const { bucket, isDefault } = await this.resolveBucket();
+          await mapErrors(this.context(bucket), () => this.requireBucket(bucket, isDefault));
+          const bucketRegion = this.bucketRegions.regionOf(bucket);
+          const s3Uri = `s3://${bucket}/${stagedKey(this.keyPrefix, inline.sha256, content.fileName)}`;
+          const payload: RemotePayload = { ...inline, fetch: { kind: 'instance-role', s3Uri, region: bucketRegion ?? region } };
+          commands = buildRemoteCommands({ ...spec, payload });
+          staging = { localPath: options.localPath, s3Uri, region: bucketRegion ?? region, kmsKeyId: this.encryption?.kmsKeyId };
+        }
+      }
+      return awsCliScript({
+        label: options.label ?? (source.kind === 'command' ? source.command : [source.fileName, ...(source.args ?? [])].join(' ')),
+        region,
+        endpointUrl: this.settings.endpointUrl,
+        profile: this.settings.profile,
+        sendCommand: sendCommandInput(normalized, commands),
+        instanceIds: normalized.target.kind === 'instances' ? normalized.target.instanceIds : [],
+        staging,
+      });
+    });
+  }
+
+  /** The command text with the file inline, or undefined when it is over SSM's budget. */
+  private commandsIfTheyFit(spec: RemoteRunSpec): string[] | undefined {
+    try {
+      return buildRemoteCommands(spec);
+    } catch (error) {
+      if (error instanceof RunnerError && error.code === 'CommandTooLarge') return undefined;
+      throw error;
+    }
   }
 
   /** Staging, presigned URLs and upload policies go through the bucket's regional client, with the configured encryption. */

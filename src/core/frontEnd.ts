@@ -3,9 +3,10 @@
 // itself comes from dist/engine.js on first use (src/extension/engineProvider.ts). The extension
 // imports core only through this file (eslint.config.mjs); the library's entry is index.ts.
 export * from './api';
-export { messageWithAdvice, type AdviceTable } from './advice';
+export { AGENT_CHECK, messageWithAdvice, type AdviceTable } from './advice';
 export { REGION_PATTERN } from './awsLimits';
 export { isTerminalStatus } from './outcome';
 export { isValidProfileName, listProfiles, profileNamesIn } from './profiles';
 export { languageExtension } from './languages';
 export { splitShellWords } from './remote/shellWords';
+export { portSpecOf } from './session/portSpec';

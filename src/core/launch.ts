@@ -1,14 +1,15 @@
 // Starting a run: check targets, stage the file, build the command, SendCommand.
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { SendCommandCommand, type Target } from '@aws-sdk/client-ssm';
+import { SendCommandCommand, type SendCommandCommandInput, type Target } from '@aws-sdk/client-ssm';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { AGENT_CHECK } from './advice';
 import { RunnerError, type CallerIdentity, type ManagedInstance, type RunTarget } from './api';
 import { uploadGapSeconds } from './cadence';
 import type { AwsClients } from './clients';
 import { MIN_AGENT_EXECUTION_TIMEOUT_SECONDS, RUN_DOCUMENT } from './defaults';
 import type { UploadEncryption } from './encryption';
-import { liveOutputLocation, type LiveLocation } from './follow';
+import { liveOutputLocation, type LiveLocation } from './liveChannelReader';
 import { describeManagedInstances } from './instances';
 import { buildRemoteCommands, isInstanceId, type RemotePayload, type RemoteRunSpec } from './remote';
 import type { NormalizedRequest } from './request';
@@ -25,6 +26,7 @@ import {
   signingCredentials,
   type SigningCredentials,
 } from './transfer';
+
 
 export interface LaunchContext {
   clients: AwsClients;
@@ -70,7 +72,7 @@ export async function checkTargetsReachable(clients: AwsClients, target: RunTarg
   }
   if (target.kind === 'tags') {
     if (found.length === 0) {
-      throw new RunnerError(`No SSM managed instance has tag ${describeTags(target.tags)} in ${region}: check the tag and --region (see \`ec2-runner instances\`).`, 'NoMatchingInstances');
+      throw new RunnerError(`No SSM managed instance has tag ${describeTags(target.tags)} in ${region}`, 'NoMatchingInstances', { advice: 'check the tag and the region.' });
     }
     if (!found.some((i) => i.pingStatus === 'Online')) {
       throw new RunnerError(`Every instance with tag ${describeTags(target.tags)} is offline to SSM: start the instances or their SSM agents, then retry.`, 'InstanceOffline');
@@ -80,10 +82,7 @@ export async function checkTargetsReachable(clients: AwsClients, target: RunTarg
   for (const id of target.instanceIds) {
     const info = found.find((i) => i.instanceId === id);
     if (!info) {
-      throw new RunnerError(
-        `Instance ${id} is not an SSM managed instance in ${region}: check the id and --region, and that the instance runs the SSM agent with an instance profile that allows SSM (see \`ec2-runner instances\`).`,
-        'UnknownInstance',
-      );
+      throw new RunnerError(`Instance ${id} is not an SSM managed instance in ${region}`, 'UnknownInstance', { advice: `check the id and the region, and ${AGENT_CHECK}.` });
     }
     if (info.pingStatus !== 'Online') {
       const since = info.lastPingDateTime ? `, last ping ${info.lastPingDateTime.toISOString()}` : '';
@@ -101,7 +100,7 @@ type StagedContentOf = Awaited<ReturnType<typeof stagedContentOf>>;
 type Payload = { payload?: RemotePayload; download?: { bucket: string; key: string } };
 
 /** A single file as an inline payload: its gzip, base64, in the command text (no S3 on the instance). */
-function inlinePayload(request: NormalizedRequest, content: StagedContentOf): RemotePayload | undefined {
+export function inlinePayload(request: NormalizedRequest, content: StagedContentOf): RemotePayload | undefined {
   const source = request.source;
   if (source.kind !== 'file' || content.archive) return undefined;
   const gzipBase64 = gzipSync(content.content, { level: 9 }).toString('base64');
@@ -195,8 +194,25 @@ export function expiryWarning(credentials: SigningCredentials, timeoutSeconds: n
   return (
     `your AWS credentials are fixed session credentials (a session token, e.g. AWS_SESSION_TOKEN) that expire at ${new Date(credentials.expiresAtMs).toISOString()} ` +
     `(in about ${left} min), before this run's ${timeoutSeconds} s timeout, and cannot be renewed: live output stops then and the output is kept on the instance; ` +
-    'fetch it with `ec2-runner status <command id>` once you have fresh credentials, or use a profile that renews them (SSO, role_arn + source_profile).'
+    "the run's status, asked again once you have fresh credentials, fetches it; or use a profile that renews them (SSO, role_arn + source_profile)."
   );
+}
+
+/** The SendCommand request for a run's command text (the SDK's input; the AWS CLI's --cli-input-json takes the same members). */
+export function sendCommandInput(request: NormalizedRequest, commands: string[]): SendCommandCommandInput {
+  return {
+    DocumentName: RUN_DOCUMENT,
+    Parameters: {
+      commands,
+      // The agent replaces values below its minimum with 3600; shorter timeouts are enforced by the client.
+      executionTimeout: [String(Math.max(request.timeoutSeconds, MIN_AGENT_EXECUTION_TIMEOUT_SECONDS))],
+    },
+    TimeoutSeconds: request.deliveryTimeoutSeconds,
+    ...targetsFor(request.target),
+    MaxConcurrency: request.maxConcurrency,
+    MaxErrors: request.maxErrors,
+    Comment: commentFor(request),
+  };
 }
 
 /** `expectedTargets`: the instances the run should reach, when the pre-flight check counted them. */
@@ -221,21 +237,7 @@ export async function launch(context: LaunchContext, request: NormalizedRequest,
     uploadGapSeconds: uploadGapSeconds(request, expectedTargets),
   };
   const { commands, download } = await commandsFor(context, request, spec, credentials);
-  const sent = await context.clients.ssm.send(
-    new SendCommandCommand({
-      DocumentName: RUN_DOCUMENT,
-      Parameters: {
-        commands,
-        // The agent replaces values below its minimum with 3600; shorter timeouts are enforced by the client.
-        executionTimeout: [String(Math.max(request.timeoutSeconds, MIN_AGENT_EXECUTION_TIMEOUT_SECONDS))],
-      },
-      TimeoutSeconds: request.deliveryTimeoutSeconds,
-      ...targetsFor(request.target),
-      MaxConcurrency: request.maxConcurrency,
-      MaxErrors: request.maxErrors,
-      Comment: commentFor(request),
-    }),
-  );
+  const sent = await context.clients.ssm.send(new SendCommandCommand(sendCommandInput(request, commands)));
   const commandId = sent.Command?.CommandId;
   if (!commandId) throw new RunnerError('SSM accepted the command but returned no command id; retry.', 'NoCommandId');
   const renewal = new UploadRenewal({

@@ -1,6 +1,6 @@
 // The extension's advice for the engine's errors: settings and commands of VS Code (the notification
 // adds buttons for them, errorInfo.ts). docs/errors.md lists it next to the CLI's wording.
-import type { AdviceTable } from '../core/frontEnd';
+import { AGENT_CHECK, type AdviceTable } from '../core/frontEnd';
 
 const PICK_PROFILE = 'Select Profile and Region…';
 const INSTANCES_VIEW = 'Check the EC2 Runner Instances view.';
@@ -21,6 +21,11 @@ export const EXTENSION_ADVICE: AdviceTable = {
       : 'create it (Create Staging Bucket), or set ec2Runner.bucket to an existing bucket.',
   BucketNameTaken: () => 'set ec2Runner.bucket to a name of your own.',
   InvalidInstanceId: () => INSTANCES_VIEW,
+  NoMatchingInstances: () => `check the tag and the region (${PICK_PROFILE}).`,
+  UnknownInstance: () => `check the id and the region (${PICK_PROFILE}), and ${AGENT_CHECK}.`,
+  AwsCliUnsupported: () => 'run it with Run File with Its Project Folder on EC2.',
+  DebugpyNotFound: () =>
+    'install it locally (pip install debugpy, or apt install python3-debugpy), install the Python Debugger extension, or name a folder with ec2Runner.debugpyPath.',
   TargetNotConnected: () => INSTANCES_VIEW,
   UnknownCommand: () => `check the command id, and the profile and region (${PICK_PROFILE}).`,
   EndpointUnreachable: ({ endpointUrl }) =>

@@ -19,6 +19,8 @@ import type { Runner } from './runner';
 import type { ExtensionSettings } from './settings';
 import { effectiveProfile } from './settings';
 import type { DefaultTarget } from './targets';
+import type { Ec2DebugProvider } from './debugProvider';
+import type { PortForwards } from './portForwards';
 
 export interface Services {
   runner: Runner;
@@ -34,6 +36,8 @@ export interface Services {
   sandbox: BuiltInSandbox;
   showError: (error: unknown) => void;
   showRunOutput: (record: RunRecord) => Promise<void>;
+  debug: Ec2DebugProvider;
+  forwards: PortForwards;
 }
 
 type Handler = (...args: any[]) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -61,6 +65,22 @@ function isRecord(arg: unknown): arg is RunRecord {
 
 export const runActiveFile = (s: Services): Handler => (resource?: unknown) =>
   s.runner.runFile(resource instanceof vscode.Uri ? resource : undefined);
+
+export const copyAsAwsCli = (s: Services): Handler => async (record?: unknown) => {
+  const chosen = isRecord(record) ? record : s.history.last();
+  if (!chosen) {
+    void vscode.window.showInformationMessage('No run to copy yet: run a file or a command first.');
+    return undefined;
+  }
+  const script = await s.runner.awsCliCommands(chosen);
+  if (script === undefined) return undefined;
+  await vscode.env.clipboard.writeText(script);
+  void vscode.window.showInformationMessage(`Copied the AWS CLI commands that run ${chosen.label} (a sh script: no live output; a staged file is fetched with the instance role).`);
+  return script;
+};
+
+export const runActiveFileInteractively = (s: Services): Handler => (resource?: unknown) =>
+  s.runner.runFileInteractively(resource instanceof vscode.Uri ? resource : undefined);
 
 export const runActiveFileHere = (s: Services): Handler => (node?: InstancesNode, selected?: InstancesNode[]) =>
   s.runner.runFile(undefined, targetsFrom(node, selected) ?? []);
@@ -243,6 +263,29 @@ export const stopSandbox = (s: Services): Handler => async () => {
   return s.sandbox.isRunning;
 };
 
+export const debugActiveFile = (s: Services): Handler => (arg?: unknown) =>
+  s.debug.debugFile(arg instanceof vscode.Uri ? arg : undefined, arg instanceof vscode.Uri ? undefined : targetFrom(arg));
+
+export const forwardPort = (s: Services): Handler => async (node?: unknown, spec?: unknown) => {
+  try {
+    const target = targetFrom(node) ?? (await s.runner.pickTarget('Forward a port of which EC2 instance?'));
+    if (!target) return undefined;
+    const forward = await s.forwards.forward(target, typeof spec === 'string' ? spec : undefined);
+    return forward && { localPort: forward.localPort, url: forward.url };
+  } catch (error) {
+    s.showError(error);
+    return undefined;
+  }
+};
+
+export const stopPortForwarding = (s: Services): Handler => async () => {
+  if (s.forwards.list().length === 0) {
+    void vscode.window.showInformationMessage('No port is being forwarded.');
+    return false;
+  }
+  return s.forwards.stop();
+};
+
 /** Command id → factory. package.json contributes exactly these (a test checks both directions). */
 export const COMMANDS: Record<string, (s: Services) => Handler> = {
   'ec2Runner.runActiveFile': runActiveFile,
@@ -269,6 +312,11 @@ export const COMMANDS: Record<string, (s: Services) => Handler> = {
   'ec2Runner.downloadArtifacts': downloadArtifacts,
   'ec2Runner.trySandbox': trySandbox,
   'ec2Runner.stopSandbox': stopSandbox,
+  'ec2Runner.debugActiveFile': debugActiveFile,
+  'ec2Runner.forwardPort': forwardPort,
+  'ec2Runner.stopPortForwarding': stopPortForwarding,
+  'ec2Runner.runActiveFileInteractively': runActiveFileInteractively,
+  'ec2Runner.copyAsAwsCli': copyAsAwsCli,
 };
 
 export function registerCommands(services: Services): vscode.Disposable[] {

@@ -8,7 +8,7 @@ import { affectsEngine, readSettings } from './config';
 import { Connection } from './connection';
 import { EngineProvider, type EngineModule } from './engineProvider';
 import { showError } from './errors';
-import { interruptedChange, RunHistory } from './history';
+import { interruptedRuns, RunHistory } from './history';
 import { InstancesView } from './instancesView';
 import { Notifications } from './notifications';
 import { RunOutput } from './output';
@@ -17,11 +17,15 @@ import { RUN_OUTPUT_SCHEME, RunOutputDocuments } from './runOutputDocuments';
 import { Runner } from './runner';
 import { RunTranscripts } from './runTranscripts';
 import { RunsView } from './runsView';
+import { RunTerminals } from './runTerminals';
 import { connectionSummary, effectiveProfile } from './settings';
 import { RunStatusBar } from './statusBar';
 import { DefaultTarget } from './targets';
 import { registerCommands, type Services } from './commands';
 import type { Ec2RunnerTestApi } from './testApi';
+import { Ec2DebugProvider } from './debugProvider';
+import { PortForwards } from './portForwards';
+import { portForwardsUi } from './portForwardsView';
 
 // A computed path keeps esbuild from bundling these into this file: each loads on first use.
 function loadBundle<T>(name: 'engine.js' | 'sandbox.js'): T {
@@ -59,8 +63,10 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi | u
   const instances = new InstancesView({ engine: () => engines.get(), defaultTarget, connectionSummary: summary });
   const runs = new RunsView(history);
   const statusBar = new RunStatusBar(history, defaultTarget);
+  const terminals = new RunTerminals();
   const runner = new Runner({
     controller,
+    terminals,
     engine: () => engines.get(),
     defaultTarget,
     settings,
@@ -69,6 +75,10 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi | u
     connectionSummary: summary,
     showError: reportError,
   });
+
+  const debug = new Ec2DebugProvider({ runner, controller, engine: () => engines.get(), settings, showError: reportError });
+  const forwardsUi = portForwardsUi();
+  const forwards = new PortForwards(() => engines.get(), forwardsUi);
 
   const services: Services = {
     runner,
@@ -86,6 +96,8 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi | u
       const document = await vscode.workspace.openTextDocument(runOutputDocuments.uriFor(record));
       await vscode.window.showTextDocument(document, { preview: true });
     },
+    debug,
+    forwards,
   };
 
   context.subscriptions.push(
@@ -93,8 +105,11 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi | u
     instances,
     runs,
     statusBar,
+    terminals,
     runOutputDocuments,
     ...registerCommands(services),
+    ...debug.register(),
+    forwardsUi,
     vscode.workspace.registerTextDocumentContentProvider(RUN_OUTPUT_SCHEME, runOutputDocuments),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!affectsEngine(event)) return;
@@ -111,14 +126,13 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi | u
     clearTimeout(reattachTimer);
     // Leave remote runs going: the next activation re-attaches to them from the history.
     controller.detachAll();
+    await forwards.dispose();
     engines.dispose();
     await sandbox.stop();
   };
 
   const reattachPending = async () => {
-    for (const record of history.active().filter((r) => r.state === 'starting' && !controller.owns(r.id))) {
-      await history.update(record.id, interruptedChange());
-    }
+    for (const { record, change } of interruptedRuns(history, (id) => controller.owns(id))) await history.update(record.id, change);
     await Promise.all(history.toReattach().filter((r) => !controller.owns(r.id)).map((r) => controller.reattach(r, settings().feedback)));
   };
   // After activate() returns, so attaching (which loads the engine) never slows activation down.
@@ -140,9 +154,11 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi | u
     detachAll: () => controller.detachAll(),
     reattachPending,
     runTranscript: (id: string) => transcripts.get(id),
+    terminalText: (name: string) => terminals.text(name),
     settingsIfUntrusted: () => readSettings(undefined, false),
     connectionChoose: (choice) => connection.choose(choice),
     connection: () => ({ effective: settings(), sandbox: connection.sandbox, choice: connection.choice }),
+    portForwards: () => forwards.list().map((f) => ({ instanceId: f.target.instanceId, remotePort: f.remotePort, localPort: f.localPort, url: f.url })),
   };
 }
 

@@ -30,8 +30,8 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
-export function headerLine(what: string, targets: readonly TargetLabel[], commandId: string, verb = 'Running'): string {
-  return `[${verb}] ${what} on ${describeTargets(targets)} · command ${commandId}\n`;
+export function headerLine(what: string, targets: readonly TargetLabel[], commandId: string, verb = 'Running', kind: 'command' | 'session' = 'command'): string {
+  return `[${verb}] ${what} on ${describeTargets(targets)} · ${kind} ${commandId}\n`;
 }
 
 export function failedToStartLine(what: string, targets: readonly TargetLabel[], message: string): string {
@@ -72,6 +72,8 @@ export interface CompletionOptions {
   targets: readonly TargetLabel[];
   showResult: boolean;
   liveLocation?: string;
+  /** An interactive run (Session Manager): its output was all shown as it came, nothing is kept elsewhere. */
+  session?: boolean;
 }
 
 /** Everything printed after the run ends. */
@@ -91,7 +93,7 @@ export function completionText(result: RunResult, options: CompletionOptions): s
       text += resultBlock(invocation.result, several ? (names.get(invocation.instanceId) ?? { instanceId: invocation.instanceId }) : undefined);
     }
   }
-  text += outputLocationLine(result.invocations, result.commandId, options.liveLocation);
+  if (!options.session) text += outputLocationLine(result.invocations, result.commandId, options.liveLocation);
   return text;
 }
 

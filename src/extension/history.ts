@@ -5,7 +5,7 @@ import type { TargetLabel } from './format';
 
 /** What is needed to run the same thing again. */
 export type RerunSource =
-  | { kind: 'file'; uri: string; fileName: string; args: string[] }
+  | { kind: 'file'; uri: string; fileName: string; args: string[]; interactive?: boolean }
   | { kind: 'command'; command: string }
   | { kind: 'selection'; text: string; language: string }
   | { kind: 'project'; root: string; entry: string; args: string[] };
@@ -16,6 +16,8 @@ export interface RunRecord {
   /** Local id (the command id is only known once SSM accepted the command). */
   id: string;
   commandId?: string;
+  /** An interactive run's Session Manager session (it has no command id, and ends with its window). */
+  sessionId?: string;
   /** The file name (with arguments) or the command line. */
   label: string;
   source: RerunSource;
@@ -116,6 +118,14 @@ function isRecord(value: unknown): value is RunRecord {
 }
 
 /** A run that was still starting when its window went away may or may not have been sent: say so. */
-export function interruptedChange(): Partial<RunRecord> {
-  return { state: 'finished', status: 'Unknown', reason: 'the window closed before the command was sent', endedAt: Date.now() };
+export function interruptedChange(reason = 'the window closed before the command was sent'): Partial<RunRecord> {
+  return { state: 'finished', status: 'Unknown', reason, endedAt: Date.now() };
+}
+
+/** Runs of a previous window that cannot be followed again: still starting, or interactive (their session ended with the window). */
+export function interruptedRuns(history: RunHistory, owned: (id: string) => boolean): Array<{ record: RunRecord; change: Partial<RunRecord> }> {
+  return history
+    .active()
+    .filter((r) => !owned(r.id) && (r.state === 'starting' || r.sessionId))
+    .map((record) => ({ record, change: record.sessionId ? interruptedChange('the window closed during the interactive session (its terminal went with it)') : interruptedChange() }));
 }

@@ -2,7 +2,7 @@
 // engine, writes the header, live output, done lines and result to the output sink, keeps the run
 // history current and tells the notifier when it ends. Depends on narrow interfaces only, so it is
 // unit-tested with fakes; runner.ts does the VS Code side (which file, which target, which arguments).
-import type { Engine, RunHandle, RunRequest } from '../core/frontEnd';
+import type { Engine, OutputChunk, RunHandle, RunRequest } from '../core/frontEnd';
 import { artifactsOf, artifactsText } from './artifactList';
 import { errorMessageOf } from './errorInfo';
 import { completionText, failedToStartLine, headerLine, LiveOutputFormatter, overallStatus, type TargetLabel } from './format';
@@ -25,14 +25,29 @@ export interface RunNotifier {
 
 export type RunEngine = Pick<Engine, 'start' | 'attach'>;
 
+/** Where one run is shown instead of the output channel (a terminal: terminalRun.ts). */
+export interface RunView {
+  /** EC2 Runner's own lines: header, warnings, done lines, result. */
+  notice(text: string): void;
+  /** The script's output as it arrived (not prefixed, not re-wrapped). */
+  output(chunk: OutputChunk): void;
+  /** The run is over (finished, failed to start, lost track of). */
+  ended(): void;
+}
+
 export interface RunSpec {
   label: string;
   source: RerunSource;
-  request: RunRequest;
+  /** A Run Command run; or `launch`, which starts a Session Manager run and adapts it (sessionRun.ts). */
+  request: RunRequest | { launch: () => Promise<RunHandle> };
   targets: TargetLabel[];
   feedback: Feedback;
   clearPreviousOutput: boolean;
   preserveFocus: boolean;
+  /** Starts the run another way (a debug run); default the engine's start(request). */
+  start?: () => Promise<RunHandle>;
+  /** Show the run there (a terminal), not in the output channel. */
+  view?: RunView;
 }
 
 export interface StartedRun {
@@ -60,6 +75,7 @@ export class RunController {
   private readonly starting = new Set<string>();
   private readonly cancelRequested = new Set<string>();
   private readonly detached = new Set<string>();
+  private readonly views = new Map<string, RunView>();
   private readonly pending = new Set<Promise<unknown>>();
   private readonly now: () => number;
   private readonly newId: () => string;
@@ -78,8 +94,10 @@ export class RunController {
       state: 'starting',
       startedAt: this.now(),
     };
-    if (spec.clearPreviousOutput) this.deps.output.clear();
-    if (spec.feedback !== 'fireAndForget') this.deps.output.show(spec.preserveFocus);
+    const session = 'launch' in spec.request;
+    if (spec.view) this.views.set(record.id, spec.view);
+    else if (spec.clearPreviousOutput) this.deps.output.clear();
+    if (spec.feedback !== 'fireAndForget' && !spec.view) this.deps.output.show(spec.preserveFocus);
     let markStarted!: () => void;
     const started = new Promise<void>((resolve) => (markStarted = resolve));
     const done = this.track(
@@ -88,10 +106,13 @@ export class RunController {
         await this.deps.history.add(record);
         let handle: RunHandle;
         try {
-          handle = await this.deps.engine().start(spec.request);
+          handle = spec.start ? await spec.start()
+            : 'launch' in spec.request ? await spec.request.launch()
+            : await this.deps.engine().start(spec.request);
         } catch (error) {
           this.starting.delete(record.id);
           this.write(record, failedToStartLine(record.label, record.targets, errorMessageOf(error)));
+          this.endView(record);
           await this.deps.history.update(record.id, { state: 'finished', status: 'Failed', exitCode: null, reason: errorMessageOf(error), endedAt: this.now() });
           markStarted();
           this.deps.notifier.failedToStart(record, error);
@@ -100,7 +121,7 @@ export class RunController {
         // follow() subscribes before its first await, so no early output is missed.
         this.starting.delete(record.id);
         for (const warning of handle.warnings ?? []) this.write(record, `[Warning] ${warning}\n`);
-        const following = this.follow(record, handle, 'Running', spec.feedback);
+        const following = this.follow(record, handle, 'Running', spec.feedback, session);
         markStarted();
         return following;
       })(),
@@ -121,7 +142,7 @@ export class RunController {
           await this.deps.history.update(record.id, { state: 'finished', status: 'Unknown', reason: errorMessageOf(error), endedAt: this.now() });
           return record;
         }
-        return this.follow(record, handle, 'Re-attached', feedback);
+        return this.follow(record, handle, 'Re-attached', feedback, false);
       })(),
     );
   }
@@ -129,7 +150,8 @@ export class RunController {
   async cancel(id: string): Promise<void> {
     const handle = this.handles.get(id);
     if (handle) {
-      this.write(this.deps.history.get(id), `[Cancelling] ${this.deps.history.get(id)?.label ?? id} · command ${handle.commandId}\n`);
+      const record = this.deps.history.get(id);
+      this.write(record, `[Cancelling] ${record?.label ?? id} · ${record?.sessionId ? 'session' : 'command'} ${handle.commandId}\n`);
       await handle.cancel();
     } else if (this.deps.history.get(id)?.state === 'starting') {
       this.cancelRequested.add(id);
@@ -160,21 +182,43 @@ export class RunController {
     return promise;
   }
 
+  /** EC2 Runner's own text about a run: to its view (a terminal) or the output channel, and its transcript. */
   private write(record: RunRecord | undefined, text: string): void {
     if (!text) return;
-    this.deps.output.append(text);
-    if (record) this.deps.transcripts.append(record.id, text);
+    const view = record && this.views.get(record.id);
+    if (view) view.notice(text);
+    else this.deps.output.append(text);
+    this.transcribe(record, text);
   }
 
-  private async follow(record: RunRecord, handle: RunHandle, verb: string, feedback: Feedback): Promise<RunRecord> {
+  /** The script's output: a view gets the bytes as they came, the output channel the formatted text. */
+  private writeOutput(record: RunRecord, chunk: OutputChunk, formatted: string): void {
+    const view = this.views.get(record.id);
+    if (!view) return this.write(record, formatted);
+    view.output(chunk);
+    this.transcribe(record, formatted);
+  }
+
+  private endView(record: RunRecord): void {
+    this.views.get(record.id)?.ended();
+    this.views.delete(record.id);
+  }
+
+  private transcribe(record: RunRecord | undefined, text: string): void {
+    if (!record || !text) return;
+    this.deps.transcripts.append(record.id, text);
+  }
+
+  /** `session`: an interactive run (Session Manager); its id is a session id, not a command id. */
+  private async follow(record: RunRecord, handle: RunHandle, verb: string, feedback: Feedback, session: boolean): Promise<RunRecord> {
     this.handles.set(record.id, handle);
     const liveLocation = handle.outputLocation;
     const names = new Map(record.targets.map((t) => [t.instanceId, t.name ?? t.instanceId]));
     const several = record.targets.length !== 1 || handle.instanceIds.length > 1;
     const formatter = new LiveOutputFormatter(several ? (id) => names.get(id) ?? id : undefined);
-    this.write(record, headerLine(record.label, record.targets, handle.commandId, verb));
+    this.write(record, headerLine(record.label, record.targets, handle.commandId, verb, session ? 'session' : 'command'));
     const subscriptions = [
-      handle.onOutput((chunk) => this.write(record, formatter.push(chunk))),
+      handle.onOutput((chunk) => this.writeOutput(record, chunk, formatter.push(chunk))),
       handle.onStatus((update) => {
         if (record.state === 'running' && update.status !== record.status && !this.detached.has(record.id)) {
           void this.deps.history.update(record.id, { status: update.status });
@@ -182,12 +226,12 @@ export class RunController {
       }),
     ];
     try {
-      await this.deps.history.update(record.id, { state: 'running', commandId: handle.commandId, status: 'InProgress', liveLocation });
+      await this.deps.history.update(record.id, { state: 'running', ...(session ? { sessionId: handle.commandId } : { commandId: handle.commandId }), status: 'InProgress', liveLocation });
       if (this.cancelRequested.delete(record.id)) await this.cancel(record.id);
       const result = await handle.wait();
       if (this.detached.has(record.id)) return record;
       this.write(record, formatter.finish());
-      this.write(record, completionText(result, { durationMs: this.now() - record.startedAt, targets: record.targets, showResult: feedback === 'exitCodeAndData', liveLocation }));
+      this.write(record, completionText(result, { durationMs: this.now() - record.startedAt, targets: record.targets, showResult: feedback === 'exitCodeAndData' && !session, liveLocation, session }));
       this.write(record, artifactsText(result));
       const overall = overallStatus(result);
       await this.deps.history.update(record.id, { state: 'finished', ...overall, artifacts: artifactsOf(result), endedAt: this.now() });
@@ -199,6 +243,7 @@ export class RunController {
       this.deps.notifier.finished(record, feedback);
     } finally {
       for (const s of subscriptions) s.dispose();
+      if (!this.detached.has(record.id)) this.endView(record);
       this.handles.delete(record.id);
       this.detached.delete(record.id);
     }

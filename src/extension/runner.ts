@@ -7,7 +7,9 @@ import type { Engine, RunRequest, RunSource } from '../core/frontEnd';
 import { joinArguments, splitArguments } from './args';
 import type { TargetLabel } from './format';
 import type { RerunSource, RunRecord } from './history';
-import type { RunController } from './runController';
+import type { RunController, RunSpec, RunView } from './runController';
+import type { RunTerminals } from './runTerminals';
+import { startSessionRun } from './sessionRun';
 import { withInterpreterSetting, type ExtensionSettings } from './settings';
 import { decideTargets, onlinePickItems, type DefaultTarget } from './targets';
 
@@ -20,7 +22,9 @@ const UNTITLED_EXTENSIONS: Record<string, string> = { python: '.py', shellscript
 
 export interface RunnerDeps {
   controller: RunController;
-  engine: () => Pick<Engine, 'listInstances'>;
+  engine: () => Pick<Engine, 'listInstances' | 'startInteractiveRun' | 'awsCliCommands'>;
+  /** Terminals for runs shown in one (`ec2Runner.runIn`: terminal) and for interactive runs. */
+  terminals?: Pick<RunTerminals, 'create'>;
   defaultTarget: DefaultTarget;
   settings: () => ExtensionSettings;
   /** Per workspace: arguments last used per file. */
@@ -31,7 +35,7 @@ export interface RunnerDeps {
   showError: (error: unknown) => void;
 }
 
-interface FileToRun {
+export interface FileToRun {
   uri: vscode.Uri;
   fileName: string;
   content: Uint8Array;
@@ -76,7 +80,25 @@ export class Runner {
       }
       if (record.source.kind !== 'file') return this.launch(record.label, record.source, record.source, record.targets, settings);
       const file = await this.fileToRun(vscode.Uri.parse(record.source.uri), settings);
+      if (record.source.interactive) return this.launchInteractive(file, record.source.args, record.targets[0], settings);
       return this.launchFile(file, record.source.args, record.targets, settings);
+    });
+  }
+
+  /**
+   * Runs the active file (or `resource`) in a terminal through Session Manager: what the user types
+   * reaches the script's stdin, the pty's size follows the panel, Ctrl+C interrupts. One instance.
+   */
+  async runFileInteractively(resource?: vscode.Uri, explicit?: TargetLabel[]): Promise<RunRecord | undefined> {
+    return this.guard(async () => {
+      const settings = this.deps.settings();
+      const file = await this.fileToRun(resource, settings);
+      const targets = await this.resolveTargets(explicit);
+      if (!targets) return undefined;
+      if (targets.length !== 1) throw new UserError(`An interactive run takes one instance (its terminal is one pty): run it on ${targets[0].name ?? targets[0].instanceId} alone, or use Run Active File on EC2 for several.`);
+      const args = settings.promptForArguments ? await this.askArguments(file) : [];
+      if (!args) return undefined;
+      return this.launchInteractive(file, args, targets[0], settings);
     });
   }
 
@@ -113,26 +135,69 @@ export class Runner {
     return this.launch(label, { kind: 'file', uri: file.uri.toString(), fileName: file.fileName, args }, source, targets, settings);
   }
 
-  private async launch(label: string, rerun: RerunSource, source: RunSource, targets: TargetLabel[], settings: ExtensionSettings): Promise<RunRecord> {
-    const request: RunRequest = {
-      source: withInterpreterSetting(source, settings.interpreter),
-      target: { kind: 'instances', instanceIds: targets.map((t) => t.instanceId) },
-      workingDirectory: settings.workingDirectory.trim() || undefined,
-      env: stringValues(settings.env),
-      timeoutSeconds: settings.timeoutSeconds,
-      transferMode: settings.transferMode,
-      installDependencies: settings.installDependencies,
-      venvRoot: settings.venvRoot.trim() || undefined,
-    };
+  private async launchInteractive(file: FileToRun, args: string[], target: TargetLabel, settings: ExtensionSettings): Promise<RunRecord> {
+    const terminals = this.deps.terminals;
+    if (!terminals) throw new UserError('Interactive runs need a terminal, and this window has none.');
+    const label = args.length ? `${file.fileName} ${joinArguments(args)}` : file.fileName;
+    let recordId: string | undefined;
+    const cancel = () => void (recordId && this.deps.controller.cancel(recordId));
+    // Focus goes to the terminal: the user types there.
+    const view = terminals.create(`EC2: ${label}`, { interactive: true, cancel, closedWhileRunning: cancel }, false);
+    const source: RunSource = withInterpreterSetting({ kind: 'file', fileName: file.fileName, content: file.content, args }, settings.interpreter);
+    const engine = this.deps.engine();
     const run = this.deps.controller.start({
       label,
-      source: rerun,
-      request,
-      targets,
-      feedback: settings.feedback,
-      clearPreviousOutput: settings.clearPreviousOutput,
-      preserveFocus: settings.preserveFocus,
+      source: { kind: 'file', uri: file.uri.toString(), fileName: file.fileName, args, interactive: true },
+      request: {
+        launch: () =>
+          startSessionRun(engine, {
+            request: { source, instanceId: target.instanceId, workingDirectory: settings.workingDirectory.trim() || undefined, env: stringValues(settings.env) },
+            connect: (input) => view.connect(input),
+            notice: (text) => view.notice(text),
+          }),
+      },
+      targets: [target],
+      feedback: settings.feedback === 'fireAndForget' ? 'exitCode' : settings.feedback,
+      clearPreviousOutput: false,
+      preserveFocus: false,
+      view,
     });
+    recordId = run.record.id;
+    return run.done;
+  }
+
+  /** "Copy as AWS CLI Command": the `aws` commands that run `record` again (the file's current content, today's settings). */
+  async awsCliCommands(record: RunRecord): Promise<string | undefined> {
+    return this.guard(async () => {
+      const settings = this.deps.settings();
+      const rerun = record.source;
+      let source: RunSource;
+      let localPath: string | undefined;
+      if (rerun.kind === 'command') source = rerun;
+      else if (rerun.kind === 'selection') source = { kind: 'selection', text: rerun.text, language: rerun.language };
+      else if (rerun.kind === 'project') source = { kind: 'project', root: rerun.root, entry: rerun.entry, args: rerun.args };
+      else {
+        const file = await this.fileToRun(vscode.Uri.parse(rerun.uri), { ...settings, saveBeforeRun: false });
+        source = { kind: 'file', fileName: file.fileName, content: file.content, args: rerun.args };
+        localPath = file.uri.scheme === 'file' ? file.uri.fsPath : undefined;
+      }
+      return this.deps.engine().awsCliCommands(runRequestFor(source, record.targets, settings), { localPath, label: record.label });
+    });
+  }
+
+  /** A terminal for this run when the settings say so (a fire-and-forget run shows nothing). */
+  private terminalFor(label: string, targets: TargetLabel[], settings: ExtensionSettings, cancel: () => void): RunView | undefined {
+    if (settings.runIn !== 'terminal' || settings.feedback === 'fireAndForget' || !this.deps.terminals) return undefined;
+    const names = new Map(targets.map((t) => [t.instanceId, t.name ?? t.instanceId]));
+    return this.deps.terminals.create(`EC2: ${label}`, { interactive: false, cancel, instanceLabel: targets.length > 1 ? (id) => names.get(id) ?? id : undefined }, settings.preserveFocus);
+  }
+
+  private async launch(label: string, rerun: RerunSource, source: RunSource, targets: TargetLabel[], settings: ExtensionSettings): Promise<RunRecord> {
+    const request = runRequestFor(source, targets, settings);
+    let recordId: string | undefined;
+    const view = this.terminalFor(label, targets, settings, () => void (recordId && this.deps.controller.cancel(recordId)));
+    const run = this.deps.controller.start({ ...runSpecFor(label, rerun, request, targets, settings), view });
+    recordId = run.record.id;
     if (settings.feedback === 'fireAndForget') {
       await run.started;
       return run.record;
@@ -140,14 +205,14 @@ export class Runner {
     return run.done;
   }
 
-  private async resolveTargets(explicit: TargetLabel[] | undefined): Promise<TargetLabel[] | undefined> {
+  async resolveTargets(explicit: TargetLabel[] | undefined): Promise<TargetLabel[] | undefined> {
     const decision = decideTargets(explicit, this.deps.defaultTarget.get());
     if (decision.kind === 'use') return decision.targets;
     const picked = await this.pickTarget();
     return picked ? [picked] : undefined;
   }
 
-  private async fileToRun(resource: vscode.Uri | undefined, settings: ExtensionSettings): Promise<FileToRun> {
+  async fileToRun(resource: vscode.Uri | undefined, settings: ExtensionSettings): Promise<FileToRun> {
     const document = resource
       ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === resource.toString())
       : vscode.window.activeTextEditor?.document;
@@ -226,6 +291,8 @@ export class Runner {
   }
 }
 
+/** The engine request for a source on targets, shaped by the settings. */
+
 function encode(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
@@ -238,4 +305,23 @@ function sanitize(name: string): string {
 function stringValues(env: Record<string, unknown> | undefined): Record<string, string> | undefined {
   const entries = Object.entries(env ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string');
   return entries.length ? Object.fromEntries(entries) : undefined;
+}
+
+/** The engine request for a source on these targets, shaped by the settings (runs and debug runs alike). */
+export function runRequestFor(source: RunSource, targets: TargetLabel[], settings: ExtensionSettings): RunRequest {
+  return {
+    source: withInterpreterSetting(source, settings.interpreter),
+    target: { kind: 'instances', instanceIds: targets.map((t) => t.instanceId) },
+    workingDirectory: settings.workingDirectory.trim() || undefined,
+    env: stringValues(settings.env),
+    timeoutSeconds: settings.timeoutSeconds,
+    transferMode: settings.transferMode,
+    installDependencies: settings.installDependencies,
+    venvRoot: settings.venvRoot.trim() || undefined,
+  };
+}
+
+/** How the controller shows a run: label, rerun source and the feedback settings. */
+export function runSpecFor(label: string, rerun: RerunSource, request: RunRequest, targets: TargetLabel[], settings: ExtensionSettings): RunSpec {
+  return { label, source: rerun, request, targets, feedback: settings.feedback, clearPreviousOutput: settings.clearPreviousOutput, preserveFocus: settings.preserveFocus };
 }

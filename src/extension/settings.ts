@@ -7,6 +7,9 @@ import { languageExtension } from '../core/frontEnd';
 
 export type Feedback = 'fireAndForget' | 'exitCode' | 'exitCodeAndData';
 
+/** Where a run's output is shown: the shared output channel, or a terminal of its own (colours, `\r` progress bars). */
+export type RunIn = 'outputChannel' | 'terminal';
+
 export interface ExtensionSettings {
   profile: string;
   region: string;
@@ -26,6 +29,8 @@ export interface ExtensionSettings {
   feedback: Feedback;
   installDependencies: boolean;
   venvRoot: string;
+  debugpyPath: string;
+  runIn: RunIn;
 }
 
 /** Every setting key, in the order config.ts reads them (a unit test checks package.json has exactly these). */
@@ -48,6 +53,8 @@ export const SETTING_KEYS: ReadonlyArray<keyof ExtensionSettings> = [
   'feedback',
   'installDependencies',
   'venvRoot',
+  'debugpyPath',
+  'runIn',
 ];
 
 /**

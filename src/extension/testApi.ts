@@ -25,10 +25,14 @@ export interface Ec2RunnerTestApi {
   /** What activation does after a reload: re-attach to runs the history says are still going. */
   reattachPending(): Promise<void>;
   runTranscript(id: string): string | undefined;
+  /** What the run terminal named `name` ("EC2: hello.py") was sent, escape sequences included. */
+  terminalText(name: string): string | undefined;
   /** The settings in effect, the built-in sandbox (while it runs) and the workspace's profile/region choice. */
   /** The settings as Restricted Mode would read them (workspace values of restricted settings ignored). */
   settingsIfUntrusted(): ExtensionSettings;
   /** "Select Profile and Region" without its quick picks. */
   connectionChoose(choice: ProfileRegionChoice | undefined): Promise<void>;
   connection(): { effective: ExtensionSettings; sandbox?: SandboxConnection; choice?: ProfileRegionChoice };
+  /** The ports this window forwards ("Forward a Port…"). */
+  portForwards(): Array<{ instanceId: string; remotePort: number; localPort: number; url: string }>;
 }

@@ -34,7 +34,7 @@ text = command_text()
 packed = re.search(r'zlib\.decompress\(base64\.b64decode\(\n?((?:"[A-Za-z0-9+/=]*"\n?)+)\)\)', text)
 if packed:
     text = zlib.decompress(base64.b64decode(re.sub(r'["\n]', "", packed.group(1)))).decode()
-spec = json.loads(base64.b64decode(re.search(r'SPEC = json\.loads\(base64\.b64decode\("([A-Za-z0-9+/=]+)"\)', text).group(1)))
+spec = json.loads(base64.b64decode(re.search(r'^SPEC_BASE64 = "([A-Za-z0-9+/=]+)"$', text, re.M).group(1)))
 output = spec["output"]
 
 def frame(letter, payload):
@@ -123,10 +123,17 @@ describe('security: a hostile script forges live-output objects under its run pr
     const script = join(base, 'plant.sh');
     writeFileSync(script, 'mkdir -p "$EC2_RUNNER_ARTIFACTS/.git" && printf "[core]\\n\\tfsmonitor = touch /tmp/pwned\\n" > "$EC2_RUNNER_ARTIFACTS/.git/config"\necho planted > "$EC2_RUNNER_ARTIFACTS/notes.txt"\n');
     const r = await runCli(['run', script, '--instance', online[0], '--artifacts', repo], fx.env, 120_000);
-    assert.equal(r.code, 254, r.stderr); // ec2-runner's own failure, never a script's code
-    assert.match(r.stderr, /ec2-runner: Refusing to save artifact "\.git\/config": "\.git" is a control folder/);
+    // The script ran and succeeded: not 254 ("not run") but 251, "ran, artifacts not saved", with the reason.
+    assert.equal(r.code, 251, r.stderr);
+    assert.match(r.stderr, /ec2-runner: the run ended \(exit code 0\) but its artifacts were not saved: Refusing to save artifact "\.git\/config": "\.git" is a control folder/);
     assert.equal(readFileSync(join(repo, '.git', 'config'), 'utf8'), '[core]\n\trepositoryformatversion = 0\n');
     assert.deepEqual(readdirSync(repo), ['.git'], 'nothing is saved when one name is refused');
+    // A script that failed keeps its own exit code; the refusal is still said.
+    writeFileSync(script, `${readFileSync(script, 'utf8')}exit 3\n`);
+    const failed = await runCli(['run', script, '--instance', online[0], '--artifacts', repo], fx.env, 120_000);
+    assert.equal(failed.code, 3, failed.stderr);
+    assert.match(failed.stderr, /the run ended \(exit code 3\) but its artifacts were not saved: Refusing to save artifact/);
+    assert.deepEqual(readdirSync(repo), ['.git']);
   });
 
   test('Download Artifacts (the extension\'s path): the same forged run writes only the real artifacts into a fresh folder', async () => {

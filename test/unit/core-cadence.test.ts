@@ -1,10 +1,10 @@
 // The live-output cadence the client picks for a run (cadence.ts) and hands to the wrapper.
 import { test } from 'node:test';
-import { inflateSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { uploadGapSeconds } from '../../src/core/cadence';
 import { LIVE_UPLOAD_GAP_SECONDS } from '../../src/core/defaults';
 import { buildRemoteCommands } from '../../src/core/remote';
+import { specOf } from '../support/commandSpec';
 
 const ids = (n: number) => ({ kind: 'instances' as const, instanceIds: Array.from({ length: n }, (_, i) => `i-${String(i).padStart(17, '0')}`) });
 const tags = { kind: 'tags' as const, tags: [{ key: 'Role', value: 'worker' }] };
@@ -21,14 +21,9 @@ test('watched runs on fewer than 50 instances upload every 1.25 s; fleets every 
 
 test('the gap reaches the wrapper spec; nonsense is refused before anything is sent', () => {
   const spec = { runId: 'abc', shellCommand: 'true' };
-  const specOf = (lines: string[]) => {
-    const packed = lines.filter((l) => /^"[A-Za-z0-9+/=]+"$/.test(l)).map((l) => l.slice(1, -1)).join('');
-    const program = inflateSync(Buffer.from(packed, 'base64')).toString('utf8');
-    const embedded = /SPEC = json\.loads\(base64\.b64decode\("([^"]+)"\)/.exec(program)![1];
-    return JSON.parse(Buffer.from(embedded, 'base64').toString('utf8')) as { uploadGap: number | null };
-  };
-  assert.equal(specOf(buildRemoteCommands({ ...spec, uploadGapSeconds: 1.25 })).uploadGap, 1.25);
-  assert.equal(specOf(buildRemoteCommands(spec)).uploadGap, null);
+  const uploadGapOf = (commands: string[]) => (specOf(commands) as { uploadGap?: number | null }).uploadGap;
+  assert.equal(uploadGapOf(buildRemoteCommands({ ...spec, uploadGapSeconds: 1.25 })), 1.25);
+  assert.equal(uploadGapOf(buildRemoteCommands(spec)), null);
   assert.throws(() => buildRemoteCommands({ ...spec, uploadGapSeconds: 0 }), /upload gap 0 is not a number of seconds from 0 to 60/);
   assert.throws(() => buildRemoteCommands({ ...spec, uploadGapSeconds: Number.NaN }), /upload gap NaN/);
 });

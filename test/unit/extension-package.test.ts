@@ -21,6 +21,19 @@ describe('package.json contributions', () => {
     for (const [key, schema] of Object.entries(properties)) assert.ok('default' in schema, `${key} has a default`);
   });
 
+  test('the README lists every setting in its settings table, with its default', () => {
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('### Settings (`ec2Runner.*`'));
+    const rows = new Map([...table.matchAll(/^\| `(\w+)` \| ([^|]+) \|/gm)].map((m) => [m[1], m[2].trim()]));
+    for (const [key, schema] of Object.entries(contributes.configuration.properties as Record<string, { default: unknown }>)) {
+      const name = key.slice('ec2Runner.'.length);
+      assert.ok(rows.has(name), `README's settings table has a row for ${key}`);
+      const shown = rows.get(name)!.replace(/^`|`$/g, '');
+      const expected = typeof schema.default === 'string' ? (schema.default === '' ? '""' : schema.default) : JSON.stringify(schema.default);
+      assert.equal(shown, expected, `README shows the default of ${key}`);
+    }
+  });
+
   test('setting defaults agree with the engine (package.json is where the extension gets them)', () => {
     const p = contributes.configuration.properties;
     assert.equal(p['ec2Runner.keyPrefix'].default, DEFAULT_KEY_PREFIX);
@@ -72,7 +85,8 @@ describe('package.json contributions', () => {
   test('activation waits for the window to finish starting ("onStartupFinished", never "*")', () => {
     // After a reload, runs still going are re-attached and the status bar restored without the user
     // opening the view; onStartupFinished keeps that off the window's start-up path.
-    assert.deepEqual(pkg.activationEvents, ['onStartupFinished']);
+    // F5 on an ec2-runner configuration (even before start-up finished) activates the debug type.
+    assert.deepEqual(pkg.activationEvents, ['onStartupFinished', 'onDebugResolve:ec2-runner', 'onDebugDynamicConfigurations:ec2-runner']);
   });
 
   test('icons: a 128x128 PNG and a 24x24 monochrome activity bar SVG', () => {
@@ -106,7 +120,7 @@ function fakeVscode(): Record<string, unknown> {
     });
   };
   // The namespaces and classes the extension uses (a plain object, so the bundle's ESM interop copies them).
-  const names = ['window', 'workspace', 'commands', 'env', 'Uri', 'EventEmitter', 'ThemeIcon', 'ThemeColor', 'TreeItem', 'TreeItemCollapsibleState', 'StatusBarAlignment', 'ConfigurationTarget', 'ProgressLocation', 'Disposable'];
+  const names = ['window', 'workspace', 'commands', 'env', 'Uri', 'EventEmitter', 'ThemeIcon', 'ThemeColor', 'TreeItem', 'TreeItemCollapsibleState', 'StatusBarAlignment', 'ConfigurationTarget', 'ProgressLocation', 'Disposable', 'debug', 'extensions', 'DebugAdapterServer'];
   return { ...Object.fromEntries(names.map((n) => [n, make()])), ExtensionMode: { Production: 1, Development: 2, Test: 3 } };
 }
 
@@ -116,7 +130,8 @@ describe('dist/extension.js', () => {
   test('is small and contains no AWS SDK code, nor the engine-only TOML parser', () => {
     assert.ok(fs.existsSync(bundle), 'dist/extension.js exists (npm run build)');
     const size = fs.statSync(bundle).size;
-    assert.ok(size < 100 * 1024, `dist/extension.js is ${size} bytes (< 100 KB)`);
+    // A tripwire, not the goal (activation < 20 ms is measured by the bench): the SDK would add megabytes.
+    assert.ok(size < 128 * 1024, `dist/extension.js is ${size} bytes (< 128 KB)`);
     const text = fs.readFileSync(bundle, 'utf8');
     assert.doesNotMatch(text, /@aws-sdk|@smithy|SSMClient/);
     assert.doesNotMatch(text, /smol-toml|Invalid TOML document/, 'pyproject.toml is parsed in dist/engine.js, loaded on first use');

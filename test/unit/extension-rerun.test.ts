@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { RunHandle, RunRequest, RunResult } from '../../src/core/api';
 import { COMMANDS, type Services } from '../../src/extension/commands';
 import { RunHistory, type RunRecord } from '../../src/extension/history';
+import { BASE_SETTINGS } from '../support/extensionFakes';
 import { RunController } from '../../src/extension/runController';
 import { Runner } from '../../src/extension/runner';
 import { RunTranscripts } from '../../src/extension/runTranscripts';
@@ -15,11 +16,7 @@ import { statusView } from '../../src/extension/statusText';
 import { DefaultTarget } from '../../src/extension/targets';
 import { MemoryStore } from '../support/memoryStore';
 
-const SETTINGS: ExtensionSettings = {
-  profile: '', region: '', endpointUrl: '', bucket: '', kmsKeyId: '', keyPrefix: '', interpreter: '', workingDirectory: '', env: {},
-  timeoutSeconds: 3600, saveBeforeRun: true, transferMode: 'presigned', clearPreviousOutput: false, preserveFocus: true,
-  promptForArguments: false, feedback: 'exitCode', installDependencies: false, venvRoot: '',
-};
+const SETTINGS: ExtensionSettings = BASE_SETTINGS;
 const WEB = { instanceId: 'i-0aaaaaaaaaaaaaaaa', name: 'web-1' };
 const DB = { instanceId: 'i-0bbbbbbbbbbbbbbbb', name: 'db-1' };
 
@@ -50,7 +47,7 @@ function setup() {
   const errors: unknown[] = [];
   const runner = new Runner({
     controller,
-    engine: () => ({ listInstances: async () => assert.fail('the targets are known: no quick pick') }),
+    engine: () => ({ listInstances: async () => assert.fail('the targets are known: no quick pick'), startInteractiveRun: async () => assert.fail('not interactive'), awsCliCommands: async () => assert.fail('not copied') }),
     defaultTarget,
     settings: () => SETTINGS,
     workspaceState: new MemoryStore() as never,

@@ -120,7 +120,7 @@ function validate(spec: RemoteRunSpec): string[] {
   return words;
 }
 
-/** The JSON the Python wrapper reads (field names are the wrapper's, see wrapperProgram.ts). */
+/** The JSON the Python wrapper reads (field names are the wrapper's, see wrapper.py). */
 function wrapperSpec(spec: RemoteRunSpec, interpreterWords: string[]): unknown {
   const payload = spec.payload;
   return {
@@ -161,19 +161,14 @@ const PACKED_LINE_CHARS = 120;
 
 /**
  * The wrapper as a two-line Python bootstrap that inflates and runs it. Why packed: the readable program
- * (wrapperProgram.ts, the source of truth) is ~24 KB and would leave little of the command budget for
+ * (wrapper.py, its comment lines blanked by the build) is ~37 KB and would leave little of the command budget for
  * arguments, env and shell commands; deflated + base64 it is ~9 KB. base64 needs no quoting in the heredoc.
  */
 function packedWrapperLines(specBase64: string): string[] {
-  const packed = deflateSync(Buffer.from(withoutCommentLines(wrapperProgram(specBase64)), 'utf8'), { level: 9 }).toString('base64');
+  const packed = deflateSync(Buffer.from(wrapperProgram(specBase64), 'utf8'), { level: 9 }).toString('base64');
   const lines: string[] = [];
   for (let i = 0; i < packed.length; i += PACKED_LINE_CHARS) lines.push(`"${packed.slice(i, i + PACKED_LINE_CHARS)}"`);
   return ['import base64, zlib', 'exec(compile(zlib.decompress(base64.b64decode(', ...lines, ')), "ec2-runner-wrapper", "exec"))'];
-}
-
-/** Comment lines say why to a reader of the source, not to Python: blanked (line numbers in tracebacks stay true). */
-function withoutCommentLines(program: string): string {
-  return program.replace(/^[ \t]*#.*$/gm, '');
 }
 
 /**

@@ -229,3 +229,54 @@ export async function clearOutput(page) {
 export function statusBarItem(page, text) {
   return page.locator('.part.statusbar .statusbar-item', { hasText: text });
 }
+
+/** The terminal shown in the panel, row by row (xterm's DOM renderer: terminal.integrated.gpuAcceleration off). */
+export function visibleTerminal(page) {
+  return page.evaluate(() => {
+    const shown = [...document.querySelectorAll('.part.panel .xterm-rows')].find((rows) => rows.offsetParent !== null);
+    if (!shown) return '';
+    return [...shown.children].map((row) => row.textContent.replace(/\u00a0/g, ' ').trimEnd()).join('\n');
+  });
+}
+
+/** The number of rows the panel's terminal shows (its size in lines). */
+export function terminalRowCount(page) {
+  return page.evaluate(() => [...document.querySelectorAll('.part.panel .xterm-rows')].find((rows) => rows.offsetParent !== null)?.children.length ?? 0);
+}
+
+/** Polls the panel's terminal until `expected` (a RegExp, or a function of its text) matches. */
+export function waitForTerminal(page, expected, timeoutMs = STEP_TIMEOUT_MS) {
+  return waitForText(() => visibleTerminal(page), expected, timeoutMs, 'Terminal');
+}
+
+/** The panel terminal's text run that shows `text` with the xterm class `className` (a colour such as xterm-fg-2, or xterm-bold). */
+export function terminalSpan(page, className, text) {
+  return page.locator(`.part.panel .xterm-rows span.${className}`, { hasText: text });
+}
+
+/**
+ * Sets a user setting of enum type as a person does: the Settings editor filtered to `key`, its
+ * drop-down, the option `value`; waits until the editor shows it, then closes the editor.
+ */
+export async function chooseSettingValue(page, key, value) {
+  await runFromPalette(page, 'Preferences: Open Settings (UI)');
+  const search = page.locator('.settings-editor .search-container .monaco-editor').first();
+  await search.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await search.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(key);
+  const select = page.locator('.settings-editor .setting-item-enum select').first();
+  await select.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  if ((await select.inputValue()) !== value) {
+    await select.click();
+    const option = page.locator('.monaco-select-box-dropdown-container .monaco-list-row', { hasText: new RegExp(`^${escapeRegExp(value)}`) });
+    await option.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await option.first().click();
+  }
+  await waitForText(() => select.inputValue(), (text) => text === value, STEP_TIMEOUT_MS, `Setting ${key}`);
+  // The drop-down (or its hover) may still hold the keyboard: Escape first, then close the Settings editor.
+  await page.keyboard.press('Escape');
+  const editor = page.locator('.settings-editor').first();
+  if (await editor.isVisible()) await runFromPalette(page, 'View: Close Editor');
+  await editor.waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
+}

@@ -27,11 +27,15 @@ import {
   selectLines,
   statusBarItem,
   STEP_TIMEOUT_MS,
+  terminalRowCount,
+  terminalSpan,
   treeItemInlineAction,
   treeRows,
   visibleOutput,
   waitForEditorText,
   waitForOutput,
+  chooseSettingValue,
+  waitForTerminal,
 } from '../harness/workbench.mjs';
 
 const STACK_TIMEOUT_MS = 180_000;
@@ -70,7 +74,8 @@ describe('EC2 Runner in code-server, as a user', () => {
     });
 
   before(async () => {
-    stack = await startStack({ label: 'ui', vsixes: [findExtensionVsix()], createWorkspace: copyFixtureWorkspace });
+    // xterm's DOM renderer, so the terminal's text and colours can be read from the page.
+    stack = await startStack({ label: 'ui', vsixes: [findExtensionVsix()], createWorkspace: copyFixtureWorkspace, settings: { 'terminal.integrated.gpuAcceleration': 'off' } });
     online = stack.sandbox.info.instances.filter((i) => i.pingStatus === 'Online');
     assert.ok(online.length > 0, 'the sandbox has an Online instance');
     browser = await launchBrowser();
@@ -190,6 +195,62 @@ describe('EC2 Runner in code-server, as a user', () => {
     await page.locator('.part.statusbar .statusbar-item:has(.codicon-debug-stop)').click({ timeout: STEP_TIMEOUT_MS });
     await waitForOutput(page, /\[Done\] .*· Cancelled/, RUN_TIMEOUT_MS);
     assert.doesNotMatch(await visibleOutput(page), /long tick 1200/);
+  });
+
+  /** Changes a user setting in the Settings editor. */
+  const setUserSetting = (key, value) => chooseSettingValue(page, key, value);
+
+  step('with ec2Runner.runIn = terminal a run shows in a terminal: colours, a "\\r" progress line, the exit code', async () => {
+    await setUserSetting('ec2Runner.runIn', 'terminal');
+    await clearOutput(page);
+    await openFile(page, 'colors.py');
+    await editorContextMenu(page, 'Run Active File on EC2');
+    await waitForTerminal(page, /\[Running\] colors\.py on /, RUN_TIMEOUT_MS);
+    const text = await waitForTerminal(page, (t) => /\[Done\] exit code 0 · Success/.test(t) && t, RUN_TIMEOUT_MS);
+    assert.match(text, /^green ok and bold red$/m, 'the escape codes are rendered, not shown');
+    // Each "\r" went back to the line's start: only the last state of the bar is left.
+    assert.match(text, /^progress 100%$/m);
+    assert.doesNotMatch(text, /progress +\d+%progress|progress {2}0%/, 'no earlier state of the bar is left on screen');
+    assert.match(text, /^colors done$/m);
+    await terminalSpan(page, 'xterm-fg-2', 'green ok').first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await terminalSpan(page, 'xterm-bold', 'bold red').first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await statusBarItem(page, /colors\.py → /).waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await saveScreenshot(page, stack.artifacts, 'run-in-terminal');
+  });
+
+  step('Ctrl+C in the run\'s terminal cancels the run', async () => {
+    await openFile(page, 'long.py');
+    await editorContextMenu(page, 'Run Active File on EC2');
+    await waitForTerminal(page, /long tick 3/, RUN_TIMEOUT_MS);
+    // The run's terminal keeps the editor's focus (preserveFocus): give it the keyboard, as a person clicks into it.
+    await runFromPalette(page, 'Terminal: Focus Terminal');
+    await page.keyboard.press('Control+C');
+    await waitForTerminal(page, /\[Done\] .*· Cancelled/, RUN_TIMEOUT_MS);
+    await setUserSetting('ec2Runner.runIn', 'outputChannel');
+  });
+
+  step('Run Active File Interactively on EC2: two lines typed into the terminal reach the script, which prints their sum', async () => {
+    await openFile(page, 'sum.py');
+    await editorContextMenu(page, 'Run Active File Interactively on EC2');
+    await waitForTerminal(page, /\[Running\] sum\.py on .* · session \S+/, RUN_TIMEOUT_MS);
+    await waitForTerminal(page, /^first number\?$/m, RUN_TIMEOUT_MS);
+    // The terminal has the focus: type as a person would.
+    await page.keyboard.type('2');
+    await page.keyboard.press('Enter');
+    await waitForTerminal(page, /^second number\?$/m, RUN_TIMEOUT_MS);
+    await page.keyboard.type('40');
+    await page.keyboard.press('Enter');
+    const text = await waitForTerminal(page, (t) => /\[Done\] exit code 0 · Success/.test(t) && t, RUN_TIMEOUT_MS);
+    assert.match(text, /^sum 42$/m);
+    assert.match(text, /^first number\? 2$/m, 'the pty echoes what was typed');
+    // The pty's size is the panel's: as many rows as the terminal shows.
+    const [, rows] = /^pty size \d+x(\d+)$/m.exec(text) ?? [];
+    assert.equal(Number(rows), await terminalRowCount(page), `the pty has the terminal's rows:\n${text}`);
+    await statusBarItem(page, /sum\.py → /).waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    // The runs shown in terminals left the output channel alone (it was cleared before the first of them).
+    await runFromPalette(page, 'EC2 Runner: Show Output');
+    await page.locator('.part.panel .action-label[aria-label="Clear Output"]').first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    assert.doesNotMatch(await visibleOutput(page), /colors\.py|long\.py|sum\.py/);
   });
 
   step('a run survives a window reload: it is re-attached and its output continues, without opening the EC2 Runner view', async () => {

@@ -48,6 +48,6 @@ suite('EC2 Runner manifest and activation', () => {
   test('the activity bar container holds the Instances and Runs views, activated lazily', () => {
     const pkg = extension().packageJSON;
     assert.deepEqual(pkg.contributes.views.ec2Runner.map((v: { id: string }) => v.id), ['ec2Runner.instances', 'ec2Runner.runs']);
-    assert.deepEqual(pkg.activationEvents, ['onStartupFinished']);
+    assert.deepEqual(pkg.activationEvents, ['onStartupFinished', 'onDebugResolve:ec2-runner', 'onDebugDynamicConfigurations:ec2-runner']);
   });
 });

@@ -14,6 +14,9 @@
 import type { RunBackend } from './backend';
 import { chunkKey, decodeFrames, parseChunkKey, type Frame } from './remote';
 
+/** The S3 calls the reader makes. */
+export type LiveChannelBackend = Pick<RunBackend, 'listKeys' | 'getObject' | 'getObjectIfExists'>;
+
 export interface LiveLocation {
   bucket: string;
   /** `<keyPrefix>runs/<runId>/`, ending with "/". */
@@ -68,7 +71,7 @@ export class LiveChannelReader {
   private readonly probing = new Set<string>();
 
   constructor(
-    private readonly backend: RunBackend,
+    private readonly backend: LiveChannelBackend,
     readonly location: LiveLocation,
     private readonly onFrames: (instanceId: string, frames: Frame[]) => void,
     /** The wrapper's least time between uploads of continuous output (cadence.ts). */

@@ -1,0 +1,181 @@
+"""Unit tests of the instance-side wrapper's pure parts (src/core/remote/wrapper.py), run with python3's
+unittest by test/unit/remote-wrapper-python.test.ts (and by hand: python3 -m unittest discover -s test/python).
+The wrapper is imported as a module: its main() runs only as a program."""
+import importlib.util
+import io
+import os
+import shutil
+import socket
+import struct
+import sys
+import tempfile
+import unittest
+import urllib.error
+
+WRAPPER_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "core", "remote", "wrapper.py")
+sys.dont_write_bytecode = True  # no __pycache__ beside the source
+_spec = importlib.util.spec_from_file_location("ec2_runner_wrapper", WRAPPER_PATH)
+wrapper = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(wrapper)
+
+
+def http_error(code):
+    return urllib.error.HTTPError("https://bucket.s3.amazonaws.com/", code, "status %d" % code, {}, io.BytesIO(b""))
+
+
+class FrameTests(unittest.TestCase):
+    def test_a_frame_is_its_letter_a_big_endian_length_and_the_payload(self):
+        self.assertEqual(wrapper.frame(b"o", b"hi\n"), b"o\x00\x00\x00\x03hi\n")
+        self.assertEqual(wrapper.frame(b"x", b""), b"x\x00\x00\x00\x00")
+
+    def test_frames_follow_each_other_and_decode_in_order(self):
+        body = wrapper.frame(b"o", b"out") + wrapper.frame(b"e", bytearray(b"err")) + wrapper.frame(b"x", b"0")
+        decoded, at = [], 0
+        while at < len(body):
+            (length,) = struct.unpack(">I", body[at + 1:at + 5])
+            decoded.append((body[at:at + 1], body[at + 5:at + 5 + length]))
+            at += 5 + length
+        self.assertEqual(decoded, [(b"o", b"out"), (b"e", b"err"), (b"x", b"0")])
+
+    def test_a_payload_keeps_every_byte(self):
+        payload = bytes(range(256)) * 3
+        self.assertEqual(wrapper.frame(b"o", payload)[5:], payload)
+
+
+class ChunkKeyTests(unittest.TestCase):
+    def test_the_key_is_prefix_instance_and_an_eight_digit_sequence_number(self):
+        self.assertEqual(wrapper.chunk_key("ec2-runner/runs/0123456789abcdef/", "i-0123456789abcdef0", 7),
+                         "ec2-runner/runs/0123456789abcdef/i-0123456789abcdef0/00000007")
+
+    def test_keys_sort_in_sequence_order_as_s3_lists_them(self):
+        seqs = [0, 1, 9, 10, 99, 100, 12345, 99999999]
+        keys = [wrapper.chunk_key("p/", "i-0abc", seq) for seq in seqs]
+        self.assertEqual(sorted(keys), keys)
+
+
+class SpoolTests(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="wrapper-test-")
+        self.saved = (wrapper.SPEC, tempfile.tempdir)
+        wrapper.SPEC = {"runId": "0123456789abcdef"}
+        tempfile.tempdir = self.tmp
+
+    def tearDown(self):
+        wrapper.SPEC, tempfile.tempdir = self.saved
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_objects_are_kept_until_acknowledged_and_listed_in_sequence_order(self):
+        spool = wrapper.Spool("i-0123456789abcdef0")
+        self.assertIsNone(spool.memory)
+        spool.put(1, b"second")
+        spool.put(0, b"first")
+        self.assertEqual(spool.pending(), [0, 1])
+        self.assertEqual(spool.read(0), b"first")
+        spool.ack(0)
+        self.assertEqual(spool.pending(), [1])
+        self.assertEqual(spool.read(1), b"second")
+
+    def test_the_spool_is_private_to_the_run_and_the_instance(self):
+        spool = wrapper.Spool("i-0123456789abcdef0/../x")
+        self.assertEqual(os.path.dirname(spool.dir), self.tmp)
+        self.assertEqual(os.path.basename(spool.dir), "ec2-runner-spool-0123456789abcdef-i-0123456789abcdef0____x")
+        self.assertEqual(os.stat(spool.dir).st_mode & 0o777, 0o700)
+
+    def test_one_process_holds_the_run_s_lock(self):
+        first, second = wrapper.Spool("i-0abc"), wrapper.Spool("i-0abc")
+        self.assertTrue(first.lock(False))
+        try:
+            self.assertFalse(second.lock(False))
+        finally:
+            first.lock_handle.close()
+        self.assertTrue(second.lock(False), "free again once the holder is gone")
+        second.lock_handle.close()
+
+    def test_without_a_usable_disk_the_spool_keeps_objects_in_memory(self):
+        blocker = os.path.join(self.tmp, "a-file")
+        open(blocker, "w").close()
+        tempfile.tempdir = blocker  # a file where the spool's parent directory should be (even root cannot)
+        spool = wrapper.Spool("i-0abc")
+        self.assertEqual(spool.memory, {})
+        spool.put(0, b"kept")
+        self.assertEqual((spool.pending(), spool.read(0)), ([0], b"kept"))
+
+
+class BackoffTests(unittest.TestCase):
+    def setUp(self):
+        self.sleeps = []
+        self.clock = [1000.0]
+        self.saved = (wrapper.time.sleep, wrapper.time.time)
+        wrapper.time.sleep = lambda seconds: (self.sleeps.append(seconds), self.clock.__setitem__(0, self.clock[0] + seconds))
+        wrapper.time.time = lambda: self.clock[0]
+
+    def tearDown(self):
+        wrapper.time.sleep, wrapper.time.time = self.saved
+
+    def failing(self, errors, value="done"):
+        calls = []
+
+        def action():
+            calls.append(1)
+            if len(calls) <= len(errors):
+                raise errors[len(calls) - 1]
+            return value
+        return action, calls
+
+    def test_transient_failures_are_retried_with_jittered_doubling_delays(self):
+        action, calls = self.failing([ConnectionResetError(), ConnectionResetError(), ConnectionResetError()])
+        self.assertEqual(wrapper.with_retries(action, 6), "done")
+        self.assertEqual(len(calls), 4)
+        for delay, base in zip(self.sleeps, [0.25, 0.5, 1.0]):
+            self.assertTrue(0.5 * base <= delay <= 1.5 * base, (delay, base))
+
+    def test_the_delay_stops_growing_at_its_maximum(self):
+        action, _ = self.failing([ConnectionResetError()] * 9)
+        wrapper.with_retries(action, 10)
+        self.assertTrue(max(self.sleeps) <= 1.5 * wrapper.BACKOFF_MAX_SECONDS)
+
+    def test_the_last_attempt_s_error_is_raised(self):
+        action, calls = self.failing([ConnectionResetError()] * 6)
+        with self.assertRaises(ConnectionResetError):
+            wrapper.with_retries(action, 3)
+        self.assertEqual(len(calls), 3)
+
+    def test_a_refusal_is_not_retried(self):
+        action, calls = self.failing([http_error(403)])
+        with self.assertRaises(urllib.error.HTTPError):
+            wrapper.with_retries(action, 6)
+        self.assertEqual((len(calls), self.sleeps), (1, []))
+
+    def test_slow_down_does_not_use_up_the_attempts(self):
+        action, calls = self.failing([http_error(503)] * 10 + [http_error(429)])
+        self.assertEqual(wrapper.with_retries(action, 2), "done")
+        self.assertEqual(len(calls), 12)
+
+    def test_slow_down_for_longer_than_its_limit_is_raised(self):
+        action, _ = self.failing([http_error(503)] * 1000)
+        with self.assertRaises(urllib.error.HTTPError):
+            wrapper.with_retries(action, 2)
+        self.assertTrue(wrapper.THROTTLED_SECONDS <= sum(self.sleeps) <= wrapper.THROTTLED_SECONDS + 1.5 * wrapper.BACKOFF_MAX_SECONDS)
+
+    def test_give_up_decides_which_errors_end_at_once(self):
+        action, calls = self.failing([urllib.error.URLError(socket.timeout("timed out"))])
+        with self.assertRaises(urllib.error.URLError):
+            wrapper.with_retries(action, 6, lambda e: wrapper.is_permanent(e) or wrapper.is_unreachable(e))
+        self.assertEqual(len(calls), 1)
+
+
+class ErrorKindTests(unittest.TestCase):
+    def test_permanent_throttled_and_unreachable(self):
+        self.assertTrue(wrapper.is_permanent(http_error(403)))
+        self.assertFalse(wrapper.is_permanent(http_error(429)))
+        self.assertFalse(wrapper.is_permanent(http_error(500)))
+        self.assertTrue(wrapper.is_throttled(http_error(503)))
+        self.assertFalse(wrapper.is_throttled(http_error(500)))
+        self.assertTrue(wrapper.is_unreachable(urllib.error.URLError(socket.timeout("timed out"))))
+        self.assertTrue(wrapper.is_unreachable(urllib.error.URLError(ConnectionRefusedError())))
+        self.assertFalse(wrapper.is_unreachable(http_error(503)))
+        self.assertFalse(wrapper.is_unreachable(ConnectionResetError()))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,210 @@
+// The live-channel machine of the run loop (liveFollower.ts) on its own: a scripted backend and a
+// virtual clock, no loop around it.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { OutputChunk, RunStatusUpdate } from '../../src/core/api';
+import { CallGuard } from '../../src/core/callGuard';
+import { LiveFollower } from '../../src/core/liveFollower';
+import type { UploadRenewal } from '../../src/core/renewal';
+import { RunInstances } from '../../src/core/runInstances';
+import { WAIT_POLICY } from '../../src/core/waitPolicy';
+import { BUCKET, FakeClock, FakeRunBackend, RUN_PREFIX, text, type FakeInstance } from '../support/fakeRunBackend';
+
+const ID = 'i-0123456789abcdef0';
+const ID2 = 'i-0123456789abcdef1';
+const COMMAND_ID = '11111111-2222-3333-4444-555555555555';
+
+interface RenewCall {
+  instanceIds: readonly string[];
+  proactive: boolean;
+  notStarted?: ReadonlySet<string>;
+}
+
+/** A renewal that records its calls, due at `renewAtMs`, failing with `failWith` when given. */
+function fakeRenewal(renewAtMs: number, failWith?: Error) {
+  const calls: RenewCall[] = [];
+  const renewal = {
+    renewAtMs: () => renewAtMs,
+    renew: async (instanceIds: readonly string[], options: { proactive: boolean; notStarted?: ReadonlySet<string> }) => {
+      calls.push({ instanceIds, ...options });
+      if (failWith) throw failWith;
+      return new Map(instanceIds.map((id) => [id, `renewal-${id}`]));
+    },
+  };
+  return { renewal: renewal as unknown as UploadRenewal, calls };
+}
+
+function follower(instances: FakeInstance[], options: { renewal?: UploadRenewal; targeted?: string[] } = {}) {
+  const clock = new FakeClock();
+  const backend = new FakeRunBackend(clock, instances);
+  const run = new RunInstances(options.targeted ?? instances.map((i) => i.instanceId));
+  const output: OutputChunk[] = [];
+  const statuses: RunStatusUpdate[] = [];
+  run.onOutput((c) => output.push(c));
+  run.onStatus((s) => statuses.push(s));
+  const ssmGuard = new CallGuard((error) => {
+    throw error;
+  });
+  const live = new LiveFollower({
+    commandId: COMMAND_ID,
+    backend,
+    clock,
+    instances: run,
+    discoverInstances: false,
+    location: { bucket: BUCKET, runPrefix: RUN_PREFIX },
+    renewal: options.renewal,
+    counted: () => run.all(),
+    targetsResolved: () => true,
+    ssmGuard,
+  });
+  const stdoutOf = (id = ID) => Buffer.concat(output.filter((c) => c.instanceId === id && c.stream === 'stdout').map((c) => c.data)).toString('utf8');
+  return { clock, backend, run, live, output, statuses, stdoutOf };
+}
+
+const started = (instanceId: string, chunks: FakeInstance['chunks']): FakeInstance => ({ instanceId, chunks, ssm: [{ from: 0, status: 'InProgress' }] });
+
+describe('live follower: reading the channel', () => {
+  test('a pass hands each instance its output in order and marks it started', async () => {
+    const { live, run, statuses, stdoutOf, clock } = follower([
+      started(ID, [
+        { at: 0, frames: [{ type: 'start', info: {} }, { type: 'stdout', data: text('a\n') }] },
+        { at: 0, frames: [{ type: 'stdout', data: text('b\n') }] },
+        { at: 500, frames: [{ type: 'exit', exitCode: 0 }] },
+      ]),
+    ]);
+    assert.equal(await live.poll(false), true);
+    assert.equal(stdoutOf(), 'a\nb\n');
+    assert.deepEqual(statuses, [{ instanceId: ID, status: 'InProgress', statusDetails: 'InProgress' }]);
+    assert.equal(await live.poll(false), false, 'nothing new');
+    assert.equal(live.follows(), true);
+    clock.nowMs = 600;
+    assert.equal(await live.poll(false), true);
+    assert.ok(run.get(ID)!.liveEnded);
+    assert.equal(live.follows(), false, 'every instance has ended');
+    assert.equal(live.completes(run.get(ID)!, 'Success'), true);
+  });
+
+  test('interval: 150 ms while output flows, 1 s when idle or for a fleet of 50', () => {
+    const one = follower([started(ID, [])]).live;
+    assert.equal(one.interval(false), WAIT_POLICY.liveIntervalMs);
+    assert.equal(one.interval(true), WAIT_POLICY.liveIdleIntervalMs);
+    const ids = Array.from({ length: 50 }, (_, i) => `i-${String(i).padStart(17, '0')}`);
+    const fleet = follower(ids.map((id) => started(id, []))).live;
+    assert.equal(fleet.interval(false), WAIT_POLICY.liveFleetIntervalMs);
+  });
+
+  test('a missing object is skipped after the grace period, with a note, and what follows it arrives', async () => {
+    const { live, run, clock, stdoutOf } = follower([
+      started(ID, [
+        { at: 0, seq: 0, frames: [{ type: 'start', info: {} }] },
+        { at: 0, seq: 2, frames: [{ type: 'stdout', data: text('after the gap\n') }] },
+      ]),
+    ]);
+    const p = run.get(ID)!;
+    await live.lastLook(p);
+    assert.equal(stdoutOf(), '');
+    assert.equal(p.gapSinceMs, 0);
+    clock.nowMs = WAIT_POLICY.gapGraceMs - 1;
+    await live.lastLook(p);
+    assert.equal(stdoutOf(), '', 'still within the grace period');
+    clock.nowMs = WAIT_POLICY.gapGraceMs;
+    await live.lastLook(p);
+    assert.equal(stdoutOf(), 'after the gap\n');
+    assert.deepEqual(p.notes, ['1 live output object(s) never arrived; output is incomplete']);
+  });
+
+  test('a corrupt object makes that instance unreadable, not the others', async () => {
+    const { live, run, stdoutOf, backend } = follower([started(ID, [{ at: 0, frames: [] }]), started(ID2, [{ at: 0, frames: [{ type: 'stdout', data: text('fine\n') }] }])]);
+    const getObjectIfExists = backend.getObjectIfExists.bind(backend);
+    backend.getObjectIfExists = async (bucket, key) => (key.includes(ID) ? new Uint8Array([0xff, 0, 0, 0, 9]) : getObjectIfExists(bucket, key));
+    await live.poll(false);
+    assert.match(run.get(ID)!.liveProblem ?? '', /^live output unreadable/);
+    assert.equal(run.get(ID2)!.liveProblem, undefined);
+    assert.equal(stdoutOf(ID2), 'fine\n');
+    assert.equal(live.usable, true);
+    assert.equal(live.completes(run.get(ID)!, 'Success'), false, 'SSM output for the corrupt one');
+  });
+
+  test("S3's SlowDown neither counts nor gives up; six other failures in a row leave the channel for SSM's output", async () => {
+    const { live, backend } = follower([started(ID, [{ at: 0, frames: [{ type: 'start', info: {} }] }])]);
+    backend.failures.getObjectIfExists = Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown' });
+    for (let i = 0; i < WAIT_POLICY.maxConsecutiveErrors + 2; i++) await live.poll(false);
+    assert.equal(live.usable, true);
+    backend.failures.getObjectIfExists = Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    for (let i = 0; i < WAIT_POLICY.maxConsecutiveErrors - 1; i++) await live.poll(false);
+    assert.equal(live.usable, true, 'five in a row are tolerated');
+    await live.poll(false);
+    assert.equal(live.usable, false);
+    assert.equal(live.follows(), false);
+    assert.equal(await live.poll(false), false);
+  });
+
+  test('access denied leaves the channel at once', async () => {
+    const { live, backend } = follower([started(ID, [])]);
+    backend.failures.getObjectIfExists = Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    await live.poll(false);
+    assert.equal(live.usable, false);
+  });
+});
+
+describe('live follower: upload policy renewal', () => {
+  test('due at the renewal time, sent only to confirmed instances still producing output; unstarted ones named', async () => {
+    const { renewal, calls } = fakeRenewal(10_000);
+    const { live, run, clock } = follower([started(ID, []), started(ID2, [])], { renewal });
+    run.instance('i-00000000000000fff'); // seen only on the live channel (a forged key): never renewed
+    run.get(ID)!.startInfo = {};
+    assert.equal(live.nextRenewalAt(), 10_000);
+    await live.renewIfDue();
+    assert.equal(calls.length, 0, 'not before its time');
+    clock.nowMs = 10_000;
+    await live.renewIfDue();
+    assert.deepEqual(calls.map((c) => [c.instanceIds, c.proactive, [...(c.notStarted ?? [])]]), [[[ID, ID2], true, [ID2]]]);
+  });
+
+  test('a failed renewal notes the problem once per instance and is tried again 30 s later', async () => {
+    const { renewal, calls } = fakeRenewal(0, new Error('AccessDenied: ssm:SendCommand'));
+    const { live, run, clock } = follower([started(ID, [])], { renewal });
+    await live.renewIfDue();
+    assert.equal(live.nextRenewalAt(), 30_000);
+    await live.renewIfDue();
+    assert.equal(calls.length, 1, 'not retried before the 30 s');
+    clock.nowMs = 30_000;
+    await live.renewIfDue();
+    assert.equal(calls.length, 2);
+    assert.equal(run.get(ID)!.notes.length, 1, run.get(ID)!.notes.join('\n'));
+    assert.match(run.get(ID)!.notes[0], /could not be renewed .*asking for the status of command 11111111-2222-3333-4444-555555555555 later fetches it/);
+  });
+
+  test('output kept on an instance after its run: one renewal, followed until the renewal command ends', async () => {
+    const { renewal, calls } = fakeRenewal(Infinity);
+    const instance: FakeInstance = {
+      instanceId: ID,
+      chunks: [
+        { at: 0, frames: [{ type: 'start', info: {} }] },
+        { at: 3_000, frames: [{ type: 'stdout', data: text('kept\n') }, { type: 'exit', exitCode: 0 }] },
+      ],
+      ssm: [{ from: 0, status: 'Success', responseCode: 0 }],
+    };
+    const { live, run, clock, backend, stdoutOf } = follower([instance], { renewal });
+    const p = run.get(ID)!;
+    await live.poll(false);
+    const ended = (await backend.getInvocation(COMMAND_ID, ID))!;
+    assert.equal(await live.recoverKeptOutput(p, ended), true);
+    assert.deepEqual(calls.map((c) => [c.instanceIds, c.proactive]), [[[ID], false]]);
+    assert.equal(p.recoveryCommandId, `renewal-${ID}`);
+    // The renewal command's invocation (the fake answers with the instance's own state: ended).
+    clock.nowMs = 3_000;
+    assert.equal(await live.recoverKeptOutput(p, ended), false);
+    assert.equal(stdoutOf(), 'kept\n');
+    assert.ok(p.liveEnded);
+    assert.deepEqual(p.notes, []);
+  });
+
+  test('a cancelled or timed-out run has nothing kept to fetch', async () => {
+    const { renewal, calls } = fakeRenewal(Infinity);
+    const { live, run, backend } = follower([{ instanceId: ID, chunks: [{ at: 0, frames: [{ type: 'start', info: {} }] }], ssm: [{ from: 0, status: 'Cancelled' }] }], { renewal });
+    await live.poll(false);
+    assert.equal(await live.recoverKeptOutput(run.get(ID)!, (await backend.getInvocation(COMMAND_ID, ID))!), false);
+    assert.equal(calls.length, 0);
+  });
+});

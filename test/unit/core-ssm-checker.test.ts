@@ -1,0 +1,169 @@
+// The SSM machine of the run loop (ssmChecker.ts) on its own: which calls one check costs, how a
+// fleet's rounds are spread, what an offline instance and a silent channel get.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { InstanceProgress } from '../../src/core/progress';
+import { RunInstances } from '../../src/core/runInstances';
+import { SsmChecker } from '../../src/core/ssmChecker';
+import { WAIT_POLICY } from '../../src/core/waitPolicy';
+import { FakeClock, FakeRunBackend, type FakeInstance } from '../support/fakeRunBackend';
+
+const ID = 'i-0123456789abcdef0';
+const ID2 = 'i-0123456789abcdef1';
+
+function checker(instances: FakeInstance[], options: { discoverInstances?: boolean; recovering?: boolean } = {}) {
+  const clock = new FakeClock();
+  const backend = new FakeRunBackend(clock, instances);
+  const discoverInstances = options.discoverInstances ?? false;
+  const run = new RunInstances(discoverInstances ? [] : instances.map((i) => i.instanceId));
+  const finalized: Array<{ instanceId: string; status: string; note?: string }> = [];
+  const cancelled: string[][] = [];
+  const ssm = new SsmChecker({
+    commandId: '11111111-2222-3333-4444-555555555555',
+    backend,
+    clock,
+    instances: run,
+    discoverInstances,
+    singleTarget: !discoverInstances && instances.length === 1,
+    startedAtMs: 0,
+    host: {
+      finalize: async (p: InstanceProgress, status: string, _details: string, note?: string) => {
+        p.final = true;
+        finalized.push({ instanceId: p.instanceId, status, note });
+      },
+      recoverKeptOutput: async () => options.recovering ?? false,
+      cancel: async (ids) => {
+        cancelled.push(ids);
+      },
+    },
+  });
+  return { clock, backend, run, ssm, finalized, cancelled };
+}
+
+const at = (from: number, status: string): FakeInstance['ssm'][number] => ({ from, status, responseCode: status === 'Success' ? 0 : -1 });
+
+describe('SSM checker: one instance', () => {
+  test('a check is one GetCommandInvocation; a running instance gets its status, an ended one is finalized', async () => {
+    const { ssm, backend, run, clock, finalized } = checker([{ instanceId: ID, ssm: [at(0, 'InProgress'), at(1_000, 'Success')] }]);
+    await ssm.check(false, { spread: true });
+    assert.deepEqual(backend.calls, { ...backend.calls, getInvocation: 1, getCommand: 0, listInvocations: 0 });
+    assert.equal(run.get(ID)!.status, 'InProgress');
+    assert.equal(run.get(ID)!.startedAtMs, 0);
+    clock.nowMs = 1_000;
+    await ssm.check(true, { spread: true });
+    assert.deepEqual(finalized, [{ instanceId: ID, status: 'Success', note: undefined }]);
+    await ssm.check(true, { spread: true });
+    assert.equal(backend.calls.getInvocation, 2, 'a final instance is not asked about again');
+    assert.equal(ssm.followUpDueAt(), Infinity);
+  });
+
+  test('an invocation SSM never reports fails after the limit', async () => {
+    const { ssm, clock, finalized } = checker([{ instanceId: ID, ssm: [] }]);
+    await ssm.check(false, { spread: true });
+    assert.deepEqual(finalized, []);
+    clock.nowMs = WAIT_POLICY.invocationMissingLimitMs + 1;
+    await ssm.check(false, { spread: true });
+    assert.deepEqual(finalized, [{ instanceId: ID, status: 'Failed', note: 'SSM never reported an invocation for this instance' }]);
+  });
+
+  test('output kept on the instance holds its result back', async () => {
+    const { ssm, finalized, run } = checker([{ instanceId: ID, ssm: [at(0, 'Success')] }], { recovering: true });
+    await ssm.check(true, { spread: false });
+    assert.deepEqual(finalized, []);
+    assert.equal(run.get(ID)!.final, false);
+  });
+});
+
+describe('SSM checker: fleets', () => {
+  const fleet = (status = 'InProgress') => [
+    { instanceId: ID, ssm: [at(0, status)] },
+    { instanceId: ID2, ssm: [at(0, status)] },
+  ];
+
+  test('a spread check is ListCommands now and the invocation listing as its own round, ssmRoundGapMs later', async () => {
+    const { ssm, backend, clock } = checker(fleet());
+    await ssm.check(false, { spread: true });
+    assert.deepEqual([backend.calls.getCommand, backend.calls.listInvocations], [1, 0]);
+    assert.equal(ssm.followUpDueAt(), WAIT_POLICY.ssmRoundGapMs);
+    clock.nowMs = ssm.followUpDueAt();
+    await ssm.runFollowUp();
+    assert.deepEqual([backend.calls.getCommand, backend.calls.listInvocations], [1, 1]);
+    assert.equal(ssm.followUpDueAt(), Infinity);
+  });
+
+  test('nothing changed since the last listing: ListCommands only', async () => {
+    const { ssm, backend } = checker(fleet());
+    await ssm.check(false, { spread: false });
+    assert.equal(backend.calls.listInvocations, 1);
+    await ssm.check(false, { spread: false });
+    assert.deepEqual([backend.calls.getCommand, backend.calls.listInvocations], [2, 1]);
+  });
+
+  test('confirming with every target known lists the invocations at once, without ListCommands', async () => {
+    const { ssm, backend, finalized } = checker(fleet('Success'));
+    await ssm.check(true, { spread: true });
+    assert.deepEqual([backend.calls.getCommand, backend.calls.listInvocations], [0, 1]);
+    assert.deepEqual(finalized.map((f) => f.status), ['Success', 'Success']);
+  });
+
+  test('tag targets are resolved once SSM has named them all', async () => {
+    const { ssm, run } = checker(fleet(), { discoverInstances: true });
+    assert.equal(ssm.targetsResolved(), false);
+    await ssm.check(false, { spread: false });
+    assert.equal(run.confirmedCount(), 2);
+    assert.equal(ssm.targetsResolved(), true);
+  });
+
+  test('an unconfirmed cancellation resolves the targets of a finished-looking command', async () => {
+    const { ssm } = checker([{ instanceId: ID, ssm: [] }], { discoverInstances: true });
+    await ssm.check(false, { spread: false });
+    assert.equal(ssm.targetsResolved(), false);
+    ssm.assumeCancelled();
+    assert.equal(ssm.targetsResolved(), true);
+  });
+});
+
+describe('SSM checker: instances that do not start, silent channels, failures', () => {
+  test('the regular check looks at PingStatus once for an undelivered instance; an offline one is cancelled and Undeliverable', async () => {
+    const { ssm, backend, clock, cancelled, finalized, run } = checker([
+      { instanceId: ID, ssm: [at(0, 'Pending')], pingStatus: 'ConnectionLost' },
+      { instanceId: ID2, ssm: [at(0, 'Pending')], pingStatus: 'Online' },
+    ]);
+    await ssm.regularCheck();
+    for (let round = 0; round < 2; round++) {
+      clock.nowMs = ssm.followUpDueAt();
+      await ssm.runFollowUp();
+    }
+    assert.equal(backend.calls.pingStatus, 1);
+    assert.deepEqual(cancelled, [[ID]]);
+    assert.deepEqual(finalized.map((f) => [f.instanceId, f.status]), [[ID, 'Undeliverable']]);
+    assert.match(run.get(ID)!.offline ?? '', /not connected to SSM \(PingStatus ConnectionLost\); the command was cancelled/);
+    await ssm.regularCheck();
+    clock.nowMs = ssm.followUpDueAt();
+    await ssm.runFollowUp();
+    assert.equal(backend.calls.pingStatus, 1, 'each instance is looked at once');
+  });
+
+  test('a silent channel: one look at 2 s, then every second while SSM says it runs, none after the first minute', async () => {
+    const { ssm, clock, run } = checker([{ instanceId: ID, ssm: [at(0, 'InProgress')] }]);
+    assert.equal(ssm.silentCheckAt(0), WAIT_POLICY.silentLiveAfterMs);
+    clock.nowMs = WAIT_POLICY.silentLiveAfterMs;
+    await ssm.check(false, { spread: true });
+    assert.equal(ssm.silentCheckAt(clock.nowMs), clock.nowMs + WAIT_POLICY.silentStatusCheckMs);
+    run.get(ID)!.startInfo = {}; // the channel spoke
+    assert.equal(ssm.silentCheckAt(clock.nowMs), Infinity);
+    run.get(ID)!.startInfo = undefined;
+    clock.nowMs = WAIT_POLICY.silentChecksForMs + 1;
+    assert.equal(ssm.silentCheckAt(clock.nowMs - 1_000), Infinity);
+  });
+
+  test('transient failures are tolerated up to the limit; access denied ends following at once', async () => {
+    const { ssm, backend } = checker([{ instanceId: ID, ssm: [at(0, 'InProgress')] }]);
+    backend.failures.getInvocation = Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    for (let i = 0; i < WAIT_POLICY.maxConsecutiveErrors - 1; i++) await ssm.check(false, { spread: true });
+    await assert.rejects(() => ssm.check(false, { spread: true }));
+    const denied = checker([{ instanceId: ID, ssm: [at(0, 'InProgress')] }]);
+    denied.backend.failures.getInvocation = Object.assign(new Error('not authorized'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+    await assert.rejects(() => denied.ssm.check(false, { spread: true }), (error: Error & { code?: string }) => error.code === 'AccessDenied');
+  });
+});
