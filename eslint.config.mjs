@@ -12,7 +12,17 @@ const noVscode = { name: 'vscode', message: '`vscode` is imported only in src/ex
 
 export default tseslint.config(
   {
-    ignores: ['out/**', 'dist/**', 'node_modules/**', '.vscode-test/**', '.wip/**', '**/fixtures/**', 'coverage/**', 'reports/**', '.stryker-tmp/**'],
+    ignores: [
+      'out/**',
+      'dist/**',
+      'node_modules/**',
+      '.vscode-test/**',
+      '.wip/**',
+      '**/fixtures/**',
+      'coverage/**',
+      'reports/**',
+      '.stryker-tmp/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -20,17 +30,49 @@ export default tseslint.config(
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     languageOptions: {
       globals: {
-        console: 'readonly', process: 'readonly', require: 'readonly', module: 'writable', __dirname: 'readonly', Buffer: 'readonly',
-        setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly',
-        clearImmediate: 'readonly', URL: 'readonly', URLSearchParams: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly',
-        AbortController: 'readonly', AbortSignal: 'readonly', fetch: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly',
-        performance: 'readonly', globalThis: 'readonly', NodeJS: 'readonly', crypto: 'readonly', Response: 'readonly', Request: 'readonly',
-        Headers: 'readonly', FormData: 'readonly', Blob: 'readonly', WebSocket: 'readonly', EventTarget: 'readonly', Event: 'readonly',
-        document: 'readonly', window: 'readonly', navigator: 'readonly',
+        console: 'readonly',
+        process: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        clearImmediate: 'readonly',
+        URL: 'readonly',
+        URLSearchParams: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        fetch: 'readonly',
+        structuredClone: 'readonly',
+        queueMicrotask: 'readonly',
+        performance: 'readonly',
+        globalThis: 'readonly',
+        NodeJS: 'readonly',
+        crypto: 'readonly',
+        Response: 'readonly',
+        Request: 'readonly',
+        Headers: 'readonly',
+        FormData: 'readonly',
+        Blob: 'readonly',
+        WebSocket: 'readonly',
+        EventTarget: 'readonly',
+        Event: 'readonly',
+        document: 'readonly',
+        window: 'readonly',
+        navigator: 'readonly',
       },
     },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // Names, paths and output are checked for control characters on purpose.
       'no-control-regex': 'off',
       // A closure that reads a variable assigned once, later (a server handing out itself).
@@ -57,49 +99,71 @@ export default tseslint.config(
   {
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [noVscode],
-        patterns: [{ regex: room('cli|extension|sandbox'), message: 'Core imports nothing from the CLI, the extension or the sandbox.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noVscode],
+          patterns: [
+            {
+              regex: room('cli|extension|sandbox'),
+              message: 'Core imports nothing from the CLI, the extension or the sandbox.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src/sandbox/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [noVscode],
-        patterns: [
-          { regex: room('cli|extension'), message: 'The sandbox imports nothing from the CLI or the extension.' },
-          {
-            regex: room('core', '(?!(awsLimits|session/message|session/reliable|session/smux)$)'),
-            message: 'The sandbox takes from core only awsLimits (and the Session Manager wire protocol in core/session).',
-          },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noVscode],
+          patterns: [
+            { regex: room('cli|extension'), message: 'The sandbox imports nothing from the CLI or the extension.' },
+            {
+              regex: room('core', '(?!(awsLimits|session/message|session/reliable|session/smux)$)'),
+              message:
+                'The sandbox takes from core only awsLimits (and the Session Manager wire protocol in core/session).',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src/extension/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          {
-            regex: room('cli|sandbox'),
-            allowTypeImports: true,
-            message: 'The extension loads the sandbox bundle at run time (types only here); it imports nothing else from the CLI or the sandbox.',
-          },
-          { regex: room('core', '(?!frontEnd$)'), message: 'The extension takes core through src/core/frontEnd.ts only.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: room('cli|sandbox'),
+              allowTypeImports: true,
+              message:
+                'The extension loads the sandbox bundle at run time (types only here); it imports nothing else from the CLI or the sandbox.',
+            },
+            {
+              regex: room('core', '(?!frontEnd$)'),
+              message: 'The extension takes core through src/core/frontEnd.ts only.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src/cli/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [noVscode],
-        patterns: [{ regex: room('extension'), message: 'The CLI imports nothing from the extension.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noVscode],
+          patterns: [{ regex: room('extension'), message: 'The CLI imports nothing from the extension.' }],
+        },
+      ],
     },
   },
   {

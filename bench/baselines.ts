@@ -69,26 +69,43 @@ export async function runWithCliWaiter(ssm: SSMClient, instanceId: string, comma
   );
   const reportedAtMs = Date.now();
   const last = waited.reason as GetCommandInvocationCommandOutput | undefined;
-  return { status: last?.Status ?? 'Unknown', exitCode: last?.ResponseCode ?? -1, stdout: last?.StandardOutputContent ?? '', reportedAtMs };
+  return {
+    status: last?.Status ?? 'Unknown',
+    exitCode: last?.ResponseCode ?? -1,
+    stdout: last?.StandardOutputContent ?? '',
+    reportedAtMs,
+  };
 }
 
 /** The seed library's run_shell_script_sync loop for one instance. */
-export async function runWithSeedLibrary(ssm: SSMClient, instanceId: string, command: string): Promise<BaselineOutcome> {
+export async function runWithSeedLibrary(
+  ssm: SSMClient,
+  instanceId: string,
+  command: string,
+): Promise<BaselineOutcome> {
   const commandId = await sendShellCommand(ssm, instanceId, command);
   const deadline = Date.now() + SEED_LIBRARY.timeoutSeconds * 1000;
   await sleep(SEED_LIBRARY.gapSeconds * 1000);
   for (;;) {
     try {
-      const invocation = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+      const invocation = await ssm.send(
+        new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+      );
       const status = invocation.Status ?? 'Unknown';
       if (TERMINAL.has(status)) {
-        return { status, exitCode: invocation.ResponseCode ?? -1, stdout: invocation.StandardOutputContent ?? '', reportedAtMs: Date.now() };
+        return {
+          status,
+          exitCode: invocation.ResponseCode ?? -1,
+          stdout: invocation.StandardOutputContent ?? '',
+          reportedAtMs: Date.now(),
+        };
       }
     } catch (error) {
       // The seed raises here; retrying is the one fix applied so the run completes.
       if ((error as { name?: string }).name !== 'InvocationDoesNotExist') throw error;
     }
-    if (Date.now() > deadline) throw new Error(`seed library timed out after ${SEED_LIBRARY.timeoutSeconds} s for ${commandId}`);
+    if (Date.now() > deadline)
+      throw new Error(`seed library timed out after ${SEED_LIBRARY.timeoutSeconds} s for ${commandId}`);
     await sleep(SEED_LIBRARY.delaySeconds * 1000);
   }
 }

@@ -37,7 +37,10 @@ function expectedSha256(bytes: number): string {
 function sha256OfFile(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
-    createReadStream(path).on('data', (d) => hash.update(d)).on('end', () => resolve(hash.digest('hex'))).on('error', reject);
+    createReadStream(path)
+      .on('data', (d) => hash.update(d))
+      .on('end', () => resolve(hash.digest('hex')))
+      .on('error', reject);
   });
 }
 
@@ -50,10 +53,33 @@ export async function measureBigOutput(bytes: number): Promise<BigOutputResult> 
     const out = openSync(outFile, 'w');
     const startedAt = Date.now();
     const exitCode = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, join(REPO_ROOT, 'dist', 'cli.js'), 'exec', '--instance', sandbox.onlineInstanceIds[0], '--timeout', '3600', '--', `yes ${LINE} | head -c ${bytes}`], {
-        stdio: ['ignore', out, 'inherit'],
-        env: { ...process.env, ...sandboxEnvironment(sandbox.info), AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
-      });
+      const child = spawn(
+        '/usr/bin/time',
+        [
+          '-f',
+          '%M',
+          '-o',
+          rssFile,
+          process.execPath,
+          join(REPO_ROOT, 'dist', 'cli.js'),
+          'exec',
+          '--instance',
+          sandbox.onlineInstanceIds[0],
+          '--timeout',
+          '3600',
+          '--',
+          `yes ${LINE} | head -c ${bytes}`,
+        ],
+        {
+          stdio: ['ignore', out, 'inherit'],
+          env: {
+            ...process.env,
+            ...sandboxEnvironment(sandbox.info),
+            AWS_CONFIG_FILE: '/dev/null',
+            AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+          },
+        },
+      );
       child.on('error', reject);
       child.on('close', resolve);
     });
@@ -62,7 +88,9 @@ export async function measureBigOutput(bytes: number): Promise<BigOutputResult> 
     const peakRssMb = round(Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024);
     const identical = statSync(outFile).size === bytes && (await sha256OfFile(outFile)) === expectedSha256(bytes);
     const result = { bytes, peakRssMb, identical, exitCode, wallMs };
-    progress(`big output ${bytes} bytes: CLI peak RSS ${peakRssMb} MB, identical on disk: ${identical}, exit ${exitCode}, ${wallMs} ms`);
+    progress(
+      `big output ${bytes} bytes: CLI peak RSS ${peakRssMb} MB, identical on disk: ${identical}, exit ${exitCode}, ${wallMs} ms`,
+    );
     return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });

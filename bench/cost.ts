@@ -11,7 +11,15 @@ import { distribution, progress, round, sleep, type Distribution } from './stats
 
 /** S3 Standard list prices per request (us-east-1): PUT, COPY, POST, LIST; GET, HEAD and the rest. DELETE is free. */
 export const S3_PRICES_USD = { putPostList: 0.005 / 1000, get: 0.0004 / 1000 } as const;
-const PUT_CLASS = new Set(['PutObject', 'PostObject', 'CopyObject', 'ListObjectsV2', 'ListObjects', 'ListBuckets', 'CreateBucket']);
+const PUT_CLASS = new Set([
+  'PutObject',
+  'PostObject',
+  'CopyObject',
+  'ListObjectsV2',
+  'ListObjects',
+  'ListBuckets',
+  'CreateBucket',
+]);
 const FREE = new Set(['DeleteObject', 'DeleteObjects']);
 
 export interface CostPlan {
@@ -62,11 +70,20 @@ function s3Requests(counts: Record<string, number>): Record<string, number> {
 
 function scenario(instances: number, windowMs: number, counts: Record<string, number>): CostScenario {
   const instanceHours = (instances * windowMs) / 3_600_000;
-  return { instances, windowSeconds: round(windowMs / 1000), requests: s3Requests(counts), usdPerInstanceHour: round(usdOf(counts) / instanceHours, 5) };
+  return {
+    instances,
+    windowSeconds: round(windowMs / 1000),
+    requests: s3Requests(counts),
+    usdPerInstanceHour: round(usdOf(counts) / instanceHours, 5),
+  };
 }
 
 /** The S3 requests of a steady-state window: `settleSeconds` after `printing` resolved, for `windowSeconds`. */
-async function steadyState(sandbox: SandboxProcess, printing: Promise<unknown>, plan: CostPlan): Promise<{ counts: Record<string, number>; windowMs: number }> {
+async function steadyState(
+  sandbox: SandboxProcess,
+  printing: Promise<unknown>,
+  plan: CostPlan,
+): Promise<{ counts: Record<string, number>; windowMs: number }> {
   await printing;
   await sleep(plan.settleSeconds * 1000);
   await sandbox.resetStats();
@@ -77,24 +94,40 @@ async function steadyState(sandbox: SandboxProcess, printing: Promise<unknown>, 
 }
 
 /** Resolves once `count` instances have delivered stdout. */
-function printingOn(handle: { onOutput(listener: (c: { instanceId: string; stream: string }) => void): unknown }, count: number): Promise<void> {
+function printingOn(
+  handle: { onOutput(listener: (c: { instanceId: string; stream: string }) => void): unknown },
+  count: number,
+): Promise<void> {
   const seen = new Set<string>();
-  return new Promise((resolve) => handle.onOutput((c) => {
-    if (c.stream === 'stdout') seen.add(c.instanceId);
-    if (seen.size >= count) resolve();
-  }));
+  return new Promise((resolve) =>
+    handle.onOutput((c) => {
+      if (c.stream === 'stdout') seen.add(c.instanceId);
+      if (seen.size >= count) resolve();
+    }),
+  );
 }
 
 const DELIVERY_DELAY_MS = 200;
 
 /** Waits until SSM's status of the invocation passes `done`, asking SSM only (no S3 request is added to the count). */
-async function untilStatus(sandbox: SandboxProcess, commandId: string, instanceId: string, done: (status: string) => boolean, timeoutMs: number): Promise<void> {
+async function untilStatus(
+  sandbox: SandboxProcess,
+  commandId: string,
+  instanceId: string,
+  done: (status: string) => boolean,
+  timeoutMs: number,
+): Promise<void> {
   const { endpoint, region, accessKeyId, secretAccessKey } = sandbox.info;
   const ssm = new SSMClient({ endpoint, region, credentials: { accessKeyId, secretAccessKey } });
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
-      const status = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId })).then((o) => o.Status ?? 'Pending', () => 'Pending');
+      const status = await ssm
+        .send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }))
+        .then(
+          (o) => o.Status ?? 'Pending',
+          () => 'Pending',
+        );
       if (done(status)) return;
       if (Date.now() > deadline) throw new Error(`run ${commandId} still ${status} after ${timeoutMs / 1000} s`);
       await sleep(500);
@@ -105,7 +138,10 @@ async function untilStatus(sandbox: SandboxProcess, commandId: string, instanceI
 }
 
 export async function measureCost(plan: CostPlan): Promise<CostResult> {
-  const sandbox = await SandboxProcess.start({ instances: plan.fleetInstances + 1, deliveryDelayMs: DELIVERY_DELAY_MS });
+  const sandbox = await SandboxProcess.start({
+    instances: plan.fleetInstances + 1,
+    deliveryDelayMs: DELIVERY_DELAY_MS,
+  });
   const engine = loadEngine().createEngine(sandbox.engineSettings);
   const one = { kind: 'instances' as const, instanceIds: [sandbox.onlineInstanceIds[0]] };
   try {
@@ -115,15 +151,22 @@ export async function measureCost(plan: CostPlan): Promise<CostResult> {
     for (let i = 0; i < plan.firstOutputRuns; i++) {
       const startedAt = Date.now();
       const handle = await engine.start({ source: { kind: 'command', command: 'echo first; sleep 0.5' }, target: one });
-      const first = new Promise<number>((resolve) => handle.onOutput((c) => c.stream === 'stdout' && resolve(Date.now())));
+      const first = new Promise<number>((resolve) =>
+        handle.onOutput((c) => c.stream === 'stdout' && resolve(Date.now())),
+      );
       await withTimeout(handle.wait(), 60_000, 'first-output run');
       firsts.push((await first) - startedAt - DELIVERY_DELAY_MS);
     }
     const firstOutputMs = { ...distribution(firsts), deliveryDelayMs: DELIVERY_DELAY_MS };
-    progress(`first output line: p50 ${firstOutputMs.p50} ms, p95 ${firstOutputMs.p95} ms (delivery delay ${DELIVERY_DELAY_MS} ms subtracted)`);
+    progress(
+      `first output line: p50 ${firstOutputMs.p50} ms, p95 ${firstOutputMs.p95} ms (delivery delay ${DELIVERY_DELAY_MS} ms subtracted)`,
+    );
 
     // One watched run: its live lag is measured on all its lines.
-    const handle = await engine.start({ source: { kind: 'command', command: printingCommand(plan.scriptSeconds) }, target: one });
+    const handle = await engine.start({
+      source: { kind: 'command', command: printingCommand(plan.scriptSeconds) },
+      target: one,
+    });
     const lags: number[] = [];
     let pending = '';
     handle.onOutput((c) => {
@@ -137,16 +180,35 @@ export async function measureCost(plan: CostPlan): Promise<CostResult> {
     const singleWindow = await steadyState(sandbox, printingOn(handle, 1), plan);
     const result = await withTimeout(handle.wait(), plan.scriptSeconds * 1000 + 120_000, 'watched printing run');
     const single = { ...scenario(1, singleWindow.windowMs, singleWindow.counts), liveLagMs: distribution(lags) };
-    if (result.invocations[0].outputSource !== 'live' || !lastLine(result.invocations[0].stdout)) throw new Error(`watched run: no live output (${result.invocations[0].reason ?? ''})`);
-    progress(`cost, one watched run: $${single.usdPerInstanceHour}/instance-hour, live lag p50 ${single.liveLagMs.p50} ms; ${JSON.stringify(single.requests)}`);
+    if (result.invocations[0].outputSource !== 'live' || !lastLine(result.invocations[0].stdout))
+      throw new Error(`watched run: no live output (${result.invocations[0].reason ?? ''})`);
+    progress(
+      `cost, one watched run: $${single.usdPerInstanceHour}/instance-hour, live lag p50 ${single.liveLagMs.p50} ms; ${JSON.stringify(single.requests)}`,
+    );
 
     // Unwatched: started with --no-wait's request and left alone; its instance's uploads are what it costs.
-    const detached = await engine.start({ source: { kind: 'command', command: printingCommand(plan.scriptSeconds) }, target: one, unwatched: true });
+    const detached = await engine.start({
+      source: { kind: 'command', command: printingCommand(plan.scriptSeconds) },
+      target: one,
+      unwatched: true,
+    });
     detached.detach();
-    const unwatchedWindow = await steadyState(sandbox, untilStatus(sandbox, detached.commandId, one.instanceIds[0], (s) => s !== 'Pending' && s !== 'Delayed', 300_000), plan);
+    const unwatchedWindow = await steadyState(
+      sandbox,
+      untilStatus(sandbox, detached.commandId, one.instanceIds[0], (s) => s !== 'Pending' && s !== 'Delayed', 300_000),
+      plan,
+    );
     const unwatched = scenario(1, unwatchedWindow.windowMs, unwatchedWindow.counts);
-    await untilStatus(sandbox, detached.commandId, one.instanceIds[0], (s) => !['Pending', 'InProgress', 'Delayed'].includes(s), plan.scriptSeconds * 1000 + 300_000);
-    progress(`cost, unwatched run: $${unwatched.usdPerInstanceHour}/instance-hour; ${JSON.stringify(unwatched.requests)}`);
+    await untilStatus(
+      sandbox,
+      detached.commandId,
+      one.instanceIds[0],
+      (s) => !['Pending', 'InProgress', 'Delayed'].includes(s),
+      plan.scriptSeconds * 1000 + 300_000,
+    );
+    progress(
+      `cost, unwatched run: $${unwatched.usdPerInstanceHour}/instance-hour; ${JSON.stringify(unwatched.requests)}`,
+    );
 
     // A fleet: tag target, every instance printing.
     const fleetHandle = await engine.start({
@@ -155,11 +217,18 @@ export async function measureCost(plan: CostPlan): Promise<CostResult> {
       maxConcurrency: '100%',
     });
     const fleetWindow = await steadyState(sandbox, printingOn(fleetHandle, plan.fleetInstances), plan);
-    const fleetResult = await withTimeout(fleetHandle.wait(), plan.scriptSeconds * 1000 + 300_000, 'fleet printing run');
+    const fleetResult = await withTimeout(
+      fleetHandle.wait(),
+      plan.scriptSeconds * 1000 + 300_000,
+      'fleet printing run',
+    );
     const fleet = scenario(plan.fleetInstances, fleetWindow.windowMs, fleetWindow.counts);
     const bad = fleetResult.invocations.filter((i) => i.status !== 'Success');
-    if (fleetResult.invocations.length !== plan.fleetInstances || bad.length) throw new Error(`fleet cost run: ${bad.length} of ${fleetResult.invocations.length} did not succeed`);
-    progress(`cost, fleet of ${plan.fleetInstances}: $${fleet.usdPerInstanceHour}/instance-hour; ${JSON.stringify(fleet.requests)}`);
+    if (fleetResult.invocations.length !== plan.fleetInstances || bad.length)
+      throw new Error(`fleet cost run: ${bad.length} of ${fleetResult.invocations.length} did not succeed`);
+    progress(
+      `cost, fleet of ${plan.fleetInstances}: $${fleet.usdPerInstanceHour}/instance-hour; ${JSON.stringify(fleet.requests)}`,
+    );
     return { single, fleet, unwatched, firstOutputMs };
   } finally {
     engine.dispose();

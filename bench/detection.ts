@@ -59,12 +59,22 @@ function runnerFor(policy: Policy, sandbox: SandboxProcess): { run: RunOnce; dis
     const engine = loadEngine().createEngine(sandbox.engineSettings);
     return {
       async run(instanceId, command) {
-        const handle = await engine.start({ source: { kind: 'command', command }, target: { kind: 'instances', instanceIds: [instanceId] } });
+        const handle = await engine.start({
+          source: { kind: 'command', command },
+          target: { kind: 'instances', instanceIds: [instanceId] },
+        });
         const result = await handle.wait();
         const reportedAtMs = Date.now();
         const invocation = result.invocations[0];
-        const note = invocation.outputSource === 'live' ? undefined : `output from SSM: ${invocation.reason ?? 'no reason given'}`;
-        return { reportedAtMs, stdout: invocation.stdout, exitCode: invocation.exitCode, status: invocation.status, note };
+        const note =
+          invocation.outputSource === 'live' ? undefined : `output from SSM: ${invocation.reason ?? 'no reason given'}`;
+        return {
+          reportedAtMs,
+          stdout: invocation.stdout,
+          exitCode: invocation.exitCode,
+          status: invocation.status,
+          note,
+        };
       },
       dispose: () => engine.dispose(),
     };
@@ -96,9 +106,15 @@ async function runPolicy(policy: Policy, plan: DetectionPlan): Promise<PolicyRes
       const lags = await Promise.all(
         Array.from({ length: plan.repetitions }, async (_, i) => {
           await sleep(Math.random() * plan.startSpreadMs);
-          const outcome = await withTimeout(runner.run(instances[i], timedCommand(durationSeconds)), 150_000, `${policy} run of ${durationSeconds} s`);
+          const outcome = await withTimeout(
+            runner.run(instances[i], timedCommand(durationSeconds)),
+            150_000,
+            `${policy} run of ${durationSeconds} s`,
+          );
           if (outcome.status !== 'Success' || outcome.exitCode !== 0) {
-            throw new Error(`${policy}: a ${durationSeconds} s run ended ${outcome.status} (exit ${outcome.exitCode}); stdout: ${outcome.stdout.slice(-200)}`);
+            throw new Error(
+              `${policy}: a ${durationSeconds} s run ended ${outcome.status} (exit ${outcome.exitCode}); stdout: ${outcome.stdout.slice(-200)}`,
+            );
           }
           if (outcome.note) result.notes.push(`${durationSeconds} s run: ${outcome.note}`);
           return outcome.reportedAtMs - nanosToMs(lastLine(outcome.stdout));
@@ -120,7 +136,9 @@ async function runPolicy(policy: Policy, plan: DetectionPlan): Promise<PolicyRes
         s3CallsByOperation: s3ByOperation,
         sandboxLoopStallMaxMs: Math.round(eventLoopDelayMaxMs),
       });
-      progress(`detection ${policy} ${durationSeconds} s: p50 ${distribution(lags).p50} ms, ${(durationCalls / plan.repetitions).toFixed(1)} SSM calls/run, ${(durationS3Calls / plan.repetitions).toFixed(1)} S3 calls/run`);
+      progress(
+        `detection ${policy} ${durationSeconds} s: p50 ${distribution(lags).p50} ms, ${(durationCalls / plan.repetitions).toFixed(1)} SSM calls/run, ${(durationS3Calls / plan.repetitions).toFixed(1)} S3 calls/run`,
+      );
     }
     result.ssmCallsPerRun = calls / (plan.repetitions * plan.durationsSeconds.length);
     result.s3CallsPerRun = s3Calls / (plan.repetitions * plan.durationsSeconds.length);

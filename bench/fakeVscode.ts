@@ -104,11 +104,54 @@ class CancellationTokenSource {
 }
 
 export function fakeVscodeModule(touched: Set<string>): Record<string, unknown> {
-  const configuration = () => ({ get: (_key: string, fallback?: unknown) => fallback, has: () => false, inspect: () => undefined, update: async () => undefined });
+  const configuration = () => ({
+    get: (_key: string, fallback?: unknown) => fallback,
+    has: () => false,
+    inspect: () => undefined,
+    update: async () => undefined,
+  });
   const outputChannel = (name: string) =>
-    withFallback('OutputChannel', { name, append() {}, appendLine() {}, replace() {}, clear() {}, show() {}, hide() {}, dispose() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {}, logLevel: 2, onDidChangeLogLevel: noEvent }, touched);
-  const statusBarItem = () => withFallback('StatusBarItem', { text: '', tooltip: '', command: undefined, show() {}, hide() {}, dispose() {} }, touched);
-  const treeView = () => withFallback('TreeView', { visible: true, onDidChangeVisibility: noEvent, onDidChangeSelection: noEvent, onDidExpandElement: noEvent, onDidCollapseElement: noEvent, reveal: async () => undefined, dispose() {} }, touched);
+    withFallback(
+      'OutputChannel',
+      {
+        name,
+        append() {},
+        appendLine() {},
+        replace() {},
+        clear() {},
+        show() {},
+        hide() {},
+        dispose() {},
+        info() {},
+        warn() {},
+        error() {},
+        debug() {},
+        trace() {},
+        logLevel: 2,
+        onDidChangeLogLevel: noEvent,
+      },
+      touched,
+    );
+  const statusBarItem = () =>
+    withFallback(
+      'StatusBarItem',
+      { text: '', tooltip: '', command: undefined, show() {}, hide() {}, dispose() {} },
+      touched,
+    );
+  const treeView = () =>
+    withFallback(
+      'TreeView',
+      {
+        visible: true,
+        onDidChangeVisibility: noEvent,
+        onDidChangeSelection: noEvent,
+        onDidExpandElement: noEvent,
+        onDidCollapseElement: noEvent,
+        reveal: async () => undefined,
+        dispose() {},
+      },
+      touched,
+    );
   const window = withFallback(
     'window',
     {
@@ -132,7 +175,12 @@ export function fakeVscodeModule(touched: Set<string>): Record<string, unknown> 
   );
   const commands = withFallback(
     'commands',
-    { registerCommand: noEvent, registerTextEditorCommand: noEvent, executeCommand: async () => undefined, getCommands: async () => [] },
+    {
+      registerCommand: noEvent,
+      registerTextEditorCommand: noEvent,
+      executeCommand: async () => undefined,
+      getCommands: async () => [],
+    },
     touched,
   );
   const workspace = withFallback(
@@ -166,7 +214,11 @@ export function fakeVscodeModule(touched: Set<string>): Record<string, unknown> 
       ThemeColor,
       MarkdownString,
       CancellationTokenSource,
-      Uri: { file: uri, parse: (text: string) => uri(text), joinPath: (base: { path: string }, ...parts: string[]) => uri([base.path, ...parts].join('/')) },
+      Uri: {
+        file: uri,
+        parse: (text: string) => uri(text),
+        joinPath: (base: { path: string }, ...parts: string[]) => uri([base.path, ...parts].join('/')),
+      },
       StatusBarAlignment: { Left: 1, Right: 2 },
       TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
       ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
@@ -174,7 +226,20 @@ export function fakeVscodeModule(touched: Set<string>): Record<string, unknown> 
       ViewColumn: { Active: -1, Beside: -2, One: 1, Two: 2 },
       ExtensionMode: { Production: 1, Development: 2, Test: 3 },
       LogLevel: { Off: 0, Trace: 1, Debug: 2, Info: 3, Warning: 4, Error: 5 },
-      env: withFallback('env', { appName: 'Visual Studio Code', machineId: 'bench', sessionId: 'bench', language: 'en', uiKind: 1, remoteName: undefined, clipboard: { writeText: async () => undefined, readText: async () => '' }, openExternal: async () => true }, touched),
+      env: withFallback(
+        'env',
+        {
+          appName: 'Visual Studio Code',
+          machineId: 'bench',
+          sessionId: 'bench',
+          language: 'en',
+          uiKind: 1,
+          remoteName: undefined,
+          clipboard: { writeText: async () => undefined, readText: async () => '' },
+          openExternal: async () => true,
+        },
+        touched,
+      ),
       l10n: { t: (message: string) => message },
       window,
       commands,
@@ -198,7 +263,11 @@ function memento() {
   };
 }
 
-export function fakeExtensionContext(extensionPath: string, storagePath: string, touched: Set<string>): Record<string, unknown> {
+export function fakeExtensionContext(
+  extensionPath: string,
+  storagePath: string,
+  touched: Set<string>,
+): Record<string, unknown> {
   return withFallback(
     'context',
     {
@@ -214,7 +283,12 @@ export function fakeExtensionContext(extensionPath: string, storagePath: string,
       extensionMode: 1,
       globalState: memento(),
       workspaceState: memento(),
-      secrets: { get: async () => undefined, store: async () => undefined, delete: async () => undefined, onDidChange: noEvent },
+      secrets: {
+        get: async () => undefined,
+        store: async () => undefined,
+        delete: async () => undefined,
+        onDidChange: noEvent,
+      },
       environmentVariableCollection: inertStub('context.environmentVariableCollection', touched),
       asAbsolutePath: (relative: string) => `${extensionPath}/${relative}`,
     },

@@ -14,7 +14,12 @@ async function main(): Promise<void> {
   const instances = await engine.listInstances();
   const t2 = performance.now();
   engine.dispose();
-  reportJson({ requireMs: t1 - t0, firstListMs: t2 - t0, instances: instances.length, processUptimeMs: process.uptime() * 1000 });
+  reportJson({
+    requireMs: t1 - t0,
+    firstListMs: t2 - t0,
+    instances: instances.length,
+    processUptimeMs: process.uptime() * 1000,
+  });
 }
 
 main().catch((error: unknown) => {

@@ -89,9 +89,17 @@ export async function measureFleet(size: number, scriptSeconds: number): Promise
   try {
     const workers = sandbox.onlineInstanceIds.length;
     if (workers !== size) throw new Error(`sandbox has ${workers} online instances, expected ${size}`);
-    const client = (args: string[]) => runJsonChild<FleetClientReport>(join(__dirname, 'fleetClient.js'), [JSON.stringify(sandbox.engineSettings), ...args], 360_000);
+    const client = (args: string[]) =>
+      runJsonChild<FleetClientReport>(
+        join(__dirname, 'fleetClient.js'),
+        [JSON.stringify(sandbox.engineSettings), ...args],
+        360_000,
+      );
     const idleStartups: number[] = [];
-    for (let i = 0; i < 3; i++) idleStartups.push((await client(['1', String(scriptSeconds), sandbox.onlineInstanceIds[0]])).wrapperStartupsMs[0]);
+    for (let i = 0; i < 3; i++)
+      idleStartups.push(
+        (await client(['1', String(scriptSeconds), sandbox.onlineInstanceIds[0]])).wrapperStartupsMs[0],
+      );
     const idleWrapperStartupMs = median(idleStartups);
     await sandbox.resetStats();
     const report = await client([String(size), String(scriptSeconds)]);
@@ -119,13 +127,18 @@ export async function measureFleet(size: number, scriptSeconds: number): Promise
       largestRound: countOperations(rounds.reduce<CallRecord[]>((a, r) => (r.length > a.length ? r : a), [])),
       ssmCallsAfterSend: rounds.reduce((n, r) => n + r.length, 0),
       ssmCallsByOperation: Object.fromEntries(Object.entries(counts).filter(([k]) => k.startsWith('ssm:'))),
-      s3Calls: Object.entries(counts).filter(([k]) => k.startsWith('s3:')).reduce((n, [, v]) => n + v, 0),
+      s3Calls: Object.entries(counts)
+        .filter(([k]) => k.startsWith('s3:'))
+        .reduce((n, [, v]) => n + v, 0),
       peakSsmCallsPerSecond: peakPerSecond(log),
       ssmOutputFallbacks: report.ssmOutputFallbacks,
       fallbackReason: report.fallbackReason,
     };
-    if (ssmCalls(counts) !== log.length) progress(`fleet ${size}: note: sandbox counted ${ssmCalls(counts)} SSM calls, the host log ${log.length}`);
-    progress(`fleet ${size}: wall ${result.wallMs} ms, script span ${result.scriptSpanMs} ms, over ${result.wallOverScriptMs} ms (client launch ${result.clientLaunchMs} + idle wrapper startup ${result.idleWrapperStartupMs} + tail ${result.detectionTailMs}; wall - span ${result.wallMinusScriptSpanMs}), ${result.ssmCallsPerPollRound} SSM calls in the largest of ${result.pollRounds} rounds, RSS ${result.peakRssMb} MB`);
+    if (ssmCalls(counts) !== log.length)
+      progress(`fleet ${size}: note: sandbox counted ${ssmCalls(counts)} SSM calls, the host log ${log.length}`);
+    progress(
+      `fleet ${size}: wall ${result.wallMs} ms, script span ${result.scriptSpanMs} ms, over ${result.wallOverScriptMs} ms (client launch ${result.clientLaunchMs} + idle wrapper startup ${result.idleWrapperStartupMs} + tail ${result.detectionTailMs}; wall - span ${result.wallMinusScriptSpanMs}), ${result.ssmCallsPerPollRound} SSM calls in the largest of ${result.pollRounds} rounds, RSS ${result.peakRssMb} MB`,
+    );
     return result;
   } finally {
     await sandbox.stop();

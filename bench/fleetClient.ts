@@ -64,8 +64,13 @@ async function main(): Promise<void> {
   await engine.identity();
   const startedAtMs = Date.now();
   const handle = await engine.start({
-    source: { kind: 'command', command: gatePort ? syncedFleetCommand(Number(secondsText), Number(gatePort)) : fleetCommand(Number(secondsText)) },
-    target: onlyInstance ? { kind: 'instances', instanceIds: [onlyInstance] } : { kind: 'tags', tags: [{ key: 'Role', value: 'worker' }] },
+    source: {
+      kind: 'command',
+      command: gatePort ? syncedFleetCommand(Number(secondsText), Number(gatePort)) : fleetCommand(Number(secondsText)),
+    },
+    target: onlyInstance
+      ? { kind: 'instances', instanceIds: [onlyInstance] }
+      : { kind: 'tags', tags: [{ key: 'Role', value: 'worker' }] },
     // All at once: SSM's default MaxConcurrency of 50 would roll 500 targets out in 10 waves,
     // which measures SSM's rollout, not the client.
     maxConcurrency: '100%',
@@ -74,7 +79,13 @@ async function main(): Promise<void> {
   const result = await withTimeout(handle.wait(), gatePort ? 600_000 : 300_000, `fleet run on ${expected} instances`);
   const doneAtMs = Date.now();
   engine.dispose();
-  const spans = result.invocations.map((i) => [...i.stdout.trim().split(/\s+/).map((n) => Number(BigInt(n) / 1000n) / 1000), i.startedAt?.getTime() ?? NaN]);
+  const spans = result.invocations.map((i) => [
+    ...i.stdout
+      .trim()
+      .split(/\s+/)
+      .map((n) => Number(BigInt(n) / 1000n) / 1000),
+    i.startedAt?.getTime() ?? NaN,
+  ]);
   const ok = spans.filter((s) => s.length === 3 && s.every(Number.isFinite));
   const report: FleetClientReport = {
     startedAtMs,
@@ -95,7 +106,9 @@ async function main(): Promise<void> {
   };
   if (report.invocations !== expected || report.succeeded !== expected || ok.length !== expected) {
     const failed = result.invocations.find((i) => i.status !== 'Success');
-    throw new Error(`fleet run: ${report.succeeded}/${report.invocations} succeeded, expected ${expected}${failed ? `; e.g. ${failed.instanceId} ${failed.status} ${failed.reason ?? ''}` : ''}`);
+    throw new Error(
+      `fleet run: ${report.succeeded}/${report.invocations} succeeded, expected ${expected}${failed ? `; e.g. ${failed.instanceId} ${failed.status} ${failed.reason ?? ''}` : ''}`,
+    );
   }
   reportJson(report);
 }

@@ -49,22 +49,32 @@ export async function measureFleetRates(instances: number, scriptSeconds: number
     let lostBytes = 0;
     for (const invocation of result.invocations) {
       // Each instance's lines have a known length; what is missing from live output is lost.
-      const expected = invocation.stdout.length > 0 && pattern.test(invocation.stdout) ? Buffer.byteLength(invocation.stdout) : NaN;
+      const expected =
+        invocation.stdout.length > 0 && pattern.test(invocation.stdout) ? Buffer.byteLength(invocation.stdout) : NaN;
       const delivered = received.get(invocation.instanceId) ?? 0;
-      lostBytes += Number.isNaN(expected) || invocation.outputSource !== 'live' ? Math.max(1, Buffer.byteLength(invocation.stdout) - delivered) : Math.max(0, expected - delivered);
+      lostBytes +=
+        Number.isNaN(expected) || invocation.outputSource !== 'live'
+          ? Math.max(1, Buffer.byteLength(invocation.stdout) - delivered)
+          : Math.max(0, expected - delivered);
     }
     const missing = instances - result.invocations.length;
     const res: FleetRatesResult = {
       instances,
-      slowDowns: Object.entries(counts).filter(([k]) => k.startsWith('slowDown:')).reduce((n, [, v]) => n + v, 0),
+      slowDowns: Object.entries(counts)
+        .filter(([k]) => k.startsWith('slowDown:'))
+        .reduce((n, [, v]) => n + v, 0),
       lostBytes: lostBytes + (missing > 0 ? missing * scriptSeconds * 20 : 0),
       exitCodesReported: result.invocations.filter((i) => i.exitCode === 0).length,
       wallOverScriptMs: round(wallMs - scriptSeconds * 1000, 0),
       wallMs,
       scriptSeconds,
-      s3Requests: Object.fromEntries(Object.entries(counts).filter(([k]) => k.startsWith('s3:') || k.startsWith('slowDown:'))),
+      s3Requests: Object.fromEntries(
+        Object.entries(counts).filter(([k]) => k.startsWith('s3:') || k.startsWith('slowDown:')),
+      ),
     };
-    progress(`fleet of ${instances} under S3 rate limits: ${res.slowDowns} SlowDown, ${res.lostBytes} bytes lost, ${res.exitCodesReported}/${instances} exit codes, wall over script ${res.wallOverScriptMs} ms`);
+    progress(
+      `fleet of ${instances} under S3 rate limits: ${res.slowDowns} SlowDown, ${res.lostBytes} bytes lost, ${res.exitCodesReported}/${instances} exit codes, wall over script ${res.wallOverScriptMs} ms`,
+    );
     return res;
   } finally {
     engine.dispose();

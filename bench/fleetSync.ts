@@ -66,12 +66,20 @@ function startGate(expected: number): { port: Promise<number>; openedAt: Promise
     if (waiting.length === expected) release();
   });
   const timer = setTimeout(release, GATE_TIMEOUT_MS);
-  const port = new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+  const port = new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+  );
   return { port, openedAt, close: () => (clearTimeout(timer), server.close()) };
 }
 
 /** The AWS CLI way, from `startAtMs`: list every invocation every 5 s until none is pending; resolves with the time it saw that. */
-async function cliWatcher(ssm: SSMClient, commandId: string, expected: number, startAtMs: number, deadlineMs: number): Promise<{ doneAtMs: number; calls: number }> {
+async function cliWatcher(
+  ssm: SSMClient,
+  commandId: string,
+  expected: number,
+  startAtMs: number,
+  deadlineMs: number,
+): Promise<{ doneAtMs: number; calls: number }> {
   await sleep(startAtMs - Date.now());
   let calls = 0;
   for (let pollAt = startAtMs; Date.now() < deadlineMs; pollAt += AWS_CLI_POLL.intervalMs) {
@@ -80,7 +88,13 @@ async function cliWatcher(ssm: SSMClient, commandId: string, expected: number, s
     let seen = 0;
     let pending = 0;
     do {
-      const page = await ssm.send(new ListCommandInvocationsCommand({ CommandId: commandId, MaxResults: AWS_CLI_POLL.pageSize, NextToken: token }));
+      const page = await ssm.send(
+        new ListCommandInvocationsCommand({
+          CommandId: commandId,
+          MaxResults: AWS_CLI_POLL.pageSize,
+          NextToken: token,
+        }),
+      );
       calls++;
       for (const invocation of page.CommandInvocations ?? []) {
         seen++;
@@ -94,7 +108,11 @@ async function cliWatcher(ssm: SSMClient, commandId: string, expected: number, s
 }
 
 /** Waits for the one command the client sends, then runs the watchers 1 s apart. */
-async function watchTheCliWay(sandbox: SandboxProcess, expected: number, deadlineMs: number): Promise<Array<{ doneAtMs: number; calls: number }>> {
+async function watchTheCliWay(
+  sandbox: SandboxProcess,
+  expected: number,
+  deadlineMs: number,
+): Promise<Array<{ doneAtMs: number; calls: number }>> {
   const { endpoint, region, accessKeyId, secretAccessKey } = sandbox.info;
   const ssm = new SSMClient({ endpoint, region, credentials: { accessKeyId, secretAccessKey } });
   try {
@@ -105,7 +123,11 @@ async function watchTheCliWay(sandbox: SandboxProcess, expected: number, deadlin
       if (!commandId) await sleep(100);
     }
     const seenAt = Date.now();
-    return await Promise.all(Array.from({ length: BASELINE_PHASES }, (_, k) => cliWatcher(ssm, commandId, expected, seenAt + k * 1000, deadlineMs)));
+    return await Promise.all(
+      Array.from({ length: BASELINE_PHASES }, (_, k) =>
+        cliWatcher(ssm, commandId, expected, seenAt + k * 1000, deadlineMs),
+      ),
+    );
   } finally {
     ssm.destroy();
   }
@@ -119,7 +141,11 @@ export async function measureFleetSynchronized(size: number, scriptSeconds: numb
     const deadlineMs = Date.now() + 600_000;
     const watchers = watchTheCliWay(sandbox, size, deadlineMs);
     watchers.catch(() => undefined);
-    const report = await runJsonChild<FleetClientReport>(join(__dirname, 'fleetClient.js'), [JSON.stringify(sandbox.engineSettings), String(size), String(scriptSeconds), '-', String(port)], 600_000);
+    const report = await runJsonChild<FleetClientReport>(
+      join(__dirname, 'fleetClient.js'),
+      [JSON.stringify(sandbox.engineSettings), String(size), String(scriptSeconds), '-', String(port)],
+      600_000,
+    );
     const baseline = await watchers;
     const tails = baseline.map((w) => round(w.doneAtMs - report.lastScriptEndMs, 0));
     const result: FleetSyncResult = {
@@ -133,7 +159,9 @@ export async function measureFleetSynchronized(size: number, scriptSeconds: numb
       gateOpenedAfterMs: round((await gate.openedAt) - report.startedAtMs, 0),
       ssmOutputFallbacks: report.ssmOutputFallbacks,
     };
-    progress(`fleet ${size} synchronised: launch -> last delivery ${result.launchToLastDeliveryMs} ms, exits within ${result.scriptEndSpreadMs} ms, tail ${result.tailFromLastExitMs} ms vs the AWS CLI way ${result.baselineTailFromLastExitMs} ms (${tails.join(' / ')})`);
+    progress(
+      `fleet ${size} synchronised: launch -> last delivery ${result.launchToLastDeliveryMs} ms, exits within ${result.scriptEndSpreadMs} ms, tail ${result.tailFromLastExitMs} ms vs the AWS CLI way ${result.baselineTailFromLastExitMs} ms (${tails.join(' / ')})`,
+    );
     return result;
   } finally {
     gate.close();

@@ -54,10 +54,15 @@ function newestVsix(since: number): string | null {
 
 /** `npm run package` builds the production bundles and the VSIX; its output goes to our stderr. */
 export function packageExtension(): { vsixFile: string | null; error?: string } {
-  const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+  const scripts =
+    (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> })
+      .scripts ?? {};
   if (!scripts.package) {
     const build = spawnSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 2, 2] });
-    return { vsixFile: null, error: `package.json has no "package" script (built with npm run build instead, exit ${build.status})` };
+    return {
+      vsixFile: null,
+      error: `package.json has no "package" script (built with npm run build instead, exit ${build.status})`,
+    };
   }
   const startedAt = Date.now() - 1000;
   const run = spawnSync('npm', ['run', 'package'], { cwd: REPO_ROOT, stdio: ['ignore', 2, 2] });
@@ -71,8 +76,14 @@ async function firstInstanceList(): Promise<number[]> {
   try {
     const samples: number[] = [];
     for (let i = 0; i < FIRST_LIST_SAMPLES; i++) {
-      const report = await runJsonChild<{ firstListMs: number; instances: number }>(join(__dirname, 'firstListProbe.js'), [ENGINE_BUNDLE, JSON.stringify(sandbox.engineSettings)]);
-      if (report.instances !== sandbox.info.instances.length) throw new Error(`first instance list returned ${report.instances} instances, the sandbox has ${sandbox.info.instances.length}`);
+      const report = await runJsonChild<{ firstListMs: number; instances: number }>(
+        join(__dirname, 'firstListProbe.js'),
+        [ENGINE_BUNDLE, JSON.stringify(sandbox.engineSettings)],
+      );
+      if (report.instances !== sandbox.info.instances.length)
+        throw new Error(
+          `first instance list returned ${report.instances} instances, the sandbox has ${sandbox.info.instances.length}`,
+        );
       samples.push(report.firstListMs);
     }
     return samples;
@@ -92,12 +103,16 @@ export async function measureFootprint(): Promise<FootprintResult> {
   const reports: ActivateReport[] = [];
   try {
     for (let i = 0; i < ACTIVATE_SAMPLES; i++) {
-      reports.push(await runJsonChild<ActivateReport>(join(__dirname, 'activateProbe.js'), [EXTENSION_BUNDLE, scratch], 60_000));
+      reports.push(
+        await runJsonChild<ActivateReport>(join(__dirname, 'activateProbe.js'), [EXTENSION_BUNDLE, scratch], 60_000),
+      );
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-  const sdkModulesDuringActivate = [...new Set(reports.flatMap((r) => r.sdkModulesDuringActivate))].map((p) => p.replace(REPO_ROOT, '.'));
+  const sdkModulesDuringActivate = [...new Set(reports.flatMap((r) => r.sdkModulesDuringActivate))].map((p) =>
+    p.replace(REPO_ROOT, '.'),
+  );
   const firstListSamples = await firstInstanceList();
   const result: FootprintResult = {
     bundleBytes,
@@ -116,6 +131,8 @@ export async function measureFootprint(): Promise<FootprintResult> {
     firstInstanceListMs: round(median(firstListSamples), 0),
     firstInstanceListSamplesMs: firstListSamples.map((s) => round(s, 0)),
   };
-  progress(`footprint: bundle ${bundleBytes} B, VSIX ${result.vsixBytes ?? 'n/a'} B, activate ${result.activateMs} ms (SDK loaded: ${result.sdkLoadedDuringActivate}), first list ${result.firstInstanceListMs} ms`);
+  progress(
+    `footprint: bundle ${bundleBytes} B, VSIX ${result.vsixBytes ?? 'n/a'} B, activate ${result.activateMs} ms (SDK loaded: ${result.sdkLoadedDuringActivate}), first list ${result.firstInstanceListMs} ms`,
+  );
   return result;
 }

@@ -28,7 +28,10 @@ export async function measureLiveOutput(plan: LivePlan): Promise<LiveResult> {
   try {
     await Promise.all(
       sandbox.onlineInstanceIds.slice(0, plan.runs).map(async (instanceId) => {
-        const handle = await engine.start({ source: { kind: 'command', command: tickingCommand(plan) }, target: { kind: 'instances', instanceIds: [instanceId] } });
+        const handle = await engine.start({
+          source: { kind: 'command', command: tickingCommand(plan) },
+          target: { kind: 'instances', instanceIds: [instanceId] },
+        });
         let pending = '';
         const subscription = handle.onOutput((chunk) => {
           const receivedAtMs = Date.now();
@@ -41,8 +44,10 @@ export async function measureLiveOutput(plan: LivePlan): Promise<LiveResult> {
         const result = await withTimeout(handle.wait(), 120_000, 'live output run');
         subscription.dispose();
         const invocation = result.invocations[0];
-        if (invocation.status !== 'Success') throw new Error(`live output run ended ${invocation.status}: ${invocation.reason ?? ''}`);
-        if (invocation.outputSource !== 'live') throw new Error(`live output run fell back to SSM output: ${invocation.reason ?? ''}`);
+        if (invocation.status !== 'Success')
+          throw new Error(`live output run ended ${invocation.status}: ${invocation.reason ?? ''}`);
+        if (invocation.outputSource !== 'live')
+          throw new Error(`live output run fell back to SSM output: ${invocation.reason ?? ''}`);
         if (!lastLine(invocation.stdout)) throw new Error('live output run printed nothing');
       }),
     );
@@ -51,7 +56,10 @@ export async function measureLiveOutput(plan: LivePlan): Promise<LiveResult> {
     await sandbox.stop();
   }
   const linesExpected = plan.runs * plan.linesPerRun;
-  if (lags.length !== linesExpected) throw new Error(`live output: received ${lags.length} timestamped lines through onOutput, expected ${linesExpected}`);
+  if (lags.length !== linesExpected)
+    throw new Error(
+      `live output: received ${lags.length} timestamped lines through onOutput, expected ${linesExpected}`,
+    );
   const lagMs = distribution(lags);
   progress(`live output: p50 ${lagMs.p50} ms, p95 ${lagMs.p95} ms over ${lags.length} lines`);
   return { lagMs, lagsMs: lags, linesExpected };

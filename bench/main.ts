@@ -66,7 +66,18 @@ const END_MARK = '<!-- bench:results:end -->';
 let quietWaitLeftMs = QUIET_WAIT_BUDGET_MS;
 
 /** The phases `--only=` can name, in the order they run. */
-const PHASES = ['footprint', 'detection', 'live', 'staging', 'fleet', 'fleetSync', 'credentialExpiry', 'cost', 'fleetRates', 'bigOutput'] as const;
+const PHASES = [
+  'footprint',
+  'detection',
+  'live',
+  'staging',
+  'fleet',
+  'fleetSync',
+  'credentialExpiry',
+  'cost',
+  'fleetRates',
+  'bigOutput',
+] as const;
 type PhaseName = (typeof PHASES)[number];
 
 /** The phases to run: all, or those listed by `--only=a,b`; an unknown name is refused. */
@@ -75,13 +86,18 @@ function chosenPhases(args: string[]): Set<PhaseName> {
   if (!only) return new Set(PHASES);
   const names = only.slice('--only='.length).split(',').filter(Boolean);
   const unknown = names.filter((n) => !(PHASES as readonly string[]).includes(n));
-  if (unknown.length > 0 || names.length === 0) throw new Error(`--only takes phases from ${PHASES.join(', ')}; got "${only.slice(7)}"`);
+  if (unknown.length > 0 || names.length === 0)
+    throw new Error(`--only takes phases from ${PHASES.join(', ')}; got "${only.slice(7)}"`);
   return new Set(names as PhaseName[]);
 }
 
 async function phase<T>(key: string, name: string, m: Measurements, work: () => Promise<T>): Promise<T | undefined> {
   const maxWaitMs = Math.max(0, Math.min(QUIET_WAIT_MAX_MS, quietWaitLeftMs));
-  const waitedMs = await waitForQuietMachine(maxWaitMs, (busy) => progress(`${name}: the machine is busy (${Math.round(busy * 100)} % of all CPUs), waiting up to ${Math.round(maxWaitMs / 1000)} s for a quieter moment`));
+  const waitedMs = await waitForQuietMachine(maxWaitMs, (busy) =>
+    progress(
+      `${name}: the machine is busy (${Math.round(busy * 100)} % of all CPUs), waiting up to ${Math.round(maxWaitMs / 1000)} s for a quieter moment`,
+    ),
+  );
   quietWaitLeftMs -= waitedMs;
   progress(`${name}...`);
   const busyPct = startBusyMeter();
@@ -100,10 +116,15 @@ async function phase<T>(key: string, name: string, m: Measurements, work: () => 
 
 function writeBenchmarksMarkdown(tables: string): void {
   const generated = `${START_MARK}\n${tables}\n${END_MARK}`;
-  const current = existsSync(BENCHMARKS_FILE) ? readFileSync(BENCHMARKS_FILE, 'utf8') : `# Benchmarks\n\n${START_MARK}\n${END_MARK}\n`;
+  const current = existsSync(BENCHMARKS_FILE)
+    ? readFileSync(BENCHMARKS_FILE, 'utf8')
+    : `# Benchmarks\n\n${START_MARK}\n${END_MARK}\n`;
   const start = current.indexOf(START_MARK);
   const end = current.indexOf(END_MARK);
-  const next = start >= 0 && end > start ? current.slice(0, start) + generated + current.slice(end + END_MARK.length) : `${current.trimEnd()}\n\n${generated}\n`;
+  const next =
+    start >= 0 && end > start
+      ? current.slice(0, start) + generated + current.slice(end + END_MARK.length)
+      : `${current.trimEnd()}\n\n${generated}\n`;
   writeFileSync(BENCHMARKS_FILE, next);
 }
 
@@ -114,46 +135,86 @@ async function main(): Promise<number> {
   const plan = quick ? QUICK : FULL;
   const phases = chosenPhases(args);
   const partial = phases.size < PHASES.length;
-  const run = async <T>(name: PhaseName, work: () => Promise<T | undefined>): Promise<T | undefined> => (phases.has(name) ? work() : undefined);
+  const run = async <T>(name: PhaseName, work: () => Promise<T | undefined>): Promise<T | undefined> =>
+    phases.has(name) ? work() : undefined;
   const startedAt = new Date();
   const loadAtStart = currentLoad();
   const m: Measurements = { fleet: [], fleetSynchronized: [], errors: [], machineDuringPhase: {} };
 
   // Footprint first: `npm run package` builds dist/, which every other phase runs.
-  m.footprint = await run('footprint', () => phase('footprint', 'footprint (npm run package, activate, first instance list)', m, measureFootprint));
-  m.detection = await run('detection', () => phase('detection', 'detection: engine vs CLI waiter vs seed library', m, () => measureDetection(plan.detection)));
+  m.footprint = await run('footprint', () =>
+    phase('footprint', 'footprint (npm run package, activate, first instance list)', m, measureFootprint),
+  );
+  m.detection = await run('detection', () =>
+    phase('detection', 'detection: engine vs CLI waiter vs seed library', m, () => measureDetection(plan.detection)),
+  );
   m.live = await run('live', () => phase('live', 'live output lag', m, () => measureLiveOutput(plan.live)));
   m.staging = await run('staging', () => phase('staging', 'staging rerun', m, measureStaging));
   for (const size of phases.has('fleet') ? plan.fleetSizes : []) {
-    const result = await phase(`fleet ${size}`, `fleet of ${size}`, m, () => measureFleet(size, plan.fleetScriptSeconds));
+    const result = await phase(`fleet ${size}`, `fleet of ${size}`, m, () =>
+      measureFleet(size, plan.fleetScriptSeconds),
+    );
     if (result) m.fleet.push(result);
   }
   for (const size of phases.has('fleetSync') ? plan.fleetSynchronizedSizes : []) {
-    const result = await phase(`fleet ${size} synchronised`, `synchronised fleet of ${size}`, m, () => measureFleetSynchronized(size, plan.fleetScriptSeconds));
+    const result = await phase(`fleet ${size} synchronised`, `synchronised fleet of ${size}`, m, () =>
+      measureFleetSynchronized(size, plan.fleetScriptSeconds),
+    );
     if (result) m.fleetSynchronized.push(result);
   }
 
-  m.credentialExpiry = await run('credentialExpiry', () => phase('credential expiry', "run 3x longer than the credentials' lifetime", m, () => measureCredentialExpiry(plan.credentialExpiry)));
+  m.credentialExpiry = await run('credentialExpiry', () =>
+    phase('credential expiry', "run 3x longer than the credentials' lifetime", m, () =>
+      measureCredentialExpiry(plan.credentialExpiry),
+    ),
+  );
 
-  m.cost = await run('cost', () => phase('cost', 'S3 request fees and first output line', m, () => measureCost(plan.cost)));
+  m.cost = await run('cost', () =>
+    phase('cost', 'S3 request fees and first output line', m, () => measureCost(plan.cost)),
+  );
   const rates = plan.fleetRates;
-  m.fleetRates = await run('fleetRates', () => phase(`fleet ${rates.instances} rates`, `fleet of ${rates.instances} printing under S3's rate limits`, m, () => measureFleetRates(rates.instances, rates.scriptSeconds)));
-  m.bigOutput = await run('bigOutput', () => phase('big output', `big output (${plan.bigOutputBytes} bytes through the CLI)`, m, () => measureBigOutput(plan.bigOutputBytes)));
+  m.fleetRates = await run('fleetRates', () =>
+    phase(`fleet ${rates.instances} rates`, `fleet of ${rates.instances} printing under S3's rate limits`, m, () =>
+      measureFleetRates(rates.instances, rates.scriptSeconds),
+    ),
+  );
+  m.bigOutput = await run('bigOutput', () =>
+    phase('big output', `big output (${plan.bigOutputBytes} bytes through the CLI)`, m, () =>
+      measureBigOutput(plan.bigOutputBytes),
+    ),
+  );
 
   const summary = summarize(m);
   const goals = evaluateGoals(summary, m).filter((g) => !partial || !g.measured.startsWith('n/a')); // a partial run judges what it measured
   const machine = machineInfo(startedAt, loadAtStart);
   const tables = markdownTables(m, summary, goals, machine);
   if (!quick && !partial) {
-    const details = { detection: m.detection, live: m.live && { ...m.live, lagsMs: undefined }, staging: m.staging, fleet: m.fleet, fleetSynchronized: m.fleetSynchronized, footprint: m.footprint, credentialExpiry: m.credentialExpiry, cost: m.cost, fleetRates: m.fleetRates, bigOutput: m.bigOutput, plan };
-    writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...summary, goals, machine, errors: m.errors, details }, null, 2)}\n`);
+    const details = {
+      detection: m.detection,
+      live: m.live && { ...m.live, lagsMs: undefined },
+      staging: m.staging,
+      fleet: m.fleet,
+      fleetSynchronized: m.fleetSynchronized,
+      footprint: m.footprint,
+      credentialExpiry: m.credentialExpiry,
+      cost: m.cost,
+      fleetRates: m.fleetRates,
+      bigOutput: m.bigOutput,
+      plan,
+    };
+    writeFileSync(
+      RESULTS_FILE,
+      `${JSON.stringify({ ...summary, goals, machine, errors: m.errors, details }, null, 2)}\n`,
+    );
     writeBenchmarksMarkdown(tables);
     progress(`wrote ${RESULTS_FILE} and ${BENCHMARKS_FILE}`);
   }
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else process.stdout.write(`\n${tables}\n`);
   const missed = goals.filter((g) => !g.met);
-  progress(`took ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s; ${goals.length - missed.length}/${goals.length} goals met${m.errors.length ? `; ${m.errors.length} phase(s) failed` : ''}`);
+  progress(
+    `took ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s; ${goals.length - missed.length}/${goals.length} goals met${m.errors.length ? `; ${m.errors.length} phase(s) failed` : ''}`,
+  );
   for (const g of missed) progress(`goal missed: ${g.goal}: ${g.measured}`);
   return missed.length > 0 || m.errors.length > 0 ? 1 : 0;
 }

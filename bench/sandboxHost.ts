@@ -67,7 +67,12 @@ async function main(): Promise<void> {
     const reply = (value: unknown) => process.send?.({ id: request.id, value });
     switch (request.type) {
       case 'stats':
-        return reply({ counts: sandbox.stats(), putObjectBytes: putBytes(), eventLoopDelayMaxMs: loopDelay.max / 1e6, eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6 });
+        return reply({
+          counts: sandbox.stats(),
+          putObjectBytes: putBytes(),
+          eventLoopDelayMaxMs: loopDelay.max / 1e6,
+          eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+        });
       case 'reset':
         sandbox.resetStats();
         calls.length = 0;

@@ -31,9 +31,12 @@ export class SandboxProcess {
 
   static start(options: SandboxOptions): Promise<SandboxProcess> {
     // The sandbox's own stdout goes to our stderr: with --json our stdout is reserved.
-    const child = fork(join(__dirname, 'sandboxHost.js'), [JSON.stringify(options)], { stdio: ['ignore', 2, 2, 'ipc'] });
+    const child = fork(join(__dirname, 'sandboxHost.js'), [JSON.stringify(options)], {
+      stdio: ['ignore', 2, 2, 'ipc'],
+    });
     return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the sandbox process exited (code ${code}) before it was ready`));
+      const onExit = (code: number | null) =>
+        reject(new Error(`the sandbox process exited (code ${code}) before it was ready`));
       child.once('exit', onExit);
       child.once('message', (message: { id: number; value: SandboxInfo }) => {
         child.off('exit', onExit);

@@ -32,11 +32,16 @@ export async function measureStaging(): Promise<StagingResult> {
   const runOnce = async () => {
     const engine = loadEngine().createEngine(sandbox.engineSettings);
     try {
-      const handle = await engine.start({ source: { kind: 'file', fileName: 'payload.sh', content }, target: { kind: 'instances', instanceIds: [instanceId] } });
+      const handle = await engine.start({
+        source: { kind: 'file', fileName: 'payload.sh', content },
+        target: { kind: 'instances', instanceIds: [instanceId] },
+      });
       const result = await withTimeout(handle.wait(), 120_000, 'staged file run');
       const invocation = result.invocations[0];
       if (invocation.status !== 'Success' || !invocation.stdout.includes('staged-ok')) {
-        throw new Error(`staged 5 MB script ended ${invocation.status}: ${invocation.reason ?? invocation.stderr.slice(-200)}`);
+        throw new Error(
+          `staged 5 MB script ended ${invocation.status}: ${invocation.reason ?? invocation.stderr.slice(-200)}`,
+        );
       }
     } finally {
       engine.dispose();

@@ -28,7 +28,11 @@ const common = {
 };
 
 const entries = [
-  { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: [...common.external, 'vscode'] },
+  {
+    entryPoints: ['src/extension/extension.ts'],
+    outfile: 'dist/extension.js',
+    external: [...common.external, 'vscode'],
+  },
   { entryPoints: ['src/core/index.ts'], outfile: 'dist/engine.js' },
   // The sandbox, loaded by the extension only for "Try It Without AWS".
   { entryPoints: ['src/sandbox/index.ts'], outfile: 'dist/sandbox.js' },

@@ -26,7 +26,8 @@ export const CLI_ADVICE: AdviceTable = {
   AwsCliUnsupported: () => 'run it with `ec2-runner run DIR --entry FILE`.',
   TargetNotConnected: () => 'Check `ec2-runner instances`.',
   UnknownCommand: ({ commandId }) => `check the ${commandId ? 'id' : 'command id'}, --profile and --region.`,
-  EndpointUnreachable: ({ endpointUrl }) => `check the network, --region and --endpoint-url${endpointUrl ? ' (is the sandbox running?)' : ''}.`,
+  EndpointUnreachable: ({ endpointUrl }) =>
+    `check the network, --region and --endpoint-url${endpointUrl ? ' (is the sandbox running?)' : ''}.`,
   UnsupportedLanguage: () => 'for anything else pass --interpreter and a file.',
   UnsupportedFileType: () => 'Add one (e.g. #!/usr/bin/env python3), or give an interpreter (--interpreter).',
   InvalidPyproject: ({ fileFix }) => `${fileFix}, or run without installing dependencies (--no-deps).`,

@@ -38,12 +38,35 @@ const OPTIONS = {
 export type OptionName = keyof typeof OPTIONS;
 
 const GLOBAL: OptionName[] = ['profile', 'region', 'endpoint-url', 'bucket', 'kms-key-id', 'help'];
-const TARGETING: OptionName[] = ['instance', 'tag', 'timeout', 'delivery-timeout', 'max-concurrency', 'max-errors', 'no-wait', 'json', 'cwd', 'env', 'print-aws-cli'];
+const TARGETING: OptionName[] = [
+  'instance',
+  'tag',
+  'timeout',
+  'delivery-timeout',
+  'max-concurrency',
+  'max-errors',
+  'no-wait',
+  'json',
+  'cwd',
+  'env',
+  'print-aws-cli',
+];
 
 /** Which options each command accepts besides the global ones. */
 export const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   instances: ['json', 'online'],
-  run: [...TARGETING, 'interpreter', 'instance-role', 'entry', 'project', 'language', 'no-deps', 'venv-root', 'artifacts', 'interactive'],
+  run: [
+    ...TARGETING,
+    'interpreter',
+    'instance-role',
+    'entry',
+    'project',
+    'language',
+    'no-deps',
+    'venv-root',
+    'artifacts',
+    'interactive',
+  ],
   forward: ['instance', 'port'],
   exec: TARGETING,
   status: ['json'],
@@ -104,11 +127,20 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     throw new UsageError(explainParseError(error as Error, head));
   }
   const [command, ...positionals] = parsed.positionals;
-  const result: ParsedArgs = { command, positionals, rest, hasRest: dash >= 0, values: parsed.values as ParsedArgs['values'] };
+  const result: ParsedArgs = {
+    command,
+    positionals,
+    rest,
+    hasRest: dash >= 0,
+    values: parsed.values as ParsedArgs['values'],
+  };
   if (command && command in COMMAND_OPTIONS) {
     const allowed = new Set<string>([...GLOBAL, ...COMMAND_OPTIONS[command]]);
     for (const name of Object.keys(parsed.values)) {
-      if (!allowed.has(name)) throw new UsageError(`Option --${name} does not apply to \`${command}\`; see \`ec2-runner ${command} --help\`.`);
+      if (!allowed.has(name))
+        throw new UsageError(
+          `Option --${name} does not apply to \`${command}\`; see \`ec2-runner ${command} --help\`.`,
+        );
     }
   }
   return result;
@@ -129,7 +161,8 @@ function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
-    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     previous = current;
   }
   return previous[b.length];
@@ -141,18 +174,25 @@ function explainParseError(error: Error, argv: string[]): string {
   const unknown = /Unknown option '([^']+)'/.exec(base)?.[1];
   if (!unknown) return `${base}.`;
   const at = argv.indexOf(unknown);
-  const firstPositional = argv.findIndex((word, index) => index > 0 && !word.startsWith('-') && !OPTION_TAKES_VALUE.has(argv[index - 1]));
+  const firstPositional = argv.findIndex(
+    (word, index) => index > 0 && !word.startsWith('-') && !OPTION_TAKES_VALUE.has(argv[index - 1]),
+  );
   if (argv[0] === 'run' && firstPositional >= 0 && at > firstPositional && !closestOption(unknown)) {
     return `Unknown option '${unknown}' after FILE: script arguments go after --, e.g. ec2-runner run ${argv[firstPositional]} -i ID -- ${unknown}`;
   }
   const suggestion = closestOption(unknown);
-  if (argv[0] === 'exec' && !suggestion) return `Unknown option '${unknown}': put the whole command after --, e.g. ec2-runner exec -i ID -- ls -la`;
-  return suggestion ? `Unknown option '${unknown}': did you mean ${suggestion}?` : `Unknown option '${unknown}'; see \`ec2-runner --help\`.`;
+  if (argv[0] === 'exec' && !suggestion)
+    return `Unknown option '${unknown}': put the whole command after --, e.g. ec2-runner exec -i ID -- ls -la`;
+  return suggestion
+    ? `Unknown option '${unknown}': did you mean ${suggestion}?`
+    : `Unknown option '${unknown}'; see \`ec2-runner --help\`.`;
 }
 
 /** The spellings of options that take a value (so the value is not mistaken for FILE). */
 const OPTION_TAKES_VALUE = new Set(
-  Object.entries(OPTIONS).flatMap(([name, option]) => (option.type === 'string' ? [`--${name}`, ...('short' in option ? [`-${option.short}`] : [])] : [])),
+  Object.entries(OPTIONS).flatMap(([name, option]) =>
+    option.type === 'string' ? [`--${name}`, ...('short' in option ? [`-${option.short}`] : [])] : [],
+  ),
 );
 
 /** KEY=VALUE pairs (--tag, --env). */
@@ -166,6 +206,7 @@ export function parsePairs(values: string[] | undefined, what: string): Array<{ 
 
 export function parseSeconds(value: string | undefined, what: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value.trim()) || Number(value) <= 0) throw new UsageError(`${what} "${value}" is not a positive whole number of seconds.`);
+  if (!/^\d+$/.test(value.trim()) || Number(value) <= 0)
+    throw new UsageError(`${what} "${value}" is not a positive whole number of seconds.`);
   return Number(value);
 }

@@ -21,7 +21,6 @@ function findDemoScript(): string | undefined {
   return existsSync(local) ? local : undefined;
 }
 
-
 export async function demoCommand(streams: Streams): Promise<number> {
   const s = styles(colorEnabled(streams.stderr as { isTTY?: boolean }));
   const say = (line = '') => streams.stderr.write(`${line}\n`);
@@ -45,7 +44,10 @@ export async function demoCommand(streams: Streams): Promise<number> {
     });
     const instances = await engine.listInstances();
     say(`Sandbox at ${s.cyan(info.endpoint)} (region ${info.region}) with ${instances.length} managed instances:`);
-    for (const i of instances) say(`  ${i.instanceId}  ${(i.name ?? '').padEnd(16)} ${i.pingStatus === 'Online' ? s.green(String(i.pingStatus)) : s.red(String(i.pingStatus))}`);
+    for (const i of instances)
+      say(
+        `  ${i.instanceId}  ${(i.name ?? '').padEnd(16)} ${i.pingStatus === 'Online' ? s.green(String(i.pingStatus)) : s.red(String(i.pingStatus))}`,
+      );
     const target = instances.find((i) => i.pingStatus === 'Online');
     if (!target) throw new Error('the sandbox has no Online instance');
     say();
@@ -66,7 +68,9 @@ export async function demoCommand(streams: Streams): Promise<number> {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     say();
     const ok = invocation.status === 'Success';
-    say(`${ok ? s.green('✔') : s.red('✘')} ${invocation.status}, exit code ${invocation.exitCode ?? 'none'}, ${seconds} s, output via ${invocation.outputSource === 'live' ? 'the live channel' : 'SSM'}`);
+    say(
+      `${ok ? s.green('✔') : s.red('✘')} ${invocation.status}, exit code ${invocation.exitCode ?? 'none'}, ${seconds} s, output via ${invocation.outputSource === 'live' ? 'the live channel' : 'SSM'}`,
+    );
     if (invocation.reason) say(`  ${invocation.reason}`);
     say(`  result ($EC2_RUNNER_RESULT): ${s.cyan(JSON.stringify(invocation.result))}`);
     say();

@@ -35,12 +35,40 @@ with several targets, their common code, 1 when they differ). Otherwise:
   ${EXIT.unexpected}  unexpected error
 The one-line reason is on stderr.`;
 
-const USAGE_CODES = new Set(['InvalidRequest', 'InvalidFileName', 'InvalidEntry', 'UnsupportedFileType', 'UnsupportedLanguage', 'FileUnreadable', 'ProjectNotFound', 'ProjectTooLarge', 'InvalidPyproject', 'AwsCliUnsupported', 'AwsCliNeedsFile']);
-const CONFIG_CODES = new Set(['NoCredentials', 'CredentialsExpired', 'InvalidCredentials', 'NoRegion', 'ProfileNotFound', 'NoSuchBucket', 'EndpointUnreachable', 'InvalidEndpoint',
-  'BucketInOtherRegion', 'BucketPolicyDenied', 'KmsKeyInvalid']);
+const USAGE_CODES = new Set([
+  'InvalidRequest',
+  'InvalidFileName',
+  'InvalidEntry',
+  'UnsupportedFileType',
+  'UnsupportedLanguage',
+  'FileUnreadable',
+  'ProjectNotFound',
+  'ProjectTooLarge',
+  'InvalidPyproject',
+  'AwsCliUnsupported',
+  'AwsCliNeedsFile',
+]);
+const CONFIG_CODES = new Set([
+  'NoCredentials',
+  'CredentialsExpired',
+  'InvalidCredentials',
+  'NoRegion',
+  'ProfileNotFound',
+  'NoSuchBucket',
+  'EndpointUnreachable',
+  'InvalidEndpoint',
+  'BucketInOtherRegion',
+  'BucketPolicyDenied',
+  'KmsKeyInvalid',
+]);
 
 /** Why a run's artifacts were not saved (the run itself ran: its exit code stands unless it was 0). */
-export const ARTIFACT_SAVE_CODES = new Set(['UnsafeArtifactPath', 'ArtifactsFolderExists', 'ArtifactWriteFailed', 'UnreadableArtifacts']);
+export const ARTIFACT_SAVE_CODES = new Set([
+  'UnsafeArtifactPath',
+  'ArtifactsFolderExists',
+  'ArtifactWriteFailed',
+  'UnreadableArtifacts',
+]);
 
 /** The exit code for an error that stopped ec2-runner before or instead of a result. */
 export function exitCodeForError(error: unknown): number {

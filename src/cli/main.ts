@@ -16,13 +16,21 @@ import { runSandboxCommand } from '../sandbox/cli';
 type Handler = (args: ParsedArgs, streams: Streams) => Promise<number>;
 
 const engineCommand =
-  (use: (args: ParsedArgs, engine: Parameters<Parameters<typeof withEngine>[1]>[0], streams: Streams) => Promise<number>): Handler =>
+  (
+    use: (
+      args: ParsedArgs,
+      engine: Parameters<Parameters<typeof withEngine>[1]>[0],
+      streams: Streams,
+    ) => Promise<number>,
+  ): Handler =>
   (args, streams) =>
     withEngine(args.values, (engine) => use(args, engine, streams));
 
 const HANDLERS: Record<string, Handler> = {
   instances: engineCommand(instancesCommand),
-  run: engineCommand((args, engine, streams) => (args.values.interactive ? interactiveRunCommand(args, engine, streams) : runOrExec('run', args, engine, streams))),
+  run: engineCommand((args, engine, streams) =>
+    args.values.interactive ? interactiveRunCommand(args, engine, streams) : runOrExec('run', args, engine, streams),
+  ),
   forward: engineCommand(forwardCommand),
   exec: engineCommand((args, engine, streams) => runOrExec('exec', args, engine, streams)),
   status: engineCommand(statusCommand),
@@ -32,7 +40,10 @@ const HANDLERS: Record<string, Handler> = {
   demo: (_args, streams) => demoCommand(streams),
 };
 
-export async function main(argv: string[], streams: Streams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: string[],
+  streams: Streams = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   // The sandbox has its own options; hand it everything after the word.
   if (argv[0] === 'sandbox') return runSandboxCommand(argv.slice(1));
   let args: ParsedArgs;
@@ -74,12 +85,16 @@ function reportError(error: unknown, streams: Streams): number {
 
 /** Waits until everything written has left the process, then exits (the SDK's sockets are closed already). */
 async function exitWhenFlushed(code: number): Promise<never> {
-  await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
+  await Promise.all(
+    [process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))),
+  );
   process.exit(code);
 }
 
 if (require.main === module) {
   // An end-user tool: the SDK's notice about future Node versions is for developers, not for every run.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  main(process.argv.slice(2)).then(exitWhenFlushed, (error: unknown) => exitWhenFlushed(reportError(error, { stdout: process.stdout, stderr: process.stderr })));
+  main(process.argv.slice(2)).then(exitWhenFlushed, (error: unknown) =>
+    exitWhenFlushed(reportError(error, { stdout: process.stdout, stderr: process.stderr })),
+  );
 }

@@ -37,7 +37,9 @@ export class OutputPrinter {
     for (const [key, pending] of this.partial) {
       if (pending.length === 0) continue;
       const [instanceId, stream] = key.split('\u0000') as [string, 'stdout' | 'stderr'];
-      this.streams[stream].write(Buffer.concat([Buffer.from(`[${this.label(instanceId)}] `), pending, Buffer.from('\n')]));
+      this.streams[stream].write(
+        Buffer.concat([Buffer.from(`[${this.label(instanceId)}] `), pending, Buffer.from('\n')]),
+      );
     }
     this.partial.clear();
   }

@@ -57,14 +57,24 @@ export function outcomeLines(result: RunResult, names?: Map<string, string>): st
   return lines;
 }
 
-export async function followInTerminal(handle: RunHandle, streams: Streams, options: FollowInTerminal): Promise<number> {
-  const printer = new OutputPrinter(streams, () => handle.instanceIds.length > 1, (id) => labelFor(options.names, id));
+export async function followInTerminal(
+  handle: RunHandle,
+  streams: Streams,
+  options: FollowInTerminal,
+): Promise<number> {
+  const printer = new OutputPrinter(
+    streams,
+    () => handle.instanceIds.length > 1,
+    (id) => labelFor(options.names, id),
+  );
   const subscription = options.json ? undefined : handle.onOutput((chunk) => printer.write(chunk));
   let interrupted = false;
   let detached = false;
   const onSigint = () => {
     if (interrupted || options.onInterrupt === 'detach') {
-      streams.stderr.write(`\nec2-runner: stopped following; command ${handle.commandId} may still be running (ec2-runner status ${handle.commandId})\n`);
+      streams.stderr.write(
+        `\nec2-runner: stopped following; command ${handle.commandId} may still be running (ec2-runner status ${handle.commandId})\n`,
+      );
       handle.detach();
       interrupted = detached = true;
       return;
@@ -80,7 +90,8 @@ export async function followInTerminal(handle: RunHandle, streams: Streams, opti
     if (detached) return EXIT.cancelled;
     if (options.json) streams.stdout.write(`${jsonDocument(result)}\n`);
     for (const line of outcomeLines(result, options.names)) streams.stderr.write(`${line}\n`);
-    if (interrupted && result.invocations.some((i) => !['Success', 'Failed', 'TimedOut'].includes(String(i.status)))) return EXIT.cancelled;
+    if (interrupted && result.invocations.some((i) => !['Success', 'Failed', 'TimedOut'].includes(String(i.status))))
+      return EXIT.cancelled;
     return exitCodeFor(result);
   } finally {
     subscription?.dispose();

@@ -22,7 +22,8 @@ function targetFrom(values: ParsedArgs['values']): RunTarget {
 async function sourceFrom(kind: 'run' | 'exec', args: ParsedArgs): Promise<RunSource> {
   if (kind === 'exec') {
     const words = args.hasRest ? args.rest : args.positionals;
-    if (args.hasRest && args.positionals.length) throw new UsageError(`Unexpected "${args.positionals[0]}" before --: put the whole command after --.`);
+    if (args.hasRest && args.positionals.length)
+      throw new UsageError(`Unexpected "${args.positionals[0]}" before --: put the whole command after --.`);
     const command = words.join(' ');
     if (!command.trim()) throw new UsageError('No command: ec2-runner exec --instance ID -- COMMAND...');
     return { kind: 'command', command };
@@ -66,7 +67,11 @@ async function startOfferingBucket(engine: Engine, request: RunRequest, streams:
   } catch (error) {
     if (!(error instanceof RunnerError) || error.code !== 'NoSuchBucket') throw error;
     const status = await engine.bucketStatus();
-    if (!status.isDefault || !(await confirm(`ec2-runner: ${cliMessage(error)}\nCreate ${status.bucket} now? [y/N] `, streams))) throw error;
+    if (
+      !status.isDefault ||
+      !(await confirm(`ec2-runner: ${cliMessage(error)}\nCreate ${status.bucket} now? [y/N] `, streams))
+    )
+      throw error;
     await engine.createBucket();
     streams.stderr.write(`ec2-runner: created bucket ${status.bucket}\n`);
     return engine.start(request);
@@ -76,7 +81,9 @@ async function startOfferingBucket(engine: Engine, request: RunRequest, streams:
 async function namesOf(engine: Engine, handle: RunHandle): Promise<Map<string, string>> {
   const names = new Map<string, string>();
   try {
-    for (const instance of await engine.listInstances(handle.instanceIds.length ? { instanceIds: [...handle.instanceIds] } : undefined)) {
+    for (const instance of await engine.listInstances(
+      handle.instanceIds.length ? { instanceIds: [...handle.instanceIds] } : undefined,
+    )) {
       if (instance.name) names.set(instance.instanceId, instance.name);
     }
   } catch {
@@ -85,11 +92,19 @@ async function namesOf(engine: Engine, handle: RunHandle): Promise<Map<string, s
   return names;
 }
 
-export async function runOrExec(kind: 'run' | 'exec', args: ParsedArgs, engine: Engine, streams: Streams): Promise<number> {
+export async function runOrExec(
+  kind: 'run' | 'exec',
+  args: ParsedArgs,
+  engine: Engine,
+  streams: Streams,
+): Promise<number> {
   const request = await requestFrom(kind, args);
   if (args.values['print-aws-cli']) {
     for (const name of ['no-wait', 'json', 'artifacts'] as const) {
-      if (args.values[name] !== undefined) throw new UsageError(`--${name} does not apply with --print-aws-cli (nothing runs; the printed script waits and prints the output).`);
+      if (args.values[name] !== undefined)
+        throw new UsageError(
+          `--${name} does not apply with --print-aws-cli (nothing runs; the printed script waits and prints the output).`,
+        );
     }
     const file = kind === 'run' && args.positionals[0] !== '-' ? args.positionals[0] : undefined;
     streams.stdout.write(await engine.awsCliCommands(request, { localPath: file }));
@@ -113,7 +128,16 @@ export async function runOrExec(kind: 'run' | 'exec', args: ParsedArgs, engine: 
   if (args.values['no-wait']) {
     handle.detach();
     if (args.values.json) {
-      const pending = handle.instanceIds.map((instanceId) => ({ instanceId, status: 'Pending', statusDetails: 'Pending', exitCode: null, stdout: '', stderr: '', result: null, outputSource: 'live' as const }));
+      const pending = handle.instanceIds.map((instanceId) => ({
+        instanceId,
+        status: 'Pending',
+        statusDetails: 'Pending',
+        exitCode: null,
+        stdout: '',
+        stderr: '',
+        result: null,
+        outputSource: 'live' as const,
+      }));
       streams.stdout.write(`${jsonDocument({ commandId: handle.commandId, invocations: pending })}\n`);
     } else {
       streams.stdout.write(`${handle.commandId}\n`);
@@ -124,17 +148,29 @@ export async function runOrExec(kind: 'run' | 'exec', args: ParsedArgs, engine: 
   const names = several ? await namesOf(engine, handle) : new Map<string, string>();
   if (!args.values.json) {
     // In CI logs too (the id is what `status`, `attach` and the AWS console need); dim only on a colour terminal.
-    const where = several ? (request.target.kind === 'tags' ? 'tagged instances' : `${handle.instanceIds.length} instances`) : labelFor(names, handle.instanceIds[0]);
-    streams.stderr.write(`${styles(colorEnabled(streams.stderr as { isTTY?: boolean })).dim(`ec2-runner: command ${handle.commandId} on ${where}`)}\n`);
+    const where = several
+      ? request.target.kind === 'tags'
+        ? 'tagged instances'
+        : `${handle.instanceIds.length} instances`
+      : labelFor(names, handle.instanceIds[0]);
+    streams.stderr.write(
+      `${styles(colorEnabled(streams.stderr as { isTTY?: boolean })).dim(`ec2-runner: command ${handle.commandId} on ${where}`)}\n`,
+    );
   }
-  const code = await followInTerminal(handle, streams, { json: Boolean(args.values.json), onInterrupt: 'cancel', names });
+  const code = await followInTerminal(handle, streams, {
+    json: Boolean(args.values.json),
+    onInterrupt: 'cancel',
+    names,
+  });
   try {
     if (args.values.artifacts || !args.values.json) await reportArtifacts(handle, args.values.artifacts, streams);
   } catch (error) {
     // The script ran: its exit code is the run's outcome. A refused or failed save is said on stderr and,
     // when the script succeeded, makes the exit status 251 so CI does not take missing artifacts for success.
     if (!(error instanceof RunnerError) || !ARTIFACT_SAVE_CODES.has(error.code)) throw error;
-    streams.stderr.write(`ec2-runner: the run ended (exit code ${code}) but its artifacts were not saved: ${error.message}\n`);
+    streams.stderr.write(
+      `ec2-runner: the run ended (exit code ${code}) but its artifacts were not saved: ${error.message}\n`,
+    );
     return code === EXIT.ok ? EXIT.artifactsNotSaved : code;
   }
   return code;

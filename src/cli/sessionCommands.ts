@@ -11,14 +11,19 @@ import { UsageError } from './usageError';
 
 function singleInstance(values: ParsedArgs['values'], command: string): string {
   const ids = values.instance ?? [];
-  if (ids.length !== 1) throw new UsageError(`\`${command}\` needs exactly one --instance ID (see \`ec2-runner instances\`).`);
+  if (ids.length !== 1)
+    throw new UsageError(`\`${command}\` needs exactly one --instance ID (see \`ec2-runner instances\`).`);
   return ids[0];
 }
 
 export function parsePortSpec(text: string | undefined): { remotePort: number; localPort: number } {
-  if (!text) throw new UsageError('No port: ec2-runner forward --instance ID --port REMOTE[:LOCAL] (e.g. --port 8888 or --port 8888:9999).');
+  if (!text)
+    throw new UsageError(
+      'No port: ec2-runner forward --instance ID --port REMOTE[:LOCAL] (e.g. --port 8888 or --port 8888:9999).',
+    );
   const ports = portSpecOf(text);
-  if (!ports) throw new UsageError(`Port "${text}" is not REMOTE[:LOCAL] with ports from 1 to 65535 (LOCAL 0 = any free port).`);
+  if (!ports)
+    throw new UsageError(`Port "${text}" is not REMOTE[:LOCAL] with ports from 1 to 65535 (LOCAL 0 = any free port).`);
   return ports;
 }
 
@@ -41,15 +46,28 @@ function untilSignal(): { promise: Promise<NodeJS.Signals>; cancel(): void } {
 }
 
 export async function forwardCommand(args: ParsedArgs, engine: Engine, streams: Streams): Promise<number> {
-  if (args.positionals.length) throw new UsageError(`Unexpected "${args.positionals[0]}": ec2-runner forward --instance ID --port REMOTE[:LOCAL].`);
+  if (args.positionals.length)
+    throw new UsageError(
+      `Unexpected "${args.positionals[0]}": ec2-runner forward --instance ID --port REMOTE[:LOCAL].`,
+    );
   const instanceId = singleInstance(args.values, 'forward');
   const { remotePort, localPort } = parsePortSpec(args.values.port);
-  const forward = await engine.forwardPort({ instanceId, remotePort, localPort, onNotice: (text) => streams.stderr.write(`ec2-runner: ${text}\n`) });
-  streams.stderr.write(`Forwarding 127.0.0.1:${forward.localPort} → ${instanceId} port ${remotePort} (session ${forward.sessionId}, ${forward.mode} mode). Ctrl+C stops.\n`);
+  const forward = await engine.forwardPort({
+    instanceId,
+    remotePort,
+    localPort,
+    onNotice: (text) => streams.stderr.write(`ec2-runner: ${text}\n`),
+  });
+  streams.stderr.write(
+    `Forwarding 127.0.0.1:${forward.localPort} → ${instanceId} port ${remotePort} (session ${forward.sessionId}, ${forward.mode} mode). Ctrl+C stops.\n`,
+  );
   // The local port on stdout alone, for scripts (LOCAL 0 picks a free one).
   streams.stdout.write(`${forward.localPort}\n`);
   const signal = untilSignal();
-  const outcome = await Promise.race([signal.promise.then(() => 'stopped' as const), forward.closed.then((reason) => ({ reason }))]);
+  const outcome = await Promise.race([
+    signal.promise.then(() => 'stopped' as const),
+    forward.closed.then((reason) => ({ reason })),
+  ]);
   signal.cancel();
   if (outcome === 'stopped') {
     await forward.close();
@@ -59,21 +77,47 @@ export async function forwardCommand(args: ParsedArgs, engine: Engine, streams: 
   return EXIT.notRun;
 }
 
-const UNSUPPORTED_WITH_INTERACTIVE = ['tag', 'json', 'no-wait', 'entry', 'project', 'artifacts', 'max-concurrency', 'max-errors', 'delivery-timeout', 'timeout'] as const;
+const UNSUPPORTED_WITH_INTERACTIVE = [
+  'tag',
+  'json',
+  'no-wait',
+  'entry',
+  'project',
+  'artifacts',
+  'max-concurrency',
+  'max-errors',
+  'delivery-timeout',
+  'timeout',
+] as const;
 
-export async function interactiveRunCommand(args: ParsedArgs, engine: Engine, streams: Streams, stdin: NodeJS.ReadStream = process.stdin): Promise<number> {
+export async function interactiveRunCommand(
+  args: ParsedArgs,
+  engine: Engine,
+  streams: Streams,
+  stdin: NodeJS.ReadStream = process.stdin,
+): Promise<number> {
   for (const name of UNSUPPORTED_WITH_INTERACTIVE) {
-    if (args.values[name] !== undefined) throw new UsageError(`--${name} does not apply to an interactive run (one instance, output streamed, input from this terminal).`);
+    if (args.values[name] !== undefined)
+      throw new UsageError(
+        `--${name} does not apply to an interactive run (one instance, output streamed, input from this terminal).`,
+      );
   }
   const instanceId = singleInstance(args.values, 'run --interactive');
   const source = await runSourceFrom(args);
-  if (source.kind === 'selection') throw new UsageError('An interactive run reads its input from stdin, so the script cannot come from stdin too: give a FILE.');
+  if (source.kind === 'selection')
+    throw new UsageError(
+      'An interactive run reads its input from stdin, so the script cannot come from stdin too: give a FILE.',
+    );
   const env = Object.fromEntries(parsePairs(args.values.env, 'Environment variable').map((p) => [p.key, p.value]));
   const stdout = streams.stdout as NodeJS.WriteStream;
   const terminalIn = Boolean(stdin.isTTY);
   const run = await engine.startInteractiveRun({
-    source, instanceId, workingDirectory: args.values.cwd, env: Object.keys(env).length ? env : undefined,
-    noEcho: !terminalIn, rawNewlines: !stdout.isTTY,
+    source,
+    instanceId,
+    workingDirectory: args.values.cwd,
+    env: Object.keys(env).length ? env : undefined,
+    noEcho: !terminalIn,
+    rawNewlines: !stdout.isTTY,
     onOutput: (bytes) => stdout.write(bytes),
     onNotice: (text) => streams.stderr.write(`ec2-runner: ${text}\n`),
   });
@@ -99,7 +143,9 @@ export async function interactiveRunCommand(args: ParsedArgs, engine: Engine, st
   try {
     const result = await run.done;
     if (result.exitCode === undefined) {
-      streams.stderr.write(`ec2-runner: the session ended before the script reported its exit status${result.reason ? ` (${result.reason})` : ''}.\n`);
+      streams.stderr.write(
+        `ec2-runner: the session ended before the script reported its exit status${result.reason ? ` (${result.reason})` : ''}.\n`,
+      );
       return EXIT.notRun;
     }
     return result.exitCode;

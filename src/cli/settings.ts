@@ -7,9 +7,12 @@ import { UsageError } from './usageError';
 
 export function settingsFrom(values: ParsedArgs['values'], env: NodeJS.ProcessEnv = process.env): EngineSettings {
   const endpointUrl = values['endpoint-url'] ?? (env.AWS_ENDPOINT_URL || undefined);
-  if (endpointUrl !== undefined) checkEndpointUrl(endpointUrl, values['endpoint-url'] !== undefined ? '--endpoint-url' : 'AWS_ENDPOINT_URL');
+  if (endpointUrl !== undefined)
+    checkEndpointUrl(endpointUrl, values['endpoint-url'] !== undefined ? '--endpoint-url' : 'AWS_ENDPOINT_URL');
   if (values.profile !== undefined && !isValidProfileName(values.profile)) {
-    throw new UsageError(`--profile "${values.profile}" is not a profile name (letters, digits and _ . @ + : / - only).`);
+    throw new UsageError(
+      `--profile "${values.profile}" is not a profile name (letters, digits and _ . @ + : / - only).`,
+    );
   }
   return {
     profile: values.profile,

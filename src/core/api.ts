@@ -30,8 +30,7 @@ export interface ManagedInstance {
 }
 
 export type RunTarget =
-  | { kind: 'instances'; instanceIds: string[] }
-  | { kind: 'tags'; tags: Array<{ key: string; value: string }> };
+  { kind: 'instances'; instanceIds: string[] } | { kind: 'tags'; tags: Array<{ key: string; value: string }> };
 
 /** What runs: one shell command line, or a local file staged to S3 (content given, so unsaved buffers work). */
 export type RunSource =

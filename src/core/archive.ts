@@ -60,10 +60,18 @@ export function writeTar(entries: TarEntry[]): Buffer {
     const mode = entry.mode === 0o755 ? 0o755 : 0o644;
     if (name.byteLength > 100 || /[^\x20-\x7e]/.test(entry.path)) {
       const pax = paxRecord('path', entry.path);
-      parts.push(header(Buffer.from('././@PaxHeader', 'ascii'), pax.byteLength, 0o644, 'x'), pax, padding(pax.byteLength));
+      parts.push(
+        header(Buffer.from('././@PaxHeader', 'ascii'), pax.byteLength, 0o644, 'x'),
+        pax,
+        padding(pax.byteLength),
+      );
     }
     const asciiName = Buffer.from(entry.path.replace(/[^\x20-\x7e]/g, '_'), 'utf8');
-    parts.push(header(asciiName, entry.content.byteLength, mode, '0'), Buffer.from(entry.content), padding(entry.content.byteLength));
+    parts.push(
+      header(asciiName, entry.content.byteLength, mode, '0'),
+      Buffer.from(entry.content),
+      padding(entry.content.byteLength),
+    );
   }
   parts.push(Buffer.alloc(BLOCK * 2));
   return Buffer.concat(parts);
@@ -106,7 +114,8 @@ function readOctal(block: Buffer, offset: number, length: number, what: string):
 
 /** A pax decimal: digits only, a safe integer (no sign, exponent, fraction or spaces). */
 function paxNumber(value: string, what: string): number {
-  if (!/^[0-9]{1,16}$/.test(value) || !Number.isSafeInteger(Number(value))) throw new TarFormatError(`bad pax ${what} ${JSON.stringify(value.slice(0, 20))}`);
+  if (!/^[0-9]{1,16}$/.test(value) || !Number.isSafeInteger(Number(value)))
+    throw new TarFormatError(`bad pax ${what} ${JSON.stringify(value.slice(0, 20))}`);
   return Number(value);
 }
 
@@ -120,7 +129,8 @@ function parsePax(data: Buffer): Record<string, string> {
     const lengthText = space < 0 ? '' : data.subarray(offset, space).toString('latin1');
     if (!/^[1-9][0-9]{0,8}$/.test(lengthText)) throw new TarFormatError(`bad pax record length at byte ${offset}`);
     const end = offset + Number(lengthText);
-    if (end > data.length || end <= space + 1 || data[end - 1] !== 0x0a) throw new TarFormatError(`pax record at byte ${offset} does not end where its length says`);
+    if (end > data.length || end <= space + 1 || data[end - 1] !== 0x0a)
+      throw new TarFormatError(`pax record at byte ${offset} does not end where its length says`);
     const record = data.subarray(space + 1, end - 1).toString('utf8');
     const eq = record.indexOf('=');
     if (eq <= 0) throw new TarFormatError(`pax record at byte ${offset} has no key=value`);
@@ -151,8 +161,12 @@ const NEXT_ENTRY_TYPES = new Set(['x', 'L']);
  * the artifacts tar comes from an untrusted instance: a small strict reader over an in-memory buffer
  * is easier to bound and fuzz than a streaming one built for tolerance.)
  */
-export function readTar(data: Uint8Array, limits: TarLimits = { maxBytes: Infinity, maxEntries: Infinity }): TarEntry[] {
-  if (data.byteLength > limits.maxBytes) throw new TarFormatError(`${data.byteLength} bytes is over the ${limits.maxBytes}-byte limit`);
+export function readTar(
+  data: Uint8Array,
+  limits: TarLimits = { maxBytes: Infinity, maxEntries: Infinity },
+): TarEntry[] {
+  if (data.byteLength > limits.maxBytes)
+    throw new TarFormatError(`${data.byteLength} bytes is over the ${limits.maxBytes}-byte limit`);
   const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const entries: TarEntry[] = [];
   let offset = 0;
@@ -162,19 +176,26 @@ export function readTar(data: Uint8Array, limits: TarLimits = { maxBytes: Infini
     if (block.every((b) => b === 0)) break;
     let sum = 0;
     for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i];
-    if (readOctal(block, 148, 8, 'checksum') !== sum) throw new TarFormatError(`header checksum mismatch at byte ${offset}`);
+    if (readOctal(block, 148, 8, 'checksum') !== sum)
+      throw new TarFormatError(`header checksum mismatch at byte ${offset}`);
     const type = String.fromCharCode(block[156] || 0x30);
     const ownSize = readOctal(block, 124, 12, 'size');
     // A pax `size` describes the next entry, never a header (nor a pax global header 'g', which is skipped).
     const size = NEXT_ENTRY_TYPES.has(type) || type === 'g' ? ownSize : (pending.size ?? ownSize);
     const start = offset + BLOCK;
-    if (size > buffer.length - start) throw new TarFormatError(`entry at byte ${offset} is truncated (${size} bytes declared, ${buffer.length - start} left)`);
+    if (size > buffer.length - start)
+      throw new TarFormatError(
+        `entry at byte ${offset} is truncated (${size} bytes declared, ${buffer.length - start} left)`,
+      );
     const content = buffer.subarray(start, start + size);
     offset = start + Math.ceil(size / BLOCK) * BLOCK;
     if (NEXT_ENTRY_TYPES.has(type)) {
       if (type === 'x') {
         const pax = parsePax(content);
-        pending = { path: pax.path ?? pending.path, size: pax.size !== undefined ? paxNumber(pax.size, 'size') : pending.size };
+        pending = {
+          path: pax.path ?? pending.path,
+          size: pax.size !== undefined ? paxNumber(pax.size, 'size') : pending.size,
+        };
       } else {
         pending = { ...pending, path: content.toString('utf8').replace(/\0+$/, '') };
       }
@@ -188,6 +209,7 @@ export function readTar(data: Uint8Array, limits: TarLimits = { maxBytes: Infini
     if (entries.length >= limits.maxEntries) throw new TarFormatError(`more than ${limits.maxEntries} files`);
     entries.push({ path: name, content: new Uint8Array(content), mode: readOctal(block, 100, 8, 'mode') & 0o777 });
   }
-  if (pending.path !== undefined || pending.size !== undefined) throw new TarFormatError('the archive ends after a header that describes a next entry');
+  if (pending.path !== undefined || pending.size !== undefined)
+    throw new TarFormatError('the archive ends after a header that describes a next entry');
   return entries;
 }

@@ -26,7 +26,8 @@ function readArtifacts(tar: Uint8Array): TarEntry[] {
   try {
     return readTar(tar, ARTIFACT_TAR_LIMITS);
   } catch (error) {
-    if (error instanceof TarFormatError) throw new RunnerError(`Cannot save the artifacts: ${error.message}. Nothing was saved.`, 'UnreadableArtifacts');
+    if (error instanceof TarFormatError)
+      throw new RunnerError(`Cannot save the artifacts: ${error.message}. Nothing was saved.`, 'UnreadableArtifacts');
     throw error;
   }
 }
@@ -34,9 +35,11 @@ function readArtifacts(tar: Uint8Array): TarEntry[] {
 function writeFailure(what: string, error: unknown): RunnerError {
   const code = (error as NodeJS.ErrnoException).code;
   const why =
-    code === 'EEXIST' ? 'it already exists (artifacts never overwrite a file or folder)'
-    : code === 'ELOOP' ? 'it is a symbolic link (links are not followed)'
-    : code ?? (error as Error).message;
+    code === 'EEXIST'
+      ? 'it already exists (artifacts never overwrite a file or folder)'
+      : code === 'ELOOP'
+        ? 'it is a symbolic link (links are not followed)'
+        : (code ?? (error as Error).message);
   return new RunnerError(`Cannot save artifact ${what}: ${why}.`, 'ArtifactWriteFailed', { cause: error });
 }
 
@@ -47,7 +50,11 @@ async function freshFolder(dir: string): Promise<string> {
     await mkdir(dir, { mode: 0o755 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new RunnerError(`Cannot save artifacts to ${dir}: the folder already exists (artifacts go to a fresh folder, never over files). Remove it or choose another folder.`, 'ArtifactsFolderExists', { cause: error });
+      throw new RunnerError(
+        `Cannot save artifacts to ${dir}: the folder already exists (artifacts go to a fresh folder, never over files). Remove it or choose another folder.`,
+        'ArtifactsFolderExists',
+        { cause: error },
+      );
     }
     throw writeFailure(dir, error);
   }
@@ -119,7 +126,11 @@ export async function writeArtifacts(tar: Uint8Array, dir: string): Promise<stri
  * Writes the artifacts of several instances of one run into the fresh folder `<dir>/<commandId>/`
  * (refused when it exists), one subfolder per instance; returns the written paths.
  */
-export async function writeRunArtifacts(dir: string, commandId: string, tars: Array<{ instanceId: string; tar: Uint8Array }>): Promise<string[]> {
+export async function writeRunArtifacts(
+  dir: string,
+  commandId: string,
+  tars: Array<{ instanceId: string; tar: Uint8Array }>,
+): Promise<string[]> {
   if (tars.length === 0) return [];
   const runDir = runArtifactsDir(dir, commandId);
   const plans = tars.map(({ instanceId, tar }) => {

@@ -13,7 +13,10 @@ let multipleSourcesReported = false;
  * "Multiple credential sources detected" (a profile and static keys both set, e.g. after the
  * sandbox's exports), becomes one line, once per process; everything else stays quiet.
  */
-export function credentialChainLogger(profile: string | undefined, warn: (line: string) => void = (line) => console.warn(line)) {
+export function credentialChainLogger(
+  profile: string | undefined,
+  warn: (line: string) => void = (line) => console.warn(line),
+) {
   return {
     debug: () => undefined,
     info: () => undefined,
@@ -25,8 +28,9 @@ export function credentialChainLogger(profile: string | undefined, warn: (line: 
       multipleSourcesReported = true;
       const name = process.env.AWS_PROFILE ?? '';
       const shown = isValidProfileName(name) ? ` "${name}"` : '';
-      warn(`ec2-runner: warning: both AWS_PROFILE${shown ? ` (${shown.trim()})` : ''} and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are set; using the profile. Unset one of them (for the sandbox: unset AWS_PROFILE).`);
+      warn(
+        `ec2-runner: warning: both AWS_PROFILE${shown ? ` (${shown.trim()})` : ''} and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are set; using the profile. Unset one of them (for the sandbox: unset AWS_PROFILE).`,
+      );
     },
   };
 }
-

@@ -101,11 +101,16 @@ function fromCommand(command: Command): SsmCommand {
 }
 
 /** `s3`: runs one request with the S3 client of the bucket's region (see bucketRegion.ts). */
-export function sdkRunBackend(clients: AwsClients, s3: <T>(bucket: string, call: (client: S3Client) => Promise<T>) => Promise<T>): RunBackend {
+export function sdkRunBackend(
+  clients: AwsClients,
+  s3: <T>(bucket: string, call: (client: S3Client) => Promise<T>) => Promise<T>,
+): RunBackend {
   return {
     async getInvocation(commandId, instanceId) {
       try {
-        const out = await clients.ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+        const out = await clients.ssm.send(
+          new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+        );
         return {
           instanceId,
           status: out.Status ?? 'Pending',
@@ -146,14 +151,21 @@ export function sdkRunBackend(clients: AwsClients, s3: <T>(bucket: string, call:
       }
     },
     async cancel(commandId, instanceIds) {
-      await clients.ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: instanceIds?.length ? instanceIds : undefined }));
+      await clients.ssm.send(
+        new CancelCommandCommand({ CommandId: commandId, InstanceIds: instanceIds?.length ? instanceIds : undefined }),
+      );
     },
     pingStatus: (instanceIds) => describeManagedInstances(clients, { instanceIds }),
     async listKeys(bucket, prefix, startAfter) {
       const keys: string[] = [];
       let token: string | undefined;
       do {
-        const input = { Bucket: bucket, Prefix: prefix, StartAfter: token ? undefined : startAfter, ContinuationToken: token };
+        const input = {
+          Bucket: bucket,
+          Prefix: prefix,
+          StartAfter: token ? undefined : startAfter,
+          ContinuationToken: token,
+        };
         const page = await s3(bucket, (client) => client.send(new ListObjectsV2Command(input)));
         keys.push(...(page.Contents ?? []).map((o) => o.Key ?? '').filter(Boolean));
         token = page.IsTruncated ? page.NextContinuationToken : undefined;

@@ -14,7 +14,10 @@ import type { UploadEncryption } from './encryption';
 import { errorName } from './errors';
 
 /** The configured bucket (setting, then EC2_RUNNER_BUCKET), or undefined when the default applies. */
-export function configuredBucket(setting: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function configuredBucket(
+  setting: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   return setting?.trim() || env.EC2_RUNNER_BUCKET?.trim() || undefined;
 }
 
@@ -23,13 +26,20 @@ export function configuredBucket(setting: string | undefined, env: NodeJS.Proces
  * configured key), and a lifecycle rule expiring everything under `keyPrefix` (staged files and
  * live output are only needed briefly).
  */
-export async function createStagingBucket(s3: S3Client, bucket: string, region: string, keyPrefix: string, encryption?: UploadEncryption): Promise<void> {
+export async function createStagingBucket(
+  s3: S3Client,
+  bucket: string,
+  region: string,
+  keyPrefix: string,
+  encryption?: UploadEncryption,
+): Promise<void> {
   try {
     await s3.send(
       new CreateBucketCommand({
         Bucket: bucket,
         // us-east-1 rejects an explicit LocationConstraint.
-        CreateBucketConfiguration: region === 'us-east-1' ? undefined : { LocationConstraint: region as BucketLocationConstraint },
+        CreateBucketConfiguration:
+          region === 'us-east-1' ? undefined : { LocationConstraint: region as BucketLocationConstraint },
       }),
     );
   } catch (error) {
@@ -48,16 +58,25 @@ export async function createStagingBucket(s3: S3Client, bucket: string, region: 
   await s3.send(
     new PutPublicAccessBlockCommand({
       Bucket: bucket,
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        IgnorePublicAcls: true,
+        BlockPublicPolicy: true,
+        RestrictPublicBuckets: true,
+      },
     }),
   );
   await s3.send(
     new PutBucketEncryptionCommand({
       Bucket: bucket,
       ServerSideEncryptionConfiguration: {
-        Rules: [{
-          ApplyServerSideEncryptionByDefault: encryption ? { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: encryption.kmsKeyId } : { SSEAlgorithm: 'AES256' },
-        }],
+        Rules: [
+          {
+            ApplyServerSideEncryptionByDefault: encryption
+              ? { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: encryption.kmsKeyId }
+              : { SSEAlgorithm: 'AES256' },
+          },
+        ],
       },
     }),
   );

@@ -9,7 +9,10 @@ import type { AwsClients } from './clients';
 import { errorName, regionNamedBy } from './errors';
 
 function isRedirect(error: unknown): boolean {
-  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode === 301 || errorName(error) === 'PermanentRedirect';
+  return (
+    (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode === 301 ||
+    errorName(error) === 'PermanentRedirect'
+  );
 }
 
 export interface BucketLocation {
@@ -30,13 +33,15 @@ export class BucketRegions {
     try {
       return this.remember(bucket, true, await this.headIn(bucket, known, home));
     } catch (error) {
-      if (errorName(error) === 'NotFound' || errorName(error) === 'NoSuchBucket') return { exists: false, region: home };
+      if (errorName(error) === 'NotFound' || errorName(error) === 'NoSuchBucket')
+        return { exists: false, region: home };
       const region = regionNamedBy(error);
       if (!isRedirect(error) || !region || region === known) throw explain(error, bucket, home, region);
       try {
         return this.remember(bucket, true, await this.headIn(bucket, region, home));
       } catch (retried) {
-        if (errorName(retried) === 'NotFound' || errorName(retried) === 'NoSuchBucket') return { exists: false, region: home };
+        if (errorName(retried) === 'NotFound' || errorName(retried) === 'NoSuchBucket')
+          return { exists: false, region: home };
         throw explain(retried, bucket, home, region);
       }
     }
@@ -80,10 +85,15 @@ export class BucketRegions {
 /** A redirect the engine cannot follow becomes one sentence naming both regions; anything else passes through. */
 function explain(error: unknown, bucket: string, home: string, bucketRegion: string | undefined): unknown {
   if (!isRedirect(error)) return error;
-  const where = bucketRegion && bucketRegion !== home ? `in region ${bucketRegion}` : 'in another region (S3 did not say which)';
+  const where =
+    bucketRegion && bucketRegion !== home ? `in region ${bucketRegion}` : 'in another region (S3 did not say which)';
   return new RunnerError(
     `S3 bucket ${bucket} is ${where}, not in ${home} where SSM runs, and S3 would not serve it there (301 PermanentRedirect)`,
     'BucketInOtherRegion',
-    { cause: error, advice: `use a bucket in ${home} (another one, or the default one created).`, data: { bucket, bucketRegion, home } },
+    {
+      cause: error,
+      advice: `use a bucket in ${home} (another one, or the default one created).`,
+      data: { bucket, bucketRegion, home },
+    },
   );
 }

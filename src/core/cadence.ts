@@ -8,8 +8,13 @@ import { FLEET_CADENCE_MIN_TARGETS, LIVE_UPLOAD_GAP_SECONDS } from './defaults';
  * the run is expected to reach (undefined when unknown: a tag target whose instances could not be
  * counted is taken for a fleet).
  */
-export function uploadGapSeconds(request: { target: RunTarget; unwatched?: boolean }, targets: number | undefined): number {
+export function uploadGapSeconds(
+  request: { target: RunTarget; unwatched?: boolean },
+  targets: number | undefined,
+): number {
   if (request.unwatched) return LIVE_UPLOAD_GAP_SECONDS.unwatched;
   const count = targets ?? (request.target.kind === 'instances' ? request.target.instanceIds.length : undefined);
-  return count !== undefined && count < FLEET_CADENCE_MIN_TARGETS ? LIVE_UPLOAD_GAP_SECONDS.watched : LIVE_UPLOAD_GAP_SECONDS.fleet;
+  return count !== undefined && count < FLEET_CADENCE_MIN_TARGETS
+    ? LIVE_UPLOAD_GAP_SECONDS.watched
+    : LIVE_UPLOAD_GAP_SECONDS.fleet;
 }

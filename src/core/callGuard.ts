@@ -35,7 +35,8 @@ export class CallGuard {
       if (error instanceof Error && error.name === 'CorruptFramesError') throw error;
       const mapped = toRunnerError(error);
       if (this.options.toleratesThrottling && mapped.code === 'Throttled') return undefined;
-      if (++this.errorsInARow >= WAIT_POLICY.maxConsecutiveErrors || FATAL_ERROR_CODES.has(mapped.code)) this.giveUp(mapped);
+      if (++this.errorsInARow >= WAIT_POLICY.maxConsecutiveErrors || FATAL_ERROR_CODES.has(mapped.code))
+        this.giveUp(mapped);
       return undefined;
     }
   }

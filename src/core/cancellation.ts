@@ -74,14 +74,25 @@ export class Cancellation {
     for (const p of this.options.counted()) {
       if (p.final) continue;
       p.notes.push('SSM did not confirm the cancellation');
-      await this.options.finalize(p, p.timedOut ? 'TimedOut' : 'Cancelled', p.timedOut ? 'ExecutionTimedOut' : 'Cancelled');
+      await this.options.finalize(
+        p,
+        p.timedOut ? 'TimedOut' : 'Cancelled',
+        p.timedOut ? 'ExecutionTimedOut' : 'Cancelled',
+      );
     }
     this.options.assumeCancelled();
   }
 
   private deadlineOf(p: InstanceProgress): number {
     // Only confirmed instances: cancelling an id SSM does not know would fail the whole CancelCommand.
-    if (this.options.timeoutSeconds === undefined || !p.confirmed || p.final || p.timedOut || p.startedAtMs === undefined) return Infinity;
+    if (
+      this.options.timeoutSeconds === undefined ||
+      !p.confirmed ||
+      p.final ||
+      p.timedOut ||
+      p.startedAtMs === undefined
+    )
+      return Infinity;
     return p.startedAtMs + this.options.timeoutSeconds * 1000;
   }
 }

@@ -43,7 +43,12 @@ function commonConfig(settings: AwsSettings) {
     // Explicit credentials win; otherwise the standard chain (env, SSO, shared files, process,
     // container/instance metadata). An explicit profile makes the chain skip environment keys,
     // as the AWS CLI does with --profile.
-    credentials: settings.credentials ?? fromNodeProviderChain({ profile: settings.profile || undefined, logger: credentialChainLogger(settings.profile) }),
+    credentials:
+      settings.credentials ??
+      fromNodeProviderChain({
+        profile: settings.profile || undefined,
+        logger: credentialChainLogger(settings.profile),
+      }),
     retryMode: SDK_RETRY_MODE,
     maxAttempts: SDK_MAX_ATTEMPTS,
   };

@@ -16,7 +16,10 @@ export type DependencySpec = { requirementsFile: string } | { pyprojectDependenc
 
 /** `fix` says how to mend the file; each front end adds how to run without installing (src/cli/advice.ts). */
 function invalid(file: string, problem: string, fix: string): never {
-  throw new RunnerError(`${file}: ${problem}`, 'InvalidPyproject', { advice: `${fix}, or run without installing dependencies.`, data: { file, fileFix: fix } });
+  throw new RunnerError(`${file}: ${problem}`, 'InvalidPyproject', {
+    advice: `${fix}, or run without installing dependencies.`,
+    data: { file, fileFix: fix },
+  });
 }
 
 /** A requirement pip can take as one argument: not empty, no leading '-' (an option to pip), no line break or NUL. */
@@ -40,16 +43,27 @@ export function pyprojectDependencies(text: string, file: string): string[] {
   }
   const project = document.project;
   if (project === undefined) return [];
-  if (typeof project !== 'object' || project === null || Array.isArray(project)) invalid(file, '[project] is not a table', 'make it a [project] table');
+  if (typeof project !== 'object' || project === null || Array.isArray(project))
+    invalid(file, '[project] is not a table', 'make it a [project] table');
   const dependencies = (project as Record<string, unknown>).dependencies;
   if (dependencies === undefined) return [];
   const example = 'e.g. dependencies = ["requests>=2.31"]';
-  if (!Array.isArray(dependencies)) invalid(file, '[project] dependencies is not a list', `write it as a list of requirement strings, ${example}`);
+  if (!Array.isArray(dependencies))
+    invalid(file, '[project] dependencies is not a list', `write it as a list of requirement strings, ${example}`);
   return dependencies.map((entry, index) => {
-    if (typeof entry !== 'string') invalid(file, `[project] dependencies[${index}] is not a string`, `write each dependency as a requirement string, ${example}`);
+    if (typeof entry !== 'string')
+      invalid(
+        file,
+        `[project] dependencies[${index}] is not a string`,
+        `write each dependency as a requirement string, ${example}`,
+      );
     const requirement = entry.trim();
     if (!isRequirementArgument(requirement)) {
-      invalid(file, `[project] dependencies[${index}] ${JSON.stringify(entry)} is not a requirement`, `give a PEP 508 requirement, ${example}`);
+      invalid(
+        file,
+        `[project] dependencies[${index}] ${JSON.stringify(entry)} is not a requirement`,
+        `give a PEP 508 requirement, ${example}`,
+      );
     }
     return requirement;
   });

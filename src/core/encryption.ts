@@ -11,13 +11,19 @@ export interface UploadEncryption {
 }
 
 /** The configured KMS key (setting, then EC2_RUNNER_KMS_KEY_ID), or undefined for the bucket default. */
-export function configuredEncryption(setting: string | undefined, env: NodeJS.ProcessEnv = process.env): UploadEncryption | undefined {
+export function configuredEncryption(
+  setting: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): UploadEncryption | undefined {
   const kmsKeyId = setting?.trim() || env.EC2_RUNNER_KMS_KEY_ID?.trim();
   return kmsKeyId ? { kmsKeyId } : undefined;
 }
 
 /** PutObject / CreateBucket default-encryption parameters. */
-export function putObjectEncryption(encryption: UploadEncryption | undefined): { ServerSideEncryption?: 'aws:kms'; SSEKMSKeyId?: string } {
+export function putObjectEncryption(encryption: UploadEncryption | undefined): {
+  ServerSideEncryption?: 'aws:kms';
+  SSEKMSKeyId?: string;
+} {
   return encryption ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: encryption.kmsKeyId } : {};
 }
 

@@ -1,8 +1,20 @@
 // createEngine: the Engine the CLI, the extension and a Lambda use.
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
-  RunnerError, type BucketStatus, type CallerIdentity, type DebugRunHandle, type DebugRunRequest, type Engine, type EngineSettings, type InteractiveRunHandle, type InteractiveRunRequest,
-  type PortForwardHandle, type PortForwardRequest, type RunHandle, type RunRequest, type RunResult,
+  RunnerError,
+  type BucketStatus,
+  type CallerIdentity,
+  type DebugRunHandle,
+  type DebugRunRequest,
+  type Engine,
+  type EngineSettings,
+  type InteractiveRunHandle,
+  type InteractiveRunRequest,
+  type PortForwardHandle,
+  type PortForwardRequest,
+  type RunHandle,
+  type RunRequest,
+  type RunResult,
 } from './api';
 import { sdkRunBackend, type RunBackend } from './backend';
 import { configuredBucket, createStagingBucket, defaultBucketName } from './bucket';
@@ -16,7 +28,14 @@ import { parseLiveLocation } from './liveChannelReader';
 import { cachedIdentity } from './identity';
 import { listManagedInstances } from './instances';
 import { awsCliScript } from './awsCli';
-import { checkTargetsReachable, inlinePayload, launch, payloadFor, sendCommandInput, type LaunchContext } from './launch';
+import {
+  checkTargetsReachable,
+  inlinePayload,
+  launch,
+  payloadFor,
+  sendCommandInput,
+  type LaunchContext,
+} from './launch';
 import { buildRemoteCommands, type RemotePayload, type RemoteRunSpec } from './remote';
 import { stagedContentOf } from './sources';
 import { stagedKey } from './staging';
@@ -67,7 +86,12 @@ class AwsEngine implements Engine {
   }
 
   private context(bucket?: string): ErrorContext {
-    return { profile: this.settings.profile, endpointUrl: this.settings.endpointUrl, bucket, kmsKeyId: this.encryption?.kmsKeyId };
+    return {
+      profile: this.settings.profile,
+      endpointUrl: this.settings.endpointUrl,
+      bucket,
+      kmsKeyId: this.encryption?.kmsKeyId,
+    };
   }
 
   identity(): Promise<CallerIdentity> {
@@ -98,7 +122,9 @@ class AwsEngine implements Engine {
   createBucket(): Promise<void> {
     return mapErrors(this.context(), async () => {
       const { bucket, identity } = await this.resolveBucket();
-      await mapErrors(this.context(bucket), () => createStagingBucket(this.clients.s3, bucket, identity.region, this.keyPrefix, this.encryption));
+      await mapErrors(this.context(bucket), () =>
+        createStagingBucket(this.clients.s3, bucket, identity.region, this.keyPrefix, this.encryption),
+      );
       this.knownBuckets.add(bucket);
     });
   }
@@ -106,7 +132,10 @@ class AwsEngine implements Engine {
   start(request: RunRequest): Promise<RunHandle> {
     return mapErrors(this.context(), async () => {
       const normalized = normalizeRequest(request);
-      const [{ bucket, isDefault, identity }, expectedTargets] = await Promise.all([this.resolveBucket(), this.checkTargets(normalized)]);
+      const [{ bucket, isDefault, identity }, expectedTargets] = await Promise.all([
+        this.resolveBucket(),
+        this.checkTargets(normalized),
+      ]);
       return mapErrors(this.context(bucket), async () => {
         await this.requireBucket(bucket, isDefault);
         const launched = await launch(await this.launchContext(bucket, identity), normalized, expectedTargets);
@@ -129,27 +158,51 @@ class AwsEngine implements Engine {
 
   forwardPort(request: PortForwardRequest): Promise<PortForwardHandle> {
     return mapErrors(this.context(), async () => {
-      await this.checkTargets({ source: { kind: 'command', command: 'forward' }, target: { kind: 'instances', instanceIds: [request.instanceId] } });
+      await this.checkTargets({
+        source: { kind: 'command', command: 'forward' },
+        target: { kind: 'instances', instanceIds: [request.instanceId] },
+      });
       return startPortForward({ ssm: this.clients.ssm, ...request });
     });
   }
 
   startInteractiveRun(request: InteractiveRunRequest): Promise<InteractiveRunHandle> {
     return mapErrors(this.context(), async () => {
-      const normalized = normalizeRequest({ source: request.source, target: { kind: 'instances', instanceIds: [request.instanceId] }, workingDirectory: request.workingDirectory, env: request.env });
+      const normalized = normalizeRequest({
+        source: request.source,
+        target: { kind: 'instances', instanceIds: [request.instanceId] },
+        workingDirectory: request.workingDirectory,
+        env: request.env,
+      });
       if (normalized.source.kind === 'project' || normalized.source.kind === 'command') {
-        throw new RunnerError('An interactive run takes one file (or a selection): projects and shell commands run through Run Command.', 'InteractiveSourceUnsupported');
+        throw new RunnerError(
+          'An interactive run takes one file (or a selection): projects and shell commands run through Run Command.',
+          'InteractiveSourceUnsupported',
+        );
       }
-      const [{ bucket, isDefault, identity }] = await Promise.all([this.resolveBucket(), this.checkTargets(normalized)]);
+      const [{ bucket, isDefault, identity }] = await Promise.all([
+        this.resolveBucket(),
+        this.checkTargets(normalized),
+      ]);
       return mapErrors(this.context(bucket), async () => {
         await this.requireBucket(bucket, isDefault);
         const context = await this.launchContext(bucket, identity);
         const credentials = await signingCredentials(context.s3);
         const { payload } = await payloadFor(context, normalized, credentials);
-        const spec = { runId: randomBytes(8).toString('hex'), payload, workingDirectory: normalized.workingDirectory, env: normalized.env };
+        const spec = {
+          runId: randomBytes(8).toString('hex'),
+          payload,
+          workingDirectory: normalized.workingDirectory,
+          env: normalized.env,
+        };
         const run = await startInteractiveRun({
-          ssm: this.clients.ssm, instanceId: request.instanceId, spec,
-          noEcho: Boolean(request.noEcho), rawNewlines: Boolean(request.rawNewlines), onOutput: request.onOutput, onNotice: request.onNotice,
+          ssm: this.clients.ssm,
+          instanceId: request.instanceId,
+          spec,
+          noEcho: Boolean(request.noEcho),
+          rawNewlines: Boolean(request.rawNewlines),
+          onOutput: request.onOutput,
+          onNotice: request.onNotice,
         });
         return {
           sessionId: run.sessionId,
@@ -172,7 +225,12 @@ class AwsEngine implements Engine {
             const { bucket, isDefault, identity } = await this.resolveBucket();
             return mapErrors(this.context(bucket), async () => {
               await this.requireBucket(bucket, isDefault);
-              return stageDebugpy(await this.launchContext(bucket, identity), bundle, transferMode, deliveryTimeoutSeconds);
+              return stageDebugpy(
+                await this.launchContext(bucket, identity),
+                bundle,
+                transferMode,
+                deliveryTimeoutSeconds,
+              );
             });
           },
         },
@@ -186,10 +244,17 @@ class AwsEngine implements Engine {
       const normalized = normalizeRequest(request);
       const source = normalized.source;
       if (source.kind === 'project') {
-        throw new RunnerError('An AWS CLI export covers files, selections and shell commands, not a project folder (EC2 Runner packs those itself)', 'AwsCliUnsupported', { advice: 'run the project with EC2 Runner.' });
+        throw new RunnerError(
+          'An AWS CLI export covers files, selections and shell commands, not a project folder (EC2 Runner packs those itself)',
+          'AwsCliUnsupported',
+          { advice: 'run the project with EC2 Runner.' },
+        );
       }
       const region = await this.clients.region();
-      const only = normalized.target.kind === 'instances' && normalized.target.instanceIds.length === 1 ? normalized.target.instanceIds[0] : undefined;
+      const only =
+        normalized.target.kind === 'instances' && normalized.target.instanceIds.length === 1
+          ? normalized.target.instanceIds[0]
+          : undefined;
       const spec: RemoteRunSpec = {
         runId: randomBytes(8).toString('hex'),
         shellCommand: source.kind === 'command' ? source.command : undefined,
@@ -210,19 +275,32 @@ class AwsEngine implements Engine {
           commands = fitted;
         } else {
           if (!options.localPath) {
-            throw new RunnerError(`${content.fileName} is too large to travel in the command, so it is staged in S3, and that needs a file on disk: save it and copy the command from the file.`, 'AwsCliNeedsFile');
+            throw new RunnerError(
+              `${content.fileName} is too large to travel in the command, so it is staged in S3, and that needs a file on disk: save it and copy the command from the file.`,
+              'AwsCliNeedsFile',
+            );
           }
           const { bucket, isDefault } = await this.resolveBucket();
           await mapErrors(this.context(bucket), () => this.requireBucket(bucket, isDefault));
           const bucketRegion = this.bucketRegions.regionOf(bucket);
           const s3Uri = `s3://${bucket}/${stagedKey(this.keyPrefix, inline.sha256, content.fileName)}`;
-          const payload: RemotePayload = { ...inline, fetch: { kind: 'instance-role', s3Uri, region: bucketRegion ?? region } };
+          const payload: RemotePayload = {
+            ...inline,
+            fetch: { kind: 'instance-role', s3Uri, region: bucketRegion ?? region },
+          };
           commands = buildRemoteCommands({ ...spec, payload });
-          staging = { localPath: options.localPath, s3Uri, region: bucketRegion ?? region, kmsKeyId: this.encryption?.kmsKeyId };
+          staging = {
+            localPath: options.localPath,
+            s3Uri,
+            region: bucketRegion ?? region,
+            kmsKeyId: this.encryption?.kmsKeyId,
+          };
         }
       }
       return awsCliScript({
-        label: options.label ?? (source.kind === 'command' ? source.command : [source.fileName, ...(source.args ?? [])].join(' ')),
+        label:
+          options.label ??
+          (source.kind === 'command' ? source.command : [source.fileName, ...(source.args ?? [])].join(' ')),
         region,
         endpointUrl: this.settings.endpointUrl,
         profile: this.settings.profile,
@@ -269,12 +347,16 @@ class AwsEngine implements Engine {
   private async requireBucket(bucket: string, isDefault: boolean): Promise<void> {
     if (this.knownBuckets.has(bucket)) return;
     if (!(await this.bucketRegions.locate(bucket)).exists) {
-      throw new RunnerError(isDefault ? `The staging bucket ${bucket} does not exist yet` : `S3 bucket ${bucket} does not exist`, 'NoSuchBucket', {
-        advice: isDefault
-          ? 'create it (public access blocked, encrypted, objects expire after 7 days), or choose an existing bucket (EC2_RUNNER_BUCKET).'
-          : 'create it, or choose an existing bucket (EC2_RUNNER_BUCKET).',
-        data: { bucket, isDefault },
-      });
+      throw new RunnerError(
+        isDefault ? `The staging bucket ${bucket} does not exist yet` : `S3 bucket ${bucket} does not exist`,
+        'NoSuchBucket',
+        {
+          advice: isDefault
+            ? 'create it (public access blocked, encrypted, objects expire after 7 days), or choose an existing bucket (EC2_RUNNER_BUCKET).'
+            : 'create it, or choose an existing bucket (EC2_RUNNER_BUCKET).',
+          data: { bucket, isDefault },
+        },
+      );
     }
     this.knownBuckets.add(bucket);
   }
@@ -291,17 +373,18 @@ class AwsEngine implements Engine {
     const header = parseRemoteHeader(command.commands);
     const live = header?.outputLocation ? parseLiveLocation(header.outputLocation) : undefined;
     // Output kept on an instance whose upload policy expired is fetched with a fresh one (renewal.ts).
-    const renewal = live && header
-      ? new UploadRenewal({
-          clients: this.clients,
-          bucket: live.bucket,
-          s3: () => this.locatedClient(live.bucket),
-          encryption: this.encryption,
-          runId: header.runId,
-          runPrefix: live.runPrefix,
-          policySeconds: RECOVERY_POLICY_SECONDS,
-        })
-      : undefined;
+    const renewal =
+      live && header
+        ? new UploadRenewal({
+            clients: this.clients,
+            bucket: live.bucket,
+            s3: () => this.locatedClient(live.bucket),
+            encryption: this.encryption,
+            runId: header.runId,
+            runPrefix: live.runPrefix,
+            policySeconds: RECOVERY_POLICY_SECONDS,
+          })
+        : undefined;
     return new FollowedRun({
       commandId,
       backend: this.backend,

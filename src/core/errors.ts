@@ -64,14 +64,28 @@ function shape(error: unknown): ErrorShape {
 function networkCode(error: unknown): string | undefined {
   for (let e: unknown = error, depth = 0; e && depth < 4; e = shape(e).cause, depth++) {
     const code = shape(e).code;
-    if (code && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH)$/.test(code)) return code;
+    if (code && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH)$/.test(code))
+      return code;
   }
   return undefined;
 }
 
-const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'SlowDown', 'RequestLimitExceeded', 'ThrottledException']);
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'SlowDown',
+  'RequestLimitExceeded',
+  'ThrottledException',
+]);
 const EXPIRED = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'TokenRefreshRequired']);
-const BAD_KEYS = new Set(['UnrecognizedClientException', 'InvalidClientTokenId', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'IncompleteSignature']);
+const BAD_KEYS = new Set([
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'IncompleteSignature',
+]);
 const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'Forbidden']);
 
 /** Maps any failure to a RunnerError (RunnerErrors pass through unchanged). */
@@ -84,17 +98,30 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
   const onAction = action ? ` (${action})` : '';
   // The AWS CLI's sign-in command (both front ends advise it; the extension also runs it from a button).
   const ssoLogin = (profile = context.profile) => (profile ? `aws sso login --profile ${profile}` : 'aws sso login');
-  const data = { profile: context.profile, bucket: context.bucket, endpointUrl: context.endpointUrl, kmsKeyId: context.kmsKeyId, action };
+  const data = {
+    profile: context.profile,
+    bucket: context.bucket,
+    endpointUrl: context.endpointUrl,
+    kmsKeyId: context.kmsKeyId,
+    action,
+  };
   const make = (code: string, problem: string, advice?: string, extra?: Record<string, string | undefined>) =>
     new RunnerError(problem, code, { cause: error, advice, data: { ...data, ...extra } });
 
   // A profile that is not in the shared files fails as "no credentials" or "no region": say what is really wrong.
   const profile = context.profile ?? process.env.AWS_PROFILE;
-  const credentialsOrRegion = name === 'CredentialsProviderError' || /Could not (load|resolve) credentials|Region is missing/i.test(message) || name === 'RegionMissing';
-  if (profile && credentialsOrRegion && !listProfiles().includes(profile)) return make('ProfileNotFound', missingProfileMessage(profile));
+  const credentialsOrRegion =
+    name === 'CredentialsProviderError' ||
+    /Could not (load|resolve) credentials|Region is missing/i.test(message) ||
+    name === 'RegionMissing';
+  if (profile && credentialsOrRegion && !listProfiles().includes(profile))
+    return make('ProfileNotFound', missingProfileMessage(profile));
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
     if (/sso|token/i.test(message) && !/Could not load credentials from any providers/i.test(message)) {
-      return make('CredentialsExpired', `AWS SSO session is missing or expired${onAction}: run \`${ssoLogin()}\` and retry.`);
+      return make(
+        'CredentialsExpired',
+        `AWS SSO session is missing or expired${onAction}: run \`${ssoLogin()}\` and retry.`,
+      );
     }
     return make(
       'NoCredentials',
@@ -102,20 +129,40 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
       `run \`aws configure\`, \`${ssoLogin(context.profile ?? 'X')}\`, or set AWS_PROFILE.`,
     );
   }
-  if (name === 'TokenProviderError' || /SSO session .*(expired|invalid)|token .*expired|refresh.*token/i.test(message)) {
-    return make('CredentialsExpired', `AWS SSO token is expired or invalid${onAction}: run \`${ssoLogin()}\` and retry.`);
+  if (
+    name === 'TokenProviderError' ||
+    /SSO session .*(expired|invalid)|token .*expired|refresh.*token/i.test(message)
+  ) {
+    return make(
+      'CredentialsExpired',
+      `AWS SSO token is expired or invalid${onAction}: run \`${ssoLogin()}\` and retry.`,
+    );
   }
   if (EXPIRED.has(name)) {
-    return make('CredentialsExpired', `AWS credentials have expired${onAction}: refresh them (e.g. \`${ssoLogin()}\`) and retry.`);
+    return make(
+      'CredentialsExpired',
+      `AWS credentials have expired${onAction}: refresh them (e.g. \`${ssoLogin()}\`) and retry.`,
+    );
   }
   if (BAD_KEYS.has(name)) {
-    return make('InvalidCredentials', `AWS rejected the credentials${onAction}: ${(message || name).replace(/\.+$/, '')}. Check the access key, profile and region.`);
+    return make(
+      'InvalidCredentials',
+      `AWS rejected the credentials${onAction}: ${(message || name).replace(/\.+$/, '')}. Check the access key, profile and region.`,
+    );
   }
   if (/Region is missing/i.test(message) || name === 'RegionMissing') {
-    return make('NoRegion', 'No AWS region configured', 'set AWS_REGION, or add `region` to your profile in ~/.aws/config.');
+    return make(
+      'NoRegion',
+      'No AWS region configured',
+      'set AWS_REGION, or add `region` to your profile in ~/.aws/config.',
+    );
   }
   const kmsHint = context.kmsKeyId ? ` (the configured KMS key is ${context.kmsKeyId})` : '';
-  if (ACCESS_DENIED.has(name) && action === 's3:PutObject' && /explicit deny in a resource-based policy/i.test(message)) {
+  if (
+    ACCESS_DENIED.has(name) &&
+    action === 's3:PutObject' &&
+    /explicit deny in a resource-based policy/i.test(message)
+  ) {
     const bucket = context.bucket ? `S3 bucket ${context.bucket}` : 'The staging bucket';
     return make(
       'BucketPolicyDenied',
@@ -125,20 +172,23 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
   }
   const kmsAction = /\b(kms:[A-Za-z]+)/.exec(message)?.[1];
   if (ACCESS_DENIED.has(name) && kmsAction) {
-    return make('AccessDenied', `Access denied for ${kmsAction}${action ? ` (needed by ${action})` : ''}${kmsHint}: grant your IAM identity ${kmsAction} on the bucket's KMS key and retry.`);
+    return make(
+      'AccessDenied',
+      `Access denied for ${kmsAction}${action ? ` (needed by ${action})` : ''}${kmsHint}: grant your IAM identity ${kmsAction} on the bucket's KMS key and retry.`,
+    );
   }
   if (name.startsWith('KMS.')) {
     return make(
       'KmsKeyInvalid',
       `S3 cannot use the KMS key${kmsHint} (${name}: ${message || 'no detail'})`,
-      'configure a KMS key id or ARN in the bucket\'s region (EC2_RUNNER_KMS_KEY_ID).',
+      "configure a KMS key id or ARN in the bucket's region (EC2_RUNNER_KMS_KEY_ID).",
     );
   }
   if (ACCESS_DENIED.has(name) || (e.$metadata?.httpStatusCode === 403 && !name.startsWith('Invalid'))) {
     const onBucket = Boolean(context.bucket && action?.startsWith('s3:'));
     return make(
       'AccessDenied',
-      `Access denied${action ? ` for ${action}` : ''}${onBucket ? ` on bucket ${context.bucket}` : ''}: grant your IAM identity ${action ?? 'the required permission'}${onBucket ? ' (and check that the bucket belongs to your account: S3 refuses another account\'s bucket the same way)' : ''} and retry.`,
+      `Access denied${action ? ` for ${action}` : ''}${onBucket ? ` on bucket ${context.bucket}` : ''}: grant your IAM identity ${action ?? 'the required permission'}${onBucket ? " (and check that the bucket belongs to your account: S3 refuses another account's bucket the same way)" : ''} and retry.`,
     );
   }
   if (e.$metadata?.httpStatusCode === 301 || name === 'PermanentRedirect') {
@@ -153,7 +203,11 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
   }
   if (name === 'NoSuchBucket' || (name === 'NotFound' && action === 's3:ListBucket')) {
     const bucket = context.bucket ? `S3 bucket ${context.bucket}` : 'The staging S3 bucket';
-    return make('NoSuchBucket', `${bucket} does not exist`, 'create it, or choose an existing bucket (EC2_RUNNER_BUCKET).');
+    return make(
+      'NoSuchBucket',
+      `${bucket} does not exist`,
+      'create it, or choose an existing bucket (EC2_RUNNER_BUCKET).',
+    );
   }
   if (name === 'InvalidInstanceId') {
     return make(
@@ -163,10 +217,18 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
     );
   }
   if (name === 'InvalidCommandId' || name === 'InvocationDoesNotExist') {
-    return make('UnknownCommand', 'No such command in this account and region', 'check the command id, the profile and the region.');
+    return make(
+      'UnknownCommand',
+      'No such command in this account and region',
+      'check the command id, the profile and the region.',
+    );
   }
   if (THROTTLING.has(name)) {
-    return make('Throttled', `AWS kept throttling ${action ?? 'the request'} even after retries (rate exceeded)`, 'wait a moment and retry, or run fewer commands at once.');
+    return make(
+      'Throttled',
+      `AWS kept throttling ${action ?? 'the request'} even after retries (rate exceeded)`,
+      'wait a moment and retry, or run fewer commands at once.',
+    );
   }
   const net = networkCode(error);
   if (net || name === 'TimeoutError' || name === 'NetworkingError') {
@@ -177,7 +239,10 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
       `check the network, the region and the endpoint URL${context.endpointUrl ? ' (is the sandbox running?)' : ''}.`,
     );
   }
-  return make(name || 'Unexpected', `${action ? `${action} failed` : 'AWS request failed'}: ${message || name || 'unknown error'}`);
+  return make(
+    name || 'Unexpected',
+    `${action ? `${action} failed` : 'AWS request failed'}: ${message || name || 'unknown error'}`,
+  );
 }
 
 /** Runs `fn` and maps whatever it throws. */

@@ -9,7 +9,13 @@ export { defaultBucketName } from './bucket';
 export { configuredEncryption } from './encryption';
 export { isTerminalStatus } from './outcome';
 export { WAIT_POLICY } from './waitPolicy';
-export { DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT_SECONDS, DEFAULT_DELIVERY_TIMEOUT_SECONDS, PROJECT_LIMITS, ARTIFACTS_MAX_BYTES } from './defaults';
+export {
+  DEFAULT_KEY_PREFIX,
+  DEFAULT_TIMEOUT_SECONDS,
+  DEFAULT_DELIVERY_TIMEOUT_SECONDS,
+  PROJECT_LIMITS,
+  ARTIFACTS_MAX_BYTES,
+} from './defaults';
 export { listProjectFiles, formatBytes, ALWAYS_EXCLUDED_DIRS } from './project';
 export { REQUIREMENTS_FILE, PYPROJECT_FILE, pyprojectDependencies } from './dependencies';
 export { selectionFileName } from './languages';

@@ -1,5 +1,9 @@
 // SSM-managed instances with their Name tags.
-import { DescribeInstanceInformationCommand, type InstanceInformation, type InstanceInformationStringFilter } from '@aws-sdk/client-ssm';
+import {
+  DescribeInstanceInformationCommand,
+  type InstanceInformation,
+  type InstanceInformationStringFilter,
+} from '@aws-sdk/client-ssm';
 import { GetResourcesCommand } from '@aws-sdk/client-resource-groups-tagging-api';
 import type { ManagedInstance } from './api';
 import type { AwsClients } from './clients';
@@ -21,12 +25,19 @@ function filtersFor(options: ListInstancesOptions, instanceIds?: string[]): Inst
   return filters;
 }
 
-async function describeAll(clients: AwsClients, filters: InstanceInformationStringFilter[]): Promise<InstanceInformation[]> {
+async function describeAll(
+  clients: AwsClients,
+  filters: InstanceInformationStringFilter[],
+): Promise<InstanceInformation[]> {
   const all: InstanceInformation[] = [];
   let nextToken: string | undefined;
   do {
     const page = await clients.ssm.send(
-      new DescribeInstanceInformationCommand({ MaxResults: 50, NextToken: nextToken, Filters: filters.length ? filters : undefined }),
+      new DescribeInstanceInformationCommand({
+        MaxResults: 50,
+        NextToken: nextToken,
+        Filters: filters.length ? filters : undefined,
+      }),
     );
     all.push(...(page.InstanceInformationList ?? []));
     nextToken = page.NextToken;
@@ -55,7 +66,11 @@ export async function instanceTags(clients: AwsClients): Promise<Map<string, Rec
   let token: string | undefined;
   do {
     const page = await clients.tagging.send(
-      new GetResourcesCommand({ ResourceTypeFilters: ['ec2:instance'], ResourcesPerPage: 100, PaginationToken: token || undefined }),
+      new GetResourcesCommand({
+        ResourceTypeFilters: ['ec2:instance'],
+        ResourcesPerPage: 100,
+        PaginationToken: token || undefined,
+      }),
     );
     for (const mapping of page.ResourceTagMappingList ?? []) {
       const id = mapping.ResourceARN?.split('/').pop();
@@ -68,11 +83,16 @@ export async function instanceTags(clients: AwsClients): Promise<Map<string, Rec
 }
 
 /** DescribeInstanceInformation (pages of 50), without tags. */
-export async function describeManagedInstances(clients: AwsClients, options: ListInstancesOptions = {}): Promise<ManagedInstance[]> {
+export async function describeManagedInstances(
+  clients: AwsClients,
+  options: ListInstancesOptions = {},
+): Promise<ManagedInstance[]> {
   const infos: InstanceInformation[] = [];
   if (options.instanceIds?.length && !options.tags?.length) {
     for (let i = 0; i < options.instanceIds.length; i += FILTER_VALUES_PER_CALL) {
-      infos.push(...(await describeAll(clients, filtersFor(options, options.instanceIds.slice(i, i + FILTER_VALUES_PER_CALL)))));
+      infos.push(
+        ...(await describeAll(clients, filtersFor(options, options.instanceIds.slice(i, i + FILTER_VALUES_PER_CALL)))),
+      );
     }
   } else {
     infos.push(...(await describeAll(clients, filtersFor(options))));
@@ -84,7 +104,10 @@ export async function describeManagedInstances(clients: AwsClients, options: Lis
  * Managed instances joined with their EC2 tags. Tags are best effort: without
  * tag:GetResources permission the list still comes back, only without names.
  */
-export async function listManagedInstances(clients: AwsClients, options: ListInstancesOptions = {}): Promise<ManagedInstance[]> {
+export async function listManagedInstances(
+  clients: AwsClients,
+  options: ListInstancesOptions = {},
+): Promise<ManagedInstance[]> {
   const [instances, tags] = await Promise.all([
     describeManagedInstances(clients, options),
     instanceTags(clients).catch(() => undefined),
@@ -95,5 +118,7 @@ export async function listManagedInstances(clients: AwsClients, options: ListIns
     instance.tags = own;
     instance.name = own.Name || instance.name;
   }
-  return instances.sort((a, b) => (a.name ?? '\uffff').localeCompare(b.name ?? '\uffff') || a.instanceId.localeCompare(b.instanceId));
+  return instances.sort(
+    (a, b) => (a.name ?? '\uffff').localeCompare(b.name ?? '\uffff') || a.instanceId.localeCompare(b.instanceId),
+  );
 }

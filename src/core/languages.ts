@@ -54,8 +54,12 @@ export function interpreterFor(fileName: string, head?: Uint8Array | string): st
 
 /** The one error for a file nothing says how to run. */
 export function unrunnableFileError(fileName: string): RunnerError {
-  return new RunnerError(`Cannot tell how to run ${fileName}: it is not a .py, .sh or .bash file and has no #! line.`, 'UnsupportedFileType', {
-    advice: 'Add one (e.g. #!/usr/bin/env python3), or give an interpreter.',
-    data: { fileName },
-  });
+  return new RunnerError(
+    `Cannot tell how to run ${fileName}: it is not a .py, .sh or .bash file and has no #! line.`,
+    'UnsupportedFileType',
+    {
+      advice: 'Add one (e.g. #!/usr/bin/env python3), or give an interpreter.',
+      data: { fileName },
+    },
+  );
 }

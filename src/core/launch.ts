@@ -27,7 +27,6 @@ import {
   type SigningCredentials,
 } from './transfer';
 
-
 export interface LaunchContext {
   clients: AwsClients;
   identity: CallerIdentity;
@@ -63,34 +62,56 @@ function describeTags(tags: Array<{ key: string; value: string }>): string {
  * accept the command and leave it Pending until the delivery timeout). Best effort: without
  * ssm:DescribeInstanceInformation permission the check is skipped and SendCommand decides.
  */
-export async function checkTargetsReachable(clients: AwsClients, target: RunTarget, region: string): Promise<number | undefined> {
+export async function checkTargetsReachable(
+  clients: AwsClients,
+  target: RunTarget,
+  region: string,
+): Promise<number | undefined> {
   let found: ManagedInstance[];
   try {
-    found = await describeManagedInstances(clients, target.kind === 'instances' ? { instanceIds: target.instanceIds } : { tags: target.tags });
+    found = await describeManagedInstances(
+      clients,
+      target.kind === 'instances' ? { instanceIds: target.instanceIds } : { tags: target.tags },
+    );
   } catch {
     return undefined;
   }
   if (target.kind === 'tags') {
     if (found.length === 0) {
-      throw new RunnerError(`No SSM managed instance has tag ${describeTags(target.tags)} in ${region}`, 'NoMatchingInstances', { advice: 'check the tag and the region.' });
+      throw new RunnerError(
+        `No SSM managed instance has tag ${describeTags(target.tags)} in ${region}`,
+        'NoMatchingInstances',
+        { advice: 'check the tag and the region.' },
+      );
     }
     if (!found.some((i) => i.pingStatus === 'Online')) {
-      throw new RunnerError(`Every instance with tag ${describeTags(target.tags)} is offline to SSM: start the instances or their SSM agents, then retry.`, 'InstanceOffline');
+      throw new RunnerError(
+        `Every instance with tag ${describeTags(target.tags)} is offline to SSM: start the instances or their SSM agents, then retry.`,
+        'InstanceOffline',
+      );
     }
     return found.filter((i) => i.pingStatus === 'Online').length;
   }
   for (const id of target.instanceIds) {
     const info = found.find((i) => i.instanceId === id);
     if (!info) {
-      throw new RunnerError(`Instance ${id} is not an SSM managed instance in ${region}`, 'UnknownInstance', { advice: `check the id and the region, and ${AGENT_CHECK}.` });
+      throw new RunnerError(`Instance ${id} is not an SSM managed instance in ${region}`, 'UnknownInstance', {
+        advice: `check the id and the region, and ${AGENT_CHECK}.`,
+      });
     }
     if (info.pingStatus !== 'Online') {
       const since = info.lastPingDateTime ? `, last ping ${info.lastPingDateTime.toISOString()}` : '';
-      throw new RunnerError(`Instance ${id} is offline to SSM (PingStatus ${info.pingStatus}${since}): start the instance or its SSM agent, then retry.`, 'InstanceOffline');
+      throw new RunnerError(
+        `Instance ${id} is offline to SSM (PingStatus ${info.pingStatus}${since}): start the instance or its SSM agent, then retry.`,
+        'InstanceOffline',
+      );
     }
     // AWS-RunShellScript runs only on Linux and macOS; SSM would answer UnsupportedPlatformType.
     if (info.platformType === 'Windows') {
-      throw new RunnerError(`Instance ${id} runs Windows: EC2 Runner sends AWS-RunShellScript, which runs on Linux and macOS instances only; pick a Linux instance.`, 'UnsupportedPlatform');
+      throw new RunnerError(
+        `Instance ${id} runs Windows: EC2 Runner sends AWS-RunShellScript, which runs on Linux and macOS instances only; pick a Linux instance.`,
+        'UnsupportedPlatform',
+      );
     }
   }
   return target.instanceIds.length;
@@ -104,17 +125,32 @@ export function inlinePayload(request: NormalizedRequest, content: StagedContent
   const source = request.source;
   if (source.kind !== 'file' || content.archive) return undefined;
   const gzipBase64 = gzipSync(content.content, { level: 9 }).toString('base64');
-  return { fileName: content.fileName, sha256: sha256Hex(content.content), interpreter: source.interpreter!, args: source.args ?? [], fetch: { kind: 'inline', gzipBase64 } };
+  return {
+    fileName: content.fileName,
+    sha256: sha256Hex(content.content),
+    interpreter: source.interpreter!,
+    args: source.args ?? [],
+    fetch: { kind: 'inline', gzipBase64 },
+  };
 }
 
 /** The file or project staged in S3 (the instance fetches it). */
-export async function payloadFor(context: LaunchContext, request: NormalizedRequest, credentials: SigningCredentials): Promise<Payload> {
+export async function payloadFor(
+  context: LaunchContext,
+  request: NormalizedRequest,
+  credentials: SigningCredentials,
+): Promise<Payload> {
   const source = request.source;
   if (source.kind === 'command') return {};
   return stagedPayload(context, request, await stagedContentOf(source, request), credentials);
 }
 
-async function stagedPayload(context: LaunchContext, request: NormalizedRequest, content: StagedContentOf, credentials: SigningCredentials): Promise<Payload> {
+async function stagedPayload(
+  context: LaunchContext,
+  request: NormalizedRequest,
+  content: StagedContentOf,
+  credentials: SigningCredentials,
+): Promise<Payload> {
   const source = request.source as Exclude<NormalizedRequest['source'], { kind: 'command' }>;
   const staged = await stageFile(context.s3, {
     bucket: context.bucket,
@@ -136,7 +172,14 @@ async function stagedPayload(context: LaunchContext, request: NormalizedRequest,
           ),
         };
   return {
-    payload: { fileName: content.fileName, sha256: staged.sha256, interpreter: source.interpreter!, args: source.args ?? [], fetch, archive: content.archive },
+    payload: {
+      fileName: content.fileName,
+      sha256: staged.sha256,
+      interpreter: source.interpreter!,
+      args: source.args ?? [],
+      fetch,
+      archive: content.archive,
+    },
     download: fetch.kind === 'presigned' ? { bucket: staged.bucket, key: staged.key } : undefined,
   };
 }
@@ -145,7 +188,12 @@ async function stagedPayload(context: LaunchContext, request: NormalizedRequest,
  * The command text: a single file travels inline when the text with it fits the budget (the instance then
  * needs no S3 to start it); a project, or a file too large for that, is staged in S3 and fetched.
  */
-async function commandsFor(context: LaunchContext, request: NormalizedRequest, spec: RemoteRunSpec, credentials: SigningCredentials): Promise<{ commands: string[] } & Payload> {
+async function commandsFor(
+  context: LaunchContext,
+  request: NormalizedRequest,
+  spec: RemoteRunSpec,
+  credentials: SigningCredentials,
+): Promise<{ commands: string[] } & Payload> {
   const source = request.source;
   if (source.kind === 'command') return { commands: buildRemoteCommands(spec) };
   const content = await stagedContentOf(source, request);
@@ -177,7 +225,13 @@ export function cutToLength(text: string, max: number): string {
 
 function commentFor(request: NormalizedRequest): string {
   const source = request.source;
-  const what = request.comment ?? (source.kind === 'file' ? `run ${source.fileName}` : source.kind === 'project' ? `run ${source.entry} (project)` : 'exec');
+  const what =
+    request.comment ??
+    (source.kind === 'file'
+      ? `run ${source.fileName}`
+      : source.kind === 'project'
+        ? `run ${source.entry} (project)`
+        : 'exec');
   return cutToLength(`ec2-runner: ${what}`, COMMENT_MAX);
 }
 
@@ -187,7 +241,11 @@ function targetsFor(target: RunTarget): { InstanceIds?: string[]; Targets?: Targ
 }
 
 /** The warning for credentials that cannot be renewed and expire before the run's timeout, if so. */
-export function expiryWarning(credentials: SigningCredentials, timeoutSeconds: number, nowMs = Date.now()): string | undefined {
+export function expiryWarning(
+  credentials: SigningCredentials,
+  timeoutSeconds: number,
+  nowMs = Date.now(),
+): string | undefined {
   if (credentials.renewable || credentials.expiresAtMs === undefined) return undefined;
   if (credentials.expiresAtMs >= nowMs + timeoutSeconds * 1000) return undefined;
   const left = Math.max(0, Math.round((credentials.expiresAtMs - nowMs) / 60_000));
@@ -216,7 +274,11 @@ export function sendCommandInput(request: NormalizedRequest, commands: string[])
 }
 
 /** `expectedTargets`: the instances the run should reach, when the pre-flight check counted them. */
-export async function launch(context: LaunchContext, request: NormalizedRequest, expectedTargets?: number): Promise<Launched> {
+export async function launch(
+  context: LaunchContext,
+  request: NormalizedRequest,
+  expectedTargets?: number,
+): Promise<Launched> {
   const runId = randomBytes(8).toString('hex');
   const live: LiveLocation = { bucket: context.bucket, runPrefix: runPrefixOf(context.keyPrefix, runId) };
   const credentials = await signingCredentials(context.s3);
@@ -224,8 +286,18 @@ export async function launch(context: LaunchContext, request: NormalizedRequest,
   const issuedAtMs = Date.now();
   const lifetime = cappedLifetimeSeconds(wanted, credentials, issuedAtMs);
   // One instance: its policy covers only its own keys. Several: a shared one until the first renewal.
-  const onlyInstance = request.target.kind === 'instances' && request.target.instanceIds.length === 1 ? request.target.instanceIds[0] : undefined;
-  const output = await createLiveOutputTarget(context.s3, context.bucket, live.runPrefix, lifetime, onlyInstance, context.encryption);
+  const onlyInstance =
+    request.target.kind === 'instances' && request.target.instanceIds.length === 1
+      ? request.target.instanceIds[0]
+      : undefined;
+  const output = await createLiveOutputTarget(
+    context.s3,
+    context.bucket,
+    live.runPrefix,
+    lifetime,
+    onlyInstance,
+    context.encryption,
+  );
   const spec: RemoteRunSpec = {
     runId,
     shellCommand: request.source.kind === 'command' ? request.source.command : undefined,
@@ -253,5 +325,12 @@ export async function launch(context: LaunchContext, request: NormalizedRequest,
     download,
   });
   const warning = expiryWarning(credentials, request.timeoutSeconds);
-  return { commandId, instanceIds: request.target.kind === 'instances' ? [...request.target.instanceIds] : [], live, renewal, warnings: warning ? [warning] : [], uploadGapSeconds: spec.uploadGapSeconds! };
+  return {
+    commandId,
+    instanceIds: request.target.kind === 'instances' ? [...request.target.instanceIds] : [],
+    live,
+    renewal,
+    warnings: warning ? [warning] : [],
+    uploadGapSeconds: spec.uploadGapSeconds!,
+  };
 }

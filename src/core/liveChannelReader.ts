@@ -97,7 +97,9 @@ export class LiveChannelReader {
     if (!options.discover && instanceIds.length === 0) return { discovered: [], listCalls: 0 };
     const ordered = [...instanceIds].sort((a, b) => compareKeys(this.instancePrefix(a), this.instancePrefix(b)));
     const first = ordered[0];
-    const startAfter = options.discover ? undefined : (this.cursors.get(first)?.lastListedKey ?? this.instancePrefix(first));
+    const startAfter = options.discover
+      ? undefined
+      : (this.cursors.get(first)?.lastListedKey ?? this.instancePrefix(first));
     const wholeCalls = this.wholeListingCalls(startAfter);
     if (!options.discover && ordered.length * GET_COST_IN_LISTS < wholeCalls) {
       const due = ordered.filter((id) => (this.cursors.get(id)?.notBeforeMs ?? 0) <= this.now());
@@ -105,7 +107,16 @@ export class LiveChannelReader {
       return { discovered: [], listCalls: Math.max(GET_COST_IN_LISTS, due.length * GET_COST_IN_LISTS) };
     }
     if (!options.discover && ordered.length <= wholeCalls) {
-      for (const id of ordered) this.take(await this.backend.listKeys(this.location.bucket, this.instancePrefix(id), this.cursors.get(id)?.lastListedKey), new Set([id]), false);
+      for (const id of ordered)
+        this.take(
+          await this.backend.listKeys(
+            this.location.bucket,
+            this.instancePrefix(id),
+            this.cursors.get(id)?.lastListedKey,
+          ),
+          new Set([id]),
+          false,
+        );
       return { discovered: [], listCalls: ordered.length };
     }
     const keys = await this.backend.listKeys(this.location.bucket, this.location.runPrefix, startAfter);
@@ -142,7 +153,9 @@ export class LiveChannelReader {
   /** Fetches and processes every listed (or, when probed, existing) object of one instance next in sequence; returns how many. */
   async drain(instanceId: string): Promise<number> {
     const cursor = this.cursor(instanceId);
-    const processed = (await this.drainListed(instanceId, cursor)) + (this.probing.delete(instanceId) ? await this.probe(instanceId, cursor) : 0);
+    const processed =
+      (await this.drainListed(instanceId, cursor)) +
+      (this.probing.delete(instanceId) ? await this.probe(instanceId, cursor) : 0);
     if (processed > 0) this.arrived(cursor, processed);
     return processed;
   }
@@ -175,7 +188,10 @@ export class LiveChannelReader {
   private arrived(cursor: InstanceCursor, processed: number): void {
     const now = this.now();
     const since = cursor.lastArrivalMs === undefined ? Infinity : now - cursor.lastArrivalMs;
-    const continuous = processed === 1 && since >= CONTINUOUS_RHYTHM[0] * this.uploadGapMs && since <= CONTINUOUS_RHYTHM[1] * this.uploadGapMs;
+    const continuous =
+      processed === 1 &&
+      since >= CONTINUOUS_RHYTHM[0] * this.uploadGapMs &&
+      since <= CONTINUOUS_RHYTHM[1] * this.uploadGapMs;
     cursor.notBeforeMs = continuous ? now + this.uploadGapMs * CONTINUOUS_WAIT : undefined;
     cursor.lastArrivalMs = now;
   }
@@ -184,7 +200,8 @@ export class LiveChannelReader {
     let processed = 0;
     while (cursor.pending.has(cursor.nextSeq)) {
       const batch: string[] = [];
-      for (let seq = cursor.nextSeq; cursor.pending.has(seq) && batch.length < PARALLEL_GETS; seq++) batch.push(cursor.pending.get(seq)!);
+      for (let seq = cursor.nextSeq; cursor.pending.has(seq) && batch.length < PARALLEL_GETS; seq++)
+        batch.push(cursor.pending.get(seq)!);
       const bodies = await Promise.all(batch.map((key) => this.backend.getObject(this.location.bucket, key)));
       for (const body of bodies) {
         cursor.pending.delete(cursor.nextSeq);
@@ -198,7 +215,15 @@ export class LiveChannelReader {
 
   /** Lists one instance's new objects and processes them (the last look before its result is final: a listing also finds a gap). */
   async poll(instanceId: string): Promise<number> {
-    this.take(await this.backend.listKeys(this.location.bucket, this.instancePrefix(instanceId), this.cursors.get(instanceId)?.lastListedKey), new Set([instanceId]), false);
+    this.take(
+      await this.backend.listKeys(
+        this.location.bucket,
+        this.instancePrefix(instanceId),
+        this.cursors.get(instanceId)?.lastListedKey,
+      ),
+      new Set([instanceId]),
+      false,
+    );
     return this.drain(instanceId);
   }
 

@@ -41,7 +41,10 @@ export interface LiveFollowerOptions {
 
 export class LiveFollower {
   private readonly reader: LiveChannelReader;
-  private readonly guard = new CallGuard(() => (this.disabled = true), { toleratesThrottling: true, resetsOnAnswerOnly: true });
+  private readonly guard = new CallGuard(() => (this.disabled = true), {
+    toleratesThrottling: true,
+    resetsOnAnswerOnly: true,
+  });
   /** The channel failed for good (permissions, too many errors): SSM's output is used instead. */
   private disabled = false;
   /** LIST calls of the last pass (prices the next interval). */
@@ -52,7 +55,13 @@ export class LiveFollower {
   constructor(private readonly options: LiveFollowerOptions) {
     const gapMs = (options.uploadGapSeconds ?? LIVE_UPLOAD_GAP_SECONDS.watched) * 1000;
     const s3 = answeredBy(options.backend, () => this.guard.answered());
-    this.reader = new LiveChannelReader(s3, options.location, (id, frames) => this.onFrames(id, frames), gapMs, () => options.clock.now());
+    this.reader = new LiveChannelReader(
+      s3,
+      options.location,
+      (id, frames) => this.onFrames(id, frames),
+      gapMs,
+      () => options.clock.now(),
+    );
   }
 
   /** False once the channel has failed for good. */
@@ -79,10 +88,17 @@ export class LiveFollower {
     const reader = this.reader;
     const followed = this.options.counted().filter((p) => (all ? !p.liveProblem : this.wantsLive(p)));
     const discover = this.options.discoverInstances && !this.options.targetsResolved();
-    const pass = await this.guard.call(() => reader.list(followed.map((p) => p.instanceId), { discover }));
+    const pass = await this.guard.call(() =>
+      reader.list(
+        followed.map((p) => p.instanceId),
+        { discover },
+      ),
+    );
     this.lastListCalls = pass?.listCalls ?? 1;
     for (const id of pass?.discovered ?? []) followed.push(this.options.instances.instance(id));
-    const arrived = await mapWithLimit(followed, WAIT_POLICY.liveParallelInstances, (p) => this.drainInstance(p, () => reader.drain(p.instanceId)));
+    const arrived = await mapWithLimit(followed, WAIT_POLICY.liveParallelInstances, (p) =>
+      this.drainInstance(p, () => reader.drain(p.instanceId)),
+    );
     return arrived.some(Boolean);
   }
 
@@ -96,7 +112,11 @@ export class LiveFollower {
   completes(p: InstanceProgress, status: string): boolean {
     if (p.liveProblem || this.disabled) return false;
     if (p.liveEnded) return true;
-    return p.startedAtMs !== undefined && p.startInfo !== undefined && ['Cancelled', 'TimedOut', 'Undeliverable', 'Terminated'].includes(status);
+    return (
+      p.startedAtMs !== undefined &&
+      p.startInfo !== undefined &&
+      ['Cancelled', 'TimedOut', 'Undeliverable', 'Terminated'].includes(status)
+    );
   }
 
   private wantsLive(p: InstanceProgress): boolean {
@@ -111,7 +131,8 @@ export class LiveFollower {
       p.delivered[chunk.stream] += chunk.data.byteLength;
       instances.emitOutput({ instanceId, stream: chunk.stream, data: chunk.data });
     }
-    if (!wasStarted && p.startedAtMs !== undefined && NOT_STARTED.has(p.status)) instances.setStatus(p, 'InProgress', 'InProgress');
+    if (!wasStarted && p.startedAtMs !== undefined && NOT_STARTED.has(p.status))
+      instances.setStatus(p, 'InProgress', 'InProgress');
   }
 
   /** Processes an instance's listed objects (`fetch`), skipping a missing one after its grace period. */
@@ -179,15 +200,22 @@ export class LiveFollower {
     if (!renewal || this.disabled || p.liveProblem || p.liveEnded) return false;
     if (p.recoverySentAtMs !== undefined) {
       if (clock.now() - p.recoverySentAtMs >= RECOVERY_WAIT_SECONDS * 1000) {
-        p.notes.push(`the output kept on instance ${p.instanceId} did not arrive within ${RECOVERY_WAIT_SECONDS} s of renewing its upload`);
+        p.notes.push(
+          `the output kept on instance ${p.instanceId} did not arrive within ${RECOVERY_WAIT_SECONDS} s of renewing its upload`,
+        );
         return false;
       }
       // The renewal command has ended (it uploads what was kept, or fails): no reason to wait longer.
       const renewalCommand = p.recoveryCommandId;
-      const done = renewalCommand ? await this.options.ssmGuard.call(() => backend.getInvocation(renewalCommand, p.instanceId)) : undefined;
+      const done = renewalCommand
+        ? await this.options.ssmGuard.call(() => backend.getInvocation(renewalCommand, p.instanceId))
+        : undefined;
       if (!done || !isTerminalStatus(done.status)) return true;
       await this.drainInstance(p, () => this.reader.poll(p.instanceId));
-      if (!p.liveEnded) p.notes.push(`the output kept on instance ${p.instanceId} could not be uploaded (renewal command ${renewalCommand}: ${done.status})`);
+      if (!p.liveEnded)
+        p.notes.push(
+          `the output kept on instance ${p.instanceId} could not be uploaded (renewal command ${renewalCommand}: ${done.status})`,
+        );
       return false;
     }
     if (!ENDED_ON_ITS_OWN.has(invocation.status) || p.timedOut || p.cancelRequestedAtMs !== undefined) return false;

@@ -1,7 +1,18 @@
 // Pure rules that turn what was observed about one invocation into its InvocationResult fields.
 
 /** Statuses after which an invocation changes no more. */
-const TERMINAL = new Set(['Success', 'Cancelled', 'TimedOut', 'Failed', 'Undeliverable', 'Terminated', 'DeliveryTimedOut', 'ExecutionTimedOut', 'InvalidPlatform', 'AccessDenied']);
+const TERMINAL = new Set([
+  'Success',
+  'Cancelled',
+  'TimedOut',
+  'Failed',
+  'Undeliverable',
+  'Terminated',
+  'DeliveryTimedOut',
+  'ExecutionTimedOut',
+  'InvalidPlatform',
+  'AccessDenied',
+]);
 
 export function isTerminalStatus(status: string): boolean {
   return TERMINAL.has(status);
@@ -79,9 +90,12 @@ export function reasonFor(facts: OutcomeFacts): string | undefined {
     case 'Success':
       return undefined;
     case 'Failed':
-      return facts.exitCode !== null ? `exited with code ${facts.exitCode}` : `failed (${facts.statusDetails || 'no exit code'})`;
+      return facts.exitCode !== null
+        ? `exited with code ${facts.exitCode}`
+        : `failed (${facts.statusDetails || 'no exit code'})`;
     case 'TimedOut':
-      if (facts.statusDetails === 'DeliveryTimedOut') return 'not delivered in time: the instance did not pick the command up (agent offline or busy)';
+      if (facts.statusDetails === 'DeliveryTimedOut')
+        return 'not delivered in time: the instance did not pick the command up (agent offline or busy)';
       return facts.timeoutSeconds !== undefined
         ? `timed out after ${facts.timeoutSeconds} s; the command was cancelled`
         : 'timed out on the instance (execution timeout)';
@@ -92,6 +106,8 @@ export function reasonFor(facts: OutcomeFacts): string | undefined {
     case 'Terminated':
       return 'the instance was terminated while the command ran';
     default:
-      return facts.statusDetails && facts.statusDetails !== facts.status ? `${facts.status} (${facts.statusDetails})` : facts.status;
+      return facts.statusDetails && facts.statusDetails !== facts.status
+        ? `${facts.status} (${facts.statusDetails})`
+        : facts.status;
   }
 }

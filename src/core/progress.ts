@@ -43,7 +43,10 @@ export class InstanceProgress {
    */
   confirmed: boolean;
 
-  constructor(readonly instanceId: string, confirmed = false) {
+  constructor(
+    readonly instanceId: string,
+    confirmed = false,
+  ) {
     this.confirmed = confirmed;
   }
 

@@ -39,7 +39,11 @@ interface Matcher {
 }
 
 export function formatBytes(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${bytes} B`;
+  return bytes >= 1024 * 1024
+    ? `${(bytes / 1024 / 1024).toFixed(1)} MB`
+    : bytes >= 1024
+      ? `${(bytes / 1024).toFixed(1)} KB`
+      : `${bytes} B`;
 }
 
 /** Git semantics: the deepest .gitignore with an opinion about the path wins. */
@@ -65,7 +69,11 @@ function tooBig(root: string, what: string, offenders: string[]): never {
 /** The files that would be staged, sorted by path; throws ProjectTooLarge past PROJECT_LIMITS. */
 export async function listProjectFiles(root: string): Promise<ProjectFile[]> {
   const rootInfo = await stat(root).catch(() => undefined);
-  if (!rootInfo?.isDirectory()) throw new RunnerError(`The project folder ${root} does not exist or is not a folder: pass an existing directory.`, 'ProjectNotFound');
+  if (!rootInfo?.isDirectory())
+    throw new RunnerError(
+      `The project folder ${root} does not exist or is not a folder: pass an existing directory.`,
+      'ProjectNotFound',
+    );
   const files: ProjectFile[] = [];
   const filesPerTopDir = new Map<string, number>();
   let totalBytes = 0;
@@ -92,7 +100,10 @@ export async function listProjectFiles(root: string): Promise<ProjectFile[]> {
         const top = path.includes('/') ? `${path.split('/')[0]}/` : '(top level)';
         filesPerTopDir.set(top, (filesPerTopDir.get(top) ?? 0) + 1);
         if (files.length > PROJECT_LIMITS.maxFiles) {
-          const offenders = [...filesPerTopDir].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([dir, n]) => `${dir} (${n.toLocaleString('en-US')}+ files)`);
+          const offenders = [...filesPerTopDir]
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 3)
+            .map(([dir, n]) => `${dir} (${n.toLocaleString('en-US')}+ files)`);
           tooBig(root, `more than ${PROJECT_LIMITS.maxFiles.toLocaleString('en-US')} files (the limit)`, offenders);
         }
       }
@@ -101,8 +112,15 @@ export async function listProjectFiles(root: string): Promise<ProjectFile[]> {
 
   await walk('', []);
   if (totalBytes > PROJECT_LIMITS.maxBytes) {
-    const offenders = [...files].sort((a, b) => b.size - a.size).slice(0, 3).map((f) => `${f.path} (${formatBytes(f.size)})`);
-    tooBig(root, `${formatBytes(totalBytes)} of files, over the ${formatBytes(PROJECT_LIMITS.maxBytes)} limit`, offenders);
+    const offenders = [...files]
+      .sort((a, b) => b.size - a.size)
+      .slice(0, 3)
+      .map((f) => `${f.path} (${formatBytes(f.size)})`);
+    tooBig(
+      root,
+      `${formatBytes(totalBytes)} of files, over the ${formatBytes(PROJECT_LIMITS.maxBytes)} limit`,
+      offenders,
+    );
   }
   return files;
 }
@@ -110,8 +128,18 @@ export async function listProjectFiles(root: string): Promise<ProjectFile[]> {
 /** Checks an entry path: relative, inside the project, POSIX separators. */
 export function normalizeEntry(entry: string): string {
   const normalized = posix.normalize(entry.replace(/\\/g, '/')).replace(/^\.\//, '');
-  if (!normalized || normalized === '.' || normalized.startsWith('/') || normalized === '..' || normalized.startsWith('../') || normalized.includes('\0')) {
-    throw new RunnerError(`The entry file ${JSON.stringify(entry)} is not a relative path inside the project: give it relative to the project folder, e.g. main.py.`, 'InvalidEntry');
+  if (
+    !normalized ||
+    normalized === '.' ||
+    normalized.startsWith('/') ||
+    normalized === '..' ||
+    normalized.startsWith('../') ||
+    normalized.includes('\0')
+  ) {
+    throw new RunnerError(
+      `The entry file ${JSON.stringify(entry)} is not a relative path inside the project: give it relative to the project folder, e.g. main.py.`,
+      'InvalidEntry',
+    );
   }
   return normalized;
 }

@@ -11,10 +11,21 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { SendCommandCommand } from '@aws-sdk/client-ssm';
 import type { AwsClients } from './clients';
 import { mapWithLimit } from './concurrency';
-import { MIN_DELIVERY_TIMEOUT_SECONDS, RENEWAL_MARGIN_MAX_SECONDS, RENEWAL_MARGIN_SHARE, RUN_DOCUMENT } from './defaults';
+import {
+  MIN_DELIVERY_TIMEOUT_SECONDS,
+  RENEWAL_MARGIN_MAX_SECONDS,
+  RENEWAL_MARGIN_SHARE,
+  RUN_DOCUMENT,
+} from './defaults';
 import type { UploadEncryption } from './encryption';
 import { buildRenewalCommands } from './remote';
-import { cappedLifetimeSeconds, createLiveOutputTarget, downloadLifetimeSeconds, presignedDownloadUrl, signingCredentials } from './transfer';
+import {
+  cappedLifetimeSeconds,
+  createLiveOutputTarget,
+  downloadLifetimeSeconds,
+  presignedDownloadUrl,
+  signingCredentials,
+} from './transfer';
 
 /** Renewal commands in flight at once (a fleet's renewal is one SendCommand per instance). */
 const PARALLEL_RENEWALS = 8;
@@ -65,7 +76,10 @@ export class UploadRenewal {
    * Returns the renewal command id per instance (empty when nothing was sent for that reason);
    * throws the first SendCommand error.
    */
-  async renew(instanceIds: readonly string[], { proactive, notStarted }: { proactive: boolean; notStarted?: ReadonlySet<string> }): Promise<Map<string, string>> {
+  async renew(
+    instanceIds: readonly string[],
+    { proactive, notStarted }: { proactive: boolean; notStarted?: ReadonlySet<string> },
+  ): Promise<Map<string, string>> {
     const sent = new Map<string, string>();
     if (instanceIds.length === 0) return sent;
     const { clients, bucket, runId, runPrefix, encryption } = this.plan;
@@ -81,14 +95,23 @@ export class UploadRenewal {
     const download = this.plan.download;
     await mapWithLimit(instanceIds, PARALLEL_RENEWALS, async (instanceId) => {
       const target = await createLiveOutputTarget(s3, bucket, runPrefix, seconds, instanceId, encryption);
-      const downloadUrl = download && notStarted?.has(instanceId)
-        ? await presignedDownloadUrl(s3, download.bucket, download.key, cappedLifetimeSeconds(downloadLifetimeSeconds(MIN_DELIVERY_TIMEOUT_SECONDS), credentials, now))
-        : undefined;
+      const downloadUrl =
+        download && notStarted?.has(instanceId)
+          ? await presignedDownloadUrl(
+              s3,
+              download.bucket,
+              download.key,
+              cappedLifetimeSeconds(downloadLifetimeSeconds(MIN_DELIVERY_TIMEOUT_SECONDS), credentials, now),
+            )
+          : undefined;
       const out = await clients.ssm.send(
         new SendCommandCommand({
           DocumentName: RUN_DOCUMENT,
           InstanceIds: [instanceId],
-          Parameters: { commands: buildRenewalCommands(runId, target, downloadUrl, instanceId), executionTimeout: [String(RENEWAL_EXECUTION_TIMEOUT_SECONDS)] },
+          Parameters: {
+            commands: buildRenewalCommands(runId, target, downloadUrl, instanceId),
+            executionTimeout: [String(RENEWAL_EXECUTION_TIMEOUT_SECONDS)],
+          },
           TimeoutSeconds: MIN_DELIVERY_TIMEOUT_SECONDS,
           Comment: `ec2-runner: renew live output upload (run ${runId})`,
         }),

@@ -9,7 +9,15 @@
 //   instance, cancelled elsewhere, channel broken; a silent channel gets early looks.
 // - cancellation.ts: a client-side timeout cancels the remote command and reports TimedOut.
 // - runResults.ts: each instance's final result, from the live channel or SSM's own output.
-import { RunnerError, type Listener, type OutputChunk, type RunHandle, type RunResult, type RunStatusUpdate, type Subscription } from './api';
+import {
+  RunnerError,
+  type Listener,
+  type OutputChunk,
+  type RunHandle,
+  type RunResult,
+  type RunStatusUpdate,
+  type Subscription,
+} from './api';
 import type { RunBackend } from './backend';
 import { Cancellation } from './cancellation';
 import { systemClock, type Clock } from './clock';
@@ -72,20 +80,57 @@ export class FollowedRun implements RunHandle {
     const clock = this.clock;
     const instances = (this.instances = new RunInstances(options.instanceIds));
     const singleTarget = !discoverInstances && options.instanceIds.length === 1;
-    const finalize = (p: InstanceProgress, status: string, details: string, note?: string) => this.outcome.finalize(p, status, details, note);
+    const finalize = (p: InstanceProgress, status: string, details: string, note?: string) =>
+      this.outcome.finalize(p, status, details, note);
     this.ssm = new SsmChecker({
-      commandId, backend, clock, instances, discoverInstances, singleTarget, startedAtMs: this.startedAtMs,
-      host: { finalize, recoverKeptOutput: async (p, invocation) => (await this.live?.recoverKeptOutput(p, invocation)) ?? false, cancel: (ids) => this.cancellation.send(ids) },
+      commandId,
+      backend,
+      clock,
+      instances,
+      discoverInstances,
+      singleTarget,
+      startedAtMs: this.startedAtMs,
+      host: {
+        finalize,
+        recoverKeptOutput: async (p, invocation) => (await this.live?.recoverKeptOutput(p, invocation)) ?? false,
+        cancel: (ids) => this.cancellation.send(ids),
+      },
     });
     const counted = () => this.counted();
     if (options.live) {
       this.live = new LiveFollower({
-        commandId, backend, clock, instances, discoverInstances, counted, location: options.live, uploadGapSeconds: options.uploadGapSeconds,
-        renewal: options.renewal, targetsResolved: () => this.ssm.targetsResolved(), ssmGuard: this.ssm.guard,
+        commandId,
+        backend,
+        clock,
+        instances,
+        discoverInstances,
+        counted,
+        location: options.live,
+        uploadGapSeconds: options.uploadGapSeconds,
+        renewal: options.renewal,
+        targetsResolved: () => this.ssm.targetsResolved(),
+        ssmGuard: this.ssm.guard,
       });
     }
-    this.cancellation = new Cancellation({ commandId, backend, clock, instances, timeoutSeconds, singleTarget, counted, finalize, assumeCancelled: () => this.ssm.assumeCancelled() });
-    this.outcome = new RunResults({ commandId, backend, instances, live: this.live, ssmGuard: this.ssm.guard, timeoutSeconds });
+    this.cancellation = new Cancellation({
+      commandId,
+      backend,
+      clock,
+      instances,
+      timeoutSeconds,
+      singleTarget,
+      counted,
+      finalize,
+      assumeCancelled: () => this.ssm.assumeCancelled(),
+    });
+    this.outcome = new RunResults({
+      commandId,
+      backend,
+      instances,
+      live: this.live,
+      ssmGuard: this.ssm.guard,
+      timeoutSeconds,
+    });
   }
 
   get outputLocation(): string | undefined {
@@ -139,9 +184,14 @@ export class FollowedRun implements RunHandle {
   /** Writes the shipped artifacts into the fresh folder `dir/<commandId>/`, one `<instanceId>/` per instance. */
   async downloadArtifacts(dir: string, options: { instanceId?: string } = {}): Promise<string[]> {
     // Only instances SSM named: a forged live key never becomes a folder.
-    const chosen = this.instances.all().filter((p) => p.confirmed && (options.instanceId === undefined || p.instanceId === options.instanceId));
+    const chosen = this.instances
+      .all()
+      .filter((p) => p.confirmed && (options.instanceId === undefined || p.instanceId === options.instanceId));
     if (options.instanceId !== undefined && chosen.length === 0) {
-      throw new RunnerError(`Instance ${options.instanceId} is not part of command ${this.commandId}.`, 'UnknownInstance');
+      throw new RunnerError(
+        `Instance ${options.instanceId} is not part of command ${this.commandId}.`,
+        'UnknownInstance',
+      );
     }
     const tars = chosen.flatMap((p) => (p.artifactsTar ? [{ instanceId: p.instanceId, tar: p.artifactsTar }] : []));
     return writeRunArtifacts(dir, this.commandId, tars);

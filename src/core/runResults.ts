@@ -59,7 +59,8 @@ export class RunResults {
       p.exit ??= { exitCode: AGENT_REBOOT_EXIT_CODE };
       p.fallback.stderr = p.fallback.stderr.replace(rebootNote, '');
     }
-    const notRun = p.wrapperError === undefined ? wrapperErrorFromStderr(p.fallback.stderr, invocation?.responseCode) : undefined;
+    const notRun =
+      p.wrapperError === undefined ? wrapperErrorFromStderr(p.fallback.stderr, invocation?.responseCode) : undefined;
     if (notRun !== undefined) {
       // The wrapper's own last word becomes the reason, said once (as with the live channel's error frame).
       p.wrapperError = notRun;
@@ -67,7 +68,8 @@ export class RunResults {
       const at = p.fallback.stderr.lastIndexOf(line);
       if (at >= 0) p.fallback.stderr = p.fallback.stderr.slice(0, at) + p.fallback.stderr.slice(at + line.length);
     }
-    if (p.startedAtMs !== undefined || (invocation && invocation.responseCode >= 0)) p.notes.push(LIVE_OUTPUT_UNAVAILABLE);
+    if (p.startedAtMs !== undefined || (invocation && invocation.responseCode >= 0))
+      p.notes.push(LIVE_OUTPUT_UNAVAILABLE);
     for (const stream of ['stdout', 'stderr'] as const) {
       const bytes = Buffer.from(p.fallback[stream], 'utf8');
       const shown = p.liveBytes(stream);

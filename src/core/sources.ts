@@ -13,8 +13,15 @@ export type StagedSource = Exclude<RunSource, { kind: 'selection' }>;
 export function resolveSource(source: RunSource): StagedSource {
   switch (source.kind) {
     case 'selection': {
-      if (!source.text.trim()) throw new RunnerError('The selection is empty: select the code to run.', 'InvalidRequest');
-      return { kind: 'file', fileName: selectionFileName(source.language), content: new TextEncoder().encode(source.text), interpreter: source.interpreter, args: source.args };
+      if (!source.text.trim())
+        throw new RunnerError('The selection is empty: select the code to run.', 'InvalidRequest');
+      return {
+        kind: 'file',
+        fileName: selectionFileName(source.language),
+        content: new TextEncoder().encode(source.text),
+        interpreter: source.interpreter,
+        args: source.args,
+      };
     }
     case 'project':
       return { ...source, entry: normalizeEntry(source.entry) };
@@ -43,7 +50,11 @@ export async function stagedContentOf(
   const dependencies =
     options.installDependencies === false
       ? undefined
-      : await projectDependencies(packed.files.map((f) => f.path), () => readFile(pyproject, 'utf8'), pyproject);
+      : await projectDependencies(
+          packed.files.map((f) => f.path),
+          () => readFile(pyproject, 'utf8'),
+          pyproject,
+        );
   return {
     fileName: PROJECT_ARCHIVE_NAME,
     content: packed.archive,

@@ -88,7 +88,11 @@ export class SsmChecker {
       if (p.final) return;
       const invocation = await this.guard.call(() => backend.getInvocation(commandId, p.instanceId));
       if (invocation) await this.apply(invocation);
-      else if (invocation === undefined && clock.now() - startedAtMs > WAIT_POLICY.invocationMissingLimitMs && !p.startedAtMs) {
+      else if (
+        invocation === undefined &&
+        clock.now() - startedAtMs > WAIT_POLICY.invocationMissingLimitMs &&
+        !p.startedAtMs
+      ) {
         await this.options.host.finalize(p, 'Failed', 'Failed', 'SSM never reported an invocation for this instance');
       }
       return;
@@ -98,7 +102,13 @@ export class SsmChecker {
     if (command) this.command = command;
     const changed = command !== undefined && command.completedCount !== this.lastCompletedCount;
     const undiscovered = command !== undefined && command.targetCount > instances.confirmedCount();
-    if (confirming || changed || undiscovered || (command && isTerminalStatus(command.status)) || this.lastCompletedCount < 0) {
+    if (
+      confirming ||
+      changed ||
+      undiscovered ||
+      (command && isTerminalStatus(command.status)) ||
+      this.lastCompletedCount < 0
+    ) {
       if (spread) this.queueFollowUp('listInvocations');
       else await this.listInvocations();
     }
@@ -134,7 +144,10 @@ export class SsmChecker {
   private liveSilent(which: 'any' | 'running'): boolean {
     return this.options.instances
       .all()
-      .some((p) => !p.final && p.startInfo === undefined && !p.liveEnded && (which === 'any' || p.ssm?.status === 'InProgress'));
+      .some(
+        (p) =>
+          !p.final && p.startInfo === undefined && !p.liveEnded && (which === 'any' || p.ssm?.status === 'InProgress'),
+      );
   }
 
   private queueFollowUp(kind: FollowUp): void {
@@ -162,7 +175,11 @@ export class SsmChecker {
     if (isTerminalStatus(invocation.status)) {
       if (await host.recoverKeptOutput(p, invocation)) return;
       const timedOut = p.timedOut && (invocation.status === 'Cancelled' || invocation.status === 'TimedOut');
-      await host.finalize(p, timedOut ? 'TimedOut' : invocation.status, timedOut ? 'ExecutionTimedOut' : invocation.statusDetails);
+      await host.finalize(
+        p,
+        timedOut ? 'TimedOut' : invocation.status,
+        timedOut ? 'ExecutionTimedOut' : invocation.statusDetails,
+      );
     } else {
       instances.setStatus(p, invocation.status, invocation.statusDetails);
     }
@@ -173,7 +190,14 @@ export class SsmChecker {
     const { instances, backend, host } = this.options;
     const waiting = instances
       .all()
-      .filter((p) => p.confirmed && !p.final && !p.pingChecked && p.startedAtMs === undefined && (!p.ssm || NOT_STARTED.has(p.ssm.status)));
+      .filter(
+        (p) =>
+          p.confirmed &&
+          !p.final &&
+          !p.pingChecked &&
+          p.startedAtMs === undefined &&
+          (!p.ssm || NOT_STARTED.has(p.ssm.status)),
+      );
     if (waiting.length === 0) return;
     const found = await this.guard.call(() => backend.pingStatus(waiting.map((p) => p.instanceId)));
     if (!found) return;

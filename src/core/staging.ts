@@ -23,7 +23,10 @@ export function sha256Hex(content: Uint8Array): string {
 /** Validates a remote file name: a plain name, no directories, no control characters. */
 export function checkFileName(fileName: string): string {
   if (!fileName || fileName === '.' || fileName === '..' || /[/\\\u0000-\u001f]/.test(fileName)) {
-    throw new RunnerError(`Invalid file name ${JSON.stringify(fileName)}: give a plain file name without directories.`, 'InvalidFileName');
+    throw new RunnerError(
+      `Invalid file name ${JSON.stringify(fileName)}: give a plain file name without directories.`,
+      'InvalidFileName',
+    );
   }
   return fileName;
 }
@@ -47,7 +50,8 @@ export async function stageFile(
     const head = await s3.send(new HeadObjectCommand({ Bucket: options.bucket, Key: key }));
     // The sha256 recorded at upload must match too: an object overwritten behind our back (which the
     // instance would refuse by checksum) is replaced by the next run instead of failing every run.
-    if (head.ContentLength === options.content.byteLength && head.Metadata?.[SHA256_METADATA] === sha256) return { ...base, uploaded: false };
+    if (head.ContentLength === options.content.byteLength && head.Metadata?.[SHA256_METADATA] === sha256)
+      return { ...base, uploaded: false };
   } catch (error) {
     if (errorName(error) !== 'NotFound' && errorName(error) !== 'NoSuchKey') throw error;
   }

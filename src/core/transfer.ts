@@ -42,11 +42,18 @@ const FIXED_CREDENTIAL_SOURCES = ['CREDENTIALS_CODE', 'CREDENTIALS_ENV_VARS'];
 export async function signingCredentials(s3: S3Client): Promise<SigningCredentials> {
   const identity = (await s3.config.credentials()) as { expiration?: Date; $source?: Record<string, string> };
   const sources = Object.keys(identity.$source ?? {});
-  return { expiresAtMs: identity.expiration?.getTime(), renewable: !sources.some((source) => FIXED_CREDENTIAL_SOURCES.includes(source)) };
+  return {
+    expiresAtMs: identity.expiration?.getTime(),
+    renewable: !sources.some((source) => FIXED_CREDENTIAL_SOURCES.includes(source)),
+  };
 }
 
 /** `wantedSeconds`, but never past the credentials' expiry (at least 1 s). */
-export function cappedLifetimeSeconds(wantedSeconds: number, credentials: SigningCredentials, nowMs = Date.now()): number {
+export function cappedLifetimeSeconds(
+  wantedSeconds: number,
+  credentials: SigningCredentials,
+  nowMs = Date.now(),
+): number {
   if (credentials.expiresAtMs === undefined) return wantedSeconds;
   return Math.max(1, Math.min(wantedSeconds, Math.floor((credentials.expiresAtMs - nowMs) / 1000)));
 }
@@ -61,7 +68,12 @@ export function runPrefixOf(keyPrefix: string, runId: string): string {
  * another's output; the wrapper still appends `<instanceId>/<seq>` to `keyPrefix`.
  */
 export async function createLiveOutputTarget(
-  s3: S3Client, bucket: string, runPrefix: string, expiresSeconds: number, instanceId?: string, encryption?: UploadEncryption,
+  s3: S3Client,
+  bucket: string,
+  runPrefix: string,
+  expiresSeconds: number,
+  instanceId?: string,
+  encryption?: UploadEncryption,
 ): Promise<LiveOutputTarget> {
   const covered = instanceId === undefined ? runPrefix : `${runPrefix}${instanceId}/`;
   const post = await createPresignedPost(s3, {
@@ -78,6 +90,11 @@ export async function createLiveOutputTarget(
   return { url: post.url, fields: post.fields, keyPrefix: runPrefix };
 }
 
-export function presignedDownloadUrl(s3: S3Client, bucket: string, key: string, expiresSeconds: number): Promise<string> {
+export function presignedDownloadUrl(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  expiresSeconds: number,
+): Promise<string> {
   return getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresSeconds });
 }

@@ -36,7 +36,13 @@ export const WAIT_POLICY = {
 } as const;
 
 /** Errors no retry mends: following stops at once (SSM) or the live channel is left (S3). */
-export const FATAL_ERROR_CODES = new Set(['AccessDenied', 'NoCredentials', 'CredentialsExpired', 'InvalidCredentials', 'NoRegion']);
+export const FATAL_ERROR_CODES = new Set([
+  'AccessDenied',
+  'NoCredentials',
+  'CredentialsExpired',
+  'InvalidCredentials',
+  'NoRegion',
+]);
 
 /** SSM statuses of an invocation not yet running on its instance. */
 export const NOT_STARTED = new Set(['Pending', 'Delayed']);

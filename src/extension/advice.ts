@@ -8,8 +8,10 @@ const INSTANCES_VIEW = 'Check the EC2 Runner Instances view.';
 export const EXTENSION_ADVICE: AdviceTable = {
   NoCredentials: ({ profile }) =>
     `run \`aws configure\` or \`aws sso login${profile ? ` --profile ${profile}` : ''}\`, pick a profile (${PICK_PROFILE}), or use Try It Without AWS.`,
-  NoRegion: () => `pick one (${PICK_PROFILE}), set ec2Runner.region, or add \`region\` to your profile in ~/.aws/config.`,
-  BucketPolicyDenied: () => 'set ec2Runner.kmsKeyId to the KMS key ARN the policy requires; your IAM identity needs kms:GenerateDataKey on it.',
+  NoRegion: () =>
+    `pick one (${PICK_PROFILE}), set ec2Runner.region, or add \`region\` to your profile in ~/.aws/config.`,
+  BucketPolicyDenied: () =>
+    'set ec2Runner.kmsKeyId to the KMS key ARN the policy requires; your IAM identity needs kms:GenerateDataKey on it.',
   KmsKeyInvalid: () => "set ec2Runner.kmsKeyId to a key id or ARN in the bucket's region.",
   BucketInOtherRegion: ({ home }) =>
     home
@@ -32,7 +34,8 @@ export const EXTENSION_ADVICE: AdviceTable = {
     `check the network and the settings ec2Runner.region and ec2Runner.endpointUrl${endpointUrl ? ' (is the sandbox running?)' : ''}.`,
   UnsupportedLanguage: () => 'for anything else run a file with a #! line.',
   UnsupportedFileType: () => 'Add one (e.g. #!/usr/bin/env python3).',
-  InvalidPyproject: ({ fileFix }) => `${fileFix}, or run without installing dependencies (setting ec2Runner.installDependencies: false).`,
+  InvalidPyproject: ({ fileFix }) =>
+    `${fileFix}, or run without installing dependencies (setting ec2Runner.installDependencies: false).`,
   giveTarget: () => 'pick an instance in the EC2 Runner Instances view.',
   listInstances: () => 'pick one in the EC2 Runner Instances view.',
 };

@@ -9,7 +9,9 @@ export function splitArguments(line: string): string[] {
   try {
     return splitShellWords(line);
   } catch (error) {
-    throw new ArgumentSyntaxError(`Cannot split the arguments (${(error as Error).message}): close the quote, or escape the character with \\.`);
+    throw new ArgumentSyntaxError(
+      `Cannot split the arguments (${(error as Error).message}): close the quote, or escape the character with \\.`,
+    );
   }
 }
 

@@ -20,7 +20,11 @@ export function artifactsText(result: RunResult): string {
  * and writes them into a fresh `<root>/<commandId>/<instanceId>/` (the engine checks every id and
  * name: nothing lands outside that folder, nothing is overwritten, no link is followed).
  */
-export async function saveRunArtifacts(engine: Pick<Engine, 'attach'>, commandId: string, root: string): Promise<{ folder: string; written: string[] }> {
+export async function saveRunArtifacts(
+  engine: Pick<Engine, 'attach'>,
+  commandId: string,
+  root: string,
+): Promise<{ folder: string; written: string[] }> {
   const handle = await engine.attach(commandId);
   await handle.wait();
   const written = (await handle.downloadArtifacts?.(root)) ?? [];

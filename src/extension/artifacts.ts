@@ -25,10 +25,16 @@ async function openInEditor(file: string): Promise<void> {
 }
 
 /** Downloads a finished run's artifacts; returns the local paths (also opens images and tables). */
-export async function downloadArtifacts(engine: Pick<Engine, 'attach'>, history: RunHistory, arg?: unknown): Promise<string[] | undefined> {
+export async function downloadArtifacts(
+  engine: Pick<Engine, 'attach'>,
+  history: RunHistory,
+  arg?: unknown,
+): Promise<string[] | undefined> {
   const record = recordFrom(history, arg);
   if (!record?.commandId) {
-    void vscode.window.showInformationMessage('No run with artifacts: files a script writes to $EC2_RUNNER_ARTIFACTS come back after the run.');
+    void vscode.window.showInformationMessage(
+      'No run with artifacts: files a script writes to $EC2_RUNNER_ARTIFACTS come back after the run.',
+    );
     return undefined;
   }
   const reveal = 'Reveal in Explorer';
@@ -40,9 +46,11 @@ export async function downloadArtifacts(engine: Pick<Engine, 'attach'>, history:
     // Downloaded before: artifacts never overwrite, so point at the existing copy instead.
     if (!(error instanceof RunnerError && error.code === 'ArtifactsFolderExists')) throw error;
     const folder = path.join(root, record.commandId);
-    void vscode.window.showInformationMessage(`The artifacts of ${record.label} are already in ${folder}.`, reveal).then((choice) => {
-      if (choice === reveal) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(folder));
-    });
+    void vscode.window
+      .showInformationMessage(`The artifacts of ${record.label} are already in ${folder}.`, reveal)
+      .then((choice) => {
+        if (choice === reveal) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(folder));
+      });
     return [];
   }
   const { folder: dir, written } = saved;
@@ -51,9 +59,11 @@ export async function downloadArtifacts(engine: Pick<Engine, 'attach'>, history:
     return written;
   }
   for (const file of written.filter((f) => OPENED_IN_EDITOR.test(f)).slice(0, OPEN_AT_MOST)) await openInEditor(file);
-  void vscode.window.showInformationMessage(`Saved ${written.length} artifact(s) of ${record.label} to ${dir}.`, reveal).then((choice) => {
-    if (choice === reveal) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(written[0]));
-  });
+  void vscode.window
+    .showInformationMessage(`Saved ${written.length} artifact(s) of ${record.label} to ${dir}.`, reveal)
+    .then((choice) => {
+      if (choice === reveal) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(written[0]));
+    });
   return written;
 }
 

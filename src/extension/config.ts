@@ -6,14 +6,17 @@ import { ENGINE_SETTING_KEYS, SETTING_KEYS, trustedValue, type ExtensionSettings
 export const SECTION = 'ec2Runner';
 
 /** The settings in effect; in Restricted Mode the workspace's values of restricted settings are ignored (as VS Code does). */
-export function readSettings(scope?: vscode.ConfigurationScope, trusted = vscode.workspace.isTrusted): ExtensionSettings {
+export function readSettings(
+  scope?: vscode.ConfigurationScope,
+  trusted = vscode.workspace.isTrusted,
+): ExtensionSettings {
   const config = vscode.workspace.getConfiguration(SECTION, scope);
   const values: Record<string, unknown> = {};
-  for (const key of SETTING_KEYS) values[key] = trustedValue(key, trusted ? undefined : config.inspect(key), config.get(key), trusted);
+  for (const key of SETTING_KEYS)
+    values[key] = trustedValue(key, trusted ? undefined : config.inspect(key), config.get(key), trusted);
   return values as unknown as ExtensionSettings;
 }
 
 export function affectsEngine(event: vscode.ConfigurationChangeEvent): boolean {
   return ENGINE_SETTING_KEYS.some((key) => event.affectsConfiguration(`${SECTION}.${key}`));
 }
-

@@ -43,7 +43,8 @@ export class Connection {
   }
 
   async choose(choice: ProfileRegionChoice | undefined): Promise<void> {
-    if (choice?.profile && !isValidProfileName(choice.profile)) throw new Error(`"${choice.profile}" is not a valid AWS profile name.`);
+    if (choice?.profile && !isValidProfileName(choice.profile))
+      throw new Error(`"${choice.profile}" is not a valid AWS profile name.`);
     await this.state.update(CHOICE_KEY, choice);
     this.fire();
   }
@@ -76,7 +77,9 @@ export class Connection {
   /** What the engine gets: the effective settings, plus the sandbox's own keys while it runs (never the user's profile). */
   engineSettings(settings: ExtensionSettings): EngineSettings {
     const effective = engineSettingsOf(this.apply(settings));
-    return this.sandboxConnection ? { ...effective, profile: undefined, credentials: { ...this.sandboxConnection.credentials } } : effective;
+    return this.sandboxConnection
+      ? { ...effective, profile: undefined, credentials: { ...this.sandboxConnection.credentials } }
+      : effective;
   }
 
   private fire(): void {

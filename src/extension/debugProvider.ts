@@ -7,7 +7,15 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DebugRunHandle, Engine, PortForwardHandle, RunSource } from '../core/frontEnd';
-import { DEBUG_TYPE, DebugConfigError, type Ec2DebugConfiguration, SessionEndWatcher, attachConfiguration, launchSource, resolveConfiguration } from './debugConfig';
+import {
+  DEBUG_TYPE,
+  DebugConfigError,
+  type Ec2DebugConfiguration,
+  SessionEndWatcher,
+  attachConfiguration,
+  launchSource,
+  resolveConfiguration,
+} from './debugConfig';
 import type { TargetLabel } from './format';
 import type { RunController } from './runController';
 import { type Runner, runRequestFor, runSpecFor } from './runner';
@@ -51,7 +59,9 @@ export class Ec2DebugProvider implements vscode.DebugConfigurationProvider, vsco
       vscode.debug.registerDebugAdapterTrackerFactory(DEBUG_TYPE, {
         createDebugAdapterTracker: (session) => {
           const watcher = this.active.get(Number(session.configuration.ec2RunnerPort))?.watcher;
-          return watcher ? { onWillReceiveMessage: (m) => watcher.toAdapter(m), onDidSendMessage: (m) => watcher.fromAdapter(m) } : undefined;
+          return watcher
+            ? { onWillReceiveMessage: (m) => watcher.toAdapter(m), onDidSendMessage: (m) => watcher.fromAdapter(m) }
+            : undefined;
         },
       }),
       vscode.debug.onDidTerminateDebugSession((session) => void this.ended(session)),
@@ -62,7 +72,9 @@ export class Ec2DebugProvider implements vscode.DebugConfigurationProvider, vsco
   async debugFile(resource?: vscode.Uri, target?: TargetLabel): Promise<boolean> {
     const uri = resource ?? vscode.window.activeTextEditor?.document.uri;
     if (!uri || !/\.py$/i.test(uri.path)) {
-      void vscode.window.showErrorMessage('Open a Python file to debug it on EC2 (shell scripts run with "Run Active File on EC2").');
+      void vscode.window.showErrorMessage(
+        'Open a Python file to debug it on EC2 (shell scripts run with "Run Active File on EC2").',
+      );
       return false;
     }
     const folder = vscode.workspace.getWorkspaceFolder(uri);
@@ -77,7 +89,10 @@ export class Ec2DebugProvider implements vscode.DebugConfigurationProvider, vsco
   }
 
   /** F5 without launch.json: VS Code passes `{}`; debugging the active file is what it means. */
-  resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, raw: vscode.DebugConfiguration): vscode.DebugConfiguration {
+  resolveDebugConfiguration(
+    _folder: vscode.WorkspaceFolder | undefined,
+    raw: vscode.DebugConfiguration,
+  ): vscode.DebugConfiguration {
     if (raw.type || raw.request || raw.name) return raw;
     return { type: DEBUG_TYPE, request: 'launch', name: 'Debug on EC2', program: '${file}', justMyCode: true };
   }
@@ -88,7 +103,10 @@ export class Ec2DebugProvider implements vscode.DebugConfigurationProvider, vsco
   ): Promise<vscode.DebugConfiguration | undefined> {
     try {
       const editor = vscode.window.activeTextEditor?.document;
-      const config = resolveConfiguration(raw as Partial<Ec2DebugConfiguration>, editor && !editor.isUntitled ? { path: editor.uri.fsPath, languageId: editor.languageId } : undefined);
+      const config = resolveConfiguration(
+        raw as Partial<Ec2DebugConfiguration>,
+        editor && !editor.isUntitled ? { path: editor.uri.fsPath, languageId: editor.languageId } : undefined,
+      );
       const target = await this.targetOf(config);
       if (!target) return undefined;
       return config.request === 'attach' ? await this.attach(config, target) : await this.launch(config, target);
@@ -101,7 +119,8 @@ export class Ec2DebugProvider implements vscode.DebugConfigurationProvider, vsco
 
   createDebugAdapterDescriptor(session: vscode.DebugSession): vscode.ProviderResult<vscode.DebugAdapterDescriptor> {
     const port = Number(session.configuration.ec2RunnerPort);
-    if (!this.active.has(port)) throw new Error('This EC2 debug session has no forwarded port (start it with F5 or "Debug Active File on EC2").');
+    if (!this.active.has(port))
+      throw new Error('This EC2 debug session has no forwarded port (start it with F5 or "Debug Active File on EC2").');
     return new vscode.DebugAdapterServer(port, '127.0.0.1');
   }
 
@@ -112,15 +131,24 @@ export class Ec2DebugProvider implements vscode.DebugConfigurationProvider, vsco
 
   private async attach(config: Ec2DebugConfiguration, target: TargetLabel): Promise<vscode.DebugConfiguration> {
     const forward = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Forwarding debug port ${config.remotePort} of ${target.instanceId}…` },
-      () => this.deps.engine().forwardPort({ instanceId: target.instanceId, remotePort: config.remotePort!, localPort: config.localPort }),
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Forwarding debug port ${config.remotePort} of ${target.instanceId}…`,
+      },
+      () =>
+        this.deps
+          .engine()
+          .forwardPort({ instanceId: target.instanceId, remotePort: config.remotePort!, localPort: config.localPort }),
     );
     this.active.set(forward.localPort, { forward, watcher: new SessionEndWatcher() });
     void forward.closed.then(() => this.active.delete(forward.localPort));
     return attachConfiguration(config, forward.localPort, config.pathMappings);
   }
 
-  private async launch(config: Ec2DebugConfiguration, target: TargetLabel): Promise<vscode.DebugConfiguration | undefined> {
+  private async launch(
+    config: Ec2DebugConfiguration,
+    target: TargetLabel,
+  ): Promise<vscode.DebugConfiguration | undefined> {
     const settings = this.deps.settings();
     const args = config.args ?? [];
     const { project, localRoot } = launchSource(config);
@@ -134,7 +162,15 @@ export class Ec2DebugProvider implements vscode.DebugConfigurationProvider, vsco
     let debugRun: DebugRunHandle | undefined;
     const label = `debug ${file.fileName}${args.length ? ` ${args.join(' ')}` : ''}`;
     const started = this.deps.controller.start({
-      ...runSpecFor(label, project ? { kind: 'project', ...project, args } : { kind: 'file', uri: file.uri.toString(), fileName: file.fileName, args }, request, [target], { ...settings, feedback: settings.feedback === 'fireAndForget' ? 'exitCode' : settings.feedback }),
+      ...runSpecFor(
+        label,
+        project
+          ? { kind: 'project', ...project, args }
+          : { kind: 'file', uri: file.uri.toString(), fileName: file.fileName, args },
+        request,
+        [target],
+        { ...settings, feedback: settings.feedback === 'fireAndForget' ? 'exitCode' : settings.feedback },
+      ),
       start: async () => {
         debugRun = await this.deps.engine().startDebugRun({
           ...request,
@@ -146,7 +182,11 @@ export class Ec2DebugProvider implements vscode.DebugConfigurationProvider, vsco
       },
     });
     const endpoint = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Starting ${file.fileName} under debugpy on ${target.name ?? target.instanceId}…`, cancellable: true },
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Starting ${file.fileName} under debugpy on ${target.name ?? target.instanceId}…`,
+        cancellable: true,
+      },
       async (_progress, token) => {
         await started.started;
         if (!debugRun) return undefined; // failed to start: the Output channel says why
@@ -157,7 +197,12 @@ export class Ec2DebugProvider implements vscode.DebugConfigurationProvider, vsco
     if (!endpoint || !debugRun) return undefined;
     this.active.set(endpoint.localPort, { debugRun, runId: started.record.id, watcher: new SessionEndWatcher() });
     void started.done.then(() => this.active.delete(endpoint.localPort));
-    return attachConfiguration(config, endpoint.localPort, [{ localRoot, remoteRoot: endpoint.remoteRoot }], started.record.id);
+    return attachConfiguration(
+      config,
+      endpoint.localPort,
+      [{ localRoot, remoteRoot: endpoint.remoteRoot }],
+      started.record.id,
+    );
   }
 
   private async ended(session: vscode.DebugSession): Promise<void> {

@@ -27,12 +27,19 @@ export function errorMessageOf(error: unknown): string {
 }
 
 const SELECT_PROFILE: ErrorAction = { title: 'Select Profile and Region…', command: 'ec2Runner.selectProfileRegion' };
-const OPEN_SETTINGS: ErrorAction = { title: 'Open Settings', command: 'workbench.action.openSettings', args: ['ec2Runner'] };
+const OPEN_SETTINGS: ErrorAction = {
+  title: 'Open Settings',
+  command: 'workbench.action.openSettings',
+  args: ['ec2Runner'],
+};
 
 export function describeError(error: unknown, profile?: string): ErrorInfo {
   const code = errorCodeOf(error) ?? 'Unexpected';
   const message = errorMessageOf(error);
-  const ssoLogin: ErrorAction = { title: `Run aws sso login${profile ? ` --profile ${profile}` : ''}`, command: 'ec2Runner.ssoLogin' };
+  const ssoLogin: ErrorAction = {
+    title: `Run aws sso login${profile ? ` --profile ${profile}` : ''}`,
+    command: 'ec2Runner.ssoLogin',
+  };
   switch (code) {
     case 'NoCredentials':
       return { code, message, actions: profile ? [ssoLogin, SELECT_PROFILE] : [SELECT_PROFILE, OPEN_SETTINGS] };
@@ -42,11 +49,22 @@ export function describeError(error: unknown, profile?: string): ErrorInfo {
     case 'NoRegion':
       return { code, message, actions: [SELECT_PROFILE] };
     case 'NoSuchBucket':
-      return { code, message, actions: [{ title: 'Create Staging Bucket', command: 'ec2Runner.createBucket' }, { ...OPEN_SETTINGS, args: ['ec2Runner.bucket'] }] };
+      return {
+        code,
+        message,
+        actions: [
+          { title: 'Create Staging Bucket', command: 'ec2Runner.createBucket' },
+          { ...OPEN_SETTINGS, args: ['ec2Runner.bucket'] },
+        ],
+      };
     case 'EndpointUnreachable':
       return { code, message, actions: [{ ...OPEN_SETTINGS, args: ['ec2Runner.endpointUrl'] }] };
     default:
-      return { code, message: errorCodeOf(error) ? message : `EC2 Runner failed unexpectedly: ${message}`, actions: [] };
+      return {
+        code,
+        message: errorCodeOf(error) ? message : `EC2 Runner failed unexpectedly: ${message}`,
+        actions: [],
+      };
   }
 }
 
@@ -55,7 +73,9 @@ export function describeError(error: unknown, profile?: string): ErrorInfo {
  * (AWS_PROFILE), never as typed text, so no shell (bash, PowerShell, cmd) ever parses it. A name
  * that is not a profile name is refused (undefined): settings may come from anywhere.
  */
-export function ssoLoginTerminal(profile: string | undefined): { env: Record<string, string>; text: string } | undefined {
+export function ssoLoginTerminal(
+  profile: string | undefined,
+): { env: Record<string, string>; text: string } | undefined {
   if (profile && !isValidProfileName(profile)) return undefined;
   return { env: profile ? { AWS_PROFILE: profile } : {}, text: 'aws sso login' };
 }

@@ -51,15 +51,28 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi | u
     const sandbox = connection.sandbox;
     return sandbox ? `built-in sandbox · ${sandbox.region} · ${sandbox.endpointUrl}` : connectionSummary(settings());
   };
-  const engines = new EngineProvider(() => loadBundle<EngineModule>('engine.js'), () => connection.engineSettings(readSettings()));
-  const sandbox = new BuiltInSandbox(() => loadBundle<SandboxModule>('sandbox.js'), connection, () => path.join(context.globalStorageUri.fsPath, 'sandbox'));
+  const engines = new EngineProvider(
+    () => loadBundle<EngineModule>('engine.js'),
+    () => connection.engineSettings(readSettings()),
+  );
+  const sandbox = new BuiltInSandbox(
+    () => loadBundle<SandboxModule>('sandbox.js'),
+    connection,
+    () => path.join(context.globalStorageUri.fsPath, 'sandbox'),
+  );
   const history = new RunHistory(context.workspaceState);
   const defaultTarget = new DefaultTarget(context.workspaceState);
   const output = new RunOutput();
   const reportError = (error: unknown) => void showError(error, profile());
   const transcripts = new RunTranscripts();
   const runOutputDocuments = new RunOutputDocuments(history, transcripts, engines);
-  const controller = new RunController({ engine: () => engines.get(), output, history, notifier: new Notifications(profile), transcripts });
+  const controller = new RunController({
+    engine: () => engines.get(),
+    output,
+    history,
+    notifier: new Notifications(profile),
+    transcripts,
+  });
   const instances = new InstancesView({ engine: () => engines.get(), defaultTarget, connectionSummary: summary });
   const runs = new RunsView(history);
   const statusBar = new RunStatusBar(history, defaultTarget);
@@ -76,7 +89,13 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi | u
     showError: reportError,
   });
 
-  const debug = new Ec2DebugProvider({ runner, controller, engine: () => engines.get(), settings, showError: reportError });
+  const debug = new Ec2DebugProvider({
+    runner,
+    controller,
+    engine: () => engines.get(),
+    settings,
+    showError: reportError,
+  });
   const forwardsUi = portForwardsUi();
   const forwards = new PortForwards(() => engines.get(), forwardsUi);
 
@@ -132,8 +151,14 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi | u
   };
 
   const reattachPending = async () => {
-    for (const { record, change } of interruptedRuns(history, (id) => controller.owns(id))) await history.update(record.id, change);
-    await Promise.all(history.toReattach().filter((r) => !controller.owns(r.id)).map((r) => controller.reattach(r, settings().feedback)));
+    for (const { record, change } of interruptedRuns(history, (id) => controller.owns(id)))
+      await history.update(record.id, change);
+    await Promise.all(
+      history
+        .toReattach()
+        .filter((r) => !controller.owns(r.id))
+        .map((r) => controller.reattach(r, settings().feedback)),
+    );
   };
   // After activate() returns, so attaching (which loads the engine) never slows activation down.
   // The extension activates on startup (onStartupFinished): runs a previous window left going are
@@ -158,7 +183,13 @@ export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi | u
     settingsIfUntrusted: () => readSettings(undefined, false),
     connectionChoose: (choice) => connection.choose(choice),
     connection: () => ({ effective: settings(), sandbox: connection.sandbox, choice: connection.choice }),
-    portForwards: () => forwards.list().map((f) => ({ instanceId: f.target.instanceId, remotePort: f.remotePort, localPort: f.localPort, url: f.url })),
+    portForwards: () =>
+      forwards.list().map((f) => ({
+        instanceId: f.target.instanceId,
+        remotePort: f.remotePort,
+        localPort: f.localPort,
+        url: f.url,
+      })),
   };
 }
 

@@ -30,7 +30,13 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
-export function headerLine(what: string, targets: readonly TargetLabel[], commandId: string, verb = 'Running', kind: 'command' | 'session' = 'command'): string {
+export function headerLine(
+  what: string,
+  targets: readonly TargetLabel[],
+  commandId: string,
+  verb = 'Running',
+  kind: 'command' | 'session' = 'command',
+): string {
   return `[${verb}] ${what} on ${describeTargets(targets)} · ${kind} ${commandId}\n`;
 }
 
@@ -60,9 +66,15 @@ export function resultBlock(result: unknown, instance?: TargetLabel): string {
   return `[Result]${instance ? ` ${describeInstance(instance)}` : ''}\n${body}\n`;
 }
 
-export function outputLocationLine(invocations: readonly InvocationResult[], commandId: string, liveLocation?: string): string {
+export function outputLocationLine(
+  invocations: readonly InvocationResult[],
+  commandId: string,
+  liveLocation?: string,
+): string {
   if (invocations.length > 0 && invocations.every((i) => i.outputSource === 'live')) {
-    return liveLocation ? `[Output] complete output in ${liveLocation}\n` : `[Output] complete output from the live channel (command ${commandId})\n`;
+    return liveLocation
+      ? `[Output] complete output in ${liveLocation}\n`
+      : `[Output] complete output from the live channel (command ${commandId})\n`;
   }
   return `[Output] from SSM (may be truncated at 24,000 characters); the SSM console shows command ${commandId}\n`;
 }
@@ -84,13 +96,19 @@ export function completionText(result: RunResult, options: CompletionOptions): s
   for (const invocation of result.invocations) {
     const label = several ? (names.get(invocation.instanceId) ?? { instanceId: invocation.instanceId }) : undefined;
     const ownDuration =
-      several && invocation.startedAt && invocation.endedAt ? invocation.endedAt.getTime() - invocation.startedAt.getTime() : options.durationMs;
+      several && invocation.startedAt && invocation.endedAt
+        ? invocation.endedAt.getTime() - invocation.startedAt.getTime()
+        : options.durationMs;
     text += doneLine(invocation, ownDuration, label);
   }
-  if (result.invocations.length === 0) text += `[Done] no instance ran the command · ${formatDuration(options.durationMs)}\n`;
+  if (result.invocations.length === 0)
+    text += `[Done] no instance ran the command · ${formatDuration(options.durationMs)}\n`;
   if (options.showResult) {
     for (const invocation of result.invocations) {
-      text += resultBlock(invocation.result, several ? (names.get(invocation.instanceId) ?? { instanceId: invocation.instanceId }) : undefined);
+      text += resultBlock(
+        invocation.result,
+        several ? (names.get(invocation.instanceId) ?? { instanceId: invocation.instanceId }) : undefined,
+      );
     }
   }
   if (!options.session) text += outputLocationLine(result.invocations, result.commandId, options.liveLocation);
@@ -145,7 +163,8 @@ export class LiveOutputFormatter {
       out += '\n';
       this.openLine = undefined;
     }
-    const prefix = (this.instanceLabel ? `[${this.instanceLabel(instanceId)}] ` : '') + (stream === 'stderr' ? STDERR_PREFIX : '');
+    const prefix =
+      (this.instanceLabel ? `[${this.instanceLabel(instanceId)}] ` : '') + (stream === 'stderr' ? STDERR_PREFIX : '');
     for (const piece of text.split(/(?<=\n)/)) {
       if (this.openLine !== key) out += prefix;
       out += piece;
@@ -156,17 +175,32 @@ export class LiveOutputFormatter {
 }
 
 /** A run's output rebuilt from a status snapshot (another window followed it): stdout, then stderr, then the end. */
-export function transcriptFromResult(what: string, targets: readonly TargetLabel[], result: RunResult, showResult: boolean): string {
+export function transcriptFromResult(
+  what: string,
+  targets: readonly TargetLabel[],
+  result: RunResult,
+  showResult: boolean,
+): string {
   let text = headerLine(what, targets, result.commandId, 'Status');
   const several = result.invocations.length > 1;
   const names = new Map(targets.map((t) => [t.instanceId, t.name ?? t.instanceId]));
   for (const invocation of result.invocations) {
     const formatter = new LiveOutputFormatter(several ? (id) => names.get(id) ?? id : undefined);
     const encoder = new TextEncoder();
-    text += formatter.push({ instanceId: invocation.instanceId, stream: 'stdout', data: encoder.encode(invocation.stdout) });
-    text += formatter.push({ instanceId: invocation.instanceId, stream: 'stderr', data: encoder.encode(invocation.stderr) });
+    text += formatter.push({
+      instanceId: invocation.instanceId,
+      stream: 'stdout',
+      data: encoder.encode(invocation.stdout),
+    });
+    text += formatter.push({
+      instanceId: invocation.instanceId,
+      stream: 'stderr',
+      data: encoder.encode(invocation.stderr),
+    });
     text += formatter.finish();
   }
-  const ended = result.invocations.map((i) => (i.startedAt && i.endedAt ? i.endedAt.getTime() - i.startedAt.getTime() : NaN)).find(Number.isFinite);
+  const ended = result.invocations
+    .map((i) => (i.startedAt && i.endedAt ? i.endedAt.getTime() - i.startedAt.getTime() : NaN))
+    .find(Number.isFinite);
   return text + completionText(result, { durationMs: ended ?? NaN, targets, showResult });
 }

@@ -123,9 +123,17 @@ export function interruptedChange(reason = 'the window closed before the command
 }
 
 /** Runs of a previous window that cannot be followed again: still starting, or interactive (their session ended with the window). */
-export function interruptedRuns(history: RunHistory, owned: (id: string) => boolean): Array<{ record: RunRecord; change: Partial<RunRecord> }> {
+export function interruptedRuns(
+  history: RunHistory,
+  owned: (id: string) => boolean,
+): Array<{ record: RunRecord; change: Partial<RunRecord> }> {
   return history
     .active()
     .filter((r) => !owned(r.id) && (r.state === 'starting' || r.sessionId))
-    .map((record) => ({ record, change: record.sessionId ? interruptedChange('the window closed during the interactive session (its terminal went with it)') : interruptedChange() }));
+    .map((record) => ({
+      record,
+      change: record.sessionId
+        ? interruptedChange('the window closed during the interactive session (its terminal went with it)')
+        : interruptedChange(),
+    }));
 }

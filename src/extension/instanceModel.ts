@@ -3,7 +3,8 @@
 import type { ManagedInstance } from '../core/frontEnd';
 import type { TargetLabel } from './format';
 
-export type InstancesState = 'loading' | 'ready' | 'empty' | 'filtered' | 'noCredentials' | 'noRegion' | 'noBucket' | 'error';
+export type InstancesState =
+  'loading' | 'ready' | 'empty' | 'filtered' | 'noCredentials' | 'noRegion' | 'noBucket' | 'error';
 
 export function instanceLabel(instance: ManagedInstance): string {
   return instance.name || instance.computerName || instance.instanceId;
@@ -21,7 +22,9 @@ export function platformText(instance: ManagedInstance): string | undefined {
 /** The short line next to the label: id · ping status unless Online · platform · IP. */
 export function instanceDescription(instance: ManagedInstance, isDefault = false): string {
   const ping = isOnline(instance) ? undefined : String(instance.pingStatus);
-  return [isDefault ? 'default' : undefined, instance.instanceId, ping, platformText(instance), instance.ipAddress].filter(Boolean).join(' · ');
+  return [isDefault ? 'default' : undefined, instance.instanceId, ping, platformText(instance), instance.ipAddress]
+    .filter(Boolean)
+    .join(' · ');
 }
 
 export function instanceTooltip(instance: ManagedInstance): string {
@@ -64,10 +67,20 @@ export function pingIcon(pingStatus: string): { id: string; color: string } {
 export function matchesFilter(instance: ManagedInstance, filter: string): boolean {
   const terms = filter.toLowerCase().split(/\s+/).filter(Boolean);
   const tags = Object.entries(instance.tags ?? {}).map(([k, v]) => `${k}=${v}`.toLowerCase());
-  const haystack = [instance.name, instance.computerName, instance.instanceId, instance.ipAddress, platformText(instance), instance.pingStatus, ...tags]
+  const haystack = [
+    instance.name,
+    instance.computerName,
+    instance.instanceId,
+    instance.ipAddress,
+    platformText(instance),
+    instance.pingStatus,
+    ...tags,
+  ]
     .filter(Boolean)
     .map((s) => String(s).toLowerCase());
-  return terms.every((term) => (term.includes('=') ? tags.some((t) => t === term || t.startsWith(term)) : haystack.some((h) => h.includes(term))));
+  return terms.every((term) =>
+    term.includes('=') ? tags.some((t) => t === term || t.startsWith(term)) : haystack.some((h) => h.includes(term)),
+  );
 }
 
 /** Online first, then by label, then id: the order of the tree and the quick pick. */
@@ -101,7 +114,11 @@ export function stateForError(code: string | undefined): InstancesState {
  * The instances a view-item command acts on. VS Code passes the clicked item and the selection;
  * the selection counts only when it contains the clicked item (as in the Explorer).
  */
-export function itemsActedOn<T>(clicked: T | undefined, selected: readonly T[] | undefined, same: (a: T, b: T) => boolean): T[] {
+export function itemsActedOn<T>(
+  clicked: T | undefined,
+  selected: readonly T[] | undefined,
+  same: (a: T, b: T) => boolean,
+): T[] {
   if (!clicked) return [...(selected ?? [])];
   if (selected && selected.length > 1 && selected.some((s) => same(s, clicked))) return [...selected];
   return [clicked];

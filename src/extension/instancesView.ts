@@ -57,8 +57,16 @@ export class InstancesView implements vscode.TreeDataProvider<InstancesNode>, vs
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly deps: InstancesViewDeps) {
-    this.view = vscode.window.createTreeView(INSTANCES_VIEW_ID, { treeDataProvider: this, canSelectMany: true, showCollapseAll: false });
-    this.disposables.push(this.view, this.changed, deps.defaultTarget.onDidChange(() => this.changed.fire()));
+    this.view = vscode.window.createTreeView(INSTANCES_VIEW_ID, {
+      treeDataProvider: this,
+      canSelectMany: true,
+      showCollapseAll: false,
+    });
+    this.disposables.push(
+      this.view,
+      this.changed,
+      deps.defaultTarget.onDidChange(() => this.changed.fire()),
+    );
     void this.setState('loading');
   }
 
@@ -92,7 +100,14 @@ export class InstancesView implements vscode.TreeDataProvider<InstancesNode>, vs
     if (element) return [];
     await (this.loading ??= this.load());
     if (this.failure !== undefined && this.state === 'error') {
-      return [new MessageNode(this.failure, new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground')), `${this.failure}\n\nClick to retry.`, { title: 'Refresh', command: 'ec2Runner.refreshInstances' })];
+      return [
+        new MessageNode(
+          this.failure,
+          new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground')),
+          `${this.failure}\n\nClick to retry.`,
+          { title: 'Refresh', command: 'ec2Runner.refreshInstances' },
+        ),
+      ];
     }
     if (this.state !== 'ready' && this.state !== 'filtered') return [];
     const shown = this.filterText ? this.instances.filter((i) => matchesFilter(i, this.filterText)) : this.instances;
@@ -120,7 +135,9 @@ export class InstancesView implements vscode.TreeDataProvider<InstancesNode>, vs
     const icon = pingIcon(String(instance.pingStatus));
     item.iconPath = new vscode.ThemeIcon(icon.id, new vscode.ThemeColor(icon.color));
     item.contextValue = `instance.${isOnline(instance) ? 'online' : 'offline'}${isDefault ? '.default' : ''}`;
-    item.accessibilityInformation = { label: `${instanceLabel(instance)}, ${instance.instanceId}, ${instance.pingStatus}${isDefault ? ', default target' : ''}` };
+    item.accessibilityInformation = {
+      label: `${instanceLabel(instance)}, ${instance.instanceId}, ${instance.pingStatus}${isDefault ? ', default target' : ''}`,
+    };
     return item;
   }
 
@@ -145,10 +162,15 @@ export class InstancesView implements vscode.TreeDataProvider<InstancesNode>, vs
       }
       if (bucket.kind === 'unknown') {
         // Listing works but the bucket check did not (e.g. no s3:ListBucket): show the instances and say why runs may fail.
-        this.warning = new MessageNode(`Staging bucket not checked: ${bucket.message}`, new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground')), bucket.message);
+        this.warning = new MessageNode(
+          `Staging bucket not checked: ${bucket.message}`,
+          new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground')),
+          bucket.message,
+        );
       }
       await this.setState(this.instances.length === 0 ? 'empty' : 'ready');
-      this.view.message = this.instances.length === 0 ? `No SSM-managed instances found (${this.deps.connectionSummary()}).` : undefined;
+      this.view.message =
+        this.instances.length === 0 ? `No SSM-managed instances found (${this.deps.connectionSummary()}).` : undefined;
     } catch (error) {
       this.instances = [];
       this.failure = errorMessageOf(error);

@@ -14,7 +14,8 @@ export class RunOutput implements OutputSink, vscode.Disposable {
     if (!text) return;
     this.channel.append(text);
     this.recorded += text;
-    if (this.recorded.length > RECORDED_LIMIT) this.recorded = this.recorded.slice(this.recorded.length - RECORDED_LIMIT);
+    if (this.recorded.length > RECORDED_LIMIT)
+      this.recorded = this.recorded.slice(this.recorded.length - RECORDED_LIMIT);
   }
 
   show(preserveFocus: boolean): void {

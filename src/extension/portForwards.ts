@@ -20,7 +20,10 @@ export interface ForwardUi {
   /** An information message with buttons; resolves with the button pressed. */
   inform(text: string, ...actions: string[]): Promise<string | undefined>;
   warn(text: string): void;
-  pick(items: Array<{ label: string; description: string; forward: ActiveForward }>, title: string): Promise<ActiveForward | undefined>;
+  pick(
+    items: Array<{ label: string; description: string; forward: ActiveForward }>,
+    title: string,
+  ): Promise<ActiveForward | undefined>;
   openExternal(url: string): Promise<void>;
   /** The set of forwards changed (status bar, `ec2Runner.forwarding` context). */
   changed(forwards: readonly ActiveForward[]): void;
@@ -30,7 +33,9 @@ export const OPEN_IN_BROWSER = 'Open in Browser';
 export const STOP_FORWARDING = 'Stop Forwarding';
 
 export function checkPortSpec(text: string): string | undefined {
-  return portSpecOf(text) ? undefined : 'REMOTE[:LOCAL]: a port on the instance, optionally the local port (1-65535), e.g. 8888 or 8888:9999';
+  return portSpecOf(text)
+    ? undefined
+    : 'REMOTE[:LOCAL]: a port on the instance, optionally the local port (1-65535), e.g. 8888 or 8888:9999';
 }
 
 function describe(forward: ActiveForward): string {
@@ -51,7 +56,9 @@ export class PortForwards {
 
   /** Asks for the ports (unless given), forwards, and offers to open the URL or stop. */
   async forward(target: TargetLabel, spec?: string): Promise<ActiveForward | undefined> {
-    const text = spec ?? (await this.ui.askPort(`Forward a port of ${target.name ?? target.instanceId} (REMOTE[:LOCAL])`, checkPortSpec));
+    const text =
+      spec ??
+      (await this.ui.askPort(`Forward a port of ${target.name ?? target.instanceId} (REMOTE[:LOCAL])`, checkPortSpec));
     if (text === undefined) return undefined;
     const ports = portSpecOf(text);
     if (!ports) throw new Error(`"${text}" is not REMOTE[:LOCAL]: ${checkPortSpec(text)}.`);
@@ -61,17 +68,29 @@ export class PortForwards {
       localPort: ports.localPort,
       onNotice: (notice) => this.ui.warn(`Port forwarding to ${target.instanceId}: ${notice}`),
     });
-    const forward: ActiveForward = { target, remotePort: ports.remotePort, localPort: handle.localPort, url: `http://localhost:${handle.localPort}/`, handle };
+    const forward: ActiveForward = {
+      target,
+      remotePort: ports.remotePort,
+      localPort: handle.localPort,
+      url: `http://localhost:${handle.localPort}/`,
+      handle,
+    };
     this.forwards.push(forward);
     this.ui.changed(this.forwards);
     void handle.closed.then((reason) => {
       if (!this.remove(forward)) return; // stopped here
       this.ui.warn(`Port forwarding ${describe(forward)} ended${reason ? `: ${reason}` : ''}.`);
     });
-    void this.ui.inform(`Forwarding ${describe(forward)}${handle.mode === 'basic' ? ' (one connection at a time: old SSM agent)' : ''}.`, OPEN_IN_BROWSER, STOP_FORWARDING).then(async (action) => {
-      if (action === OPEN_IN_BROWSER) await this.ui.openExternal(forward.url);
-      else if (action === STOP_FORWARDING) await this.stop(forward);
-    });
+    void this.ui
+      .inform(
+        `Forwarding ${describe(forward)}${handle.mode === 'basic' ? ' (one connection at a time: old SSM agent)' : ''}.`,
+        OPEN_IN_BROWSER,
+        STOP_FORWARDING,
+      )
+      .then(async (action) => {
+        if (action === OPEN_IN_BROWSER) await this.ui.openExternal(forward.url);
+        else if (action === STOP_FORWARDING) await this.stop(forward);
+      });
     return forward;
   }
 
@@ -82,7 +101,11 @@ export class PortForwards {
       (this.forwards.length === 1
         ? this.forwards[0]
         : await this.ui.pick(
-            this.forwards.map((f) => ({ label: f.url, description: `${f.target.name ?? f.target.instanceId} port ${f.remotePort}`, forward: f })),
+            this.forwards.map((f) => ({
+              label: f.url,
+              description: `${f.target.name ?? f.target.instanceId} port ${f.remotePort}`,
+              forward: f,
+            })),
             'Stop which port forwarding?',
           ));
     if (!chosen || !this.remove(chosen)) return false;

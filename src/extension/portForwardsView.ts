@@ -8,7 +8,14 @@ export function portForwardsUi(): ForwardUi & vscode.Disposable {
   item.name = 'EC2 Runner Port Forwarding';
   item.command = 'ec2Runner.stopPortForwarding';
   return {
-    askPort: (title, validate) => Promise.resolve(vscode.window.showInputBox({ title, prompt: 'e.g. 8888 (Jupyter), 6006 (TensorBoard) or 8888:9999 to choose the local port', validateInput: validate })),
+    askPort: (title, validate) =>
+      Promise.resolve(
+        vscode.window.showInputBox({
+          title,
+          prompt: 'e.g. 8888 (Jupyter), 6006 (TensorBoard) or 8888:9999 to choose the local port',
+          validateInput: validate,
+        }),
+      ),
     inform: (text, ...actions) => Promise.resolve(vscode.window.showInformationMessage(text, ...actions)),
     warn: (text) => void vscode.window.showWarningMessage(text),
     pick: async (items, title) => (await vscode.window.showQuickPick(items, { title }))?.forward,

@@ -23,7 +23,8 @@ export async function projectRootFor(file: vscode.Uri): Promise<vscode.Uri | und
   const workspace = vscode.workspace.getWorkspaceFolder(file);
   const top = workspace?.uri.fsPath ?? path.dirname(file.fsPath);
   for (let dir = path.dirname(file.fsPath); ; dir = path.dirname(dir)) {
-    for (const marker of PROJECT_MARKERS) if (await exists(vscode.Uri.file(path.join(dir, marker)))) return vscode.Uri.file(dir);
+    for (const marker of PROJECT_MARKERS)
+      if (await exists(vscode.Uri.file(path.join(dir, marker)))) return vscode.Uri.file(dir);
     if (dir === top || path.dirname(dir) === dir || !dir.startsWith(top)) break;
   }
   return workspace?.uri;
@@ -49,16 +50,25 @@ export async function runProjectFile(runner: Runner, resource?: vscode.Uri): Pro
   const document = resource ? undefined : vscode.window.activeTextEditor?.document;
   const file = resource ?? document?.uri;
   if (!file || file.scheme !== 'file') {
-    void vscode.window.showErrorMessage('No saved file to run: open a file of a workspace folder, or right-click one in the Explorer.');
+    void vscode.window.showErrorMessage(
+      'No saved file to run: open a file of a workspace folder, or right-click one in the Explorer.',
+    );
     return undefined;
   }
   if (document?.isDirty) await document.save();
   const root = await projectRootFor(file);
   if (!root) {
-    void vscode.window.showErrorMessage(`${path.basename(file.fsPath)} is not in a workspace folder: open its folder, or add a pyproject.toml or requirements.txt next to it.`);
+    void vscode.window.showErrorMessage(
+      `${path.basename(file.fsPath)} is not in a workspace folder: open its folder, or add a pyproject.toml or requirements.txt next to it.`,
+    );
     return undefined;
   }
   const entry = path.relative(root.fsPath, file.fsPath).split(path.sep).join('/');
   const rerun: RerunSource = { kind: 'project', root: root.fsPath, entry, args: [] };
-  return runner.runSource(`${entry} (${path.basename(root.fsPath)})`, rerun, { kind: 'project', root: root.fsPath, entry, args: [] });
+  return runner.runSource(`${entry} (${path.basename(root.fsPath)})`, rerun, {
+    kind: 'project',
+    root: root.fsPath,
+    entry,
+    args: [],
+  });
 }

@@ -5,7 +5,14 @@
 import type { Engine, OutputChunk, RunHandle, RunRequest } from '../core/frontEnd';
 import { artifactsOf, artifactsText } from './artifactList';
 import { errorMessageOf } from './errorInfo';
-import { completionText, failedToStartLine, headerLine, LiveOutputFormatter, overallStatus, type TargetLabel } from './format';
+import {
+  completionText,
+  failedToStartLine,
+  headerLine,
+  LiveOutputFormatter,
+  overallStatus,
+  type TargetLabel,
+} from './format';
 import type { RerunSource, RunHistory, RunRecord } from './history';
 import type { RunTranscripts } from './runTranscripts';
 import type { Feedback } from './settings';
@@ -106,14 +113,22 @@ export class RunController {
         await this.deps.history.add(record);
         let handle: RunHandle;
         try {
-          handle = spec.start ? await spec.start()
-            : 'launch' in spec.request ? await spec.request.launch()
-            : await this.deps.engine().start(spec.request);
+          handle = spec.start
+            ? await spec.start()
+            : 'launch' in spec.request
+              ? await spec.request.launch()
+              : await this.deps.engine().start(spec.request);
         } catch (error) {
           this.starting.delete(record.id);
           this.write(record, failedToStartLine(record.label, record.targets, errorMessageOf(error)));
           this.endView(record);
-          await this.deps.history.update(record.id, { state: 'finished', status: 'Failed', exitCode: null, reason: errorMessageOf(error), endedAt: this.now() });
+          await this.deps.history.update(record.id, {
+            state: 'finished',
+            status: 'Failed',
+            exitCode: null,
+            reason: errorMessageOf(error),
+            endedAt: this.now(),
+          });
           markStarted();
           this.deps.notifier.failedToStart(record, error);
           return record;
@@ -138,8 +153,16 @@ export class RunController {
         try {
           handle = await this.deps.engine().attach(record.commandId);
         } catch (error) {
-          this.write(record, `[Failed] could not re-attach to ${record.label} · command ${record.commandId}: ${errorMessageOf(error)}\n`);
-          await this.deps.history.update(record.id, { state: 'finished', status: 'Unknown', reason: errorMessageOf(error), endedAt: this.now() });
+          this.write(
+            record,
+            `[Failed] could not re-attach to ${record.label} · command ${record.commandId}: ${errorMessageOf(error)}\n`,
+          );
+          await this.deps.history.update(record.id, {
+            state: 'finished',
+            status: 'Unknown',
+            reason: errorMessageOf(error),
+            endedAt: this.now(),
+          });
           return record;
         }
         return this.follow(record, handle, 'Re-attached', feedback, false);
@@ -151,7 +174,10 @@ export class RunController {
     const handle = this.handles.get(id);
     if (handle) {
       const record = this.deps.history.get(id);
-      this.write(record, `[Cancelling] ${record?.label ?? id} · ${record?.sessionId ? 'session' : 'command'} ${handle.commandId}\n`);
+      this.write(
+        record,
+        `[Cancelling] ${record?.label ?? id} · ${record?.sessionId ? 'session' : 'command'} ${handle.commandId}\n`,
+      );
       await handle.cancel();
     } else if (this.deps.history.get(id)?.state === 'starting') {
       this.cancelRequested.add(id);
@@ -210,13 +236,22 @@ export class RunController {
   }
 
   /** `session`: an interactive run (Session Manager); its id is a session id, not a command id. */
-  private async follow(record: RunRecord, handle: RunHandle, verb: string, feedback: Feedback, session: boolean): Promise<RunRecord> {
+  private async follow(
+    record: RunRecord,
+    handle: RunHandle,
+    verb: string,
+    feedback: Feedback,
+    session: boolean,
+  ): Promise<RunRecord> {
     this.handles.set(record.id, handle);
     const liveLocation = handle.outputLocation;
     const names = new Map(record.targets.map((t) => [t.instanceId, t.name ?? t.instanceId]));
     const several = record.targets.length !== 1 || handle.instanceIds.length > 1;
     const formatter = new LiveOutputFormatter(several ? (id) => names.get(id) ?? id : undefined);
-    this.write(record, headerLine(record.label, record.targets, handle.commandId, verb, session ? 'session' : 'command'));
+    this.write(
+      record,
+      headerLine(record.label, record.targets, handle.commandId, verb, session ? 'session' : 'command'),
+    );
     const subscriptions = [
       handle.onOutput((chunk) => this.writeOutput(record, chunk, formatter.push(chunk))),
       handle.onStatus((update) => {
@@ -226,20 +261,44 @@ export class RunController {
       }),
     ];
     try {
-      await this.deps.history.update(record.id, { state: 'running', ...(session ? { sessionId: handle.commandId } : { commandId: handle.commandId }), status: 'InProgress', liveLocation });
+      await this.deps.history.update(record.id, {
+        state: 'running',
+        ...(session ? { sessionId: handle.commandId } : { commandId: handle.commandId }),
+        status: 'InProgress',
+        liveLocation,
+      });
       if (this.cancelRequested.delete(record.id)) await this.cancel(record.id);
       const result = await handle.wait();
       if (this.detached.has(record.id)) return record;
       this.write(record, formatter.finish());
-      this.write(record, completionText(result, { durationMs: this.now() - record.startedAt, targets: record.targets, showResult: feedback === 'exitCodeAndData' && !session, liveLocation, session }));
+      this.write(
+        record,
+        completionText(result, {
+          durationMs: this.now() - record.startedAt,
+          targets: record.targets,
+          showResult: feedback === 'exitCodeAndData' && !session,
+          liveLocation,
+          session,
+        }),
+      );
       this.write(record, artifactsText(result));
       const overall = overallStatus(result);
-      await this.deps.history.update(record.id, { state: 'finished', ...overall, artifacts: artifactsOf(result), endedAt: this.now() });
+      await this.deps.history.update(record.id, {
+        state: 'finished',
+        ...overall,
+        artifacts: artifactsOf(result),
+        endedAt: this.now(),
+      });
       this.deps.notifier.finished(record, feedback);
     } catch (error) {
       this.write(record, formatter.finish());
       this.write(record, `[Error] lost track of command ${handle.commandId}: ${errorMessageOf(error)}\n`);
-      await this.deps.history.update(record.id, { state: 'finished', status: 'Unknown', reason: errorMessageOf(error), endedAt: this.now() });
+      await this.deps.history.update(record.id, {
+        state: 'finished',
+        status: 'Unknown',
+        reason: errorMessageOf(error),
+        endedAt: this.now(),
+      });
       this.deps.notifier.finished(record, feedback);
     } finally {
       for (const s of subscriptions) s.dispose();

@@ -47,7 +47,8 @@ export class RunOutputDocuments implements vscode.TextDocumentContentProvider, v
     // Runs this window no longer holds (older ones, or another window's) are rebuilt from SSM/S3.
     const printed = this.transcripts.get(record.id);
     if (printed) return printed;
-    if (!record.commandId) return `${record.label}: the command was never sent${record.reason ? ` (${record.reason})` : ''}.`;
+    if (!record.commandId)
+      return `${record.label}: the command was never sent${record.reason ? ` (${record.reason})` : ''}.`;
     try {
       const result = await this.engines.get().status(record.commandId);
       return transcriptFromResult(record.label, record.targets, result, true);

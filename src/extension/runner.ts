@@ -67,7 +67,13 @@ export class Runner {
       const targets = await this.resolveTargets(explicit);
       if (!targets) return undefined;
       await this.remember(command);
-      return this.launch(command, { kind: 'command', command }, { kind: 'command', command }, targets, this.deps.settings());
+      return this.launch(
+        command,
+        { kind: 'command', command },
+        { kind: 'command', command },
+        targets,
+        this.deps.settings(),
+      );
     });
   }
 
@@ -76,11 +82,19 @@ export class Runner {
     return this.guard(async () => {
       const settings = this.deps.settings();
       if (record.source.kind === 'command') {
-        return this.launch(record.source.command, record.source, { kind: 'command', command: record.source.command }, record.targets, settings);
+        return this.launch(
+          record.source.command,
+          record.source,
+          { kind: 'command', command: record.source.command },
+          record.targets,
+          settings,
+        );
       }
-      if (record.source.kind !== 'file') return this.launch(record.label, record.source, record.source, record.targets, settings);
+      if (record.source.kind !== 'file')
+        return this.launch(record.label, record.source, record.source, record.targets, settings);
       const file = await this.fileToRun(vscode.Uri.parse(record.source.uri), settings);
-      if (record.source.interactive) return this.launchInteractive(file, record.source.args, record.targets[0], settings);
+      if (record.source.interactive)
+        return this.launchInteractive(file, record.source.args, record.targets[0], settings);
       return this.launchFile(file, record.source.args, record.targets, settings);
     });
   }
@@ -95,7 +109,10 @@ export class Runner {
       const file = await this.fileToRun(resource, settings);
       const targets = await this.resolveTargets(explicit);
       if (!targets) return undefined;
-      if (targets.length !== 1) throw new UserError(`An interactive run takes one instance (its terminal is one pty): run it on ${targets[0].name ?? targets[0].instanceId} alone, or use Run Active File on EC2 for several.`);
+      if (targets.length !== 1)
+        throw new UserError(
+          `An interactive run takes one instance (its terminal is one pty): run it on ${targets[0].name ?? targets[0].instanceId} alone, or use Run Active File on EC2 for several.`,
+        );
       const args = settings.promptForArguments ? await this.askArguments(file) : [];
       if (!args) return undefined;
       return this.launchInteractive(file, args, targets[0], settings);
@@ -103,7 +120,12 @@ export class Runner {
   }
 
   /** Runs any engine source (a selection, a project) on `explicit` targets or the default. */
-  async runSource(label: string, rerun: RerunSource, source: RunSource, explicit?: TargetLabel[]): Promise<RunRecord | undefined> {
+  async runSource(
+    label: string,
+    rerun: RerunSource,
+    source: RunSource,
+    explicit?: TargetLabel[],
+  ): Promise<RunRecord | undefined> {
     return this.guard(async () => {
       const targets = await this.resolveTargets(explicit);
       if (!targets) return undefined;
@@ -119,23 +141,45 @@ export class Runner {
       .then((instances) => {
         const rows = onlinePickItems(instances, this.deps.defaultTarget.get());
         if (rows.length === 0) {
-          throw new UserError(`No Online SSM-managed instance (${this.deps.connectionSummary()}): start one with the SSM agent and an instance profile, or check the profile and region.`);
+          throw new UserError(
+            `No Online SSM-managed instance (${this.deps.connectionSummary()}): start one with the SSM agent and an instance profile, or check the profile and region.`,
+          );
         }
         return rows;
       });
-    const picked = await vscode.window.showQuickPick(items, { title, placeHolder: 'Online SSM-managed instances', matchOnDescription: true });
+    const picked = await vscode.window.showQuickPick(items, {
+      title,
+      placeHolder: 'Online SSM-managed instances',
+      matchOnDescription: true,
+    });
     if (!picked) return undefined;
     await this.deps.defaultTarget.set(picked.target);
     return picked.target;
   }
 
-  private async launchFile(file: FileToRun, args: string[], targets: TargetLabel[], settings: ExtensionSettings): Promise<RunRecord> {
+  private async launchFile(
+    file: FileToRun,
+    args: string[],
+    targets: TargetLabel[],
+    settings: ExtensionSettings,
+  ): Promise<RunRecord> {
     const source: RunSource = { kind: 'file', fileName: file.fileName, content: file.content, args };
     const label = args.length ? `${file.fileName} ${joinArguments(args)}` : file.fileName;
-    return this.launch(label, { kind: 'file', uri: file.uri.toString(), fileName: file.fileName, args }, source, targets, settings);
+    return this.launch(
+      label,
+      { kind: 'file', uri: file.uri.toString(), fileName: file.fileName, args },
+      source,
+      targets,
+      settings,
+    );
   }
 
-  private async launchInteractive(file: FileToRun, args: string[], target: TargetLabel, settings: ExtensionSettings): Promise<RunRecord> {
+  private async launchInteractive(
+    file: FileToRun,
+    args: string[],
+    target: TargetLabel,
+    settings: ExtensionSettings,
+  ): Promise<RunRecord> {
     const terminals = this.deps.terminals;
     if (!terminals) throw new UserError('Interactive runs need a terminal, and this window has none.');
     const label = args.length ? `${file.fileName} ${joinArguments(args)}` : file.fileName;
@@ -143,7 +187,10 @@ export class Runner {
     const cancel = () => void (recordId && this.deps.controller.cancel(recordId));
     // Focus goes to the terminal: the user types there.
     const view = terminals.create(`EC2: ${label}`, { interactive: true, cancel, closedWhileRunning: cancel }, false);
-    const source: RunSource = withInterpreterSetting({ kind: 'file', fileName: file.fileName, content: file.content, args }, settings.interpreter);
+    const source: RunSource = withInterpreterSetting(
+      { kind: 'file', fileName: file.fileName, content: file.content, args },
+      settings.interpreter,
+    );
     const engine = this.deps.engine();
     const run = this.deps.controller.start({
       label,
@@ -151,7 +198,12 @@ export class Runner {
       request: {
         launch: () =>
           startSessionRun(engine, {
-            request: { source, instanceId: target.instanceId, workingDirectory: settings.workingDirectory.trim() || undefined, env: stringValues(settings.env) },
+            request: {
+              source,
+              instanceId: target.instanceId,
+              workingDirectory: settings.workingDirectory.trim() || undefined,
+              env: stringValues(settings.env),
+            },
             connect: (input) => view.connect(input),
             notice: (text) => view.notice(text),
           }),
@@ -175,27 +227,51 @@ export class Runner {
       let localPath: string | undefined;
       if (rerun.kind === 'command') source = rerun;
       else if (rerun.kind === 'selection') source = { kind: 'selection', text: rerun.text, language: rerun.language };
-      else if (rerun.kind === 'project') source = { kind: 'project', root: rerun.root, entry: rerun.entry, args: rerun.args };
+      else if (rerun.kind === 'project')
+        source = { kind: 'project', root: rerun.root, entry: rerun.entry, args: rerun.args };
       else {
         const file = await this.fileToRun(vscode.Uri.parse(rerun.uri), { ...settings, saveBeforeRun: false });
         source = { kind: 'file', fileName: file.fileName, content: file.content, args: rerun.args };
         localPath = file.uri.scheme === 'file' ? file.uri.fsPath : undefined;
       }
-      return this.deps.engine().awsCliCommands(runRequestFor(source, record.targets, settings), { localPath, label: record.label });
+      return this.deps
+        .engine()
+        .awsCliCommands(runRequestFor(source, record.targets, settings), { localPath, label: record.label });
     });
   }
 
   /** A terminal for this run when the settings say so (a fire-and-forget run shows nothing). */
-  private terminalFor(label: string, targets: TargetLabel[], settings: ExtensionSettings, cancel: () => void): RunView | undefined {
-    if (settings.runIn !== 'terminal' || settings.feedback === 'fireAndForget' || !this.deps.terminals) return undefined;
+  private terminalFor(
+    label: string,
+    targets: TargetLabel[],
+    settings: ExtensionSettings,
+    cancel: () => void,
+  ): RunView | undefined {
+    if (settings.runIn !== 'terminal' || settings.feedback === 'fireAndForget' || !this.deps.terminals)
+      return undefined;
     const names = new Map(targets.map((t) => [t.instanceId, t.name ?? t.instanceId]));
-    return this.deps.terminals.create(`EC2: ${label}`, { interactive: false, cancel, instanceLabel: targets.length > 1 ? (id) => names.get(id) ?? id : undefined }, settings.preserveFocus);
+    return this.deps.terminals.create(
+      `EC2: ${label}`,
+      { interactive: false, cancel, instanceLabel: targets.length > 1 ? (id) => names.get(id) ?? id : undefined },
+      settings.preserveFocus,
+    );
   }
 
-  private async launch(label: string, rerun: RerunSource, source: RunSource, targets: TargetLabel[], settings: ExtensionSettings): Promise<RunRecord> {
+  private async launch(
+    label: string,
+    rerun: RerunSource,
+    source: RunSource,
+    targets: TargetLabel[],
+    settings: ExtensionSettings,
+  ): Promise<RunRecord> {
     const request = runRequestFor(source, targets, settings);
     let recordId: string | undefined;
-    const view = this.terminalFor(label, targets, settings, () => void (recordId && this.deps.controller.cancel(recordId)));
+    const view = this.terminalFor(
+      label,
+      targets,
+      settings,
+      () => void (recordId && this.deps.controller.cancel(recordId)),
+    );
     const run = this.deps.controller.start({ ...runSpecFor(label, rerun, request, targets, settings), view });
     recordId = run.record.id;
     if (settings.feedback === 'fireAndForget') {
@@ -217,14 +293,24 @@ export class Runner {
       ? vscode.workspace.textDocuments.find((d) => d.uri.toString() === resource.toString())
       : vscode.window.activeTextEditor?.document;
     if (!document) {
-      if (!resource) throw new UserError('No active file to run: open a Python or shell script, or right-click one in the Explorer.');
+      if (!resource)
+        throw new UserError(
+          'No active file to run: open a Python or shell script, or right-click one in the Explorer.',
+        );
       const content = await vscode.workspace.fs.readFile(resource);
       return { uri: resource, fileName: path.posix.basename(resource.path), content };
     }
     if (document.isUntitled) {
       const extension = UNTITLED_EXTENSIONS[document.languageId];
-      if (!extension) throw new UserError(`Cannot tell how to run an untitled ${document.languageId} buffer: set its language to Python or Shell Script, or save it with an extension.`);
-      return { uri: document.uri, fileName: `${sanitize(path.posix.basename(document.uri.path))}${extension}`, content: encode(document.getText()) };
+      if (!extension)
+        throw new UserError(
+          `Cannot tell how to run an untitled ${document.languageId} buffer: set its language to Python or Shell Script, or save it with an extension.`,
+        );
+      return {
+        uri: document.uri,
+        fileName: `${sanitize(path.posix.basename(document.uri.path))}${extension}`,
+        content: encode(document.getText()),
+      };
     }
     if (document.isDirty && settings.saveBeforeRun) await document.save();
     // The buffer's text is what runs, saved or not (saveBeforeRun only decides whether the file on disk follows).
@@ -261,7 +347,10 @@ export class Runner {
     pick.items = historyItems;
     pick.onDidChangeValue((value) => {
       const typed = value.trim();
-      pick.items = typed && !history.includes(typed) ? [{ label: typed, description: 'run this command' }, ...historyItems] : historyItems;
+      pick.items =
+        typed && !history.includes(typed)
+          ? [{ label: typed, description: 'run this command' }, ...historyItems]
+          : historyItems;
     });
     try {
       return await new Promise<string | undefined>((resolve) => {
@@ -276,7 +365,10 @@ export class Runner {
 
   private async remember(command: string): Promise<void> {
     const history = this.deps.globalState.get<string[]>(COMMAND_HISTORY_KEY) ?? [];
-    await this.deps.globalState.update(COMMAND_HISTORY_KEY, [command, ...history.filter((c) => c !== command)].slice(0, COMMAND_HISTORY_LIMIT));
+    await this.deps.globalState.update(
+      COMMAND_HISTORY_KEY,
+      [command, ...history.filter((c) => c !== command)].slice(0, COMMAND_HISTORY_LIMIT),
+    );
   }
 
   /** User mistakes and AWS failures end here as one actionable message; the command itself resolves. */
@@ -322,6 +414,20 @@ export function runRequestFor(source: RunSource, targets: TargetLabel[], setting
 }
 
 /** How the controller shows a run: label, rerun source and the feedback settings. */
-export function runSpecFor(label: string, rerun: RerunSource, request: RunRequest, targets: TargetLabel[], settings: ExtensionSettings): RunSpec {
-  return { label, source: rerun, request, targets, feedback: settings.feedback, clearPreviousOutput: settings.clearPreviousOutput, preserveFocus: settings.preserveFocus };
+export function runSpecFor(
+  label: string,
+  rerun: RerunSource,
+  request: RunRequest,
+  targets: TargetLabel[],
+  settings: ExtensionSettings,
+): RunSpec {
+  return {
+    label,
+    source: rerun,
+    request,
+    targets,
+    feedback: settings.feedback,
+    clearPreviousOutput: settings.clearPreviousOutput,
+    preserveFocus: settings.preserveFocus,
+  };
 }

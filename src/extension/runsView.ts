@@ -44,7 +44,8 @@ export class RunsView implements vscode.TreeDataProvider<RunRecord>, vscode.Disp
     item.description = runDescription(record);
     item.iconPath = statusIcon(record);
     const artifacts = record.artifacts ?? [];
-    item.contextValue = record.state === 'finished' ? (artifacts.length ? 'run.finished.artifacts' : 'run.finished') : 'run.running';
+    item.contextValue =
+      record.state === 'finished' ? (artifacts.length ? 'run.finished.artifacts' : 'run.finished') : 'run.running';
     const lines = [
       `${record.label} on ${describeTargets(record.targets)}`,
       record.commandId && `Command: ${record.commandId}`,

@@ -34,7 +34,21 @@ export function sessionResult(
         : `the session ended before the script reported its exit status${outcome.reason ? ` (${outcome.reason})` : ''}`;
   return {
     commandId: sessionId,
-    invocations: [{ instanceId, status, statusDetails: status, exitCode, stdout: '', stderr: '', result: null, outputSource: 'live', reason, startedAt, endedAt }],
+    invocations: [
+      {
+        instanceId,
+        status,
+        statusDetails: status,
+        exitCode,
+        stdout: '',
+        stderr: '',
+        result: null,
+        outputSource: 'live',
+        reason,
+        startedAt,
+        endedAt,
+      },
+    ],
   };
 }
 
@@ -67,7 +81,10 @@ export async function startSessionRun(engine: InteractiveEngine, options: Sessio
     },
     onStatus: () => ({ dispose: () => undefined }),
     async wait() {
-      const outcome = await run.done.catch((error: unknown) => ({ exitCode: undefined, reason: (error as Error).message }));
+      const outcome = await run.done.catch((error: unknown) => ({
+        exitCode: undefined,
+        reason: (error as Error).message,
+      }));
       return sessionResult(run.sessionId, instanceId, outcome, cancelled, startedAt, new Date(now()));
     },
     async cancel() {

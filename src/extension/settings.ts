@@ -86,20 +86,33 @@ export interface InspectedSetting<T> {
 }
 
 /** The value in effect: in an untrusted workspace a restricted setting comes from the user settings or the default only. */
-export function trustedValue<T>(key: keyof ExtensionSettings, inspected: InspectedSetting<T> | undefined, effective: T, trusted: boolean): T {
+export function trustedValue<T>(
+  key: keyof ExtensionSettings,
+  inspected: InspectedSetting<T> | undefined,
+  effective: T,
+  trusted: boolean,
+): T {
   if (trusted || !RESTRICTED_SETTING_KEYS.includes(key)) return effective;
   return (inspected?.globalValue ?? inspected?.defaultValue ?? effective) as T;
 }
 
 /** Settings that change which AWS account, region, endpoint or bucket the engine talks to. */
-export const ENGINE_SETTING_KEYS: ReadonlyArray<keyof ExtensionSettings> = ['profile', 'region', 'endpointUrl', 'bucket', 'keyPrefix', 'kmsKeyId'];
+export const ENGINE_SETTING_KEYS: ReadonlyArray<keyof ExtensionSettings> = [
+  'profile',
+  'region',
+  'endpointUrl',
+  'bucket',
+  'keyPrefix',
+  'kmsKeyId',
+];
 
 function blankToUndefined(value: string | undefined): string | undefined {
   return value?.trim() ? value.trim() : undefined;
 }
 
 export function engineSettingsOf(
-  settings: Pick<ExtensionSettings, 'profile' | 'region' | 'endpointUrl' | 'bucket' | 'keyPrefix'> & Partial<Pick<ExtensionSettings, 'kmsKeyId'>>,
+  settings: Pick<ExtensionSettings, 'profile' | 'region' | 'endpointUrl' | 'bucket' | 'keyPrefix'> &
+    Partial<Pick<ExtensionSettings, 'kmsKeyId'>>,
 ): EngineSettings {
   return {
     profile: blankToUndefined(settings.profile),
@@ -112,14 +125,24 @@ export function engineSettingsOf(
 }
 
 /** The profile in effect (setting, else AWS_PROFILE), for messages such as `aws sso login --profile X`. */
-export function effectiveProfile(settings: Pick<ExtensionSettings, 'profile'>, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function effectiveProfile(
+  settings: Pick<ExtensionSettings, 'profile'>,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   return blankToUndefined(settings.profile) ?? blankToUndefined(env.AWS_PROFILE);
 }
 
 /** A one-line description of where the extension talks to, for the Instances view's message. */
-export function connectionSummary(settings: Pick<ExtensionSettings, 'profile' | 'region' | 'endpointUrl'>, env: NodeJS.ProcessEnv = process.env): string {
+export function connectionSummary(
+  settings: Pick<ExtensionSettings, 'profile' | 'region' | 'endpointUrl'>,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   const profile = effectiveProfile(settings, env) ?? 'default credentials';
-  const region = blankToUndefined(settings.region) ?? blankToUndefined(env.AWS_REGION) ?? blankToUndefined(env.AWS_DEFAULT_REGION) ?? 'region from profile';
+  const region =
+    blankToUndefined(settings.region) ??
+    blankToUndefined(env.AWS_REGION) ??
+    blankToUndefined(env.AWS_DEFAULT_REGION) ??
+    'region from profile';
   const endpoint = blankToUndefined(settings.endpointUrl) ?? blankToUndefined(env.AWS_ENDPOINT_URL);
   return [profile, region, endpoint].filter(Boolean).join(' · ');
 }
@@ -132,6 +155,8 @@ export function withInterpreterSetting(source: RunSource, interpreter: string): 
   const command = interpreter.trim();
   if (!command || source.kind === 'command' || source.interpreter) return source;
   const isPython =
-    source.kind === 'selection' ? languageExtension(source.language) === '.py' : /\.py$/i.test(source.kind === 'file' ? source.fileName : source.entry);
+    source.kind === 'selection'
+      ? languageExtension(source.language) === '.py'
+      : /\.py$/i.test(source.kind === 'file' ? source.fileName : source.entry);
   return isPython ? { ...source, interpreter: command } : source;
 }

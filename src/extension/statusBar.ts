@@ -23,7 +23,12 @@ export class RunStatusBar implements vscode.Disposable {
     this.cancel.text = '$(debug-stop)';
     this.cancel.tooltip = 'Cancel the running EC2 run';
     this.cancel.command = 'ec2Runner.cancelRun';
-    this.disposables = [this.main, this.cancel, history.onDidChange(() => this.update()), defaultTarget.onDidChange(() => this.update())];
+    this.disposables = [
+      this.main,
+      this.cancel,
+      history.onDidChange(() => this.update()),
+      defaultTarget.onDidChange(() => this.update()),
+    ];
     this.update();
   }
 

@@ -24,10 +24,17 @@ function outcome(record: RunRecord): string {
   return parts.join(', ');
 }
 
-export function statusView(running: readonly RunRecord[], last: RunRecord | undefined, defaultTarget: TargetLabel | undefined): StatusView {
+export function statusView(
+  running: readonly RunRecord[],
+  last: RunRecord | undefined,
+  defaultTarget: TargetLabel | undefined,
+): StatusView {
   if (running.length > 0) {
     const newest = running[0];
-    const text = running.length > 1 ? `$(sync~spin) ${running.length} runs` : `$(sync~spin) ${newest.label} → ${shortTarget(newest.targets)}`;
+    const text =
+      running.length > 1
+        ? `$(sync~spin) ${running.length} runs`
+        : `$(sync~spin) ${newest.label} → ${shortTarget(newest.targets)}`;
     return {
       text,
       tooltip: `Running ${newest.label} on ${describeTargets(newest.targets)}${running.length > 1 ? ` and ${running.length - 1} more` : ''}. Click to show the output; the stop button cancels.`,
@@ -45,7 +52,9 @@ export function statusView(running: readonly RunRecord[], last: RunRecord | unde
   }
   return {
     text: `$(server) ${defaultTarget ? shortTarget([defaultTarget]) : 'EC2: no target'}`,
-    tooltip: defaultTarget ? `Default EC2 target: ${describeTargets([defaultTarget])}. Click to change.` : 'No default EC2 target. Click to choose one.',
+    tooltip: defaultTarget
+      ? `Default EC2 target: ${describeTargets([defaultTarget])}. Click to change.`
+      : 'No default EC2 target. Click to choose one.',
     command: 'ec2Runner.selectTarget',
     showCancel: false,
   };
@@ -53,7 +62,10 @@ export function statusView(running: readonly RunRecord[], last: RunRecord | unde
 
 /** `web-1 · Failed · exit code 2 · 3.1 s` or `web-1 · InProgress`. */
 export function runDescription(record: RunRecord): string {
-  const target = record.targets.length === 1 ? (record.targets[0].name ?? record.targets[0].instanceId) : `${record.targets.length} instances`;
+  const target =
+    record.targets.length === 1
+      ? (record.targets[0].name ?? record.targets[0].instanceId)
+      : `${record.targets.length} instances`;
   const parts = [target, record.state === 'starting' ? 'Starting' : (record.status ?? 'Unknown')];
   if (record.exitCode !== undefined && record.exitCode !== null) parts.push(`exit code ${record.exitCode}`);
   if (record.endedAt) parts.push(formatDuration(record.endedAt - record.startedAt));

@@ -18,7 +18,10 @@ export class DefaultTarget {
   }
 
   async set(target: TargetLabel | undefined): Promise<void> {
-    await this.store.update(DEFAULT_TARGET_KEY, target ? { instanceId: target.instanceId, name: target.name } : undefined);
+    await this.store.update(
+      DEFAULT_TARGET_KEY,
+      target ? { instanceId: target.instanceId, name: target.name } : undefined,
+    );
     for (const listener of [...this.listeners]) listener();
   }
 
@@ -30,7 +33,10 @@ export class DefaultTarget {
 
 export type TargetDecision = { kind: 'use'; targets: TargetLabel[] } | { kind: 'ask' };
 
-export function decideTargets(explicit: readonly TargetLabel[] | undefined, defaultTarget: TargetLabel | undefined): TargetDecision {
+export function decideTargets(
+  explicit: readonly TargetLabel[] | undefined,
+  defaultTarget: TargetLabel | undefined,
+): TargetDecision {
   if (explicit && explicit.length > 0) return { kind: 'use', targets: [...explicit] };
   if (defaultTarget) return { kind: 'use', targets: [defaultTarget] };
   return { kind: 'ask' };

@@ -95,7 +95,9 @@ export class TerminalRun {
       this.options.cancel();
     } else if (!this.hinted) {
       this.hinted = true;
-      this.notice('(Typed input does not reach a Run Command run: use "Run Active File Interactively on EC2" for a script that reads stdin. Ctrl+C cancels.)\n');
+      this.notice(
+        '(Typed input does not reach a Run Command run: use "Run Active File Interactively on EC2" for a script that reads stdin. Ctrl+C cancels.)\n',
+      );
     }
   }
 

@@ -57,7 +57,17 @@ export interface RunningScript {
   done: Promise<ScriptResult>;
 }
 
-const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
+const SIGNAL_NUMBERS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGABRT: 6,
+  SIGKILL: 9,
+  SIGSEGV: 11,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+};
 
 export function runScript(spec: ScriptSpec): RunningScript {
   const dir = join(spec.instance.orchestrationDir, spec.commandId, 'awsrunShellScript', '0.awsrunShellScript');
@@ -78,7 +88,12 @@ export function runScript(spec: ScriptSpec): RunningScript {
   const [outFd, errFd] = [openSync(stdoutPath, 'a'), openSync(stderrPath, 'a')];
   let child;
   try {
-    child = spawn('sh', ['-c', shellQuote(scriptPath)], { cwd: spec.cwd, env, detached: true, stdio: ['ignore', outFd, errFd] });
+    child = spawn('sh', ['-c', shellQuote(scriptPath)], {
+      cwd: spec.cwd,
+      env,
+      detached: true,
+      stdio: ['ignore', outFd, errFd],
+    });
   } finally {
     closeSync(outFd);
     closeSync(errFd);
@@ -95,7 +110,15 @@ export function runScript(spec: ScriptSpec): RunningScript {
   const done = new Promise<ScriptResult>((resolve) => {
     const finish = (exitCode: number) => {
       const [out, err] = [readHead(stdoutPath, spec.keepStdoutBytes), readHead(stderrPath, spec.keepStderrBytes)];
-      resolve({ exitCode, stdoutHead: out.head, stderrHead: err.head, stdoutBytes: out.bytes, stderrBytes: err.bytes, stdoutPath, stderrPath });
+      resolve({
+        exitCode,
+        stdoutHead: out.head,
+        stderrHead: err.head,
+        stdoutBytes: out.bytes,
+        stderrBytes: err.bytes,
+        stdoutPath,
+        stderrPath,
+      });
     };
     // The script is over when its shell exits, whatever it left running (the agent does not wait).
     child.on('exit', (code, signal) => finish(code ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 0) : -1)));

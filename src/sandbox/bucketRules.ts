@@ -17,7 +17,10 @@ export interface SandboxKms {
 
 export function sandboxKms(accountId: string, region: string): SandboxKms {
   const arn = (id: string) => `arn:aws:kms:${region}:${accountId}:key/${id}`;
-  return { keyArn: arn(`0e6c2c5a-${accountId.slice(0, 4)}-4b5e-9c1d-${accountId}`), managedKeyArn: arn(`a11ce5e3-${accountId.slice(0, 4)}-4d3a-8f2e-${accountId}`) };
+  return {
+    keyArn: arn(`0e6c2c5a-${accountId.slice(0, 4)}-4b5e-9c1d-${accountId}`),
+    managedKeyArn: arn(`a11ce5e3-${accountId.slice(0, 4)}-4d3a-8f2e-${accountId}`),
+  };
 }
 
 export function regionOf(bucket: Bucket, sandboxRegion: string): string {
@@ -46,7 +49,12 @@ export function checkBucketRegion(bucket: Bucket, signingRegion: string | undefi
  * The `require-kms` bucket policy: Deny s3:PutObject unless s3:x-amz-server-side-encryption is
  * aws:kms. S3 judges the request's own header (or POST field), not the bucket default.
  */
-export function checkBucketPolicy(bucket: Bucket, key: string, serverSideEncryption: string | undefined, accountId: string): void {
+export function checkBucketPolicy(
+  bucket: Bucket,
+  key: string,
+  serverSideEncryption: string | undefined,
+  accountId: string,
+): void {
   if (bucket.policy !== 'require-kms' || serverSideEncryption === 'aws:kms') return;
   throw new AwsError(
     'AccessDenied',
@@ -59,7 +67,10 @@ export function checkBucketPolicy(bucket: Bucket, key: string, serverSideEncrypt
 export function defaultEncryption(bucket: Bucket): { algorithm: string; kmsKeyId?: string } {
   const stored = bucket.configs.encryption;
   const algorithm = stored ? firstTag(stored, 'SSEAlgorithm')?.trim() : undefined;
-  return { algorithm: algorithm || 'AES256', kmsKeyId: stored ? firstTag(stored, 'KMSMasterKeyID')?.trim() || undefined : undefined };
+  return {
+    algorithm: algorithm || 'AES256',
+    kmsKeyId: stored ? firstTag(stored, 'KMSMasterKeyID')?.trim() || undefined : undefined,
+  };
 }
 
 /**
@@ -68,25 +79,38 @@ export function defaultEncryption(bucket: Bucket): { algorithm: string; kmsKeyId
  * as S3 refuses it (KMS.NotFoundException).
  */
 export function resolveEncryption(
-  bucket: Bucket | undefined, requested: { algorithm?: string; kmsKeyId?: string }, kms: SandboxKms,
+  bucket: Bucket | undefined,
+  requested: { algorithm?: string; kmsKeyId?: string },
+  kms: SandboxKms,
 ): { algorithm: string; kmsKeyArn?: string } {
   const fallback = bucket ? defaultEncryption(bucket) : { algorithm: 'AES256' };
   const algorithm = requested.algorithm ?? fallback.algorithm;
   if (algorithm !== 'AES256' && algorithm !== 'aws:kms' && algorithm !== 'aws:kms:dsse') {
-    throw new AwsError('InvalidArgument', `The encryption method specified is not supported: ${algorithm}`, 400, { ArgumentName: 'x-amz-server-side-encryption' });
+    throw new AwsError('InvalidArgument', `The encryption method specified is not supported: ${algorithm}`, 400, {
+      ArgumentName: 'x-amz-server-side-encryption',
+    });
   }
   if (algorithm === 'AES256') {
-    if (requested.kmsKeyId) throw new AwsError('InvalidArgument', 'Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms', 400);
+    if (requested.kmsKeyId)
+      throw new AwsError(
+        'InvalidArgument',
+        'Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms',
+        400,
+      );
     return { algorithm };
   }
   const named = requested.kmsKeyId ?? (requested.algorithm === undefined ? fallback.kmsKeyId : undefined);
   if (named === undefined) return { algorithm, kmsKeyArn: kms.managedKeyArn };
-  const known = [kms.keyArn, kms.managedKeyArn].find((arn) => named === arn || named === arn.slice(arn.lastIndexOf('/') + 1));
+  const known = [kms.keyArn, kms.managedKeyArn].find(
+    (arn) => named === arn || named === arn.slice(arn.lastIndexOf('/') + 1),
+  );
   if (!known) throw new AwsError('KMS.NotFoundException', `Invalid keyId '${named}'`, 400);
   return { algorithm, kmsKeyArn: known };
 }
 
 export function kmsEncryptionXml(keyArn: string, xmlns: string): string {
-  return `<ServerSideEncryptionConfiguration xmlns="${xmlns}"><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm>` +
-    `<KMSMasterKeyID>${keyArn}</KMSMasterKeyID></ApplyServerSideEncryptionByDefault><BucketKeyEnabled>false</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>`;
+  return (
+    `<ServerSideEncryptionConfiguration xmlns="${xmlns}"><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm>` +
+    `<KMSMasterKeyID>${keyArn}</KMSMasterKeyID></ApplyServerSideEncryptionByDefault><BucketKeyEnabled>false</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>`
+  );
 }

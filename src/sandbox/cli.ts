@@ -43,7 +43,18 @@ this machine; smux or basic mode by client version). Sessions run in the instanc
   --config FILE          JSON with the same settings (camelCase: port, dataDir, instances, latencyMs, ...);
                          flags override it`;
 
-type NumericOption = 'port' | 'instances' | 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate' | 'sessionDropRate' | 'sessionSocketLifetimeMs' | 'sessionLifetimeS' | 's3PutRps' | 's3GetRps';
+type NumericOption =
+  | 'port'
+  | 'instances'
+  | 'latencyMs'
+  | 'deliveryDelayMs'
+  | 'throttleRps'
+  | 'faultRate'
+  | 'sessionDropRate'
+  | 'sessionSocketLifetimeMs'
+  | 'sessionLifetimeS'
+  | 's3PutRps'
+  | 's3GetRps';
 
 const NUMERIC_FLAGS: Record<string, NumericOption> = {
   '--port': 'port',
@@ -59,9 +70,26 @@ const NUMERIC_FLAGS: Record<string, NumericOption> = {
   '--s3-get-rps': 's3GetRps',
 };
 const CONFIG_KEYS = new Set([
-  'port', 'dataDir', 'instances', 'region', 'latencyMs', 'deliveryDelayMs', 'throttleRps', 'faultRate', 'invocationVisibilityDelayMs', 'infoFile',
-  'sessionDropRate', 'sessionSocketLifetimeMs', 'sessionLifetimeS', 's3Unreachable', 's3UnreachableInstances', 'agentWithoutInstanceId', 'bucketRegion', 'bucketPolicy',
-  's3PutRps', 's3GetRps',
+  'port',
+  'dataDir',
+  'instances',
+  'region',
+  'latencyMs',
+  'deliveryDelayMs',
+  'throttleRps',
+  'faultRate',
+  'invocationVisibilityDelayMs',
+  'infoFile',
+  'sessionDropRate',
+  'sessionSocketLifetimeMs',
+  'sessionLifetimeS',
+  's3Unreachable',
+  's3UnreachableInstances',
+  'agentWithoutInstanceId',
+  'bucketRegion',
+  'bucketPolicy',
+  's3PutRps',
+  's3GetRps',
 ]);
 const SWITCH_FLAGS: Record<string, 's3Unreachable' | 'agentWithoutInstanceId'> = {
   '--s3-unreachable': 's3Unreachable',
@@ -106,13 +134,15 @@ export function parseSandboxArgs(argv: string[]): { options: SandboxOptions; inf
 }
 
 function parseBucketPolicy(text: string): BucketPolicy {
-  if (!(BUCKET_POLICIES as readonly string[]).includes(text)) throw new UsageError(`--bucket-policy must be one of ${BUCKET_POLICIES.join(', ')}, got "${text}"`);
+  if (!(BUCKET_POLICIES as readonly string[]).includes(text))
+    throw new UsageError(`--bucket-policy must be one of ${BUCKET_POLICIES.join(', ')}, got "${text}"`);
   return text as BucketPolicy;
 }
 
 function parseNumber(flag: string, text: string): number {
   const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new UsageError(`${flag} needs a non-negative number, got "${text}"`);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0)
+    throw new UsageError(`${flag} needs a non-negative number, got "${text}"`);
   return value;
 }
 
@@ -123,9 +153,13 @@ function readConfig(file: string): SandboxOptions & { infoFile?: string } {
   } catch (error) {
     throw new UsageError(`cannot read --config ${file}: ${(error as Error).message}`);
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`--config ${file} must hold a JSON object`);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new UsageError(`--config ${file} must hold a JSON object`);
   const unknown = Object.keys(parsed).filter((k) => !CONFIG_KEYS.has(k));
-  if (unknown.length > 0) throw new UsageError(`--config ${file}: unknown setting(s) ${unknown.join(', ')} (known: ${[...CONFIG_KEYS].join(', ')})`);
+  if (unknown.length > 0)
+    throw new UsageError(
+      `--config ${file}: unknown setting(s) ${unknown.join(', ')} (known: ${[...CONFIG_KEYS].join(', ')})`,
+    );
   return parsed as SandboxOptions;
 }
 

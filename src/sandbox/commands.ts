@@ -8,10 +8,16 @@ import { isAbsolute } from 'node:path';
 import { type RunningScript, type ScriptResult, type ScriptSpec, runScript } from './agent';
 import type { SandboxInstance } from './fleet';
 import {
-  AGENT_REBOOT_EXIT_CODE, KILLED_EXIT_CODE, MAX_STDERR_CONTENT_BYTES, MAX_STDOUT_CONTENT_BYTES, OUTPUT_TRUNCATED_SUFFIX, RUN_SHELL_SCRIPT_OUTPUT_FOLDER,
+  AGENT_REBOOT_EXIT_CODE,
+  KILLED_EXIT_CODE,
+  MAX_STDERR_CONTENT_BYTES,
+  MAX_STDOUT_CONTENT_BYTES,
+  OUTPUT_TRUNCATED_SUFFIX,
+  RUN_SHELL_SCRIPT_OUTPUT_FOLDER,
 } from './limits';
 
-export type InvocationStatus = 'Pending' | 'InProgress' | 'Delayed' | 'Success' | 'Cancelled' | 'TimedOut' | 'Failed' | 'Cancelling';
+export type InvocationStatus =
+  'Pending' | 'InProgress' | 'Delayed' | 'Success' | 'Cancelled' | 'TimedOut' | 'Failed' | 'Cancelling';
 
 export interface CommandRequest {
   documentName: string;
@@ -65,7 +71,15 @@ export interface Command {
   inFlight: number;
   concurrencyLimit: number;
   errorLimit: number;
-  counts: { completed: number; errors: number; deliveryTimedOut: number; executionTimedOut: number; cancelled: number; started: number; success: number };
+  counts: {
+    completed: number;
+    errors: number;
+    deliveryTimedOut: number;
+    executionTimedOut: number;
+    cancelled: number;
+    started: number;
+    success: number;
+  };
   cancelRequested: boolean;
 }
 
@@ -122,13 +136,31 @@ export class CommandStore {
       inFlight: 0,
       concurrencyLimit: resolveCount(request.maxConcurrency, instances.length, 1),
       errorLimit: resolveCount(request.maxErrors, instances.length, 0),
-      counts: { completed: 0, errors: 0, deliveryTimedOut: 0, executionTimedOut: 0, cancelled: 0, started: 0, success: 0 },
+      counts: {
+        completed: 0,
+        errors: 0,
+        deliveryTimedOut: 0,
+        executionTimedOut: 0,
+        cancelled: 0,
+        started: 0,
+        success: 0,
+      },
       cancelRequested: false,
     };
     for (const instance of instances) {
       const invocation: Invocation = {
-        command, instance, status: 'Pending', statusDetails: 'Pending', visibleAt: now + this.options.invocationVisibilityDelayMs,
-        responseCode: -1, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), timedOut: false, cancelRequested: false, delivered: false, executions: 0,
+        command,
+        instance,
+        status: 'Pending',
+        statusDetails: 'Pending',
+        visibleAt: now + this.options.invocationVisibilityDelayMs,
+        responseCode: -1,
+        stdout: Buffer.alloc(0),
+        stderr: Buffer.alloc(0),
+        timedOut: false,
+        cancelRequested: false,
+        delivered: false,
+        executions: 0,
       };
       command.invocations.push(invocation);
       command.byInstance.set(instance.instanceId, invocation);
@@ -142,7 +174,9 @@ export class CommandStore {
 
   /** Cancel the command's invocations (all, or those on `instanceIds`) that have not ended. */
   cancel(command: Command, instanceIds?: string[]): void {
-    const targets = instanceIds ? instanceIds.map((id) => command.byInstance.get(id)).filter((i): i is Invocation => !!i) : command.invocations;
+    const targets = instanceIds
+      ? instanceIds.map((id) => command.byInstance.get(id)).filter((i): i is Invocation => !!i)
+      : command.invocations;
     if (!instanceIds) command.cancelRequested = true;
     for (const invocation of targets) {
       if (isTerminal(invocation.status) || invocation.cancelRequested) continue;
@@ -150,7 +184,9 @@ export class CommandStore {
       if (!invocation.run) {
         // Never started: it will not start; the agent confirms after a delivery round trip.
         this.setStatus(invocation, 'Cancelling', 'Cancelling');
-        this.later(invocation, this.options.deliveryDelayMs(), () => this.finish(invocation, 'Cancelled', 'Cancelled', -1));
+        this.later(invocation, this.options.deliveryDelayMs(), () =>
+          this.finish(invocation, 'Cancelled', 'Cancelled', -1),
+        );
         continue;
       }
       this.setStatus(invocation, 'Cancelling', 'Cancelling');
@@ -215,7 +251,9 @@ export class CommandStore {
     let waiting = this.waitingFor.get(id);
     if (!waiting) this.waitingFor.set(id, (waiting = new Set()));
     waiting.add(invocation);
-    this.later(invocation, this.deliveryDeadline(invocation.command) - Date.now(), () => this.deliveryTimedOut(invocation));
+    this.later(invocation, this.deliveryDeadline(invocation.command) - Date.now(), () =>
+      this.deliveryTimedOut(invocation),
+    );
   }
 
   private scheduleStart(invocation: Invocation): void {
@@ -283,7 +321,12 @@ export class CommandStore {
 
   private ended(invocation: Invocation, result: ScriptResult): void {
     this.running.delete(invocation);
-    if (result.exitCode === AGENT_REBOOT_EXIT_CODE && !invocation.timedOut && !invocation.cancelRequested && !this.stopped) {
+    if (
+      result.exitCode === AGENT_REBOOT_EXIT_CODE &&
+      !invocation.timedOut &&
+      !invocation.cancelRequested &&
+      !this.stopped
+    ) {
       // The agent reboots the instance (everything the script left dies) and runs the whole command
       // again under the same command id; the invocation stays InProgress meanwhile.
       invocation.run?.kill();
@@ -296,8 +339,10 @@ export class CommandStore {
     const { outputS3BucketName } = invocation.command.request;
     if (outputS3BucketName) {
       // Like the agent: only non-empty streams, once the plugin has finished.
-      if (result.stdoutBytes > 0) this.options.uploadOutput(outputS3BucketName, outputKey(invocation, 'stdout'), result.stdoutPath);
-      if (result.stderrBytes > 0) this.options.uploadOutput(outputS3BucketName, outputKey(invocation, 'stderr'), result.stderrPath);
+      if (result.stdoutBytes > 0)
+        this.options.uploadOutput(outputS3BucketName, outputKey(invocation, 'stdout'), result.stdoutPath);
+      if (result.stderrBytes > 0)
+        this.options.uploadOutput(outputS3BucketName, outputKey(invocation, 'stderr'), result.stderrPath);
     }
     if (invocation.timedOut) this.finish(invocation, 'TimedOut', 'ExecutionTimedOut', KILLED_EXIT_CODE);
     else if (invocation.cancelRequested) this.finish(invocation, 'Cancelled', 'Cancelled', result.exitCode);
@@ -374,7 +419,13 @@ export function commandStatus(command: Command): { status: InvocationStatus; det
 /** `<prefix>/<CommandId>/<InstanceId>/awsrunShellScript/0.awsrunShellScript/<stream>` (no leading slash when no prefix). */
 export function outputKey(invocation: Invocation, stream: 'stdout' | 'stderr'): string {
   const prefix = invocation.command.request.outputS3KeyPrefix.replace(/\/+$/, '');
-  const parts = [prefix, invocation.command.id, invocation.instance.instanceId, RUN_SHELL_SCRIPT_OUTPUT_FOLDER, stream].filter(Boolean);
+  const parts = [
+    prefix,
+    invocation.command.id,
+    invocation.instance.instanceId,
+    RUN_SHELL_SCRIPT_OUTPUT_FOLDER,
+    stream,
+  ].filter(Boolean);
   return parts.join('/');
 }
 
@@ -398,7 +449,9 @@ export function resolveCount(value: string, total: number, minimum: number): num
 
 function checkWorkingDirectory(dir: string): string | undefined {
   if (!dir) return undefined;
-  if (!isAbsolute(dir)) return `Invalid workingDirectory: "${dir}" is not an absolute path\nfailed to run commands: invalid working directory\n`;
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) return `Invalid workingDirectory: "${dir}" does not exist or is not a directory\nfailed to run commands: invalid working directory\n`;
+  if (!isAbsolute(dir))
+    return `Invalid workingDirectory: "${dir}" is not an absolute path\nfailed to run commands: invalid working directory\n`;
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    return `Invalid workingDirectory: "${dir}" does not exist or is not a directory\nfailed to run commands: invalid working directory\n`;
   return undefined;
 }

@@ -24,10 +24,22 @@ export function iamActionOf(service: string, operation: string): string {
   return `${prefix}:${prefix === 's3' ? (S3_ACTIONS[operation] ?? operation) : operation}`;
 }
 
-export interface DenialContext { accountId: string; region: string; deny: readonly string[]; foreignBuckets: readonly string[]; postObjectFailStatus: number }
+export interface DenialContext {
+  accountId: string;
+  region: string;
+  deny: readonly string[];
+  foreignBuckets: readonly string[];
+  postObjectFailStatus: number;
+}
 
 /** Throws AWS's answer when a knob refuses this call; presigned and POST requests included (they act as their signer). */
-export function checkDenials(service: string, protocol: string, operation: string, rawPath: string, ctx: DenialContext): void {
+export function checkDenials(
+  service: string,
+  protocol: string,
+  operation: string,
+  rawPath: string,
+  ctx: DenialContext,
+): void {
   const action = iamActionOf(service, operation);
   // sts:GetCallerIdentity needs no permission and cannot be denied on AWS.
   if (action !== 'sts:GetCallerIdentity' && ctx.deny.includes(action)) {
@@ -41,7 +53,11 @@ export function checkDenials(service: string, protocol: string, operation: strin
     if (bucket && ctx.foreignBuckets.includes(bucket)) throw new AwsError('AccessDenied', 'Access Denied', 403);
     if (operation === 'PostObject' && ctx.postObjectFailStatus > 0) {
       const status = ctx.postObjectFailStatus;
-      throw new AwsError(status === 403 ? 'AccessDenied' : status >= 500 ? 'ServiceUnavailable' : 'InvalidRequest', 'sandbox fault injection: live-output POST refused', status);
+      throw new AwsError(
+        status === 403 ? 'AccessDenied' : status >= 500 ? 'ServiceUnavailable' : 'InvalidRequest',
+        'sandbox fault injection: live-output POST refused',
+        status,
+      );
     }
   }
 }

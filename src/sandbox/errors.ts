@@ -18,4 +18,6 @@ export const accessDenied = (message = 'Access Denied') => new AwsError('AccessD
 export const validation = (message: string) => new AwsError('ValidationException', message, 400);
 /** SSM's "1 validation error detected: ..." shape for model constraint violations. */
 export const constraint = (value: unknown, member: string, rule: string) =>
-  validation(`1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: ${rule}`);
+  validation(
+    `1 validation error detected: Value '${String(value)}' at '${member}' failed to satisfy constraint: ${rule}`,
+  );

@@ -30,7 +30,13 @@ export interface SandboxInstance {
 export const DEFAULT_INSTANCE_COUNT = 3;
 const AGENT_VERSION = '3.3.1142.0';
 
-interface SavedInstance { instanceId: string; name?: string; pingStatus: PingStatus; tags: Record<string, string>; registeredAt: number }
+interface SavedInstance {
+  instanceId: string;
+  name?: string;
+  pingStatus: PingStatus;
+  tags: Record<string, string>;
+  registeredAt: number;
+}
 
 /**
  * Default shape: every instance Online and tagged Name=sandbox-N, Role=worker, except, from 3
@@ -79,7 +85,8 @@ export function loadFleet(dataDir: string, count: number, region: string): Sandb
       // The agent's layout: the instance id is part of every script's path.
       orchestrationDir: join(rootDir, 'var', 'lib', 'amazon', 'ssm', s.instanceId, 'document', 'orchestration'),
     };
-    for (const dir of [instance.tmpDir, instance.homeDir, instance.orchestrationDir]) mkdirSync(dir, { recursive: true });
+    for (const dir of [instance.tmpDir, instance.homeDir, instance.orchestrationDir])
+      mkdirSync(dir, { recursive: true });
     return instance;
   });
 }

@@ -35,12 +35,15 @@ export function hasQuery(req: ApiRequest, name: string): boolean {
 
 export function parseQuery(rawQuery: string): Array<[string, string]> {
   if (!rawQuery) return [];
-  return rawQuery.split('&').filter(Boolean).map((part) => {
-    const eq = part.indexOf('=');
-    const key = eq < 0 ? part : part.slice(0, eq);
-    const value = eq < 0 ? '' : part.slice(eq + 1);
-    return [safeDecode(key), safeDecode(value)];
-  });
+  return rawQuery
+    .split('&')
+    .filter(Boolean)
+    .map((part) => {
+      const eq = part.indexOf('=');
+      const key = eq < 0 ? part : part.slice(0, eq);
+      const value = eq < 0 ? '' : part.slice(eq + 1);
+      return [safeDecode(key), safeDecode(value)];
+    });
 }
 
 function safeDecode(text: string): string {
@@ -71,7 +74,10 @@ export interface BodyLimits {
   gate?: { atBytes: number; check(prefix: Buffer, complete: boolean): Promise<void> | void };
 }
 
-export function readBody(message: IncomingMessage, limits: BodyLimits = { maxBytes: MAX_REQUEST_BODY_BYTES }): Promise<Buffer> {
+export function readBody(
+  message: IncomingMessage,
+  limits: BodyLimits = { maxBytes: MAX_REQUEST_BODY_BYTES },
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -105,7 +111,13 @@ export function readBody(message: IncomingMessage, limits: BodyLimits = { maxByt
     message.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limits.maxBytes) {
-        fail(new AwsError('EntityTooLarge', `Request body exceeds the sandbox limit of ${limits.maxBytes} bytes for this request`, 400));
+        fail(
+          new AwsError(
+            'EntityTooLarge',
+            `Request body exceeds the sandbox limit of ${limits.maxBytes} bytes for this request`,
+            400,
+          ),
+        );
         return;
       }
       chunks.push(chunk);
@@ -134,7 +146,8 @@ export function decodeAwsChunked(body: Buffer): Buffer {
     if (!Number.isFinite(size) || size < 0) throw new AwsError('InvalidArgument', 'Malformed aws-chunked chunk size');
     offset = lineEnd + 2;
     if (size === 0) return Buffer.concat(parts);
-    if (offset + size > body.length) throw new AwsError('IncompleteBody', 'aws-chunked body shorter than its chunk sizes');
+    if (offset + size > body.length)
+      throw new AwsError('IncompleteBody', 'aws-chunked body shorter than its chunk sizes');
     parts.push(body.subarray(offset, offset + size));
     offset += size + 2;
   }

@@ -37,35 +37,55 @@ function assumedRoleArn(ctx: IdentityContext, session: SandboxSession): string {
 export function getCallerIdentity(ctx: IdentityContext, requestId: string, session?: SandboxSession): string {
   const arn = session ? assumedRoleArn(ctx, session) : callerArn(ctx);
   const userId = session ? `${roleId(ctx)}:${session.roleSessionName}` : ctx.userId;
-  return `${XML_DECLARATION}<GetCallerIdentityResponse xmlns="${STS_XMLNS}"><GetCallerIdentityResult>` +
+  return (
+    `${XML_DECLARATION}<GetCallerIdentityResponse xmlns="${STS_XMLNS}"><GetCallerIdentityResult>` +
     `${el('Arn', arn)}${el('UserId', userId)}${el('Account', ctx.accountId)}` +
-    `</GetCallerIdentityResult><ResponseMetadata>${el('RequestId', requestId)}</ResponseMetadata></GetCallerIdentityResponse>`;
+    `</GetCallerIdentityResult><ResponseMetadata>${el('RequestId', requestId)}</ResponseMetadata></GetCallerIdentityResponse>`
+  );
 }
 
 /**
  * sts:AssumeRole of the sandbox role: temporary credentials valid DurationSeconds (900..43200, default
  * 3600), or `lifetimeOverrideS` seconds when the sessionLifetimeS knob is set (tests of expiry).
  */
-export function assumeRole(params: URLSearchParams, ctx: IdentityContext, sessions: SessionStore, lifetimeOverrideS: number, requestId: string): string {
+export function assumeRole(
+  params: URLSearchParams,
+  ctx: IdentityContext,
+  sessions: SessionStore,
+  lifetimeOverrideS: number,
+  requestId: string,
+): string {
   const roleArn = params.get('RoleArn') ?? '';
   const sessionName = params.get('RoleSessionName') ?? '';
   if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
-    throw new AwsError('ValidationError', `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+    throw new AwsError(
+      'ValidationError',
+      `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
+    );
   }
   if (roleArn !== sandboxRoleArn(ctx.accountId)) {
-    throw new AwsError('AccessDenied', `User: ${callerArn(ctx)} is not authorized to perform: sts:AssumeRole on resource: ${roleArn} (the sandbox's role is ${sandboxRoleArn(ctx.accountId)})`, 403);
+    throw new AwsError(
+      'AccessDenied',
+      `User: ${callerArn(ctx)} is not authorized to perform: sts:AssumeRole on resource: ${roleArn} (the sandbox's role is ${sandboxRoleArn(ctx.accountId)})`,
+      403,
+    );
   }
   const durationText = params.get('DurationSeconds');
   const duration = durationText === null ? ASSUME_ROLE_DURATION.default : Number(durationText);
   if (!Number.isInteger(duration) || duration < ASSUME_ROLE_DURATION.min || duration > ASSUME_ROLE_DURATION.max) {
-    throw new AwsError('ValidationError', `The requested DurationSeconds exceeds the MaxSessionDuration set for this role (allowed ${ASSUME_ROLE_DURATION.min}..${ASSUME_ROLE_DURATION.max}).`);
+    throw new AwsError(
+      'ValidationError',
+      `The requested DurationSeconds exceeds the MaxSessionDuration set for this role (allowed ${ASSUME_ROLE_DURATION.min}..${ASSUME_ROLE_DURATION.max}).`,
+    );
   }
   const session = sessions.issue(roleArn, sessionName, lifetimeOverrideS > 0 ? lifetimeOverrideS : duration);
-  return `${XML_DECLARATION}<AssumeRoleResponse xmlns="${STS_XMLNS}"><AssumeRoleResult>` +
+  return (
+    `${XML_DECLARATION}<AssumeRoleResponse xmlns="${STS_XMLNS}"><AssumeRoleResult>` +
     `<Credentials>${el('AccessKeyId', session.accessKeyId)}${el('SecretAccessKey', session.secretAccessKey)}` +
     `${el('SessionToken', session.sessionToken)}${el('Expiration', new Date(session.expiresAtMs).toISOString())}</Credentials>` +
     `<AssumedRoleUser>${el('AssumedRoleId', `${roleId(ctx)}:${sessionName}`)}${el('Arn', assumedRoleArn(ctx, session))}</AssumedRoleUser>` +
-    `</AssumeRoleResult><ResponseMetadata>${el('RequestId', requestId)}</ResponseMetadata></AssumeRoleResponse>`;
+    `</AssumeRoleResult><ResponseMetadata>${el('RequestId', requestId)}</ResponseMetadata></AssumeRoleResponse>`
+  );
 }
 
 export function getResources(input: Record<string, unknown>, ctx: IdentityContext) {
@@ -73,7 +93,10 @@ export function getResources(input: Record<string, unknown>, ctx: IdentityContex
   const tagFilters = (input.TagFilters as Array<{ Key: string; Values?: string[] }> | undefined) ?? [];
   const arnList = (input.ResourceARNList as string[] | undefined) ?? [];
   if (arnList.length > 0 && (types.length > 0 || tagFilters.length > 0)) {
-    throw new AwsError('InvalidParameterException', 'ResourceARNList cannot be combined with ResourceTypeFilters or TagFilters.');
+    throw new AwsError(
+      'InvalidParameterException',
+      'ResourceARNList cannot be combined with ResourceTypeFilters or TagFilters.',
+    );
   }
   const size = pageSize(input.ResourcesPerPage, GET_RESOURCES_PAGE, 'resourcesPerPage');
   const arnOf = (i: SandboxInstance) => `arn:aws:ec2:${ctx.region}:${ctx.accountId}:instance/${i.instanceId}`;
@@ -81,12 +104,17 @@ export function getResources(input: Record<string, unknown>, ctx: IdentityContex
   const matching = ctx.instances.filter((instance) => {
     if (arnList.length > 0) return arnList.includes(arnOf(instance));
     if (!wantsInstances) return false;
-    return tagFilters.every((f) => f.Key in instance.tags && (!f.Values?.length || f.Values.includes(instance.tags[f.Key])));
+    return tagFilters.every(
+      (f) => f.Key in instance.tags && (!f.Values?.length || f.Values.includes(instance.tags[f.Key])),
+    );
   });
   const start = decodePageToken(input.PaginationToken);
   const page = matching.slice(start, start + size);
   return {
     PaginationToken: start + size < matching.length ? encodePageToken(start + size) : '',
-    ResourceTagMappingList: page.map((i) => ({ ResourceARN: arnOf(i), Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })) })),
+    ResourceTagMappingList: page.map((i) => ({
+      ResourceARN: arnOf(i),
+      Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })),
+    })),
   };
 }

@@ -71,7 +71,12 @@ export interface SandboxOptions {
   bucketPolicy?: BucketPolicy;
 }
 
-export interface SandboxInstanceInfo { instanceId: string; name?: string; pingStatus: string; platformType: string }
+export interface SandboxInstanceInfo {
+  instanceId: string;
+  name?: string;
+  pingStatus: string;
+  platformType: string;
+}
 
 export interface SandboxInfo {
   endpoint: string;
@@ -99,8 +104,27 @@ export interface Sandbox {
   callsWithoutExpectedOwner(): string[];
   configure(
     knobs: Partial<
-      Pick<SandboxOptions, 'latencyMs' | 'deliveryDelayMs' | 'throttleRps' | 'faultRate' | 'sessionDropRate' | 'sessionSocketLifetimeMs' | 'sessionLifetimeS' | 's3PutRps' | 's3GetRps'> &
-        Pick<Knobs, 'deny' | 'foreignBuckets' | 'postObjectFailStatus' | 's3Unreachable' | 's3UnreachableInstances' | 'agentWithoutInstanceId'>
+      Pick<
+        SandboxOptions,
+        | 'latencyMs'
+        | 'deliveryDelayMs'
+        | 'throttleRps'
+        | 'faultRate'
+        | 'sessionDropRate'
+        | 'sessionSocketLifetimeMs'
+        | 'sessionLifetimeS'
+        | 's3PutRps'
+        | 's3GetRps'
+      > &
+        Pick<
+          Knobs,
+          | 'deny'
+          | 'foreignBuckets'
+          | 'postObjectFailStatus'
+          | 's3Unreachable'
+          | 's3UnreachableInstances'
+          | 'agentWithoutInstanceId'
+        >
     >,
   ): void;
   /** Closes Session Manager data-channel sockets (all, or one session's) as the service does hourly; returns how many. */
@@ -121,10 +145,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   validateKnobs(initialKnobs);
   Object.assign(knobs, initialKnobs);
   const count = options.instances ?? DEFAULT_INSTANCE_COUNT;
-  if (!Number.isInteger(count) || count < 1 || count > MAX_INSTANCES) throw new Error(`instances must be an integer from 1 to ${MAX_INSTANCES}, got ${String(options.instances)}`);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_INSTANCES)
+    throw new Error(`instances must be an integer from 1 to ${MAX_INSTANCES}, got ${String(options.instances)}`);
   const region = options.region ?? DEFAULT_REGION;
   const bucketRegion = options.bucketRegion ?? region;
-  for (const [name, value] of [['region', region], ['bucketRegion', bucketRegion]]) {
+  for (const [name, value] of [
+    ['region', region],
+    ['bucketRegion', bucketRegion],
+  ]) {
     if (!REGION_PATTERN.test(value)) throw new Error(`${name} must look like us-west-2, got "${value}"`);
   }
   if (options.bucketPolicy !== undefined && !BUCKET_POLICIES.includes(options.bucketPolicy)) {
@@ -142,10 +170,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const store = new ObjectStore(join(dataDir, 's3'));
   const bucket = defaultBucketName(identity.accountId, region);
   const kms = sandboxKms(identity.accountId, region);
-  configureStagingBucket(store, bucket, bucketRegion === region ? undefined : bucketRegion, options.bucketPolicy, kms.keyArn);
+  configureStagingBucket(
+    store,
+    bucket,
+    bucketRegion === region ? undefined : bucketRegion,
+    options.bucketPolicy,
+    kms.keyArn,
+  );
   const counts = new Map<string, number>();
   const countCall = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
-  const rateLimits = new S3RateLimits(() => ({ put: knobs.s3PutRps, get: knobs.s3GetRps }), (operation) => countCall(`slowDown:s3:${operation}`));
+  const rateLimits = new S3RateLimits(
+    () => ({ put: knobs.s3PutRps, get: knobs.s3GetRps }),
+    (operation) => countCall(`slowDown:s3:${operation}`),
+  );
   const s3 = { store, accountId: identity.accountId, region, kms, withoutExpectedOwner: [] as string[], rateLimits };
 
   const blackHole = await startBlackHole();
@@ -153,7 +190,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     agentFor: (instance) => ({
       withoutInstanceId: knobs.agentWithoutInstanceId,
       niceness: options.instanceNiceness,
-      extraEnv: knobs.s3Unreachable || knobs.s3UnreachableInstances.includes(instance.instanceId) ? blackHole.proxyEnvironment : undefined,
+      extraEnv:
+        knobs.s3Unreachable || knobs.s3UnreachableInstances.includes(instance.instanceId)
+          ? blackHole.proxyEnvironment
+          : undefined,
     }),
     region,
     instancePath: options.instancePath ?? DEFAULT_INSTANCE_PATH,
@@ -176,7 +216,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     instancesById,
     endpoint: (): string => ssmContext.endpoint,
   });
-  const ssmContext = { region, accountId: identity.accountId, endpoint: '', instances, instancesById, commands, sessions };
+  const ssmContext = {
+    region,
+    accountId: identity.accountId,
+    endpoint: '',
+    instances,
+    instancesById,
+    commands,
+    sessions,
+  };
   const credentials = { accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey };
   const stsSessions = new SessionStore();
   const server = createApiServer({
@@ -235,7 +283,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     setPingStatus(instanceId, status) {
       const instance = instancesById.get(instanceId);
       if (!instance) throw new Error(`no sandbox instance ${instanceId}`);
-      if (status !== 'Online' && status !== 'ConnectionLost') throw new Error(`ping status must be Online or ConnectionLost, got ${String(status)}`);
+      if (status !== 'Online' && status !== 'ConnectionLost')
+        throw new Error(`ping status must be Online or ConnectionLost, got ${String(status)}`);
       instance.pingStatus = status;
       const listed = info.instances.find((i) => i.instanceId === instanceId);
       if (listed) listed.pingStatus = status;
@@ -259,7 +308,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 }
 
 /** The staging bucket in its region, with the modelled bucket policy and its default encryption (kept across restarts on one data dir). */
-function configureStagingBucket(store: ObjectStore, name: string, region: string | undefined, policy: BucketPolicy | undefined, kmsKeyArn: string): void {
+function configureStagingBucket(
+  store: ObjectStore,
+  name: string,
+  region: string | undefined,
+  policy: BucketPolicy | undefined,
+  kmsKeyArn: string,
+): void {
   const bucket = store.createBucket(name, region);
   if (bucket.region !== region) store.setRegion(bucket, region);
   bucket.policy = policy;
@@ -267,11 +322,17 @@ function configureStagingBucket(store: ObjectStore, name: string, region: string
 }
 
 function instanceInfo(instance: SandboxInstance): SandboxInstanceInfo {
-  return { instanceId: instance.instanceId, name: instance.name, pingStatus: instance.pingStatus, platformType: instance.platformType };
+  return {
+    instanceId: instance.instanceId,
+    name: instance.name,
+    pingStatus: instance.pingStatus,
+    platformType: instance.platformType,
+  };
 }
 
 function pickKnobs(source: Partial<Knobs>): Partial<Knobs> {
   const picked: Partial<Knobs> = {};
-  for (const key of Object.keys(DEFAULT_KNOBS) as Array<keyof Knobs>) if (source[key] !== undefined) (picked as Record<string, unknown>)[key] = source[key];
+  for (const key of Object.keys(DEFAULT_KNOBS) as Array<keyof Knobs>)
+    if (source[key] !== undefined) (picked as Record<string, unknown>)[key] = source[key];
   return picked;
 }

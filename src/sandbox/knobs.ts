@@ -37,9 +37,21 @@ export interface Knobs {
 
 /** Defaults model a real region: ~20 ms per call, sub-second delivery, no throttling or faults. */
 export const DEFAULT_KNOBS: Knobs = {
-  latencyMs: 20, deliveryDelayMs: 200, throttleRps: 0, faultRate: 0, deny: [], foreignBuckets: [], postObjectFailStatus: 0,
-  sessionDropRate: 0, sessionSocketLifetimeMs: 0, sessionLifetimeS: 0,
-  s3Unreachable: false, s3UnreachableInstances: [], agentWithoutInstanceId: false, s3PutRps: 0, s3GetRps: 0,
+  latencyMs: 20,
+  deliveryDelayMs: 200,
+  throttleRps: 0,
+  faultRate: 0,
+  deny: [],
+  foreignBuckets: [],
+  postObjectFailStatus: 0,
+  sessionDropRate: 0,
+  sessionSocketLifetimeMs: 0,
+  sessionLifetimeS: 0,
+  s3Unreachable: false,
+  s3UnreachableInstances: [],
+  agentWithoutInstanceId: false,
+  s3PutRps: 0,
+  s3GetRps: 0,
 };
 const LIST_KNOBS = new Set(['deny', 'foreignBuckets', 's3UnreachableInstances']);
 const SWITCH_KNOBS = new Set(['s3Unreachable', 'agentWithoutInstanceId']);
@@ -53,14 +65,23 @@ export function validateKnobs(knobs: Partial<Knobs>): void {
       continue;
     }
     if (LIST_KNOBS.has(name)) {
-      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new Error(`${name} must be a list of strings`);
+      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
+        throw new Error(`${name} must be a list of strings`);
       continue;
     }
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${String(value)}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+      throw new Error(`${name} must be a non-negative number, got ${String(value)}`);
     if (name === 'faultRate' && value > 1) throw new Error(`faultRate must be between 0 and 1, got ${value}`);
-    if (name === 'sessionDropRate' && value >= 1) throw new Error(`sessionDropRate must be at least 0 and below 1, got ${value}`);
-    if (name === 'sessionLifetimeS' && value !== 0 && (value < MIN_SESSION_LIFETIME_SECONDS || !Number.isInteger(value))) {
-      throw new Error(`sessionLifetimeS must be a whole number of seconds, at least ${MIN_SESSION_LIFETIME_SECONDS} (0 = as requested), got ${value}`);
+    if (name === 'sessionDropRate' && value >= 1)
+      throw new Error(`sessionDropRate must be at least 0 and below 1, got ${value}`);
+    if (
+      name === 'sessionLifetimeS' &&
+      value !== 0 &&
+      (value < MIN_SESSION_LIFETIME_SECONDS || !Number.isInteger(value))
+    ) {
+      throw new Error(
+        `sessionLifetimeS must be a whole number of seconds, at least ${MIN_SESSION_LIFETIME_SECONDS} (0 = as requested), got ${value}`,
+      );
     }
   }
 }

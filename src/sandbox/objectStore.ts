@@ -64,7 +64,15 @@ export class ObjectStore {
     if (existing) return existing;
     const dir = join(this.root, name);
     mkdirSync(join(dir, 'objects'), { recursive: true, mode: PRIVATE_DIR });
-    const bucket: Bucket = { name, createdAt: Date.now(), region, configs: {}, objects: new Map(), sortedKeys: [], dir };
+    const bucket: Bucket = {
+      name,
+      createdAt: Date.now(),
+      region,
+      configs: {},
+      objects: new Map(),
+      sortedKeys: [],
+      dir,
+    };
     this.saveBucket(bucket);
     this.buckets.set(name, bucket);
     return bucket;
@@ -81,7 +89,12 @@ export class ObjectStore {
     this.saveBucket(bucket);
   }
 
-  putObject(bucket: Bucket, key: string, body: Buffer, meta: Pick<ObjectMeta, 'contentType' | 'serverSideEncryption' | 'kmsKeyId' | 'metadata'>): ObjectMeta {
+  putObject(
+    bucket: Bucket,
+    key: string,
+    body: Buffer,
+    meta: Pick<ObjectMeta, 'contentType' | 'serverSideEncryption' | 'kmsKeyId' | 'metadata'>,
+  ): ObjectMeta {
     const object: ObjectMeta = {
       key,
       size: body.length,
@@ -128,15 +141,36 @@ export class ObjectStore {
   }
 
   private saveBucket(bucket: Bucket): void {
-    writeFileSync(join(bucket.dir, 'bucket.json'), JSON.stringify({ name: bucket.name, createdAt: bucket.createdAt, region: bucket.region, configs: bucket.configs }), { mode: PRIVATE_FILE });
+    writeFileSync(
+      join(bucket.dir, 'bucket.json'),
+      JSON.stringify({
+        name: bucket.name,
+        createdAt: bucket.createdAt,
+        region: bucket.region,
+        configs: bucket.configs,
+      }),
+      { mode: PRIVATE_FILE },
+    );
   }
 
   private loadBucket(name: string): void {
     const dir = join(this.root, name);
     const file = join(dir, 'bucket.json');
     if (!existsSync(file)) return;
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as { createdAt: number; region?: string; configs: Record<string, string> };
-    const bucket: Bucket = { name, createdAt: saved.createdAt, region: saved.region, configs: saved.configs ?? {}, objects: new Map(), sortedKeys: [], dir };
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+      createdAt: number;
+      region?: string;
+      configs: Record<string, string>;
+    };
+    const bucket: Bucket = {
+      name,
+      createdAt: saved.createdAt,
+      region: saved.region,
+      configs: saved.configs ?? {},
+      objects: new Map(),
+      sortedKeys: [],
+      dir,
+    };
     mkdirSync(join(dir, 'objects'), { recursive: true });
     for (const entry of readdirSync(join(dir, 'objects'))) {
       if (!entry.endsWith('.json')) continue;

@@ -1,7 +1,11 @@
 // Opaque page tokens (an offset, base64-encoded JSON) and page-size validation shared by the JSON APIs.
 import { AwsError, constraint } from './errors';
 
-export function pageSize(value: unknown, limits: { min: number; max: number; default: number }, member: string): number {
+export function pageSize(
+  value: unknown,
+  limits: { min: number; max: number; default: number },
+  member: string,
+): number {
   if (value === undefined || value === null) return limits.default;
   const size = Number(value);
   if (!Number.isInteger(size) || size < limits.min || size > limits.max) {

@@ -17,12 +17,16 @@ const EXEMPT_FIELDS = new Set(['policy', 'x-amz-signature', 'file', 'awsaccesske
 export async function handlePostObject(req: ApiRequest, ctx: S3Context, verifier: SigV4Verifier): Promise<ApiResponse> {
   const { bucket: bucketName } = splitS3Path(req.rawPath);
   const bucket = ctx.store.bucket(bucketName);
-  if (!bucket) throw new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404, { BucketName: bucketName });
+  if (!bucket)
+    throw new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404, { BucketName: bucketName });
   const { fields, file, fileName } = await parseForm(req);
   const { policy, signingRegion } = await verifyPolicy(fields, verifier);
   checkBucketRegion(bucket, signingRegion, ctx.region);
   const rawKey = fields.get('key');
-  if (rawKey === undefined) throw new AwsError('InvalidArgument', 'Bucket POST must contain a field named \'key\'.', 400, { ArgumentName: 'key' });
+  if (rawKey === undefined)
+    throw new AwsError('InvalidArgument', "Bucket POST must contain a field named 'key'.", 400, {
+      ArgumentName: 'key',
+    });
   const key = rawKey.replace(/\$\{filename\}/g, fileName);
   checkKey(key);
   ctx.rateLimits?.check(req, 'PostObject', key);
@@ -31,7 +35,9 @@ export async function handlePostObject(req: ApiRequest, ctx: S3Context, verifier
   values.set('key', key);
   const covered = new Set<string>();
   for (const condition of policy.conditions) checkCondition(condition, values, file.length, covered);
-  const extra = [...fields.keys()].filter((name) => !covered.has(name) && !EXEMPT_FIELDS.has(name) && !name.startsWith('x-ignore-'));
+  const extra = [...fields.keys()].filter(
+    (name) => !covered.has(name) && !EXEMPT_FIELDS.has(name) && !name.startsWith('x-ignore-'),
+  );
   if (extra.length > 0) throw accessDenied(`Invalid according to Policy: Extra input fields: ${extra.join(', ')}`);
 
   const metadata: Record<string, string> = {};
@@ -54,7 +60,10 @@ export async function handlePostObject(req: ApiRequest, ctx: S3Context, verifier
 }
 
 /** The signed policy of a form and the region it was signed for: signature, then expiry (what S3 checks before anything else). */
-async function verifyPolicy(fields: Map<string, string>, verifier: SigV4Verifier): Promise<{ policy: { expiration: string; conditions: Condition[] }; signingRegion: string }> {
+async function verifyPolicy(
+  fields: Map<string, string>,
+  verifier: SigV4Verifier,
+): Promise<{ policy: { expiration: string; conditions: Condition[] }; signingRegion: string }> {
   const signingRegion = await verifier.verifyPolicySignature({
     policy: fields.get('policy'),
     signature: fields.get('x-amz-signature'),
@@ -76,9 +85,15 @@ export const POST_FIELDS_MAX_BYTES = 64 * 1024;
  * fields (policy, signature) to precede the file, so an unsigned or forged upload is refused after at
  * most POST_FIELDS_MAX_BYTES. `complete` says whether `prefix` is the whole body.
  */
-export async function verifyPostPrefix(prefix: Buffer, contentType: string, complete: boolean, verifier: SigV4Verifier): Promise<void> {
+export async function verifyPostPrefix(
+  prefix: Buffer,
+  contentType: string,
+  complete: boolean,
+  verifier: SigV4Verifier,
+): Promise<void> {
   const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
-  if (!boundary) throw new AwsError('MalformedPOSTRequest', 'The body of your POST request is not well-formed multipart/form-data.');
+  if (!boundary)
+    throw new AwsError('MalformedPOSTRequest', 'The body of your POST request is not well-formed multipart/form-data.');
   const delimiter = Buffer.from(`\r\n--${boundary[1] ?? boundary[2]}`, 'latin1');
   const body = Buffer.concat([Buffer.from('\r\n'), prefix]); // the first delimiter has no CRLF before it
   const fields = new Map<string, string>();
@@ -97,13 +112,21 @@ export async function verifyPostPrefix(prefix: Buffer, contentType: string, comp
   }
   // No file part in sight: a complete body is judged by the full parser (it names what is missing).
   if (complete) return;
-  throw new AwsError('MaxPostPreDataLengthExceededError', 'Your POST request fields preceding the upload file were too large.', 400);
+  throw new AwsError(
+    'MaxPostPreDataLengthExceededError',
+    'Your POST request fields preceding the upload file were too large.',
+    400,
+  );
 }
 
 async function parseForm(req: ApiRequest): Promise<{ fields: Map<string, string>; file: Buffer; fileName: string }> {
   let form: FormData;
   try {
-    form = await new Request('http://sandbox.invalid/', { method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? '' }, body: req.body }).formData();
+    form = await new Request('http://sandbox.invalid/', {
+      method: 'POST',
+      headers: { 'content-type': req.headers['content-type'] ?? '' },
+      body: req.body,
+    }).formData();
   } catch {
     throw new AwsError('MalformedPOSTRequest', 'The body of your POST request is not well-formed multipart/form-data.');
   }
@@ -122,22 +145,39 @@ async function parseForm(req: ApiRequest): Promise<{ fields: Map<string, string>
     }
     if (typeof value === 'string') fields.set(lower, value);
   }
-  if (!file) throw new AwsError('InvalidArgument', 'POST requires exactly one file upload per request.', 400, { ArgumentName: 'file' });
+  if (!file)
+    throw new AwsError('InvalidArgument', 'POST requires exactly one file upload per request.', 400, {
+      ArgumentName: 'file',
+    });
   return { fields, file, fileName };
 }
 
 function decodePolicy(base64: string): { expiration: string; conditions: Condition[] } {
   try {
-    const policy = JSON.parse(Buffer.from(base64, 'base64').toString('utf8')) as { expiration: string; conditions: Condition[] };
-    if (typeof policy.expiration !== 'string' || !Array.isArray(policy.conditions) || Number.isNaN(Date.parse(policy.expiration))) throw new Error('shape');
+    const policy = JSON.parse(Buffer.from(base64, 'base64').toString('utf8')) as {
+      expiration: string;
+      conditions: Condition[];
+    };
+    if (
+      typeof policy.expiration !== 'string' ||
+      !Array.isArray(policy.conditions) ||
+      Number.isNaN(Date.parse(policy.expiration))
+    )
+      throw new Error('shape');
     return policy;
   } catch {
     throw new AwsError('InvalidPolicyDocument', 'Invalid Policy: Invalid JSON or missing expiration/conditions.');
   }
 }
 
-function checkCondition(condition: Condition, values: Map<string, string>, fileSize: number, covered: Set<string>): void {
-  const failed = () => accessDenied(`Invalid according to Policy: Policy Condition failed: ${JSON.stringify(condition)}`);
+function checkCondition(
+  condition: Condition,
+  values: Map<string, string>,
+  fileSize: number,
+  covered: Set<string>,
+): void {
+  const failed = () =>
+    accessDenied(`Invalid according to Policy: Policy Condition failed: ${JSON.stringify(condition)}`);
   if (!Array.isArray(condition)) {
     for (const [name, expected] of Object.entries(condition)) {
       const field = name.toLowerCase();
@@ -151,7 +191,11 @@ function checkCondition(condition: Condition, values: Map<string, string>, fileS
     case 'content-length-range': {
       const [min, max] = args.map(Number);
       if (!(fileSize >= min && fileSize <= max)) {
-        throw new AwsError('EntityTooLarge', `Your proposed upload size ${fileSize} is outside the policy's content-length-range ${min}..${max}`, 400);
+        throw new AwsError(
+          'EntityTooLarge',
+          `Your proposed upload size ${fileSize} is outside the policy's content-length-range ${min}..${max}`,
+          400,
+        );
       }
       return;
     }

@@ -25,7 +25,10 @@ const MAX_REMEMBERED_UNCHECKED = 1000;
 
 /** Bucket sub-resources the sandbox stores as given (the engine's ensureBucket sets them). */
 const BUCKET_CONFIGS = {
-  publicAccessBlock: { missing: 'NoSuchPublicAccessBlockConfiguration', message: 'The public access block configuration was not found' },
+  publicAccessBlock: {
+    missing: 'NoSuchPublicAccessBlockConfiguration',
+    message: 'The public access block configuration was not found',
+  },
   lifecycle: { missing: 'NoSuchLifecycleConfiguration', message: 'The lifecycle configuration does not exist' },
   encryption: { missing: '', message: '' }, // S3 encrypts every bucket with SSE-S3 by default
 } as const;
@@ -50,26 +53,50 @@ export function s3OperationName(req: ApiRequest): string {
   if (!bucket) return m === 'GET' ? 'ListBuckets' : 'Unknown';
   if (key) {
     if (m === 'PUT') return req.headers['x-amz-copy-source'] ? 'CopyObject' : 'PutObject';
-    return ({ GET: 'GetObject', HEAD: 'HeadObject', DELETE: 'DeleteObject', POST: 'PostObject' } as Record<string, string>)[m] ?? 'Unknown';
+    return (
+      ({ GET: 'GetObject', HEAD: 'HeadObject', DELETE: 'DeleteObject', POST: 'PostObject' } as Record<string, string>)[
+        m
+      ] ?? 'Unknown'
+    );
   }
   for (const name of Object.keys(BUCKET_CONFIGS)) {
-    if (hasQuery(req, name)) return `${({ GET: 'Get', PUT: 'Put', DELETE: 'Delete' } as Record<string, string>)[m] ?? m}${configOperationSuffix(name as BucketConfigName)}`;
+    if (hasQuery(req, name))
+      return `${({ GET: 'Get', PUT: 'Put', DELETE: 'Delete' } as Record<string, string>)[m] ?? m}${configOperationSuffix(name as BucketConfigName)}`;
   }
   if (m === 'GET' && hasQuery(req, 'location')) return 'GetBucketLocation';
   if (m === 'POST' && hasQuery(req, 'delete')) return 'DeleteObjects';
   if (m === 'POST') return 'PostObject';
-  return ({ PUT: 'CreateBucket', HEAD: 'HeadBucket', DELETE: 'DeleteBucket', GET: hasQuery(req, 'list-type') ? 'ListObjectsV2' : 'ListObjects' } as Record<string, string>)[m] ?? 'Unknown';
+  return (
+    (
+      {
+        PUT: 'CreateBucket',
+        HEAD: 'HeadBucket',
+        DELETE: 'DeleteBucket',
+        GET: hasQuery(req, 'list-type') ? 'ListObjectsV2' : 'ListObjects',
+      } as Record<string, string>
+    )[m] ?? 'Unknown'
+  );
 }
 
 function configOperationSuffix(name: BucketConfigName): string {
-  return { publicAccessBlock: 'PublicAccessBlock', lifecycle: 'BucketLifecycleConfiguration', encryption: 'BucketEncryption' }[name];
+  return {
+    publicAccessBlock: 'PublicAccessBlock',
+    lifecycle: 'BucketLifecycleConfiguration',
+    encryption: 'BucketEncryption',
+  }[name];
 }
 
 /** `signingRegion`: the region the request was signed for, i.e. the regional endpoint it stands for. */
-export async function handleS3(req: ApiRequest, operation: string, ctx: S3Context, signingRegion?: string): Promise<ApiResponse> {
+export async function handleS3(
+  req: ApiRequest,
+  operation: string,
+  ctx: S3Context,
+  signingRegion?: string,
+): Promise<ApiResponse> {
   const { bucket: bucketName, key } = splitS3Path(req.rawPath);
   if (operation === 'ListBuckets') return listBuckets(ctx);
-  if (!isValidBucketName(bucketName)) throw new AwsError('InvalidBucketName', 'The specified bucket is not valid.', 400, { BucketName: bucketName });
+  if (!isValidBucketName(bucketName))
+    throw new AwsError('InvalidBucketName', 'The specified bucket is not valid.', 400, { BucketName: bucketName });
   ctx.rateLimits?.check(req, operation);
   checkExpectedOwner(req, ctx, operation, bucketName);
   if (operation === 'CreateBucket') return createBucket(req, bucketName, ctx, signingRegion ?? ctx.region);
@@ -84,10 +111,15 @@ export async function handleS3(req: ApiRequest, operation: string, ctx: S3Contex
     case 'HeadBucket':
       return { status: 200, headers: { 'x-amz-bucket-region': regionOf(bucket, ctx.region) } };
     case 'DeleteBucket':
-      if (bucket.objects.size > 0) throw new AwsError('BucketNotEmpty', 'The bucket you tried to delete is not empty', 409, { BucketName: bucketName });
+      if (bucket.objects.size > 0)
+        throw new AwsError('BucketNotEmpty', 'The bucket you tried to delete is not empty', 409, {
+          BucketName: bucketName,
+        });
       throw new AwsError('NotImplemented', 'The sandbox does not delete buckets', 501);
     case 'GetBucketLocation':
-      return xml(`<LocationConstraint xmlns="${S3_XMLNS}">${regionOf(bucket, ctx.region) === 'us-east-1' ? '' : regionOf(bucket, ctx.region)}</LocationConstraint>`);
+      return xml(
+        `<LocationConstraint xmlns="${S3_XMLNS}">${regionOf(bucket, ctx.region) === 'us-east-1' ? '' : regionOf(bucket, ctx.region)}</LocationConstraint>`,
+      );
     case 'ListObjectsV2':
       return listObjectsV2(req, bucket, ctx);
     case 'PutObject':
@@ -102,7 +134,11 @@ export async function handleS3(req: ApiRequest, operation: string, ctx: S3Contex
   for (const name of Object.keys(BUCKET_CONFIGS) as BucketConfigName[]) {
     if (hasQuery(req, name)) return bucketConfig(req, bucket, name, ctx);
   }
-  throw new AwsError('NotImplemented', `The sandbox does not implement ${operation} (${req.method} ${req.rawPath})`, 501);
+  throw new AwsError(
+    'NotImplemented',
+    `The sandbox does not implement ${operation} (${req.method} ${req.rawPath})`,
+    501,
+  );
 }
 
 function checkExpectedOwner(req: ApiRequest, ctx: S3Context, operation: string, bucketName: string): void {
@@ -113,29 +149,48 @@ function checkExpectedOwner(req: ApiRequest, ctx: S3Context, operation: string, 
   }
   const checked = req.headers['x-amz-expected-bucket-owner'] ?? queryValue(req, 'x-amz-expected-bucket-owner');
   // CreateBucket has no ExpectedBucketOwner parameter: the caller becomes the owner.
-  if (checked === undefined && operation !== 'CreateBucket' && ctx.withoutExpectedOwner.length < MAX_REMEMBERED_UNCHECKED) {
+  if (
+    checked === undefined &&
+    operation !== 'CreateBucket' &&
+    ctx.withoutExpectedOwner.length < MAX_REMEMBERED_UNCHECKED
+  ) {
     ctx.withoutExpectedOwner.push(`${operation} ${bucketName}`);
   }
 }
 
 function listBuckets(ctx: S3Context): ApiResponse {
-  const buckets = ctx.store.listBuckets().map((b) => `<Bucket>${el('Name', b.name)}${el('CreationDate', new Date(b.createdAt).toISOString())}</Bucket>`);
-  return xml(`<ListAllMyBucketsResult xmlns="${S3_XMLNS}"><Owner>${el('ID', ctx.accountId)}</Owner><Buckets>${buckets.join('')}</Buckets></ListAllMyBucketsResult>`);
+  const buckets = ctx.store
+    .listBuckets()
+    .map((b) => `<Bucket>${el('Name', b.name)}${el('CreationDate', new Date(b.createdAt).toISOString())}</Bucket>`);
+  return xml(
+    `<ListAllMyBucketsResult xmlns="${S3_XMLNS}"><Owner>${el('ID', ctx.accountId)}</Owner><Buckets>${buckets.join('')}</Buckets></ListAllMyBucketsResult>`,
+  );
 }
 
 /** `endpointRegion`: the region of the endpoint the request went to (where the bucket will live). */
 function createBucket(req: ApiRequest, name: string, ctx: S3Context, endpointRegion: string): ApiResponse {
   const constraint = firstTag(req.body.toString('utf8'), 'LocationConstraint')?.trim() || undefined;
-  if (endpointRegion === 'us-east-1' ? constraint !== undefined && constraint !== 'us-east-1' : constraint !== endpointRegion) {
-    throw new AwsError('IllegalLocationConstraintException',
+  if (
+    endpointRegion === 'us-east-1'
+      ? constraint !== undefined && constraint !== 'us-east-1'
+      : constraint !== endpointRegion
+  ) {
+    throw new AwsError(
+      'IllegalLocationConstraintException',
       constraint === undefined
         ? `The unspecified location constraint is incompatible for the region specific endpoint this request was sent to (pass CreateBucketConfiguration LocationConstraint=${endpointRegion}).`
-        : `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to (${endpointRegion}).`);
+        : `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to (${endpointRegion}).`,
+    );
   }
   if (ctx.store.bucket(name)) {
     // us-east-1 answers 200 to the owner re-creating its bucket; every other region 409.
     if (endpointRegion === 'us-east-1') return { status: 200, headers: { location: `/${name}` } };
-    throw new AwsError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', 409, { BucketName: name });
+    throw new AwsError(
+      'BucketAlreadyOwnedByYou',
+      'Your previous request to create the named bucket succeeded and you already own it.',
+      409,
+      { BucketName: name },
+    );
   }
   ctx.store.createBucket(name, endpointRegion === ctx.region ? undefined : endpointRegion);
   return { status: 200, headers: { location: `/${name}` } };
@@ -144,7 +199,11 @@ function createBucket(req: ApiRequest, name: string, ctx: S3Context, endpointReg
 function bucketConfig(req: ApiRequest, bucket: Bucket, name: BucketConfigName, ctx: S3Context): ApiResponse {
   if (req.method === 'PUT') {
     const body = req.body.toString('utf8').trim();
-    if (!body.startsWith('<')) throw new AwsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+    if (!body.startsWith('<'))
+      throw new AwsError(
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema',
+      );
     ctx.store.setConfig(bucket, name, body);
     return { status: 200 };
   }
@@ -161,14 +220,20 @@ function bucketConfig(req: ApiRequest, bucket: Bucket, name: BucketConfigName, c
 function putObject(req: ApiRequest, bucket: Bucket, key: string, ctx: S3Context): ApiResponse {
   checkKey(key);
   const encoding = req.headers['content-encoding'] ?? '';
-  const chunked = encoding.split(',').map((s) => s.trim()).includes('aws-chunked') || (req.headers['x-amz-content-sha256'] ?? '').startsWith('STREAMING-');
+  const chunked =
+    encoding
+      .split(',')
+      .map((s) => s.trim())
+      .includes('aws-chunked') || (req.headers['x-amz-content-sha256'] ?? '').startsWith('STREAMING-');
   const body = chunked ? decodeAwsChunked(req.body) : req.body;
   const md5 = req.headers['content-md5'];
   if (md5 && createHash('md5').update(body).digest('base64') !== md5) {
     throw new AwsError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
   }
   if (req.headers['if-none-match'] === '*' && bucket.objects.has(key)) {
-    throw new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, { Condition: 'If-None-Match' });
+    throw new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, {
+      Condition: 'If-None-Match',
+    });
   }
   checkBucketPolicy(bucket, key, req.headers['x-amz-server-side-encryption'], ctx.accountId);
   const object = storeObject(ctx, bucket, key, body, {
@@ -182,10 +247,22 @@ function putObject(req: ApiRequest, bucket: Bucket, key: string, ctx: S3Context)
 
 /** Shared by PutObject, POST Object and the agent's output upload; the bucket's default encryption applies when none is named. */
 export function storeObject(
-  ctx: S3Context, bucket: Bucket, key: string, body: Buffer,
-  options: { contentType?: string; serverSideEncryption?: string; kmsKeyId?: string; metadata?: Record<string, string> },
+  ctx: S3Context,
+  bucket: Bucket,
+  key: string,
+  body: Buffer,
+  options: {
+    contentType?: string;
+    serverSideEncryption?: string;
+    kmsKeyId?: string;
+    metadata?: Record<string, string>;
+  },
 ): ObjectMeta {
-  const encryption = resolveEncryption(bucket, { algorithm: options.serverSideEncryption, kmsKeyId: options.kmsKeyId }, ctx.kms);
+  const encryption = resolveEncryption(
+    bucket,
+    { algorithm: options.serverSideEncryption, kmsKeyId: options.kmsKeyId },
+    ctx.kms,
+  );
   return ctx.store.putObject(bucket, key, body, {
     contentType: options.contentType || 'binary/octet-stream',
     serverSideEncryption: encryption.algorithm,
@@ -207,7 +284,8 @@ export function checkKey(key: string): void {
 
 function userMetadata(headers: Record<string, string>): Record<string, string> {
   const metadata: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (name.startsWith('x-amz-meta-')) metadata[name.slice(11)] = value;
+  for (const [name, value] of Object.entries(headers))
+    if (name.startsWith('x-amz-meta-')) metadata[name.slice(11)] = value;
   return metadata;
 }
 
@@ -230,7 +308,10 @@ function getObject(req: ApiRequest, bucket: Bucket, key: string, ctx: S3Context,
   const range = parseRange(req.headers['range'], object.size);
   if (range === 'unsatisfiable') {
     if (headOnly) return { status: 416 };
-    throw new AwsError('InvalidRange', 'The requested range is not satisfiable', 416, { RangeRequested: req.headers['range'] ?? '', ActualObjectSize: String(object.size) });
+    throw new AwsError('InvalidRange', 'The requested range is not satisfiable', 416, {
+      RangeRequested: req.headers['range'] ?? '',
+      ActualObjectSize: String(object.size),
+    });
   }
   const [start, end] = range ?? [0, object.size - 1];
   headers['content-length'] = Math.max(0, end - start + 1);
@@ -255,7 +336,10 @@ function parseRange(header: string | undefined, size: number): [number, number] 
   return [start, end];
 }
 
-interface ListCursor { after: string; skipPrefix?: string }
+interface ListCursor {
+  after: string;
+  skipPrefix?: string;
+}
 
 function listObjectsV2(req: ApiRequest, bucket: Bucket, ctx: S3Context): ApiResponse {
   const prefix = queryValue(req, 'prefix') ?? '';
@@ -265,14 +349,19 @@ function listObjectsV2(req: ApiRequest, bucket: Bucket, ctx: S3Context): ApiResp
   const urlEncoded = queryValue(req, 'encoding-type') === 'url';
   const maxKeysText = queryValue(req, 'max-keys');
   const maxKeys = maxKeysText === undefined ? LIST_OBJECTS_MAX_KEYS : Number(maxKeysText);
-  if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new AwsError('InvalidArgument', 'Provided max-keys not an integer or within integer range', 400, { ArgumentName: 'max-keys' });
+  if (!Number.isInteger(maxKeys) || maxKeys < 0)
+    throw new AwsError('InvalidArgument', 'Provided max-keys not an integer or within integer range', 400, {
+      ArgumentName: 'max-keys',
+    });
   let cursor: ListCursor = { after: startAfter ?? '' };
   if (token !== undefined) {
     try {
       cursor = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as ListCursor;
       if (typeof cursor.after !== 'string') throw new Error('bad token');
     } catch {
-      throw new AwsError('InvalidArgument', 'The continuation token provided is incorrect', 400, { ArgumentName: 'continuation-token' });
+      throw new AwsError('InvalidArgument', 'The continuation token provided is incorrect', 400, {
+        ArgumentName: 'continuation-token',
+      });
     }
   }
   const limit = Math.min(maxKeys, LIST_OBJECTS_MAX_KEYS);
@@ -301,14 +390,23 @@ function listObjectsV2(req: ApiRequest, bucket: Bucket, ctx: S3Context): ApiResp
   const encode = (text: string) => (urlEncoded ? encodeURIComponent(text).replace(/%2F/g, '/') : text);
   const body =
     `<ListBucketResult xmlns="${S3_XMLNS}">` +
-    el('Name', bucket.name) + el('Prefix', encode(prefix)) + el('Delimiter', delimiter && encode(delimiter)) +
-    el('StartAfter', startAfter && encode(startAfter)) + el('ContinuationToken', token) +
+    el('Name', bucket.name) +
+    el('Prefix', encode(prefix)) +
+    el('Delimiter', delimiter && encode(delimiter)) +
+    el('StartAfter', startAfter && encode(startAfter)) +
+    el('ContinuationToken', token) +
     el('NextContinuationToken', truncated && last ? Buffer.from(JSON.stringify(last)).toString('base64') : undefined) +
-    el('KeyCount', contents.length + commonPrefixes.length) + el('MaxKeys', maxKeys) + el('EncodingType', urlEncoded ? 'url' : undefined) +
+    el('KeyCount', contents.length + commonPrefixes.length) +
+    el('MaxKeys', maxKeys) +
+    el('EncodingType', urlEncoded ? 'url' : undefined) +
     el('IsTruncated', truncated) +
-    contents.map((o) =>
-      `<Contents>${el('Key', encode(o.key))}${el('LastModified', new Date(o.lastModified).toISOString())}${el('ETag', o.etag)}` +
-      `${el('Size', o.size)}${el('StorageClass', 'STANDARD')}</Contents>`).join('') +
+    contents
+      .map(
+        (o) =>
+          `<Contents>${el('Key', encode(o.key))}${el('LastModified', new Date(o.lastModified).toISOString())}${el('ETag', o.etag)}` +
+          `${el('Size', o.size)}${el('StorageClass', 'STANDARD')}</Contents>`,
+      )
+      .join('') +
     commonPrefixes.map((p) => `<CommonPrefixes>${el('Prefix', encode(p))}</CommonPrefixes>`).join('') +
     `</ListBucketResult>`;
   return xml(body);

@@ -14,12 +14,24 @@ import { handlePostObject, POST_FIELDS_MAX_BYTES, verifyPostPrefix } from './pos
 import { type S3Context, handleS3, s3OperationName } from './s3Api';
 import { isPresignedV2, verifyPresignedV2 } from './sigv2';
 import type { SessionStore } from './stsSessions';
-import { AuthFailure, type AuthFailureKind, type SandboxCredentials, type SigV4Verifier, isPresigned, signingKeyIdOf } from './sigv4';
+import {
+  AuthFailure,
+  type AuthFailureKind,
+  type SandboxCredentials,
+  type SigV4Verifier,
+  isPresigned,
+  signingKeyIdOf,
+} from './sigv4';
 import { SSM_OPERATIONS, type SsmContext } from './ssmApi';
 import { XML_DECLARATION, el } from './xml';
 
 type Protocol = 'json' | 'query' | 's3';
-interface Route { service: string; protocol: Protocol; operation: string; signingName: string }
+interface Route {
+  service: string;
+  protocol: Protocol;
+  operation: string;
+  signingName: string;
+}
 
 export interface ServerDeps {
   verifier: SigV4Verifier;
@@ -40,17 +52,29 @@ const JSON_TARGETS: Record<string, { service: string; signingName: string }> = {
 
 export function createApiServer(deps: ServerDeps): Server {
   const server = createServer(
-    { headersTimeout: SERVER_LIMITS.headersTimeoutMs, requestTimeout: SERVER_LIMITS.requestTimeoutMs, connectionsCheckingInterval: SERVER_LIMITS.checkIntervalMs },
+    {
+      headersTimeout: SERVER_LIMITS.headersTimeoutMs,
+      requestTimeout: SERVER_LIMITS.requestTimeoutMs,
+      connectionsCheckingInterval: SERVER_LIMITS.checkIntervalMs,
+    },
     (message, response) => void handle(message, response, deps),
   );
   // `Expect: 100-continue` (the CLI, large SDK uploads): the body is only asked for once the headers authenticate.
-  server.on('checkContinue', (message: IncomingMessage, response: ServerResponse) => void handle(message, response, deps, true));
+  server.on(
+    'checkContinue',
+    (message: IncomingMessage, response: ServerResponse) => void handle(message, response, deps, true),
+  );
   server.maxConnections = SERVER_LIMITS.maxConnections;
   server.timeout = SERVER_LIMITS.idleSocketTimeoutMs;
   return server;
 }
 
-async function handle(message: IncomingMessage, response: ServerResponse, deps: ServerDeps, expectsContinue = false): Promise<void> {
+async function handle(
+  message: IncomingMessage,
+  response: ServerResponse,
+  deps: ServerDeps,
+  expectsContinue = false,
+): Promise<void> {
   const requestId = randomUUID();
   const url = message.url ?? '/';
   const q = url.indexOf('?');
@@ -81,7 +105,8 @@ async function handle(message: IncomingMessage, response: ServerResponse, deps: 
       response.shouldKeepAlive = false;
       throw error;
     });
-    if (route.protocol === 'query') route.operation = new URLSearchParams(req.body.toString('utf8')).get('Action') ?? 'Unknown';
+    if (route.protocol === 'query')
+      route.operation = new URLSearchParams(req.body.toString('utf8')).get('Action') ?? 'Unknown';
     else if (route.protocol === 's3') route.operation = s3OperationName(req);
     deps.count(`${route.service}:${route.operation}`);
     if (deps.knobs.latencyMs > 0) await sleep(deps.knobs.latencyMs);
@@ -90,8 +115,15 @@ async function handle(message: IncomingMessage, response: ServerResponse, deps: 
         message.socket.destroy(); // connection reset
         return;
       }
-      throw new AwsError(route.protocol === 'json' ? 'InternalServerError' : route.protocol === 's3' ? 'InternalError' : 'InternalFailure',
-        'We encountered an internal error. Please try again. (sandbox fault injection)', 500);
+      throw new AwsError(
+        route.protocol === 'json'
+          ? 'InternalServerError'
+          : route.protocol === 's3'
+            ? 'InternalError'
+            : 'InternalFailure',
+        'We encountered an internal error. Please try again. (sandbox fault injection)',
+        500,
+      );
     }
     const result = await dispatch(req, route, deps);
     send(response, result, route, requestId);
@@ -101,7 +133,11 @@ async function handle(message: IncomingMessage, response: ServerResponse, deps: 
 }
 
 function isPostObject(req: ApiRequest, route: Route): boolean {
-  return route.protocol === 's3' && req.method === 'POST' && (req.headers['content-type'] ?? '').startsWith('multipart/form-data');
+  return (
+    route.protocol === 's3' &&
+    req.method === 'POST' &&
+    (req.headers['content-type'] ?? '').startsWith('multipart/form-data')
+  );
 }
 
 /**
@@ -123,7 +159,10 @@ function bodyLimits(req: ApiRequest, route: Route, deps: ServerDeps): BodyLimits
   const contentType = req.headers['content-type'] ?? '';
   return {
     maxBytes: MAX_REQUEST_BODY_BYTES,
-    gate: { atBytes: POST_FIELDS_MAX_BYTES, check: (prefix, complete) => verifyPostPrefix(prefix, contentType, complete, deps.verifier) },
+    gate: {
+      atBytes: POST_FIELDS_MAX_BYTES,
+      check: (prefix, complete) => verifyPostPrefix(prefix, contentType, complete, deps.verifier),
+    },
   };
 }
 
@@ -132,7 +171,12 @@ function classify(req: ApiRequest): Route {
   if (target) {
     const [prefix, operation = ''] = target.split('.');
     const known = JSON_TARGETS[prefix];
-    return { service: known?.service ?? 'unknown', protocol: 'json', operation, signingName: known?.signingName ?? 'unknown' };
+    return {
+      service: known?.service ?? 'unknown',
+      protocol: 'json',
+      operation,
+      signingName: known?.signingName ?? 'unknown',
+    };
   }
   const contentType = req.headers['content-type'] ?? '';
   if (req.method === 'POST' && req.rawPath === '/' && contentType.startsWith('application/x-www-form-urlencoded')) {
@@ -142,7 +186,11 @@ function classify(req: ApiRequest): Route {
 }
 
 async function dispatch(req: ApiRequest, route: Route, deps: ServerDeps): Promise<ApiResponse> {
-  if (route.protocol === 's3' && route.operation === 'PostObject' && (req.headers['content-type'] ?? '').startsWith('multipart/form-data')) {
+  if (
+    route.protocol === 's3' &&
+    route.operation === 'PostObject' &&
+    (req.headers['content-type'] ?? '').startsWith('multipart/form-data')
+  ) {
     checkDenials(route.service, route.protocol, route.operation, req.rawPath, denialContext(deps));
     return handlePostObject(req, deps.s3, deps.verifier); // authenticated by its signed policy
   }
@@ -156,21 +204,32 @@ async function dispatch(req: ApiRequest, route: Route, deps: ServerDeps): Promis
   if (route.service === 'ssm') {
     if (!deps.throttle.take()) throw new AwsError('ThrottlingException', 'Rate exceeded');
     const operation = SSM_OPERATIONS[route.operation];
-    if (!operation) throw new AwsError('UnknownOperationException', `The sandbox does not implement SSM ${route.operation}.`);
+    if (!operation)
+      throw new AwsError('UnknownOperationException', `The sandbox does not implement SSM ${route.operation}.`);
     return json(operation(parseJson(req), deps.ssm));
   }
   if (route.service === 'tagging') {
-    if (route.operation !== 'GetResources') throw new AwsError('UnknownOperationException', `The sandbox does not implement tagging ${route.operation}.`);
+    if (route.operation !== 'GetResources')
+      throw new AwsError('UnknownOperationException', `The sandbox does not implement tagging ${route.operation}.`);
     return json(getResources(parseJson(req), deps.identity));
   }
   if (route.service === 'sts') {
     const session = deps.verifier.sessionOf(signingKeyIdOf(req) ?? '');
     if (route.operation === 'AssumeRole') {
       const params = new URLSearchParams(req.body.toString('utf8'));
-      return { status: 200, headers: { 'content-type': 'text/xml' }, body: assumeRole(params, deps.identity, deps.stsSessions, deps.knobs.sessionLifetimeS, req.requestId) };
+      return {
+        status: 200,
+        headers: { 'content-type': 'text/xml' },
+        body: assumeRole(params, deps.identity, deps.stsSessions, deps.knobs.sessionLifetimeS, req.requestId),
+      };
     }
-    if (route.operation !== 'GetCallerIdentity') throw new AwsError('InvalidAction', `The sandbox does not implement STS ${route.operation}.`);
-    return { status: 200, headers: { 'content-type': 'text/xml' }, body: getCallerIdentity(deps.identity, req.requestId, session) };
+    if (route.operation !== 'GetCallerIdentity')
+      throw new AwsError('InvalidAction', `The sandbox does not implement STS ${route.operation}.`);
+    return {
+      status: 200,
+      headers: { 'content-type': 'text/xml' },
+      body: getCallerIdentity(deps.identity, req.requestId, session),
+    };
   }
   if (route.service === 's3') return handleS3(req, route.operation, deps.s3, signingRegion);
   throw new AwsError('UnknownOperationException', `Unknown X-Amz-Target ${req.headers['x-amz-target']}`);
@@ -200,26 +259,41 @@ const AUTH_ERRORS: Record<Protocol, Record<AuthFailureKind, [code: string, statu
   json: {
     expiredToken: ['ExpiredTokenException', 400, 'The security token included in the request is expired'],
     badToken: ['UnrecognizedClientException', 400, 'The security token included in the request is invalid.'],
-    missing: ['MissingAuthenticationTokenException', 400], unknownKey: ['UnrecognizedClientException', 400],
-    badSignature: ['InvalidSignatureException', 400], payloadMismatch: ['InvalidSignatureException', 400],
-    expired: ['InvalidSignatureException', 400], notYetValid: ['InvalidSignatureException', 400], skew: ['InvalidSignatureException', 400],
-    malformed: ['IncompleteSignatureException', 400], wrongScope: ['InvalidSignatureException', 400],
+    missing: ['MissingAuthenticationTokenException', 400],
+    unknownKey: ['UnrecognizedClientException', 400],
+    badSignature: ['InvalidSignatureException', 400],
+    payloadMismatch: ['InvalidSignatureException', 400],
+    expired: ['InvalidSignatureException', 400],
+    notYetValid: ['InvalidSignatureException', 400],
+    skew: ['InvalidSignatureException', 400],
+    malformed: ['IncompleteSignatureException', 400],
+    wrongScope: ['InvalidSignatureException', 400],
   },
   query: {
     expiredToken: ['ExpiredToken', 400, 'The security token included in the request is expired'],
     badToken: ['InvalidClientTokenId', 403, 'The security token included in the request is invalid.'],
-    missing: ['MissingAuthenticationToken', 403], unknownKey: ['InvalidClientTokenId', 403],
-    badSignature: ['SignatureDoesNotMatch', 403], payloadMismatch: ['SignatureDoesNotMatch', 403],
-    expired: ['SignatureDoesNotMatch', 403], notYetValid: ['SignatureDoesNotMatch', 403], skew: ['SignatureDoesNotMatch', 403],
-    malformed: ['IncompleteSignature', 400], wrongScope: ['SignatureDoesNotMatch', 403],
+    missing: ['MissingAuthenticationToken', 403],
+    unknownKey: ['InvalidClientTokenId', 403],
+    badSignature: ['SignatureDoesNotMatch', 403],
+    payloadMismatch: ['SignatureDoesNotMatch', 403],
+    expired: ['SignatureDoesNotMatch', 403],
+    notYetValid: ['SignatureDoesNotMatch', 403],
+    skew: ['SignatureDoesNotMatch', 403],
+    malformed: ['IncompleteSignature', 400],
+    wrongScope: ['SignatureDoesNotMatch', 403],
   },
   s3: {
     expiredToken: ['ExpiredToken', 400, 'The provided token has expired.'],
     badToken: ['InvalidToken', 400, 'The provided token is malformed or otherwise invalid.'],
-    missing: ['AccessDenied', 403], unknownKey: ['InvalidAccessKeyId', 403],
-    badSignature: ['SignatureDoesNotMatch', 403], payloadMismatch: ['XAmzContentSHA256Mismatch', 400],
-    expired: ['AccessDenied', 403], notYetValid: ['AccessDenied', 403], skew: ['RequestTimeTooSkewed', 403],
-    malformed: ['AuthorizationHeaderMalformed', 400], wrongScope: ['AuthorizationHeaderMalformed', 400],
+    missing: ['AccessDenied', 403],
+    unknownKey: ['InvalidAccessKeyId', 403],
+    badSignature: ['SignatureDoesNotMatch', 403],
+    payloadMismatch: ['XAmzContentSHA256Mismatch', 400],
+    expired: ['AccessDenied', 403],
+    notYetValid: ['AccessDenied', 403],
+    skew: ['RequestTimeTooSkewed', 403],
+    malformed: ['AuthorizationHeaderMalformed', 400],
+    wrongScope: ['AuthorizationHeaderMalformed', 400],
   },
 };
 
@@ -231,7 +305,11 @@ function renderError(error: unknown, route: Route, requestId: string, headOnly: 
     aws = new AwsError(code, message ?? error.message, status);
   } else {
     console.error(`sandbox: internal error in ${route.service}:${route.operation}:`, error);
-    aws = new AwsError(route.protocol === 'json' ? 'InternalServerError' : 'InternalError', `Internal error: ${(error as Error)?.message ?? String(error)}`, 500);
+    aws = new AwsError(
+      route.protocol === 'json' ? 'InternalServerError' : 'InternalError',
+      `Internal error: ${(error as Error)?.message ?? String(error)}`,
+      500,
+    );
   }
   if (route.protocol === 'json') {
     return {
@@ -241,12 +319,15 @@ function renderError(error: unknown, route: Route, requestId: string, headOnly: 
     };
   }
   if (route.protocol === 'query') {
-    const body = `${XML_DECLARATION}<ErrorResponse xmlns="${STS_XMLNS}"><Error><Type>${aws.status >= 500 ? 'Receiver' : 'Sender'}</Type>` +
+    const body =
+      `${XML_DECLARATION}<ErrorResponse xmlns="${STS_XMLNS}"><Error><Type>${aws.status >= 500 ? 'Receiver' : 'Sender'}</Type>` +
       `${el('Code', aws.code)}${el('Message', aws.message)}</Error>${el('RequestId', requestId)}</ErrorResponse>`;
     return { status: aws.status, headers: { 'content-type': 'text/xml' }, body };
   }
   if (headOnly) return { status: aws.status, headers: { ...aws.headers, 'x-amz-error-code': aws.code } };
-  const details = Object.entries(aws.details).map(([k, v]) => el(k, v)).join('');
+  const details = Object.entries(aws.details)
+    .map(([k, v]) => el(k, v))
+    .join('');
   const body = `${XML_DECLARATION}<Error>${el('Code', aws.code)}${el('Message', aws.message)}${details}${el('RequestId', requestId)}${el('HostId', requestId)}</Error>`;
   return { status: aws.status, headers: { ...aws.headers, 'content-type': 'application/xml' }, body };
 }
@@ -267,7 +348,12 @@ function send(response: ServerResponse, result: ApiResponse, route: Route, reque
     stream.pipe(response);
     return;
   }
-  const body = result.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(result.body) ? result.body : Buffer.from(result.body, 'utf8');
+  const body =
+    result.body === undefined
+      ? Buffer.alloc(0)
+      : Buffer.isBuffer(result.body)
+        ? result.body
+        : Buffer.from(result.body, 'utf8');
   if (headers['content-length'] === undefined) headers['content-length'] = body.length;
   response.writeHead(result.status, headers);
   response.end(body);

@@ -6,7 +6,15 @@
 // agent/session/plugins/port/{port,port_basic,port_mux}.go (Apache-2.0); own implementation.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type Socket, connect } from 'node:net';
-import { FlagValue, PayloadType, type DataMessage, MessageType, compareVersions, flagPayload, parseJsonPayload } from '../core/session/message';
+import {
+  FlagValue,
+  PayloadType,
+  type DataMessage,
+  MessageType,
+  compareVersions,
+  flagPayload,
+  parseJsonPayload,
+} from '../core/session/message';
 import { ReliableStream, SEND_WINDOW } from '../core/session/reliable';
 import { SmuxSession, joinSocket } from '../core/session/smux';
 import { PTY_BRIDGE } from './ptyBridge';
@@ -63,14 +71,27 @@ export class AgentSession {
 
   start(): void {
     const sessionType = this.spec.kind;
-    const properties = this.spec.kind === 'Port'
-      ? { portNumber: String(this.spec.portNumber), type: 'LocalPortForwarding' }
-      : { commands: this.spec.command, runAsElevated: false, separateOutputStream: this.spec.kind === 'NonInteractiveCommands' };
+    const properties =
+      this.spec.kind === 'Port'
+        ? { portNumber: String(this.spec.portNumber), type: 'LocalPortForwarding' }
+        : {
+            commands: this.spec.command,
+            runAsElevated: false,
+            separateOutputStream: this.spec.kind === 'NonInteractiveCommands',
+          };
     this.sendJson(PayloadType.HandshakeRequest, {
       AgentVersion: this.spec.instance.agentVersion,
-      RequestedClientActions: [{ ActionType: 'SessionType', ActionParameters: { SessionType: sessionType, Properties: properties } }],
+      RequestedClientActions: [
+        { ActionType: 'SessionType', ActionParameters: { SessionType: sessionType, Properties: properties } },
+      ],
     });
-    this.handshakeTimer = setTimeout(() => this.finish('Handshake timed out. Please ensure that you have the latest version of the session manager plugin.'), HANDSHAKE_TIMEOUT_MS);
+    this.handshakeTimer = setTimeout(
+      () =>
+        this.finish(
+          'Handshake timed out. Please ensure that you have the latest version of the session manager plugin.',
+        ),
+      HANDSHAKE_TIMEOUT_MS,
+    );
   }
 
   /** A frame from the client's socket. */
@@ -99,7 +120,11 @@ export class AgentSession {
     }
     // Before the handshake completes, data is acknowledged and ignored (processStreamDataMessage).
     if (!this.handshakeDone) return true;
-    if (message.payloadType === PayloadType.Flag && message.payload.length >= 4 && message.payload.readUInt32BE(0) === FlagValue.TerminateSession) {
+    if (
+      message.payloadType === PayloadType.Flag &&
+      message.payload.length >= 4 &&
+      message.payload.readUInt32BE(0) === FlagValue.TerminateSession
+    ) {
       this.finish('');
       return true;
     }
@@ -107,18 +132,28 @@ export class AgentSession {
   }
 
   private handshakeResponse(message: DataMessage): void {
-    const response = parseJsonPayload<{ ClientVersion?: string; ProcessedClientActions?: Array<{ ActionType: string; ActionStatus: number; Error?: string }> }>(message);
+    const response = parseJsonPayload<{
+      ClientVersion?: string;
+      ProcessedClientActions?: Array<{ ActionType: string; ActionStatus: number; Error?: string }>;
+    }>(message);
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     const failed = (response.ProcessedClientActions ?? []).find((a) => a.ActionStatus !== 1);
     if (failed) {
-      this.finish(`${failed.ActionType} failed on client with status ${failed.ActionStatus} error: ${failed.Error ?? ''}`);
+      this.finish(
+        `${failed.ActionType} failed on client with status ${failed.ActionStatus} error: ${failed.Error ?? ''}`,
+      );
       return;
     }
     this.clientVersion = response.ClientVersion ?? '';
     const separated = this.spec.kind === 'NonInteractiveCommands';
-    const customerMessage = separated && compareVersions(this.clientVersion, CLIENT_VERSION_WITHOUT_OUTPUT_SEPARATION) <= 0
-      ? 'Please update session manager plugin version (minimum required version 1.2.312.0) for fully support of separate StdOut/StdErr output.\r\n' : '';
-    this.sendJson(PayloadType.HandshakeComplete, { HandshakeTimeToComplete: 1_000_000, CustomerMessage: customerMessage });
+    const customerMessage =
+      separated && compareVersions(this.clientVersion, CLIENT_VERSION_WITHOUT_OUTPUT_SEPARATION) <= 0
+        ? 'Please update session manager plugin version (minimum required version 1.2.312.0) for fully support of separate StdOut/StdErr output.\r\n'
+        : '';
+    this.sendJson(PayloadType.HandshakeComplete, {
+      HandshakeTimeToComplete: 1_000_000,
+      CustomerMessage: customerMessage,
+    });
     this.handshakeDone = true;
     try {
       this.plugin = this.startPlugin();
@@ -129,9 +164,14 @@ export class AgentSession {
 
   private startPlugin(): Plugin {
     switch (this.spec.kind) {
-      case 'NonInteractiveCommands': return this.commandPlugin(false);
-      case 'InteractiveCommands': return this.commandPlugin(true);
-      case 'Port': return compareVersions(this.clientVersion, MUX_CLIENT_VERSION) >= 0 ? this.muxPortPlugin() : this.basicPortPlugin();
+      case 'NonInteractiveCommands':
+        return this.commandPlugin(false);
+      case 'InteractiveCommands':
+        return this.commandPlugin(true);
+      case 'Port':
+        return compareVersions(this.clientVersion, MUX_CLIENT_VERSION) >= 0
+          ? this.muxPortPlugin()
+          : this.basicPortPlugin();
     }
   }
 
@@ -154,13 +194,26 @@ export class AgentSession {
   private commandPlugin(interactive: boolean): Plugin {
     const { instance } = this.spec;
     const env: NodeJS.ProcessEnv = {
-      PATH: this.spec.path, LANG: 'C.UTF-8', HOME: instance.homeDir, TMPDIR: instance.tmpDir, USER: 'ssm-user', LOGNAME: 'ssm-user', SHELL: '/bin/sh',
-      AWS_SSM_INSTANCE_ID: instance.instanceId, AWS_SSM_REGION_NAME: this.spec.region, TERM: interactive ? 'xterm-256color' : undefined,
+      PATH: this.spec.path,
+      LANG: 'C.UTF-8',
+      HOME: instance.homeDir,
+      TMPDIR: instance.tmpDir,
+      USER: 'ssm-user',
+      LOGNAME: 'ssm-user',
+      SHELL: '/bin/sh',
+      AWS_SSM_INSTANCE_ID: instance.instanceId,
+      AWS_SSM_REGION_NAME: this.spec.region,
+      TERM: interactive ? 'xterm-256color' : undefined,
     };
     const command = this.spec.command ?? '';
     // A pty needs native code in Node; the sandbox gets one from Python's pty module (ptyBridge.ts).
     const child: ChildProcess = interactive
-      ? spawn('python3', ['-c', PTY_BRIDGE, 'sh', '-c', command], { cwd: instance.homeDir, env, detached: true, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] })
+      ? spawn('python3', ['-c', PTY_BRIDGE, 'sh', '-c', command], {
+          cwd: instance.homeDir,
+          env,
+          detached: true,
+          stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+        })
       : spawn('sh', ['-c', command], { cwd: instance.homeDir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const signal = (name: NodeJS.Signals) => {
       try {
@@ -169,15 +222,25 @@ export class AgentSession {
         // already gone
       }
     };
-    const outputs = [this.pump(child.stdout!, PayloadType.Output), this.pump(child.stderr!, interactive ? PayloadType.Output : PayloadType.StdErr)];
+    const outputs = [
+      this.pump(child.stdout!, PayloadType.Output),
+      this.pump(child.stderr!, interactive ? PayloadType.Output : PayloadType.StdErr),
+    ];
     let exitCode = 1;
     const exited = new Promise<void>((resolve) => {
       child.on('exit', (code, sig) => {
-        exitCode = code ?? (sig ? 128 + (sig === 'SIGKILL' ? 9 : sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : sig === 'SIGQUIT' ? 3 : 0) : 1);
+        exitCode =
+          code ??
+          (sig
+            ? 128 + (sig === 'SIGKILL' ? 9 : sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : sig === 'SIGQUIT' ? 3 : 0)
+            : 1);
         resolve();
       });
       child.on('error', (error) => {
-        this.stream.write(interactive ? PayloadType.Output : PayloadType.StdErr, Buffer.from(`Error occurred starting the command: ${error.message}\n`));
+        this.stream.write(
+          interactive ? PayloadType.Output : PayloadType.StdErr,
+          Buffer.from(`Error occurred starting the command: ${error.message}\n`),
+        );
         resolve();
       });
     });
@@ -191,7 +254,8 @@ export class AgentSession {
       input: (message) => {
         if (interactive) {
           if (message.payloadType === PayloadType.Output) child.stdin?.write(message.payload);
-          else if (message.payloadType === PayloadType.Size) (child.stdio[3] as NodeJS.WritableStream | null)?.write(`${message.payload.toString('utf8')}\n`);
+          else if (message.payloadType === PayloadType.Size)
+            (child.stdio[3] as NodeJS.WritableStream | null)?.write(`${message.payload.toString('utf8')}\n`);
           return true;
         }
         if (message.payloadType === PayloadType.Output) {
@@ -213,17 +277,24 @@ export class AgentSession {
 
   private muxPortPlugin(): Plugin {
     const sockets = new Set<Socket>();
-    const mux = new SmuxSession({
-      write: async (bytes) => {
-        this.stream.write(PayloadType.Output, bytes);
-        await this.stream.whenWritable();
+    const mux = new SmuxSession(
+      {
+        write: async (bytes) => {
+          this.stream.write(PayloadType.Output, bytes);
+          await this.stream.whenWritable();
+        },
       },
-    }, 'server', (stream) => {
-      this.dial().then((socket) => joinSocket(socket, stream, sockets), () => {
-        this.stream.send(PayloadType.Flag, flagPayload(FlagValue.ConnectToPortError));
-        stream.destroy();
-      });
-    });
+      'server',
+      (stream) => {
+        this.dial().then(
+          (socket) => joinSocket(socket, stream, sockets),
+          () => {
+            this.stream.send(PayloadType.Flag, flagPayload(FlagValue.ConnectToPortError));
+            stream.destroy();
+          },
+        );
+      },
+    );
     return {
       input: (message) => {
         if (message.payloadType === PayloadType.Output) {
@@ -257,7 +328,10 @@ export class AgentSession {
     connecting.then(attach, (error: Error) => this.finish(`Unable to connect to specified port: ${error.message}`));
     return {
       input: (message) => {
-        if (message.payloadType === PayloadType.Flag && message.payload.readUInt32BE(0) === FlagValue.DisconnectToPort) {
+        if (
+          message.payloadType === PayloadType.Flag &&
+          message.payload.readUInt32BE(0) === FlagValue.DisconnectToPort
+        ) {
           socket?.destroy();
           socket = undefined;
           connecting = undefined;
@@ -267,9 +341,12 @@ export class AgentSession {
         if (!socket) {
           // Not connected (yet, or again after DisconnectToPort): dial, and let the client resend.
           connecting ??= this.dial();
-          connecting.then((s) => {
-            if (!socket) attach(s);
-          }, (error: Error) => this.finish(`Unable to connect to specified port: ${error.message}`));
+          connecting.then(
+            (s) => {
+              if (!socket) attach(s);
+            },
+            (error: Error) => this.finish(`Unable to connect to specified port: ${error.message}`),
+          );
           return false;
         }
         socket.write(message.payload);

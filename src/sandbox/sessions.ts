@@ -52,12 +52,20 @@ export class SessionService {
 
   startSession(input: Record<string, unknown>): unknown {
     const target = input.Target;
-    if (typeof target !== 'string' || target === '') throw validation("1 validation error detected: Value null at 'target' failed to satisfy constraint: Member must not be null");
+    if (typeof target !== 'string' || target === '')
+      throw validation(
+        "1 validation error detected: Value null at 'target' failed to satisfy constraint: Member must not be null",
+      );
     const documentName = typeof input.DocumentName === 'string' ? input.DocumentName : 'SSM-SessionManagerRunShell';
     const instance = this.options.instancesById.get(target);
-    if (!instance || instance.pingStatus !== 'Online') throw new AwsError('TargetNotConnected', `${target} is not connected.`);
+    if (!instance || instance.pingStatus !== 'Online')
+      throw new AwsError('TargetNotConnected', `${target} is not connected.`);
     const kind = DOCUMENT_KINDS[documentName];
-    if (!kind) throw new AwsError('InvalidDocument', `Document ${documentName} is not supported by the sandbox (supported: ${Object.keys(DOCUMENT_KINDS).join(', ')}).`);
+    if (!kind)
+      throw new AwsError(
+        'InvalidDocument',
+        `Document ${documentName} is not supported by the sandbox (supported: ${Object.keys(DOCUMENT_KINDS).join(', ')}).`,
+      );
     const parameters = (input.Parameters ?? {}) as Record<string, unknown>;
     const first = (name: string): string | undefined => {
       const value = parameters[name];
@@ -67,14 +75,22 @@ export class SessionService {
     let portNumber: number | undefined;
     if (kind === 'Port') {
       portNumber = Number(first('portNumber') ?? '80');
-      if (!Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) throw new AwsError('InvalidParameters', `Invalid portNumber ${first('portNumber')}.`);
+      if (!Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535)
+        throw new AwsError('InvalidParameters', `Invalid portNumber ${first('portNumber')}.`);
     } else {
       command = first('command');
       if (!command) throw new AwsError('InvalidParameters', 'Parameter "command" is required for the document.');
     }
-    if ([...this.sessions.values()].filter((s) => !s.endedAt).length >= MAX_SESSIONS) throw new AwsError('ThrottlingException', 'Too many active sessions in the sandbox.');
+    if ([...this.sessions.values()].filter((s) => !s.endedAt).length >= MAX_SESSIONS)
+      throw new AwsError('ThrottlingException', 'Too many active sessions in the sandbox.');
     const sessionId = `sandbox-${randomBytes(9).toString('hex').slice(0, 17)}`;
-    const session: SessionState = { sessionId, target, documentName, token: newToken(), startedAt: Date.now() } as SessionState;
+    const session: SessionState = {
+      sessionId,
+      target,
+      documentName,
+      token: newToken(),
+      startedAt: Date.now(),
+    } as SessionState;
     session.agent = new AgentSession({
       sessionId,
       kind,
@@ -106,12 +122,20 @@ export class SessionService {
 
   describeSessions(input: Record<string, unknown>): unknown {
     const state = input.State;
-    if (state !== 'Active' && state !== 'History') throw validation("1 validation error detected: Value at 'state' failed to satisfy constraint: Member must satisfy enum value set: [Active, History]");
+    if (state !== 'Active' && state !== 'History')
+      throw validation(
+        "1 validation error detected: Value at 'state' failed to satisfy constraint: Member must satisfy enum value set: [Active, History]",
+      );
     const list = [...this.sessions.values()].filter((s) => (state === 'Active' ? !s.endedAt : Boolean(s.endedAt)));
     return {
       Sessions: list.map((s) => ({
-        SessionId: s.sessionId, Target: s.target, DocumentName: s.documentName, Owner: 'arn:aws:iam::sandbox:user/sandbox',
-        Status: s.endedAt ? 'Terminated' : 'Connected', StartDate: s.startedAt / 1000, EndDate: s.endedAt ? s.endedAt / 1000 : undefined,
+        SessionId: s.sessionId,
+        Target: s.target,
+        DocumentName: s.documentName,
+        Owner: 'arn:aws:iam::sandbox:user/sandbox',
+        Status: s.endedAt ? 'Terminated' : 'Connected',
+        StartDate: s.startedAt / 1000,
+        EndDate: s.endedAt ? s.endedAt / 1000 : undefined,
       })),
     };
   }
@@ -151,7 +175,10 @@ export class SessionService {
   }
 
   private find(id: unknown): SessionState {
-    if (typeof id !== 'string' || id === '') throw validation("1 validation error detected: Value null at 'sessionId' failed to satisfy constraint: Member must not be null");
+    if (typeof id !== 'string' || id === '')
+      throw validation(
+        "1 validation error detected: Value null at 'sessionId' failed to satisfy constraint: Member must not be null",
+      );
     const session = this.sessions.get(id);
     if (!session) throw new AwsError('DoesNotExistException', `Session ${id} does not exist.`);
     return session;
@@ -221,7 +248,12 @@ export class SessionService {
   /** Only data messages are dropped (acknowledgements always arrive), like a lossy relay of data. */
   private dropData(frame: Buffer, dataType: string): boolean {
     const rate = this.options.knobs.sessionDropRate;
-    return rate > 0 && frame.length > 36 && frame.toString('utf8', 4, 4 + dataType.length) === dataType && Math.random() < rate;
+    return (
+      rate > 0 &&
+      frame.length > 36 &&
+      frame.toString('utf8', 4, 4 + dataType.length) === dataType &&
+      Math.random() < rate
+    );
   }
 
   private ended(session: SessionState, output: string): void {
@@ -230,11 +262,20 @@ export class SessionService {
     if (session.lifetimeTimer) clearTimeout(session.lifetimeTimer);
     const ws = session.socket;
     if (ws && ws.readyState === WebSocket.OPEN) {
-      const payload = Buffer.from(JSON.stringify({
-        MessageId: '', CreatedDate: new Date().toISOString(), DestinationId: session.target, SessionId: session.sessionId,
-        MessageType: MessageType.ChannelClosed, SchemaVersion: 1, Output: output,
-      }));
-      ws.send(encodeMessage({ messageType: MessageType.ChannelClosed, payload }), { binary: true }, () => ws.close(1000));
+      const payload = Buffer.from(
+        JSON.stringify({
+          MessageId: '',
+          CreatedDate: new Date().toISOString(),
+          DestinationId: session.target,
+          SessionId: session.sessionId,
+          MessageType: MessageType.ChannelClosed,
+          SchemaVersion: 1,
+          Output: output,
+        }),
+      );
+      ws.send(encodeMessage({ messageType: MessageType.ChannelClosed, payload }), { binary: true }, () =>
+        ws.close(1000),
+      );
     }
   }
 }

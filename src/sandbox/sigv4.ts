@@ -15,22 +15,48 @@ export interface SandboxCredentials {
 }
 
 export type AuthFailureKind =
-  | 'missing' | 'unknownKey' | 'badSignature' | 'expired' | 'notYetValid' | 'skew' | 'malformed' | 'wrongScope'
-  | 'payloadMismatch' | 'expiredToken' | 'badToken';
+  | 'missing'
+  | 'unknownKey'
+  | 'badSignature'
+  | 'expired'
+  | 'notYetValid'
+  | 'skew'
+  | 'malformed'
+  | 'wrongScope'
+  | 'payloadMismatch'
+  | 'expiredToken'
+  | 'badToken';
 
 export class AuthFailure extends Error {
-  constructor(readonly kind: AuthFailureKind, message: string) {
+  constructor(
+    readonly kind: AuthFailureKind,
+    message: string,
+  ) {
     super(message);
   }
 }
 
-interface Scope { accessKeyId: string; shortDate: string; region: string; service: string; secretAccessKey: string; session?: SandboxSession }
+interface Scope {
+  accessKeyId: string;
+  shortDate: string;
+  region: string;
+  service: string;
+  secretAccessKey: string;
+  session?: SandboxSession;
+}
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 /** Presigned-URL parameters that SignatureV4.presign adds itself. */
-const PRESIGN_PARAMS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature'];
+const PRESIGN_PARAMS = [
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+];
 
 /** The access key id a header-signed request names (after verification: the caller). */
 export function signingKeyIdOf(req: ApiRequest): string | undefined {
@@ -59,30 +85,53 @@ export class SigV4Verifier {
   async verifyHeaderSigned(req: ApiRequest, service: string, { bodyPending = false } = {}): Promise<string> {
     const authorization = req.headers['authorization'];
     if (!authorization) throw new AuthFailure('missing', 'Request is not signed (no Authorization header)');
-    const match = /^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})\s*$/.exec(authorization);
-    if (!match) throw new AuthFailure('malformed', `Authorization header is not AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`);
+    const match =
+      /^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})\s*$/.exec(
+        authorization,
+      );
+    if (!match)
+      throw new AuthFailure(
+        'malformed',
+        `Authorization header is not AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`,
+      );
     const scope = this.checkScope(match[1], service);
     this.checkSessionToken(scope, req.headers['x-amz-security-token']);
     const signedHeaders = match[2].split(';');
     const amzDate = req.headers['x-amz-date'];
-    if (!amzDate || !signedHeaders.includes('x-amz-date')) throw new AuthFailure('malformed', 'Signed requests must sign an X-Amz-Date header');
+    if (!amzDate || !signedHeaders.includes('x-amz-date'))
+      throw new AuthFailure('malformed', 'Signed requests must sign an X-Amz-Date header');
     const signingDate = parseAmzDate(amzDate);
-    if (amzDate.slice(0, 8) !== scope.shortDate) throw new AuthFailure('malformed', `Credential date ${scope.shortDate} does not match X-Amz-Date ${amzDate}`);
+    if (amzDate.slice(0, 8) !== scope.shortDate)
+      throw new AuthFailure('malformed', `Credential date ${scope.shortDate} does not match X-Amz-Date ${amzDate}`);
     if (Math.abs(this.now() - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) {
-      throw new AuthFailure('skew', `Signature expired: ${amzDate} is more than 15 minutes away from the sandbox's clock (${new Date(this.now()).toISOString()})`);
+      throw new AuthFailure(
+        'skew',
+        `Signature expired: ${amzDate} is more than 15 minutes away from the sandbox's clock (${new Date(this.now()).toISOString()})`,
+      );
     }
     const headers = pickSignedHeaders(req, signedHeaders);
     if (bodyPending && !signedHeaders.includes('x-amz-content-sha256')) return scope.region; // the signature covers the body: checked once it is read
     if (!bodyPending) this.checkPayloadHash(req);
     const signer = this.signer(scope, service);
     const signed = await signer.sign(
-      { method: req.method, protocol: 'http:', hostname: '127.0.0.1', path: canonicalPathInput(req, service), query: queryRecord(req.query), headers, body: req.body },
+      {
+        method: req.method,
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        path: canonicalPathInput(req, service),
+        query: queryRecord(req.query),
+        headers,
+        body: req.body,
+      },
       { signingDate, signableHeaders: new Set(signedHeaders) },
     );
     const expected = /Signature=([0-9a-f]{64})/.exec(String(signed.headers['authorization']))?.[1] ?? '';
     const expectedList = /SignedHeaders=([^,\s]+)/.exec(String(signed.headers['authorization']))?.[1];
     if (expectedList !== match[2] || !sameHex(expected, match[3])) {
-      throw new AuthFailure('badSignature', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.');
+      throw new AuthFailure(
+        'badSignature',
+        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
+      );
     }
     return scope.region;
   }
@@ -90,14 +139,18 @@ export class SigV4Verifier {
   /** Verifies a query-string (presigned URL) request and its expiry; returns the signing region. Presigned URLs exist only for S3 here. */
   async verifyPresigned(req: ApiRequest): Promise<string> {
     const param = (name: string) => req.query.find(([k]) => k === name)?.[1];
-    if (param('X-Amz-Algorithm') !== ALGORITHM) throw new AuthFailure('malformed', `X-Amz-Algorithm must be ${ALGORITHM}`);
+    if (param('X-Amz-Algorithm') !== ALGORITHM)
+      throw new AuthFailure('malformed', `X-Amz-Algorithm must be ${ALGORITHM}`);
     const credential = param('X-Amz-Credential');
     const amzDate = param('X-Amz-Date');
     const expiresText = param('X-Amz-Expires');
     const signedHeaderList = param('X-Amz-SignedHeaders');
     const signature = param('X-Amz-Signature');
     if (!credential || !amzDate || !expiresText || !signedHeaderList || !signature) {
-      throw new AuthFailure('malformed', 'Query-string authentication requires X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature');
+      throw new AuthFailure(
+        'malformed',
+        'Query-string authentication requires X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature',
+      );
     }
     const scope = this.checkScope(credential, 's3');
     this.checkSessionToken(scope, param('X-Amz-Security-Token'));
@@ -107,7 +160,8 @@ export class SigV4Verifier {
       throw new AuthFailure('malformed', `X-Amz-Expires must be an integer from 1 to ${MAX_PRESIGNED_EXPIRES_SECONDS}`);
     }
     if (this.now() > signingDate.getTime() + expiresIn * 1000) throw new AuthFailure('expired', 'Request has expired');
-    if (signingDate.getTime() - this.now() > MAX_CLOCK_SKEW_MS) throw new AuthFailure('notYetValid', 'Request is not valid yet');
+    if (signingDate.getTime() - this.now() > MAX_CLOCK_SKEW_MS)
+      throw new AuthFailure('notYetValid', 'Request is not valid yet');
     const signedHeaders = signedHeaderList.split(';');
     const headers = pickSignedHeaders(req, signedHeaders);
     // S3 presigned URLs sign UNSIGNED-PAYLOAD: give the signer that hash through a header it must
@@ -128,23 +182,43 @@ export class SigV4Verifier {
     );
     const expected = String(presigned.query?.['X-Amz-Signature'] ?? '');
     if (presigned.query?.['X-Amz-SignedHeaders'] !== signedHeaderList || !sameHex(expected, signature)) {
-      throw new AuthFailure('badSignature', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+      throw new AuthFailure(
+        'badSignature',
+        'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+      );
     }
     return scope.region;
   }
 
   /** Browser-style POST: the signature is HMAC(signing key, base64 policy), signed with the SDK's key derivation. */
-  async verifyPolicySignature(fields: { credential?: string; date?: string; algorithm?: string; signature?: string; policy?: string; securityToken?: string }): Promise<string> {
+  async verifyPolicySignature(fields: {
+    credential?: string;
+    date?: string;
+    algorithm?: string;
+    signature?: string;
+    policy?: string;
+    securityToken?: string;
+  }): Promise<string> {
     if (!fields.policy || !fields.signature || !fields.credential || !fields.date) {
-      throw new AuthFailure('missing', 'POST form must carry policy, x-amz-credential, x-amz-date and x-amz-signature fields');
+      throw new AuthFailure(
+        'missing',
+        'POST form must carry policy, x-amz-credential, x-amz-date and x-amz-signature fields',
+      );
     }
     if (fields.algorithm !== ALGORITHM) throw new AuthFailure('malformed', `x-amz-algorithm must be ${ALGORITHM}`);
     const scope = this.checkScope(fields.credential, 's3');
     this.checkSessionToken(scope, fields.securityToken);
     const signingDate = parseAmzDate(fields.date);
-    const expected = await this.signer(scope, 's3').sign(fields.policy, { signingDate, signingRegion: scope.region, signingService: 's3' });
+    const expected = await this.signer(scope, 's3').sign(fields.policy, {
+      signingDate,
+      signingRegion: scope.region,
+      signingService: 's3',
+    });
     if (!sameHex(expected, fields.signature)) {
-      throw new AuthFailure('badSignature', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+      throw new AuthFailure(
+        'badSignature',
+        'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+      );
     }
     return scope.region;
   }
@@ -152,18 +226,32 @@ export class SigV4Verifier {
   private checkScope(credential: string, service: string): Scope {
     const parts = credential.split('/');
     if (parts.length !== 5 || parts[4] !== 'aws4_request') {
-      throw new AuthFailure('malformed', `Credential must be <key id>/<yyyymmdd>/<region>/<service>/aws4_request, got "${credential}"`);
+      throw new AuthFailure(
+        'malformed',
+        `Credential must be <key id>/<yyyymmdd>/<region>/<service>/aws4_request, got "${credential}"`,
+      );
     }
     const [accessKeyId, shortDate, region, scopeService] = parts;
     const session = accessKeyId === this.credentials.accessKeyId ? undefined : this.sessions?.get(accessKeyId);
     if (accessKeyId !== this.credentials.accessKeyId && !session) {
-      throw new AuthFailure('unknownKey', `The access key id ${accessKeyId} is not the sandbox's (use the credentials from its info file or env)`);
+      throw new AuthFailure(
+        'unknownKey',
+        `The access key id ${accessKeyId} is not the sandbox's (use the credentials from its info file or env)`,
+      );
     }
     // S3 has an endpoint in every region (a bucket in another region answers 301 itself, see s3Api.ts);
     // the other services live only in the sandbox's region.
     const known = service === 's3' ? REGION_PATTERN.test(region) : region === this.region;
-    if (!known) throw new AuthFailure('wrongScope', `Credential should be scoped to a valid region: the sandbox's region is '${this.region}', not '${region}'`);
-    if (scopeService !== service) throw new AuthFailure('wrongScope', `Credential should be scoped to the correct service: '${service}', not '${scopeService}'`);
+    if (!known)
+      throw new AuthFailure(
+        'wrongScope',
+        `Credential should be scoped to a valid region: the sandbox's region is '${this.region}', not '${region}'`,
+      );
+    if (scopeService !== service)
+      throw new AuthFailure(
+        'wrongScope',
+        `Credential should be scoped to the correct service: '${service}', not '${scopeService}'`,
+      );
     const secretAccessKey = session ? session.secretAccessKey : this.credentials.secretAccessKey;
     return { accessKeyId, shortDate, region, service: scopeService, secretAccessKey, session };
   }
@@ -187,7 +275,11 @@ export class SigV4Verifier {
     const declared = req.headers['x-amz-content-sha256'];
     if (!declared || !/^[0-9a-f]{64}$/.test(declared)) return; // UNSIGNED-PAYLOAD / STREAMING-*: nothing to compare
     const actual = req.body.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(req.body).digest('hex');
-    if (actual !== declared) throw new AuthFailure('payloadMismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
+    if (actual !== declared)
+      throw new AuthFailure(
+        'payloadMismatch',
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+      );
   }
 
   private signer(scope: Scope, service: string): SignatureV4 {
@@ -208,7 +300,8 @@ function pickSignedHeaders(req: ApiRequest, signedHeaders: string[]): Record<str
   const headers: Record<string, string> = {};
   for (const name of signedHeaders) {
     const value = req.headers[name];
-    if (value === undefined) throw new AuthFailure('badSignature', `Header ${name} is listed in SignedHeaders but missing from the request`);
+    if (value === undefined)
+      throw new AuthFailure('badSignature', `Header ${name} is listed in SignedHeaders but missing from the request`);
     headers[name] = value;
   }
   return headers;

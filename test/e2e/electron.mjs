@@ -26,13 +26,25 @@ try {
     vscodeExecutablePath: process.env.VSCODE_EXECUTABLE || undefined,
     extensionDevelopmentPath: repoRoot,
     extensionTestsPath: suitesEntry,
-    extensionTestsEnv: Object.fromEntries(Object.entries(env).filter(([key]) => key.startsWith('AWS_') || key === 'EC2_RUNNER_BUCKET')),
-    launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', '--user-data-dir', path.join(dir, 'user-data'), '--extensions-dir', path.join(dir, 'extensions')],
+    extensionTestsEnv: Object.fromEntries(
+      Object.entries(env).filter(([key]) => key.startsWith('AWS_') || key === 'EC2_RUNNER_BUCKET'),
+    ),
+    launchArgs: [
+      workspace,
+      '--disable-extensions',
+      '--disable-workspace-trust',
+      '--user-data-dir',
+      path.join(dir, 'user-data'),
+      '--extensions-dir',
+      path.join(dir, 'extensions'),
+    ],
   });
 } catch (error) {
   console.error(`[electron] ${error.message ?? error}`);
   if (!process.env.VSCODE_EXECUTABLE) {
-    console.error('[electron] could not download VS Code. Set VSCODE_EXECUTABLE=/path/to/code, or run the same suites in code-server: npm run test:e2e');
+    console.error(
+      '[electron] could not download VS Code. Set VSCODE_EXECUTABLE=/path/to/code, or run the same suites in code-server: npm run test:e2e',
+    );
   }
 } finally {
   await sandbox.stop();

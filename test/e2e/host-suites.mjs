@@ -40,7 +40,11 @@ export async function runHostSuites({ vsix = findExtensionVsix() } = {}) {
       },
     });
     browser = await launchBrowser();
-    page = await openWorkbench(browser, stack.codeServer.workbenchUrl, path.join(stack.artifacts, 'browser-console.log'));
+    page = await openWorkbench(
+      browser,
+      stack.codeServer.workbenchUrl,
+      path.join(stack.artifacts, 'browser-console.log'),
+    );
     console.log(`[e2e] host suites: workbench open, waiting for results (up to ${SUITES_TIMEOUT_MS / 1000} s)`);
     const result = await waitFor(
       'the extension-host suites to finish (see .e2e-artifacts/host-suites/code-server.log)',
@@ -67,7 +71,9 @@ export async function runHostSuites({ vsix = findExtensionVsix() } = {}) {
     ok = false;
   }
   const durationMs = Date.now() - started;
-  console.log(`[e2e] extension-host suites in code-server: ${ok ? 'passed' : 'FAILED'} in ${(durationMs / 1000).toFixed(1)} s`);
+  console.log(
+    `[e2e] extension-host suites in code-server: ${ok ? 'passed' : 'FAILED'} in ${(durationMs / 1000).toFixed(1)} s`,
+  );
   return { ok, durationMs };
 }
 
@@ -76,7 +82,10 @@ function formatReport({ ok, error, tests, durationMs }) {
   const lines = tests.map((t) => `  ${mark[t.state]} ${t.title}${t.durationMs ? ` (${t.durationMs} ms)` : ''}`);
   for (const t of tests.filter((t) => t.state === 'failed')) lines.push('', `  ✖ ${t.title}`, `    ${t.error}`);
   const count = (state) => tests.filter((t) => t.state === state).length;
-  lines.push('', `  ${count('passed')} passing, ${count('failed')} failing, ${count('pending')} pending (${durationMs} ms in the extension host)`);
+  lines.push(
+    '',
+    `  ${count('passed')} passing, ${count('failed')} failing, ${count('pending')} pending (${durationMs} ms in the extension host)`,
+  );
   if (!ok && error) lines.push(`  run() failed: ${error}`);
   if (tests.length === 0) lines.push('  no test ran: check that out/test/extension/index.js loads the compiled suites');
   return lines.join('\n') + '\n';

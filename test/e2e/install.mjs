@@ -137,13 +137,25 @@ function lockOwnerIsGone(lock) {
  * With `nodeBinDir`, that Node comes first on PATH (code-server's scripts run `node`).
  */
 export function installerEnvironment(env, nodeBinDir) {
-  const clean = Object.fromEntries(Object.entries(env).filter(([name]) => !/^npm_/i.test(name) || KEPT_NPM_VARIABLES.has(name.toLowerCase())));
+  const clean = Object.fromEntries(
+    Object.entries(env).filter(([name]) => !/^npm_/i.test(name) || KEPT_NPM_VARIABLES.has(name.toLowerCase())),
+  );
   if (nodeBinDir) clean.PATH = `${nodeBinDir}${path.delimiter}${env.PATH ?? ''}`;
   return clean;
 }
 
 /** Where the machine's npm configuration and registry live: kept, the inner install needs them. */
-const KEPT_NPM_VARIABLES = new Set(['npm_config_registry', 'npm_config_userconfig', 'npm_config_globalconfig', 'npm_config_cache', 'npm_config_proxy', 'npm_config_https_proxy', 'npm_config_noproxy', 'npm_config_cafile', 'npm_config_strict_ssl']);
+const KEPT_NPM_VARIABLES = new Set([
+  'npm_config_registry',
+  'npm_config_userconfig',
+  'npm_config_globalconfig',
+  'npm_config_cache',
+  'npm_config_proxy',
+  'npm_config_https_proxy',
+  'npm_config_noproxy',
+  'npm_config_cafile',
+  'npm_config_strict_ssl',
+]);
 
 /** Installs into `dir` unless its marker exists; a folder without marker is discarded first. */
 async function installOnce(label, dir, install) {
@@ -154,7 +166,10 @@ async function installOnce(label, dir, install) {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   // Own package.json so npm does not walk up into another project.
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `ec2-runner-e2e-${path.basename(dir)}`, private: true }, null, 2));
+  fs.writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name: `ec2-runner-e2e-${path.basename(dir)}`, private: true }, null, 2),
+  );
   const started = Date.now();
   console.log(`[e2e-install] ${label}: installing into ${dir}`);
   await install();
@@ -169,7 +184,10 @@ export async function ensureInstalled(paths = toolPaths()) {
     const npmCli = npmCliScript();
     const quiet = ['--no-audit', '--no-fund', '--no-update-notifier'];
     await installOnce(`node@${NODE_MAJOR}`, paths.nodeDir, () =>
-      run(process.execPath, [npmCli, 'install', ...quiet, `node@${NODE_MAJOR}`], { cwd: paths.nodeDir, env: installerEnvironment(process.env) }),
+      run(process.execPath, [npmCli, 'install', ...quiet, `node@${NODE_MAJOR}`], {
+        cwd: paths.nodeDir,
+        env: installerEnvironment(process.env),
+      }),
     );
     if (!fs.existsSync(paths.node24)) throw new Error(`node@${NODE_MAJOR} installed but ${paths.node24} is missing`);
     await installOnce(`code-server@${CODE_SERVER_VERSION}`, paths.codeServerDir, () =>
@@ -178,7 +196,8 @@ export async function ensureInstalled(paths = toolPaths()) {
         env: installerEnvironment(process.env, paths.node24BinDir),
       }),
     );
-    if (!fs.existsSync(paths.codeServerEntry)) throw new Error(`code-server installed but ${paths.codeServerEntry} is missing`);
+    if (!fs.existsSync(paths.codeServerEntry))
+      throw new Error(`code-server installed but ${paths.codeServerEntry} is missing`);
   });
   console.log(`[e2e-install] ready in ${((Date.now() - started) / 1000).toFixed(0)} s (cache ${paths.root})`);
   return paths;
@@ -194,9 +213,11 @@ if (isMain) {
   ensureInstalled(paths).then(
     (p) => console.log(`[e2e-install] node24=${p.node24}\n[e2e-install] code-server=${p.codeServerEntry}`),
     (error) => {
-      console.error(`[e2e-install] FAILED: ${error.message}\n` +
-        'code-server compiles native modules: it needs build tools and Debian\'s libkrb5-dev ' +
-        '(apt-get install -y libkrb5-dev). Rerun this script; a half-finished install is discarded.');
+      console.error(
+        `[e2e-install] FAILED: ${error.message}\n` +
+          "code-server compiles native modules: it needs build tools and Debian's libkrb5-dev " +
+          '(apt-get install -y libkrb5-dev). Rerun this script; a half-finished install is discarded.',
+      );
       process.exit(1);
     },
   );

@@ -21,7 +21,10 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 function runUiTests() {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', path.join('test', 'e2e', 'ui')], { cwd: repoRoot, stdio: 'inherit' });
+    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', path.join('test', 'e2e', 'ui')], {
+      cwd: repoRoot,
+      stdio: 'inherit',
+    });
     child.on('exit', (code) => resolve({ ok: code === 0, durationMs: Date.now() - started }));
   });
 }
@@ -41,7 +44,8 @@ async function main() {
   console.log(`[e2e] extension VSIX: ${path.relative(repoRoot, vsix)}`);
 
   const results = {};
-  if (!only || only === 'host') results['extension-host suites (code-server)'] = await time('host suites', () => runHostSuites({ vsix }));
+  if (!only || only === 'host')
+    results['extension-host suites (code-server)'] = await time('host suites', () => runHostSuites({ vsix }));
   if (!only || only === 'ui') results['UI tests (Playwright)'] = await time('UI tests', () => runUiTests());
 
   const left = leftoverProcesses();

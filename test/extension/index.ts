@@ -12,10 +12,15 @@ export function run(): Promise<void> {
   const grep = process.env.EC2_RUNNER_E2E_GREP ? new RegExp(process.env.EC2_RUNNER_E2E_GREP) : undefined;
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 90_000, slow: 10_000, grep });
   const suiteDir = path.join(__dirname, 'suite');
-  for (const file of fs.readdirSync(suiteDir).filter((f) => f.endsWith('.test.js')).sort()) {
+  for (const file of fs
+    .readdirSync(suiteDir)
+    .filter((f) => f.endsWith('.test.js'))
+    .sort()) {
     mocha.addFile(path.join(suiteDir, file));
   }
   return new Promise((resolve, reject) => {
-    mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} extension-host test(s) failed`)) : resolve()));
+    mocha.run((failures) =>
+      failures > 0 ? reject(new Error(`${failures} extension-host test(s) failed`)) : resolve(),
+    );
   });
 }

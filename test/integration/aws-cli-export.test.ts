@@ -28,7 +28,11 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Outc
       const failure = error as (Error & { code?: unknown; signal?: string }) | null;
       const code = !failure ? 0 : typeof failure.code === 'number' ? failure.code : -1;
       // Not an exit status (killed, a timeout): say what happened in the assertion's message.
-      done({ code, stdout, stderr: code === -1 ? `${stderr}\n${failure?.message} (signal ${failure?.signal})` : stderr });
+      done({
+        code,
+        stdout,
+        stderr: code === -1 ? `${stderr}\n${failure?.message} (signal ${failure?.signal})` : stderr,
+      });
     });
   });
 }
@@ -41,7 +45,12 @@ describe('--print-aws-cli: the printed aws commands reproduce the run', async ()
   mkdirSync(roleBin);
   const realAws = execFileSync('sh', ['-c', 'command -v aws'], { encoding: 'utf8' }).trim();
   const fx = await withSandbox({ instancePath: `${roleBin}:${DEFAULT_INSTANCE_PATH}` });
-  const roleEnv = Object.entries({ ...sandboxEnvironment(fx.info), AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', HOME: process.env.HOME ?? '/root' })
+  const roleEnv = Object.entries({
+    ...sandboxEnvironment(fx.info),
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    HOME: process.env.HOME ?? '/root',
+  })
     .map(([k, v]) => `export ${k}='${v}'`)
     .join('\n');
   writeFileSync(join(roleBin, 'aws'), `#!/bin/sh\n${roleEnv}\nexec '${realAws}' "$@"\n`);
@@ -62,8 +71,23 @@ describe('--print-aws-cli: the printed aws commands reproduce the run', async ()
 
   test('a file with awkward arguments and an environment variable: same output, same exit code', async () => {
     const file = join(work, 'args.py');
-    writeFileSync(file, 'import os, sys\nfor a in sys.argv[1:]:\n    print("arg", repr(a))\nprint("env", os.environ["GREETING"])\nsys.stderr.write("to stderr\\n")\nsys.exit(3)\n');
-    const { script, viaAws, direct } = await both(['run', file, '--instance', instanceId, '--env', 'GREETING=hi there', '--', "it's", 'a "b"', '$HOME', 'x;y']);
+    writeFileSync(
+      file,
+      'import os, sys\nfor a in sys.argv[1:]:\n    print("arg", repr(a))\nprint("env", os.environ["GREETING"])\nsys.stderr.write("to stderr\\n")\nsys.exit(3)\n',
+    );
+    const { script, viaAws, direct } = await both([
+      'run',
+      file,
+      '--instance',
+      instanceId,
+      '--env',
+      'GREETING=hi there',
+      '--',
+      "it's",
+      'a "b"',
+      '$HOME',
+      'x;y',
+    ]);
     assert.doesNotMatch(script, /aws s3 cp/, 'a small file travels in the command: nothing to stage');
     assert.match(script, /--cli-input-json "file:\/\/\$ec2r_json"/);
     assert.equal(direct.code, 3, direct.stderr);
@@ -78,7 +102,10 @@ describe('--print-aws-cli: the printed aws commands reproduce the run', async ()
   test('a file too large for the command is staged with aws s3 cp and fetched with the instance role', async () => {
     const file = join(work, 'big.py');
     // Random text does not compress: well over the inline budget.
-    writeFileSync(file, `# ${randomBytes(60_000).toString('base64')}\nprint("big file ran", len(open(__file__).read()))\n`);
+    writeFileSync(
+      file,
+      `# ${randomBytes(60_000).toString('base64')}\nprint("big file ran", len(open(__file__).read()))\n`,
+    );
     const { script, viaAws, direct } = await both(['run', file, '--instance', instanceId]);
     assert.match(script, /s3 cp --only-show-errors '?[^\n]*big\.py'? s3:\/\/[^\n]+\/staged\/[0-9a-f]{64}\/big\.py/);
     assert.equal(direct.code, 0, direct.stderr);
@@ -87,7 +114,7 @@ describe('--print-aws-cli: the printed aws commands reproduce the run', async ()
     assert.equal(viaAws.stdout.trimEnd(), direct.stdout.trimEnd());
   });
 
-  test('exec: a shell command with quotes; its exit code is the script\'s status', async () => {
+  test("exec: a shell command with quotes; its exit code is the script's status", async () => {
     const { viaAws, direct } = await both(['exec', '--instance', instanceId, '--', 'echo "a  b" \'$c\'; exit 4']);
     assert.equal(direct.code, 4);
     assert.equal(viaAws.code, 4, viaAws.stderr);

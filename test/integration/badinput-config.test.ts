@@ -45,10 +45,27 @@ describe('bad input: credentials, region, bucket, targets', () => {
     const home = join(dir, 'sso-home');
     const startUrl = 'https://example.awsapps.com/start';
     mkdirSync(join(home, '.aws', 'sso', 'cache'), { recursive: true });
-    writeFileSync(join(home, '.aws', 'config'), `[profile expired-sso]\nsso_start_url = ${startUrl}\nsso_region = ${fx.info.region}\nsso_account_id = ${fx.info.accountId}\nsso_role_name = Dev\nregion = ${fx.info.region}\n`);
+    writeFileSync(
+      join(home, '.aws', 'config'),
+      `[profile expired-sso]\nsso_start_url = ${startUrl}\nsso_region = ${fx.info.region}\nsso_account_id = ${fx.info.accountId}\nsso_role_name = Dev\nregion = ${fx.info.region}\n`,
+    );
     const cacheFile = `${createHash('sha1').update(startUrl).digest('hex')}.json`;
-    writeFileSync(join(home, '.aws', 'sso', 'cache', cacheFile), JSON.stringify({ startUrl, region: fx.info.region, accessToken: 'expired-token', expiresAt: '2020-01-01T00:00:00Z' }));
-    const env = { ...fx.env, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, HOME: home, AWS_CONFIG_FILE: join(home, '.aws', 'config') };
+    writeFileSync(
+      join(home, '.aws', 'sso', 'cache', cacheFile),
+      JSON.stringify({
+        startUrl,
+        region: fx.info.region,
+        accessToken: 'expired-token',
+        expiresAt: '2020-01-01T00:00:00Z',
+      }),
+    );
+    const env = {
+      ...fx.env,
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      HOME: home,
+      AWS_CONFIG_FILE: join(home, '.aws', 'config'),
+    };
     const r = await runCli(['instances', '--profile', 'expired-sso'], env);
     assert.equal(r.code, 253);
     assertOneLine(r.stderr, /SSO .*(expired|missing).*aws sso login --profile expired-sso/);
@@ -92,7 +109,11 @@ describe('bad input: credentials, region, bucket, targets', () => {
 // IAM action denied -> what a file run does (engine in-process). `before send` = refused with the
 // action named before SendCommand; `completes` = the run still ends normally; `ssm fallback` = the
 // run ends with SSM's output and the live-output note.
-const DENIALS: Array<{ action: string; outcome: 'before send' | 'completes' | 'ssm fallback' | 'wait fails'; stagedFirst?: boolean }> = [
+const DENIALS: Array<{
+  action: string;
+  outcome: 'before send' | 'completes' | 'ssm fallback' | 'wait fails';
+  stagedFirst?: boolean;
+}> = [
   { action: 's3:ListBucket', outcome: 'before send' }, // HeadBucket
   { action: 's3:GetObject', outcome: 'before send' }, // HeadObject while staging
   { action: 's3:PutObject', outcome: 'before send' }, // staging upload

@@ -51,23 +51,33 @@ describe('bad input: files and scripts', () => {
   test('non-UTF-8 output and a single 1 MB line arrive byte for byte', async () => {
     await matchesLocal({
       fileName: 'bytes.py',
-      content: 'import sys\nsys.stdout.buffer.write(bytes(range(256)) * 4)\nsys.stdout.write("y" * 1048576 + "\\n")\nsys.stderr.buffer.write(b"\\xc3\\x28 bad utf-8\\n")\n',
+      content:
+        'import sys\nsys.stdout.buffer.write(bytes(range(256)) * 4)\nsys.stdout.write("y" * 1048576 + "\\n")\nsys.stderr.buffer.write(b"\\xc3\\x28 bad utf-8\\n")\n',
     });
   });
 
   test('a script reading stdin sees end-of-file at once (stdin is /dev/null), never hangs', async () => {
-    const invocation = await matchesLocal({ fileName: 'stdin.py', content: 'import sys\nprint(repr(sys.stdin.read()))\n' });
+    const invocation = await matchesLocal({
+      fileName: 'stdin.py',
+      content: 'import sys\nprint(repr(sys.stdin.read()))\n',
+    });
     assert.equal(invocation.stdout, "''\n");
   });
 
   test('the interpreter is missing on the instance: exit 127, one clear reason, nothing ran', async () => {
     const run = await runCollecting(engine, fileRequest({ fileName: 'x.py', content: 'print(1)\n' }, online, {}));
     assert.equal(run.result.invocations[0].status, 'Success');
-    const missing = await runCollecting(engine, { ...fileRequest({ fileName: 'x.py', content: 'print(1)\n' }, online), source: { kind: 'file', fileName: 'x.py', content: Buffer.from('print(1)\n'), interpreter: 'python9.9' } });
+    const missing = await runCollecting(engine, {
+      ...fileRequest({ fileName: 'x.py', content: 'print(1)\n' }, online),
+      source: { kind: 'file', fileName: 'x.py', content: Buffer.from('print(1)\n'), interpreter: 'python9.9' },
+    });
     const invocation = missing.result.invocations[0];
     assert.equal(invocation.status, 'Failed');
     assert.equal(invocation.exitCode, 127);
-    assert.match(invocation.reason ?? '', /interpreter not found: python9\.9 \(install it on the instance or choose another interpreter\)/);
+    assert.match(
+      invocation.reason ?? '',
+      /interpreter not found: python9\.9 \(install it on the instance or choose another interpreter\)/,
+    );
     assert.equal(invocation.stdout, '');
   });
 
@@ -90,10 +100,12 @@ describe('bad input: files and scripts', () => {
       const listed = await s3.send(new ListObjectsV2Command({ Bucket: fx.info.bucket }));
       const keys = (listed.Contents ?? []).map((o) => o.Key ?? '');
       assert.ok(keys.length > 0);
-      assert.deepEqual(keys.filter((k) => !k.startsWith(DEFAULT_KEY_PREFIX)), []);
+      assert.deepEqual(
+        keys.filter((k) => !k.startsWith(DEFAULT_KEY_PREFIX)),
+        [],
+      );
     } finally {
       s3.destroy();
     }
   });
 });
-

@@ -47,7 +47,10 @@ describe('ec2-runner CLI conventions', () => {
     const script = file('train.py', 'import sys\nprint(sys.argv[1:])\n');
     const late = await runCli(['run', script, '-i', instance, '--epochs', '3'], fx.env);
     assert.equal(late.code, EXIT.usage);
-    assert.match(late.stderr, /^ec2-runner: Unknown option '--epochs' after FILE: script arguments go after --, e.g\. ec2-runner run .*train\.py -i ID -- --epochs\n$/);
+    assert.match(
+      late.stderr,
+      /^ec2-runner: Unknown option '--epochs' after FILE: script arguments go after --, e.g\. ec2-runner run .*train\.py -i ID -- --epochs\n$/,
+    );
     const fixed = await runCli(['run', script, '-i', instance, '--', '--epochs', '3'], fx.env);
     assert.equal(fixed.stdout.toString(), "['--epochs', '3']\n");
   });
@@ -59,7 +62,10 @@ describe('ec2-runner CLI conventions', () => {
     assert.doesNotMatch(missing.stderr, /ENOENT/);
     const endpoint = await runCli(['instances', '--endpoint-url', 'localhost:4566'], fx.env);
     assert.equal(endpoint.code, EXIT.usage);
-    assert.equal(endpoint.stderr, 'ec2-runner: --endpoint-url "localhost:4566" is not a valid endpoint URL: give http(s)://HOST[:PORT], e.g. http://127.0.0.1:4566.\n');
+    assert.equal(
+      endpoint.stderr,
+      'ec2-runner: --endpoint-url "localhost:4566" is not a valid endpoint URL: give http(s)://HOST[:PORT], e.g. http://127.0.0.1:4566.\n',
+    );
     const fromEnv = await runCli(['instances'], { ...fx.env, AWS_ENDPOINT_URL: 'not a url' });
     assert.equal(fromEnv.code, EXIT.config);
     assert.match(fromEnv.stderr, /^ec2-runner: AWS_ENDPOINT_URL "not a url" is not a valid endpoint URL/);
@@ -68,8 +74,9 @@ describe('ec2-runner CLI conventions', () => {
     assert.match(profile.stderr, /--profile "x;id" is not a profile name/);
   });
 
-  test('exit codes: the script\'s own 1 and 2 stay theirs; not run, usage and configuration have their own', async () => {
-    for (const code of [1, 2]) assert.equal((await runCli(['exec', '-i', instance, '--', `exit ${code}`], fx.env)).code, code);
+  test("exit codes: the script's own 1 and 2 stay theirs; not run, usage and configuration have their own", async () => {
+    for (const code of [1, 2])
+      assert.equal((await runCli(['exec', '-i', instance, '--', `exit ${code}`], fx.env)).code, code);
     assert.equal((await runCli(['exec', '--', 'true'], fx.env)).code, EXIT.usage);
     assert.equal((await runCli(['exec', '-i', 'i-0123456789abcdef0', '--', 'true'], fx.env)).code, EXIT.notRun);
     const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...noKeys } = fx.env;
@@ -79,13 +86,22 @@ describe('ec2-runner CLI conventions', () => {
   });
 
   test('shebangs: a file without extension runs with its #! interpreter; README.md is refused, nothing sent', async () => {
-    const python = await runCli(['run', file('tool', '#!/usr/bin/env python3\nimport sys\nprint("py", sys.version_info[0])\n'), '-i', instance], fx.env);
+    const python = await runCli(
+      ['run', file('tool', '#!/usr/bin/env python3\nimport sys\nprint("py", sys.version_info[0])\n'), '-i', instance],
+      fx.env,
+    );
     assert.equal(python.code, 0, python.stderr);
     assert.equal(python.stdout.toString(), 'py 3\n');
-    const bash = await runCli(['run', file('deploy', '#!/bin/bash\nwords=(a b c)\necho "bash ${#words[@]}"\n'), '-i', instance], fx.env);
+    const bash = await runCli(
+      ['run', file('deploy', '#!/bin/bash\nwords=(a b c)\necho "bash ${#words[@]}"\n'), '-i', instance],
+      fx.env,
+    );
     assert.equal(bash.code, 0, bash.stderr);
     assert.equal(bash.stdout.toString(), 'bash 3\n');
-    const readme = await runCli(['run', file('README.md', '# Title\n\nrm -rf is not a plan\n'), '-i', instance], fx.env);
+    const readme = await runCli(
+      ['run', file('README.md', '# Title\n\nrm -rf is not a plan\n'), '-i', instance],
+      fx.env,
+    );
     assert.equal(readme.code, EXIT.usage);
     assert.match(readme.stderr, /^ec2-runner: Cannot tell how to run README\.md: .*#! line/);
     assert.doesNotMatch(readme.stderr, /command [0-9a-f-]{36}/, 'nothing was sent');
@@ -96,6 +112,9 @@ describe('ec2-runner CLI conventions', () => {
     const commandId = /command ([0-9a-f-]{36})/.exec(sent.stderr)![1];
     const r = await runCli(['cancel', commandId], fx.env);
     assert.equal(r.code, 0);
-    assert.equal(r.stderr, `ec2-runner: command ${commandId} had already finished (${instance} Failed (exit 4)); nothing to cancel\n`);
+    assert.equal(
+      r.stderr,
+      `ec2-runner: command ${commandId} had already finished (${instance} Failed (exit 4)); nothing to cancel\n`,
+    );
   });
 });

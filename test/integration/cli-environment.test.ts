@@ -36,17 +36,26 @@ describe('ec2-runner and the AWS environment', () => {
     assert.notEqual(r.code, 0);
     const lines = r.stderr.trimEnd().split('\n');
     assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], /^ec2-runner: The AWS profile "nosuch" does not exist \(read .*config and \/dev\/null; profiles there: default, dev\)/);
+    assert.match(
+      lines[0],
+      /^ec2-runner: The AWS profile "nosuch" does not exist \(read .*config and \/dev\/null; profiles there: default, dev\)/,
+    );
   });
 
-  test('a profile left set next to static keys: one reworded warning line, not the SDK\'s block', async () => {
+  test("a profile left set next to static keys: one reworded warning line, not the SDK's block", async () => {
     const config = join(dir, 'config-sb');
-    writeFileSync(config, `[profile sb]\nregion = ${fx.info.region}\naws_access_key_id = ${fx.info.accessKeyId}\naws_secret_access_key = ${fx.info.secretAccessKey}\n`);
+    writeFileSync(
+      config,
+      `[profile sb]\nregion = ${fx.info.region}\naws_access_key_id = ${fx.info.accessKeyId}\naws_secret_access_key = ${fx.info.secretAccessKey}\n`,
+    );
     const r = await runCli(['instances'], { ...fx.env, AWS_CONFIG_FILE: config, AWS_PROFILE: 'sb' });
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /Multiple credential sources detected|@aws-sdk/);
     const warnings = r.stderr.split('\n').filter((l) => l.includes('warning'));
     assert.equal(warnings.length, 1, r.stderr);
-    assert.match(warnings[0], /^ec2-runner: warning: both AWS_PROFILE \("sb"\) and AWS_ACCESS_KEY_ID\/AWS_SECRET_ACCESS_KEY are set; using the profile/);
+    assert.match(
+      warnings[0],
+      /^ec2-runner: warning: both AWS_PROFILE \("sb"\) and AWS_ACCESS_KEY_ID\/AWS_SECRET_ACCESS_KEY are set; using the profile/,
+    );
   });
 });

@@ -12,7 +12,11 @@ const sandboxReady = withSandbox({ instances: 1 });
 const CLI = join(__dirname, '..', '..', '..', 'dist', 'cli.js');
 
 /** The CLI with `input` on its stdin. */
-function runCliWithInput(args: string[], env: NodeJS.ProcessEnv, input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCliWithInput(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  input: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -38,7 +42,8 @@ describe('ec2-runner run: projects, stdin and artifacts', () => {
     fx = await sandboxReady;
     instance = fx.info.instances[0].instanceId;
     root = writeTree(tempDir(), {
-      'app/main.py': 'import os, sys\nfrom tools import double\nprint(double(int(sys.argv[1])))\nopen(os.path.join(os.environ["EC2_RUNNER_ARTIFACTS"], "out.csv"), "w").write("a,b\\n1,2\\n")\n',
+      'app/main.py':
+        'import os, sys\nfrom tools import double\nprint(double(int(sys.argv[1])))\nopen(os.path.join(os.environ["EC2_RUNNER_ARTIFACTS"], "out.csv"), "w").write("a,b\\n1,2\\n")\n',
       'app/tools.py': 'def double(x):\n    return 2 * x\n',
       'requirements.txt': 'this-would-fail-to-install\n',
     });
@@ -46,7 +51,10 @@ describe('ec2-runner run: projects, stdin and artifacts', () => {
 
   test('run DIR --entry FILE --no-deps --artifacts OUT runs the project and saves its artifacts', async () => {
     const out = join(tempDir(), 'out');
-    const r = await runCli(['run', root, '--entry', 'app/main.py', '--no-deps', '--instance', instance, '--artifacts', out, '--', '21'], fx.env);
+    const r = await runCli(
+      ['run', root, '--entry', 'app/main.py', '--no-deps', '--instance', instance, '--artifacts', out, '--', '21'],
+      fx.env,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.toString(), '42\n');
     // A fresh folder per run and instance: OUT/<commandId>/<instanceId>/.
@@ -56,24 +64,37 @@ describe('ec2-runner run: projects, stdin and artifacts', () => {
   });
 
   test('run DIR/FILE --project DIR is the same run; without --artifacts the artifacts are mentioned', async () => {
-    const r = await runCli(['run', join(root, 'app', 'main.py'), '--project', root, '--no-deps', '--instance', instance, '--', '5'], fx.env);
+    const r = await runCli(
+      ['run', join(root, 'app', 'main.py'), '--project', root, '--no-deps', '--instance', instance, '--', '5'],
+      fx.env,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.toString(), '10\n');
     assert.match(r.stderr, /1 artifact\(s\): out\.csv \(8 B\); pass --artifacts DIR to save them/);
   });
 
   test('run - --language python reads the script from stdin', async () => {
-    const r = await runCliWithInput(['run', '-', '--language', 'python', '--instance', instance, '--', 'x y'], fx.env, 'import sys\nprint("stdin", sys.argv[1:])\n');
+    const r = await runCliWithInput(
+      ['run', '-', '--language', 'python', '--instance', instance, '--', 'x y'],
+      fx.env,
+      'import sys\nprint("stdin", sys.argv[1:])\n',
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "stdin ['x y']\n");
   });
 
   test('a malformed pyproject.toml: one line naming the file and the TOML error, exit 252; --no-deps does not read it', async () => {
-    const project = writeTree(tempDir(), { 'pyproject.toml': '[project]\ndependencies = "requests"\nname = \n', 'main.py': 'print("ran")\n' });
+    const project = writeTree(tempDir(), {
+      'pyproject.toml': '[project]\ndependencies = "requests"\nname = \n',
+      'main.py': 'print("ran")\n',
+    });
     const r = await runCli(['run', project, '--entry', 'main.py', '--instance', instance], fx.env);
     assert.equal(r.code, 252);
     assert.equal(r.stdout.toString(), '');
-    assert.equal(r.stderr, `ec2-runner: ${join(project, 'pyproject.toml')}: not valid TOML (line 3, column 8: invalid value): fix the file, or run without installing dependencies (--no-deps).\n`);
+    assert.equal(
+      r.stderr,
+      `ec2-runner: ${join(project, 'pyproject.toml')}: not valid TOML (line 3, column 8: invalid value): fix the file, or run without installing dependencies (--no-deps).\n`,
+    );
     const skipped = await runCli(['run', project, '--entry', 'main.py', '--no-deps', '--instance', instance], fx.env);
     assert.equal(skipped.code, 0, skipped.stderr);
     assert.equal(skipped.stdout.toString(), 'ran\n');

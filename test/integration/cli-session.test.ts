@@ -39,10 +39,17 @@ describe('ec2-runner Session Manager commands on the sandbox', () => {
     dir = mkdtempSync(join(tmpdir(), 'ec2-runner-cli-session-'));
   });
 
-  test('run --interactive: the script reads two lines from stdin and prints their sum; the exit status is the script\'s', async () => {
+  test("run --interactive: the script reads two lines from stdin and prints their sum; the exit status is the script's", async () => {
     const script = join(dir, 'sum.py');
-    writeFileSync(script, 'import sys\na = int(input())\nb = int(input())\nprint(a + b)\nprint("args", sys.argv[1:])\nsys.exit(5)\n');
-    const r = await runWithInput(['run', script, '--interactive', '--instance', fx.onlineInstanceIds[0], '--', 'x y', '$HOME'], fx.env, '3\n4\n');
+    writeFileSync(
+      script,
+      'import sys\na = int(input())\nb = int(input())\nprint(a + b)\nprint("args", sys.argv[1:])\nsys.exit(5)\n',
+    );
+    const r = await runWithInput(
+      ['run', script, '--interactive', '--instance', fx.onlineInstanceIds[0], '--', 'x y', '$HOME'],
+      fx.env,
+      '3\n4\n',
+    );
     assert.equal(r.stderr, '');
     assert.equal(r.stdout, "7\nargs ['x y', '$HOME']\n");
     assert.equal(r.code, 5);
@@ -51,7 +58,11 @@ describe('ec2-runner Session Manager commands on the sandbox', () => {
   test('run --interactive: end of input reaches the script as EOF, after a partial last line', async () => {
     const script = join(dir, 'count.sh');
     writeFileSync(script, 'echo "bytes=$(wc -c)"\n');
-    const r = await runWithInput(['run', script, '--interactive', '--instance', fx.onlineInstanceIds[0]], fx.env, 'a\nb\nc');
+    const r = await runWithInput(
+      ['run', script, '--interactive', '--instance', fx.onlineInstanceIds[0]],
+      fx.env,
+      'a\nb\nc',
+    );
     assert.equal(r.stdout, 'bytes=5\n', 'a last line without newline arrives too, then EOF');
     assert.equal(r.code, 0);
   });
@@ -62,14 +73,24 @@ describe('ec2-runner Session Manager commands on the sandbox', () => {
     const two = await runCli(['run', script, '--interactive', '--instance', 'i-1', '--instance', 'i-2'], fx.env);
     assert.equal(two.code, 252);
     assert.match(two.stderr, /^ec2-runner: `run --interactive` needs exactly one --instance ID/);
-    const json = await runCli(['run', script, '--interactive', '--instance', fx.onlineInstanceIds[0], '--json'], fx.env);
+    const json = await runCli(
+      ['run', script, '--interactive', '--instance', fx.onlineInstanceIds[0], '--json'],
+      fx.env,
+    );
     assert.equal(json.code, 252);
     assert.match(json.stderr, /--json does not apply to an interactive run/);
     fx.sandbox.configure({ deny: ['ssm:StartSession'] });
     try {
-      const denied = await runWithInput(['run', script, '--interactive', '--instance', fx.onlineInstanceIds[0]], fx.env, '');
+      const denied = await runWithInput(
+        ['run', script, '--interactive', '--instance', fx.onlineInstanceIds[0]],
+        fx.env,
+        '',
+      );
       assert.equal(denied.code, 254);
-      assert.match(denied.stderr, /^ec2-runner: Access denied for ssm:StartSession on i-\w+ with document AWS-StartInteractiveCommand/);
+      assert.match(
+        denied.stderr,
+        /^ec2-runner: Access denied for ssm:StartSession on i-\w+ with document AWS-StartInteractiveCommand/,
+      );
       assert.equal(denied.stderr.trim().split('\n').length, 1);
     } finally {
       fx.sandbox.configure({ deny: [] });
@@ -80,7 +101,11 @@ describe('ec2-runner Session Manager commands on the sandbox', () => {
     const server = createServer((socket) => socket.pipe(socket)); // echo
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const remotePort = (server.address() as AddressInfo).port;
-    const child = spawn(process.execPath, [CLI, 'forward', '--instance', fx.onlineInstanceIds[0], '--port', `${remotePort}:0`], { env: fx.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'forward', '--instance', fx.onlineInstanceIds[0], '--port', `${remotePort}:0`],
+      { env: fx.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -103,7 +128,12 @@ describe('ec2-runner Session Manager commands on the sandbox', () => {
         socket.on('error', reject);
       });
       assert.equal(echoed, 'ping through the session');
-      assert.match(stderr, new RegExp(`Forwarding 127\\.0\\.0\\.1:${localPort} → i-\\w+ port ${remotePort} \\(session sandbox-\\w+, smux mode\\)`));
+      assert.match(
+        stderr,
+        new RegExp(
+          `Forwarding 127\\.0\\.0\\.1:${localPort} → i-\\w+ port ${remotePort} \\(session sandbox-\\w+, smux mode\\)`,
+        ),
+      );
     } finally {
       child.kill('SIGINT');
       server.close();
@@ -120,4 +150,3 @@ describe('ec2-runner Session Manager commands on the sandbox', () => {
     }
   });
 });
-

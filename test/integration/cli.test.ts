@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ALTERNATING_LINES, ALTERNATING_SCRIPT, eventually, nothingLeftRunning, runCli, runCliMerged, startCli } from '../support/runChecks';
+import {
+  ALTERNATING_LINES,
+  ALTERNATING_SCRIPT,
+  eventually,
+  nothingLeftRunning,
+  runCli,
+  runCliMerged,
+  startCli,
+} from '../support/runChecks';
 import { MIN_AGENT_EXECUTION_TIMEOUT_SECONDS } from '../../src/core/defaults';
 import { assertClientTimeoutCancelled, latestCommandId, withSandbox, type SandboxFixture } from '../support/sandbox';
 
@@ -48,11 +56,16 @@ describe('ec2-runner CLI on the sandbox', () => {
     assert.equal(sent.code, 0, sent.stderr);
     const commandId = sent.stdout.toString().trim();
     assert.match(commandId, COMMAND_ID);
-    const done = await eventually('the run to succeed', async () => {
-      const status = await runCli(['status', commandId, '--json'], env);
-      const doc = JSON.parse(status.stdout.toString());
-      return doc.invocations[0]?.status === 'Success' ? doc : undefined;
-    }, 20_000, 300);
+    const done = await eventually(
+      'the run to succeed',
+      async () => {
+        const status = await runCli(['status', commandId, '--json'], env);
+        const doc = JSON.parse(status.stdout.toString());
+        return doc.invocations[0]?.status === 'Success' ? doc : undefined;
+      },
+      20_000,
+      300,
+    );
     assert.equal(done.invocations[0].stdout, 'later\n');
     await nothingLeftRunning(commandId);
   });
@@ -75,17 +88,31 @@ describe('ec2-runner CLI on the sandbox', () => {
   });
 
   test('exec, exit code and data: --json prints exactly the documented document', async () => {
-    const r = await runCli(['exec', '--instance', online[0], '--json', '--', 'echo \'{"answer": 42}\' > "$EC2_RUNNER_RESULT"; echo hello'], env);
+    const r = await runCli(
+      ['exec', '--instance', online[0], '--json', '--', 'echo \'{"answer": 42}\' > "$EC2_RUNNER_RESULT"; echo hello'],
+      env,
+    );
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout.toString());
     assert.deepEqual(Object.keys(doc), ['commandId', 'invocations']);
     assert.match(doc.commandId, COMMAND_ID);
     assert.deepEqual(Object.keys(doc.invocations[0]), JSON_KEYS);
-    assert.deepEqual(doc.invocations[0], { instanceId: online[0], status: 'Success', statusDetails: 'Success', exitCode: 0, stdout: 'hello\n', stderr: '', result: { answer: 42 } });
+    assert.deepEqual(doc.invocations[0], {
+      instanceId: online[0],
+      status: 'Success',
+      statusDetails: 'Success',
+      exitCode: 0,
+      stdout: 'hello\n',
+      stderr: '',
+      result: { answer: 42 },
+    });
   });
 
   test('run FILE, fire and forget', async () => {
-    const sent = await runCli(['run', file('bg.sh', 'sleep 0.3\necho background\n'), '--instance', online[0], '--no-wait'], env);
+    const sent = await runCli(
+      ['run', file('bg.sh', 'sleep 0.3\necho background\n'), '--instance', online[0], '--no-wait'],
+      env,
+    );
     assert.equal(sent.code, 0, sent.stderr);
     const commandId = sent.stdout.toString().trim();
     assert.match(commandId, COMMAND_ID);
@@ -102,8 +129,14 @@ describe('ec2-runner CLI on the sandbox', () => {
   });
 
   test('run FILE, exit code and data: --json with the structured result, env and cwd', async () => {
-    const script = file('data.py', 'import json, os\njson.dump({"greeting": os.environ["GREETING"], "cwd": os.getcwd()}, open(os.environ["EC2_RUNNER_RESULT"], "w"))\nprint("ok")\n');
-    const r = await runCli(['run', script, '--instance', online[0], '--env', 'GREETING=hi there', '--cwd', '/tmp', '--json'], env);
+    const script = file(
+      'data.py',
+      'import json, os\njson.dump({"greeting": os.environ["GREETING"], "cwd": os.getcwd()}, open(os.environ["EC2_RUNNER_RESULT"], "w"))\nprint("ok")\n',
+    );
+    const r = await runCli(
+      ['run', script, '--instance', online[0], '--env', 'GREETING=hi there', '--cwd', '/tmp', '--json'],
+      env,
+    );
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout.toString());
     assert.deepEqual(doc.invocations[0].result, { greeting: 'hi there', cwd: '/tmp' });
@@ -111,18 +144,38 @@ describe('ec2-runner CLI on the sandbox', () => {
   });
 
   test('200,000 characters and non-UTF-8 bytes reach stdout complete and unchanged', async () => {
-    const big = await runCli(['run', file('big.py', 'for i in range(20000):\n    print("%09d" % i)\n'), '--instance', online[0]], env);
+    const big = await runCli(
+      ['run', file('big.py', 'for i in range(20000):\n    print("%09d" % i)\n'), '--instance', online[0]],
+      env,
+    );
     assert.equal(big.code, 0, big.stderr);
-    assert.equal(big.stdout.toString(), Array.from({ length: 20000 }, (_, i) => `${String(i).padStart(9, '0')}\n`).join(''));
+    assert.equal(
+      big.stdout.toString(),
+      Array.from({ length: 20000 }, (_, i) => `${String(i).padStart(9, '0')}\n`).join(''),
+    );
     const raw = await runCli(['exec', '--instance', online[0], '--', "printf '\\377\\000\\376'"], env);
     assert.deepEqual([...raw.stdout], [0xff, 0x00, 0xfe]);
   });
 
   test('several targets: lines prefixed with the instance, a summary line, non-zero when one failed', async () => {
-    const r = await runCli(['exec', '--instance', online[0], '--instance', online[1], '--', `echo "hello"; [ "$AWS_SSM_INSTANCE_ID" = "${online[1]}" ] && exit 2; true`], env);
+    const r = await runCli(
+      [
+        'exec',
+        '--instance',
+        online[0],
+        '--instance',
+        online[1],
+        '--',
+        `echo "hello"; [ "$AWS_SSM_INSTANCE_ID" = "${online[1]}" ] && exit 2; true`,
+      ],
+      env,
+    );
     const lines = r.stdout.toString().trim().split('\n').sort();
     const name = (id: string) => fx.info.instances.find((i) => i.instanceId === id)!.name;
-    assert.deepEqual(lines, [`[${name(online[0])} ${online[0]}] hello`, `[${name(online[1])} ${online[1]}] hello`].sort());
+    assert.deepEqual(
+      lines,
+      [`[${name(online[0])} ${online[0]}] hello`, `[${name(online[1])} ${online[1]}] hello`].sort(),
+    );
     assert.match(r.stderr, /1 of 2 instances succeeded/);
     assert.match(r.stderr, new RegExp(`${online[1]}\\] Failed: exited with code 2`));
     assert.equal(r.code, 2);
@@ -153,11 +206,27 @@ describe('ec2-runner CLI on the sandbox', () => {
     assert.equal(r.code, 124);
     assert.match(r.stderr, /TimedOut: timed out after 2 s; the command was cancelled/);
     // The agent's executionTimeout is at least 5 s: the CLI's 2 s must be what cancelled it.
-    await assertClientTimeoutCancelled(fx, await latestCommandId(fx), online[0], 2, MIN_AGENT_EXECUTION_TIMEOUT_SECONDS);
+    await assertClientTimeoutCancelled(
+      fx,
+      await latestCommandId(fx),
+      online[0],
+      2,
+      MIN_AGENT_EXECUTION_TIMEOUT_SECONDS,
+    );
   });
 
   test('attach from another process follows a run started with --no-wait', async () => {
-    const sent = await runCli(['exec', '--instance', online[0], '--no-wait', '--', 'for i in 1 2 3; do echo "n $i"; sleep 0.4; done; echo done >&2; exit 6'], env);
+    const sent = await runCli(
+      [
+        'exec',
+        '--instance',
+        online[0],
+        '--no-wait',
+        '--',
+        'for i in 1 2 3; do echo "n $i"; sleep 0.4; done; echo done >&2; exit 6',
+      ],
+      env,
+    );
     const commandId = sent.stdout.toString().trim();
     const attached = await runCli(['attach', commandId], env);
     assert.equal(attached.stdout.toString(), 'n 1\nn 2\nn 3\n');
@@ -187,7 +256,10 @@ describe('ec2-runner CLI on the sandbox', () => {
     assert.equal(down.code, 254, 'not run');
     assertOneCleanErrorLine(down.stderr, /offline to SSM \(PingStatus ConnectionLost/);
 
-    const bucket = await runCli(['exec', '--bucket', 'no-such-ec2-runner-bucket', '--instance', online[0], '--', 'true'], env);
+    const bucket = await runCli(
+      ['exec', '--bucket', 'no-such-ec2-runner-bucket', '--instance', online[0], '--', 'true'],
+      env,
+    );
     assert.equal(bucket.code, 253, 'configuration');
     assertOneCleanErrorLine(bucket.stderr, /no-such-ec2-runner-bucket does not exist/);
 

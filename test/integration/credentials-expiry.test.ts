@@ -23,7 +23,10 @@ const SESSION_SECONDS = 20;
 /** A numbered line every 0.1 s for 3 credential lifetimes (60 s with 20 s credentials). */
 function scriptFor(sessionSeconds: number): { text: string; lines: number } {
   const lines = sessionSeconds * 30;
-  return { text: `import time\nfor i in range(${lines}):\n    print("line %04d of a run longer than its credentials" % i)\n    time.sleep(0.1)\n`, lines };
+  return {
+    text: `import time\nfor i in range(${lines}):\n    print("line %04d of a run longer than its credentials" % i)\n    time.sleep(0.1)\n`,
+    lines,
+  };
 }
 
 /**
@@ -35,10 +38,16 @@ async function sessionSecondsFor(fx: SandboxFixture): Promise<number> {
   const engine = createEngine(fx.engineSettings);
   try {
     const started = Date.now();
-    await (await engine.start({ source: { kind: 'command', command: 'true' }, target: { kind: 'instances', instanceIds: [fx.onlineInstanceIds[0]] } })).wait();
+    await (
+      await engine.start({
+        source: { kind: 'command', command: 'true' },
+        target: { kind: 'instances', instanceIds: [fx.onlineInstanceIds[0]] },
+      })
+    ).wait();
     const startupSeconds = (Date.now() - started) / 1000;
     const seconds = Math.max(SESSION_SECONDS, Math.ceil(startupSeconds * 4));
-    if (seconds !== SESSION_SECONDS) console.log(`# a trivial run took ${startupSeconds.toFixed(1)} s on this busy machine: ${seconds} s credentials`);
+    if (seconds !== SESSION_SECONDS)
+      console.log(`# a trivial run took ${startupSeconds.toFixed(1)} s on this busy machine: ${seconds} s credentials`);
     return seconds;
   } finally {
     engine.dispose();
@@ -76,8 +85,14 @@ describe('credentials that expire while a run is going', { concurrency: 2 }, asy
     assert.equal(result.code, 0, result.stderr);
     const expected = await local;
     assert.equal(expected.length, LINES * Buffer.byteLength('line 0000 of a run longer than its credentials\n'));
-    assert.ok(result.stdout.equals(expected), `stdout differs from the local run (${result.stdout.length} vs ${expected.length} bytes); stderr: ${result.stderr}`);
-    assert.ok(middle < ended - sessionSeconds * 500, `lines arrive during the run (2/3 of them at ${middle} ms, end at ${ended} ms)`);
+    assert.ok(
+      result.stdout.equals(expected),
+      `stdout differs from the local run (${result.stdout.length} vs ${expected.length} bytes); stderr: ${result.stderr}`,
+    );
+    assert.ok(
+      middle < ended - sessionSeconds * 500,
+      `lines arrive during the run (2/3 of them at ${middle} ms, end at ${ended} ms)`,
+    );
     assert.ok(early < middle - sessionSeconds * 1000, `1/6 of the lines at ${early} ms, 2/3 at ${middle} ms`);
     assert.doesNotMatch(result.stderr, /truncated|unavailable|warning/i);
     const commandId = /command ([0-9a-f-]{36})/.exec(result.stderr)?.[1];
@@ -104,7 +119,10 @@ describe('credentials that expire while a run is going', { concurrency: 2 }, asy
     assert.equal(ended.Status, 'Success');
     // The policy expired 20 s into the run (S3 says ExpiredToken, or "Policy expired" when the policy,
     // capped at the credentials' expiry and rounded down, ends first): the wrapper kept the rest and said so.
-    assert.match(ended.StandardErrorContent ?? '', /live output upload refused \(HTTP (400 ExpiredToken|403 AccessDenied)\)/);
+    assert.match(
+      ended.StandardErrorContent ?? '',
+      /live output upload refused \(HTTP (400 ExpiredToken|403 AccessDenied)\)/,
+    );
     assert.match(ended.StandardErrorContent ?? '', /kept on this instance until the client renews the upload policy/);
     const status = await runCli(['status', commandId, '--json'], env, 150_000);
     assert.equal(status.code, 0, status.stderr);
@@ -133,13 +151,22 @@ describe('credentials that cannot be renewed', async () => {
       AWS_SESSION_TOKEN: c.SessionToken,
       AWS_CREDENTIAL_EXPIRATION: c.Expiration!.toISOString(),
     };
-    const warned = await runCli(['exec', '--instance', fx.onlineInstanceIds[0], '--timeout', '3600', '--', 'echo', 'hi'], env);
+    const warned = await runCli(
+      ['exec', '--instance', fx.onlineInstanceIds[0], '--timeout', '3600', '--', 'echo', 'hi'],
+      env,
+    );
     assert.equal(warned.code, 0, warned.stderr);
     assert.equal(warned.stdout.toString(), 'hi\n');
     const lines = warned.stderr.split('\n').filter((line) => line.includes('warning'));
     assert.equal(lines.length, 1, warned.stderr);
-    assert.match(lines[0], /^ec2-runner: warning: your AWS credentials are fixed session credentials .* expire at .* before this run's 3600 s timeout, and cannot be renewed/);
-    const quiet = await runCli(['exec', '--instance', fx.onlineInstanceIds[0], '--timeout', '600', '--', 'echo', 'hi'], env);
+    assert.match(
+      lines[0],
+      /^ec2-runner: warning: your AWS credentials are fixed session credentials .* expire at .* before this run's 3600 s timeout, and cannot be renewed/,
+    );
+    const quiet = await runCli(
+      ['exec', '--instance', fx.onlineInstanceIds[0], '--timeout', '600', '--', 'echo', 'hi'],
+      env,
+    );
     assert.doesNotMatch(quiet.stderr, /warning/, 'no warning when they outlive the timeout');
   });
 });

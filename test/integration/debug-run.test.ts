@@ -76,7 +76,12 @@ describe('debug runs (debugpy over Session Manager)', () => {
     const client = await DapClient.connect(endpoint.localPort);
     try {
       const file = path.join(localRoot, 'calc.py');
-      const { breakpoints, stopped } = await attachAndStop(client, { localRoot, remoteRoot: endpoint.remoteRoot, file, line: BREAK_LINE });
+      const { breakpoints, stopped } = await attachAndStop(client, {
+        localRoot,
+        remoteRoot: endpoint.remoteRoot,
+        file,
+        line: BREAK_LINE,
+      });
       assert.equal(breakpoints.body.breakpoints[0].verified, true, 'the breakpoint on the local path binds');
       assert.equal(stopped.body.reason, 'breakpoint');
       const { frame, values } = await localVariables(client, stopped.body.threadId);
@@ -132,14 +137,25 @@ describe('debug runs (debugpy over Session Manager)', () => {
     try {
       writeFileSync(path.join(project, 'helpers.py'), 'def scale(x):\n    factor = 3\n    return x * factor\n');
       mkdirSync(path.join(project, 'pkg'));
-      writeFileSync(path.join(project, 'pkg', 'main.py'), 'import os, sys\nsys.path.insert(0, os.getcwd())\nfrom helpers import scale\nprint("scaled", scale(7))\n');
-      const handle = await engine.startDebugRun({ ...request(), source: { kind: 'project', root: project, entry: 'pkg/main.py' } });
+      writeFileSync(
+        path.join(project, 'pkg', 'main.py'),
+        'import os, sys\nsys.path.insert(0, os.getcwd())\nfrom helpers import scale\nprint("scaled", scale(7))\n',
+      );
+      const handle = await engine.startDebugRun({
+        ...request(),
+        source: { kind: 'project', root: project, entry: 'pkg/main.py' },
+      });
       const output = outputOf(handle);
       const endpoint = await handle.ready;
       const client = await DapClient.connect(endpoint.localPort);
       try {
         const file = path.join(project, 'helpers.py');
-        const { stopped } = await attachAndStop(client, { localRoot: project, remoteRoot: endpoint.remoteRoot, file, line: 3 });
+        const { stopped } = await attachAndStop(client, {
+          localRoot: project,
+          remoteRoot: endpoint.remoteRoot,
+          file,
+          line: 3,
+        });
         const { frame, values } = await localVariables(client, stopped.body.threadId);
         assert.equal(frame.body.source.path, file);
         assert.deepEqual([values.x, values.factor], ['7', '3']);
@@ -159,7 +175,13 @@ describe('debug runs (debugpy over Session Manager)', () => {
 
   test('a run that ends before debugpy listens rejects ready with the reason; the output says why', async () => {
     const handle = await engine.startDebugRun(request('no-such-python3'));
-    await assert.rejects(handle.ready, (error: unknown) => error instanceof RunnerError && error.code === 'DebugEndedEarly' && /before debugpy listened/.test(error.message));
+    await assert.rejects(
+      handle.ready,
+      (error: unknown) =>
+        error instanceof RunnerError &&
+        error.code === 'DebugEndedEarly' &&
+        /before debugpy listened/.test(error.message),
+    );
     const result = await handle.run.wait();
     assert.notEqual(result.invocations[0].exitCode, 0);
   });
@@ -167,7 +189,10 @@ describe('debug runs (debugpy over Session Manager)', () => {
   test('debugpy that never reports ready: the run is cancelled after the timeout', async () => {
     // A Python that sleeps instead of running the bootstrap (the -c program is its argument).
     const handle = await engine.startDebugRun({ ...request("sh -c 'sleep 600' python3"), readyTimeoutSeconds: 3 });
-    await assert.rejects(handle.ready, (error: unknown) => error instanceof RunnerError && error.code === 'DebugNotReady');
+    await assert.rejects(
+      handle.ready,
+      (error: unknown) => error instanceof RunnerError && error.code === 'DebugNotReady',
+    );
     const result = await handle.run.wait();
     assert.equal(result.invocations[0].status, 'Cancelled');
   });
@@ -175,13 +200,17 @@ describe('debug runs (debugpy over Session Manager)', () => {
   test('a named debugpy folder without debugpy is refused before anything runs', async () => {
     await assert.rejects(
       engine.startDebugRun({ ...request(), debugpy: { path: localRoot } }),
-      (error: unknown) => error instanceof RunnerError && error.code === 'DebugpyNotFound' && error.message.includes(localRoot),
+      (error: unknown) =>
+        error instanceof RunnerError && error.code === 'DebugpyNotFound' && error.message.includes(localRoot),
     );
   });
 
   test('only a Python file on one instance can be debugged', async () => {
     await assert.rejects(
-      engine.startDebugRun({ ...request(), source: { kind: 'file', fileName: 'job.sh', content: Buffer.from('echo hi\n') } }),
+      engine.startDebugRun({
+        ...request(),
+        source: { kind: 'file', fileName: 'job.sh', content: Buffer.from('echo hi\n') },
+      }),
       (error: unknown) => error instanceof RunnerError && error.code === 'DebugSourceUnsupported',
     );
     await assert.rejects(
@@ -190,8 +219,9 @@ describe('debug runs (debugpy over Session Manager)', () => {
     );
   });
 
-  test('the ready line counts only with this run\'s token and an absolute root', () => {
-    const line = '[ec2-runner] debugpy 1.8 (staged) waits for the debugger on 127.0.0.1:4000; debug-ready abc "/tmp/x"\n';
+  test("the ready line counts only with this run's token and an absolute root", () => {
+    const line =
+      '[ec2-runner] debugpy 1.8 (staged) waits for the debugger on 127.0.0.1:4000; debug-ready abc "/tmp/x"\n';
     assert.deepEqual(findReadyLine(line, 'abc'), { remoteRoot: '/tmp/x' });
     assert.equal(findReadyLine(line, 'abd'), undefined);
     assert.equal(findReadyLine(line.replace('"/tmp/x"', '"tmp"'), 'abc'), undefined);

@@ -17,7 +17,10 @@ describe('permissions and a failing live channel', () => {
 
   before(async () => {
     ({ fx, engine } = await sandboxReady);
-    request = { source: { kind: 'command', command: 'echo through ssm; exit 2' }, target: { kind: 'instances', instanceIds: [fx.info.instances[0].instanceId] } };
+    request = {
+      source: { kind: 'command', command: 'echo through ssm; exit 2' },
+      target: { kind: 'instances', instanceIds: [fx.info.instances[0].instanceId] },
+    };
   });
 
   test('AccessDenied on SendCommand names the IAM action, in the engine and in the CLI', async () => {
@@ -31,7 +34,10 @@ describe('permissions and a failing live channel', () => {
       });
       const cli = await runCli(['exec', '--instance', fx.info.instances[0].instanceId, '--', 'true'], fx.env);
       assert.equal(cli.code, 254);
-      assert.match(cli.stderr, /^ec2-runner: Access denied for ssm:SendCommand: grant your IAM identity ssm:SendCommand and retry\.\n$/);
+      assert.match(
+        cli.stderr,
+        /^ec2-runner: Access denied for ssm:SendCommand: grant your IAM identity ssm:SendCommand and retry\.\n$/,
+      );
     } finally {
       fx.sandbox.configure({ deny: [] });
     }
@@ -41,7 +47,13 @@ describe('permissions and a failing live channel', () => {
     fx.sandbox.configure({ foreignBuckets: ['someone-elses-bucket'] });
     const other = createEngine({ ...fx.settings, bucket: 'someone-elses-bucket' });
     try {
-      await assert.rejects(other.start(request), (error: unknown) => error instanceof RunnerError && error.code === 'AccessDenied' && /s3:ListBucket on bucket someone-elses-bucket/.test(error.message));
+      await assert.rejects(
+        other.start(request),
+        (error: unknown) =>
+          error instanceof RunnerError &&
+          error.code === 'AccessDenied' &&
+          /s3:ListBucket on bucket someone-elses-bucket/.test(error.message),
+      );
     } finally {
       other.dispose();
       fx.sandbox.configure({ foreignBuckets: [] });

@@ -14,7 +14,19 @@ import { withSandbox } from '../support/sandbox';
 
 const root = mkdtempSync(join(tmpdir(), 'ec2-runner-nopython-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-const noPython = binDirWith(root, ['sh', 'base64', 'gzip', 'mktemp', 'rm', 'sha256sum', 'od', 'tr', 'cat', 'curl', 'bash']);
+const noPython = binDirWith(root, [
+  'sh',
+  'base64',
+  'gzip',
+  'mktemp',
+  'rm',
+  'sha256sum',
+  'od',
+  'tr',
+  'cat',
+  'curl',
+  'bash',
+]);
 const sandboxReady = withSandbox({ instances: 1, instancePath: noPython });
 
 describe('engine on an instance without python3', () => {
@@ -23,7 +35,12 @@ describe('engine on an instance without python3', () => {
     const engine = createEngine(fx.engineSettings);
     try {
       const handle = await engine.start({
-        source: { kind: 'file', fileName: 'plain.sh', content: new TextEncoder().encode('echo "via fallback $1"\necho oops >&2\nexit 4\n'), args: ['arg'] },
+        source: {
+          kind: 'file',
+          fileName: 'plain.sh',
+          content: new TextEncoder().encode('echo "via fallback $1"\necho oops >&2\nexit 4\n'),
+          args: ['arg'],
+        },
         target: { kind: 'instances', instanceIds: [fx.info.instances[0].instanceId] },
       });
       const shown: string[] = [];
@@ -36,8 +53,14 @@ describe('engine on an instance without python3', () => {
       assert.equal(invocation.stdout, 'via fallback arg\n');
       assert.match(invocation.stderr, /no python3 on this instance.*\n(.*\n)*oops\n$/);
       assert.ok(invocation.reason?.includes(LIVE_OUTPUT_UNAVAILABLE), invocation.reason);
-      assert.deepEqual(shown.filter((s) => s.startsWith('stdout:')), ['stdout:via fallback arg\n']);
-      assert.equal(shown.find((s) => s.startsWith('stderr:')), `stderr:${invocation.stderr}`);
+      assert.deepEqual(
+        shown.filter((s) => s.startsWith('stdout:')),
+        ['stdout:via fallback arg\n'],
+      );
+      assert.equal(
+        shown.find((s) => s.startsWith('stderr:')),
+        `stderr:${invocation.stderr}`,
+      );
     } finally {
       engine.dispose();
     }

@@ -16,7 +16,10 @@ async function invoke(env: NodeJS.ProcessEnv, event: unknown): Promise<any> {
     const { handler } = await import(${JSON.stringify(HANDLER)});
     const context = { getRemainingTimeInMillis: () => 60000 };
     process.stdout.write(JSON.stringify(await handler(${JSON.stringify(event)}, context)));`;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', program], { env, timeout: 60_000 });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', program], {
+    env,
+    timeout: 60_000,
+  });
   return JSON.parse(stdout);
 }
 
@@ -24,8 +27,12 @@ describe('Lambda example handler', () => {
   test('runs a script and returns its exit code, output and result', async () => {
     const fx = await sandboxReady;
     const instanceId = fx.info.instances[0].instanceId;
-    const content = 'import json, os, sys\nprint("from lambda", sys.argv[1])\njson.dump({"ok": True}, open(os.environ["EC2_RUNNER_RESULT"], "w"))\n';
-    const result = await invoke(fx.env, { instanceIds: [instanceId], script: { fileName: 'job.py', content, args: ['x y'] } });
+    const content =
+      'import json, os, sys\nprint("from lambda", sys.argv[1])\njson.dump({"ok": True}, open(os.environ["EC2_RUNNER_RESULT"], "w"))\n';
+    const result = await invoke(fx.env, {
+      instanceIds: [instanceId],
+      script: { fileName: 'job.py', content, args: ['x y'] },
+    });
     assert.match(result.commandId, /^[0-9a-f-]{36}$/);
     const [invocation] = result.invocations;
     assert.equal(invocation.status, 'Success');
@@ -36,7 +43,11 @@ describe('Lambda example handler', () => {
 
   test('fire and forget, then a status call by command id', async () => {
     const fx = await sandboxReady;
-    const sent = await invoke(fx.env, { instanceIds: [fx.info.instances[0].instanceId], command: 'echo bye; exit 3', wait: false });
+    const sent = await invoke(fx.env, {
+      instanceIds: [fx.info.instances[0].instanceId],
+      command: 'echo bye; exit 3',
+      wait: false,
+    });
     assert.equal(sent.pending, true);
     await nothingLeftRunning(sent.commandId, 15_000);
     let status;

@@ -25,7 +25,12 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
   });
 
   async function run(source: RunRequest['source'], extra: Partial<RunRequest> = {}) {
-    const handle = await engine.start({ source, target: { kind: 'instances', instanceIds: [instanceId] }, venvRoot, ...extra });
+    const handle = await engine.start({
+      source,
+      target: { kind: 'instances', instanceIds: [instanceId] },
+      venvRoot,
+      ...extra,
+    });
     const result = await handle.wait();
     await nothingLeftRunning(handle.commandId);
     return { handle, invocation: result.invocations[0] };
@@ -34,10 +39,15 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
   /** Starts a run of the project that must be refused before anything is sent; returns the RunnerError. */
   async function refusedBeforeSending(root: string, code: string): Promise<RunnerError> {
     fx.sandbox.resetStats();
-    const error = await engine.start({ source: { kind: 'project', root, entry: 'main.py' }, target: { kind: 'instances', instanceIds: [instanceId] } }).then(
-      () => assert.fail('the run was started'),
-      (rejected: unknown) => rejected,
-    );
+    const error = await engine
+      .start({
+        source: { kind: 'project', root, entry: 'main.py' },
+        target: { kind: 'instances', instanceIds: [instanceId] },
+      })
+      .then(
+        () => assert.fail('the run was started'),
+        (rejected: unknown) => rejected,
+      );
     assert.ok(error instanceof RunnerError, String(error));
     assert.equal(error.code, code, error.message);
     assert.equal(fx.sandbox.stats()['ssm:SendCommand'] ?? 0, 0);
@@ -46,7 +56,8 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
 
   test('a two-file project with a relative import, a subpackage and a data file runs from its own folder', async () => {
     const root = writeTree(tempDir(), {
-      'main.py': 'import os\nfrom helper import greet\nfrom pkg.util import shout\nprint(shout(greet(open("data/name.txt").read().strip())))\nprint("cwd-is-project", os.path.isfile("helper.py"))\nprint("secret-staged", os.path.exists("secret.txt"), os.path.exists("node_modules"))\n',
+      'main.py':
+        'import os\nfrom helper import greet\nfrom pkg.util import shout\nprint(shout(greet(open("data/name.txt").read().strip())))\nprint("cwd-is-project", os.path.isfile("helper.py"))\nprint("secret-staged", os.path.exists("secret.txt"), os.path.exists("node_modules"))\n',
       'helper.py': 'def greet(name):\n    return "hello " + name\n',
       'pkg/__init__.py': '',
       'pkg/util.py': 'def shout(text):\n    return text.upper()\n',
@@ -74,17 +85,26 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
   });
 
   test('a selection runs as a script of its language', async () => {
-    const { invocation } = await run({ kind: 'selection', text: 'import sys\nprint("selected", sys.argv[0].endswith("selection.py"))\n', language: 'python' });
+    const { invocation } = await run({
+      kind: 'selection',
+      text: 'import sys\nprint("selected", sys.argv[0].endswith("selection.py"))\n',
+      language: 'python',
+    });
     assert.equal(invocation.status, 'Success', invocation.stderr);
     assert.equal(invocation.stdout, 'selected True\n');
   });
 
   test('a PNG and a CSV written to $EC2_RUNNER_ARTIFACTS come back byte-identical', async () => {
-    const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(70_000), Buffer.from([0, 255, 13, 10])]);
+    const png = Buffer.concat([
+      Buffer.from('89504e470d0a1a0a', 'hex'),
+      randomBytes(70_000),
+      Buffer.from([0, 255, 13, 10]),
+    ]);
     const csv = 'name,value\nα,1\r\nβ,"2,5"\n';
     const root = writeTree(tempDir(), {
       'plot.png': png,
-      'make.py': 'import os, shutil\nout = os.environ["EC2_RUNNER_ARTIFACTS"]\nos.makedirs(os.path.join(out, "tables"))\nshutil.copy("plot.png", os.path.join(out, "plot.png"))\nopen(os.path.join(out, "tables", "data.csv"), "wb").write(open("table.csv", "rb").read())\n',
+      'make.py':
+        'import os, shutil\nout = os.environ["EC2_RUNNER_ARTIFACTS"]\nos.makedirs(os.path.join(out, "tables"))\nshutil.copy("plot.png", os.path.join(out, "plot.png"))\nopen(os.path.join(out, "tables", "data.csv"), "wb").write(open("table.csv", "rb").read())\n',
       'table.csv': csv,
     });
     const { handle, invocation } = await run({ kind: 'project', root, entry: 'make.py' });
@@ -130,7 +150,8 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
     const wheels = join(root, 'wheels');
     buildWheel(wheels, 'pyprojpkg', '2.0', 'VALUE = "from pyproject"\n');
     writeTree(root, {
-      'pyproject.toml': '[project]\nname = "demo"\nversion = "0.1"\ndependencies = [\n  "pyprojpkg>=2.0",  # offline: pip finds it in wheels/\n]\n',
+      'pyproject.toml':
+        '[project]\nname = "demo"\nversion = "0.1"\ndependencies = [\n  "pyprojpkg>=2.0",  # offline: pip finds it in wheels/\n]\n',
       'main.py': 'import sys, pyprojpkg\nprint(pyprojpkg.VALUE, sys.prefix != sys.base_prefix)\n',
     });
     // pip reads its options from the environment too: no index, only the local wheel.
@@ -138,7 +159,10 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
     const first = await run({ kind: 'project', root, entry: 'main.py' }, { timeoutSeconds: 300, env });
     assert.equal(first.invocation.status, 'Success', first.invocation.stderr);
     assert.equal(first.invocation.stdout, 'from pyproject True\n');
-    assert.match(first.invocation.stderr, /creating the environment .* and installing the pyproject\.toml dependencies/);
+    assert.match(
+      first.invocation.stderr,
+      /creating the environment .* and installing the pyproject\.toml dependencies/,
+    );
     assert.match(first.invocation.stderr, /Successfully installed pyprojpkg-2\.0/);
     const second = await run({ kind: 'project', root, entry: 'main.py' }, { env });
     assert.equal(second.invocation.stdout, 'from pyproject True\n');
@@ -151,15 +175,24 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
   });
 
   test('a malformed pyproject.toml stops the run before anything is sent, naming the file and the TOML error', async () => {
-    const root = writeTree(tempDir(), { 'pyproject.toml': '[project]\ndependencies = ["a",\n', 'main.py': 'print(1)\n' });
+    const root = writeTree(tempDir(), {
+      'pyproject.toml': '[project]\ndependencies = ["a",\n',
+      'main.py': 'print(1)\n',
+    });
     const error = await refusedBeforeSending(root, 'InvalidPyproject');
     assert.equal(error.message.split('\n').length, 1);
-    assert.ok(error.message.startsWith(`${join(root, 'pyproject.toml')}: not valid TOML (line 3, column 1: `), error.message);
+    assert.ok(
+      error.message.startsWith(`${join(root, 'pyproject.toml')}: not valid TOML (line 3, column 1: `),
+      error.message,
+    );
     assert.equal(fx.sandbox.stats()['s3:PutObject'] ?? 0, 0, 'nothing staged');
   });
 
   test('installDependencies: false runs without installing', async () => {
-    const root = writeTree(tempDir(), { 'requirements.txt': 'no-such-package-anywhere\n', 'main.py': 'import sys\nprint(sys.prefix == sys.base_prefix)\n' });
+    const root = writeTree(tempDir(), {
+      'requirements.txt': 'no-such-package-anywhere\n',
+      'main.py': 'import sys\nprint(sys.prefix == sys.base_prefix)\n',
+    });
     const { invocation } = await run({ kind: 'project', root, entry: 'main.py' }, { installDependencies: false });
     assert.equal(invocation.status, 'Success', invocation.stderr);
     assert.equal(invocation.stdout, 'True\n');
@@ -172,7 +205,10 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
   for (const [listedIn, files] of uninstallable) {
     test(`a failing install (${listedIn}) stops the run with one clear reason and runs nothing`, async () => {
       const root = writeTree(tempDir(), { ...files, 'main.py': 'print("MAIN RAN")\n' });
-      const { invocation } = await run({ kind: 'project', root, entry: 'main.py' }, { timeoutSeconds: 300, env: { PIP_NO_INDEX: '1' } });
+      const { invocation } = await run(
+        { kind: 'project', root, entry: 'main.py' },
+        { timeoutSeconds: 300, env: { PIP_NO_INDEX: '1' } },
+      );
       assert.equal(invocation.status, 'Failed');
       assert.equal(invocation.exitCode, 125);
       assert.match(invocation.reason ?? '', /^dependency install failed \(exit 1\): see output above$/);

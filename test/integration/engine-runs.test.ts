@@ -4,7 +4,13 @@ import { randomBytes } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Engine, type OutputChunk, type RunHandle, type RunRequest } from '../../src/core';
-import { ALTERNATING_LINES, ALTERNATING_SCRIPT, eventually, linesInOrder, nothingLeftRunning } from '../support/runChecks';
+import {
+  ALTERNATING_LINES,
+  ALTERNATING_SCRIPT,
+  eventually,
+  linesInOrder,
+  nothingLeftRunning,
+} from '../support/runChecks';
 import { engineOnSandbox } from '../support/engineOnSandbox';
 import type { SandboxFixture } from '../support/sandbox';
 
@@ -36,7 +42,8 @@ describe('engine runs on the sandbox', () => {
     handle.onOutput((c) => chunks.push({ ...c, at: Date.now() }));
     const result = await handle.wait();
     await nothingLeftRunning(handle.commandId);
-    const bytes = (stream: 'stdout' | 'stderr') => Buffer.concat(chunks.filter((c) => c.stream === stream).map((c) => c.data));
+    const bytes = (stream: 'stdout' | 'stderr') =>
+      Buffer.concat(chunks.filter((c) => c.stream === stream).map((c) => c.data));
     return { handle, result, invocation: result.invocations[0], chunks, bytes };
   }
 
@@ -65,7 +72,9 @@ describe('engine runs on the sandbox', () => {
   });
 
   test('command, exit code', async () => {
-    const { invocation } = await runCollecting(onInstance({ kind: 'command', command: 'echo out; echo err >&2; exit 3' }));
+    const { invocation } = await runCollecting(
+      onInstance({ kind: 'command', command: 'echo out; echo err >&2; exit 3' }),
+    );
     assert.equal(invocation.status, 'Failed');
     assert.equal(invocation.exitCode, 3);
     assert.equal(invocation.stdout, 'out\n');
@@ -75,7 +84,13 @@ describe('engine runs on the sandbox', () => {
 
   test('command, exit code and data: the result file and the env', async () => {
     const { invocation } = await runCollecting(
-      onInstance({ kind: 'command', command: 'echo "{\\"who\\": \\"$WHO\\"}" > "$EC2_RUNNER_RESULT"; echo logging after the result' }, { env: { WHO: 'sandbox' } }),
+      onInstance(
+        {
+          kind: 'command',
+          command: 'echo "{\\"who\\": \\"$WHO\\"}" > "$EC2_RUNNER_RESULT"; echo logging after the result',
+        },
+        { env: { WHO: 'sandbox' } },
+      ),
     );
     assert.equal(invocation.status, 'Success');
     assert.equal(invocation.exitCode, 0);
@@ -83,14 +98,18 @@ describe('engine runs on the sandbox', () => {
   });
 
   test('file, fire and forget', async () => {
-    const handle = await engine.start(onInstance({ kind: 'file', fileName: 'fire.sh', content: utf8('sleep 0.2\necho "fired from $0"\n') }));
+    const handle = await engine.start(
+      onInstance({ kind: 'file', fileName: 'fire.sh', content: utf8('sleep 0.2\necho "fired from $0"\n') }),
+    );
     handle.detach();
     const invocation = await completesOnItsOwn(handle);
     assert.match(invocation.stdout, /^fired from .*fire\.sh\n$/);
   });
 
   test('file, exit code', async () => {
-    const { invocation } = await runCollecting(onInstance({ kind: 'file', fileName: 'fail.py', content: utf8('import sys\nprint("bye")\nsys.exit(7)\n') }));
+    const { invocation } = await runCollecting(
+      onInstance({ kind: 'file', fileName: 'fail.py', content: utf8('import sys\nprint("bye")\nsys.exit(7)\n') }),
+    );
     assert.equal(invocation.status, 'Failed');
     assert.equal(invocation.exitCode, 7);
     assert.equal(invocation.stdout, 'bye\n');
@@ -106,17 +125,27 @@ describe('engine runs on the sandbox', () => {
       'print(json.dumps({"compat": True}))',
     ].join('\n');
     const started = Date.now();
-    const { invocation, chunks } = await runCollecting(onInstance({ kind: 'file', fileName: 'data.py', content: utf8(script), args: ['a b'] }, { workingDirectory: '/tmp' }));
+    const { invocation, chunks } = await runCollecting(
+      onInstance(
+        { kind: 'file', fileName: 'data.py', content: utf8(script), args: ['a b'] },
+        { workingDirectory: '/tmp' },
+      ),
+    );
     const ended = Date.now();
     assert.equal(invocation.status, 'Success');
     assert.deepEqual(invocation.result, { args: ['a b'], cwd: '/tmp' });
     const first = chunks.find((c) => Buffer.from(c.data).toString().includes('first'));
     assert.ok(first, 'first line delivered');
-    assert.ok(first.at < ended - 1_000, `first line arrived ${first.at - started} ms after start, run ended at ${ended - started} ms`);
+    assert.ok(
+      first.at < ended - 1_000,
+      `first line arrived ${first.at - started} ms after start, run ended at ${ended - started} ms`,
+    );
   });
 
   test('alternating stdout and stderr lines reach onOutput in the order the script wrote them', async () => {
-    const { invocation, chunks } = await runCollecting(onInstance({ kind: 'file', fileName: 'alternate.py', content: utf8(ALTERNATING_SCRIPT) }));
+    const { invocation, chunks } = await runCollecting(
+      onInstance({ kind: 'file', fileName: 'alternate.py', content: utf8(ALTERNATING_SCRIPT) }),
+    );
     assert.equal(invocation.status, 'Success');
     assert.deepEqual(linesInOrder(chunks), ALTERNATING_LINES);
   });
@@ -129,7 +158,11 @@ describe('engine runs on the sandbox', () => {
   test('an unchanged file is not uploaded again', async () => {
     // Random bytes do not compress: too large to travel inline, so it is staged in S3.
     const filler = randomBytes(40 * 1024).toString('base64');
-    const request = onInstance({ kind: 'file', fileName: 'same.sh', content: utf8(`# ${filler}\necho ${Date.now()}\n`) });
+    const request = onInstance({
+      kind: 'file',
+      fileName: 'same.sh',
+      content: utf8(`# ${filler}\necho ${Date.now()}\n`),
+    });
     await runCollecting(request);
     fx.sandbox.resetStats();
     const { invocation } = await runCollecting(request);
@@ -140,7 +173,11 @@ describe('engine runs on the sandbox', () => {
 
   test('200,000 characters of output arrive complete and in order', async () => {
     const { invocation, bytes } = await runCollecting(
-      onInstance({ kind: 'file', fileName: 'big.py', content: utf8('for i in range(20000):\n    print("%09d" % i)\n') }),
+      onInstance({
+        kind: 'file',
+        fileName: 'big.py',
+        content: utf8('for i in range(20000):\n    print("%09d" % i)\n'),
+      }),
     );
     const expected = Array.from({ length: 20000 }, (_, i) => `${String(i).padStart(9, '0')}\n`).join('');
     assert.equal(expected.length, 200_000);
@@ -150,22 +187,47 @@ describe('engine runs on the sandbox', () => {
   });
 
   test('non-UTF-8 bytes arrive byte for byte', async () => {
-    const { bytes, invocation } = await runCollecting(onInstance({ kind: 'command', command: "printf '\\377\\376caf\\303\\251\\n'; printf '\\200' >&2" }));
+    const { bytes, invocation } = await runCollecting(
+      onInstance({ kind: 'command', command: "printf '\\377\\376caf\\303\\251\\n'; printf '\\200' >&2" }),
+    );
     assert.deepEqual([...bytes('stdout')], [0xff, 0xfe, 0x63, 0x61, 0x66, 0xc3, 0xa9, 0x0a]);
     assert.deepEqual([...bytes('stderr')], [0x80]);
     assert.equal(invocation.stdout, '\ufffd\ufffdcafé\n');
   });
 
   test('arguments with quotes, spaces, newlines and $(...) arrive verbatim', async () => {
-    const args = ['plain', 'two words', "it's", '"double"', 'line1\nline2', '$(touch /tmp/ec2-runner-pwned)', '`id`', '; rm -rf /', '', 'é ✓', '--flag=$HOME'];
+    const args = [
+      'plain',
+      'two words',
+      "it's",
+      '"double"',
+      'line1\nline2',
+      '$(touch /tmp/ec2-runner-pwned)',
+      '`id`',
+      '; rm -rf /',
+      '',
+      'é ✓',
+      '--flag=$HOME',
+    ];
     const { invocation } = await runCollecting(
-      onInstance({ kind: 'file', fileName: 'args.py', content: utf8('import json, sys\nprint(json.dumps(sys.argv[1:]))\n'), args }),
+      onInstance({
+        kind: 'file',
+        fileName: 'args.py',
+        content: utf8('import json, sys\nprint(json.dumps(sys.argv[1:]))\n'),
+        args,
+      }),
     );
     assert.deepEqual(invocation.result, args);
   });
 
   test('a file name with spaces and non-ASCII letters', async () => {
-    const { invocation } = await runCollecting(onInstance({ kind: 'file', fileName: 'mon script é ✓.py', content: utf8('import os, sys\nprint(os.path.basename(sys.argv[0]))\n') }));
+    const { invocation } = await runCollecting(
+      onInstance({
+        kind: 'file',
+        fileName: 'mon script é ✓.py',
+        content: utf8('import os, sys\nprint(os.path.basename(sys.argv[0]))\n'),
+      }),
+    );
     assert.equal(invocation.status, 'Success');
     assert.equal(invocation.stdout, 'mon script é ✓.py\n');
   });

@@ -36,7 +36,11 @@ describe('engine targets and endings on the sandbox', () => {
   });
 
   test('several targets: per-instance output, exit codes and results', async () => {
-    const handle = await engine.start(command('echo "on $AWS_SSM_INSTANCE_ID"; [ "$AWS_SSM_INSTANCE_ID" = "$FAIL_ON" ] && exit 5; exit 0', online, { env: { FAIL_ON: online[1] } }));
+    const handle = await engine.start(
+      command('echo "on $AWS_SSM_INSTANCE_ID"; [ "$AWS_SSM_INSTANCE_ID" = "$FAIL_ON" ] && exit 5; exit 0', online, {
+        env: { FAIL_ON: online[1] },
+      }),
+    );
     const result = await handle.wait();
     await nothingLeftRunning(handle.commandId);
     assert.deepEqual(result.invocations.map((i) => i.instanceId).sort(), [...online].sort());
@@ -49,7 +53,10 @@ describe('engine targets and endings on the sandbox', () => {
   });
 
   test('tag target: SSM picks the instances, the engine discovers them', async () => {
-    const handle = await engine.start({ source: { kind: 'command', command: 'echo tagged' }, target: { kind: 'tags', tags: [{ key: 'Role', value: 'worker' }] } });
+    const handle = await engine.start({
+      source: { kind: 'command', command: 'echo tagged' },
+      target: { kind: 'tags', tags: [{ key: 'Role', value: 'worker' }] },
+    });
     const result = await handle.wait();
     await nothingLeftRunning(handle.commandId);
     assert.deepEqual(result.invocations.map((i) => i.instanceId).sort(), [...online].sort());
@@ -57,7 +64,9 @@ describe('engine targets and endings on the sandbox', () => {
   });
 
   test('MaxConcurrency 1 runs the instances one after another', async () => {
-    const handle = await engine.start(command('date +%s%N; sleep 0.3; date +%s%N', online.slice(0, 2), { maxConcurrency: '1' }));
+    const handle = await engine.start(
+      command('date +%s%N; sleep 0.3; date +%s%N', online.slice(0, 2), { maxConcurrency: '1' }),
+    );
     const result = await handle.wait();
     const spans = result.invocations.map((i) => i.stdout.trim().split('\n').map(Number)).sort((a, b) => a[0] - b[0]);
     assert.ok(spans[1][0] >= spans[0][1], 'the second started after the first ended');
@@ -96,13 +105,18 @@ describe('engine targets and endings on the sandbox', () => {
     try {
       const marker = `never-${Date.now()}`;
       const handle = await engine.start({
-        source: { kind: 'file', fileName: 'gone.sh', content: utf8(`# ${randomBytes(40 * 1024).toString('base64')} (too large to inline)\necho ${marker}\n`) },
+        source: {
+          kind: 'file',
+          fileName: 'gone.sh',
+          content: utf8(`# ${randomBytes(40 * 1024).toString('base64')} (too large to inline)\necho ${marker}\n`),
+        },
         target: { kind: 'instances', instanceIds: [online[0]] },
       });
       // The instance only gets the command after the delivery delay: remove the staged file first.
       const staged = await s3.send(new ListObjectsV2Command({ Bucket: fx.info.bucket, Prefix: 'ec2-runner/staged/' }));
       for (const object of staged.Contents ?? []) {
-        if (object.Key?.endsWith('/gone.sh')) await s3.send(new DeleteObjectCommand({ Bucket: fx.info.bucket, Key: object.Key }));
+        if (object.Key?.endsWith('/gone.sh'))
+          await s3.send(new DeleteObjectCommand({ Bucket: fx.info.bucket, Key: object.Key }));
       }
       const invocation = (await handle.wait()).invocations[0];
       assert.equal(invocation.status, 'Failed');
@@ -122,7 +136,10 @@ describe('engine targets and endings on the sandbox', () => {
       await assert.rejects(other.start(command('true', [online[0]])), (error: unknown) => {
         assert.ok(error instanceof RunnerError);
         assert.equal(error.code, 'NoSuchBucket');
-        assert.match(error.message, /no-such-ec2-runner-bucket does not exist: create it, or choose an existing bucket/);
+        assert.match(
+          error.message,
+          /no-such-ec2-runner-bucket does not exist: create it, or choose an existing bucket/,
+        );
         assert.match(cliMessage(error), /no-such-ec2-runner-bucket does not exist.*--bucket/);
         return true;
       });
@@ -169,7 +186,9 @@ describe('engine targets and endings on the sandbox', () => {
   });
 
   test('attach from another engine replays the output from the start, then follows live', async () => {
-    const handle = await engine.start(command('for i in 1 2 3 4 5 6; do echo "tick $i"; sleep 0.3; done; exit 4', [online[0]]));
+    const handle = await engine.start(
+      command('for i in 1 2 3 4 5 6; do echo "tick $i"; sleep 0.3; done; exit 4', [online[0]]),
+    );
     await new Promise<void>((resolve) => handle.onOutput(() => resolve()));
     handle.detach();
     const second = createEngine({ ...fx.settings });
@@ -193,7 +212,9 @@ describe('engine targets and endings on the sandbox', () => {
     fx.sandbox.configure({ throttleRps: 3 });
     try {
       fx.sandbox.resetStats();
-      const handles = await Promise.all([0, 1, 2].map((n) => engine.start(command(`sleep 0.5; echo run ${n}`, [online[n]]))));
+      const handles = await Promise.all(
+        [0, 1, 2].map((n) => engine.start(command(`sleep 0.5; echo run ${n}`, [online[n]]))),
+      );
       const results = await Promise.all(handles.map((h) => h.wait()));
       results.forEach((r, n) => assert.equal(r.invocations[0].stdout, `run ${n}\n`));
       const stats = fx.sandbox.stats();
@@ -207,7 +228,11 @@ describe('engine targets and endings on the sandbox', () => {
   test('bucket status and creation of a bucket that does not exist yet', async () => {
     const fresh = createEngine({ ...fx.settings, bucket: 'ec2-runner-created-by-test' });
     try {
-      assert.deepEqual(await fresh.bucketStatus(), { bucket: 'ec2-runner-created-by-test', exists: false, isDefault: false });
+      assert.deepEqual(await fresh.bucketStatus(), {
+        bucket: 'ec2-runner-created-by-test',
+        exists: false,
+        isDefault: false,
+      });
       await fresh.createBucket();
       assert.equal((await fresh.bucketStatus()).exists, true);
       const handle = await fresh.start(command('echo staged elsewhere', [online[0]]));
@@ -223,13 +248,21 @@ describe('engine targets and endings on the sandbox', () => {
     assert.equal(identity.region, fx.info.region);
     const defaults = createEngine({ ...fx.settings });
     try {
-      assert.deepEqual(await defaults.bucketStatus(), { bucket: `ec2-runner-${fx.info.accountId}-${fx.info.region}`, exists: true, isDefault: true, region: fx.info.region });
+      assert.deepEqual(await defaults.bucketStatus(), {
+        bucket: `ec2-runner-${fx.info.accountId}-${fx.info.region}`,
+        exists: true,
+        isDefault: true,
+        region: fx.info.region,
+      });
     } finally {
       defaults.dispose();
     }
   });
 
   test('status and attach of an unknown command id are clear errors', async () => {
-    await assert.rejects(engine.status('00000000-0000-0000-0000-000000000000'), (error: unknown) => error instanceof RunnerError && error.code === 'UnknownCommand');
+    await assert.rejects(
+      engine.status('00000000-0000-0000-0000-000000000000'),
+      (error: unknown) => error instanceof RunnerError && error.code === 'UnknownCommand',
+    );
   });
 });

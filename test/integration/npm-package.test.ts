@@ -11,7 +11,13 @@ import { join } from 'node:path';
 const root = join(__dirname, '..', '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const MAX_TARBALL_BYTES = 1.5 * 1024 * 1024;
-const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' }, timeout: 240_000 });
+const npm = (args: string[], cwd: string) =>
+  execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+    timeout: 240_000,
+  });
 
 describe('the npm package', () => {
   let dir: string;
@@ -21,7 +27,11 @@ describe('the npm package', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'ec2-runner-npm-package-'));
     // What prepack does besides the production bundles (the bundles of `npm run build` are used as they are).
-    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.types.json')], { cwd: root, timeout: 240_000 });
+    execFileSync(
+      process.execPath,
+      [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.types.json')],
+      { cwd: root, timeout: 240_000 },
+    );
     [packed] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], root));
     tarball = join(dir, `${pkg.name}-${pkg.version}.tgz`);
   });
@@ -29,10 +39,21 @@ describe('the npm package', () => {
 
   test('bin, exports and types name files that are in the tarball; no tests, sources or maps; at most 1.5 MB', () => {
     const files = packed.files.map((f) => f.path);
-    for (const needed of [pkg.bin['ec2-runner'], pkg.exports['.'].default, pkg.exports['.'].types, pkg.types, 'dist/engine.js', 'README.md', 'LICENSE']) {
+    for (const needed of [
+      pkg.bin['ec2-runner'],
+      pkg.exports['.'].default,
+      pkg.exports['.'].types,
+      pkg.types,
+      'dist/engine.js',
+      'README.md',
+      'LICENSE',
+    ]) {
       assert.ok(files.includes(needed.replace(/^\.\//, '')), `${needed} is packed`);
     }
-    assert.deepEqual(files.filter((f) => /\.map$|^(test|src|out|bench|scripts)\//.test(f)), []);
+    assert.deepEqual(
+      files.filter((f) => /\.map$|^(test|src|out|bench|scripts)\//.test(f)),
+      [],
+    );
     assert.ok(packed.size <= MAX_TARBALL_BYTES, `tarball ${packed.size} bytes`);
   });
 
@@ -46,11 +67,36 @@ describe('the npm package', () => {
     execFileSync('mkdir', ['-p', app]);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
     npm(['install', '--offline', '--no-audit', '--no-fund', tarball], app);
-    const help = execFileSync('npx', ['--no-install', 'ec2-runner', '--help'], { cwd: app, encoding: 'utf8', timeout: 60_000 });
+    const help = execFileSync('npx', ['--no-install', 'ec2-runner', '--help'], {
+      cwd: app,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.match(help, /^ec2-runner — run a file or a shell command on EC2 instances/);
-    const loaded = execFileSync(process.execPath, ['-e', "const m = require('ec2-runner'); console.log(typeof m.createEngine, typeof m.RunnerError)"], { cwd: app, encoding: 'utf8' });
+    const loaded = execFileSync(
+      process.execPath,
+      ['-e', "const m = require('ec2-runner'); console.log(typeof m.createEngine, typeof m.RunnerError)"],
+      { cwd: app, encoding: 'utf8' },
+    );
     assert.equal(loaded, 'function function\n');
-    writeFileSync(join(app, 'use.ts'), "import { createEngine, type RunRequest } from 'ec2-runner';\nconst request: RunRequest = { source: { kind: 'command', command: 'uptime' }, target: { kind: 'instances', instanceIds: ['i-0123456789abcdef0'] } };\nexport const engine = createEngine({ region: 'us-east-1' });\nexport const started = engine.start(request);\n");
-    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '--strict', '--skipLibCheck', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), 'use.ts'], { cwd: app, encoding: 'utf8', timeout: 120_000 });
+    writeFileSync(
+      join(app, 'use.ts'),
+      "import { createEngine, type RunRequest } from 'ec2-runner';\nconst request: RunRequest = { source: { kind: 'command', command: 'uptime' }, target: { kind: 'instances', instanceIds: ['i-0123456789abcdef0'] } };\nexport const engine = createEngine({ region: 'us-east-1' });\nexport const started = engine.start(request);\n",
+    );
+    execFileSync(
+      process.execPath,
+      [
+        join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+        '--noEmit',
+        '--strict',
+        '--skipLibCheck',
+        '--types',
+        'node',
+        '--typeRoots',
+        join(root, 'node_modules', '@types'),
+        'use.ts',
+      ],
+      { cwd: app, encoding: 'utf8', timeout: 120_000 },
+    );
   });
 });

@@ -7,12 +7,18 @@ import { chattyPython, describeWithFaultBench } from '../soak/referenceRuns';
 describeWithFaultBench('reliability: SSM and S3 faults during runs', (bench) => {
   test('SSM throttled at 2 requests/s: the adaptive retry absorbs it, nothing is lost', async () => {
     bench.fx.sandbox.configure({ throttleRps: 2 });
-    await Promise.all([bench.assertMatchesLocal(chattyPython('throttle-a', 3), bench.online[0]), bench.assertMatchesLocal(chattyPython('throttle-b', 0), bench.online[1])]);
+    await Promise.all([
+      bench.assertMatchesLocal(chattyPython('throttle-a', 3), bench.online[0]),
+      bench.assertMatchesLocal(chattyPython('throttle-b', 0), bench.online[1]),
+    ]);
   });
 
   test('10% of all calls (SSM, S3, presigned GET/POST) answered 500 or reset', async () => {
     bench.fx.sandbox.configure({ faultRate: 0.1 });
-    await Promise.all([bench.assertMatchesLocal(chattyPython('faults-a', 0, { seconds: 1 }), bench.online[0]), bench.assertMatchesLocal(chattyPython('faults-b', 7), bench.online[1])]);
+    await Promise.all([
+      bench.assertMatchesLocal(chattyPython('faults-a', 0, { seconds: 1 }), bench.online[0]),
+      bench.assertMatchesLocal(chattyPython('faults-b', 7), bench.online[1]),
+    ]);
   });
 
   test('connection resets and 5xx at 30%: still complete (the SDK and the wrapper retry)', async () => {

@@ -9,7 +9,15 @@ import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { nothingLeftRunning, runCli, startCli } from '../support/runChecks';
-import { describeWithFaultBench, chattyPython, fileRequest, runCollecting, runLocally, WRAPPER_NOTE, type ScriptCase } from '../soak/referenceRuns';
+import {
+  describeWithFaultBench,
+  chattyPython,
+  fileRequest,
+  runCollecting,
+  runLocally,
+  WRAPPER_NOTE,
+  type ScriptCase,
+} from '../soak/referenceRuns';
 
 describeWithFaultBench('reliability: channel, instance and client failures during runs', (bench) => {
   test('the live-output channel fails mid-run: SSM output with a clear note, exit code kept', async () => {
@@ -27,7 +35,10 @@ describeWithFaultBench('reliability: channel, instance and client failures durin
         '',
       ].join('\n'),
     };
-    const local = runLocally({ ...script, content: script.content.replace(JSON.stringify(go), JSON.stringify(bench.dir)) });
+    const local = runLocally({
+      ...script,
+      content: script.content.replace(JSON.stringify(go), JSON.stringify(bench.dir)),
+    });
     const run = await runCollecting(bench.engine, fileRequest(script, bench.online[0]), () => {
       bench.fx.sandbox.configure({ postObjectFailStatus: 403 });
       writeFileSync(go, '');
@@ -40,7 +51,10 @@ describeWithFaultBench('reliability: channel, instance and client failures durin
     assert.ok(run.stdout.equals(local.stdout), `stdout: ${run.stdout}`);
     assert.equal(invocation.stdout, local.stdout.toString());
     // SSM's stderr is the script's plus the wrapper's note saying why the channel stopped.
-    assert.match(invocation.stderr, /^ec2-runner: live output upload refused \(HTTP 403 AccessDenied\); output is kept on this instance/m);
+    assert.match(
+      invocation.stderr,
+      /^ec2-runner: live output upload refused \(HTTP 403 AccessDenied\); output is kept on this instance/m,
+    );
     assert.equal(invocation.stderr.replace(WRAPPER_NOTE, ''), local.stderr.toString());
     await nothingLeftRunning(run.commandId);
   });
@@ -48,13 +62,19 @@ describeWithFaultBench('reliability: channel, instance and client failures durin
   test('the instance goes ConnectionLost after SendCommand, before delivery: Undeliverable, cancelled, nothing ran', async () => {
     bench.fx.sandbox.configure({ deliveryDelayMs: 2500 });
     const marker = join(bench.dir, 'never-ran');
-    const handle = await bench.engine.start({ source: { kind: 'command', command: `touch ${marker}` }, target: { kind: 'instances', instanceIds: [bench.online[1]] } });
+    const handle = await bench.engine.start({
+      source: { kind: 'command', command: `touch ${marker}` },
+      target: { kind: 'instances', instanceIds: [bench.online[1]] },
+    });
     bench.fx.sandbox.setPingStatus(bench.online[1], 'ConnectionLost');
     const result = await handle.wait();
     const invocation = result.invocations[0];
     assert.equal(invocation.status, 'Undeliverable');
     assert.equal(invocation.exitCode, null);
-    assert.match(invocation.reason ?? '', /not connected to SSM \(PingStatus ConnectionLost.*the command was cancelled/);
+    assert.match(
+      invocation.reason ?? '',
+      /not connected to SSM \(PingStatus ConnectionLost.*the command was cancelled/,
+    );
     // It comes back: the cancelled command must not run late (delivery now takes 200 ms).
     bench.fx.sandbox.configure({ deliveryDelayMs: 200 });
     bench.fx.sandbox.setPingStatus(bench.online[1], 'Online');

@@ -39,7 +39,8 @@ after(async () => {
   scratch.dispose();
 });
 
-const run = (remoteCase: Omit<RemoteCase, 'path'> & { path?: string }) => runRemote(transport, { path: withCurl, ...remoteCase });
+const run = (remoteCase: Omit<RemoteCase, 'path'> & { path?: string }) =>
+  runRemote(transport, { path: withCurl, ...remoteCase });
 const FALLBACK_NOTE = /ec2-runner: no python3 on this instance: running without live output/;
 
 describe('remote command without python (plain sh fallback)', () => {
@@ -49,7 +50,10 @@ describe('remote command without python (plain sh fallback)', () => {
     const commands = buildRemoteCommands({
       runId: 'inline194',
       payload: {
-        fileName: 'inline.sh', sha256: createHash('sha256').update(script).digest('hex'), interpreter: 'sh', args: ['é $x'],
+        fileName: 'inline.sh',
+        sha256: createHash('sha256').update(script).digest('hex'),
+        interpreter: 'sh',
+        args: ['é $x'],
         fetch: { kind: 'inline', gzipBase64: gzipSync(script).toString('base64') },
       },
     });
@@ -74,7 +78,10 @@ describe('remote command without python (plain sh fallback)', () => {
     });
     assert.equal(outcome.local.exitCode, 3, outcome.local.stderr.toString());
     const lines = outcome.local.stdout.toString().split('\n');
-    assert.deepEqual(lines.slice(0, HOSTILE_ARGS.length), HOSTILE_ARGS.map((arg) => Buffer.from(arg).toString('hex')));
+    assert.deepEqual(
+      lines.slice(0, HOSTILE_ARGS.length),
+      HOSTILE_ARGS.map((arg) => Buffer.from(arg).toString('hex')),
+    );
     assert.deepEqual(lines.slice(HOSTILE_ARGS.length), ['name=my script é.sh', 'env=héllo "world" $(x)', 'stdin=', '']);
     assert.match(outcome.local.stderr.toString(), FALLBACK_NOTE);
     assert.equal(outcome.live.objectCount, 0, 'no live channel in the fallback');
@@ -82,16 +89,31 @@ describe('remote command without python (plain sh fallback)', () => {
   });
 
   test('a checksum mismatch runs nothing', async () => {
-    const outcome = await run({ script: ': >"$EC2R_TEST_MARKER"', interpreter: 'sh', stagedBytes: Buffer.from('echo tampered') });
+    const outcome = await run({
+      script: ': >"$EC2R_TEST_MARKER"',
+      interpreter: 'sh',
+      stagedBytes: Buffer.from('echo tampered'),
+    });
     assert.equal(outcome.ran, false);
     assert.equal(outcome.local.exitCode, 125);
-    assert.match(outcome.local.stderr.toString(), /ec2-runner: checksum mismatch: expected [0-9a-f]{64} got [0-9a-f]{64}/);
+    assert.match(
+      outcome.local.stderr.toString(),
+      /ec2-runner: checksum mismatch: expected [0-9a-f]{64} got [0-9a-f]{64}/,
+    );
     assert.deepEqual(outcome.tmpLeftovers, []);
   });
 
-  for (const [tool, path] of [['curl', () => withCurl], ['wget', () => withWget]] as const) {
+  for (const [tool, path] of [
+    ['curl', () => withCurl],
+    ['wget', () => withWget],
+  ] as const) {
     test(`a failed download with ${tool} runs nothing; a good one runs`, async () => {
-      const failed = await run({ script: ': >"$EC2R_TEST_MARKER"', interpreter: 'sh', broken: 'refused', path: path() });
+      const failed = await run({
+        script: ': >"$EC2R_TEST_MARKER"',
+        interpreter: 'sh',
+        broken: 'refused',
+        path: path(),
+      });
       assert.equal(failed.ran, false);
       assert.equal(failed.local.exitCode, 125);
       assert.match(failed.local.stderr.toString(), new RegExp(`ec2-runner: download failed: ${tool} exited \\d+`));
@@ -103,7 +125,11 @@ describe('remote command without python (plain sh fallback)', () => {
   }
 
   test('a missing working directory or interpreter runs nothing', async () => {
-    const noDir = await run({ script: ': >"$EC2R_TEST_MARKER"', interpreter: 'sh', workingDirectory: '/nonexistent/ec2-runner-dir' });
+    const noDir = await run({
+      script: ': >"$EC2R_TEST_MARKER"',
+      interpreter: 'sh',
+      workingDirectory: '/nonexistent/ec2-runner-dir',
+    });
     assert.equal(noDir.ran, false);
     assert.equal(noDir.local.exitCode, 125);
     assert.match(noDir.local.stderr.toString(), /working directory not found: \/nonexistent\/ec2-runner-dir/);
@@ -123,15 +149,29 @@ describe('remote command without python (plain sh fallback)', () => {
         return { kind: 'instance-role', s3Uri: `s3://bucket/${fileName}`, region: 'eu-west-1' };
       },
     };
-    const good = await runRemote(withRole, { path: withCurl, script: 'echo "via role: $1"', interpreter: 'sh', fileName: 'role run.sh', args: ['a b'] });
+    const good = await runRemote(withRole, {
+      path: withCurl,
+      script: 'echo "via role: $1"',
+      interpreter: 'sh',
+      fileName: 'role run.sh',
+      args: ['a b'],
+    });
     assert.equal(good.local.stdout.toString(), 'via role: a b\n', good.local.stderr.toString());
-    const tampered = await runRemote(withRole, { path: withCurl, script: ': >"$EC2R_TEST_MARKER"', stagedBytes: Buffer.from('echo evil'), interpreter: 'sh' });
+    const tampered = await runRemote(withRole, {
+      path: withCurl,
+      script: ': >"$EC2R_TEST_MARKER"',
+      stagedBytes: Buffer.from('echo evil'),
+      interpreter: 'sh',
+    });
     assert.equal(tampered.ran, false);
     assert.match(tampered.local.stderr.toString(), /checksum mismatch/);
   });
 
   test('a shell command, a working directory and a signal exit code', async () => {
-    const outcome = await run({ shellCommand: 'pwd; echo "$EC2_RUNNER_RUN_ID"; echo oops >&2; exit 4', workingDirectory: scratch.root });
+    const outcome = await run({
+      shellCommand: 'pwd; echo "$EC2_RUNNER_RUN_ID"; echo oops >&2; exit 4',
+      workingDirectory: scratch.root,
+    });
     assert.equal(outcome.local.exitCode, 4);
     assert.equal(outcome.local.stdout.toString(), `${scratch.root}\n${outcome.runId}\n`);
     assert.match(outcome.local.stderr.toString(), /oops/);

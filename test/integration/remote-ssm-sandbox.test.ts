@@ -4,7 +4,12 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { GetCommandInvocationCommand, type GetCommandInvocationCommandOutput, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  GetCommandInvocationCommand,
+  type GetCommandInvocationCommandOutput,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { buildRemoteCommands, parseRemoteHeader } from '../../src/core/remote';
 import { HOSTILE_ARGS, type RemoteTransport, waitFor } from '../support/remoteHarness';
 import { assembleLiveOutput } from '../support/remoteRun';
@@ -26,12 +31,10 @@ test('a file run through SendCommand: hostile arguments, exit code, live output 
   }
 });
 
-async function sendAndCheck(
-  instanceId: string,
-  transport: RemoteTransport,
-  ssm: SSMClient,
-): Promise<void> {
-  const script = Buffer.from('import json, os, sys\nprint(json.dumps([os.fsencode(a).hex() for a in sys.argv[1:]]))\nprint("to stderr", file=sys.stderr)\nsys.exit(3)\n');
+async function sendAndCheck(instanceId: string, transport: RemoteTransport, ssm: SSMClient): Promise<void> {
+  const script = Buffer.from(
+    'import json, os, sys\nprint(json.dumps([os.fsencode(a).hex() for a in sys.argv[1:]]))\nprint("to stderr", file=sys.stderr)\nsys.exit(3)\n',
+  );
   const runId = randomBytes(8).toString('hex');
   const { target, outputLocation } = await transport.liveOutput(runId);
   const commands = buildRemoteCommands({
@@ -46,20 +49,26 @@ async function sendAndCheck(
       fetch: await transport.stage(script, 'hostile args é.py'),
     },
   });
-  const sent = await ssm.send(new SendCommandCommand({ DocumentName: 'AWS-RunShellScript', InstanceIds: [instanceId], Parameters: { commands } }));
+  const sent = await ssm.send(
+    new SendCommandCommand({ DocumentName: 'AWS-RunShellScript', InstanceIds: [instanceId], Parameters: { commands } }),
+  );
   const commandId = sent.Command!.CommandId!;
   assert.deepEqual(parseRemoteHeader(sent.Command!.Parameters!.commands!), { runId, outputLocation });
 
   let invocation: GetCommandInvocationCommandOutput | undefined;
-  await waitFor(async () => {
-    try {
-      invocation = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
-    } catch (error) {
-      if ((error as Error).name === 'InvocationDoesNotExist') return false;
-      throw error;
-    }
-    return !['Pending', 'InProgress', 'Delayed'].includes(invocation.Status!);
-  }, 20_000, 'the command to finish');
+  await waitFor(
+    async () => {
+      try {
+        invocation = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+      } catch (error) {
+        if ((error as Error).name === 'InvocationDoesNotExist') return false;
+        throw error;
+      }
+      return !['Pending', 'InProgress', 'Delayed'].includes(invocation.Status!);
+    },
+    20_000,
+    'the command to finish',
+  );
 
   const expectedStdout = `${JSON.stringify(HOSTILE_ARGS.map((arg) => Buffer.from(arg).toString('hex'))).replace(/","/g, '", "')}\n`;
   assert.equal(invocation!.ResponseCode, 3);

@@ -27,7 +27,8 @@ describe('remote wrapper: upload faults, instance-role mode, Python 3.6 syntax',
     transport = localTransport(server);
   });
   after(() => server.close());
-  const run = (remoteCase: Omit<RemoteCase, 'path'> & { path?: string }) => runRemote(transport, { path: PATH, ...remoteCase });
+  const run = (remoteCase: Omit<RemoteCase, 'path'> & { path?: string }) =>
+    runRemote(transport, { path: PATH, ...remoteCase });
 
   test('transient upload failures are retried without losing or reordering output', async () => {
     server.injectPostFaults((attempt) => (attempt < 2 ? 503 : undefined));
@@ -51,7 +52,10 @@ describe('remote wrapper: upload faults, instance-role mode, Python 3.6 syntax',
     assert.equal(outcome.live.stdout.toString(), Array.from({ length: 150 }, (_, i) => `${i}\n`).join(''));
     assert.deepEqual(outcome.live.exit, { exitCode: 0 });
     const allowed = 3 + Math.ceil(outcome.durationMs / 1000 / gapSeconds) + 1; // burst + one per gap + the urgent exit
-    assert.ok(outcome.live.objectCount <= allowed, `${outcome.live.objectCount} uploads in ${outcome.durationMs} ms (at most ${allowed})`);
+    assert.ok(
+      outcome.live.objectCount <= allowed,
+      `${outcome.live.objectCount} uploads in ${outcome.durationMs} ms (at most ${allowed})`,
+    );
   });
 
   test('when uploads are refused mid-run the script keeps running, nothing is lost, and a renewal uploads the rest in order', async () => {
@@ -71,9 +75,18 @@ describe('remote wrapper: upload faults, instance-role mode, Python 3.6 syntax',
       assert.equal(outcome.ran, true);
       assert.equal(outcome.local.exitCode, 5);
       assert.equal(outcome.local.stdout.toString(), '0\n1\n2\n3\n4\n5\n6\n7\n');
-      assert.match(outcome.local.stderr.toString(), /ec2-runner: live output upload refused \(HTTP 403 InjectedFault\); output is kept on this instance/);
-      assert.match(outcome.local.stderr.toString(), /live output object\(s\) are kept on this instance until the client renews the upload policy/);
-      assert.ok(leftBeforeRenewal.length >= 1 && leftBeforeRenewal.length < outcome.live.objectCount, `${leftBeforeRenewal.length} of ${outcome.live.objectCount} objects before the renewal`);
+      assert.match(
+        outcome.local.stderr.toString(),
+        /ec2-runner: live output upload refused \(HTTP 403 InjectedFault\); output is kept on this instance/,
+      );
+      assert.match(
+        outcome.local.stderr.toString(),
+        /live output object\(s\) are kept on this instance until the client renews the upload policy/,
+      );
+      assert.ok(
+        leftBeforeRenewal.length >= 1 && leftBeforeRenewal.length < outcome.live.objectCount,
+        `${leftBeforeRenewal.length} of ${outcome.live.objectCount} objects before the renewal`,
+      );
       assert.equal(renewal!.exitCode, 0, renewal!.stdout.toString() + renewal!.stderr.toString());
       assert.match(renewal!.stdout.toString(), /uploaded \d+ kept live output object\(s\), 0 left/);
       // Complete, in order, no gap or duplicate: assembleLiveOutput refuses a gap in the sequence.
@@ -102,14 +115,29 @@ describe('remote wrapper: upload faults, instance-role mode, Python 3.6 syntax',
         },
       };
       const script = `${MARK_RAN}import sys\nprint(sys.argv[1:])\n`;
-      const good = await runRemote(withRole, { path: `${bin}:${PATH}`, script, fileName: 'role run.py', args: ['a b'] });
+      const good = await runRemote(withRole, {
+        path: `${bin}:${PATH}`,
+        script,
+        fileName: 'role run.py',
+        args: ['a b'],
+      });
       assert.equal(good.local.exitCode, 0, good.local.stderr.toString());
       assert.equal(good.live.stdout.toString(), "['a b']\n");
-      const missing = await runRemote(withRole, { path: `${bin}:${PATH}`, script, fileName: 'gone.py', broken: 'missing' });
+      const missing = await runRemote(withRole, {
+        path: `${bin}:${PATH}`,
+        script,
+        fileName: 'gone.py',
+        broken: 'missing',
+      });
       assert.equal(missing.ran, false);
       assert.equal(missing.local.exitCode, 125);
       assert.match(missing.live.errors[0], /^download failed: aws s3 cp exited 1: fatal error: .*404.*s3:GetObject/);
-      const noCli = await runRemote(withRole, { path: PATH.split(':').filter((dir) => !existsSync(join(dir, 'aws'))).join(':'), script });
+      const noCli = await runRemote(withRole, {
+        path: PATH.split(':')
+          .filter((dir) => !existsSync(join(dir, 'aws')))
+          .join(':'),
+        script,
+      });
       assert.equal(noCli.ran, false);
       assert.match(noCli.live.errors[0], /^download failed: the aws CLI is not on this instance's PATH/);
     } finally {
@@ -122,7 +150,10 @@ describe('remote wrapper: upload faults, instance-role mode, Python 3.6 syntax',
     const start = commands.findIndex((line) => line.includes('"$ec2r_py" - <<'));
     const end = commands.indexOf('EC2RUNNER_EOF');
     const program = commands.slice(start + 1, end).join('\n');
-    const check = spawnSync('python3', ['-c', 'import ast, sys; ast.parse(sys.stdin.read(), feature_version=(3, 6))'], { input: program, encoding: 'utf8' });
+    const check = spawnSync('python3', ['-c', 'import ast, sys; ast.parse(sys.stdin.read(), feature_version=(3, 6))'], {
+      input: program,
+      encoding: 'utf8',
+    });
     assert.equal(check.status, 0, check.stderr);
   });
 });

@@ -19,7 +19,8 @@ describe('sandbox: the agent as on a real instance', async () => {
   const [first, second] = fx.onlineInstanceIds;
   const instanceDir = (id: string) => join(fx.info.dataDir, 'instances', id);
   const send = async (commands: string[], instanceId = first) =>
-    (await ssm.send(new SendCommandCommand({ DocumentName: RUN, InstanceIds: [instanceId], Parameters: { commands } }))).Command!.CommandId!;
+    (await ssm.send(new SendCommandCommand({ DocumentName: RUN, InstanceIds: [instanceId], Parameters: { commands } })))
+      .Command!.CommandId!;
 
   test('exit code 194: the agent "reboots" and runs the whole command again under the same id, InProgress meanwhile', async () => {
     const commandId = await send([
@@ -29,7 +30,9 @@ describe('sandbox: the agent as on a real instance', async () => {
       'echo done',
     ]);
     const counter = join(instanceDir(first), 'tmp', 'runs-194');
-    await pollUntil('the first execution', () => (existsSync(counter) && readFileSync(counter, 'utf8') === '1\n' ? true : undefined));
+    await pollUntil('the first execution', () =>
+      existsSync(counter) && readFileSync(counter, 'utf8') === '1\n' ? true : undefined,
+    );
     // The first execution can end inside SSM's consistency window (InvocationDoesNotExist): poll.
     const rebooting = await waitForInvocation(ssm, commandId, first, { until: (status) => status !== '' });
     assert.deepEqual([rebooting.Status, rebooting.ResponseCode], ['InProgress', -1]);
@@ -41,21 +44,36 @@ describe('sandbox: the agent as on a real instance', async () => {
 
   test('the script ends when its shell ends: a background child is neither waited for nor killed', async () => {
     const started = Date.now();
-    const commandId = await send(['sleep 4 >/dev/null 2>&1 &', 'echo "child=$!"', '(sleep 1; echo late > tmp/late-child) &', 'echo quick']);
+    const commandId = await send([
+      'sleep 4 >/dev/null 2>&1 &',
+      'echo "child=$!"',
+      '(sleep 1; echo late > tmp/late-child) &',
+      'echo quick',
+    ]);
     const done = await waitForInvocation(ssm, commandId, first);
     assert.equal(done.Status, 'Success');
-    assert.ok(Date.now() - started < 3_500, `ended after ${Date.now() - started} ms: the agent does not wait for background children`);
+    assert.ok(
+      Date.now() - started < 3_500,
+      `ended after ${Date.now() - started} ms: the agent does not wait for background children`,
+    );
     const child = Number(/child=(\d+)/.exec(done.StandardOutputContent!)?.[1]);
     assert.ok(child > 0);
     assert.doesNotThrow(() => process.kill(child, 0), 'the detached child still runs after the command ended');
-    await pollUntil('the background child to finish its work', () => (existsSync(join(instanceDir(first), 'tmp', 'late-child')) ? true : undefined));
+    await pollUntil('the background child to finish its work', () =>
+      existsSync(join(instanceDir(first), 'tmp', 'late-child')) ? true : undefined,
+    );
     process.kill(child, 'SIGKILL');
   });
 
   test('the bare agent environment; agentWithoutInstanceId drops AWS_SSM_INSTANCE_ID', async () => {
-    const probe = ['echo "id=${AWS_SSM_INSTANCE_ID-unset} home=${HOME-unset} lang=${LANG-unset} tmpdir=${TMPDIR-unset} region=$AWS_SSM_REGION_NAME"'];
+    const probe = [
+      'echo "id=${AWS_SSM_INSTANCE_ID-unset} home=${HOME-unset} lang=${LANG-unset} tmpdir=${TMPDIR-unset} region=$AWS_SSM_REGION_NAME"',
+    ];
     const normal = await waitForInvocation(ssm, await send(probe), first);
-    assert.equal(normal.StandardOutputContent, `id=${first} home=unset lang=unset tmpdir=unset region=${fx.info.region}\n`);
+    assert.equal(
+      normal.StandardOutputContent,
+      `id=${first} home=unset lang=unset tmpdir=unset region=${fx.info.region}\n`,
+    );
     fx.sandbox.configure({ agentWithoutInstanceId: true });
     try {
       const old = await waitForInvocation(ssm, await send(probe), first);

@@ -14,9 +14,18 @@ import { pollUntil, waitForInvocation } from '../support/sandbox';
 const CLI_MODULE = join(__dirname, '..', '..', 'src', 'sandbox', 'cli.js');
 
 function startCli(args: string[]): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['-e', `require(${JSON.stringify(CLI_MODULE)}).runSandboxCommand(process.argv.slice(1)).then((c) => process.exit(c))`, '--', ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `require(${JSON.stringify(CLI_MODULE)}).runSandboxCommand(process.argv.slice(1)).then((c) => process.exit(c))`,
+      '--',
+      ...args,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -41,29 +50,66 @@ describe('ec2-runner sandbox command', { concurrency: true }, () => {
       const infoFile = join(dir, 'info.json');
       const config = join(dir, 'config.json');
       writeFileSync(config, JSON.stringify({ instances: 4, latencyMs: 0 }));
-      cli = startCli(['--config', config, '--data-dir', join(dir, 'data'), '--info-file', infoFile, '--delivery-delay-ms', '10']);
-      const info = await pollUntil('the info file', () => (existsSync(infoFile) ? (JSON.parse(readFileSync(infoFile, 'utf8')) as SandboxInfo) : undefined), 20_000);
+      cli = startCli([
+        '--config',
+        config,
+        '--data-dir',
+        join(dir, 'data'),
+        '--info-file',
+        infoFile,
+        '--delivery-delay-ms',
+        '10',
+      ]);
+      const info = await pollUntil(
+        'the info file',
+        () => (existsSync(infoFile) ? (JSON.parse(readFileSync(infoFile, 'utf8')) as SandboxInfo) : undefined),
+        20_000,
+      );
       assert.match(info.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
       assert.equal(info.instances.length, 4);
       assert.match(info.bucket, /^ec2-runner-\d{12}-us-west-2$/);
-      for (const name of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'EC2_RUNNER_BUCKET']) {
+      for (const name of [
+        'AWS_ENDPOINT_URL',
+        'AWS_ACCESS_KEY_ID',
+        'AWS_SECRET_ACCESS_KEY',
+        'AWS_REGION',
+        'EC2_RUNNER_BUCKET',
+      ]) {
         assert.match(cli.stderr(), new RegExp(`export ${name}=`));
       }
       // Pasted into a shell that has a profile and a session token, the lines leave only the sandbox's credentials.
-      const lines = cli.stderr().split('\n').filter((l) => /^\s+(unset|export) /.test(l)).join('\n');
-      const shell = spawnSync('sh', ['-c', `${lines}\nenv`], { env: { PATH: process.env.PATH, AWS_PROFILE: 'corp-sso', AWS_SESSION_TOKEN: 'stale' }, encoding: 'utf8' });
+      const lines = cli
+        .stderr()
+        .split('\n')
+        .filter((l) => /^\s+(unset|export) /.test(l))
+        .join('\n');
+      const shell = spawnSync('sh', ['-c', `${lines}\nenv`], {
+        env: { PATH: process.env.PATH, AWS_PROFILE: 'corp-sso', AWS_SESSION_TOKEN: 'stale' },
+        encoding: 'utf8',
+      });
       assert.doesNotMatch(shell.stdout, /^AWS_PROFILE=|^AWS_SESSION_TOKEN=/m);
       assert.match(shell.stdout, new RegExp(`^AWS_ENDPOINT_URL=${info.endpoint}$`, 'm'));
-      const ssm = new SSMClient({ region: info.region, endpoint: info.endpoint, credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey } });
+      const ssm = new SSMClient({
+        region: info.region,
+        endpoint: info.endpoint,
+        credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey },
+      });
       assert.equal((await ssm.send(new DescribeInstanceInformationCommand({}))).InstanceInformationList?.length, 4);
       const instance = info.instances[0];
-      const { Command: command } = await ssm.send(new SendCommandCommand({
-        DocumentName: 'AWS-RunShellScript', InstanceIds: [instance.instanceId],
-        Parameters: { commands: ['cut -d" " -f5 /proc/$$/stat > tmp/pgid', 'sleep 300'] }, // cwd: the instance's root
-      }));
+      const { Command: command } = await ssm.send(
+        new SendCommandCommand({
+          DocumentName: 'AWS-RunShellScript',
+          InstanceIds: [instance.instanceId],
+          Parameters: { commands: ['cut -d" " -f5 /proc/$$/stat > tmp/pgid', 'sleep 300'] }, // cwd: the instance's root
+        }),
+      );
       await waitForInvocation(ssm, command!.CommandId!, instance.instanceId, { until: (s) => s === 'InProgress' });
       const pgidFile = join(info.dataDir, 'instances', instance.instanceId, 'tmp', 'pgid');
-      const pgid = await pollUntil('the script to record its process group', () => (existsSync(pgidFile) && readFileSync(pgidFile, 'utf8').trim() ? Number(readFileSync(pgidFile, 'utf8')) : undefined));
+      const pgid = await pollUntil('the script to record its process group', () =>
+        existsSync(pgidFile) && readFileSync(pgidFile, 'utf8').trim()
+          ? Number(readFileSync(pgidFile, 'utf8'))
+          : undefined,
+      );
       assert.ok(groupAlive(pgid));
       cli.child.kill('SIGTERM');
       assert.equal(await cli.exited, 0);
@@ -96,11 +142,21 @@ describe('ec2-runner sandbox command', { concurrency: true }, () => {
     try {
       const config = join(dir, 'c.json');
       writeFileSync(config, JSON.stringify({ bucketRegion: 'eu-west-1', bucketPolicy: 'require-kms' }));
-      assert.deepEqual(parseSandboxArgs(['--config', config]).options, { bucketRegion: 'eu-west-1', bucketPolicy: 'require-kms' });
-      assert.deepEqual(parseSandboxArgs(['--config', config, '--bucket-region', 'ap-south-1']).options, { bucketRegion: 'ap-south-1', bucketPolicy: 'require-kms' });
+      assert.deepEqual(parseSandboxArgs(['--config', config]).options, {
+        bucketRegion: 'eu-west-1',
+        bucketPolicy: 'require-kms',
+      });
+      assert.deepEqual(parseSandboxArgs(['--config', config, '--bucket-region', 'ap-south-1']).options, {
+        bucketRegion: 'ap-south-1',
+        bucketPolicy: 'require-kms',
+      });
       const infoFile = join(dir, 'info.json');
       const cli = startCli(['--config', config, '--info-file', infoFile, '--instances', '1']);
-      const info = await pollUntil('the info file', () => (existsSync(infoFile) ? (JSON.parse(readFileSync(infoFile, 'utf8')) as SandboxInfo) : undefined), 20_000);
+      const info = await pollUntil(
+        'the info file',
+        () => (existsSync(infoFile) ? (JSON.parse(readFileSync(infoFile, 'utf8')) as SandboxInfo) : undefined),
+        20_000,
+      );
       assert.deepEqual([info.region, info.bucketRegion], ['us-west-2', 'eu-west-1']);
       assert.match(info.kmsKeyArn, /^arn:aws:kms:us-west-2:\d{12}:key\//);
       await pollUntil('the announcement', () => (/Stop with Ctrl\+C/.test(cli.stderr()) ? true : undefined));

@@ -26,7 +26,13 @@ function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 /** Sends `totalBytes` of body in 1 MB writes (never more in memory here) until the server answers or closes. */
-function flood(url: URL, method: string, headers: Record<string, string>, totalBytes: number, first?: Buffer): Promise<{ status?: number; sent: number; error?: string }> {
+function flood(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  totalBytes: number,
+  first?: Buffer,
+): Promise<{ status?: number; sent: number; error?: string }> {
   return new Promise((resolve) => {
     const chunk = Buffer.alloc(MB, 0x61);
     let sent = 0;
@@ -62,8 +68,28 @@ describe('sandbox hardening (a local client as the attacker)', () => {
     dataDir = join(dir, 'data');
     const infoFile = join(dir, 'info.json');
     // umask 000: modes must not depend on a careful umask.
-    child = spawn('sh', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, CLI, 'sandbox', '--data-dir', dataDir, '--info-file', infoFile, '--instances', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    info = await pollUntil('the sandbox info file', () => (existsSync(infoFile) ? (JSON.parse(readFileSync(infoFile, 'utf8')) as SandboxInfo) : undefined), 60_000);
+    child = spawn(
+      'sh',
+      [
+        '-c',
+        'umask 000; exec "$0" "$@"',
+        process.execPath,
+        CLI,
+        'sandbox',
+        '--data-dir',
+        dataDir,
+        '--info-file',
+        infoFile,
+        '--instances',
+        '1',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    info = await pollUntil(
+      'the sandbox info file',
+      () => (existsSync(infoFile) ? (JSON.parse(readFileSync(infoFile, 'utf8')) as SandboxInfo) : undefined),
+      60_000,
+    );
   });
   after(() => {
     child?.kill('SIGTERM');
@@ -81,7 +107,12 @@ describe('sandbox hardening (a local client as the attacker)', () => {
   test('an unsigned 300 MB PUT is answered 403 without being read: the sandbox grows by a few MB at most', async () => {
     let result: Awaited<ReturnType<typeof flood>> | undefined;
     const growth = await memoryGrowthDuring(async () => {
-      result = await flood(new URL(`${info.endpoint}/${info.bucket}/ec2-runner/big`), 'PUT', { 'content-type': 'application/octet-stream' }, 300 * MB);
+      result = await flood(
+        new URL(`${info.endpoint}/${info.bucket}/ec2-runner/big`),
+        'PUT',
+        { 'content-type': 'application/octet-stream' },
+        300 * MB,
+      );
     });
     assert.equal(result!.status ?? result!.error, 403, JSON.stringify(result));
     assert.ok(result!.sent < 300 * MB, `the whole body was sent (${result!.sent} bytes): the sandbox kept reading`);
@@ -90,10 +121,18 @@ describe('sandbox hardening (a local client as the attacker)', () => {
 
   test('an unsigned 300 MB form POST is refused after its first fields: the sandbox grows by a few MB at most', async () => {
     const boundary = 'xxBOUNDARYxx';
-    const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\nec2-runner/runs/x/00000000\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n`);
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\nec2-runner/runs/x/00000000\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n`,
+    );
     let result: Awaited<ReturnType<typeof flood>> | undefined;
     const growth = await memoryGrowthDuring(async () => {
-      result = await flood(new URL(`${info.endpoint}/${info.bucket}`), 'POST', { 'content-type': `multipart/form-data; boundary=${boundary}` }, 300 * MB, head);
+      result = await flood(
+        new URL(`${info.endpoint}/${info.bucket}`),
+        'POST',
+        { 'content-type': `multipart/form-data; boundary=${boundary}` },
+        300 * MB,
+        head,
+      );
     });
     // The sandbox answers 403 and closes the connection; a client still writing may see the close
     // (EPIPE/ECONNRESET) before it reads the answer. Either way the body was not read.
@@ -119,13 +158,23 @@ describe('sandbox hardening (a local client as the attacker)', () => {
       setTimeout(() => reject(new Error('the slow connection is still open after 40 s')), 40_000).unref();
     });
     // Closed by the headers timeout (checked every second), with a margin for a loaded machine.
-    assert.ok(closedAfter >= SERVER_LIMITS.headersTimeoutMs - 1_000 && closedAfter < SERVER_LIMITS.headersTimeoutMs + 15_000, `closed after ${closedAfter} ms`);
+    assert.ok(
+      closedAfter >= SERVER_LIMITS.headersTimeoutMs - 1_000 && closedAfter < SERVER_LIMITS.headersTimeoutMs + 15_000,
+      `closed after ${closedAfter} ms`,
+    );
   });
 
   test('data dir 0700, buckets 0700 and staged objects 0600 even under umask 000', async () => {
-    const s3 = new S3Client({ region: info.region, endpoint: info.endpoint, forcePathStyle: true, credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey } });
+    const s3 = new S3Client({
+      region: info.region,
+      endpoint: info.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey },
+    });
     try {
-      await s3.send(new PutObjectCommand({ Bucket: info.bucket, Key: 'ec2-runner/staged/x/script.py', Body: 'print(1)\n' }));
+      await s3.send(
+        new PutObjectCommand({ Bucket: info.bucket, Key: 'ec2-runner/staged/x/script.py', Body: 'print(1)\n' }),
+      );
     } finally {
       s3.destroy();
     }

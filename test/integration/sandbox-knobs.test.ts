@@ -2,7 +2,12 @@
 // added latency, delivery delay, and validation of configure().
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DescribeInstanceInformationCommand, ListCommandsCommand, SSMClient, SendCommandCommand } from '@aws-sdk/client-ssm';
+import {
+  DescribeInstanceInformationCommand,
+  ListCommandsCommand,
+  SSMClient,
+  SendCommandCommand,
+} from '@aws-sdk/client-ssm';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { waitForInvocation, withSandbox } from '../support/sandbox';
 
@@ -16,7 +21,9 @@ describe('sandbox knobs', async () => {
   test('throttleRps: SSM calls above the rate get 400 ThrottlingException "Rate exceeded"; S3 is not throttled', async () => {
     sandbox.configure({ throttleRps: 2 });
     try {
-      const results = await Promise.allSettled(Array.from({ length: 8 }, () => once.send(new DescribeInstanceInformationCommand({}))));
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, () => once.send(new DescribeInstanceInformationCommand({}))),
+      );
       const throttled = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       assert.ok(throttled.length >= 5, `at most ~2 of 8 calls pass, ${8 - throttled.length} passed`);
       for (const { reason } of throttled) {
@@ -24,12 +31,16 @@ describe('sandbox knobs', async () => {
         assert.equal((reason as SdkError).message, 'Rate exceeded');
         assert.equal((reason as SdkError).$metadata?.httpStatusCode, 400);
       }
-      const s3Results = await Promise.allSettled(Array.from({ length: 8 }, () => s3Once.send(new HeadBucketCommand({ Bucket: info.bucket }))));
+      const s3Results = await Promise.allSettled(
+        Array.from({ length: 8 }, () => s3Once.send(new HeadBucketCommand({ Bucket: info.bucket }))),
+      );
       assert.ok(s3Results.every((r) => r.status === 'fulfilled'));
     } finally {
       sandbox.configure({ throttleRps: 0 });
     }
-    const after = await Promise.allSettled(Array.from({ length: 8 }, () => once.send(new DescribeInstanceInformationCommand({}))));
+    const after = await Promise.allSettled(
+      Array.from({ length: 8 }, () => once.send(new DescribeInstanceInformationCommand({}))),
+    );
     assert.ok(after.every((r) => r.status === 'fulfilled'));
   });
 
@@ -38,16 +49,25 @@ describe('sandbox knobs', async () => {
     const kinds = new Set<string>();
     try {
       for (let i = 0; i < 12; i++) {
-        const ssmError = await once.send(new DescribeInstanceInformationCommand({})).then(() => undefined, (e: SdkError) => e);
+        const ssmError = await once.send(new DescribeInstanceInformationCommand({})).then(
+          () => undefined,
+          (e: SdkError) => e,
+        );
         assert.ok(ssmError, 'the SSM call failed');
         if (ssmError.$metadata?.httpStatusCode === 500) {
           assert.equal(ssmError.name, 'InternalServerError');
           kinds.add('500');
         } else {
-          assert.match(`${ssmError.code} ${ssmError.message}`, /ECONNRESET|socket hang up|other side closed|terminated/i);
+          assert.match(
+            `${ssmError.code} ${ssmError.message}`,
+            /ECONNRESET|socket hang up|other side closed|terminated/i,
+          );
           kinds.add('reset');
         }
-        const s3Error = await s3Once.send(new HeadBucketCommand({ Bucket: info.bucket })).then(() => undefined, (e: SdkError) => e);
+        const s3Error = await s3Once.send(new HeadBucketCommand({ Bucket: info.bucket })).then(
+          () => undefined,
+          (e: SdkError) => e,
+        );
         assert.ok(s3Error, 'the S3 call failed');
       }
     } finally {
@@ -83,7 +103,13 @@ describe('sandbox knobs', async () => {
     sandbox.configure({ deliveryDelayMs: 600 });
     try {
       const instanceId = info.instances[0].instanceId;
-      const { Command: command } = await once.send(new SendCommandCommand({ DocumentName: 'AWS-RunShellScript', InstanceIds: [instanceId], Parameters: { commands: ['true'] } }));
+      const { Command: command } = await once.send(
+        new SendCommandCommand({
+          DocumentName: 'AWS-RunShellScript',
+          InstanceIds: [instanceId],
+          Parameters: { commands: ['true'] },
+        }),
+      );
       const result = await waitForInvocation(once, command!.CommandId!, instanceId);
       const delay = Date.parse(result.ExecutionStartDateTime!) - command!.RequestedDateTime!.getTime();
       assert.ok(delay >= 590, `started ${delay} ms after the request`);

@@ -20,7 +20,7 @@ describe('sandbox S3 request-rate limits', async () => {
   const bucket = info.bucket;
   const put = (key: string) => s3Once.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x' }));
 
-  test('a partition is the bucket + the first three key segments (a run directory), or the key\'s directory', () => {
+  test("a partition is the bucket + the first three key segments (a run directory), or the key's directory", () => {
     assert.equal(partitionOf('ec2-runner/runs/abc/i-1/00000001'), 'ec2-runner/runs/abc/');
     assert.equal(partitionOf('ec2-runner/staged/ff00/train.py'), 'ec2-runner/staged/ff00/');
     assert.equal(partitionOf('a/b'), 'a/');
@@ -53,23 +53,40 @@ describe('sandbox S3 request-rate limits', async () => {
     sandbox.configure({ s3GetRps: 3 });
     try {
       const calls = Array.from({ length: 10 }, (_, i) =>
-        i % 2 ? s3Once.send(new GetObjectCommand({ Bucket: bucket, Key: 'seed/get/1' })) : s3Once.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'seed/get/' })),
+        i % 2
+          ? s3Once.send(new GetObjectCommand({ Bucket: bucket, Key: 'seed/get/1' }))
+          : s3Once.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'seed/get/' })),
       );
-      const refused = (await Promise.allSettled(calls)).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      const refused = (await Promise.allSettled(calls)).filter(
+        (r): r is PromiseRejectedResult => r.status === 'rejected',
+      );
       assert.ok(refused.length >= 6, `at most ~3 of 10 GET/LIST pass, ${10 - refused.length} passed`);
       assert.ok(refused.every((r) => (r.reason as SdkError).name === 'SlowDown'));
       // The default SDK client (retries, as the engine's) gets every answer, only later.
       const patient = new S3Client({ ...clientConfig, forcePathStyle: true, maxAttempts: 10, retryMode: 'adaptive' });
-      const bodies = await Promise.all(Array.from({ length: 8 }, () => patient.send(new GetObjectCommand({ Bucket: bucket, Key: 'seed/get/2' })).then((o) => o.Body!.transformToString())));
+      const bodies = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          patient
+            .send(new GetObjectCommand({ Bucket: bucket, Key: 'seed/get/2' }))
+            .then((o) => o.Body!.transformToString()),
+        ),
+      );
       assert.deepEqual(bodies, Array(8).fill('x'));
     } finally {
       sandbox.configure({ s3GetRps: 0 });
     }
   });
 
-  test('presigned GETs and presigned POST uploads get SlowDown in S3\'s XML error shape', async () => {
-    const url = await getSignedUrl(s3Once, new GetObjectCommand({ Bucket: bucket, Key: 'seed/get/0' }), { expiresIn: 60 });
-    const post = await createPresignedPost(s3Once, { Bucket: bucket, Key: 'post/run/${filename}', Conditions: [['starts-with', '$key', 'post/run/']], Expires: 60 });
+  test("presigned GETs and presigned POST uploads get SlowDown in S3's XML error shape", async () => {
+    const url = await getSignedUrl(s3Once, new GetObjectCommand({ Bucket: bucket, Key: 'seed/get/0' }), {
+      expiresIn: 60,
+    });
+    const post = await createPresignedPost(s3Once, {
+      Bucket: bucket,
+      Key: 'post/run/${filename}',
+      Conditions: [['starts-with', '$key', 'post/run/']],
+      Expires: 60,
+    });
     const upload = (i: number) => {
       const form = new FormData();
       for (const [name, value] of Object.entries(post.fields)) form.append(name, value);
@@ -78,12 +95,18 @@ describe('sandbox S3 request-rate limits', async () => {
     };
     sandbox.configure({ s3GetRps: 1, s3PutRps: 1 });
     try {
-      for (const responses of [await Promise.all([1, 2, 3, 4].map(() => fetch(url))), await Promise.all([1, 2, 3, 4].map(upload))]) {
+      for (const responses of [
+        await Promise.all([1, 2, 3, 4].map(() => fetch(url))),
+        await Promise.all([1, 2, 3, 4].map(upload)),
+      ]) {
         const statuses = responses.map((r) => r.status);
         assert.ok(statuses.filter((s) => s === 503).length >= 2, `statuses ${statuses.join(',')}`);
         const refused = responses.find((r) => r.status === 503)!;
         assert.equal(refused.headers.get('content-type'), 'application/xml');
-        assert.match(await refused.text(), /<Error><Code>SlowDown<\/Code><Message>Please reduce your request rate\.<\/Message>.*<RequestId>/);
+        assert.match(
+          await refused.text(),
+          /<Error><Code>SlowDown<\/Code><Message>Please reduce your request rate\.<\/Message>.*<RequestId>/,
+        );
       }
     } finally {
       sandbox.configure({ s3GetRps: 0, s3PutRps: 0 });
@@ -103,7 +126,10 @@ describe('sandbox S3 request-rate limits', async () => {
     }, 50);
     try {
       const handle = await engine.start({
-        source: { kind: 'command', command: 'i=0; while [ $i -lt 40 ]; do echo "line $i"; i=$((i+1)); sleep 0.05; done; exit 3' },
+        source: {
+          kind: 'command',
+          command: 'i=0; while [ $i -lt 40 ]; do echo "line $i"; i=$((i+1)); sleep 0.05; done; exit 3',
+        },
         target: { kind: 'instances', instanceIds: [fx.onlineInstanceIds[0]] },
       });
       const received: Buffer[] = [];
@@ -116,8 +142,14 @@ describe('sandbox S3 request-rate limits', async () => {
       assert.equal(invocation.stdout, expected);
       assert.equal(Buffer.concat(received).toString('utf8'), expected);
       const stats = sandbox.stats();
-      assert.ok((stats['slowDown:s3:PostObject'] ?? 0) >= 3, `the wrapper's POSTs met SlowDown: ${JSON.stringify(stats)}`);
-      assert.ok((stats['slowDown:s3:GetObject'] ?? 0) + (stats['slowDown:s3:ListObjectsV2'] ?? 0) > 0, `the client's reads met SlowDown: ${JSON.stringify(stats)}`);
+      assert.ok(
+        (stats['slowDown:s3:PostObject'] ?? 0) >= 3,
+        `the wrapper's POSTs met SlowDown: ${JSON.stringify(stats)}`,
+      );
+      assert.ok(
+        (stats['slowDown:s3:GetObject'] ?? 0) + (stats['slowDown:s3:ListObjectsV2'] ?? 0) > 0,
+        `the client's reads met SlowDown: ${JSON.stringify(stats)}`,
+      );
     } finally {
       clearInterval(watcher);
       clearTimeout(lift);
@@ -127,7 +159,10 @@ describe('sandbox S3 request-rate limits', async () => {
   });
 
   test('`ec2-runner sandbox` takes --s3-put-rps / --s3-get-rps and their config keys', () => {
-    assert.deepEqual(parseSandboxArgs(['--s3-put-rps', '3500', '--s3-get-rps=5500']).options, { s3PutRps: 3500, s3GetRps: 5500 });
+    assert.deepEqual(parseSandboxArgs(['--s3-put-rps', '3500', '--s3-get-rps=5500']).options, {
+      s3PutRps: 3500,
+      s3GetRps: 5500,
+    });
     assert.throws(() => sandbox.configure({ s3GetRps: -1 }), /s3GetRps must be a non-negative number/);
   });
 });

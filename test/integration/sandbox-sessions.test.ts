@@ -16,7 +16,12 @@ import { ROLE_PROFILE, writeRoleProfile } from '../support/roleProfile';
 
 const LIFETIME_S = 5;
 
-async function postForm(url: string, fields: Record<string, string>, key: string, body: string): Promise<{ status: number; text: string }> {
+async function postForm(
+  url: string,
+  fields: Record<string, string>,
+  key: string,
+  body: string,
+): Promise<{ status: number; text: string }> {
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, name === 'key' ? key : value);
   form.append('file', new Blob([body]), 'x');
@@ -31,7 +36,12 @@ describe('sandbox: temporary credentials (sts:AssumeRole, --session-lifetime-s)'
   async function assumed() {
     const out = await sts.send(new AssumeRoleCommand({ RoleArn: fx.info.roleArn, RoleSessionName: 'test' }));
     const c = out.Credentials!;
-    return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken!, expiration: c.Expiration! };
+    return {
+      accessKeyId: c.AccessKeyId!,
+      secretAccessKey: c.SecretAccessKey!,
+      sessionToken: c.SessionToken!,
+      expiration: c.Expiration!,
+    };
   }
 
   test('AssumeRole answers credentials valid sessionLifetimeS seconds; they work with their token and identify the role', async () => {
@@ -41,13 +51,24 @@ describe('sandbox: temporary credentials (sts:AssumeRole, --session-lifetime-s)'
     const who = await new STSClient({ ...fx.clientConfig, credentials }).send(new GetCallerIdentityCommand({}));
     assert.equal(who.Account, fx.info.accountId);
     assert.match(who.Arn!, /^arn:aws:sts::\d{12}:assumed-role\/ec2-runner-sandbox\/test$/);
-    const withoutToken = new SSMClient({ ...fx.clientConfig, credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey }, maxAttempts: 1 });
-    await assert.rejects(withoutToken.send(new DescribeInstanceInformationCommand({})), { name: 'UnrecognizedClientException' });
+    const withoutToken = new SSMClient({
+      ...fx.clientConfig,
+      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+      maxAttempts: 1,
+    });
+    await assert.rejects(withoutToken.send(new DescribeInstanceInformationCommand({})), {
+      name: 'UnrecognizedClientException',
+    });
   });
 
   test('another role is refused: AccessDenied naming the sandbox role', async () => {
     await assert.rejects(
-      sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${fx.info.accountId}:role/other`, RoleSessionName: 'other-session' })),
+      sts.send(
+        new AssumeRoleCommand({
+          RoleArn: `arn:aws:iam::${fx.info.accountId}:role/other`,
+          RoleSessionName: 'other-session',
+        }),
+      ),
       (error: Error) => error.name === 'AccessDenied' && error.message.includes(fx.info.roleArn),
     );
   });
@@ -58,20 +79,30 @@ describe('sandbox: temporary credentials (sts:AssumeRole, --session-lifetime-s)'
     const ssm = new SSMClient({ ...fx.clientConfig, credentials, maxAttempts: 1 });
     const key = 'ec2-runner/sessions/object';
     await s3.send(new PutObjectCommand({ Bucket: fx.info.bucket, Key: key, Body: 'hello' }));
-    const getUrl = await getSignedUrl(s3, new GetObjectCommand({ Bucket: fx.info.bucket, Key: key }), { expiresIn: 3600 });
-    const post = await createPresignedPost(s3, { Bucket: fx.info.bucket, Key: 'ec2-runner/sessions/${filename}', Conditions: [['starts-with', '$key', 'ec2-runner/sessions/']], Expires: 3600 });
+    const getUrl = await getSignedUrl(s3, new GetObjectCommand({ Bucket: fx.info.bucket, Key: key }), {
+      expiresIn: 3600,
+    });
+    const post = await createPresignedPost(s3, {
+      Bucket: fx.info.bucket,
+      Key: 'ec2-runner/sessions/${filename}',
+      Conditions: [['starts-with', '$key', 'ec2-runner/sessions/']],
+      Expires: 3600,
+    });
     // Valid while the session lasts.
     assert.equal((await fetch(getUrl)).status, 200);
     assert.equal((await postForm(post.url, post.fields, 'ec2-runner/sessions/before', 'x')).status, 204);
     await ssm.send(new DescribeInstanceInformationCommand({}));
 
     await new Promise((resolve) => setTimeout(resolve, credentials.expiration.getTime() - Date.now() + 200));
-    await assert.rejects(ssm.send(new DescribeInstanceInformationCommand({})), (error: Error & { $metadata?: { httpStatusCode?: number } }) => {
-      assert.equal(error.name, 'ExpiredTokenException');
-      assert.equal(error.message, 'The security token included in the request is expired');
-      assert.equal(error.$metadata?.httpStatusCode, 400);
-      return true;
-    });
+    await assert.rejects(
+      ssm.send(new DescribeInstanceInformationCommand({})),
+      (error: Error & { $metadata?: { httpStatusCode?: number } }) => {
+        assert.equal(error.name, 'ExpiredTokenException');
+        assert.equal(error.message, 'The security token included in the request is expired');
+        assert.equal(error.$metadata?.httpStatusCode, 400);
+        return true;
+      },
+    );
     await assert.rejects(s3.send(new GetObjectCommand({ Bucket: fx.info.bucket, Key: key })), (error: Error) => {
       assert.equal(error.name, 'ExpiredToken');
       assert.equal(error.message, 'The provided token has expired.');
@@ -95,9 +126,15 @@ describe('sandbox: temporary credentials (sts:AssumeRole, --session-lifetime-s)'
     });
     const ssm = new SSMClient({ region: fx.info.region, endpoint: fx.info.endpoint, credentials });
     const before = fx.sandbox.stats()['sts:AssumeRole'] ?? 0;
-    assert.equal((await ssm.send(new DescribeInstanceInformationCommand({}))).InstanceInformationList!.length, fx.info.instances.length);
+    assert.equal(
+      (await ssm.send(new DescribeInstanceInformationCommand({}))).InstanceInformationList!.length,
+      fx.info.instances.length,
+    );
     await new Promise((resolve) => setTimeout(resolve, (LIFETIME_S + 0.5) * 1000));
-    assert.equal((await ssm.send(new DescribeInstanceInformationCommand({}))).InstanceInformationList!.length, fx.info.instances.length);
+    assert.equal(
+      (await ssm.send(new DescribeInstanceInformationCommand({}))).InstanceInformationList!.length,
+      fx.info.instances.length,
+    );
     assert.ok((fx.sandbox.stats()['sts:AssumeRole'] ?? 0) - before >= 2, 'the SDK assumed the role again');
   });
 

@@ -89,7 +89,7 @@ describe('security: a hostile script forges live-output objects under its run pr
     base = mkdtempSync(join(tmpdir(), 'ec2-runner-hostile-'));
   });
 
-  test('CLI, tag target, --artifacts: the run ends, reports only SSM\'s instances and writes only inside OUT/<commandId>/<instanceId>/', async () => {
+  test("CLI, tag target, --artifacts: the run ends, reports only SSM's instances and writes only inside OUT/<commandId>/<instanceId>/", async () => {
     const script = join(base, 'attack.py');
     writeFileSync(script, ATTACK_PY);
     const out = join(base, 'out');
@@ -97,13 +97,25 @@ describe('security: a hostile script forges live-output objects under its run pr
     const started = Date.now();
     // Before the fix the run waited for SSM to confirm the forged instance until the client-side
     // timeout (900 s here), then reported it TimedOut: the CLI is killed long before that (no exit code).
-    const r = await runCli(['run', script, '--tag', 'Role=worker', '--json', '--timeout', '900', '--artifacts', out], fx.env, 400_000);
+    const r = await runCli(
+      ['run', script, '--tag', 'Role=worker', '--json', '--timeout', '900', '--artifacts', out],
+      fx.env,
+      400_000,
+    );
     const seconds = (Date.now() - started) / 1000;
     assert.equal(r.code, 0, `after ${seconds} s: ${r.stderr}`);
-    const doc = JSON.parse(r.stdout.toString()) as { commandId: string; invocations: Array<{ instanceId: string; stdout: string }> };
+    const doc = JSON.parse(r.stdout.toString()) as {
+      commandId: string;
+      invocations: Array<{ instanceId: string; stdout: string }>;
+    };
     commandId = doc.commandId;
-    assert.deepEqual(doc.invocations.map((i) => i.instanceId).sort(), online, 'only the instances SSM targeted are reported');
-    for (const i of doc.invocations) assert.match(i.stdout, /forged 3 objects/, 'the forged uploads were accepted by S3 (the attack really happened)');
+    assert.deepEqual(
+      doc.invocations.map((i) => i.instanceId).sort(),
+      online,
+      'only the instances SSM targeted are reported',
+    );
+    for (const i of doc.invocations)
+      assert.match(i.stdout, /forged 3 objects/, 'the forged uploads were accepted by S3 (the attack really happened)');
     assert.deepEqual(readdirSync(base).sort(), ['attack.py', 'out', 'sentinel']);
     assert.deepEqual(readdirSync(out), [commandId]);
     assert.deepEqual(readdirSync(join(out, commandId)).sort(), online);
@@ -121,28 +133,40 @@ describe('security: a hostile script forges live-output objects under its run pr
     mkdirSync(join(repo, '.git'));
     writeFileSync(join(repo, '.git', 'config'), '[core]\n\trepositoryformatversion = 0\n');
     const script = join(base, 'plant.sh');
-    writeFileSync(script, 'mkdir -p "$EC2_RUNNER_ARTIFACTS/.git" && printf "[core]\\n\\tfsmonitor = touch /tmp/pwned\\n" > "$EC2_RUNNER_ARTIFACTS/.git/config"\necho planted > "$EC2_RUNNER_ARTIFACTS/notes.txt"\n');
+    writeFileSync(
+      script,
+      'mkdir -p "$EC2_RUNNER_ARTIFACTS/.git" && printf "[core]\\n\\tfsmonitor = touch /tmp/pwned\\n" > "$EC2_RUNNER_ARTIFACTS/.git/config"\necho planted > "$EC2_RUNNER_ARTIFACTS/notes.txt"\n',
+    );
     const r = await runCli(['run', script, '--instance', online[0], '--artifacts', repo], fx.env, 120_000);
     // The script ran and succeeded: not 254 ("not run") but 251, "ran, artifacts not saved", with the reason.
     assert.equal(r.code, 251, r.stderr);
-    assert.match(r.stderr, /ec2-runner: the run ended \(exit code 0\) but its artifacts were not saved: Refusing to save artifact "\.git\/config": "\.git" is a control folder/);
+    assert.match(
+      r.stderr,
+      /ec2-runner: the run ended \(exit code 0\) but its artifacts were not saved: Refusing to save artifact "\.git\/config": "\.git" is a control folder/,
+    );
     assert.equal(readFileSync(join(repo, '.git', 'config'), 'utf8'), '[core]\n\trepositoryformatversion = 0\n');
     assert.deepEqual(readdirSync(repo), ['.git'], 'nothing is saved when one name is refused');
     // A script that failed keeps its own exit code; the refusal is still said.
     writeFileSync(script, `${readFileSync(script, 'utf8')}exit 3\n`);
     const failed = await runCli(['run', script, '--instance', online[0], '--artifacts', repo], fx.env, 120_000);
     assert.equal(failed.code, 3, failed.stderr);
-    assert.match(failed.stderr, /the run ended \(exit code 3\) but its artifacts were not saved: Refusing to save artifact/);
+    assert.match(
+      failed.stderr,
+      /the run ended \(exit code 3\) but its artifacts were not saved: Refusing to save artifact/,
+    );
     assert.deepEqual(readdirSync(repo), ['.git']);
   });
 
-  test('Download Artifacts (the extension\'s path): the same forged run writes only the real artifacts into a fresh folder', async () => {
+  test("Download Artifacts (the extension's path): the same forged run writes only the real artifacts into a fresh folder", async () => {
     assert.ok(commandId, 'the CLI test ran first');
     const workspace = mkdtempSync(join(tmpdir(), 'ec2-runner-hostile-ws-'));
     const root = join(workspace, '.ec2-runner', 'artifacts');
     const { folder, written } = await saveRunArtifacts(engine, commandId, root);
     assert.equal(folder, join(root, commandId));
-    assert.deepEqual(written.map((f) => f.slice(folder.length + 1)).sort(), online.map((id) => join(id, 'real.txt')));
+    assert.deepEqual(
+      written.map((f) => f.slice(folder.length + 1)).sort(),
+      online.map((id) => join(id, 'real.txt')),
+    );
     assert.deepEqual(readdirSync(workspace), ['.ec2-runner']);
     assert.deepEqual(readdirSync(root), [commandId]);
     assert.equal(existsSync(join(root, 'pwned-dotdot.txt')), false);
@@ -150,7 +174,9 @@ describe('security: a hostile script forges live-output objects under its run pr
     await assert.rejects(saveRunArtifacts(engine, commandId, root), { code: 'ArtifactsFolderExists' });
     // A crafted command id (a Runs item, a command link) never becomes a path either.
     mkdirSync(join(workspace, 'x'));
-    await assert.rejects(saveRunArtifacts(engine, '../../x', join(workspace, 'x')), (error: Error) => /not an SSM command id|InvalidCommandId|not a valid|command/i.test(error.message));
+    await assert.rejects(saveRunArtifacts(engine, '../../x', join(workspace, 'x')), (error: Error) =>
+      /not an SSM command id|InvalidCommandId|not a valid|command/i.test(error.message),
+    );
     assert.deepEqual(readdirSync(join(workspace, 'x')), []);
   });
 });

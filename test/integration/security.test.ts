@@ -24,7 +24,38 @@ import type { SandboxFixture } from '../support/sandbox';
 
 const sandboxReady = engineOnSandbox({ instances: 3 });
 
-const NASTY = ['"', "'", '`', '$', '$(id)', '${HOME}', '\\', '\n', '\r', '\t', ' ', ';', '|', '&', '*', '?', '~', '#', '!', '-', '--', '\u0001', '\u001b[31m', '\u007f', 'é', '€', '😀', '中文', '\u200b', '\ufeff'];
+const NASTY = [
+  '"',
+  "'",
+  '`',
+  '$',
+  '$(id)',
+  '${HOME}',
+  '\\',
+  '\n',
+  '\r',
+  '\t',
+  ' ',
+  ';',
+  '|',
+  '&',
+  '*',
+  '?',
+  '~',
+  '#',
+  '!',
+  '-',
+  '--',
+  '\u0001',
+  '\u001b[31m',
+  '\u007f',
+  'é',
+  '€',
+  '😀',
+  '中文',
+  '\u200b',
+  '\ufeff',
+];
 
 function randomArg(next: () => number): string {
   const length = Math.floor(next() * 12);
@@ -44,7 +75,10 @@ function randomArg(next: () => number): string {
 }
 
 /** The script prints each argument as hex on its own line (plus the count), so any byte difference shows. */
-const ECHO_ARGS = { fileName: 'args.py', content: 'import sys, os\nargs = sys.argv[1:]\nprint(len(args))\nfor a in args:\n    print(os.fsencode(a).hex())\n' };
+const ECHO_ARGS = {
+  fileName: 'args.py',
+  content: 'import sys, os\nargs = sys.argv[1:]\nprint(len(args))\nfor a in args:\n    print(os.fsencode(a).hex())\n',
+};
 
 function expectedEcho(args: string[]): string {
   return `${args.length}\n${args.map((a) => `${Buffer.from(a, 'utf8').toString('hex')}\n`).join('')}`;
@@ -72,7 +106,9 @@ describe('security', () => {
   test('1,000 random argument vectors arrive byte for byte through SendCommand (batched per run)', async () => {
     const seed = Number(process.env.EC2_RUNNER_ARGS_SEED ?? Date.now() % 1_000_000);
     const next = seededRandom(seed);
-    const vectors = Array.from({ length: 1000 }, () => Array.from({ length: Math.floor(next() * 5) }, () => randomArg(next)));
+    const vectors = Array.from({ length: 1000 }, () =>
+      Array.from({ length: Math.floor(next() * 5) }, () => randomArg(next)),
+    );
     // Arguments are independent argv elements, so several vectors travel in one run; a batch that
     // would exceed the command budget is split in two.
     const batches: string[][] = [];
@@ -92,9 +128,11 @@ describe('security', () => {
       assert.equal(run.stdout.toString('utf8'), expectedEcho(args), `seed ${seed}: an argument changed on the way`);
     }
     const queue = [...batches];
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      for (let batch = queue.shift(); batch; batch = queue.shift()) await check(batch);
-    }));
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let batch = queue.shift(); batch; batch = queue.shift()) await check(batch);
+      }),
+    );
     assert.ok(runs >= batches.length);
   });
 
@@ -110,18 +148,34 @@ describe('security', () => {
     const sha256 = sha256Hex(Buffer.from(content));
     const forged = `touch ${evil};echo evil!!\n`.padEnd(content.length, '#');
     assert.equal(forged.length, content.length);
-    await s3.send(new PutObjectCommand({ Bucket: fx.info.bucket, Key: stagedKey('ec2-runner/', sha256, 'tamper.sh'), Body: forged, Metadata: { sha256 } }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: fx.info.bucket,
+        Key: stagedKey('ec2-runner/', sha256, 'tamper.sh'),
+        Body: forged,
+        Metadata: { sha256 },
+      }),
+    );
     const second = await runCollecting(engine, request);
     const invocation = second.result.invocations[0];
     assert.equal(invocation.status, 'Failed');
     assert.equal(invocation.exitCode, 125);
-    assert.match(invocation.reason ?? '', new RegExp(`checksum mismatch: expected ${sha256} got ${sha256Hex(Buffer.from(forged))}`));
+    assert.match(
+      invocation.reason ?? '',
+      new RegExp(`checksum mismatch: expected ${sha256} got ${sha256Hex(Buffer.from(forged))}`),
+    );
     assert.equal(second.stdout.length, 0);
     assert.equal(existsSync(evil), false, 'the tampered file ran');
     assert.equal(existsSync(marker), false);
     await nothingLeftRunning(second.commandId);
     // A plain overwrite (without our recorded sha256) is replaced by the next run, which then works.
-    await s3.send(new PutObjectCommand({ Bucket: fx.info.bucket, Key: stagedKey('ec2-runner/', sha256, 'tamper.sh'), Body: forged }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: fx.info.bucket,
+        Key: stagedKey('ec2-runner/', sha256, 'tamper.sh'),
+        Body: forged,
+      }),
+    );
     const third = await runCollecting(engine, request);
     assert.equal(third.stdout.toString(), 'genuine\n');
     assert.equal(existsSync(evil), false);
@@ -150,40 +204,67 @@ describe('security', () => {
     assert.ok(all.includes('done'), 'the runs happened');
     assert.ok(!all.includes(fx.info.secretAccessKey), 'the secret access key leaked');
     // A session token only ever appears where a presigned URL / POST policy inherently carries it.
-    const withoutPresigned = all.replace(/X-Amz-Security-Token=[^&"\s]+/g, '').replace(/"x-amz-security-token","[^"]+"/gi, '').replace(/\\"X-Amz-Security-Token\\",\\"[^\\]+\\"/g, '');
+    const withoutPresigned = all
+      .replace(/X-Amz-Security-Token=[^&"\s]+/g, '')
+      .replace(/"x-amz-security-token","[^"]+"/gi, '')
+      .replace(/\\"X-Amz-Security-Token\\",\\"[^\\]+\\"/g, '');
     assert.ok(!withoutPresigned.includes(sessionToken), 'the session token appears outside presigned credentials');
   });
 
   test('the presigned GET expires at delivery timeout + slack, the POST policy at delivery + execution timeout + slack, covering only the instance', async () => {
     const before = Date.now();
-    const handle = await engine.start(fileRequest({ fileName: 'expiry.py', content: `# ${randomBytes(40 * 1024).toString('base64')} (too large to inline)\nprint("x")\n` }, online[0], { timeoutSeconds: 60, deliveryTimeoutSeconds: 30 }));
+    const handle = await engine.start(
+      fileRequest(
+        {
+          fileName: 'expiry.py',
+          content: `# ${randomBytes(40 * 1024).toString('base64')} (too large to inline)\nprint("x")\n`,
+        },
+        online[0],
+        { timeoutSeconds: 60, deliveryTimeoutSeconds: 30 },
+      ),
+    );
     await handle.wait();
     const command = (await ssm.send(new ListCommandsCommand({ CommandId: handle.commandId }))).Commands![0];
     const spec = specOf(command.Parameters!.commands!);
     const lifetime = 30 + 60 + LIVE_POLICY_SLACK_SECONDS;
     const url = new URL(spec.file!.fetch.url!);
     assert.equal(Number(url.searchParams.get('X-Amz-Expires')), 30 + LIVE_POLICY_SLACK_SECONDS);
-    const policy = JSON.parse(Buffer.from(Object.fromEntries(spec.output!.fields)['Policy'], 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
+    const policy = JSON.parse(
+      Buffer.from(Object.fromEntries(spec.output!.fields)['Policy'], 'base64').toString('utf8'),
+    ) as { expiration: string; conditions: unknown[] };
     const keyCondition = policy.conditions.find((c) => Array.isArray(c) && c[1] === '$key') as string[];
-    assert.match(keyCondition[2], new RegExp(`runs/[0-9a-f]{16}/${online[0]}/$`), 'a single-instance run\'s policy covers only its instance');
+    assert.match(
+      keyCondition[2],
+      new RegExp(`runs/[0-9a-f]{16}/${online[0]}/$`),
+      "a single-instance run's policy covers only its instance",
+    );
     const expiresIn = (Date.parse(policy.expiration) - before) / 1000;
     assert.ok(Math.abs(expiresIn - lifetime) < 15, `POST policy expires in ${expiresIn} s, expected about ${lifetime}`);
     assert.ok(!JSON.stringify(spec).includes(fx.info.secretAccessKey));
   });
 
   test('the sandbox refuses what AWS refuses: unsigned, wrong secret, expired or altered presigned requests, expired POST policy', async () => {
-    const unsigned = await fetch(fx.info.endpoint, { method: 'POST', headers: { 'x-amz-target': 'AmazonSSM.ListCommands', 'content-type': 'application/x-amz-json-1.1' }, body: '{}' });
+    const unsigned = await fetch(fx.info.endpoint, {
+      method: 'POST',
+      headers: { 'x-amz-target': 'AmazonSSM.ListCommands', 'content-type': 'application/x-amz-json-1.1' },
+      body: '{}',
+    });
     assert.equal(unsigned.status, 400);
     assert.equal(((await unsigned.json()) as { __type: string }).__type, 'MissingAuthenticationTokenException');
     const unsignedS3 = await fetch(`${fx.info.endpoint}/${fx.info.bucket}/ec2-runner/`);
     assert.equal(unsignedS3.status, 403);
 
-    const wrong = { ...fx.clientConfig, credentials: { accessKeyId: fx.info.accessKeyId, secretAccessKey: 'not-the-secret' } };
+    const wrong = {
+      ...fx.clientConfig,
+      credentials: { accessKeyId: fx.info.accessKeyId, secretAccessKey: 'not-the-secret' },
+    };
     const wrongSsm = new SSMClient({ ...wrong, maxAttempts: 1 });
     const wrongS3 = new S3Client({ ...wrong, forcePathStyle: true, maxAttempts: 1 });
     try {
       await assert.rejects(wrongSsm.send(new ListCommandsCommand({})), { name: 'InvalidSignatureException' });
-      await assert.rejects(wrongS3.send(new GetObjectCommand({ Bucket: fx.info.bucket, Key: 'x' })), { name: 'SignatureDoesNotMatch' });
+      await assert.rejects(wrongS3.send(new GetObjectCommand({ Bucket: fx.info.bucket, Key: 'x' })), {
+        name: 'SignatureDoesNotMatch',
+      });
     } finally {
       wrongSsm.destroy();
       wrongS3.destroy();
@@ -198,7 +279,11 @@ describe('security', () => {
     const altered = valid.replace('ec2-runner/probe', 'ec2-runner/other');
     assert.equal((await fetch(altered)).status, 403);
 
-    const post = await createPresignedPost(s3, { Bucket: fx.info.bucket, Key: 'ec2-runner/runs/x/${filename}', Expires: 1 });
+    const post = await createPresignedPost(s3, {
+      Bucket: fx.info.bucket,
+      Key: 'ec2-runner/runs/x/${filename}',
+      Expires: 1,
+    });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const form = new FormData();
     for (const [k, v] of Object.entries(post.fields)) form.append(k, v);
@@ -209,4 +294,3 @@ describe('security', () => {
     assert.match(await late.text(), /Policy expired/);
   });
 });
-

@@ -17,10 +17,22 @@ const MB = 1024 * 1024;
 async function runCommand(ssm: SSMClient, instanceId: string, command: string, interactive = false, input?: Buffer) {
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
-  const session = await startCommandSession({ ssm, instanceId, command, interactive, onStdout: (b) => stdout.push(b), onStderr: (b) => stderr.push(b) });
+  const session = await startCommandSession({
+    ssm,
+    instanceId,
+    command,
+    interactive,
+    onStdout: (b) => stdout.push(b),
+    onStderr: (b) => stderr.push(b),
+  });
   if (input) session.write(input);
   const result = await session.done;
-  return { ...result, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), session };
+  return {
+    ...result,
+    stdout: Buffer.concat(stdout).toString('utf8'),
+    stderr: Buffer.concat(stderr).toString('utf8'),
+    session,
+  };
 }
 
 /** A TCP server that, per connection, reads `size` bytes (hashing them) while sending `size` bytes of its own. */
@@ -42,20 +54,33 @@ async function exchangeServer(size: number) {
     socket.on('error', () => undefined);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return { server, port: (server.address() as AddressInfo).port, sentHash: createHash('sha256').update(sent).digest('hex'), received };
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    sentHash: createHash('sha256').update(sent).digest('hex'),
+    received,
+  };
 }
 
 /**
  * Connects to `port`, sends `size` random bytes while reading `size` bytes; returns both hashes once
  * `size` bytes arrived (basic mode never tells the client that the remote side closed).
  */
-function exchangeClient(port: number, size: number): Promise<{ sentHash: string; receivedHash: string; receivedBytes: number }> {
+function exchangeClient(
+  port: number,
+  size: number,
+): Promise<{ sentHash: string; receivedHash: string; receivedBytes: number }> {
   return new Promise((resolve, reject) => {
     const payload = randomBytes(size);
     const hash = createHash('sha256');
     let receivedBytes = 0;
     const socket: Socket = connect(port, '127.0.0.1', () => socket.write(payload));
-    const finish = () => resolve({ sentHash: createHash('sha256').update(payload).digest('hex'), receivedHash: hash.digest('hex'), receivedBytes });
+    const finish = () =>
+      resolve({
+        sentHash: createHash('sha256').update(payload).digest('hex'),
+        receivedHash: hash.digest('hex'),
+        receivedBytes,
+      });
     socket.on('data', (chunk: Buffer) => {
       hash.update(chunk);
       receivedBytes += chunk.length;
@@ -72,7 +97,11 @@ function exchangeClient(port: number, size: number): Promise<{ sentHash: string;
 }
 
 function receivedAll(remote: { received: string[] }, connections: number) {
-  return pollUntil(`the remote side to receive ${connections} upload(s)`, () => (remote.received.length >= connections ? true : undefined), 60_000);
+  return pollUntil(
+    `the remote side to receive ${connections} upload(s)`,
+    () => (remote.received.length >= connections ? true : undefined),
+    60_000,
+  );
 }
 
 describe('Session Manager on the sandbox', async () => {
@@ -96,9 +125,12 @@ describe('Session Manager on the sandbox', async () => {
   test('an interactive command gets a pty: typed input reaches it, the size follows', async () => {
     const stdout: Buffer[] = [];
     const session = await startCommandSession({
-      ssm, instanceId, interactive: true,
+      ssm,
+      instanceId,
+      interactive: true,
       command: 'stty -echo; read a; read b; echo "sum=$((a+b))"; stty size',
-      onStdout: (b) => stdout.push(b), onStderr: () => undefined,
+      onStdout: (b) => stdout.push(b),
+      onStderr: () => undefined,
     });
     session.resize(91, 33);
     session.write(Buffer.from('3\n4\n'));
@@ -114,34 +146,46 @@ describe('Session Manager on the sandbox', async () => {
     await assert.rejects(runCommand(ssm, offline, 'true'), /not connected to Session Manager/);
     fx.sandbox.configure({ deny: ['ssm:StartSession'] });
     try {
-      await assert.rejects(runCommand(ssm, instanceId, 'true'), /Access denied for ssm:StartSession on .* with document AWS-StartNonInteractiveCommand/);
+      await assert.rejects(
+        runCommand(ssm, instanceId, 'true'),
+        /Access denied for ssm:StartSession on .* with document AWS-StartNonInteractiveCommand/,
+      );
     } finally {
       fx.sandbox.configure({ deny: [] });
     }
   });
 
-  test('a forwarded port carries 50 MB both ways byte-identical while 5% of data messages are dropped (smux)', { timeout: 240_000 }, async () => {
-    const remote = await exchangeServer(50 * MB);
-    fx.sandbox.configure({ sessionDropRate: 0.05 });
-    const forward = await startPortForward({ ssm, instanceId, remotePort: remote.port });
-    try {
-      assert.equal(forward.mode, 'smux');
-      const started = Date.now();
-      const result = await exchangeClient(forward.localPort, 50 * MB);
-      const seconds = (Date.now() - started) / 1000;
-      assert.equal(result.receivedBytes, 50 * MB);
-      assert.equal(result.receivedHash, remote.sentHash, 'instance → client bytes differ');
-      await receivedAll(remote, 1);
-      assert.deepEqual(remote.received, [result.sentHash], 'client → instance bytes differ');
-      const stats = fx.sandbox.sessionStats();
-      assert.ok(stats.droppedIn > 1000 && stats.droppedOut > 1000, `the sandbox dropped messages both ways (${JSON.stringify(stats)})`);
-      console.log(`50 MB each way with 5% loss in ${seconds.toFixed(1)} s; dropped ${stats.droppedIn} in, ${stats.droppedOut} out; client resent ${forward.channel.stats.resent}`);
-    } finally {
-      fx.sandbox.configure({ sessionDropRate: 0 });
-      await forward.close();
-      remote.server.close();
-    }
-  });
+  test(
+    'a forwarded port carries 50 MB both ways byte-identical while 5% of data messages are dropped (smux)',
+    { timeout: 240_000 },
+    async () => {
+      const remote = await exchangeServer(50 * MB);
+      fx.sandbox.configure({ sessionDropRate: 0.05 });
+      const forward = await startPortForward({ ssm, instanceId, remotePort: remote.port });
+      try {
+        assert.equal(forward.mode, 'smux');
+        const started = Date.now();
+        const result = await exchangeClient(forward.localPort, 50 * MB);
+        const seconds = (Date.now() - started) / 1000;
+        assert.equal(result.receivedBytes, 50 * MB);
+        assert.equal(result.receivedHash, remote.sentHash, 'instance → client bytes differ');
+        await receivedAll(remote, 1);
+        assert.deepEqual(remote.received, [result.sentHash], 'client → instance bytes differ');
+        const stats = fx.sandbox.sessionStats();
+        assert.ok(
+          stats.droppedIn > 1000 && stats.droppedOut > 1000,
+          `the sandbox dropped messages both ways (${JSON.stringify(stats)})`,
+        );
+        console.log(
+          `50 MB each way with 5% loss in ${seconds.toFixed(1)} s; dropped ${stats.droppedIn} in, ${stats.droppedOut} out; client resent ${forward.channel.stats.resent}`,
+        );
+      } finally {
+        fx.sandbox.configure({ sessionDropRate: 0 });
+        await forward.close();
+        remote.server.close();
+      }
+    },
+  );
 
   test('smux carries several connections at once; a closed remote listener is reported', async () => {
     const remote = await exchangeServer(256 * 1024);
@@ -173,39 +217,66 @@ describe('Session Manager on the sandbox', async () => {
     }
   });
 
-  test('a session survives forced reconnects: ResumeSession, sequence numbers and unacknowledged data kept', { timeout: 120_000 }, async () => {
-    const remote = await exchangeServer(8 * MB);
-    const forward = await startPortForward({ ssm, instanceId, remotePort: remote.port });
-    const dropper = setInterval(() => fx.sandbox.dropSessionSockets(forward.sessionId), 300);
-    try {
-      const result = await exchangeClient(forward.localPort, 8 * MB);
-      assert.equal(result.receivedHash, remote.sentHash);
-      await receivedAll(remote, 1);
-      assert.deepEqual(remote.received, [result.sentHash]);
-      assert.ok(forward.channel.reconnects.count >= 2, `reconnected ${forward.channel.reconnects.count} times`);
-    } finally {
-      clearInterval(dropper);
-      await forward.close();
-      remote.server.close();
-    }
-    const stdout: Buffer[] = [];
-    const session = await startCommandSession({ ssm, instanceId, interactive: false, command: 'for i in 1 2 3 4 5 6; do echo $i; sleep 0.2; done; exit 3', onStdout: (b) => stdout.push(b), onStderr: () => undefined });
-    const dropper2 = setInterval(() => fx.sandbox.dropSessionSockets(session.sessionId), 250);
-    try {
-      const result = await session.done;
-      assert.equal(result.exitCode, 3);
-      assert.equal(Buffer.concat(stdout).toString(), '1\n2\n3\n4\n5\n6\n');
-    } finally {
-      clearInterval(dropper2);
-    }
-  });
+  test(
+    'a session survives forced reconnects: ResumeSession, sequence numbers and unacknowledged data kept',
+    { timeout: 120_000 },
+    async () => {
+      const remote = await exchangeServer(8 * MB);
+      const forward = await startPortForward({ ssm, instanceId, remotePort: remote.port });
+      const dropper = setInterval(() => fx.sandbox.dropSessionSockets(forward.sessionId), 300);
+      try {
+        const result = await exchangeClient(forward.localPort, 8 * MB);
+        assert.equal(result.receivedHash, remote.sentHash);
+        await receivedAll(remote, 1);
+        assert.deepEqual(remote.received, [result.sentHash]);
+        assert.ok(forward.channel.reconnects.count >= 2, `reconnected ${forward.channel.reconnects.count} times`);
+      } finally {
+        clearInterval(dropper);
+        await forward.close();
+        remote.server.close();
+      }
+      const stdout: Buffer[] = [];
+      const session = await startCommandSession({
+        ssm,
+        instanceId,
+        interactive: false,
+        command: 'for i in 1 2 3 4 5 6; do echo $i; sleep 0.2; done; exit 3',
+        onStdout: (b) => stdout.push(b),
+        onStderr: () => undefined,
+      });
+      const dropper2 = setInterval(() => fx.sandbox.dropSessionSockets(session.sessionId), 250);
+      try {
+        const result = await session.done;
+        assert.equal(result.exitCode, 3);
+        assert.equal(Buffer.concat(stdout).toString(), '1\n2\n3\n4\n5\n6\n');
+      } finally {
+        clearInterval(dropper2);
+      }
+    },
+  );
 
   test('the sandbox checks the token: a socket with a wrong token is refused', async () => {
-    const started = await ssm.send(new StartSessionCommand({ Target: instanceId, DocumentName: 'AWS-StartNonInteractiveCommand', Parameters: { command: ['sleep 5'] } }));
+    const started = await ssm.send(
+      new StartSessionCommand({
+        Target: instanceId,
+        DocumentName: 'AWS-StartNonInteractiveCommand',
+        Parameters: { command: ['sleep 5'] },
+      }),
+    );
     const { default: WebSocket } = await import('ws');
     const code = await new Promise<number>((resolve) => {
       const ws = new WebSocket(started.StreamUrl!);
-      ws.on('open', () => ws.send(JSON.stringify({ MessageSchemaVersion: '1.0', RequestId: 'x', TokenValue: 'forged', ClientId: 'x', ClientVersion: CLIENT_VERSION })));
+      ws.on('open', () =>
+        ws.send(
+          JSON.stringify({
+            MessageSchemaVersion: '1.0',
+            RequestId: 'x',
+            TokenValue: 'forged',
+            ClientId: 'x',
+            ClientVersion: CLIENT_VERSION,
+          }),
+        ),
+      );
       ws.on('close', (c) => resolve(c));
     });
     assert.equal(code, 1008);

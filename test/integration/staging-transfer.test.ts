@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LIVE_CHUNK_MAX_BYTES, LIVE_POLICY_SLACK_SECONDS, MAX_PRESIGN_SECONDS } from '../../src/core/defaults';
 import { checkFileName, sha256Hex, stageFile, stagedKey } from '../../src/core/staging';
-import { createLiveOutputTarget, presignedDownloadUrl, presignLifetimeSeconds, runPrefixOf } from '../../src/core/transfer';
+import {
+  createLiveOutputTarget,
+  presignedDownloadUrl,
+  presignLifetimeSeconds,
+  runPrefixOf,
+} from '../../src/core/transfer';
 import { withSandbox } from '../support/sandbox';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -23,7 +28,13 @@ describe('staging and transfer URLs on the sandbox', async () => {
     assert.match(sha, /^[0-9a-f]{64}$/);
     const before = puts();
     const first = await stageFile(s3, { bucket, keyPrefix: 'p/', fileName: 'a.py', content });
-    assert.deepEqual(first, { bucket, key: `p/staged/${sha}/a.py`, sha256: sha, size: content.byteLength, uploaded: true });
+    assert.deepEqual(first, {
+      bucket,
+      key: `p/staged/${sha}/a.py`,
+      sha256: sha,
+      size: content.byteLength,
+      uploaded: true,
+    });
     assert.equal(first.key, stagedKey('p/', sha, 'a.py'));
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: first.key }));
     assert.equal(head.Metadata?.sha256, sha);
@@ -38,25 +49,52 @@ describe('staging and transfer URLs on the sandbox', async () => {
     const content = bytes('echo original\n');
     const staged = await stageFile(s3, { bucket, keyPrefix: 'q/', fileName: 'b.sh', content });
     // Same length, other bytes, the right metadata: the length matches, the content does not.
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: staged.key, Body: 'echo tampered\n', Metadata: { sha256: staged.sha256 } }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: staged.key,
+        Body: 'echo tampered\n',
+        Metadata: { sha256: staged.sha256 },
+      }),
+    );
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: staged.key, Body: 'echo tamper!!\n', Metadata: {} }));
     const again = await stageFile(s3, { bucket, keyPrefix: 'q/', fileName: 'b.sh', content });
     assert.equal(again.uploaded, true);
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: staged.key }));
     assert.equal(await got.Body!.transformToString(), 'echo original\n');
     // Same metadata, other length.
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: staged.key, Body: 'x', Metadata: { sha256: staged.sha256 } }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: staged.key, Body: 'x', Metadata: { sha256: staged.sha256 } }),
+    );
     assert.equal((await stageFile(s3, { bucket, keyPrefix: 'q/', fileName: 'b.sh', content })).uploaded, true);
   });
 
   test('a missing bucket is the SDK error, not a silent upload', async () => {
-    await assert.rejects(stageFile(s3, { bucket: 'no-such-bucket-here', keyPrefix: '', fileName: 'c.py', content: bytes('x') }), (error: Error) => /NoSuchBucket|NotFound/.test(error.name));
+    await assert.rejects(
+      stageFile(s3, { bucket: 'no-such-bucket-here', keyPrefix: '', fileName: 'c.py', content: bytes('x') }),
+      (error: Error) => /NoSuchBucket|NotFound/.test(error.name),
+    );
   });
 
   test('file names: plain names pass, directories, dots and control characters do not', () => {
     for (const ok of ['a.py', 'with space.sh', 'ünïcode.py', '.hidden', '..x']) assert.equal(checkFileName(ok), ok);
-    for (const bad of ['', '.', '..', 'a/b.py', 'a\\b.py', 'tab\there.py', 'nul\u0000.py', 'line\nbreak.py', '\u001f.py']) {
-      assert.throws(() => checkFileName(bad), (error: Error & { code?: string }) => error.code === 'InvalidFileName' && error.message.includes(JSON.stringify(bad)), bad);
+    for (const bad of [
+      '',
+      '.',
+      '..',
+      'a/b.py',
+      'a\\b.py',
+      'tab\there.py',
+      'nul\u0000.py',
+      'line\nbreak.py',
+      '\u001f.py',
+    ]) {
+      assert.throws(
+        () => checkFileName(bad),
+        (error: Error & { code?: string }) =>
+          error.code === 'InvalidFileName' && error.message.includes(JSON.stringify(bad)),
+        bad,
+      );
     }
   });
 
@@ -72,8 +110,17 @@ describe('staging and transfer URLs on the sandbox', async () => {
     const runPrefix = runPrefixOf('ec2-runner/', `run-${Date.now()}`);
     const target = await createLiveOutputTarget(s3, bucket, runPrefix, 300);
     assert.equal(target.keyPrefix, runPrefix);
-    const policy = JSON.parse(Buffer.from(target.fields.Policy, 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
-    assert.deepEqual(policy.conditions.filter((c) => Array.isArray(c)), [['starts-with', '$key', runPrefix], ['content-length-range', 0, LIVE_CHUNK_MAX_BYTES]]);
+    const policy = JSON.parse(Buffer.from(target.fields.Policy, 'base64').toString('utf8')) as {
+      expiration: string;
+      conditions: unknown[];
+    };
+    assert.deepEqual(
+      policy.conditions.filter((c) => Array.isArray(c)),
+      [
+        ['starts-with', '$key', runPrefix],
+        ['content-length-range', 0, LIVE_CHUNK_MAX_BYTES],
+      ],
+    );
     const expiresInS = (Date.parse(policy.expiration) - Date.now()) / 1000;
     assert.ok(expiresInS > 280 && expiresInS <= 301, `expires in ${expiresInS} s`);
     const post = async (key: string, body: string) => {

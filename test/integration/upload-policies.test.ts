@@ -10,7 +10,11 @@ import { createLiveOutputTarget, runPrefixOf } from '../../src/core/transfer';
 import { specOf } from '../support/commandSpec';
 import { withSandbox } from '../support/sandbox';
 
-async function post(url: string, fields: Record<string, string>, key: string): Promise<{ status: number; text: string }> {
+async function post(
+  url: string,
+  fields: Record<string, string>,
+  key: string,
+): Promise<{ status: number; text: string }> {
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, name === 'key' ? key : value);
   form.append('file', new Blob(['forged output']), 'output');
@@ -32,7 +36,10 @@ describe('per-instance upload policies', async () => {
     assert.equal((await post(target.url, target.fields, own)).status, 204);
     const forged = await post(target.url, target.fields, chunkKey(target.keyPrefix, b, 0));
     assert.equal(forged.status, 403);
-    assert.match(forged.text, /<Code>AccessDenied<\/Code><Message>Invalid according to Policy: Policy Condition failed/);
+    assert.match(
+      forged.text,
+      /<Code>AccessDenied<\/Code><Message>Invalid according to Policy: Policy Condition failed/,
+    );
     const outside = await post(target.url, target.fields, `${runPrefix}${a}x/00000000`);
     assert.equal(outside.status, 403, 'a sibling prefix that merely starts with the id is refused too');
   });
@@ -40,14 +47,27 @@ describe('per-instance upload policies', async () => {
   test('a shared (tag-target) policy covers every instance of the run, and no other run', async () => {
     const target = await createLiveOutputTarget(s3, fx.info.bucket, runPrefix, 600);
     assert.equal((await post(target.url, target.fields, chunkKey(runPrefix, b, 1))).status, 204);
-    assert.equal((await post(target.url, target.fields, chunkKey(runPrefixOf('ec2-runner/', 'ffffffffffffffff'), b, 1))).status, 403);
+    assert.equal(
+      (await post(target.url, target.fields, chunkKey(runPrefixOf('ec2-runner/', 'ffffffffffffffff'), b, 1))).status,
+      403,
+    );
   });
 
-  test('a renewal command carries exactly one instance\'s policy', async () => {
+  test("a renewal command carries exactly one instance's policy", async () => {
     const target = await createLiveOutputTarget(s3, fx.info.bucket, runPrefix, 600, b);
-    const spec = specOf(buildRenewalCommands('0123456789abcdef', target)) as { mode?: string; output?: { fields: Array<[string, string]> } };
+    const spec = specOf(buildRenewalCommands('0123456789abcdef', target)) as {
+      mode?: string;
+      output?: { fields: Array<[string, string]> };
+    };
     assert.equal(spec.mode, 'renew');
-    const policy = JSON.parse(Buffer.from(Object.fromEntries(spec.output!.fields)['Policy'], 'base64').toString('utf8')) as { conditions: unknown[] };
-    assert.ok(policy.conditions.some((c) => Array.isArray(c) && c[0] === 'starts-with' && c[1] === '$key' && c[2] === `${runPrefix}${b}/`), JSON.stringify(policy.conditions));
+    const policy = JSON.parse(
+      Buffer.from(Object.fromEntries(spec.output!.fields)['Policy'], 'base64').toString('utf8'),
+    ) as { conditions: unknown[] };
+    assert.ok(
+      policy.conditions.some(
+        (c) => Array.isArray(c) && c[0] === 'starts-with' && c[1] === '$key' && c[2] === `${runPrefix}${b}/`,
+      ),
+      JSON.stringify(policy.conditions),
+    );
   });
 });

@@ -46,7 +46,11 @@ export function runLocally(script: ScriptCase): LocalOutcome {
  * A script with interleaved stdout/stderr over ~`seconds`, some non-ASCII and some invalid UTF-8,
  * ending with `exitCode`. `tag` makes each instance's content (and staged key) distinct.
  */
-export function chattyPython(tag: string, exitCode: number, options: { lines?: number; seconds?: number; rawBytes?: boolean; lineBytes?: number } = {}): ScriptCase {
+export function chattyPython(
+  tag: string,
+  exitCode: number,
+  options: { lines?: number; seconds?: number; rawBytes?: boolean; lineBytes?: number } = {},
+): ScriptCase {
   const lines = options.lines ?? 20;
   const pause = (options.seconds ?? 0.5) / lines;
   return {
@@ -76,7 +80,11 @@ export interface CollectedRun {
 }
 
 /** Starts a run and waits for it, collecting every byte delivered through onOutput per stream. */
-export async function runCollecting(engine: Engine, request: RunRequest, onFirstOutput?: (commandId: string) => void): Promise<CollectedRun> {
+export async function runCollecting(
+  engine: Engine,
+  request: RunRequest,
+  onFirstOutput?: (commandId: string) => void,
+): Promise<CollectedRun> {
   const handle = await engine.start(request);
   const chunks: OutputChunk[] = [];
   handle.onOutput((chunk) => {
@@ -84,13 +92,19 @@ export async function runCollecting(engine: Engine, request: RunRequest, onFirst
     chunks.push(chunk);
   });
   const result = await handle.wait();
-  const bytes = (stream: 'stdout' | 'stderr') => Buffer.concat(chunks.filter((c) => c.stream === stream).map((c) => c.data));
+  const bytes = (stream: 'stdout' | 'stderr') =>
+    Buffer.concat(chunks.filter((c) => c.stream === stream).map((c) => c.data));
   return { commandId: handle.commandId, result, stdout: bytes('stdout'), stderr: bytes('stderr') };
 }
 
 export function fileRequest(script: ScriptCase, instanceId: string, extra: Partial<RunRequest> = {}): RunRequest {
   return {
-    source: { kind: 'file', fileName: script.fileName, content: Buffer.from(script.content, 'utf8'), args: script.args },
+    source: {
+      kind: 'file',
+      fileName: script.fileName,
+      content: Buffer.from(script.content, 'utf8'),
+      args: script.args,
+    },
     target: { kind: 'instances', instanceIds: [instanceId] },
     ...extra,
   };
@@ -114,14 +128,22 @@ export function asSsmShowsIt(local: Buffer, maxBytes: number): string {
  * does: SSM's stdout must be the local stdout as the agent cuts it, and SSM's stderr the local
  * stderr plus the wrapper's notes (compared without them; when cut, as far as it goes).
  */
-export function ssmOutputMismatch(invocation: { stdout: string; stderr: string }, local: LocalOutcome): string | undefined {
+export function ssmOutputMismatch(
+  invocation: { stdout: string; stderr: string },
+  local: LocalOutcome,
+): string | undefined {
   const stdout = asSsmShowsIt(local.stdout, MAX_STDOUT_CONTENT_BYTES);
-  if (invocation.stdout !== stdout) return `SSM stdout differs from the local run (${Buffer.byteLength(invocation.stdout)}/${Buffer.byteLength(stdout)} bytes)`;
+  if (invocation.stdout !== stdout)
+    return `SSM stdout differs from the local run (${Buffer.byteLength(invocation.stdout)}/${Buffer.byteLength(stdout)} bytes)`;
   const stderr = invocation.stderr.replace(WRAPPER_NOTE, '');
   const localStderr = local.stderr.toString('utf8');
   const cut = invocation.stderr.endsWith(OUTPUT_TRUNCATED_SUFFIX);
-  const same = cut ? localStderr.startsWith(stderr.slice(0, -OUTPUT_TRUNCATED_SUFFIX.length).replace(/\uFFFD+$/, '')) : stderr === localStderr;
-  return same ? undefined : `SSM stderr differs from the local run (${Buffer.byteLength(stderr)}/${local.stderr.byteLength} bytes without the wrapper's notes)`;
+  const same = cut
+    ? localStderr.startsWith(stderr.slice(0, -OUTPUT_TRUNCATED_SUFFIX.length).replace(/\uFFFD+$/, ''))
+    : stderr === localStderr;
+  return same
+    ? undefined
+    : `SSM stderr differs from the local run (${Buffer.byteLength(stderr)}/${local.stderr.byteLength} bytes without the wrapper's notes)`;
 }
 
 /** What the reliability files share: a sandbox, an engine on it, its Online instances, a scratch dir; knobs reset after each test. */
@@ -131,10 +153,22 @@ export interface FaultBench {
   online: string[];
   dir: string;
   /** Runs `script` through the engine and asserts it matches the local run exactly (status, exit code, bytes, nothing left running). */
-  assertMatchesLocal(script: ScriptCase, instanceId?: string, onFirstOutput?: (commandId: string) => void): Promise<CollectedRun>;
+  assertMatchesLocal(
+    script: ScriptCase,
+    instanceId?: string,
+    onFirstOutput?: (commandId: string) => void,
+  ): Promise<CollectedRun>;
 }
 
-export const CALM_KNOBS = { latencyMs: 0, throttleRps: 0, faultRate: 0, deliveryDelayMs: 200, postObjectFailStatus: 0, deny: [], foreignBuckets: [] };
+export const CALM_KNOBS = {
+  latencyMs: 0,
+  throttleRps: 0,
+  faultRate: 0,
+  deliveryDelayMs: 200,
+  postObjectFailStatus: 0,
+  deny: [],
+  foreignBuckets: [],
+};
 
 export async function faultBench(fx: SandboxFixture, engine: Engine): Promise<FaultBench> {
   const online = fx.onlineInstanceIds;

@@ -13,20 +13,50 @@ import { createEngine } from '../../src/core';
 import { LIVE_OUTPUT_UNAVAILABLE } from '../../src/core/outcome';
 import { startSandbox } from '../../src/sandbox/index';
 import { processesOfCommand } from '../support/runChecks';
-import { CALM_KNOBS, chattyPython, expectedStatus, fileRequest, runCollecting, runLocally, ssmOutputMismatch, type LocalOutcome, type ScriptCase } from './referenceRuns';
+import {
+  CALM_KNOBS,
+  chattyPython,
+  expectedStatus,
+  fileRequest,
+  runCollecting,
+  runLocally,
+  ssmOutputMismatch,
+  type LocalOutcome,
+  type ScriptCase,
+} from './referenceRuns';
 
-interface Knobs { latencyMs: number; throttleRps: number; faultRate: number; postObjectFailStatus: number }
-interface Outcome { ok: boolean; source: 'live' | 'ssm' | 'error'; ms: number; detail?: string; commandId?: string }
+interface Knobs {
+  latencyMs: number;
+  throttleRps: number;
+  faultRate: number;
+  postObjectFailStatus: number;
+}
+interface Outcome {
+  ok: boolean;
+  source: 'live' | 'ssm' | 'error';
+  ms: number;
+  detail?: string;
+  commandId?: string;
+}
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // a test tool's output, not a developer's
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '300' }, minutes: { type: 'string' }, concurrency: { type: 'string', default: '4' }, out: { type: 'string' }, seed: { type: 'string' }, refusals: { type: 'string', default: '0.07' } } });
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '300' },
+    minutes: { type: 'string' },
+    concurrency: { type: 'string', default: '4' },
+    out: { type: 'string' },
+    seed: { type: 'string' },
+    refusals: { type: 'string', default: '0.07' },
+  },
+});
 const RUNS = Number(values.runs);
 const DEADLINE = values.minutes ? Date.now() + Number(values.minutes) * 60_000 : Infinity;
 const CONCURRENCY = Number(values.concurrency);
 const REFUSALS = Number(values.refusals);
 const OUT = values.out ?? join(__dirname, '..', '..', '..', 'docs', 'soak.md');
 let seed = Number(values.seed ?? Date.now() % 1_000_000);
-const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
 
 /** One fault period: most are mild, some harsh, a few break the live channel. */
@@ -42,16 +72,29 @@ function randomKnobs(): Knobs {
 function randomScript(index: number): ScriptCase {
   const kind = random();
   const exitCode = pick([0, 0, 0, 1, 3, 42]);
-  if (kind < 0.6) return chattyPython(`soak${index}`, exitCode, { lines: 1 + Math.floor(random() * 30), seconds: random() * 1.5, rawBytes: random() < 0.5 });
+  if (kind < 0.6)
+    return chattyPython(`soak${index}`, exitCode, {
+      lines: 1 + Math.floor(random() * 30),
+      seconds: random() * 1.5,
+      rawBytes: random() < 0.5,
+    });
   if (kind < 0.85) return chattyPython(`big${index}`, exitCode, { lines: 200, seconds: 0.3, lineBytes: 131 }); // > 24,000 characters: past SSM's cut
-  return { fileName: `shell${index}.sh`, content: `printf 'shell %s\\n' ${index}\necho "to stderr" >&2\nexit ${exitCode}\n` };
+  return {
+    fileName: `shell${index}.sh`,
+    content: `printf 'shell %s\\n' ${index}\necho "to stderr" >&2\nexit ${exitCode}\n`,
+  };
 }
 
 async function main(): Promise<void> {
   const sandbox = await startSandbox({ instances: 4, latencyMs: 0 });
   const { info } = sandbox;
   const online = info.instances.filter((i) => i.pingStatus === 'Online').map((i) => i.instanceId);
-  const engine = createEngine({ region: info.region, endpointUrl: info.endpoint, credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey }, bucket: info.bucket });
+  const engine = createEngine({
+    region: info.region,
+    endpointUrl: info.endpoint,
+    credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey },
+    bucket: info.bucket,
+  });
   const started = Date.now();
   const periods: Knobs[] = [];
   const shake = () => {
@@ -72,27 +115,46 @@ async function main(): Promise<void> {
       const inv = run.result.invocations[0];
       const base = { ms: Date.now() - t0, commandId: run.commandId, source: inv.outputSource };
       if (inv.exitCode !== local.exitCode || inv.status !== expectedStatus(local.exitCode)) {
-        return { ...base, ok: false, detail: `${script.fileName}: ${inv.status} exit ${inv.exitCode}, expected exit ${local.exitCode} (${inv.reason ?? ''})` };
+        return {
+          ...base,
+          ok: false,
+          detail: `${script.fileName}: ${inv.status} exit ${inv.exitCode}, expected exit ${local.exitCode} (${inv.reason ?? ''})`,
+        };
       }
       if (inv.outputSource === 'live') {
         const same = run.stdout.equals(local.stdout) && run.stderr.equals(local.stderr);
-        return { ...base, ok: same, detail: same ? undefined : `${script.fileName}: live output differs (${run.stdout.length}/${local.stdout.length} stdout bytes)` };
+        return {
+          ...base,
+          ok: same,
+          detail: same
+            ? undefined
+            : `${script.fileName}: live output differs (${run.stdout.length}/${local.stdout.length} stdout bytes)`,
+        };
       }
-      if (!(inv.reason ?? '').includes(LIVE_OUTPUT_UNAVAILABLE)) return { ...base, ok: false, detail: `${script.fileName}: SSM output without the note` };
+      if (!(inv.reason ?? '').includes(LIVE_OUTPUT_UNAVAILABLE))
+        return { ...base, ok: false, detail: `${script.fileName}: SSM output without the note` };
       const mismatch = ssmOutputMismatch(inv, local);
       return { ...base, ok: !mismatch, detail: mismatch ? `${script.fileName}: ${mismatch}` : undefined };
     } catch (error) {
-      return { ok: false, source: 'error', ms: Date.now() - t0, detail: `${script.fileName}: ${(error as Error).message}` };
+      return {
+        ok: false,
+        source: 'error',
+        ms: Date.now() - t0,
+        detail: `${script.fileName}: ${(error as Error).message}`,
+      };
     }
   }
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < RUNS && Date.now() < DEADLINE) {
-      const index = next++;
-      const outcome = await one(index);
-      outcomes.push(outcome);
-      if (outcomes.length % 25 === 0) process.stderr.write(`soak: ${outcomes.length} runs, ${outcomes.filter((o) => !o.ok).length} failed\n`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < RUNS && Date.now() < DEADLINE) {
+        const index = next++;
+        const outcome = await one(index);
+        outcomes.push(outcome);
+        if (outcomes.length % 25 === 0)
+          process.stderr.write(`soak: ${outcomes.length} runs, ${outcomes.filter((o) => !o.ok).length} failed\n`);
+      }
+    }),
+  );
   clearInterval(shaker);
   sandbox.configure(CALM_KNOBS);
   const leftRunning = outcomes.flatMap((o) => (o.commandId ? processesOfCommand(o.commandId) : []));
@@ -100,7 +162,9 @@ async function main(): Promise<void> {
   engine.dispose();
   await sandbox.stop();
   writeFileSync(OUT, report(outcomes, periods, stats, Date.now() - started, leftRunning.length));
-  process.stderr.write(`soak: ${outcomes.length} runs, ${outcomes.filter((o) => !o.ok).length} failed; summary in ${OUT}\n`);
+  process.stderr.write(
+    `soak: ${outcomes.length} runs, ${outcomes.filter((o) => !o.ok).length} failed; summary in ${OUT}\n`,
+  );
   process.exitCode = outcomes.every((o) => o.ok) && leftRunning.length === 0 ? 0 : 1;
 }
 
@@ -108,11 +172,20 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
 }
 
-function report(outcomes: Outcome[], periods: Knobs[], stats: Record<string, number>, elapsedMs: number, leftRunning: number): string {
+function report(
+  outcomes: Outcome[],
+  periods: Knobs[],
+  stats: Record<string, number>,
+  elapsedMs: number,
+  leftRunning: number,
+): string {
   const failed = outcomes.filter((o) => !o.ok);
   const ms = outcomes.map((o) => o.ms).sort((a, b) => a - b);
   const count = (f: (k: Knobs) => boolean) => periods.filter(f).length;
-  const calls = Object.entries(stats).filter(([k]) => k.startsWith('ssm:')).map(([k, v]) => `${k} ${v}`).join(', ');
+  const calls = Object.entries(stats)
+    .filter(([k]) => k.startsWith('ssm:'))
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   return `# Soak: random faults, nothing lost
 
 Generated by \`npm run soak\` (test/soak/soak.ts) on ${new Date().toISOString().slice(0, 10)}; seed ${values.seed ?? 'random'}, concurrency ${CONCURRENCY}.

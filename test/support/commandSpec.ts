@@ -12,7 +12,10 @@ export function wrapperTextOf(commands: string[]): string {
 }
 
 /** Decodes the wrapper's embedded run spec (base64 JSON) from a command text. */
-export function specOf(commands: string[]): { file?: { fetch: { url?: string } }; output?: { fields: Array<[string, string]> } } {
+export function specOf(commands: string[]): {
+  file?: { fetch: { url?: string } };
+  output?: { fields: Array<[string, string]> };
+} {
   const match = /^SPEC_BASE64 = "([A-Za-z0-9+/=]+)"$/m.exec(wrapperTextOf(commands));
   assert.ok(match, 'the command embeds a run spec');
   return JSON.parse(Buffer.from(match[1], 'base64').toString('utf8'));

@@ -47,8 +47,20 @@ export class DapClient {
     const index = this.events.findIndex((m) => m.event === event);
     if (index >= 0) return Promise.resolve(this.events.splice(index, 1)[0]);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${event} event within ${timeoutMs} ms (seen: ${this.events.map((e) => e.event).join(', ')})`)), timeoutMs);
-      this.waiters.push({ event, resolve: (message) => { clearTimeout(timer); resolve(message); } });
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`no ${event} event within ${timeoutMs} ms (seen: ${this.events.map((e) => e.event).join(', ')})`),
+          ),
+        timeoutMs,
+      );
+      this.waiters.push({
+        event,
+        resolve: (message) => {
+          clearTimeout(timer);
+          resolve(message);
+        },
+      });
     });
   }
 
@@ -63,7 +75,9 @@ export class DapClient {
       if (headerEnd < 0) return;
       const length = Number(/Content-Length: (\d+)/i.exec(this.buffer.subarray(0, headerEnd).toString('ascii'))?.[1]);
       if (this.buffer.length < headerEnd + 4 + length) return;
-      const message = JSON.parse(this.buffer.subarray(headerEnd + 4, headerEnd + 4 + length).toString('utf8')) as DapMessage;
+      const message = JSON.parse(
+        this.buffer.subarray(headerEnd + 4, headerEnd + 4 + length).toString('utf8'),
+      ) as DapMessage;
       this.buffer = this.buffer.subarray(headerEnd + 4 + length);
       this.dispatch(message);
     }
@@ -82,13 +96,28 @@ export class DapClient {
 }
 
 /** What a debug session in VS Code does up to the first stop: attach, breakpoints, configurationDone. */
-export async function attachAndStop(client: DapClient, options: { localRoot: string; remoteRoot: string; file: string; line: number }) {
-  const init = await client.request('initialize', { clientID: 'ec2-runner-tests', adapterID: 'ec2-runner', pathFormat: 'path', linesStartAt1: true, columnsStartAt1: true });
+export async function attachAndStop(
+  client: DapClient,
+  options: { localRoot: string; remoteRoot: string; file: string; line: number },
+) {
+  const init = await client.request('initialize', {
+    clientID: 'ec2-runner-tests',
+    adapterID: 'ec2-runner',
+    pathFormat: 'path',
+    linesStartAt1: true,
+    columnsStartAt1: true,
+  });
   if (!init.success) throw new Error(`initialize failed: ${init.message}`);
   // debugpy answers attach only after configurationDone.
-  const attached = client.request('attach', { pathMappings: [{ localRoot: options.localRoot, remoteRoot: options.remoteRoot }], justMyCode: true });
+  const attached = client.request('attach', {
+    pathMappings: [{ localRoot: options.localRoot, remoteRoot: options.remoteRoot }],
+    justMyCode: true,
+  });
   await client.waitForEvent('initialized');
-  const breakpoints = await client.request('setBreakpoints', { source: { path: options.file }, breakpoints: [{ line: options.line }] });
+  const breakpoints = await client.request('setBreakpoints', {
+    source: { path: options.file },
+    breakpoints: [{ line: options.line }],
+  });
   const done = await client.request('configurationDone');
   const attach = await attached;
   if (!attach.success || !done.success) throw new Error(`attach failed: ${attach.message ?? done.message}`);
@@ -97,7 +126,10 @@ export async function attachAndStop(client: DapClient, options: { localRoot: str
 }
 
 /** Local variables of the top frame of `threadId`, by name, as the Variables view shows them. */
-export async function localVariables(client: DapClient, threadId: number): Promise<{ frame: DapMessage; values: Record<string, string> }> {
+export async function localVariables(
+  client: DapClient,
+  threadId: number,
+): Promise<{ frame: DapMessage; values: Record<string, string> }> {
   const frames = await client.request('stackTrace', { threadId, startFrame: 0, levels: 1 });
   const frame = frames.body.stackFrames[0];
   const scopes = await client.request('scopes', { frameId: frame.id });

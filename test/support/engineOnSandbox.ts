@@ -13,6 +13,11 @@ export interface EngineOnSandbox {
 
 export function engineOnSandbox(options: SandboxOptions = {}): Promise<EngineOnSandbox> {
   const ready = withSandbox(options).then((fx) => ({ fx, engine: createEngine(fx.engineSettings) }));
-  after(() => ready.then(({ engine }) => engine.dispose(), () => undefined));
+  after(() =>
+    ready.then(
+      ({ engine }) => engine.dispose(),
+      () => undefined,
+    ),
+  );
   return ready;
 }

@@ -43,7 +43,14 @@ export const editorHost = {
   open(path: string, languageId = path.endsWith('.py') ? 'python' : 'shellscript'): FakeDocument {
     let document = this.documents.find((d) => d.uri.path === path);
     if (!document) {
-      document = { uri: FakeUri.file(path), languageId, isUntitled: false, isDirty: false, getText: () => this.files.get(path) ?? '', save: async () => true };
+      document = {
+        uri: FakeUri.file(path),
+        languageId,
+        isUntitled: false,
+        isDirty: false,
+        getText: () => this.files.get(path) ?? '',
+        save: async () => true,
+      };
       this.documents.push(document);
     }
     this.active = document;

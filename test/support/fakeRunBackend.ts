@@ -95,9 +95,18 @@ export class FakeRunBackend implements RunBackend {
     const now = this.clock.now();
     const cancelledAt = this.cancelledAt.get(instance.instanceId);
     if (cancelledAt !== undefined && now >= cancelledAt + (instance.cancelLagMs ?? 300)) {
-      return { instanceId: instance.instanceId, status: 'Cancelled', statusDetails: 'Cancelled', responseCode: -1, stdout: '', stderr: '' };
+      return {
+        instanceId: instance.instanceId,
+        status: 'Cancelled',
+        statusDetails: 'Cancelled',
+        responseCode: -1,
+        stdout: '',
+        stderr: '',
+      };
     }
-    const step = instance.ssm.filter((s) => s.from <= now && (cancelledAt === undefined || s.from <= cancelledAt)).pop();
+    const step = instance.ssm
+      .filter((s) => s.from <= now && (cancelledAt === undefined || s.from <= cancelledAt))
+      .pop();
     if (!step) return undefined;
     return {
       instanceId: instance.instanceId,
@@ -135,7 +144,9 @@ export class FakeRunBackend implements RunBackend {
     await this.enter('getCommand');
     const targets = this.instances.filter((i) => !i.forged);
     const states = targets.map((i) => this.stateOf(i));
-    const done = states.filter((s) => s && ['Success', 'Failed', 'Cancelled', 'TimedOut', 'Undeliverable'].includes(s.status));
+    const done = states.filter(
+      (s) => s && ['Success', 'Failed', 'Cancelled', 'TimedOut', 'Undeliverable'].includes(s.status),
+    );
     const known = states.filter(Boolean).length;
     return {
       commandId,
@@ -200,7 +211,10 @@ const text = (s: string) => new TextEncoder().encode(s);
 /** Frames for a typical script: start, some stdout, exit. */
 export function scriptFrames(stdout: string, exitCode = 0): Frame[][] {
   return [
-    [{ type: 'start', info: { pid: 42 } }, { type: 'stdout', data: text(stdout) }],
+    [
+      { type: 'start', info: { pid: 42 } },
+      { type: 'stdout', data: text(stdout) },
+    ],
     [{ type: 'exit', exitCode }],
   ];
 }

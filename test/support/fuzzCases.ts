@@ -10,7 +10,15 @@ import { readTar, TarFormatError, writeTar } from '../../src/core/archive';
 import { writeArtifacts } from '../../src/core/artifacts';
 import { ARTIFACTS_MAX_BYTES, ARTIFACTS_MAX_FILES } from '../../src/core/defaults';
 import { InstanceProgress } from '../../src/core/progress';
-import { chunkKey, CorruptFramesError, decodeFrames, encodeFrames, isInstanceId, parseChunkKey, type Frame } from '../../src/core/remote';
+import {
+  chunkKey,
+  CorruptFramesError,
+  decodeFrames,
+  encodeFrames,
+  isInstanceId,
+  parseChunkKey,
+  type Frame,
+} from '../../src/core/remote';
 import { seededRandom } from './remoteWrapperSuite';
 import { fixChecksum, paxRecord, paxTar } from './tarFixtures';
 
@@ -28,19 +36,77 @@ type Random = () => number;
 const pick = <T>(next: Random, items: readonly T[]): T => items[Math.floor(next() * items.length)];
 const int = (next: Random, max: number) => Math.floor(next() * max);
 
-const NAME_PARTS = ['a', 'data.csv', 'x'.repeat(120), 'é€😀', '..', '.', '', '.git', '.GIT', 'config', '.vscode', 'node_modules', '.bin', 'C:', 'aux.txt', 'CON', 'a:b', '\\\\host\\share', 'a\\..\\b', '\u001b[31m', '\u0000', '/', 'GIT~1', 'trail. '];
-const NUMBERS = ['-1536', '-512', '-1024', '-2048', '-1', '0', '1', '512', '99999999999999999999', '1e9', '0x200', ' 7', '+3', '1.5', '', 'NaN', '077777777777', '\u0080\u0000\u0000\u0001'];
+const NAME_PARTS = [
+  'a',
+  'data.csv',
+  'x'.repeat(120),
+  'é€😀',
+  '..',
+  '.',
+  '',
+  '.git',
+  '.GIT',
+  'config',
+  '.vscode',
+  'node_modules',
+  '.bin',
+  'C:',
+  'aux.txt',
+  'CON',
+  'a:b',
+  '\\\\host\\share',
+  'a\\..\\b',
+  '\u001b[31m',
+  '\u0000',
+  '/',
+  'GIT~1',
+  'trail. ',
+];
+const NUMBERS = [
+  '-1536',
+  '-512',
+  '-1024',
+  '-2048',
+  '-1',
+  '0',
+  '1',
+  '512',
+  '99999999999999999999',
+  '1e9',
+  '0x200',
+  ' 7',
+  '+3',
+  '1.5',
+  '',
+  'NaN',
+  '077777777777',
+  '\u0080\u0000\u0000\u0001',
+];
 
 function randomName(next: Random): string {
-  return Array.from({ length: 1 + int(next, 3) }, () => pick(next, NAME_PARTS)).join(pick(next, ['/', '/', '/', '\\', '//']));
+  return Array.from({ length: 1 + int(next, 3) }, () => pick(next, NAME_PARTS)).join(
+    pick(next, ['/', '/', '/', '\\', '//']),
+  );
 }
 
 function baseTar(next: Random): Buffer {
   switch (int(next, 4)) {
     case 0:
-      return writeTar(Array.from({ length: 1 + int(next, 4) }, () => ({ path: randomName(next), content: Buffer.alloc(int(next, 1500), 0x61) })));
+      return writeTar(
+        Array.from({ length: 1 + int(next, 4) }, () => ({
+          path: randomName(next),
+          content: Buffer.alloc(int(next, 1500), 0x61),
+        })),
+      );
     case 1: {
-      const raw = Array.from({ length: 1 + int(next, 3) }, () => (next() < 0.5 ? paxRecord(pick(next, ['size', 'path', 'linkpath', 'x']), next() < 0.5 ? pick(next, NUMBERS) : randomName(next)) : `${pick(next, NUMBERS)} size=${pick(next, NUMBERS)}\n`)).join('');
+      const raw = Array.from({ length: 1 + int(next, 3) }, () =>
+        next() < 0.5
+          ? paxRecord(
+              pick(next, ['size', 'path', 'linkpath', 'x']),
+              next() < 0.5 ? pick(next, NUMBERS) : randomName(next),
+            )
+          : `${pick(next, NUMBERS)} size=${pick(next, NUMBERS)}\n`,
+      ).join('');
       return paxTar({ raw }, 'content'.repeat(int(next, 200)));
     }
     case 2:
@@ -130,7 +196,8 @@ export async function fuzzTars(seed: number, count: number): Promise<string> {
         await writeArtifacts(tar, path.join(root, `c${i}`));
         outcomes.written++;
       } catch (error) {
-        if (!(error instanceof RunnerError && EXPECTED_WRITE_ERRORS.has(error.code))) throw new Error(`${where}: the writer threw ${String(error)}`);
+        if (!(error instanceof RunnerError && EXPECTED_WRITE_ERRORS.has(error.code)))
+          throw new Error(`${where}: the writer threw ${String(error)}`);
         outcomes.refusedByWriter++;
       }
     }
@@ -152,15 +219,42 @@ export async function fuzzTars(seed: number, count: number): Promise<string> {
 export async function fuzzKeys(seed: number, count: number): Promise<string> {
   const next = seededRandom(seed + 1);
   const prefix = 'ec2-runner/runs/0123456789abcdef/';
-  const tokens = ['i-', 'mi-', '0123456789abcdef0', 'deadbeef', 'ABCDEF01', '..', '.', '/', '\\', ':', 'C:', '%2e%2e', '00000000', '000000001', '99999999999999999', '-', 'x', 'é', '\u0000', ' '];
+  const tokens = [
+    'i-',
+    'mi-',
+    '0123456789abcdef0',
+    'deadbeef',
+    'ABCDEF01',
+    '..',
+    '.',
+    '/',
+    '\\',
+    ':',
+    'C:',
+    '%2e%2e',
+    '00000000',
+    '000000001',
+    '99999999999999999',
+    '-',
+    'x',
+    'é',
+    '\u0000',
+    ' ',
+  ];
   let parsed = 0;
   for (let i = 0; i < count; i++) {
     const start = next() < 0.8 ? prefix : pick(next, ['', 'ec2-runner/runs/', prefix.slice(0, -1), 'other/']);
     let rest: string;
     if (next() < 0.5) {
       // Shaped like a chunk key (id / sequence), then maybe spoiled with a token at a random place.
-      const hex = Array.from({ length: 6 + int(next, 14) }, () => pick(next, [...'0123456789abcdef', ...'0123456789abcdef', 'A', 'g'])).join('');
-      rest = `${pick(next, ['i-', 'i-', 'mi-', 'I-', ''])}${hex}/${'0'.repeat(int(next, 4))}${int(next, 100_000_000)}`.replace(/\/(\d+)$/, (_, d: string) => `/${d.padStart(7 + int(next, 3), '0')}`);
+      const hex = Array.from({ length: 6 + int(next, 14) }, () =>
+        pick(next, [...'0123456789abcdef', ...'0123456789abcdef', 'A', 'g']),
+      ).join('');
+      rest =
+        `${pick(next, ['i-', 'i-', 'mi-', 'I-', ''])}${hex}/${'0'.repeat(int(next, 4))}${int(next, 100_000_000)}`.replace(
+          /\/(\d+)$/,
+          (_, d: string) => `/${d.padStart(7 + int(next, 3), '0')}`,
+        );
       if (next() < 0.3) {
         const at = int(next, rest.length + 1);
         rest = rest.slice(0, at) + pick(next, tokens) + rest.slice(at);
@@ -175,11 +269,16 @@ export async function fuzzKeys(seed: number, count: number): Promise<string> {
     assert.ok(isInstanceId(result.instanceId), `${key} gave ${result.instanceId}`);
     assert.ok(Number.isSafeInteger(result.seq) && result.seq >= 0, key);
     for (const p of [path.posix, path.win32]) {
-      assert.equal(p.dirname(p.join('/root', result.instanceId)), p.join('/root'), `${result.instanceId} is not one path part`);
+      assert.equal(
+        p.dirname(p.join('/root', result.instanceId)),
+        p.join('/root'),
+        `${result.instanceId} is not one path part`,
+      );
     }
   }
   // Valid keys are produced too, so the positive side is exercised.
-  for (const id of ['i-0123456789abcdef0', 'mi-0123456789abcdef0', 'i-deadbeef']) assert.deepEqual(parseChunkKey(prefix, chunkKey(prefix, id, 7)), { instanceId: id, seq: 7 });
+  for (const id of ['i-0123456789abcdef0', 'mi-0123456789abcdef0', 'i-deadbeef'])
+    assert.deepEqual(parseChunkKey(prefix, chunkKey(prefix, id, 7)), { instanceId: id, seq: 7 });
   assert.ok(parsed > 0, 'no fuzzed key parsed');
   return `key fuzz: ${parsed} of ${count} keys parsed`;
 }
@@ -188,13 +287,22 @@ export async function fuzzFrames(seed: number, count: number): Promise<string> {
   const next = seededRandom(seed + 2);
   const frameOf = (): Frame => {
     switch (int(next, 7)) {
-      case 0: return { type: 'start', info: { pid: int(next, 9999) } };
-      case 1: return { type: 'stdout', data: Buffer.from('out'.repeat(int(next, 50))) };
-      case 2: return { type: 'stderr', data: Buffer.from([int(next, 256), int(next, 256)]) };
-      case 3: return { type: 'result', data: Buffer.from(pick(next, ['{"ok":true}', '[1,2', 'null', '"x"'])) };
-      case 4: return { type: 'artifacts', data: mutateTar(next, baseTar(next)) };
-      case 5: return next() < 0.5 ? { type: 'exit', exitCode: int(next, 256) - 1 } : { type: 'exit', exitCode: 137, signal: 9 };
-      default: return { type: 'error', message: 'wrapper failed' };
+      case 0:
+        return { type: 'start', info: { pid: int(next, 9999) } };
+      case 1:
+        return { type: 'stdout', data: Buffer.from('out'.repeat(int(next, 50))) };
+      case 2:
+        return { type: 'stderr', data: Buffer.from([int(next, 256), int(next, 256)]) };
+      case 3:
+        return { type: 'result', data: Buffer.from(pick(next, ['{"ok":true}', '[1,2', 'null', '"x"'])) };
+      case 4:
+        return { type: 'artifacts', data: mutateTar(next, baseTar(next)) };
+      case 5:
+        return next() < 0.5
+          ? { type: 'exit', exitCode: int(next, 256) - 1 }
+          : { type: 'exit', exitCode: 137, signal: 9 };
+      default:
+        return { type: 'error', message: 'wrapper failed' };
     }
   };
   let decoded = 0;

@@ -3,7 +3,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildRemoteCommands, type LiveOutputTarget, type RemotePayload, type RemoteRunSpec } from '../../src/core/remote';
+import {
+  buildRemoteCommands,
+  type LiveOutputTarget,
+  type RemotePayload,
+  type RemoteRunSpec,
+} from '../../src/core/remote';
 import { assembleLiveOutput, type LiveOutput, type LocalRun, runCommandsLocally, scratchDir } from './remoteRun';
 
 /** Where staged files and live output live: S3 (sandbox) or the loopback test server. */
@@ -35,7 +40,11 @@ export interface RemoteCase {
   /** Called while the command runs, with the run's key prefix (e.g. to wait for live output). */
   whileRunning?: (keyPrefix: string, markerDir: string) => Promise<void>;
   /** Called after the command, on the same "instance" (same TMPDIR), e.g. to run a renewal command there. */
-  afterRun?: (runOnInstance: (commands: string[]) => Promise<LocalRun>, runId: string, target: LiveOutputTarget) => Promise<void>;
+  afterRun?: (
+    runOnInstance: (commands: string[]) => Promise<LocalRun>,
+    runId: string,
+    target: LiveOutputTarget,
+  ) => Promise<void>;
 }
 
 export interface RemoteOutcome {
@@ -65,7 +74,8 @@ export async function runRemote(transport: RemoteTransport, remoteCase: RemoteCa
     };
     if (remoteCase.shellCommand !== undefined) spec.shellCommand = remoteCase.shellCommand;
     else {
-      const script = typeof remoteCase.script === 'string' ? Buffer.from(remoteCase.script) : Buffer.from(remoteCase.script ?? '');
+      const script =
+        typeof remoteCase.script === 'string' ? Buffer.from(remoteCase.script) : Buffer.from(remoteCase.script ?? '');
       const fileName = remoteCase.fileName ?? 'script.py';
       spec.payload = {
         fileName,
@@ -93,16 +103,46 @@ export async function runRemote(transport: RemoteTransport, remoteCase: RemoteCa
 
 /** Arguments a shell would mangle; each must reach the script byte for byte. */
 export const HOSTILE_ARGS: string[] = [
-  '', ' ', 'two words', "it's", '"double"', '$(touch pwned)', '`id`', '$HOME', '${PATH}', 'a\nb', 'tab\there', '\r\n',
-  '\\', '\\n', '; exit 9', '| cat', '&& echo hi', '*', '~', '-n', '--', '#comment', 'EC2RUNNER_EOF', "'EC2RUNNER_EOF'",
-  'é ñ 中文 🎉', '\u0001\u0002\u001b[31m\u007f', 'trailing newlines\n\n', '\u00a0nbsp', 'x'.repeat(1000),
+  '',
+  ' ',
+  'two words',
+  "it's",
+  '"double"',
+  '$(touch pwned)',
+  '`id`',
+  '$HOME',
+  '${PATH}',
+  'a\nb',
+  'tab\there',
+  '\r\n',
+  '\\',
+  '\\n',
+  '; exit 9',
+  '| cat',
+  '&& echo hi',
+  '*',
+  '~',
+  '-n',
+  '--',
+  '#comment',
+  'EC2RUNNER_EOF',
+  "'EC2RUNNER_EOF'",
+  'é ñ 中文 🎉',
+  '\u0001\u0002\u001b[31m\u007f',
+  'trailing newlines\n\n',
+  '\u00a0nbsp',
+  'x'.repeat(1000),
 ];
 
 /** Python preamble for test scripts: records that the script ran. */
 export const MARK_RAN = 'import os\nopen(os.environ["EC2R_TEST_MARKER"], "w").close()\n';
 
 /** Polls `condition` every 20 ms until true or `timeoutMs` passes. */
-export async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+export async function waitFor(
+  condition: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

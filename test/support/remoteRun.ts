@@ -91,7 +91,11 @@ export interface LiveOutput {
 }
 
 /** Decodes one instance's objects in sequence order, insisting on 0..n-1 with no gap. */
-export function assembleLiveOutput(objects: Map<string, Uint8Array>, keyPrefix: string, instanceId = LOCAL_INSTANCE_ID): LiveOutput {
+export function assembleLiveOutput(
+  objects: Map<string, Uint8Array>,
+  keyPrefix: string,
+  instanceId = LOCAL_INSTANCE_ID,
+): LiveOutput {
   const chunks = [...objects.entries()]
     .map(([key, body]) => ({ parsed: parseChunkKey(keyPrefix, key), body }))
     .filter((chunk) => chunk.parsed?.instanceId === instanceId)
@@ -100,7 +104,14 @@ export function assembleLiveOutput(objects: Map<string, Uint8Array>, keyPrefix: 
     if (chunk.parsed!.seq !== index) throw new Error(`live output has a gap: object ${index} missing`);
   });
   const frames = chunks.flatMap((chunk) => decodeFrames(chunk.body));
-  const output: LiveOutput = { frames, streams: [], stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), errors: [], objectCount: chunks.length };
+  const output: LiveOutput = {
+    frames,
+    streams: [],
+    stdout: Buffer.alloc(0),
+    stderr: Buffer.alloc(0),
+    errors: [],
+    objectCount: chunks.length,
+  };
   for (const frame of frames) {
     switch (frame.type) {
       case 'stdout':
@@ -114,7 +125,10 @@ export function assembleLiveOutput(objects: Map<string, Uint8Array>, keyPrefix: 
         output.result = Buffer.from(frame.data);
         break;
       case 'exit':
-        output.exit = frame.signal === undefined ? { exitCode: frame.exitCode } : { exitCode: frame.exitCode, signal: frame.signal };
+        output.exit =
+          frame.signal === undefined
+            ? { exitCode: frame.exitCode }
+            : { exitCode: frame.exitCode, signal: frame.signal };
         break;
       case 'error':
         output.errors.push(frame.message);
@@ -130,7 +144,11 @@ export function assembleLiveOutput(objects: Map<string, Uint8Array>, keyPrefix: 
 
 /** The directory of the real python3 (not a version-manager shim, which costs ~0.3 s per start). */
 export function realPythonDir(): string {
-  const result = spawnSync('python3', ['-c', 'import os, sys; print(os.path.dirname(os.path.realpath(sys.executable)))'], { encoding: 'utf8' });
+  const result = spawnSync(
+    'python3',
+    ['-c', 'import os, sys; print(os.path.dirname(os.path.realpath(sys.executable)))'],
+    { encoding: 'utf8' },
+  );
   if (result.status !== 0) throw new Error(`python3 is needed for the wrapper tests: ${result.stderr}`);
   return result.stdout.trim();
 }

@@ -17,20 +17,32 @@ export function sandboxTransport(fixture: SandboxFixture): { transport: RemoteTr
   const transport: RemoteTransport = {
     async stage(body, fileName, broken) {
       const key = `${KEY_PREFIX}staged/${createHash('sha256').update(body).digest('hex')}/${fileName}`;
-      if (broken !== 'missing') await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ServerSideEncryption: 'AES256' }));
+      if (broken !== 'missing')
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ServerSideEncryption: 'AES256' }));
       // "refused": a URL signed an hour ago for one minute, i.e. expired, as after a long delivery delay.
-      const signing = broken === 'refused' ? { signingDate: new Date(Date.now() - 3_600_000), expiresIn: 60 } : { expiresIn: URL_LIFETIME_SECONDS };
-      return { kind: 'presigned', url: await getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), signing) };
+      const signing =
+        broken === 'refused'
+          ? { signingDate: new Date(Date.now() - 3_600_000), expiresIn: 60 }
+          : { expiresIn: URL_LIFETIME_SECONDS };
+      return {
+        kind: 'presigned',
+        url: await getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), signing),
+      };
     },
     async liveOutput(runId) {
       const runPrefix = runPrefixOf(KEY_PREFIX, runId);
-      return { target: await createLiveOutputTarget(s3, bucket, runPrefix, URL_LIFETIME_SECONDS), outputLocation: `s3://${bucket}/${runPrefix}` };
+      return {
+        target: await createLiveOutputTarget(s3, bucket, runPrefix, URL_LIFETIME_SECONDS),
+        outputLocation: `s3://${bucket}/${runPrefix}`,
+      };
     },
     async objects(keyPrefix) {
       const objects = new Map<string, Uint8Array>();
       let token: string | undefined;
       do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, ContinuationToken: token }));
+        const page = await s3.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, ContinuationToken: token }),
+        );
         for (const { Key } of page.Contents ?? []) {
           const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key }));
           objects.set(Key!, await object.Body!.transformToByteArray());
@@ -42,4 +54,3 @@ export function sandboxTransport(fixture: SandboxFixture): { transport: RemoteTr
   };
   return { transport, s3 };
 }
-

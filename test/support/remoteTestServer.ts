@@ -53,7 +53,11 @@ export class RemoteTestServer {
   private failPost: (attempt: number) => number | undefined = () => undefined;
   private readonly keyPrefixes = new Set<string>();
   private readonly staged = new Map<string, { body: Buffer; status: number }>();
-  private readonly policyFields = { bucket: 'test-bucket', Policy: randomBytes(24).toString('base64'), 'X-Amz-Signature': randomBytes(32).toString('hex') };
+  private readonly policyFields = {
+    bucket: 'test-bucket',
+    Policy: randomBytes(24).toString('base64'),
+    'X-Amz-Signature': randomBytes(32).toString('hex'),
+  };
 
   private constructor(
     private readonly server: Server,
@@ -95,7 +99,8 @@ export class RemoteTestServer {
     if (request.method === 'GET') {
       const staged = this.staged.get(request.url ?? '');
       if (!staged) return void response.writeHead(404).end('<Error><Code>NoSuchKey</Code></Error>');
-      if (staged.status !== 200) return void response.writeHead(staged.status).end('<Error><Code>AccessDenied</Code></Error>');
+      if (staged.status !== 200)
+        return void response.writeHead(staged.status).end('<Error><Code>AccessDenied</Code></Error>');
       return void response.writeHead(200, { 'content-length': staged.body.length }).end(staged.body);
     }
     if (request.method !== 'POST' || request.url !== '/upload') return void response.writeHead(405).end();
@@ -106,11 +111,16 @@ export class RemoteTestServer {
     const file = parts[parts.length - 1];
     const problems = [
       file?.name !== 'file' && 'the file part is not last',
-      ...Object.entries(this.policyFields).map(([name, value]) => fields.get(name) !== value && `field ${name} missing or changed`),
+      ...Object.entries(this.policyFields).map(
+        ([name, value]) => fields.get(name) !== value && `field ${name} missing or changed`,
+      ),
       ![...this.keyPrefixes].some((prefix) => fields.get('key')?.startsWith(prefix)) && 'key outside the policy prefix',
       file && file.body.length > MAX_OBJECT_BYTES && 'object over the size cap',
     ].filter(Boolean);
-    if (problems.length) return void response.writeHead(400).end(`<Error><Code>InvalidPolicy</Code><Message>${problems.join('; ')}</Message></Error>`);
+    if (problems.length)
+      return void response
+        .writeHead(400)
+        .end(`<Error><Code>InvalidPolicy</Code><Message>${problems.join('; ')}</Message></Error>`);
     this.objects.set(fields.get('key')!, file.body);
     response.writeHead(204).end();
   }
@@ -124,8 +134,14 @@ export class RemoteTestServer {
 /** The loopback server as a transport for remoteHarness. */
 export function localTransport(server: RemoteTestServer): RemoteTransport {
   return {
-    stage: async (body, _fileName, broken) => ({ kind: 'presigned', url: server.stage(body, broken === 'missing' ? 404 : broken === 'refused' ? 403 : 200) }),
-    liveOutput: async (runId) => ({ target: server.liveOutputTarget(`runs/${runId}/`), outputLocation: `s3://test-bucket/runs/${runId}/` }),
+    stage: async (body, _fileName, broken) => ({
+      kind: 'presigned',
+      url: server.stage(body, broken === 'missing' ? 404 : broken === 'refused' ? 403 : 200),
+    }),
+    liveOutput: async (runId) => ({
+      target: server.liveOutputTarget(`runs/${runId}/`),
+      outputLocation: `s3://test-bucket/runs/${runId}/`,
+    }),
     objects: async (keyPrefix) => new Map([...server.objects].filter(([key]) => key.startsWith(keyPrefix))),
   };
 }

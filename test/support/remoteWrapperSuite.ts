@@ -58,7 +58,8 @@ export function describeWrapperSuite(title: string, options: WrapperSuiteOptions
       ({ transport, stop } = await options.start());
     });
     after(() => stop());
-    const run = (remoteCase: Omit<RemoteCase, 'path'> & { path?: string }) => runRemote(transport, { path: PYTHON_FIRST_PATH, ...remoteCase });
+    const run = (remoteCase: Omit<RemoteCase, 'path'> & { path?: string }) =>
+      runRemote(transport, { path: PYTHON_FIRST_PATH, ...remoteCase });
 
     test('arguments with quotes, spaces, newlines, $(...), backticks, control characters and non-ASCII arrive byte for byte', async () => {
       const outcome = await run({ script: PRINT_ARGV_HEX, args: HOSTILE_ARGS });
@@ -74,7 +75,11 @@ export function describeWrapperSuite(title: string, options: WrapperSuiteOptions
       for (let runIndex = 0; runIndex < options.randomArgumentRuns; runIndex++) {
         const args = Array.from({ length: 100 }, () => randomArgument(random));
         const outcome = await run({ script: PRINT_ARGV_HEX, args });
-        assert.deepEqual(JSON.parse(outcome.live.stdout.toString()), args.map(hexOf), `seed ${seed} (rerun with EC2R_ARGS_SEED=${seed})`);
+        assert.deepEqual(
+          JSON.parse(outcome.live.stdout.toString()),
+          args.map(hexOf),
+          `seed ${seed} (rerun with EC2R_ARGS_SEED=${seed})`,
+        );
       }
     });
 
@@ -98,15 +103,20 @@ export function describeWrapperSuite(title: string, options: WrapperSuiteOptions
       const ok = await run({ script: 'print("fine")\n' });
       assert.equal(ok.local.exitCode, 0);
       assert.deepEqual(ok.live.exit, { exitCode: 0 });
-      const killed = await run({ script: 'import os, signal, sys\nprint("before")\nsys.stdout.flush()\nos.kill(os.getpid(), signal.SIGKILL)\n' });
+      const killed = await run({
+        script: 'import os, signal, sys\nprint("before")\nsys.stdout.flush()\nos.kill(os.getpid(), signal.SIGKILL)\n',
+      });
       assert.equal(killed.local.exitCode, 137);
       assert.deepEqual(killed.live.exit, { exitCode: 137, signal: 9 });
       assert.equal(killed.live.stdout.toString(), 'before\n');
     });
 
     test('200,000 characters of output and a single 1 MiB line arrive complete', async () => {
-      const script = 'import sys\nfor i in range(2000):\n    print("%05d" % i + "x" * 94)\nsys.stdout.write("y" * 1048576 + "\\n")\n';
-      const expected = Array.from({ length: 2000 }, (_, i) => `${String(i).padStart(5, '0')}${'x'.repeat(94)}\n`).join('') + `${'y'.repeat(1048576)}\n`;
+      const script =
+        'import sys\nfor i in range(2000):\n    print("%05d" % i + "x" * 94)\nsys.stdout.write("y" * 1048576 + "\\n")\n';
+      const expected =
+        Array.from({ length: 2000 }, (_, i) => `${String(i).padStart(5, '0')}${'x'.repeat(94)}\n`).join('') +
+        `${'y'.repeat(1048576)}\n`;
       const outcome = await run({ script });
       assert.equal(outcome.live.stdout.length, expected.length);
       assert.ok(outcome.live.stdout.equals(Buffer.from(expected)), 'live stdout is byte-identical');
@@ -115,31 +125,44 @@ export function describeWrapperSuite(title: string, options: WrapperSuiteOptions
     });
 
     test('non-UTF-8 bytes pass through unchanged', async () => {
-      const script = 'import sys\nsys.stdout.buffer.write(bytes(range(256)) * 4)\nsys.stderr.buffer.write(b"\\xff\\xfe\\x00bad")\n';
+      const script =
+        'import sys\nsys.stdout.buffer.write(bytes(range(256)) * 4)\nsys.stderr.buffer.write(b"\\xff\\xfe\\x00bad")\n';
       const outcome = await run({ script });
-      assert.ok(outcome.live.stdout.equals(Buffer.concat(Array(4).fill(Buffer.from(Array.from({ length: 256 }, (_, i) => i))))));
+      assert.ok(
+        outcome.live.stdout.equals(Buffer.concat(Array(4).fill(Buffer.from(Array.from({ length: 256 }, (_, i) => i))))),
+      );
       assert.ok(outcome.live.stderr.equals(Buffer.from([0xff, 0xfe, 0x00, 0x62, 0x61, 0x64])));
     });
 
     test('alternating stdout/stderr writes keep their order', async () => {
-      const script = 'import sys, time\nfor i in range(6):\n    print("out%d" % i)\n    sys.stdout.flush()\n    time.sleep(0.05)\n    print("err%d" % i, file=sys.stderr)\n    sys.stderr.flush()\n    time.sleep(0.05)\n';
+      const script =
+        'import sys, time\nfor i in range(6):\n    print("out%d" % i)\n    sys.stdout.flush()\n    time.sleep(0.05)\n    print("err%d" % i, file=sys.stderr)\n    sys.stderr.flush()\n    time.sleep(0.05)\n';
       const outcome = await run({ script });
       const expected = Array.from({ length: 6 }, (_, i) => [
         { stream: 'stdout', data: `out${i}\n` },
         { stream: 'stderr', data: `err${i}\n` },
       ]).flat();
-      assert.deepEqual(outcome.live.streams.map((s) => ({ stream: s.stream, data: s.data.toString() })), expected);
+      assert.deepEqual(
+        outcome.live.streams.map((s) => ({ stream: s.stream, data: s.data.toString() })),
+        expected,
+      );
     });
 
     test('output arrives while the script is still running', async () => {
       // The script waits for a file that the test creates only after seeing the first line in "S3".
-      const script = 'import os, sys, time\nprint("ready")\ngo = os.path.join(os.path.dirname(os.environ["EC2R_TEST_MARKER"]), "go")\ndeadline = time.time() + 15\nwhile not os.path.exists(go) and time.time() < deadline:\n    time.sleep(0.02)\nprint("done" if os.path.exists(go) else "not live")\n';
+      const script =
+        'import os, sys, time\nprint("ready")\ngo = os.path.join(os.path.dirname(os.environ["EC2R_TEST_MARKER"]), "go")\ndeadline = time.time() + 15\nwhile not os.path.exists(go) and time.time() < deadline:\n    time.sleep(0.02)\nprint("done" if os.path.exists(go) else "not live")\n';
       let seenAfterMs = -1;
       const started = Date.now();
       const outcome = await run({
         script,
         whileRunning: async (keyPrefix, markerDir) => {
-          await waitFor(async () => [...(await transport.objects(keyPrefix)).values()].some((body) => Buffer.from(body).includes('ready')), 10_000, 'the first line');
+          await waitFor(
+            async () =>
+              [...(await transport.objects(keyPrefix)).values()].some((body) => Buffer.from(body).includes('ready')),
+            10_000,
+            'the first line',
+          );
           seenAfterMs = Date.now() - started;
           writeFileSync(join(markerDir, 'go'), '');
         },
@@ -149,7 +172,10 @@ export function describeWrapperSuite(title: string, options: WrapperSuiteOptions
     });
 
     test('a checksum mismatch runs nothing and says why', async () => {
-      const outcome = await run({ script: `${MARK_RAN}print("ran")\n`, stagedBytes: Buffer.from(`${MARK_RAN}print("tampered")\n`) });
+      const outcome = await run({
+        script: `${MARK_RAN}print("ran")\n`,
+        stagedBytes: Buffer.from(`${MARK_RAN}print("tampered")\n`),
+      });
       assert.equal(outcome.ran, false);
       assert.equal(outcome.local.exitCode, 125);
       assert.deepEqual(outcome.live.exit, { exitCode: 125 });
@@ -158,7 +184,10 @@ export function describeWrapperSuite(title: string, options: WrapperSuiteOptions
       assert.deepEqual(outcome.tmpLeftovers, []);
     });
 
-    for (const [broken, status] of [['missing', 404], ['refused', 403]] as const) {
+    for (const [broken, status] of [
+      ['missing', 404],
+      ['refused', 403],
+    ] as const) {
       test(`a failed download (HTTP ${status}) runs nothing and says why`, async () => {
         const outcome = await run({ script: `${MARK_RAN}print("ran")\n`, broken });
         assert.equal(outcome.ran, false);
@@ -185,9 +214,15 @@ export function describeWrapperSuite(title: string, options: WrapperSuiteOptions
     });
 
     test('working directory, environment, run id and a file name with spaces and non-ASCII letters', async () => {
-      const script = 'import json, os, sys\nprint(json.dumps({"cwd": os.getcwd(), "file": os.path.basename(__file__), "env": [os.environ.get(k) for k in ("GREETING", "EC2_RUNNER_RUN_ID", "PYTHONUNBUFFERED")], "result": os.environ["EC2_RUNNER_RESULT"]}))\n';
+      const script =
+        'import json, os, sys\nprint(json.dumps({"cwd": os.getcwd(), "file": os.path.basename(__file__), "env": [os.environ.get(k) for k in ("GREETING", "EC2_RUNNER_RUN_ID", "PYTHONUNBUFFERED")], "result": os.environ["EC2_RUNNER_RESULT"]}))\n';
       const workingDirectory = realPythonDir();
-      const outcome = await run({ script, fileName: 'my script é.py', workingDirectory, env: { GREETING: 'héllo "world" $x' } });
+      const outcome = await run({
+        script,
+        fileName: 'my script é.py',
+        workingDirectory,
+        env: { GREETING: 'héllo "world" $x' },
+      });
       const seen = JSON.parse(outcome.live.stdout.toString());
       assert.equal(seen.cwd, workingDirectory);
       assert.equal(seen.file, 'my script é.py');
@@ -205,7 +240,10 @@ export function describeWrapperSuite(title: string, options: WrapperSuiteOptions
     });
 
     test('a shell command runs through sh -c with the same channel', async () => {
-      const outcome = await run({ shellCommand: 'printf "%s\\n" "$EC2_RUNNER_RUN_ID" "$GREETING"; echo oops >&2; exit 4', env: { GREETING: "it's $(fine)" } });
+      const outcome = await run({
+        shellCommand: 'printf "%s\\n" "$EC2_RUNNER_RUN_ID" "$GREETING"; echo oops >&2; exit 4',
+        env: { GREETING: "it's $(fine)" },
+      });
       assert.equal(outcome.local.exitCode, 4);
       assert.deepEqual(outcome.live.exit, { exitCode: 4 });
       assert.equal(outcome.live.stdout.toString(), `${outcome.runId}\nit's $(fine)\n`);
@@ -213,16 +251,21 @@ export function describeWrapperSuite(title: string, options: WrapperSuiteOptions
     });
 
     test('SIGTERM to the wrapper reaches the script, and the temp dir is still removed', async () => {
-      const script = 'import signal, sys, time\ndef stop(number, frame):\n    print("got SIGTERM")\n    sys.exit(7)\nsignal.signal(signal.SIGTERM, stop)\nprint("ready")\ntime.sleep(20)\n';
+      const script =
+        'import signal, sys, time\ndef stop(number, frame):\n    print("got SIGTERM")\n    sys.exit(7)\nsignal.signal(signal.SIGTERM, stop)\nprint("ready")\ntime.sleep(20)\n';
       const outcome = await run({
         script,
         whileRunning: async (keyPrefix) => {
           let wrapperPid = 0;
-          await waitFor(async () => {
-            const live = assembleLiveOutput(await transport.objects(keyPrefix), keyPrefix);
-            wrapperPid = Number(live.start?.pid ?? 0);
-            return wrapperPid > 0 && live.stdout.includes('ready');
-          }, 10_000, 'the script to start');
+          await waitFor(
+            async () => {
+              const live = assembleLiveOutput(await transport.objects(keyPrefix), keyPrefix);
+              wrapperPid = Number(live.start?.pid ?? 0);
+              return wrapperPid > 0 && live.stdout.includes('ready');
+            },
+            10_000,
+            'the script to start',
+          );
           process.kill(wrapperPid, 'SIGTERM');
         },
       });

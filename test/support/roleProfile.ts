@@ -36,7 +36,12 @@ export function writeRoleProfile(info: SandboxInfo): RoleProfileFixture {
   return {
     configFile,
     childEnv(base) {
-      const env: NodeJS.ProcessEnv = { ...base, AWS_CONFIG_FILE: configFile, AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_PROFILE: ROLE_PROFILE };
+      const env: NodeJS.ProcessEnv = {
+        ...base,
+        AWS_CONFIG_FILE: configFile,
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+        AWS_PROFILE: ROLE_PROFILE,
+      };
       delete env.AWS_ACCESS_KEY_ID;
       delete env.AWS_SECRET_ACCESS_KEY;
       delete env.AWS_SESSION_TOKEN;

@@ -6,7 +6,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -33,7 +38,11 @@ export function processesOfCommand(commandId: string): number[] {
 
 /** Waits (bounded) until no process of the command is left. */
 export async function nothingLeftRunning(commandId: string, timeoutMs = 10_000): Promise<void> {
-  await eventually(`no process left for command ${commandId}`, () => (processesOfCommand(commandId).length === 0 ? true : undefined), timeoutMs);
+  await eventually(
+    `no process left for command ${commandId}`,
+    () => (processesOfCommand(commandId).length === 0 ? true : undefined),
+    timeoutMs,
+  );
 }
 
 export interface CliResult {
@@ -52,7 +61,10 @@ export interface CliProcess {
 
 /** The built CLI (dist/cli.js) as a child process; killed if it outlives `timeoutMs`. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): CliProcess {
-  const child = spawn(process.execPath, [join(__dirname, '..', '..', '..', 'dist', 'cli.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(__dirname, '..', '..', '..', 'dist', 'cli.js'), ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const watchers: Array<() => void> = [];
@@ -125,9 +137,16 @@ export function linesInOrder(chunks: Array<{ stream: string; data: Uint8Array }>
 }
 
 /** The CLI with its stdout and stderr on ONE pipe (as a terminal shows them), so their order is observable. */
-export function runCliMerged(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
+export function runCliMerged(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; output: string }> {
   const cli = join(__dirname, '..', '..', '..', 'dist', 'cli.js');
-  const child = spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', process.execPath, cli, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', process.execPath, cli, ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const out: Buffer[] = [];
   child.stdout.on('data', (d: Buffer) => out.push(d));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

@@ -2,7 +2,12 @@
 // test needs to point an SDK client, the ec2-runner CLI or the AWS CLI at it.
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
-import { type GetCommandInvocationCommandOutput, GetCommandInvocationCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  type GetCommandInvocationCommandOutput,
+  GetCommandInvocationCommand,
+  ListCommandsCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { type Sandbox, type SandboxInfo, type SandboxOptions, startSandbox } from '../../src/sandbox/index';
 import { sandboxEnvironment } from '../../src/sandbox/environment';
 
@@ -12,7 +17,12 @@ export interface SandboxFixture {
   /** AwsSettings-shaped (src/core/api.ts): region, endpointUrl, credentials. */
   settings: { region: string; endpointUrl: string; credentials: { accessKeyId: string; secretAccessKey: string } };
   /** EngineSettings for `createEngine(...)`: `settings` plus the sandbox's staging bucket. */
-  engineSettings: { region: string; endpointUrl: string; credentials: { accessKeyId: string; secretAccessKey: string }; bucket: string };
+  engineSettings: {
+    region: string;
+    endpointUrl: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+    bucket: string;
+  };
   /** Ids of the instances that start Online (the ones commands can run on). */
   onlineInstanceIds: string[];
   /** Config for `new SSMClient(...)` / `new S3Client({ ...clientConfig, forcePathStyle: true })`. */
@@ -24,7 +34,8 @@ export interface SandboxFixture {
 /** Environment for child processes: no inherited AWS_* settings, no config/credential files, no pager. */
 export function childEnvironment(info: SandboxInfo, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(base)) if (!name.startsWith('AWS_') && name !== 'EC2_RUNNER_BUCKET') env[name] = value;
+  for (const [name, value] of Object.entries(base))
+    if (!name.startsWith('AWS_') && name !== 'EC2_RUNNER_BUCKET') env[name] = value;
   return {
     ...env,
     ...sandboxEnvironment(info),
@@ -53,7 +64,12 @@ export async function withSandbox(options: SandboxOptions = {}): Promise<Sandbox
 }
 
 /** Polls `check` until it returns a value other than undefined; fails with `what` after `timeoutMs`. */
-export async function pollUntil<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
+export async function pollUntil<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -64,7 +80,9 @@ export async function pollUntil<T>(what: string, check: () => Promise<T | undefi
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
@@ -77,18 +95,29 @@ const TERMINAL_STATUSES = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
  * by default until the invocation has ended.
  */
 export async function waitForInvocation(
-  ssm: SSMClient, commandId: string, instanceId: string,
-  { until = (status: string) => TERMINAL_STATUSES.includes(status), timeoutMs = 15_000 }: { until?: (status: string) => boolean; timeoutMs?: number } = {},
+  ssm: SSMClient,
+  commandId: string,
+  instanceId: string,
+  {
+    until = (status: string) => TERMINAL_STATUSES.includes(status),
+    timeoutMs = 15_000,
+  }: { until?: (status: string) => boolean; timeoutMs?: number } = {},
 ): Promise<GetCommandInvocationCommandOutput> {
-  return pollUntil(`invocation ${commandId} on ${instanceId}`, async () => {
-    try {
-      const invocation = await ssm.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
-      return until(invocation.Status ?? '') ? invocation : undefined;
-    } catch (error) {
-      if ((error as Error).name === 'InvocationDoesNotExist') return undefined;
-      throw error;
-    }
-  }, timeoutMs);
+  return pollUntil(
+    `invocation ${commandId} on ${instanceId}`,
+    async () => {
+      try {
+        const invocation = await ssm.send(
+          new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+        );
+        return until(invocation.Status ?? '') ? invocation : undefined;
+      } catch (error) {
+        if ((error as Error).name === 'InvocationDoesNotExist') return undefined;
+        throw error;
+      }
+    },
+    timeoutMs,
+  );
 }
 
 /**
@@ -98,16 +127,33 @@ export async function waitForInvocation(
  * `timeoutSeconds` to less than `agentTimeoutSeconds`.
  */
 export async function assertClientTimeoutCancelled(
-  fx: SandboxFixture, commandId: string, instanceId: string, timeoutSeconds: number, agentTimeoutSeconds: number,
+  fx: SandboxFixture,
+  commandId: string,
+  instanceId: string,
+  timeoutSeconds: number,
+  agentTimeoutSeconds: number,
 ): Promise<void> {
   const ssm = new SSMClient(fx.clientConfig);
   try {
-    assert.ok((fx.sandbox.stats()['ssm:CancelCommand'] ?? 0) >= 1, `the sandbox received ssm:CancelCommand (stats: ${JSON.stringify(fx.sandbox.stats())})`);
+    assert.ok(
+      (fx.sandbox.stats()['ssm:CancelCommand'] ?? 0) >= 1,
+      `the sandbox received ssm:CancelCommand (stats: ${JSON.stringify(fx.sandbox.stats())})`,
+    );
     const invocation = await waitForInvocation(ssm, commandId, instanceId);
-    assert.equal(invocation.Status, 'Cancelled', `SSM's status ${invocation.Status}/${invocation.StatusDetails}: the agent's own timeout ended the run`);
+    assert.equal(
+      invocation.Status,
+      'Cancelled',
+      `SSM's status ${invocation.Status}/${invocation.StatusDetails}: the agent's own timeout ended the run`,
+    );
     const ranMs = Date.parse(invocation.ExecutionEndDateTime!) - Date.parse(invocation.ExecutionStartDateTime!);
-    assert.ok(ranMs >= timeoutSeconds * 1000 - 50, `ran ${ranMs} ms, not before the client timeout of ${timeoutSeconds} s`);
-    assert.ok(ranMs < agentTimeoutSeconds * 1000, `ran ${ranMs} ms: ended before the agent's ${agentTimeoutSeconds} s timeout could have ended it`);
+    assert.ok(
+      ranMs >= timeoutSeconds * 1000 - 50,
+      `ran ${ranMs} ms, not before the client timeout of ${timeoutSeconds} s`,
+    );
+    assert.ok(
+      ranMs < agentTimeoutSeconds * 1000,
+      `ran ${ranMs} ms: ended before the agent's ${agentTimeoutSeconds} s timeout could have ended it`,
+    );
   } finally {
     ssm.destroy();
   }
@@ -118,7 +164,9 @@ export async function latestCommandId(fx: SandboxFixture): Promise<string> {
   const ssm = new SSMClient(fx.clientConfig);
   try {
     const { Commands = [] } = await ssm.send(new ListCommandsCommand({}));
-    const latest = Commands.sort((a, b) => (b.RequestedDateTime?.getTime() ?? 0) - (a.RequestedDateTime?.getTime() ?? 0))[0];
+    const latest = Commands.sort(
+      (a, b) => (b.RequestedDateTime?.getTime() ?? 0) - (a.RequestedDateTime?.getTime() ?? 0),
+    )[0];
     assert.ok(latest?.CommandId, 'a command was sent');
     return latest.CommandId;
   } finally {

@@ -37,7 +37,15 @@ export function tarHeader(fields: { name: string; size: string }): Buffer {
 
 /** A pax header (records from `size`/`path` or `raw` text) followed by one file holding `content`. */
 export function paxTar(records: { size?: string; path?: string; raw?: string }, content: string): Buffer {
-  const text = records.raw ?? [['path', records.path], ['size', records.size]].filter(([, v]) => v !== undefined).map(([k, v]) => paxRecord(k!, v!)).join('');
+  const text =
+    records.raw ??
+    [
+      ['path', records.path],
+      ['size', records.size],
+    ]
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => paxRecord(k!, v!))
+      .join('');
   const pax = Buffer.from(text, 'utf8');
   const body = Buffer.from(content, 'utf8');
   return Buffer.concat([

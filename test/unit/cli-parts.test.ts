@@ -10,7 +10,11 @@ import { outcomeLines } from '../../src/cli/report';
 import { requestFrom } from '../../src/cli/runCommand';
 import { UsageError } from '../../src/cli/usageError';
 
-const invocation = (status: string, exitCode: number | null, extra: Partial<InvocationResult> = {}): InvocationResult => ({
+const invocation = (
+  status: string,
+  exitCode: number | null,
+  extra: Partial<InvocationResult> = {},
+): InvocationResult => ({
   instanceId: `i-${status.toLowerCase().padEnd(17, '0')}`,
   status,
   statusDetails: status,
@@ -25,7 +29,19 @@ const result = (...invocations: InvocationResult[]): RunResult => ({ commandId: 
 
 describe('CLI argument parsing', () => {
   test('global options before the command, script arguments after -- kept verbatim', () => {
-    const args = parseCommandLine(['--profile', 'dev', 'run', 'x.py', '-i', 'i-0123456789abcdef0', '--', '--epochs', '3', '--', '$(x)']);
+    const args = parseCommandLine([
+      '--profile',
+      'dev',
+      'run',
+      'x.py',
+      '-i',
+      'i-0123456789abcdef0',
+      '--',
+      '--epochs',
+      '3',
+      '--',
+      '$(x)',
+    ]);
     assert.equal(args.command, 'run');
     assert.equal(args.values.profile, 'dev');
     assert.deepEqual(args.positionals, ['x.py']);
@@ -33,21 +49,36 @@ describe('CLI argument parsing', () => {
   });
 
   test('an option that does not apply to the command is a usage error', () => {
-    assert.throws(() => parseCommandLine(['status', 'id', '--tag', 'a=b']), (e: unknown) => e instanceof UsageError && /--tag does not apply to `status`/.test(e.message));
+    assert.throws(
+      () => parseCommandLine(['status', 'id', '--tag', 'a=b']),
+      (e: unknown) => e instanceof UsageError && /--tag does not apply to `status`/.test(e.message),
+    );
     assert.throws(() => parseCommandLine(['run', '--bogus']), UsageError);
   });
 
   test('exec joins the words after -- into one command line', async () => {
-    const request = await requestFrom('exec', parseCommandLine(['exec', '-t', 'Role=web', '--timeout', '30', '--', 'df', '-h', '/']));
+    const request = await requestFrom(
+      'exec',
+      parseCommandLine(['exec', '-t', 'Role=web', '--timeout', '30', '--', 'df', '-h', '/']),
+    );
     assert.deepEqual(request.source, { kind: 'command', command: 'df -h /' });
     assert.deepEqual(request.target, { kind: 'tags', tags: [{ key: 'Role', value: 'web' }] });
     assert.equal(request.timeoutSeconds, 30);
   });
 
   test('bad values are usage errors', async () => {
-    await assert.rejects(requestFrom('exec', parseCommandLine(['exec', '-i', 'i-0123456789abcdef0', '--timeout', '1.5', '--', 'x'])), /Timeout "1.5"/);
-    await assert.rejects(requestFrom('exec', parseCommandLine(['exec', '-i', 'i-0123456789abcdef0', '-e', 'NOEQUALS', '--', 'x'])), /not KEY=VALUE/);
-    await assert.rejects(requestFrom('exec', parseCommandLine(['exec', '-i', 'i-0123456789abcdef0', '-t', 'a=b', '--', 'x'])), /either --instance or --tag/);
+    await assert.rejects(
+      requestFrom('exec', parseCommandLine(['exec', '-i', 'i-0123456789abcdef0', '--timeout', '1.5', '--', 'x'])),
+      /Timeout "1.5"/,
+    );
+    await assert.rejects(
+      requestFrom('exec', parseCommandLine(['exec', '-i', 'i-0123456789abcdef0', '-e', 'NOEQUALS', '--', 'x'])),
+      /not KEY=VALUE/,
+    );
+    await assert.rejects(
+      requestFrom('exec', parseCommandLine(['exec', '-i', 'i-0123456789abcdef0', '-t', 'a=b', '--', 'x'])),
+      /either --instance or --tag/,
+    );
   });
 });
 
@@ -69,8 +100,12 @@ describe('CLI exit codes', () => {
 
   test('outcome lines: silent for plain outcomes, one line for a reason, a summary for fleets', () => {
     assert.deepEqual(outcomeLines(result(invocation('Failed', 3, { reason: 'exited with code 3' }))), []);
-    assert.deepEqual(outcomeLines(result(invocation('TimedOut', null, { reason: 'timed out after 2 s' }))), ['ec2-runner: TimedOut: timed out after 2 s']);
-    const lines = outcomeLines(result(invocation('Success', 0), invocation('Failed', 2, { reason: 'exited with code 2' })));
+    assert.deepEqual(outcomeLines(result(invocation('TimedOut', null, { reason: 'timed out after 2 s' }))), [
+      'ec2-runner: TimedOut: timed out after 2 s',
+    ]);
+    const lines = outcomeLines(
+      result(invocation('Success', 0), invocation('Failed', 2, { reason: 'exited with code 2' })),
+    );
     assert.equal(lines.at(-1), 'ec2-runner: 1 of 2 instances succeeded (command c)');
   });
 });
@@ -79,7 +114,11 @@ describe('CLI output printer', () => {
   test('several targets: whole lines with a prefix, partial lines held until their newline', () => {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    const printer = new OutputPrinter({ stdout, stderr }, () => true, (id) => `web ${id}`);
+    const printer = new OutputPrinter(
+      { stdout, stderr },
+      () => true,
+      (id) => `web ${id}`,
+    );
     const data = (s: string) => new TextEncoder().encode(s);
     printer.write({ instanceId: 'i-1', stream: 'stdout', data: data('one\ntw') });
     printer.write({ instanceId: 'i-2', stream: 'stdout', data: data('other\n') });
@@ -90,7 +129,11 @@ describe('CLI output printer', () => {
 
   test('one target: raw bytes, untouched', () => {
     const stdout = new PassThrough();
-    const printer = new OutputPrinter({ stdout, stderr: new PassThrough() }, () => false, (id) => id);
+    const printer = new OutputPrinter(
+      { stdout, stderr: new PassThrough() },
+      () => false,
+      (id) => id,
+    );
     printer.write({ instanceId: 'i-1', stream: 'stdout', data: new Uint8Array([0xff, 0x0a, 0x00]) });
     assert.deepEqual([...stdout.read()], [0xff, 0x0a, 0x00]);
   });

@@ -9,15 +9,25 @@ import { INSTANCE_ID_PATTERN, REGION_PATTERN, defaultBucketName } from '../../sr
 const ROOT = join(__dirname, '..', '..', '..');
 
 test('the region pattern takes every shape of real region name and refuses what is not one', () => {
-  const real = ['us-east-1', 'ap-southeast-1', 'us-gov-west-1', 'eu-central-2', 'cn-northwest-1', 'us-isob-east-1', 'il-central-1', 'ap-southeast-12'];
+  const real = [
+    'us-east-1',
+    'ap-southeast-1',
+    'us-gov-west-1',
+    'eu-central-2',
+    'cn-northwest-1',
+    'us-isob-east-1',
+    'il-central-1',
+    'ap-southeast-12',
+  ];
   for (const region of real) assert.ok(REGION_PATTERN.test(region), region);
   for (const bad of ['us-east', 'US-EAST-1', 'useast1', 'us-east-1 ', 'x-east-1', 'us-east-1a', '../us-east-1', '']) {
     assert.ok(!REGION_PATTERN.test(bad), JSON.stringify(bad));
   }
 });
 
-test('the instance id pattern is SSM\'s: i- with 8 or 17 characters, mi- with 17', () => {
-  for (const id of ['i-0123abcd', 'i-0123456789abcdef0', 'mi-0123456789abcdef0']) assert.ok(INSTANCE_ID_PATTERN.test(id), id);
+test("the instance id pattern is SSM's: i- with 8 or 17 characters, mi- with 17", () => {
+  for (const id of ['i-0123abcd', 'i-0123456789abcdef0', 'mi-0123456789abcdef0'])
+    assert.ok(INSTANCE_ID_PATTERN.test(id), id);
   for (const id of ['i-0123abc', 'i-0123456789abcdef', 'mi-0123abcd', 'x-0123456789abcdef0', 'i-0123abcd\n']) {
     assert.ok(!INSTANCE_ID_PATTERN.test(id), JSON.stringify(id));
   }
@@ -39,5 +49,6 @@ test('the shared limits module imports nothing, and engine and sandbox define no
     ['src/core/request.ts', /MAX_TAG_TARGETS\s*=|2_592_000|\\w\{17\}/],
     ['src/sandbox/ssmApi.ts', /INSTANCE_ID\s*=/],
   ];
-  for (const [file, copy] of copies) assert.doesNotMatch(readFileSync(join(ROOT, file), 'utf8'), copy, `${file} repeats a shared AWS limit`);
+  for (const [file, copy] of copies)
+    assert.doesNotMatch(readFileSync(join(ROOT, file), 'utf8'), copy, `${file} repeats a shared AWS limit`);
 });

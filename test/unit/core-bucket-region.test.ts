@@ -31,8 +31,11 @@ function clientsAnswering(home: string, answers: Record<string, Answer>): { clie
 }
 
 describe('bucket regions', () => {
-  test('a 301 naming the bucket\'s region is followed once, then remembered', async () => {
-    const { clients, sentFrom } = clientsAnswering('us-west-2', { 'us-west-2': { status: 301, region: 'eu-west-1' }, 'eu-west-1': { status: 200, region: 'eu-west-1' } });
+  test("a 301 naming the bucket's region is followed once, then remembered", async () => {
+    const { clients, sentFrom } = clientsAnswering('us-west-2', {
+      'us-west-2': { status: 301, region: 'eu-west-1' },
+      'eu-west-1': { status: 200, region: 'eu-west-1' },
+    });
     const regions = new BucketRegions(clients);
     assert.deepEqual(await regions.locate('b'), { exists: true, region: 'eu-west-1' });
     assert.deepEqual(await regions.locate('b'), { exists: true, region: 'eu-west-1' });
@@ -46,8 +49,16 @@ describe('bucket regions', () => {
   });
 
   for (const [what, answers, pattern] of [
-    ['a 301 that names no region', { 'us-west-2': { status: 301 } }, /S3 bucket b is in another region \(S3 did not say which\), not in us-west-2 where SSM runs/],
-    ['a region that redirects again', { 'us-west-2': { status: 301, region: 'eu-west-1' }, 'eu-west-1': { status: 301, region: 'eu-west-1' } }, /S3 bucket b is in region eu-west-1, not in us-west-2 where SSM runs/],
+    [
+      'a 301 that names no region',
+      { 'us-west-2': { status: 301 } },
+      /S3 bucket b is in another region \(S3 did not say which\), not in us-west-2 where SSM runs/,
+    ],
+    [
+      'a region that redirects again',
+      { 'us-west-2': { status: 301, region: 'eu-west-1' }, 'eu-west-1': { status: 301, region: 'eu-west-1' } },
+      /S3 bucket b is in region eu-west-1, not in us-west-2 where SSM runs/,
+    ],
   ] as const) {
     test(`${what}: one sentence naming both regions`, async () => {
       const { clients } = clientsAnswering('us-west-2', answers as Record<string, Answer>);
@@ -56,7 +67,10 @@ describe('bucket regions', () => {
         assert.equal(error.code, 'BucketInOtherRegion');
         assert.match(error.message, pattern);
         assert.match(error.message, /use a bucket in us-west-2 \(another one, or the default one created\)\.$/);
-        assert.match(cliMessage(error), /use a bucket in us-west-2 \(pass --bucket, or create the default one with `ec2-runner bucket create`\)/);
+        assert.match(
+          cliMessage(error),
+          /use a bucket in us-west-2 \(pass --bucket, or create the default one with `ec2-runner bucket create`\)/,
+        );
         return true;
       });
     });

@@ -21,15 +21,28 @@ describe('interpreters', () => {
   });
 
   test('a file neither names (README.md, a data file) is refused with what to do, never run with sh', () => {
-    for (const [name, content] of [['README.md', '# Title\n'], ['notes', 'plain text\n'], ['data.csv', 'a,b\n']]) {
+    for (const [name, content] of [
+      ['README.md', '# Title\n'],
+      ['notes', 'plain text\n'],
+      ['data.csv', 'a,b\n'],
+    ]) {
       assert.equal(interpreterFor(name, bytes(content)), undefined, name);
-      assert.throws(() => defaultInterpreter(name, bytes(content)), (error: unknown) => {
-        assert.ok(error instanceof RunnerError);
-        assert.equal(error.code, 'UnsupportedFileType');
-        assert.match(cliMessage(error), new RegExp(`Cannot tell how to run ${name.replace('.', '\\.')}: .*#! line.*--interpreter`));
-        assert.match(error.message, /#! line\. Add one \(e\.g\. #!\/usr\/bin\/env python3\), or give an interpreter\.$/);
-        return true;
-      });
+      assert.throws(
+        () => defaultInterpreter(name, bytes(content)),
+        (error: unknown) => {
+          assert.ok(error instanceof RunnerError);
+          assert.equal(error.code, 'UnsupportedFileType');
+          assert.match(
+            cliMessage(error),
+            new RegExp(`Cannot tell how to run ${name.replace('.', '\\.')}: .*#! line.*--interpreter`),
+          );
+          assert.match(
+            error.message,
+            /#! line\. Add one \(e\.g\. #!\/usr\/bin\/env python3\), or give an interpreter\.$/,
+          );
+          return true;
+        },
+      );
     }
   });
 });

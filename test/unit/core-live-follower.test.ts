@@ -25,7 +25,10 @@ function fakeRenewal(renewAtMs: number, failWith?: Error) {
   const calls: RenewCall[] = [];
   const renewal = {
     renewAtMs: () => renewAtMs,
-    renew: async (instanceIds: readonly string[], options: { proactive: boolean; notStarted?: ReadonlySet<string> }) => {
+    renew: async (
+      instanceIds: readonly string[],
+      options: { proactive: boolean; notStarted?: ReadonlySet<string> },
+    ) => {
       calls.push({ instanceIds, ...options });
       if (failWith) throw failWith;
       return new Map(instanceIds.map((id) => [id, `renewal-${id}`]));
@@ -57,17 +60,30 @@ function follower(instances: FakeInstance[], options: { renewal?: UploadRenewal;
     targetsResolved: () => true,
     ssmGuard,
   });
-  const stdoutOf = (id = ID) => Buffer.concat(output.filter((c) => c.instanceId === id && c.stream === 'stdout').map((c) => c.data)).toString('utf8');
+  const stdoutOf = (id = ID) =>
+    Buffer.concat(output.filter((c) => c.instanceId === id && c.stream === 'stdout').map((c) => c.data)).toString(
+      'utf8',
+    );
   return { clock, backend, run, live, output, statuses, stdoutOf };
 }
 
-const started = (instanceId: string, chunks: FakeInstance['chunks']): FakeInstance => ({ instanceId, chunks, ssm: [{ from: 0, status: 'InProgress' }] });
+const started = (instanceId: string, chunks: FakeInstance['chunks']): FakeInstance => ({
+  instanceId,
+  chunks,
+  ssm: [{ from: 0, status: 'InProgress' }],
+});
 
 describe('live follower: reading the channel', () => {
   test('a pass hands each instance its output in order and marks it started', async () => {
     const { live, run, statuses, stdoutOf, clock } = follower([
       started(ID, [
-        { at: 0, frames: [{ type: 'start', info: {} }, { type: 'stdout', data: text('a\n') }] },
+        {
+          at: 0,
+          frames: [
+            { type: 'start', info: {} },
+            { type: 'stdout', data: text('a\n') },
+          ],
+        },
         { at: 0, frames: [{ type: 'stdout', data: text('b\n') }] },
         { at: 500, frames: [{ type: 'exit', exitCode: 0 }] },
       ]),
@@ -114,9 +130,13 @@ describe('live follower: reading the channel', () => {
   });
 
   test('a corrupt object makes that instance unreadable, not the others', async () => {
-    const { live, run, stdoutOf, backend } = follower([started(ID, [{ at: 0, frames: [] }]), started(ID2, [{ at: 0, frames: [{ type: 'stdout', data: text('fine\n') }] }])]);
+    const { live, run, stdoutOf, backend } = follower([
+      started(ID, [{ at: 0, frames: [] }]),
+      started(ID2, [{ at: 0, frames: [{ type: 'stdout', data: text('fine\n') }] }]),
+    ]);
     const getObjectIfExists = backend.getObjectIfExists.bind(backend);
-    backend.getObjectIfExists = async (bucket, key) => (key.includes(ID) ? new Uint8Array([0xff, 0, 0, 0, 9]) : getObjectIfExists(bucket, key));
+    backend.getObjectIfExists = async (bucket, key) =>
+      key.includes(ID) ? new Uint8Array([0xff, 0, 0, 0, 9]) : getObjectIfExists(bucket, key);
     await live.poll(false);
     assert.match(run.get(ID)!.liveProblem ?? '', /^live output unreadable/);
     assert.equal(run.get(ID2)!.liveProblem, undefined);
@@ -127,7 +147,9 @@ describe('live follower: reading the channel', () => {
 
   test("S3's SlowDown neither counts nor gives up; six other failures in a row leave the channel for SSM's output", async () => {
     const { live, backend } = follower([started(ID, [{ at: 0, frames: [{ type: 'start', info: {} }] }])]);
-    backend.failures.getObjectIfExists = Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown' });
+    backend.failures.getObjectIfExists = Object.assign(new Error('Please reduce your request rate.'), {
+      name: 'SlowDown',
+    });
     for (let i = 0; i < WAIT_POLICY.maxConsecutiveErrors + 2; i++) await live.poll(false);
     assert.equal(live.usable, true);
     backend.failures.getObjectIfExists = Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
@@ -141,7 +163,10 @@ describe('live follower: reading the channel', () => {
 
   test('access denied leaves the channel at once', async () => {
     const { live, backend } = follower([started(ID, [])]);
-    backend.failures.getObjectIfExists = Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    backend.failures.getObjectIfExists = Object.assign(new Error('Access Denied'), {
+      name: 'AccessDenied',
+      $metadata: { httpStatusCode: 403 },
+    });
     await live.poll(false);
     assert.equal(live.usable, false);
   });
@@ -158,7 +183,10 @@ describe('live follower: upload policy renewal', () => {
     assert.equal(calls.length, 0, 'not before its time');
     clock.nowMs = 10_000;
     await live.renewIfDue();
-    assert.deepEqual(calls.map((c) => [c.instanceIds, c.proactive, [...(c.notStarted ?? [])]]), [[[ID, ID2], true, [ID2]]]);
+    assert.deepEqual(
+      calls.map((c) => [c.instanceIds, c.proactive, [...(c.notStarted ?? [])]]),
+      [[[ID, ID2], true, [ID2]]],
+    );
   });
 
   test('a failed renewal notes the problem once per instance and is tried again 30 s later', async () => {
@@ -172,7 +200,10 @@ describe('live follower: upload policy renewal', () => {
     await live.renewIfDue();
     assert.equal(calls.length, 2);
     assert.equal(run.get(ID)!.notes.length, 1, run.get(ID)!.notes.join('\n'));
-    assert.match(run.get(ID)!.notes[0], /could not be renewed .*asking for the status of command 11111111-2222-3333-4444-555555555555 later fetches it/);
+    assert.match(
+      run.get(ID)!.notes[0],
+      /could not be renewed .*asking for the status of command 11111111-2222-3333-4444-555555555555 later fetches it/,
+    );
   });
 
   test('output kept on an instance after its run: one renewal, followed until the renewal command ends', async () => {
@@ -181,7 +212,13 @@ describe('live follower: upload policy renewal', () => {
       instanceId: ID,
       chunks: [
         { at: 0, frames: [{ type: 'start', info: {} }] },
-        { at: 3_000, frames: [{ type: 'stdout', data: text('kept\n') }, { type: 'exit', exitCode: 0 }] },
+        {
+          at: 3_000,
+          frames: [
+            { type: 'stdout', data: text('kept\n') },
+            { type: 'exit', exitCode: 0 },
+          ],
+        },
       ],
       ssm: [{ from: 0, status: 'Success', responseCode: 0 }],
     };
@@ -190,7 +227,10 @@ describe('live follower: upload policy renewal', () => {
     await live.poll(false);
     const ended = (await backend.getInvocation(COMMAND_ID, ID))!;
     assert.equal(await live.recoverKeptOutput(p, ended), true);
-    assert.deepEqual(calls.map((c) => [c.instanceIds, c.proactive]), [[[ID], false]]);
+    assert.deepEqual(
+      calls.map((c) => [c.instanceIds, c.proactive]),
+      [[[ID], false]],
+    );
     assert.equal(p.recoveryCommandId, `renewal-${ID}`);
     // The renewal command's invocation (the fake answers with the instance's own state: ended).
     clock.nowMs = 3_000;
@@ -202,7 +242,16 @@ describe('live follower: upload policy renewal', () => {
 
   test('a cancelled or timed-out run has nothing kept to fetch', async () => {
     const { renewal, calls } = fakeRenewal(Infinity);
-    const { live, run, backend } = follower([{ instanceId: ID, chunks: [{ at: 0, frames: [{ type: 'start', info: {} }] }], ssm: [{ from: 0, status: 'Cancelled' }] }], { renewal });
+    const { live, run, backend } = follower(
+      [
+        {
+          instanceId: ID,
+          chunks: [{ at: 0, frames: [{ type: 'start', info: {} }] }],
+          ssm: [{ from: 0, status: 'Cancelled' }],
+        },
+      ],
+      { renewal },
+    );
     await live.poll(false);
     assert.equal(await live.recoverKeptOutput(run.get(ID)!, (await backend.getInvocation(COMMAND_ID, ID))!), false);
     assert.equal(calls.length, 0);

@@ -63,8 +63,10 @@ test('no string in core (outside the instance-side programs) names a CLI flag, a
 
 test('the grep sees what it must: flags, commands and settings in a literal, not in comments', () => {
   assert.deepEqual(literals("// pass --bucket\nconst a = 'pass --bucket'; /* ec2-runner x */"), ["'pass --bucket'"]);
-  for (const text of ['pass --bucket X', 'see `ec2-runner instances`', 'set ec2Runner.bucket', '(--no-deps)']) assert.ok(frontEndWordsIn(text), text);
-  for (const text of ['run `aws sso login --profile dev`', 'a --> b', 'ec2-runner-123-us-east-1', 'x--y']) assert.equal(frontEndWordsIn(text), undefined, text);
+  for (const text of ['pass --bucket X', 'see `ec2-runner instances`', 'set ec2Runner.bucket', '(--no-deps)'])
+    assert.ok(frontEndWordsIn(text), text);
+  for (const text of ['run `aws sso login --profile dev`', 'a --> b', 'ec2-runner-123-us-east-1', 'x--y'])
+    assert.equal(frontEndWordsIn(text), undefined, text);
 });
 
 test('the engine errors mapped from AWS say what to do without naming a front end; each front end words it its way', () => {
@@ -86,13 +88,16 @@ test('the engine errors mapped from AWS say what to do without naming a front en
     const cli = cliMessage(error);
     const editor = messageWithAdvice(error, EXTENSION_ADVICE);
     assert.ok(cli.startsWith(error.problem) && editor.startsWith(error.problem), error.code);
-    assert.ok(error.code in CLI_ADVICE && error.code in EXTENSION_ADVICE, `${error.code} has a wording in both front ends`);
+    assert.ok(
+      error.code in CLI_ADVICE && error.code in EXTENSION_ADVICE,
+      `${error.code} has a wording in both front ends`,
+    );
     assert.match(cli, /--[a-z]|`ec2-runner /, `CLI: ${cli}`);
     assert.doesNotMatch(editor, /(^|\s|\()--(?!profile)[a-z]|ec2-runner [a-z]/, `extension: ${editor}`);
   }
 });
 
-test('a front end keeps the engine\'s message when it has no advice of its own, and a foreign error\'s message as it is', () => {
+test("a front end keeps the engine's message when it has no advice of its own, and a foreign error's message as it is", () => {
   const error = new RunnerError('Something failed', 'SomethingElse', { advice: 'retry.' });
   assert.equal(error.message, 'Something failed: retry.');
   assert.equal(cliMessage(error), 'Something failed: retry.');

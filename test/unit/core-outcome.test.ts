@@ -3,7 +3,14 @@
 // result, exit codes from signals, the SSM/wrapper cross-check. Found unguarded by mutation testing.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeText, extractResult, isTerminalStatus, LIVE_OUTPUT_UNAVAILABLE, reasonFor, wrapperExitCode } from '../../src/core/outcome';
+import {
+  decodeText,
+  extractResult,
+  isTerminalStatus,
+  LIVE_OUTPUT_UNAVAILABLE,
+  reasonFor,
+  wrapperExitCode,
+} from '../../src/core/outcome';
 import { InstanceProgress } from '../../src/core/progress';
 import type { SsmInvocation } from '../../src/core/backend';
 
@@ -11,7 +18,19 @@ const enc = (s: string) => new TextEncoder().encode(s);
 
 describe('outcome rules', () => {
   test('terminal statuses, and the ones that are not', () => {
-    for (const s of ['Success', 'Cancelled', 'TimedOut', 'Failed', 'Undeliverable', 'Terminated', 'DeliveryTimedOut', 'ExecutionTimedOut', 'InvalidPlatform', 'AccessDenied']) assert.equal(isTerminalStatus(s), true, s);
+    for (const s of [
+      'Success',
+      'Cancelled',
+      'TimedOut',
+      'Failed',
+      'Undeliverable',
+      'Terminated',
+      'DeliveryTimedOut',
+      'ExecutionTimedOut',
+      'InvalidPlatform',
+      'AccessDenied',
+    ])
+      assert.equal(isTerminalStatus(s), true, s);
     for (const s of ['Pending', 'InProgress', 'Delayed', 'Cancelling', '']) assert.equal(isTerminalStatus(s), false, s);
     assert.equal(LIVE_OUTPUT_UNAVAILABLE, 'live output unavailable; SSM output may be truncated');
   });
@@ -26,7 +45,11 @@ describe('outcome rules', () => {
   test('the result file wins: JSON when it parses, else its text', () => {
     assert.deepEqual(extractResult(enc('{"a":1}'), '{"b":2}'), { a: 1 });
     assert.equal(extractResult(enc('not json'), '{"b":2}'), 'not json');
-    assert.equal(extractResult(enc(''), '{"b":2}'), '', 'an empty result file is an empty text, not the stdout fallback');
+    assert.equal(
+      extractResult(enc(''), '{"b":2}'),
+      '',
+      'an empty result file is an empty text, not the stdout fallback',
+    );
   });
 
   test('without a result file: the last non-empty stdout line when it is a JSON object or array', () => {
@@ -40,7 +63,11 @@ describe('outcome rules', () => {
     assert.equal(extractResult(undefined, '\n\n'), null);
     assert.deepEqual(extractResult(undefined, '{"only":1}'), { only: 1 }, 'a single line, no newline');
     assert.equal(extractResult(undefined, '"{quoted}"'), null, 'a JSON string containing a brace is not a result');
-    assert.equal(extractResult(undefined, '{"a":1}\n{broken'), null, 'a broken last line does not fall back to an earlier one');
+    assert.equal(
+      extractResult(undefined, '{"a":1}\n{broken'),
+      null,
+      'a broken last line does not fall back to an earlier one',
+    );
   });
 
   test('a signal N is exit code 128+N, as a shell reports it', () => {
@@ -53,38 +80,76 @@ describe('outcome rules', () => {
     const base = { status: 'Success', statusDetails: 'Success', exitCode: 0 as number | null };
     assert.equal(reasonFor(base), undefined);
     assert.equal(reasonFor({ ...base, offline: 'instance i-1 is offline' }), 'instance i-1 is offline', 'offline wins');
-    assert.equal(reasonFor({ ...base, status: 'Failed', wrapperError: 'checksum mismatch' }), 'checksum mismatch', 'the wrapper error wins over the status');
+    assert.equal(
+      reasonFor({ ...base, status: 'Failed', wrapperError: 'checksum mismatch' }),
+      'checksum mismatch',
+      'the wrapper error wins over the status',
+    );
     assert.equal(reasonFor({ ...base, status: 'Failed', exitCode: 2 }), 'exited with code 2');
     assert.equal(reasonFor({ ...base, status: 'Failed', exitCode: null, statusDetails: 'Failed' }), 'failed (Failed)');
     assert.equal(reasonFor({ ...base, status: 'Failed', exitCode: null, statusDetails: '' }), 'failed (no exit code)');
-    assert.equal(reasonFor({ ...base, status: 'TimedOut', statusDetails: 'DeliveryTimedOut' }), 'not delivered in time: the instance did not pick the command up (agent offline or busy)');
-    assert.equal(reasonFor({ ...base, status: 'TimedOut', statusDetails: 'ExecutionTimedOut', timeoutSeconds: 2 }), 'timed out after 2 s; the command was cancelled');
-    assert.equal(reasonFor({ ...base, status: 'TimedOut', statusDetails: 'ExecutionTimedOut' }), 'timed out on the instance (execution timeout)');
+    assert.equal(
+      reasonFor({ ...base, status: 'TimedOut', statusDetails: 'DeliveryTimedOut' }),
+      'not delivered in time: the instance did not pick the command up (agent offline or busy)',
+    );
+    assert.equal(
+      reasonFor({ ...base, status: 'TimedOut', statusDetails: 'ExecutionTimedOut', timeoutSeconds: 2 }),
+      'timed out after 2 s; the command was cancelled',
+    );
+    assert.equal(
+      reasonFor({ ...base, status: 'TimedOut', statusDetails: 'ExecutionTimedOut' }),
+      'timed out on the instance (execution timeout)',
+    );
     assert.equal(reasonFor({ ...base, status: 'Cancelled', statusDetails: 'Cancelled' }), 'cancelled');
-    assert.match(reasonFor({ ...base, status: 'Undeliverable', statusDetails: 'Undeliverable' })!, /^undeliverable: the instance is not reachable through SSM/);
-    assert.equal(reasonFor({ ...base, status: 'Terminated', statusDetails: 'Terminated' }), 'the instance was terminated while the command ran');
-    assert.equal(reasonFor({ ...base, status: 'InvalidPlatform', statusDetails: 'InvalidPlatform' }), 'InvalidPlatform');
-    assert.equal(reasonFor({ ...base, status: 'AccessDenied', statusDetails: 'Denied by policy' }), 'AccessDenied (Denied by policy)');
+    assert.match(
+      reasonFor({ ...base, status: 'Undeliverable', statusDetails: 'Undeliverable' })!,
+      /^undeliverable: the instance is not reachable through SSM/,
+    );
+    assert.equal(
+      reasonFor({ ...base, status: 'Terminated', statusDetails: 'Terminated' }),
+      'the instance was terminated while the command ran',
+    );
+    assert.equal(
+      reasonFor({ ...base, status: 'InvalidPlatform', statusDetails: 'InvalidPlatform' }),
+      'InvalidPlatform',
+    );
+    assert.equal(
+      reasonFor({ ...base, status: 'AccessDenied', statusDetails: 'Denied by policy' }),
+      'AccessDenied (Denied by policy)',
+    );
     assert.equal(reasonFor({ ...base, status: 'Weird', statusDetails: '' }), 'Weird');
   });
 });
 
 function invocation(over: Partial<SsmInvocation> = {}): SsmInvocation {
-  return { commandId: 'c', instanceId: 'i-1', status: 'Success', statusDetails: 'Success', responseCode: 0, ...over } as SsmInvocation;
+  return {
+    commandId: 'c',
+    instanceId: 'i-1',
+    status: 'Success',
+    statusDetails: 'Success',
+    responseCode: 0,
+    ...over,
+  } as SsmInvocation;
 }
 
 describe('InstanceProgress', () => {
   test('frames: start sets the start time once; output is kept per stream and handed out in order; result, artifacts, exit, error', () => {
     const p = new InstanceProgress('i-1');
     assert.equal(p.liveEnded, false);
-    const chunks = p.applyFrames([
-      { type: 'start', info: { pid: 7 } },
-      { type: 'stdout', data: enc('a') },
-      { type: 'stderr', data: enc('b') },
-      { type: 'stdout', data: enc('c') },
-      { type: 'result', data: enc('{"r":1}') },
-    ], 1000);
-    assert.deepEqual(chunks.map((c) => `${c.stream}:${decodeText(c.data)}`), ['stdout:a', 'stderr:b', 'stdout:c']);
+    const chunks = p.applyFrames(
+      [
+        { type: 'start', info: { pid: 7 } },
+        { type: 'stdout', data: enc('a') },
+        { type: 'stderr', data: enc('b') },
+        { type: 'stdout', data: enc('c') },
+        { type: 'result', data: enc('{"r":1}') },
+      ],
+      1000,
+    );
+    assert.deepEqual(
+      chunks.map((c) => `${c.stream}:${decodeText(c.data)}`),
+      ['stdout:a', 'stderr:b', 'stdout:c'],
+    );
     assert.equal(p.startedAtMs, 1000);
     assert.deepEqual(p.startInfo, { pid: 7 });
     p.applyFrames([{ type: 'start', info: { pid: 8 } }], 2000);
@@ -112,13 +177,19 @@ describe('InstanceProgress', () => {
 
   test("the exit code is SSM's; a different wrapper code is noted; without SSM's the wrapper's counts", () => {
     const p = new InstanceProgress('i-1');
-    p.applyFrames([{ type: 'stdout', data: enc('out\n{"x":1}\n') }, { type: 'exit', exitCode: 3 }], 0);
+    p.applyFrames(
+      [
+        { type: 'stdout', data: enc('out\n{"x":1}\n') },
+        { type: 'exit', exitCode: 3 },
+      ],
+      0,
+    );
     p.status = 'Failed';
     p.statusDetails = 'Failed';
     p.ssm = invocation({ status: 'Failed', responseCode: 4, startedAt: new Date(1), endedAt: new Date(2) });
     const r = p.toResult(true, undefined);
     assert.equal(r.exitCode, 4);
-    assert.equal(r.reason, 'exited with code 4; the wrapper reported exit code 3 but SSM 4; using SSM\'s');
+    assert.equal(r.reason, "exited with code 4; the wrapper reported exit code 3 but SSM 4; using SSM's");
     assert.equal(r.outputSource, 'live');
     assert.equal(r.stdout, 'out\n{"x":1}\n');
     assert.deepEqual(r.result, { x: 1 });
@@ -136,7 +207,11 @@ describe('InstanceProgress', () => {
     assert.equal(none.toResult(true, undefined).statusDetails, 'Pending');
     none.status = 'Failed';
     none.ssm = invocation({ status: 'Failed', responseCode: 2 });
-    assert.equal(none.toResult(true, undefined).reason, 'exited with code 2', 'no wrapper exit frame: nothing to cross-check');
+    assert.equal(
+      none.toResult(true, undefined).reason,
+      'exited with code 2',
+      'no wrapper exit frame: nothing to cross-check',
+    );
     const zero = new InstanceProgress('i-3');
     zero.applyFrames([{ type: 'exit', exitCode: 3 }], 0);
     zero.ssm = invocation({ status: 'Success', responseCode: 0 });
@@ -145,7 +220,13 @@ describe('InstanceProgress', () => {
 
   test("SSM's fallback output replaces the live output; not using live means SSM's (or nothing)", () => {
     const p = new InstanceProgress('i-1');
-    p.applyFrames([{ type: 'stdout', data: enc('live') }, { type: 'stderr', data: enc('live err') }], 0);
+    p.applyFrames(
+      [
+        { type: 'stdout', data: enc('live') },
+        { type: 'stderr', data: enc('live err') },
+      ],
+      0,
+    );
     p.fallback = { stdout: 'from ssm', stderr: 'ssm err' };
     let r = p.toResult(true, undefined);
     assert.deepEqual([r.stdout, r.stderr, r.outputSource], ['from ssm', 'ssm err', 'ssm']);

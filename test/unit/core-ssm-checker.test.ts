@@ -40,11 +40,17 @@ function checker(instances: FakeInstance[], options: { discoverInstances?: boole
   return { clock, backend, run, ssm, finalized, cancelled };
 }
 
-const at = (from: number, status: string): FakeInstance['ssm'][number] => ({ from, status, responseCode: status === 'Success' ? 0 : -1 });
+const at = (from: number, status: string): FakeInstance['ssm'][number] => ({
+  from,
+  status,
+  responseCode: status === 'Success' ? 0 : -1,
+});
 
 describe('SSM checker: one instance', () => {
   test('a check is one GetCommandInvocation; a running instance gets its status, an ended one is finalized', async () => {
-    const { ssm, backend, run, clock, finalized } = checker([{ instanceId: ID, ssm: [at(0, 'InProgress'), at(1_000, 'Success')] }]);
+    const { ssm, backend, run, clock, finalized } = checker([
+      { instanceId: ID, ssm: [at(0, 'InProgress'), at(1_000, 'Success')] },
+    ]);
     await ssm.check(false, { spread: true });
     assert.deepEqual(backend.calls, { ...backend.calls, getInvocation: 1, getCommand: 0, listInvocations: 0 });
     assert.equal(run.get(ID)!.status, 'InProgress');
@@ -63,7 +69,9 @@ describe('SSM checker: one instance', () => {
     assert.deepEqual(finalized, []);
     clock.nowMs = WAIT_POLICY.invocationMissingLimitMs + 1;
     await ssm.check(false, { spread: true });
-    assert.deepEqual(finalized, [{ instanceId: ID, status: 'Failed', note: 'SSM never reported an invocation for this instance' }]);
+    assert.deepEqual(finalized, [
+      { instanceId: ID, status: 'Failed', note: 'SSM never reported an invocation for this instance' },
+    ]);
   });
 
   test('output kept on the instance holds its result back', async () => {
@@ -103,7 +111,10 @@ describe('SSM checker: fleets', () => {
     const { ssm, backend, finalized } = checker(fleet('Success'));
     await ssm.check(true, { spread: true });
     assert.deepEqual([backend.calls.getCommand, backend.calls.listInvocations], [0, 1]);
-    assert.deepEqual(finalized.map((f) => f.status), ['Success', 'Success']);
+    assert.deepEqual(
+      finalized.map((f) => f.status),
+      ['Success', 'Success'],
+    );
   });
 
   test('tag targets are resolved once SSM has named them all', async () => {
@@ -136,8 +147,14 @@ describe('SSM checker: instances that do not start, silent channels, failures', 
     }
     assert.equal(backend.calls.pingStatus, 1);
     assert.deepEqual(cancelled, [[ID]]);
-    assert.deepEqual(finalized.map((f) => [f.instanceId, f.status]), [[ID, 'Undeliverable']]);
-    assert.match(run.get(ID)!.offline ?? '', /not connected to SSM \(PingStatus ConnectionLost\); the command was cancelled/);
+    assert.deepEqual(
+      finalized.map((f) => [f.instanceId, f.status]),
+      [[ID, 'Undeliverable']],
+    );
+    assert.match(
+      run.get(ID)!.offline ?? '',
+      /not connected to SSM \(PingStatus ConnectionLost\); the command was cancelled/,
+    );
     await ssm.regularCheck();
     clock.nowMs = ssm.followUpDueAt();
     await ssm.runFollowUp();
@@ -163,7 +180,13 @@ describe('SSM checker: instances that do not start, silent channels, failures', 
     for (let i = 0; i < WAIT_POLICY.maxConsecutiveErrors - 1; i++) await ssm.check(false, { spread: true });
     await assert.rejects(() => ssm.check(false, { spread: true }));
     const denied = checker([{ instanceId: ID, ssm: [at(0, 'InProgress')] }]);
-    denied.backend.failures.getInvocation = Object.assign(new Error('not authorized'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
-    await assert.rejects(() => denied.ssm.check(false, { spread: true }), (error: Error & { code?: string }) => error.code === 'AccessDenied');
+    denied.backend.failures.getInvocation = Object.assign(new Error('not authorized'), {
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    await assert.rejects(
+      () => denied.ssm.check(false, { spread: true }),
+      (error: Error & { code?: string }) => error.code === 'AccessDenied',
+    );
   });
 });

@@ -20,7 +20,12 @@ function clientsDescribing(instance: Record<string, unknown>): AwsClients {
       },
     }),
   };
-  const ssm = new SSMClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' }, requestHandler: requestHandler as never, maxAttempts: 1 });
+  const ssm = new SSMClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' },
+    requestHandler: requestHandler as never,
+    maxAttempts: 1,
+  });
   return { ssm, region: async () => 'us-east-1', dispose: () => ssm.destroy() } as unknown as AwsClients;
 }
 
@@ -32,7 +37,9 @@ describe('target pre-flight check', () => {
 
   test('a Windows instance is refused with the reason and what to do', async () => {
     const clients = clientsDescribing({ InstanceId: ID, PingStatus: 'Online', PlatformType: 'Windows' });
-    const error = await checkTargetsReachable(clients, { kind: 'instances', instanceIds: [ID] }, 'us-east-1').catch((e) => e);
+    const error = await checkTargetsReachable(clients, { kind: 'instances', instanceIds: [ID] }, 'us-east-1').catch(
+      (e) => e,
+    );
     assert.ok(error instanceof RunnerError);
     assert.equal(error.code, 'UnsupportedPlatform');
     assert.match(error.message, new RegExp(`${ID} runs Windows.*Linux and macOS.*pick a Linux instance`));
@@ -40,7 +47,9 @@ describe('target pre-flight check', () => {
 
   test('a ConnectionLost instance is refused as offline', async () => {
     const clients = clientsDescribing({ InstanceId: ID, PingStatus: 'ConnectionLost', PlatformType: 'Linux' });
-    const error = await checkTargetsReachable(clients, { kind: 'instances', instanceIds: [ID] }, 'us-east-1').catch((e) => e);
+    const error = await checkTargetsReachable(clients, { kind: 'instances', instanceIds: [ID] }, 'us-east-1').catch(
+      (e) => e,
+    );
     assert.equal(error.code, 'InstanceOffline');
   });
 });

@@ -28,14 +28,22 @@ function follow(instances: FakeInstance[], options: Partial<FollowOptions> = {},
   run.onOutput((c) => output.push(c));
   run.onStatus((s) => statuses.push(s));
   const stdoutOf = (id = ID) =>
-    Buffer.concat(output.filter((c) => c.instanceId === id && c.stream === 'stdout').map((c) => c.data)).toString('utf8');
+    Buffer.concat(output.filter((c) => c.instanceId === id && c.stream === 'stdout').map((c) => c.data)).toString(
+      'utf8',
+    );
   return { clock, backend, run, output, statuses, stdoutOf };
 }
 
 /** A script that prints `lines` one per second after starting at 500 ms, then exits. */
-function liveScript(instanceId: string, seconds: number, exitCode = 0, extra: Partial<FakeInstance> = {}): FakeInstance {
+function liveScript(
+  instanceId: string,
+  seconds: number,
+  exitCode = 0,
+  extra: Partial<FakeInstance> = {},
+): FakeInstance {
   const chunks: FakeInstance['chunks'] = [{ at: 500, frames: [{ type: 'start', info: { pid: 1 } }] }];
-  for (let s = 1; s <= seconds; s++) chunks.push({ at: 500 + s * 1000, frames: [{ type: 'stdout', data: text(`line ${s}\n`) }] });
+  for (let s = 1; s <= seconds; s++)
+    chunks.push({ at: 500 + s * 1000, frames: [{ type: 'stdout', data: text(`line ${s}\n`) }] });
   const end = 500 + seconds * 1000 + 100;
   chunks.push({ at: end, frames: [{ type: 'exit', exitCode }] });
   return {
@@ -58,7 +66,10 @@ describe('wait policy: SSM calls', () => {
     assert.equal(result.invocations[0].exitCode, 0);
     assert.equal(stdoutOf(), 'line 1\nline 2\n');
     assert.equal(result.invocations[0].outputSource, 'live');
-    assert.ok(backend.calls.getInvocation >= 1 && backend.calls.getInvocation <= 2, `getInvocation ${backend.calls.getInvocation}`);
+    assert.ok(
+      backend.calls.getInvocation >= 1 && backend.calls.getInvocation <= 2,
+      `getInvocation ${backend.calls.getInvocation}`,
+    );
     assert.equal(backend.ssmCalls(), backend.calls.getInvocation);
   });
 
@@ -67,7 +78,10 @@ describe('wait policy: SSM calls', () => {
     const result = await run.wait();
     assert.equal(result.invocations[0].status, 'Success');
     // Checks at 5, 15, 25, 35, 45, 55 s (6), then confirmation after the exit frame at 60.6 s (1 or 2).
-    assert.ok(backend.calls.getInvocation >= 7 && backend.calls.getInvocation <= 8, `getInvocation ${backend.calls.getInvocation}`);
+    assert.ok(
+      backend.calls.getInvocation >= 7 && backend.calls.getInvocation <= 8,
+      `getInvocation ${backend.calls.getInvocation}`,
+    );
     assert.equal(backend.calls.pingStatus, 0, 'an instance that started needs no ping check');
     assert.ok(clock.now() < 62_000, `finished at ${clock.now()} ms`);
   });
@@ -81,7 +95,9 @@ describe('wait policy: SSM calls', () => {
       output.map((c) => Buffer.from(c.data).toString()),
       [1, 2, 3, 4, 5].map((n) => `line ${n}\n`),
     );
-    seenAt.forEach((at, index) => assert.ok(at - (500 + (index + 1) * 1000) <= WAIT_POLICY.liveIntervalMs, `line ${index + 1} at ${at}`));
+    seenAt.forEach((at, index) =>
+      assert.ok(at - (500 + (index + 1) * 1000) <= WAIT_POLICY.liveIntervalMs, `line ${index + 1} at ${at}`),
+    );
   });
 
   test('InvocationDoesNotExist at a check is retried later', async () => {
@@ -106,7 +122,14 @@ describe('wait policy: SSM calls', () => {
 describe('wait policy: endings', () => {
   test('without a live channel it falls back to SSM output with a truncation note', async () => {
     const { run, backend, stdoutOf, clock } = follow([
-      { instanceId: ID, ssm: [{ from: 200, status: 'InProgress' }, { from: 12_000, status: 'Success', responseCode: 0, stdout: 'from ssm\n' }], pingStatus: 'Online' },
+      {
+        instanceId: ID,
+        ssm: [
+          { from: 200, status: 'InProgress' },
+          { from: 12_000, status: 'Success', responseCode: 0, stdout: 'from ssm\n' },
+        ],
+        pingStatus: 'Online',
+      },
     ]);
     const result = await run.wait();
     const invocation = result.invocations[0];
@@ -122,11 +145,21 @@ describe('wait policy: endings', () => {
 
   test('a silent channel is looked at faster only for the first minute', async () => {
     const { run, backend, clock } = follow([
-      { instanceId: ID, ssm: [{ from: 200, status: 'InProgress' }, { from: 120_000, status: 'Success', responseCode: 0, stdout: 'late\n' }], pingStatus: 'Online' },
+      {
+        instanceId: ID,
+        ssm: [
+          { from: 200, status: 'InProgress' },
+          { from: 120_000, status: 'Success', responseCode: 0, stdout: 'late\n' },
+        ],
+        pingStatus: 'Online',
+      },
     ]);
     await run.wait();
     // 2..60 s every second (59), then the slow checks at 65, 75, ... 115 s (6) and 125 s (1).
-    assert.ok(backend.calls.getInvocation >= 64 && backend.calls.getInvocation <= 68, `getInvocation ${backend.calls.getInvocation}`);
+    assert.ok(
+      backend.calls.getInvocation >= 64 && backend.calls.getInvocation <= 68,
+      `getInvocation ${backend.calls.getInvocation}`,
+    );
     assert.ok(clock.now() <= 120_000 + WAIT_POLICY.statusCheckIntervalMs, `ended at ${clock.now()} ms`);
   });
 
@@ -134,8 +167,19 @@ describe('wait policy: endings', () => {
     const { run, stdoutOf } = follow([
       {
         instanceId: ID,
-        chunks: [{ at: 500, frames: [{ type: 'start', info: {} }, { type: 'stdout', data: text('first\n') }] }],
-        ssm: [{ from: 200, status: 'InProgress' }, { from: 3_000, status: 'Success', responseCode: 0, stdout: 'first\nsecond\n' }],
+        chunks: [
+          {
+            at: 500,
+            frames: [
+              { type: 'start', info: {} },
+              { type: 'stdout', data: text('first\n') },
+            ],
+          },
+        ],
+        ssm: [
+          { from: 200, status: 'InProgress' },
+          { from: 3_000, status: 'Success', responseCode: 0, stdout: 'first\nsecond\n' },
+        ],
       },
     ]);
     const result = await run.wait();
@@ -145,7 +189,9 @@ describe('wait policy: endings', () => {
   });
 
   test('an offline instance stuck in Pending fails fast after one ping check, and the command is cancelled', async () => {
-    const { run, backend, clock } = follow([{ instanceId: ID, ssm: [{ from: 100, status: 'Pending' }], pingStatus: 'ConnectionLost' }]);
+    const { run, backend, clock } = follow([
+      { instanceId: ID, ssm: [{ from: 100, status: 'Pending' }], pingStatus: 'ConnectionLost' },
+    ]);
     const result = await run.wait();
     const invocation = result.invocations[0];
     assert.equal(invocation.status, 'Undeliverable');
@@ -158,7 +204,10 @@ describe('wait policy: endings', () => {
   test('an online instance still Pending is looked at once and then left to SSM', async () => {
     const script = liveScript(ID, 1);
     for (const c of script.chunks!) c.at += 20_000;
-    script.ssm = [{ from: 100, status: 'Pending' }, { from: 21_800, status: 'Success', responseCode: 0 }];
+    script.ssm = [
+      { from: 100, status: 'Pending' },
+      { from: 21_800, status: 'Success', responseCode: 0 },
+    ];
     const { run, backend } = follow([script]);
     const result = await run.wait();
     assert.equal(result.invocations[0].status, 'Success');
@@ -168,7 +217,15 @@ describe('wait policy: endings', () => {
   test('the client-side timeout cancels the command and reports TimedOut', async () => {
     const never: FakeInstance = {
       instanceId: ID,
-      chunks: [{ at: 400, frames: [{ type: 'start', info: {} }, { type: 'stdout', data: text('working\n') }] }],
+      chunks: [
+        {
+          at: 400,
+          frames: [
+            { type: 'start', info: {} },
+            { type: 'stdout', data: text('working\n') },
+          ],
+        },
+      ],
       ssm: [{ from: 300, status: 'InProgress' }],
     };
     const { run, backend, clock } = follow([never], { timeoutSeconds: 3 });
@@ -183,7 +240,11 @@ describe('wait policy: endings', () => {
   });
 
   test('cancel() sends CancelCommand and wait() resolves with Cancelled', async () => {
-    const never: FakeInstance = { instanceId: ID, chunks: [{ at: 400, frames: [{ type: 'start', info: {} }] }], ssm: [{ from: 300, status: 'InProgress' }] };
+    const never: FakeInstance = {
+      instanceId: ID,
+      chunks: [{ at: 400, frames: [{ type: 'start', info: {} }] }],
+      ssm: [{ from: 300, status: 'InProgress' }],
+    };
     const { run, backend, clock } = follow([never]);
     backend.onCall = async (name) => {
       if (name === 'getObjectIfExists' && clock.now() >= 2_000 && backend.cancels.length === 0) await run.cancel();
@@ -207,8 +268,19 @@ describe('wait policy: endings', () => {
     const { run } = follow([
       {
         instanceId: ID,
-        chunks: [{ at: 400, frames: [{ type: 'error', message: 'download failed: HTTP 403' }, { type: 'exit', exitCode: 1 }] }],
-        ssm: [{ from: 300, status: 'InProgress' }, { from: 600, status: 'Failed', responseCode: 1 }],
+        chunks: [
+          {
+            at: 400,
+            frames: [
+              { type: 'error', message: 'download failed: HTTP 403' },
+              { type: 'exit', exitCode: 1 },
+            ],
+          },
+        ],
+        ssm: [
+          { from: 300, status: 'InProgress' },
+          { from: 600, status: 'Failed', responseCode: 1 },
+        ],
       },
     ]);
     const result = await run.wait();
@@ -248,7 +320,11 @@ describe('wait policy: endings', () => {
   test('a run this process started is cancelled when it cannot be followed, and the error says so', async () => {
     const { run, backend } = follow([liveScript(ID, 30)], { cancelIfUnfollowable: true });
     backend.failures.getInvocation = Object.assign(new Error('not allowed'), { name: 'AccessDeniedException' });
-    await assert.rejects(run.wait(), (error: unknown) => error instanceof RunnerError && /was cancelled so it does not keep running unseen/.test(error.message));
+    await assert.rejects(
+      run.wait(),
+      (error: unknown) =>
+        error instanceof RunnerError && /was cancelled so it does not keep running unseen/.test(error.message),
+    );
     assert.equal(backend.cancels.length, 1);
   });
 
@@ -280,7 +356,10 @@ describe('wait policy: fleets and tag targets', () => {
     assert.equal(byId.get(ID2)?.exitCode, 2);
     assert.equal(stdoutOf(ID2), 'line 1\nline 2\nline 3\nline 4\n');
     assert.equal(backend.calls.getInvocation, 0, 'fleets do not poll instance by instance');
-    assert.ok(backend.calls.listInvocations >= 1 && backend.calls.listInvocations <= 4, `listInvocations ${backend.calls.listInvocations}`);
+    assert.ok(
+      backend.calls.listInvocations >= 1 && backend.calls.listInvocations <= 4,
+      `listInvocations ${backend.calls.listInvocations}`,
+    );
   });
 
   test('tag targets: instances are discovered from the live channel and SSM', async () => {
@@ -297,11 +376,17 @@ describe('wait policy: fleets and tag targets', () => {
       const script = liveScript(id, 2);
       // First object at 5.4 s: after SSM's listing at 5.25 s named the instance, before any pass drained it.
       script.chunks = script.chunks!.map((c) => ({ ...c, at: c.at + 4_900 }));
-      script.ssm = [{ from: ssmFrom, status: 'InProgress' }, { from: 9_000, status: 'Success', responseCode: 0 }];
+      script.ssm = [
+        { from: ssmFrom, status: 'InProgress' },
+        { from: 9_000, status: 'Success', responseCode: 0 },
+      ];
       return script;
     };
     // SSM names ID and ID2 at the 5 s check; ID3 stays unknown to it, so discovery goes on.
-    const { run, stdoutOf } = follow([late(ID, 300), late(ID2, 300), late(ID3, 7_000)], { instanceIds: [], discoverInstances: true });
+    const { run, stdoutOf } = follow([late(ID, 300), late(ID2, 300), late(ID3, 7_000)], {
+      instanceIds: [],
+      discoverInstances: true,
+    });
     await run.wait();
     for (const id of [ID, ID2, ID3]) assert.equal(stdoutOf(id), 'line 1\nline 2\n', id);
   });
@@ -321,7 +406,9 @@ describe('wait policy: fleets and tag targets', () => {
     const { run, backend, stdoutOf } = follow(ids.map((id, n) => liveScript(id, 1 + ((100 - n) % 7))));
     const result = await run.wait();
     assert.ok(result.invocations.every((i) => i.status === 'Success' && i.outputSource === 'live'));
-    ids.forEach((id, n) => assert.equal(stdoutOf(id), Array.from({ length: 1 + ((100 - n) % 7) }, (_, k) => `line ${k + 1}\n`).join('')));
+    ids.forEach((id, n) =>
+      assert.equal(stdoutOf(id), Array.from({ length: 1 + ((100 - n) % 7) }, (_, k) => `line ${k + 1}\n`).join('')),
+    );
     const listingInstants = new Set(backend.log.filter((c) => c.name === 'listKeys').map((c) => c.at));
     const perPass = backend.calls.listKeys / listingInstants.size;
     assert.ok(perPass <= 1.1, `${backend.calls.listKeys} LIST calls over ${listingInstants.size} passes`);
@@ -338,15 +425,31 @@ describe('wait policy: fleets and tag targets', () => {
     await run.wait();
     assert.equal(stdoutOf(), 'line 1\nline 2\nline 3\n');
     assert.equal(backend.calls.listKeys, 0);
-    assert.ok(keys.every((k) => /^ec2-runner\/runs\/0123456789abcdef\/i-0123456789abcdef0\/0000000[0-5]$/.test(k)), keys.join(' '));
+    assert.ok(
+      keys.every((k) => /^ec2-runner\/runs\/0123456789abcdef\/i-0123456789abcdef0\/0000000[0-5]$/.test(k)),
+      keys.join(' '),
+    );
   });
 
   test('continuous output in the rhythm of the upload gap costs about 3 GETs per object, not one per live interval (5)', async () => {
     const chunks: FakeInstance['chunks'] = [{ at: 500, frames: [{ type: 'start', info: {} }] }];
-    for (let n = 1; n <= 40; n++) chunks.push({ at: 500 + n * 1_250, frames: [{ type: 'stdout', data: text(`batch ${n}\n`) }] });
+    for (let n = 1; n <= 40; n++)
+      chunks.push({ at: 500 + n * 1_250, frames: [{ type: 'stdout', data: text(`batch ${n}\n`) }] });
     const end = 500 + 40 * 1_250 + 100;
     chunks.push({ at: end, frames: [{ type: 'exit', exitCode: 0 }] });
-    const { run, backend } = follow([{ instanceId: ID, chunks, ssm: [{ from: 300, status: 'InProgress' }, { from: end + 100, status: 'Success', responseCode: 0 }] }], { uploadGapSeconds: 1.25 });
+    const { run, backend } = follow(
+      [
+        {
+          instanceId: ID,
+          chunks,
+          ssm: [
+            { from: 300, status: 'InProgress' },
+            { from: end + 100, status: 'Success', responseCode: 0 },
+          ],
+        },
+      ],
+      { uploadGapSeconds: 1.25 },
+    );
     await run.wait();
     const perObject = backend.calls.getObjectIfExists / chunks.length;
     assert.ok(perObject <= 3.1, `${backend.calls.getObjectIfExists} GETs for ${chunks.length} objects`);
@@ -368,8 +471,14 @@ describe('wait policy: fleets and tag targets', () => {
   test('a quiet 40-second script is noticed within one live interval of its end', async () => {
     const quiet: FakeInstance = {
       instanceId: ID,
-      chunks: [{ at: 500, frames: [{ type: 'start', info: {} }] }, { at: 40_900, frames: [{ type: 'exit', exitCode: 0 }] }],
-      ssm: [{ from: 300, status: 'InProgress' }, { from: 40_950, status: 'Success', responseCode: 0 }],
+      chunks: [
+        { at: 500, frames: [{ type: 'start', info: {} }] },
+        { at: 40_900, frames: [{ type: 'exit', exitCode: 0 }] },
+      ],
+      ssm: [
+        { from: 300, status: 'InProgress' },
+        { from: 40_950, status: 'Success', responseCode: 0 },
+      ],
     };
     const { run, clock } = follow([quiet]);
     await run.wait();

@@ -8,7 +8,9 @@ import { pathToFileURL } from 'node:url';
 
 const installer = pathToFileURL(path.join(__dirname, '..', '..', '..', 'test', 'e2e', 'install.mjs')).href;
 // A real dynamic import (tsc would turn `import()` into require(), which cannot load an ES module).
-const load = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<{ installerEnvironment(env: NodeJS.ProcessEnv, nodeBinDir?: string): NodeJS.ProcessEnv }>;
+const load = new Function('specifier', 'return import(specifier)') as (
+  specifier: string,
+) => Promise<{ installerEnvironment(env: NodeJS.ProcessEnv, nodeBinDir?: string): NodeJS.ProcessEnv }>;
 
 /** What `npm run test:e2e` (npm 10 on Node 20) exports to its script, in part. */
 const OUTER = {
@@ -27,10 +29,19 @@ const OUTER = {
 };
 
 describe('e2e installer environment', () => {
-  test('drops the outer npm\'s own variables, keeps registry and cache, puts Node 24 first on PATH', async () => {
+  test("drops the outer npm's own variables, keeps registry and cache, puts Node 24 first on PATH", async () => {
     const { installerEnvironment } = await load(installer);
     const env = installerEnvironment(OUTER, '/cache/node-24/bin');
-    for (const name of ['npm_config_user_agent', 'npm_lifecycle_event', 'npm_lifecycle_script', 'npm_package_name', 'npm_config_prefix', 'npm_config_local_prefix', 'npm_config_node_version', 'npm_node_execpath']) {
+    for (const name of [
+      'npm_config_user_agent',
+      'npm_lifecycle_event',
+      'npm_lifecycle_script',
+      'npm_package_name',
+      'npm_config_prefix',
+      'npm_config_local_prefix',
+      'npm_config_node_version',
+      'npm_node_execpath',
+    ]) {
       assert.equal(env[name], undefined, name);
     }
     assert.equal(env.npm_config_registry, 'https://registry.example/');
@@ -42,11 +53,16 @@ describe('e2e installer environment', () => {
 
   test('npm really takes its user agent from the inherited variable, and not once it is scrubbed', async () => {
     const { installerEnvironment } = await load(installer);
-    const userAgent = (env: NodeJS.ProcessEnv) => execFileSync('npm', ['config', 'get', 'user-agent'], { env, encoding: 'utf8', timeout: 60_000 }).trim();
+    const userAgent = (env: NodeJS.ProcessEnv) =>
+      execFileSync('npm', ['config', 'get', 'user-agent'], { env, encoding: 'utf8', timeout: 60_000 }).trim();
     const poisoned = { ...process.env, npm_config_user_agent: 'npm/10.8.2 node/v20.0.0 from-the-outer-npm' };
-    assert.match(userAgent(poisoned), /from-the-outer-npm/, 'without scrubbing, the outer npm\'s agent wins');
+    assert.match(userAgent(poisoned), /from-the-outer-npm/, "without scrubbing, the outer npm's agent wins");
     const scrubbed = userAgent(installerEnvironment(poisoned));
     assert.doesNotMatch(scrubbed, /from-the-outer-npm/);
-    assert.match(scrubbed, /node\/\{node-version\}/, 'npm\'s own template: filled with the Node that runs it (Node 24 for code-server)');
+    assert.match(
+      scrubbed,
+      /node\/\{node-version\}/,
+      "npm's own template: filled with the Node that runs it (Node 24 for code-server)",
+    );
   });
 });

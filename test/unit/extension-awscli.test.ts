@@ -20,7 +20,13 @@ describe('Copy as AWS CLI Command', () => {
     editorHost.files.set('/w/train.py', 'print("v2")');
     const calls: Array<{ request: RunRequest; options: unknown }> = [];
     const history = new RunHistory(new MemoryStore());
-    const controller = new RunController({ engine: () => assert.fail('nothing runs') as never, output: { append() {}, show() {}, clear() {} }, history, notifier: { finished() {}, failedToStart() {} }, transcripts: new RunTranscripts() });
+    const controller = new RunController({
+      engine: () => assert.fail('nothing runs') as never,
+      output: { append() {}, show() {}, clear() {} },
+      history,
+      notifier: { finished() {}, failedToStart() {} },
+      transcripts: new RunTranscripts(),
+    });
     const runner = new Runner({
       controller,
       engine: () => ({
@@ -35,7 +41,14 @@ describe('Copy as AWS CLI Command', () => {
       connectionSummary: () => 'sandbox',
       showError: (error) => assert.fail(String(error)),
     });
-    const record = { id: 'r', label: 'train.py --x', source: { kind: 'file' as const, uri: 'file:///w/train.py', fileName: 'train.py', args: ['--x'] }, targets: [{ instanceId: 'i-0aaaaaaaaaaaaaaaa' }], state: 'finished' as const, startedAt: 1 };
+    const record = {
+      id: 'r',
+      label: 'train.py --x',
+      source: { kind: 'file' as const, uri: 'file:///w/train.py', fileName: 'train.py', args: ['--x'] },
+      targets: [{ instanceId: 'i-0aaaaaaaaaaaaaaaa' }],
+      state: 'finished' as const,
+      startedAt: 1,
+    };
     assert.equal(await runner.awsCliCommands(record), '#!/bin/sh\n');
     const [{ request, options }] = calls;
     assert.equal(request.source.kind, 'file');
@@ -59,13 +72,24 @@ describe('Copy as AWS CLI Command', () => {
       label: 'big.py',
       region: 'eu-west-1',
       profile: 'dev team',
-      sendCommand: { DocumentName: 'AWS-RunShellScript', Parameters: { commands: ["echo '$HOME' \"`id`\""] } },
+      sendCommand: { DocumentName: 'AWS-RunShellScript', Parameters: { commands: ['echo \'$HOME\' "`id`"'] } },
       instanceIds: ['i-0aaaaaaaaaaaaaaaa'],
-      staging: { localPath: "my dir/big.py", s3Uri: 's3://b/ec2-runner/staged/abc/big.py', region: 'eu-central-1', kmsKeyId: 'alias/k' },
+      staging: {
+        localPath: 'my dir/big.py',
+        s3Uri: 's3://b/ec2-runner/staged/abc/big.py',
+        region: 'eu-central-1',
+        kmsKeyId: 'alias/k',
+      },
     });
-    assert.match(script, /^aws --profile 'dev team' --region eu-central-1 s3 cp --only-show-errors --sse aws:kms --sse-kms-key-id alias\/k 'my dir\/big\.py' s3:\/\/b\/ec2-runner\/staged\/abc\/big\.py$/m);
+    assert.match(
+      script,
+      /^aws --profile 'dev team' --region eu-central-1 s3 cp --only-show-errors --sse aws:kms --sse-kms-key-id alias\/k 'my dir\/big\.py' s3:\/\/b\/ec2-runner\/staged\/abc\/big\.py$/m,
+    );
     assert.match(script, /<<'EC2_RUNNER_SEND_COMMAND_JSON'\n\{\n[^]*\n\}\nEC2_RUNNER_SEND_COMMAND_JSON\n/);
-    assert.ok(script.includes(JSON.stringify("echo '$HOME' \"`id`\"")), 'the command text is JSON in the heredoc, not re-quoted');
+    assert.ok(
+      script.includes(JSON.stringify('echo \'$HOME\' "`id`"')),
+      'the command text is JSON in the heredoc, not re-quoted',
+    );
     assert.match(script, /exit "\$ec2r_status"\n$/);
   });
 });

@@ -2,39 +2,122 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PortForwardHandle, PortForwardRequest } from '../../src/core/api';
-import { DebugConfigError, SessionEndWatcher, attachConfiguration, launchSource, resolveConfiguration } from '../../src/extension/debugConfig';
-import { type ActiveForward, type ForwardUi, OPEN_IN_BROWSER, PortForwards, STOP_FORWARDING, checkPortSpec } from '../../src/extension/portForwards';
+import {
+  DebugConfigError,
+  SessionEndWatcher,
+  attachConfiguration,
+  launchSource,
+  resolveConfiguration,
+} from '../../src/extension/debugConfig';
+import {
+  type ActiveForward,
+  type ForwardUi,
+  OPEN_IN_BROWSER,
+  PortForwards,
+  STOP_FORWARDING,
+  checkPortSpec,
+} from '../../src/extension/portForwards';
 
 describe('ec2-runner debug configurations', () => {
   test('F5 without launch.json debugs the active Python file', () => {
     const config = resolveConfiguration({}, { path: '/w/train.py', languageId: 'python' });
-    assert.deepEqual(config, { type: 'ec2-runner', request: 'launch', name: 'Debug train.py on EC2', program: '/w/train.py', justMyCode: true });
+    assert.deepEqual(config, {
+      type: 'ec2-runner',
+      request: 'launch',
+      name: 'Debug train.py on EC2',
+      program: '/w/train.py',
+      justMyCode: true,
+    });
     assert.throws(() => resolveConfiguration({}, { path: '/w/job.sh', languageId: 'shellscript' }), DebugConfigError);
     assert.throws(() => resolveConfiguration({}), /Open a Python file/);
   });
 
   test('launch: program defaults to the active file, must be Python; ports and instance are checked', () => {
-    const config = resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', instance: 'i-0123456789abcdef0' }, { path: '/w/a.py', languageId: 'python' });
+    const config = resolveConfiguration(
+      { type: 'ec2-runner', request: 'launch', name: 'x', instance: 'i-0123456789abcdef0' },
+      { path: '/w/a.py', languageId: 'python' },
+    );
     assert.equal(config.program, '/w/a.py');
     assert.equal(config.justMyCode, true);
-    assert.throws(() => resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/a.sh' }), /not a Python file/);
-    assert.throws(() => resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/a.py', instance: 'web-1' }), /instance id/);
-    assert.throws(() => resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/a.py', localPort: 70000 }), /localPort/);
-    assert.throws(() => resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/a.py', cwd: 'relative' }), /absolute/);
-    assert.throws(() => resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/a.py', args: [1] as unknown as string[] }), /list of strings/);
-    assert.throws(() => resolveConfiguration({ type: 'ec2-runner', request: 'debug', name: 'x' }), /"launch" or an "attach"/);
+    assert.throws(
+      () => resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/a.sh' }),
+      /not a Python file/,
+    );
+    assert.throws(
+      () =>
+        resolveConfiguration({
+          type: 'ec2-runner',
+          request: 'launch',
+          name: 'x',
+          program: '/w/a.py',
+          instance: 'web-1',
+        }),
+      /instance id/,
+    );
+    assert.throws(
+      () =>
+        resolveConfiguration({
+          type: 'ec2-runner',
+          request: 'launch',
+          name: 'x',
+          program: '/w/a.py',
+          localPort: 70000,
+        }),
+      /localPort/,
+    );
+    assert.throws(
+      () =>
+        resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/a.py', cwd: 'relative' }),
+      /absolute/,
+    );
+    assert.throws(
+      () =>
+        resolveConfiguration({
+          type: 'ec2-runner',
+          request: 'launch',
+          name: 'x',
+          program: '/w/a.py',
+          args: [1] as unknown as string[],
+        }),
+      /list of strings/,
+    );
+    assert.throws(
+      () => resolveConfiguration({ type: 'ec2-runner', request: 'debug', name: 'x' }),
+      /"launch" or an "attach"/,
+    );
   });
 
   test('attach needs remotePort; well-formed pathMappings', () => {
     assert.throws(() => resolveConfiguration({ type: 'ec2-runner', request: 'attach', name: 'x' }), /remotePort/);
-    assert.throws(() => resolveConfiguration({ type: 'ec2-runner', request: 'attach', name: 'x', remotePort: 5678, pathMappings: [{ localRoot: '/a' }] as never }), /pathMappings/);
-    const config = resolveConfiguration({ type: 'ec2-runner', request: 'attach', name: 'x', remotePort: 5678, pathMappings: [{ localRoot: '/a', remoteRoot: '/b' }] });
+    assert.throws(
+      () =>
+        resolveConfiguration({
+          type: 'ec2-runner',
+          request: 'attach',
+          name: 'x',
+          remotePort: 5678,
+          pathMappings: [{ localRoot: '/a' }] as never,
+        }),
+      /pathMappings/,
+    );
+    const config = resolveConfiguration({
+      type: 'ec2-runner',
+      request: 'attach',
+      name: 'x',
+      remotePort: 5678,
+      pathMappings: [{ localRoot: '/a', remoteRoot: '/b' }],
+    });
     assert.equal(config.remotePort, 5678);
   });
 
   test('what debugpy receives: an attach to the forwarded port with the mappings', () => {
     const config = resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/a.py' });
-    const attach = attachConfiguration(config, 40123, [{ localRoot: '/w', remoteRoot: '/tmp/ec2-runner-abc' }], 'run-1');
+    const attach = attachConfiguration(
+      config,
+      40123,
+      [{ localRoot: '/w', remoteRoot: '/tmp/ec2-runner-abc' }],
+      'run-1',
+    );
     assert.equal(attach.request, 'attach');
     assert.equal(attach.ec2RunnerRequest, 'launch');
     assert.equal(attach.ec2RunnerPort, 40123);
@@ -116,7 +199,10 @@ describe('Forward a Port…', () => {
     assert.equal(requests[0].instanceId, target.instanceId);
     assert.equal(forward?.url, 'http://localhost:9999/');
     await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(log.slice(0, 2), ['validate:refused', `inform:Forwarding http://localhost:9999/ → gpu-box port 8888.|${OPEN_IN_BROWSER},${STOP_FORWARDING}`]);
+    assert.deepEqual(log.slice(0, 2), [
+      'validate:refused',
+      `inform:Forwarding http://localhost:9999/ → gpu-box port 8888.|${OPEN_IN_BROWSER},${STOP_FORWARDING}`,
+    ]);
     assert.ok(log.includes('open:http://localhost:9999/'));
     assert.equal(forwards.list().length, 1);
     assert.deepEqual(changes(), [1]);
@@ -124,7 +210,10 @@ describe('Forward a Port…', () => {
 
   test('a dismissed input box forwards nothing', async () => {
     let called = false;
-    const forwards = new PortForwards(() => ({ forwardPort: async () => ((called = true), new FakeForward(1)) }), fakeUi({}).ui);
+    const forwards = new PortForwards(
+      () => ({ forwardPort: async () => ((called = true), new FakeForward(1)) }),
+      fakeUi({}).ui,
+    );
     assert.equal(await forwards.forward(target), undefined);
     assert.equal(called, false);
   });
@@ -146,11 +235,17 @@ describe('Forward a Port…', () => {
     await forwards.forward(target);
     assert.equal(await forwards.stop(), true, 'the picked one (the second) stops');
     assert.equal(handles[2].closes, 1);
-    assert.deepEqual(forwards.list().map((f) => f.localPort), [1002]);
+    assert.deepEqual(
+      forwards.list().map((f) => f.localPort),
+      [1002],
+    );
     handles[1].drop('Session idle timeout');
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(forwards.list().length, 0);
-    assert.ok(log.some((l) => l.startsWith('warn:') && l.includes('ended: Session idle timeout')), log.join('\n'));
+    assert.ok(
+      log.some((l) => l.startsWith('warn:') && l.includes('ended: Session idle timeout')),
+      log.join('\n'),
+    );
     assert.equal(handles[2].closes, 1, 'a stopped forward is not reported as ended');
   });
 
@@ -161,17 +256,49 @@ describe('Forward a Port…', () => {
     await forwards.forward(target);
     await forwards.forward(target);
     await forwards.dispose();
-    assert.deepEqual(handles.map((h) => h.closes), [1, 1]);
+    assert.deepEqual(
+      handles.map((h) => h.closes),
+      [1, 1],
+    );
     assert.equal(forwards.list().length, 0);
   });
 });
 
 describe('ec2-runner launch with a project folder', () => {
   test('projectRoot stages the folder: entry relative to it, pathMappings from the root', () => {
-    const config = resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/app/pkg/main.py', projectRoot: '/w/app' });
+    const config = resolveConfiguration({
+      type: 'ec2-runner',
+      request: 'launch',
+      name: 'x',
+      program: '/w/app/pkg/main.py',
+      projectRoot: '/w/app',
+    });
     assert.deepEqual(launchSource(config), { project: { root: '/w/app', entry: 'pkg/main.py' }, localRoot: '/w/app' });
-    assert.deepEqual(launchSource(resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/a.py' })), { localRoot: '/w' });
-    assert.throws(() => resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/other/a.py', projectRoot: '/w/app' }), /not inside/);
-    assert.throws(() => resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/app/a.py', projectRoot: 'app' }), /absolute/);
+    assert.deepEqual(
+      launchSource(resolveConfiguration({ type: 'ec2-runner', request: 'launch', name: 'x', program: '/w/a.py' })),
+      { localRoot: '/w' },
+    );
+    assert.throws(
+      () =>
+        resolveConfiguration({
+          type: 'ec2-runner',
+          request: 'launch',
+          name: 'x',
+          program: '/w/other/a.py',
+          projectRoot: '/w/app',
+        }),
+      /not inside/,
+    );
+    assert.throws(
+      () =>
+        resolveConfiguration({
+          type: 'ec2-runner',
+          request: 'launch',
+          name: 'x',
+          program: '/w/app/a.py',
+          projectRoot: 'app',
+        }),
+      /absolute/,
+    );
   });
 });

@@ -17,30 +17,76 @@ import {
   transcriptFromResult,
 } from '../../src/extension/format';
 import type { RunRecord } from '../../src/extension/history';
-import { instanceDescription, itemsActedOn, matchesFilter, pingIcon, sortInstances, stateForError } from '../../src/extension/instanceModel';
-import { connectionSummary, effectiveProfile, engineSettingsOf, withInterpreterSetting } from '../../src/extension/settings';
+import {
+  instanceDescription,
+  itemsActedOn,
+  matchesFilter,
+  pingIcon,
+  sortInstances,
+  stateForError,
+} from '../../src/extension/instanceModel';
+import {
+  connectionSummary,
+  effectiveProfile,
+  engineSettingsOf,
+  withInterpreterSetting,
+} from '../../src/extension/settings';
 import { runDescription, statusView } from '../../src/extension/statusText';
 import { decideTargets, onlinePickItems } from '../../src/extension/targets';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
 function invocation(over: Partial<InvocationResult> = {}): InvocationResult {
-  return { instanceId: 'i-0123456789abcdef0', status: 'Success', statusDetails: 'Success', exitCode: 0, stdout: '', stderr: '', result: null, outputSource: 'live', ...over };
+  return {
+    instanceId: 'i-0123456789abcdef0',
+    status: 'Success',
+    statusDetails: 'Success',
+    exitCode: 0,
+    stdout: '',
+    stderr: '',
+    result: null,
+    outputSource: 'live',
+    ...over,
+  };
 }
 
-const web: ManagedInstance = { instanceId: 'i-0aaaaaaaaaaaaaaaa', name: 'web-1', pingStatus: 'Online', platformName: 'Amazon Linux', platformVersion: '2023', ipAddress: '10.0.0.5', tags: { Env: 'dev', Team: 'ml' } };
-const db: ManagedInstance = { instanceId: 'i-0bbbbbbbbbbbbbbbb', name: 'db-1', pingStatus: 'ConnectionLost', platformType: 'Linux', tags: { Env: 'prod' } };
+const web: ManagedInstance = {
+  instanceId: 'i-0aaaaaaaaaaaaaaaa',
+  name: 'web-1',
+  pingStatus: 'Online',
+  platformName: 'Amazon Linux',
+  platformVersion: '2023',
+  ipAddress: '10.0.0.5',
+  tags: { Env: 'dev', Team: 'ml' },
+};
+const db: ManagedInstance = {
+  instanceId: 'i-0bbbbbbbbbbbbbbbb',
+  name: 'db-1',
+  pingStatus: 'ConnectionLost',
+  platformType: 'Linux',
+  tags: { Env: 'prod' },
+};
 const anon: ManagedInstance = { instanceId: 'i-0cccccccccccccccc', pingStatus: 'Online' };
 
 describe('script arguments', () => {
   test('split like a shell: quotes group, backslash escapes, nothing expands', () => {
-    assert.deepEqual(splitArguments(`--name "my file.txt" 'a b' c\\ d $HOME ""`), ['--name', 'my file.txt', 'a b', 'c d', '$HOME', '']);
+    assert.deepEqual(splitArguments(`--name "my file.txt" 'a b' c\\ d $HOME ""`), [
+      '--name',
+      'my file.txt',
+      'a b',
+      'c d',
+      '$HOME',
+      '',
+    ]);
     assert.deepEqual(splitArguments('   '), []);
     assert.deepEqual(splitArguments(`"say \\"hi\\""`), ['say "hi"']);
   });
 
   test('an unterminated quote is one actionable error', () => {
-    assert.throws(() => splitArguments('--x "open'), (e: unknown) => e instanceof ArgumentSyntaxError && /close the quote/.test((e as Error).message));
+    assert.throws(
+      () => splitArguments('--x "open'),
+      (e: unknown) => e instanceof ArgumentSyntaxError && /close the quote/.test((e as Error).message),
+    );
   });
 
   test('joining quotes only what needs it and round-trips', () => {
@@ -57,7 +103,10 @@ describe('output text', () => {
       headerLine('train.py', [{ instanceId: 'i-0aaaaaaaaaaaaaaaa', name: 'web-1' }], 'cmd-1'),
       '[Running] train.py on web-1 (i-0aaaaaaaaaaaaaaaa) · command cmd-1\n',
     );
-    assert.equal(headerLine('uname -a', [{ instanceId: 'i-0aaaaaaaaaaaaaaaa' }], 'c'), '[Running] uname -a on i-0aaaaaaaaaaaaaaaa · command c\n');
+    assert.equal(
+      headerLine('uname -a', [{ instanceId: 'i-0aaaaaaaaaaaaaaaa' }], 'c'),
+      '[Running] uname -a on i-0aaaaaaaaaaaaaaaa · command c\n',
+    );
   });
 
   test('done line has exit code, status, duration and the reason for failures', () => {
@@ -66,7 +115,10 @@ describe('output text', () => {
       doneLine(invocation({ status: 'Cancelled', exitCode: null, reason: 'cancelled by the user' }), 4100),
       '[Done] exit code none · Cancelled · 4.1 s · cancelled by the user\n',
     );
-    assert.equal(doneLine(invocation({ status: 'TimedOut', exitCode: null, reason: 'timeout of 5 s' }), 5000), '[Done] exit code none · TimedOut · 5.0 s · timeout of 5 s\n');
+    assert.equal(
+      doneLine(invocation({ status: 'TimedOut', exitCode: null, reason: 'timeout of 5 s' }), 5000),
+      '[Done] exit code none · TimedOut · 5.0 s · timeout of 5 s\n',
+    );
     assert.match(doneLine(invocation({ status: 'InProgress', exitCode: null }), 1000), /^\[Not done yet\]/);
   });
 
@@ -79,21 +131,39 @@ describe('output text', () => {
 
   test('completion: result pretty-printed only when asked, and where the output lives', () => {
     const result: RunResult = { commandId: 'c-1', invocations: [invocation({ result: { accuracy: 0.9 } })] };
-    const withData = completionText(result, { durationMs: 1000, targets: [], showResult: true, liveLocation: 's3://b/ec2-runner/runs/r1/' });
-    assert.equal(withData, '[Done] exit code 0 · Success · 1.0 s\n[Result]\n{\n  "accuracy": 0.9\n}\n[Output] complete output in s3://b/ec2-runner/runs/r1/\n');
+    const withData = completionText(result, {
+      durationMs: 1000,
+      targets: [],
+      showResult: true,
+      liveLocation: 's3://b/ec2-runner/runs/r1/',
+    });
+    assert.equal(
+      withData,
+      '[Done] exit code 0 · Success · 1.0 s\n[Result]\n{\n  "accuracy": 0.9\n}\n[Output] complete output in s3://b/ec2-runner/runs/r1/\n',
+    );
     const exitOnly = completionText(result, { durationMs: 1000, targets: [], showResult: false });
     assert.doesNotMatch(exitOnly, /Result/);
-    const fromSsm = completionText({ commandId: 'c-2', invocations: [invocation({ outputSource: 'ssm' })] }, { durationMs: 1, targets: [], showResult: false });
+    const fromSsm = completionText(
+      { commandId: 'c-2', invocations: [invocation({ outputSource: 'ssm' })] },
+      { durationMs: 1, targets: [], showResult: false },
+    );
     assert.match(fromSsm, /\[Output\] from SSM \(may be truncated.*command c-2/);
   });
 
   test('several instances: each done line names its instance', () => {
     const a = invocation({ instanceId: 'i-0aaaaaaaaaaaaaaaa' });
     const b = invocation({ instanceId: 'i-0bbbbbbbbbbbbbbbb', status: 'Failed', exitCode: 3 });
-    const text = completionText({ commandId: 'c', invocations: [a, b] }, { durationMs: 1000, targets: [{ instanceId: a.instanceId, name: 'web-1' }], showResult: false });
+    const text = completionText(
+      { commandId: 'c', invocations: [a, b] },
+      { durationMs: 1000, targets: [{ instanceId: a.instanceId, name: 'web-1' }], showResult: false },
+    );
     assert.match(text, /^\[Done\] web-1 \(i-0aaaaaaaaaaaaaaaa\): exit code 0 · Success/m);
     assert.match(text, /^\[Done\] i-0bbbbbbbbbbbbbbbb: exit code 3 · Failed/m);
-    assert.deepEqual(overallStatus({ commandId: 'c', invocations: [a, b] }), { status: 'Failed', exitCode: 3, reason: undefined });
+    assert.deepEqual(overallStatus({ commandId: 'c', invocations: [a, b] }), {
+      status: 'Failed',
+      exitCode: 3,
+      reason: undefined,
+    });
   });
 
   test('live output: stderr lines are prefixed, open lines are closed before another stream writes', () => {
@@ -111,29 +181,58 @@ describe('output text', () => {
     const f = new LiveOutputFormatter();
     const bytes = enc('π=3.14\n');
     const id = 'i-0aaaaaaaaaaaaaaaa';
-    const out = f.push({ instanceId: id, stream: 'stdout', data: bytes.slice(0, 1) }) + f.push({ instanceId: id, stream: 'stdout', data: bytes.slice(1) }) + f.finish();
+    const out =
+      f.push({ instanceId: id, stream: 'stdout', data: bytes.slice(0, 1) }) +
+      f.push({ instanceId: id, stream: 'stdout', data: bytes.slice(1) }) +
+      f.finish();
     assert.equal(out, 'π=3.14\n');
   });
 
   test('live output with several instances prefixes every line with the instance', () => {
     const f = new LiveOutputFormatter((id) => (id === 'i-1' ? 'web-1' : id));
-    const out = f.push({ instanceId: 'i-1', stream: 'stdout', data: enc('a\nb\n') }) + f.push({ instanceId: 'i-2', stream: 'stderr', data: enc('c\n') });
+    const out =
+      f.push({ instanceId: 'i-1', stream: 'stdout', data: enc('a\nb\n') }) +
+      f.push({ instanceId: 'i-2', stream: 'stderr', data: enc('c\n') });
     assert.equal(out, `[web-1] a\n[web-1] b\n[i-2] ${STDERR_PREFIX}c\n`);
   });
 
   test('a transcript rebuilt from a status snapshot has stdout, prefixed stderr and the end', () => {
-    const text = transcriptFromResult('job.py', [{ instanceId: 'i-0123456789abcdef0', name: 'w' }], { commandId: 'c', invocations: [invocation({ stdout: 'out\n', stderr: 'err\n', exitCode: 1, status: 'Failed' })] }, true);
-    assert.equal(text, `[Status] job.py on w (i-0123456789abcdef0) · command c\nout\n${STDERR_PREFIX}err\n[Done] exit code 1 · Failed · ?\n[Output] complete output from the live channel (command c)\n`);
+    const text = transcriptFromResult(
+      'job.py',
+      [{ instanceId: 'i-0123456789abcdef0', name: 'w' }],
+      {
+        commandId: 'c',
+        invocations: [invocation({ stdout: 'out\n', stderr: 'err\n', exitCode: 1, status: 'Failed' })],
+      },
+      true,
+    );
+    assert.equal(
+      text,
+      `[Status] job.py on w (i-0123456789abcdef0) · command c\nout\n${STDERR_PREFIX}err\n[Done] exit code 1 · Failed · ?\n[Output] complete output from the live channel (command c)\n`,
+    );
   });
 });
 
 function record(over: Partial<RunRecord> = {}): RunRecord {
-  return { id: 'r1', label: 'train.py', source: { kind: 'file', uri: 'file:///w/train.py', fileName: 'train.py', args: [] }, targets: [{ instanceId: 'i-0aaaaaaaaaaaaaaaa', name: 'web-1' }], state: 'finished', startedAt: 1000, ...over };
+  return {
+    id: 'r1',
+    label: 'train.py',
+    source: { kind: 'file', uri: 'file:///w/train.py', fileName: 'train.py', args: [] },
+    targets: [{ instanceId: 'i-0aaaaaaaaaaaaaaaa', name: 'web-1' }],
+    state: 'finished',
+    startedAt: 1000,
+    ...over,
+  };
 }
 
 describe('status bar text', () => {
   test('nothing run yet: the default target, click selects one', () => {
-    assert.deepEqual(statusView([], undefined, undefined), { text: '$(server) EC2: no target', tooltip: 'No default EC2 target. Click to choose one.', command: 'ec2Runner.selectTarget', showCancel: false });
+    assert.deepEqual(statusView([], undefined, undefined), {
+      text: '$(server) EC2: no target',
+      tooltip: 'No default EC2 target. Click to choose one.',
+      command: 'ec2Runner.selectTarget',
+      showCancel: false,
+    });
     assert.equal(statusView([], undefined, { instanceId: 'i-1', name: 'web-1' }).text, '$(server) web-1');
   });
 
@@ -151,11 +250,17 @@ describe('status bar text', () => {
     assert.equal(view.text, '$(sync~spin) train.py → web-1');
     assert.equal(view.command, 'ec2Runner.showOutput');
     assert.equal(view.showCancel, true);
-    assert.equal(statusView([running, record({ id: 'r2', state: 'running' })], running, undefined).text, '$(sync~spin) 2 runs');
+    assert.equal(
+      statusView([running, record({ id: 'r2', state: 'running' })], running, undefined).text,
+      '$(sync~spin) 2 runs',
+    );
   });
 
   test('runs view description', () => {
-    assert.equal(runDescription(record({ status: 'Success', exitCode: 0, endedAt: 3000 })), 'web-1 · Success · exit code 0 · 2.0 s');
+    assert.equal(
+      runDescription(record({ status: 'Success', exitCode: 0, endedAt: 3000 })),
+      'web-1 · Success · exit code 0 · 2.0 s',
+    );
     assert.equal(runDescription(record({ state: 'starting' })), 'web-1 · Starting');
   });
 });
@@ -170,7 +275,10 @@ describe('targets and instances', () => {
 
   test('the quick pick offers Online instances only, sorted, default marked', () => {
     const items = onlinePickItems([web, db, anon], { instanceId: web.instanceId });
-    assert.deepEqual(items.map((i) => i.label), [anon.instanceId, 'web-1']);
+    assert.deepEqual(
+      items.map((i) => i.label),
+      [anon.instanceId, 'web-1'],
+    );
     assert.equal(items[1].description, 'default · i-0aaaaaaaaaaaaaaaa · Amazon Linux 2023 · 10.0.0.5');
     assert.deepEqual(items[1].target, { instanceId: web.instanceId, name: 'web-1' });
   });
@@ -186,7 +294,10 @@ describe('targets and instances', () => {
   });
 
   test('Online first, then by name; ping icons differ in shape and colour', () => {
-    assert.deepEqual(sortInstances([db, web, anon]).map((i) => i.instanceId), [anon.instanceId, web.instanceId, db.instanceId]);
+    assert.deepEqual(
+      sortInstances([db, web, anon]).map((i) => i.instanceId),
+      [anon.instanceId, web.instanceId, db.instanceId],
+    );
     assert.notEqual(pingIcon('Online').id, pingIcon('ConnectionLost').id);
     assert.notEqual(pingIcon('Online').color, pingIcon('ConnectionLost').color);
     assert.equal(instanceDescription(db), 'i-0bbbbbbbbbbbbbbbb · ConnectionLost · Linux');
@@ -202,7 +313,11 @@ describe('targets and instances', () => {
   test('welcome states follow the engine error codes', () => {
     assert.equal(stateForError('NoCredentials'), 'noCredentials');
     assert.equal(stateForError('CredentialsExpired'), 'noCredentials');
-    assert.equal(stateForError('ProfileNotFound'), 'noCredentials', 'a missing profile is a credentials problem (welcome with the reason)');
+    assert.equal(
+      stateForError('ProfileNotFound'),
+      'noCredentials',
+      'a missing profile is a credentials problem (welcome with the reason)',
+    );
     assert.equal(stateForError('NoRegion'), 'noRegion');
     assert.equal(stateForError('NoSuchBucket'), 'noBucket');
     assert.equal(stateForError('AccessDenied'), 'error');
@@ -211,10 +326,14 @@ describe('targets and instances', () => {
 });
 
 describe('errors and settings', () => {
-  const runnerError = (code: string, message: string) => Object.assign(new Error(message), { name: 'RunnerError', code });
+  const runnerError = (code: string, message: string) =>
+    Object.assign(new Error(message), { name: 'RunnerError', code });
 
   test('expired SSO offers the login command for the profile', () => {
-    const info = describeError(runnerError('CredentialsExpired', 'AWS SSO token is expired: run `aws sso login --profile dev` and retry.'), 'dev');
+    const info = describeError(
+      runnerError('CredentialsExpired', 'AWS SSO token is expired: run `aws sso login --profile dev` and retry.'),
+      'dev',
+    );
     assert.equal(info.actions[0].command, 'ec2Runner.ssoLogin');
     assert.equal(info.actions[0].title, 'Run aws sso login --profile dev');
   });
@@ -226,16 +345,25 @@ describe('errors and settings', () => {
   });
 
   test('empty settings fall back to the AWS environment (undefined for the engine)', () => {
-    assert.deepEqual(engineSettingsOf({ profile: '', region: ' ', endpointUrl: '', bucket: '', keyPrefix: 'ec2-runner/' }), {
-      profile: undefined,
-      region: undefined,
-      endpointUrl: undefined,
-      bucket: undefined,
-      keyPrefix: 'ec2-runner/',
-    });
+    assert.deepEqual(
+      engineSettingsOf({ profile: '', region: ' ', endpointUrl: '', bucket: '', keyPrefix: 'ec2-runner/' }),
+      {
+        profile: undefined,
+        region: undefined,
+        endpointUrl: undefined,
+        bucket: undefined,
+        keyPrefix: 'ec2-runner/',
+      },
+    );
     assert.equal(effectiveProfile({ profile: '' }, { AWS_PROFILE: 'envp' }), 'envp');
     assert.equal(effectiveProfile({ profile: 'set' }, { AWS_PROFILE: 'envp' }), 'set');
-    assert.equal(connectionSummary({ profile: '', region: '', endpointUrl: '' }, { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' }), 'default credentials · us-east-1 · http://127.0.0.1:4566');
+    assert.equal(
+      connectionSummary(
+        { profile: '', region: '', endpointUrl: '' },
+        { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' },
+      ),
+      'default credentials · us-east-1 · http://127.0.0.1:4566',
+    );
   });
 
   test('the interpreter setting reaches every Python source (file, selection, project), not shell scripts or commands', () => {
@@ -251,13 +379,27 @@ describe('errors and settings', () => {
     assert.equal(interpreterOf({ kind: 'file', fileName: 'a.sh', content }), undefined);
     assert.equal(interpreterOf({ kind: 'selection', text: 'ls', language: 'shellscript' }), undefined);
     assert.equal(interpreterOf({ kind: 'project', root: '/p', entry: 'run.sh' }), undefined);
-    assert.deepEqual(withInterpreterSetting({ kind: 'command', command: 'ls' }, venv), { kind: 'command', command: 'ls' });
-    assert.equal(interpreterOf({ kind: 'selection', text: 'print(1)', language: 'python' }, '  '), undefined, 'empty: the engine default');
-    assert.equal(interpreterOf({ kind: 'file', fileName: 'a.py', content, interpreter: 'pypy3' }), 'pypy3', 'a source that names one keeps it');
+    assert.deepEqual(withInterpreterSetting({ kind: 'command', command: 'ls' }, venv), {
+      kind: 'command',
+      command: 'ls',
+    });
+    assert.equal(
+      interpreterOf({ kind: 'selection', text: 'print(1)', language: 'python' }, '  '),
+      undefined,
+      'empty: the engine default',
+    );
+    assert.equal(
+      interpreterOf({ kind: 'file', fileName: 'a.py', content, interpreter: 'pypy3' }),
+      'pypy3',
+      'a source that names one keeps it',
+    );
   });
 
   test('profile names come from section headers only', () => {
-    assert.deepEqual(profileNamesIn('[default]\nregion=x\n[profile dev]\n[sso-session corp]\n[services s]\n', true), ['default', 'dev']);
+    assert.deepEqual(profileNamesIn('[default]\nregion=x\n[profile dev]\n[sso-session corp]\n[services s]\n', true), [
+      'default',
+      'dev',
+    ]);
     assert.deepEqual(profileNamesIn('[default]\naws_secret_access_key=SECRET\n[ci]\n', false), ['default', 'ci']);
   });
 });

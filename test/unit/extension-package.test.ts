@@ -25,11 +25,18 @@ describe('package.json contributions', () => {
     const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
     const table = readme.slice(readme.indexOf('### Settings (`ec2Runner.*`'));
     const rows = new Map([...table.matchAll(/^\| `(\w+)` \| ([^|]+) \|/gm)].map((m) => [m[1], m[2].trim()]));
-    for (const [key, schema] of Object.entries(contributes.configuration.properties as Record<string, { default: unknown }>)) {
+    for (const [key, schema] of Object.entries(
+      contributes.configuration.properties as Record<string, { default: unknown }>,
+    )) {
       const name = key.slice('ec2Runner.'.length);
       assert.ok(rows.has(name), `README's settings table has a row for ${key}`);
       const shown = rows.get(name)!.replace(/^`|`$/g, '');
-      const expected = typeof schema.default === 'string' ? (schema.default === '' ? '""' : schema.default) : JSON.stringify(schema.default);
+      const expected =
+        typeof schema.default === 'string'
+          ? schema.default === ''
+            ? '""'
+            : schema.default
+          : JSON.stringify(schema.default);
       assert.equal(shown, expected, `README shows the default of ${key}`);
     }
   });
@@ -40,7 +47,8 @@ describe('package.json contributions', () => {
     assert.equal(p['ec2Runner.timeoutSeconds'].default, DEFAULT_TIMEOUT_SECONDS);
     assert.equal(p['ec2Runner.timeoutSeconds'].maximum, MAX_EXECUTION_TIMEOUT_SECONDS);
     assert.equal(p['ec2Runner.feedback'].default, 'exitCodeAndData');
-    for (const key of ['profile', 'region', 'endpointUrl', 'bucket']) assert.equal(p[`ec2Runner.${key}`].default, '', `${key} unset falls back to the AWS environment`);
+    for (const key of ['profile', 'region', 'endpointUrl', 'bucket'])
+      assert.equal(p[`ec2Runner.${key}`].default, '', `${key} unset falls back to the AWS environment`);
   });
 
   test('every command is in the EC2 Runner category; menus and keybindings only use declared commands', () => {
@@ -50,35 +58,60 @@ describe('package.json contributions', () => {
   });
 
   test('item-only commands are hidden from the palette; context-dependent ones are conditional', () => {
-    const palette = new Map<string, string>(contributes.menus.commandPalette.map((e: { command: string; when: string }) => [e.command, e.when]));
-    for (const id of ['ec2Runner.runActiveFileHere', 'ec2Runner.runCommandHere', 'ec2Runner.copyInstanceId', 'ec2Runner.setDefaultTarget', 'ec2Runner.rerunRun', 'ec2Runner.showRunOutput']) {
+    const palette = new Map<string, string>(
+      contributes.menus.commandPalette.map((e: { command: string; when: string }) => [e.command, e.when]),
+    );
+    for (const id of [
+      'ec2Runner.runActiveFileHere',
+      'ec2Runner.runCommandHere',
+      'ec2Runner.copyInstanceId',
+      'ec2Runner.setDefaultTarget',
+      'ec2Runner.rerunRun',
+      'ec2Runner.showRunOutput',
+    ]) {
       assert.equal(palette.get(id), 'false', `${id} hidden from the palette`);
     }
     assert.equal(palette.get('ec2Runner.cancelRun'), 'ec2Runner.running');
-    for (const id of ['ec2Runner.runActiveFile', 'ec2Runner.runCommand', 'ec2Runner.selectTarget', 'ec2Runner.selectProfileRegion', 'ec2Runner.showOutput']) {
+    for (const id of [
+      'ec2Runner.runActiveFile',
+      'ec2Runner.runCommand',
+      'ec2Runner.selectTarget',
+      'ec2Runner.selectProfileRegion',
+      'ec2Runner.showOutput',
+    ]) {
       assert.ok(!palette.has(id), `${id} is always in the palette`);
     }
   });
 
   test('Run Active File is in the editor context, editor title (Python, shell), explorer (.py, .sh), and on an instance', () => {
-    const menu = (name: string) => (contributes.menus[name] as Array<{ command: string; when: string }>).filter((e) => e.command.startsWith('ec2Runner.runActiveFile'));
+    const menu = (name: string) =>
+      (contributes.menus[name] as Array<{ command: string; when: string }>).filter((e) =>
+        e.command.startsWith('ec2Runner.runActiveFile'),
+      );
     assert.match(menu('editor/context')[0].when, /editorLangId == python.*editorLangId == shellscript/);
     assert.match(menu('editor/title/run')[0].when, /resourceLangId == python.*resourceLangId == shellscript/);
     assert.equal(menu('editor/title').length, 0, 'not a second ▷ in the navigation group: the Run menu holds it');
     assert.match(menu('explorer/context')[0].when, /resourceExtname == \.py.*resourceExtname == \.sh/);
-    assert.ok(menu('view/item/context').every((e) => /viewItem =~ \/\^instance\\\.online\//.test(e.when)), 'only on Online instances');
+    assert.ok(
+      menu('view/item/context').every((e) => /viewItem =~ \/\^instance\\\.online\//.test(e.when)),
+      'only on Online instances',
+    );
     const key = contributes.keybindings.find((k: { command: string }) => k.command === 'ec2Runner.runActiveFile');
     assert.equal(key.key, 'ctrl+k x');
     assert.equal(key.mac, 'cmd+k x');
     // AltGr is Ctrl+Alt on Windows/Linux: Ctrl+Alt+letter would take characters (€, ę) from European layouts.
-    for (const k of contributes.keybindings as Array<{ key: string; command: string }>) assert.doesNotMatch(k.key, /ctrl\+alt\+(shift\+)?[a-z0-9]$/, k.command);
+    for (const k of contributes.keybindings as Array<{ key: string; command: string }>)
+      assert.doesNotMatch(k.key, /ctrl\+alt\+(shift\+)?[a-z0-9]$/, k.command);
   });
 
   test('welcome views cover missing credentials, region, bucket and nothing found', () => {
-    const states = contributes.viewsWelcome.filter((w: { view: string }) => w.view === 'ec2Runner.instances').map((w: { when: string }) => /instancesState == (\w+)/.exec(w.when)?.[1]);
+    const states = contributes.viewsWelcome
+      .filter((w: { view: string }) => w.view === 'ec2Runner.instances')
+      .map((w: { when: string }) => /instancesState == (\w+)/.exec(w.when)?.[1]);
     for (const s of ['noCredentials', 'noRegion', 'noBucket', 'empty', 'filtered']) assert.ok(states.includes(s), s);
     for (const w of contributes.viewsWelcome) {
-      for (const m of (w.contents as string).matchAll(/\(command:([\w.]+)/g)) assert.ok(declared.has(m[1]) || m[1].startsWith('workbench.'), `${m[1]} is a command`);
+      for (const m of (w.contents as string).matchAll(/\(command:([\w.]+)/g))
+        assert.ok(declared.has(m[1]) || m[1].startsWith('workbench.'), `${m[1]} is a command`);
     }
   });
 
@@ -86,7 +119,11 @@ describe('package.json contributions', () => {
     // After a reload, runs still going are re-attached and the status bar restored without the user
     // opening the view; onStartupFinished keeps that off the window's start-up path.
     // F5 on an ec2-runner configuration (even before start-up finished) activates the debug type.
-    assert.deepEqual(pkg.activationEvents, ['onStartupFinished', 'onDebugResolve:ec2-runner', 'onDebugDynamicConfigurations:ec2-runner']);
+    assert.deepEqual(pkg.activationEvents, [
+      'onStartupFinished',
+      'onDebugResolve:ec2-runner',
+      'onDebugDynamicConfigurations:ec2-runner',
+    ]);
   });
 
   test('icons: a 128x128 PNG and a 24x24 monochrome activity bar SVG', () => {
@@ -120,8 +157,29 @@ function fakeVscode(): Record<string, unknown> {
     });
   };
   // The namespaces and classes the extension uses (a plain object, so the bundle's ESM interop copies them).
-  const names = ['window', 'workspace', 'commands', 'env', 'Uri', 'EventEmitter', 'ThemeIcon', 'ThemeColor', 'TreeItem', 'TreeItemCollapsibleState', 'StatusBarAlignment', 'ConfigurationTarget', 'ProgressLocation', 'Disposable', 'debug', 'extensions', 'DebugAdapterServer'];
-  return { ...Object.fromEntries(names.map((n) => [n, make()])), ExtensionMode: { Production: 1, Development: 2, Test: 3 } };
+  const names = [
+    'window',
+    'workspace',
+    'commands',
+    'env',
+    'Uri',
+    'EventEmitter',
+    'ThemeIcon',
+    'ThemeColor',
+    'TreeItem',
+    'TreeItemCollapsibleState',
+    'StatusBarAlignment',
+    'ConfigurationTarget',
+    'ProgressLocation',
+    'Disposable',
+    'debug',
+    'extensions',
+    'DebugAdapterServer',
+  ];
+  return {
+    ...Object.fromEntries(names.map((n) => [n, make()])),
+    ExtensionMode: { Production: 1, Development: 2, Test: 3 },
+  };
 }
 
 describe('dist/extension.js', () => {
@@ -134,7 +192,11 @@ describe('dist/extension.js', () => {
     assert.ok(size < 128 * 1024, `dist/extension.js is ${size} bytes (< 128 KB)`);
     const text = fs.readFileSync(bundle, 'utf8');
     assert.doesNotMatch(text, /@aws-sdk|@smithy|SSMClient/);
-    assert.doesNotMatch(text, /smol-toml|Invalid TOML document/, 'pyproject.toml is parsed in dist/engine.js, loaded on first use');
+    assert.doesNotMatch(
+      text,
+      /smol-toml|Invalid TOML document/,
+      'pyproject.toml is parsed in dist/engine.js, loaded on first use',
+    );
   });
 
   const EXTENSION_MODE_TEST = 3;
@@ -146,7 +208,9 @@ describe('dist/extension.js', () => {
     history: unknown[] | undefined,
     extensionMode = EXTENSION_MODE_TEST,
   ): { api: Activated; subscriptions: unknown[]; loadedDuringActivate: string[]; deactivate(): void } {
-    const moduleWithLoad = Module as unknown as { _load: (request: string, parent: unknown, isMain: boolean) => unknown };
+    const moduleWithLoad = Module as unknown as {
+      _load: (request: string, parent: unknown, isMain: boolean) => unknown;
+    };
     const originalLoad = moduleWithLoad._load;
     const vscode = fakeVscode();
     moduleWithLoad._load = function (request, parent, isMain) {
@@ -157,12 +221,29 @@ describe('dist/extension.js', () => {
       const extension = require(bundle) as { activate(context: unknown): Activated; deactivate(): Promise<void> };
       const memento = (initial: Record<string, unknown> = {}) => {
         const values = new Map<string, unknown>(Object.entries(initial));
-        return { get: (k: string) => values.get(k), update: async (k: string, v: unknown) => void values.set(k, v), keys: () => [...values.keys()] };
+        return {
+          get: (k: string) => values.get(k),
+          update: async (k: string, v: unknown) => void values.set(k, v),
+          keys: () => [...values.keys()],
+        };
       };
-      const context = { subscriptions: [] as unknown[], workspaceState: memento(history ? { 'ec2Runner.runHistory': history } : {}), globalState: memento(), extensionPath: root, extensionMode };
+      const context = {
+        subscriptions: [] as unknown[],
+        workspaceState: memento(history ? { 'ec2Runner.runHistory': history } : {}),
+        globalState: memento(),
+        extensionPath: root,
+        extensionMode,
+      };
       const api = extension.activate(context);
-      const loadedDuringActivate = Object.keys(require.cache).filter((k) => !before.has(k) && /engine\.js$|sandbox\.js$|@aws-sdk|@smithy/.test(k));
-      return { api, subscriptions: context.subscriptions, loadedDuringActivate, deactivate: () => void extension.deactivate() };
+      const loadedDuringActivate = Object.keys(require.cache).filter(
+        (k) => !before.has(k) && /engine\.js$|sandbox\.js$|@aws-sdk|@smithy/.test(k),
+      );
+      return {
+        api,
+        subscriptions: context.subscriptions,
+        loadedDuringActivate,
+        deactivate: () => void extension.deactivate(),
+      };
     } finally {
       moduleWithLoad._load = originalLoad;
       delete require.cache[bundle];
@@ -171,7 +252,7 @@ describe('dist/extension.js', () => {
 
   test('activate() loads neither the engine bundle nor the SDK', () => {
     const { api, subscriptions, loadedDuringActivate, deactivate } = activateWith(undefined);
-    assert.ok(api, 'the test API under VS Code\'s extension tests');
+    assert.ok(api, "the test API under VS Code's extension tests");
     assert.equal(api.engineLoaded(), false);
     assert.ok(subscriptions.length > 10, 'disposables are handed to VS Code');
     assert.deepEqual(loadedDuringActivate, []);
@@ -198,12 +279,34 @@ describe('dist/extension.js', () => {
   test('after a reload, activate() restores the status bar from the history and leaves re-attaching (the SDK) for later', () => {
     const target = { instanceId: 'i-0123456789abcdef0', name: 'web-1' };
     const source = { kind: 'file', uri: 'file:///w/train.py', fileName: 'train.py', args: [] };
-    const finished = { id: 'a', label: 'prep.py', source, targets: [target], state: 'finished', status: 'Success', exitCode: 0, startedAt: 1, endedAt: 2 };
+    const finished = {
+      id: 'a',
+      label: 'prep.py',
+      source,
+      targets: [target],
+      state: 'finished',
+      status: 'Success',
+      exitCode: 0,
+      startedAt: 1,
+      endedAt: 2,
+    };
     const { api: idle, deactivate: deactivateIdle } = activateWith([finished]);
-    assert.deepEqual({ text: idle.statusBar().text, command: idle.statusBar().command }, { text: '$(play) prep.py → web-1', command: 'ec2Runner.rerunLast' });
+    assert.deepEqual(
+      { text: idle.statusBar().text, command: idle.statusBar().command },
+      { text: '$(play) prep.py → web-1', command: 'ec2Runner.rerunLast' },
+    );
     deactivateIdle();
 
-    const running = { ...finished, id: 'b', label: 'train.py', state: 'running', status: 'InProgress', commandId: 'cmd-1', exitCode: undefined, endedAt: undefined };
+    const running = {
+      ...finished,
+      id: 'b',
+      label: 'train.py',
+      state: 'running',
+      status: 'InProgress',
+      commandId: 'cmd-1',
+      exitCode: undefined,
+      endedAt: undefined,
+    };
     const { api, loadedDuringActivate, deactivate } = activateWith([running, finished]);
     assert.equal(api.statusBar().text, '$(sync~spin) train.py → web-1');
     assert.equal(api.statusBar().showCancel, true);

@@ -22,8 +22,28 @@ const DB = { instanceId: 'i-0bbbbbbbbbbbbbbbb', name: 'db-1' };
 
 /** A run that ends at once with Success. */
 function finishedHandle(commandId: string, instanceIds: string[]): RunHandle {
-  const result: RunResult = { commandId, invocations: instanceIds.map((instanceId) => ({ instanceId, status: 'Success', statusDetails: 'Success', exitCode: 0, stdout: '', stderr: '', result: null, outputSource: 'live' })) };
-  return { commandId, instanceIds, onOutput: () => ({ dispose() {} }), onStatus: () => ({ dispose() {} }), wait: async () => result, cancel: async () => undefined, detach() {} } as unknown as RunHandle;
+  const result: RunResult = {
+    commandId,
+    invocations: instanceIds.map((instanceId) => ({
+      instanceId,
+      status: 'Success',
+      statusDetails: 'Success',
+      exitCode: 0,
+      stdout: '',
+      stderr: '',
+      result: null,
+      outputSource: 'live',
+    })),
+  };
+  return {
+    commandId,
+    instanceIds,
+    onOutput: () => ({ dispose() {} }),
+    onStatus: () => ({ dispose() {} }),
+    wait: async () => result,
+    cancel: async () => undefined,
+    detach() {},
+  } as unknown as RunHandle;
 }
 
 function setup() {
@@ -33,7 +53,10 @@ function setup() {
   const engine = {
     start: async (request: RunRequest) => {
       requests.push(request);
-      return finishedHandle(`cmd-${requests.length}`, request.target.kind === 'instances' ? request.target.instanceIds : []);
+      return finishedHandle(
+        `cmd-${requests.length}`,
+        request.target.kind === 'instances' ? request.target.instanceIds : [],
+      );
     },
     attach: async () => assert.fail('nothing to re-attach'),
   };
@@ -47,7 +70,11 @@ function setup() {
   const errors: unknown[] = [];
   const runner = new Runner({
     controller,
-    engine: () => ({ listInstances: async () => assert.fail('the targets are known: no quick pick'), startInteractiveRun: async () => assert.fail('not interactive'), awsCliCommands: async () => assert.fail('not copied') }),
+    engine: () => ({
+      listInstances: async () => assert.fail('the targets are known: no quick pick'),
+      startInteractiveRun: async () => assert.fail('not interactive'),
+      awsCliCommands: async () => assert.fail('not copied'),
+    }),
     defaultTarget,
     settings: () => SETTINGS,
     workspaceState: new MemoryStore() as never,
@@ -55,7 +82,14 @@ function setup() {
     connectionSummary: () => 'sandbox',
     showError: (error) => errors.push(error),
   });
-  const services = { runner, controller, history, defaultTarget, settings: () => SETTINGS, showError: (e: unknown) => errors.push(e) } as unknown as Services;
+  const services = {
+    runner,
+    controller,
+    history,
+    defaultTarget,
+    settings: () => SETTINGS,
+    showError: (e: unknown) => errors.push(e),
+  } as unknown as Services;
   /** What a click on the status bar item does: the command its view names, through the command table. */
   const clickStatusBar = async () => {
     const view = statusView(history.active(), history.last(), defaultTarget.get());
@@ -66,7 +100,12 @@ function setup() {
   const ran = (request: RunRequest) => {
     assert.equal(request.source.kind, 'file');
     const source = request.source as Extract<RunRequest['source'], { kind: 'file' }>;
-    return { fileName: source.fileName, content: Buffer.from(source.content).toString('utf8'), args: source.args ?? [], instanceIds: (request.target as { instanceIds: string[] }).instanceIds };
+    return {
+      fileName: source.fileName,
+      content: Buffer.from(source.content).toString('utf8'),
+      args: source.args ?? [],
+      instanceIds: (request.target as { instanceIds: string[] }).instanceIds,
+    };
   };
   return { requests, history, runner, services, errors, clickStatusBar, ran };
 }
@@ -89,7 +128,12 @@ describe('rerun runs the recorded run, not the active editor', () => {
     await t.clickStatusBar();
     assert.deepEqual(t.errors, []);
     assert.equal(t.requests.length, 2);
-    assert.deepEqual(t.ran(t.requests[1]), { fileName: 'hello.py', content: 'print("hello, edited")\n', args: ['--epochs', '3'], instanceIds: [WEB.instanceId] });
+    assert.deepEqual(t.ran(t.requests[1]), {
+      fileName: 'hello.py',
+      content: 'print("hello, edited")\n',
+      args: ['--epochs', '3'],
+      instanceIds: [WEB.instanceId],
+    });
     assert.equal(t.history.last()?.label, 'hello.py --epochs 3', 'the new run is recorded as the same run');
   });
 
@@ -101,7 +145,12 @@ describe('rerun runs the recorded run, not the active editor', () => {
     await t.clickStatusBar();
     assert.deepEqual(t.errors, []);
     assert.deepEqual(editorHost.messages, []);
-    assert.deepEqual(t.ran(t.requests[1]), { fileName: 'hello.py', content: 'print("hello")\n', args: [], instanceIds: [DB.instanceId] });
+    assert.deepEqual(t.ran(t.requests[1]), {
+      fileName: 'hello.py',
+      content: 'print("hello")\n',
+      args: [],
+      instanceIds: [DB.instanceId],
+    });
   });
 
   test('Rerun on an older run in the Runs view reruns that run, not the last one nor the active file', async () => {
@@ -112,7 +161,12 @@ describe('rerun runs the recorded run, not the active editor', () => {
     editorHost.open('/ws/other.sh');
     await t.runner.runFile(undefined, [DB]);
     await COMMANDS['ec2Runner.rerunRun'](t.services)(older);
-    assert.deepEqual(t.ran(t.requests[2]), { fileName: 'hello.py', content: 'print("hello")\n', args: [], instanceIds: [WEB.instanceId] });
+    assert.deepEqual(t.ran(t.requests[2]), {
+      fileName: 'hello.py',
+      content: 'print("hello")\n',
+      args: [],
+      instanceIds: [WEB.instanceId],
+    });
   });
 
   test('a recorded command reruns the command line, not the active file', async () => {

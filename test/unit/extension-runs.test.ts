@@ -35,7 +35,22 @@ class FakeHandle implements RunHandle {
     for (const l of this.output) l({ instanceId: this.instanceIds[0], stream, data: new TextEncoder().encode(text) });
   }
   finish(status: string, exitCode: number | null, extra: object = {}) {
-    this.finishRun({ commandId: this.commandId, invocations: [{ instanceId: this.instanceIds[0], status, statusDetails: status, exitCode, stdout: '', stderr: '', result: null, outputSource: 'live', ...extra }] });
+    this.finishRun({
+      commandId: this.commandId,
+      invocations: [
+        {
+          instanceId: this.instanceIds[0],
+          status,
+          statusDetails: status,
+          exitCode,
+          stdout: '',
+          stderr: '',
+          result: null,
+          outputSource: 'live',
+          ...extra,
+        },
+      ],
+    });
   }
   wait() {
     return this.done;
@@ -64,7 +79,11 @@ function setup(options: { startError?: Error } = {}) {
     async start(request: RunRequest) {
       requests.push(request);
       if (options.startError) throw options.startError;
-      const h = new FakeHandle(`cmd-${handles.length + 1}`, ['i-0aaaaaaaaaaaaaaaa'], 's3://bucket/ec2-runner/runs/abc/');
+      const h = new FakeHandle(
+        `cmd-${handles.length + 1}`,
+        ['i-0aaaaaaaaaaaaaaaa'],
+        's3://bucket/ec2-runner/runs/abc/',
+      );
       handles.push(h);
       return h;
     },
@@ -80,21 +99,40 @@ function setup(options: { startError?: Error } = {}) {
     engine: () => engine,
     output: { append: (t) => (text += t), show: (p) => shown.push(p), clear: () => (text = '') },
     history,
-    notifier: { finished: (r, f) => notified.push(`${f}:${r.status}`), failedToStart: (r, e) => notified.push(`failed:${(e as Error).message}`) },
+    notifier: {
+      finished: (r, f) => notified.push(`${f}:${r.status}`),
+      failedToStart: (r, e) => notified.push(`failed:${(e as Error).message}`),
+    },
     transcripts,
     now: () => clock,
   });
   const spec = (over: Partial<RunSpec> = {}): RunSpec => ({
     label: 'hello.py',
     source: { kind: 'file', uri: 'file:///w/hello.py', fileName: 'hello.py', args: [] },
-    request: { source: { kind: 'command', command: 'true' }, target: { kind: 'instances', instanceIds: ['i-0aaaaaaaaaaaaaaaa'] } },
+    request: {
+      source: { kind: 'command', command: 'true' },
+      target: { kind: 'instances', instanceIds: ['i-0aaaaaaaaaaaaaaaa'] },
+    },
     targets: [{ instanceId: 'i-0aaaaaaaaaaaaaaaa', name: 'web-1' }],
     feedback: 'exitCodeAndData',
     clearPreviousOutput: false,
     preserveFocus: true,
     ...over,
   });
-  return { store, history, controller, transcripts, handles, requests, attached, notified, shown, spec, text: () => text, tick: (ms: number) => (clock += ms) };
+  return {
+    store,
+    history,
+    controller,
+    transcripts,
+    handles,
+    requests,
+    attached,
+    notified,
+    shown,
+    spec,
+    text: () => text,
+    tick: (ms: number) => (clock += ms),
+  };
 }
 
 const until = async (condition: () => boolean) => {
@@ -148,10 +186,18 @@ describe('run controller', () => {
   });
 
   test('a run that cannot start says why and is recorded as failed', async () => {
-    const t = setup({ startError: Object.assign(new Error('The staging bucket b does not exist yet'), { name: 'RunnerError', code: 'NoSuchBucket' }) });
+    const t = setup({
+      startError: Object.assign(new Error('The staging bucket b does not exist yet'), {
+        name: 'RunnerError',
+        code: 'NoSuchBucket',
+      }),
+    });
     const run = t.controller.start(t.spec());
     const final = await run.done;
-    assert.equal(t.text(), '[Failed] hello.py on web-1 (i-0aaaaaaaaaaaaaaaa) did not start: The staging bucket b does not exist yet\n');
+    assert.equal(
+      t.text(),
+      '[Failed] hello.py on web-1 (i-0aaaaaaaaaaaaaaaa) did not start: The staging bucket b does not exist yet\n',
+    );
     assert.equal(final.status, 'Failed');
     assert.equal(final.state, 'finished');
     assert.deepEqual(t.notified, ['failed:The staging bucket b does not exist yet']);
@@ -219,13 +265,19 @@ describe('run controller', () => {
       notifier: { finished: () => undefined, failedToStart: () => undefined },
     });
     const pending = history.toReattach();
-    assert.deepEqual(pending.map((r) => r.commandId), ['cmd-1']);
+    assert.deepEqual(
+      pending.map((r) => r.commandId),
+      ['cmd-1'],
+    );
     const done = controller.reattach(pending[0], 'exitCodeAndData');
     await until(() => handles.length === 1 && handles[0].output.size === 1);
     handles[0].emit('stdout', 'still going\n');
     handles[0].finish('Success', 0);
     const final = await done;
-    assert.match(text, /^\[Re-attached\] hello\.py on web-1 \(i-0aaaaaaaaaaaaaaaa\) · command cmd-1\nstill going\n\[Done\] exit code 0 · Success/);
+    assert.match(
+      text,
+      /^\[Re-attached\] hello\.py on web-1 \(i-0aaaaaaaaaaaaaaaa\) · command cmd-1\nstill going\n\[Done\] exit code 0 · Success/,
+    );
     assert.equal(final.state, 'finished');
     assert.equal(history.toReattach().length, 0);
   });
@@ -238,16 +290,32 @@ describe('run history', () => {
     const base = { label: 'x', source: { kind: 'command' as const, command: 'true' }, targets: [], startedAt: 0 };
     await history.add({ ...base, id: 'running', state: 'running', commandId: 'c0' });
     for (const id of ['a', 'b', 'c', 'd']) await history.add({ ...base, id, state: 'finished' });
-    assert.deepEqual(history.all().map((r) => r.id), ['d', 'c', 'running']);
-    assert.deepEqual(new RunHistory(store).all().map((r) => r.id), ['d', 'c', 'running']);
+    assert.deepEqual(
+      history.all().map((r) => r.id),
+      ['d', 'c', 'running'],
+    );
+    assert.deepEqual(
+      new RunHistory(store).all().map((r) => r.id),
+      ['d', 'c', 'running'],
+    );
     await history.clearFinished();
-    assert.deepEqual(history.all().map((r) => r.id), ['running']);
+    assert.deepEqual(
+      history.all().map((r) => r.id),
+      ['running'],
+    );
   });
 
   test('ignores malformed stored data', () => {
     const store = new MemoryStore();
-    store.values.set(HISTORY_KEY, [{ nonsense: true }, null, { id: 'ok', label: 'l', source: { kind: 'command', command: 'c' }, targets: [], state: 'finished', startedAt: 1 }]);
-    assert.deepEqual(new RunHistory(store).all().map((r) => r.id), ['ok']);
+    store.values.set(HISTORY_KEY, [
+      { nonsense: true },
+      null,
+      { id: 'ok', label: 'l', source: { kind: 'command', command: 'c' }, targets: [], state: 'finished', startedAt: 1 },
+    ]);
+    assert.deepEqual(
+      new RunHistory(store).all().map((r) => r.id),
+      ['ok'],
+    );
   });
 
   test('the default target is remembered per workspace store', async () => {
@@ -289,10 +357,16 @@ describe('engine provider', () => {
     provider.reset();
     provider.get();
     assert.equal(loads, 1);
-    assert.deepEqual(created.map((c) => c.settings), [{ region: 'eu-west-1' }, { region: 'us-east-1' }]);
+    assert.deepEqual(
+      created.map((c) => c.settings),
+      [{ region: 'eu-west-1' }, { region: 'us-east-1' }],
+    );
     assert.equal(created[0].disposed, false, 'a replaced engine may still follow runs');
     provider.dispose();
-    assert.deepEqual(created.map((c) => c.disposed), [true, true]);
+    assert.deepEqual(
+      created.map((c) => c.disposed),
+      [true, true],
+    );
   });
 });
 
@@ -308,7 +382,10 @@ describe('run transcripts', () => {
     store.append('a', '!');
     store.append('d', 'd');
     assert.equal(store.get('b'), undefined, 'b was written longest ago');
-    assert.deepEqual(['a', 'c', 'd'].map((id) => store.get(id)), ['456789abc!', 'c', 'd']);
+    assert.deepEqual(
+      ['a', 'c', 'd'].map((id) => store.get(id)),
+      ['456789abc!', 'c', 'd'],
+    );
     assert.deepEqual(store.size, { runs: 3, length: 12 });
   });
 

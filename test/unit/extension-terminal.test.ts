@@ -5,7 +5,14 @@
 import { editorHost } from '../support/fakeEditorHost'; // first: installs the `vscode` stand-in
 import { beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { InteractiveRunRequest, Listener, OutputChunk, RunHandle, RunRequest, RunResult } from '../../src/core/api';
+import type {
+  InteractiveRunRequest,
+  Listener,
+  OutputChunk,
+  RunHandle,
+  RunRequest,
+  RunResult,
+} from '../../src/core/api';
 import { RunHistory, interruptedRuns } from '../../src/extension/history';
 import { BASE_SETTINGS, MemoryStore } from '../support/extensionFakes';
 import { RunTranscripts } from '../../src/extension/runTranscripts';
@@ -14,7 +21,13 @@ import { Runner } from '../../src/extension/runner';
 import type { ExtensionSettings } from '../../src/extension/settings';
 import { sessionResult } from '../../src/extension/sessionRun';
 import { DefaultTarget } from '../../src/extension/targets';
-import { CTRL_C, noticeText, TerminalRun, terminalNewlines, type TerminalRunOptions } from '../../src/extension/terminalRun';
+import {
+  CTRL_C,
+  noticeText,
+  TerminalRun,
+  terminalNewlines,
+  type TerminalRunOptions,
+} from '../../src/extension/terminalRun';
 
 const SETTINGS: ExtensionSettings = { ...BASE_SETTINGS, runIn: 'terminal' };
 const WEB = { instanceId: 'i-0aaaaaaaaaaaaaaaa', name: 'web-1' };
@@ -40,7 +53,21 @@ class FakeHandle {
     for (const l of this.listeners) l({ instanceId: WEB.instanceId, stream, data });
   }
   end(exitCode: number, status = exitCode === 0 ? 'Success' : 'Failed') {
-    this.finish({ commandId: this.commandId, invocations: [{ instanceId: WEB.instanceId, status, statusDetails: status, exitCode, stdout: '', stderr: '', result: null, outputSource: 'live' }] });
+    this.finish({
+      commandId: this.commandId,
+      invocations: [
+        {
+          instanceId: WEB.instanceId,
+          status,
+          statusDetails: status,
+          exitCode,
+          stdout: '',
+          stderr: '',
+          result: null,
+          outputSource: 'live',
+        },
+      ],
+    });
   }
   wait() {
     return this.ended;
@@ -92,7 +119,13 @@ function setup(settings: Partial<ExtensionSettings> = {}) {
   const requests: RunRequest[] = [];
   const interactive = new FakeInteractive();
   let channel = '';
-  const terminals: Array<{ name: string; run: TerminalRun; text: () => string; closed: boolean; preserveFocus: boolean }> = [];
+  const terminals: Array<{
+    name: string;
+    run: TerminalRun;
+    text: () => string;
+    closed: boolean;
+    preserveFocus: boolean;
+  }> = [];
   const controller = new RunController({
     transcripts: new RunTranscripts(),
     engine: () => ({
@@ -110,12 +143,26 @@ function setup(settings: Partial<ExtensionSettings> = {}) {
   });
   const runner = new Runner({
     controller,
-    engine: () => ({ listInstances: async () => assert.fail('the default target is set'), startInteractiveRun: async (request) => interactive.handle(request), awsCliCommands: async () => assert.fail('not copied') }),
+    engine: () => ({
+      listInstances: async () => assert.fail('the default target is set'),
+      startInteractiveRun: async (request) => interactive.handle(request),
+      awsCliCommands: async () => assert.fail('not copied'),
+    }),
     terminals: {
       create: (name: string, options: Omit<TerminalRunOptions, 'write' | 'close'>, preserveFocus: boolean) => {
         let written = '';
-        const entry = { name, run: undefined as unknown as TerminalRun, text: () => written, closed: false, preserveFocus };
-        entry.run = new TerminalRun({ ...options, write: (t) => void (written += t), close: () => void (entry.closed = true) });
+        const entry = {
+          name,
+          run: undefined as unknown as TerminalRun,
+          text: () => written,
+          closed: false,
+          preserveFocus,
+        };
+        entry.run = new TerminalRun({
+          ...options,
+          write: (t) => void (written += t),
+          close: () => void (entry.closed = true),
+        });
         terminals.push(entry);
         return entry.run;
       },
@@ -159,7 +206,13 @@ describe('terminal text', () => {
   test('a character split across chunks is decoded whole; several instances prefix their lines', () => {
     let written = '';
     const names: Record<string, string> = { a: 'web-1', b: 'web-2' };
-    const run = new TerminalRun({ write: (t) => void (written += t), close() {}, interactive: false, cancel() {}, instanceLabel: (id) => names[id] });
+    const run = new TerminalRun({
+      write: (t) => void (written += t),
+      close() {},
+      interactive: false,
+      cancel() {},
+      instanceLabel: (id) => names[id],
+    });
     run.open(undefined);
     const euro = bytes('€\n');
     run.output({ instanceId: 'a', stream: 'stdout', data: euro.subarray(0, 2) });
@@ -189,7 +242,10 @@ describe('a run in a terminal (ec2Runner.runIn: terminal)', () => {
     const record = await done;
     const text = terminal.text();
     assert.ok(text.includes('\u001b[32mgreen\u001b[0m\r\n'), 'colours pass through');
-    assert.ok(text.includes('\r 50%|#####     |\r100%|##########|\r\n'), 'a progress bar keeps its "\\r", stderr is not prefixed');
+    assert.ok(
+      text.includes('\r 50%|#####     |\r100%|##########|\r\n'),
+      'a progress bar keeps its "\\r", stderr is not prefixed',
+    );
     assert.match(strip(text), /^\[Running\] bar\.py on web-1 \(i-0aaaaaaaaaaaaaaaa\) · command cmd-1\r\n/);
     assert.match(strip(text), /\[Done\] exit code 3 · Failed/);
     assert.match(strip(text), /Press any key to close this terminal\.\r\n$/);
@@ -273,7 +329,10 @@ describe('an interactive run in a terminal', () => {
     assert.equal(record?.exitCode, 0);
     assert.equal(record?.status, 'Success');
     const text = strip(terminal.text());
-    assert.match(text, /^\[Running\] sum\.py on web-1 \(i-0aaaaaaaaaaaaaaaa\) · session sess-0123456789abcdef0\r\n2\r\n40\r\n42\r\n\[Done\] exit code 0 · Success/);
+    assert.match(
+      text,
+      /^\[Running\] sum\.py on web-1 \(i-0aaaaaaaaaaaaaaaa\) · session sess-0123456789abcdef0\r\n2\r\n40\r\n42\r\n\[Done\] exit code 0 · Success/,
+    );
     assert.doesNotMatch(text, /\[Output\]/, 'no "complete output in S3" line for a session');
     assert.equal(record?.source.kind === 'file' && record.source.interactive, true);
     assert.equal(t.channel(), '');
@@ -297,17 +356,31 @@ describe('an interactive run in a terminal', () => {
     const result = sessionResult('s', 'i', { reason: 'agent stopped' }, false, new Date(0), new Date(1));
     assert.equal(result.invocations[0].status, 'Failed');
     assert.equal(result.invocations[0].exitCode, null);
-    assert.match(result.invocations[0].reason ?? '', /ended before the script reported its exit status \(agent stopped\)/);
+    assert.match(
+      result.invocations[0].reason ?? '',
+      /ended before the script reported its exit status \(agent stopped\)/,
+    );
   });
 
   test('after a reload an interactive run left "running" is marked as ended with its window, not re-attached', async () => {
     const history = new RunHistory(new MemoryStore());
-    const base = { label: 'sum.py', source: { kind: 'file' as const, uri: 'file:///w/sum.py', fileName: 'sum.py', args: [], interactive: true }, targets: [WEB], startedAt: 1 };
+    const base = {
+      label: 'sum.py',
+      source: { kind: 'file' as const, uri: 'file:///w/sum.py', fileName: 'sum.py', args: [], interactive: true },
+      targets: [WEB],
+      startedAt: 1,
+    };
     await history.add({ ...base, id: 'a', state: 'running', sessionId: 'sess-1' });
     await history.add({ ...base, id: 'b', state: 'running', commandId: 'cmd-1' });
-    assert.deepEqual(history.toReattach().map((r) => r.id), ['b']);
+    assert.deepEqual(
+      history.toReattach().map((r) => r.id),
+      ['b'],
+    );
     const interrupted = interruptedRuns(history, () => false);
-    assert.deepEqual(interrupted.map((i) => i.record.id), ['a']);
+    assert.deepEqual(
+      interrupted.map((i) => i.record.id),
+      ['a'],
+    );
     assert.match(String(interrupted[0].change.reason), /interactive session/);
   });
 });

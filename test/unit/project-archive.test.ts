@@ -29,15 +29,25 @@ describe('tar writer and reader', () => {
 
   test('round trip keeps sorted paths, contents and the executable bit; long and non-ASCII names survive', () => {
     const back = readTar(writeTar(entries));
-    assert.deepEqual(back.map((e) => e.path), ['a/ünïcode name.txt', 'b.py', long, 'run.sh']);
-    assert.deepEqual(back.map((e) => e.mode), [0o644, 0o644, 0o644, 0o755]);
+    assert.deepEqual(
+      back.map((e) => e.path),
+      ['a/ünïcode name.txt', 'b.py', long, 'run.sh'],
+    );
+    assert.deepEqual(
+      back.map((e) => e.mode),
+      [0o644, 0o644, 0o644, 0o755],
+    );
     assert.ok(Buffer.from(back[2].content).equals(Buffer.alloc(1500, 7)));
   });
 
   test("Python's tarfile reads the same names, sizes and modes", () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'x.tar'), writeTar(entries));
-    const listing = execFileSync('python3', ['-c', 'import json, sys, tarfile\nprint(json.dumps([[m.name, m.size, m.mode, m.mtime, m.uid] for m in tarfile.open(sys.argv[1])]))', join(dir, 'x.tar')]);
+    const listing = execFileSync('python3', [
+      '-c',
+      'import json, sys, tarfile\nprint(json.dumps([[m.name, m.size, m.mode, m.mtime, m.uid] for m in tarfile.open(sys.argv[1])]))',
+      join(dir, 'x.tar'),
+    ]);
     assert.deepEqual(JSON.parse(listing.toString()), [
       ['a/ünïcode name.txt', 2, 0o644, 0, 0],
       ['b.py', 9, 0o644, 0, 0],
@@ -63,7 +73,10 @@ describe('project packing', () => {
     assert.equal(sha(first.archive), sha((await packProject(two, 'main.py')).archive));
     writeFileSync(join(two, 'lib.py'), 'X = 2\n');
     assert.notEqual(sha(first.archive), sha((await packProject(two, 'main.py')).archive));
-    assert.deepEqual(readTar(gunzip(first.archive)).map((e) => e.path), ['data/a.csv', 'lib.py', 'main.py']);
+    assert.deepEqual(
+      readTar(gunzip(first.archive)).map((e) => e.path),
+      ['data/a.csv', 'lib.py', 'main.py'],
+    );
   });
 
   test('.gitignore: patterns, negation, directory-only and anchored rules, nested files; always-excluded folders', async () => {
@@ -86,21 +99,38 @@ describe('project packing', () => {
       '.venv/bin/python': '',
       '.env.example': '',
     });
-    assert.deepEqual(await paths(root), ['.env.example', '.gitignore', 'keep.log', 'main.py', 'sub/.gitignore', 'sub/debug2.log', 'sub/top.txt']);
+    assert.deepEqual(await paths(root), [
+      '.env.example',
+      '.gitignore',
+      'keep.log',
+      'main.py',
+      'sub/.gitignore',
+      'sub/debug2.log',
+      'sub/top.txt',
+    ]);
   });
 
   test('executable files keep their bit', async () => {
     const root = writeTree(tempDir(), { 'run.sh': 'echo\n', 'main.py': '' });
     chmodSync(join(root, 'run.sh'), 0o755);
     const tar = readTar(gunzip((await packProject(root, 'run.sh')).archive));
-    assert.deepEqual(tar.map((e) => [e.path, e.mode]), [['main.py', 0o644], ['run.sh', 0o755]]);
+    assert.deepEqual(
+      tar.map((e) => [e.path, e.mode]),
+      [
+        ['main.py', 0o644],
+        ['run.sh', 0o755],
+      ],
+    );
   });
 
   test('too many files: one message naming the limit and the fullest folders', async () => {
     const root = tempDir();
     mkdirSync(join(root, 'many'));
     for (let i = 0; i <= PROJECT_LIMITS.maxFiles; i++) writeFileSync(join(root, 'many', `f${i}`), '');
-    await assert.rejects(listProjectFiles(root), /more than 10,000 files \(the limit\)\. Biggest: many\/ \(10,001\+ files\).*\.gitignore/);
+    await assert.rejects(
+      listProjectFiles(root),
+      /more than 10,000 files \(the limit\)\. Biggest: many\/ \(10,001\+ files\).*\.gitignore/,
+    );
   });
 
   test('the entry must be inside the project and staged', async () => {
@@ -119,15 +149,26 @@ describe('selections', () => {
     assert.equal(selectionFileName('shellscript'), 'selection.sh');
     assert.throws(() => selectionFileName('cobol'), /Cannot run a selection of language "cobol"/);
     const source = resolveSource({ kind: 'selection', text: 'print(1)', language: 'py', args: ['a'] });
-    assert.deepEqual(source, { kind: 'file', fileName: 'selection.py', content: new TextEncoder().encode('print(1)'), interpreter: undefined, args: ['a'] });
+    assert.deepEqual(source, {
+      kind: 'file',
+      fileName: 'selection.py',
+      content: new TextEncoder().encode('print(1)'),
+      interpreter: undefined,
+      args: ['a'],
+    });
   });
 });
 
 describe('artifacts on the client', () => {
   test('files are written under the folder; a path leaving it is refused before anything is written', async () => {
     const dir = join(tempDir(), 'out'); // a fresh folder: artifacts never go into an existing one
-    assert.deepEqual(await writeArtifacts(writeTar([{ path: 'a/b.csv', content: Buffer.from('x') }]), dir), [join(dir, 'a', 'b.csv')]);
-    const evil = writeTar([{ path: 'ok.txt', content: Buffer.from('x') }, { path: '../evil.txt', content: Buffer.from('x') }]);
+    assert.deepEqual(await writeArtifacts(writeTar([{ path: 'a/b.csv', content: Buffer.from('x') }]), dir), [
+      join(dir, 'a', 'b.csv'),
+    ]);
+    const evil = writeTar([
+      { path: 'ok.txt', content: Buffer.from('x') },
+      { path: '../evil.txt', content: Buffer.from('x') },
+    ]);
     await assert.rejects(writeArtifacts(evil, join(dir, 'second')), /Refusing to save artifact "\.\.\/evil\.txt"/);
     assert.equal(existsSync(join(dir, 'evil.txt')), false);
     assert.equal(existsSync(join(dir, 'second', 'ok.txt')), false);
@@ -137,16 +178,34 @@ describe('artifacts on the client', () => {
 describe('command text for a project', () => {
   const base = {
     runId: 'abc',
-    payload: { fileName: 'project.tar.gz', sha256: 'a'.repeat(64), interpreter: 'python3', args: [], fetch: { kind: 'presigned' as const, url: `https://example.invalid/x?${'s'.repeat(1500)}` } },
+    payload: {
+      fileName: 'project.tar.gz',
+      sha256: 'a'.repeat(64),
+      interpreter: 'python3',
+      args: [],
+      fetch: { kind: 'presigned' as const, url: `https://example.invalid/x?${'s'.repeat(1500)}` },
+    },
   };
 
   test('an entry outside the project or a relative venv root is refused', () => {
-    assert.throws(() => buildRemoteCommands({ ...base, payload: { ...base.payload, archive: { entry: '../x.py' } } }), /the entry file "\.\.\/x\.py" is not a relative path inside the project/);
-    assert.throws(() => buildRemoteCommands({ ...base, payload: { ...base.payload, archive: { entry: 'x.py', venvRoot: 'rel' } } }), /is not an absolute path/);
+    assert.throws(
+      () => buildRemoteCommands({ ...base, payload: { ...base.payload, archive: { entry: '../x.py' } } }),
+      /the entry file "\.\.\/x\.py" is not a relative path inside the project/,
+    );
+    assert.throws(
+      () => buildRemoteCommands({ ...base, payload: { ...base.payload, archive: { entry: 'x.py', venvRoot: 'rel' } } }),
+      /is not an absolute path/,
+    );
   });
 
   test('a project with dependencies stays within the command budget', () => {
-    const commands = buildRemoteCommands({ ...base, payload: { ...base.payload, archive: { entry: 'src/main.py', requirementsFile: 'requirements.txt', venvRoot: '/opt/venvs' } } });
+    const commands = buildRemoteCommands({
+      ...base,
+      payload: {
+        ...base.payload,
+        archive: { entry: 'src/main.py', requirementsFile: 'requirements.txt', venvRoot: '/opt/venvs' },
+      },
+    });
     assert.ok(Buffer.byteLength(commands.join('\n')) < COMMAND_TEXT_BUDGET_BYTES * 0.75);
   });
 });

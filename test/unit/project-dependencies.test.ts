@@ -61,38 +61,69 @@ describe('pyproject.toml dependencies', () => {
 
   test('malformed TOML: one message naming the file, the line and column, and the parser reason', () => {
     assertInvalid(
-      () => pyprojectDependencies('[project]\nname = "x"\ndependencies = ["requests",\n', '/home/me/proj/pyproject.toml'),
+      () =>
+        pyprojectDependencies('[project]\nname = "x"\ndependencies = ["requests",\n', '/home/me/proj/pyproject.toml'),
       /^\/home\/me\/proj\/pyproject\.toml: not valid TOML \(line \d+, column \d+: [^)]+\): fix the file, or run without installing dependencies/,
     );
-    assertInvalid(() => pyprojectDependencies('[project]\nname = "x"\nname = "y"\n', 'pyproject.toml'), /^pyproject\.toml: not valid TOML \(line 3, column \d+: .+\)/);
+    assertInvalid(
+      () => pyprojectDependencies('[project]\nname = "x"\nname = "y"\n', 'pyproject.toml'),
+      /^pyproject\.toml: not valid TOML \(line 3, column \d+: .+\)/,
+    );
   });
 
   test('dependencies that are not a list of requirement strings are refused, naming the entry', () => {
-    assertInvalid(() => pyprojectDependencies('[project]\ndependencies = "requests"\n', 'f.toml'), /^f\.toml: \[project\] dependencies is not a list: write it as a list/);
-    assertInvalid(() => pyprojectDependencies('[project]\ndependencies = ["a", 3]\n', 'f.toml'), /\[project\] dependencies\[1\] is not a string/);
-    assertInvalid(() => pyprojectDependencies('[project]\ndependencies = ["--index-url=http://evil"]\n', 'f.toml'), /dependencies\[0\] "--index-url=http:\/\/evil" is not a requirement: give a PEP 508 requirement/);
-    assertInvalid(() => pyprojectDependencies('[project]\ndependencies = ["  "]\n', 'f.toml'), /dependencies\[0\] " {2}" is not a requirement/);
+    assertInvalid(
+      () => pyprojectDependencies('[project]\ndependencies = "requests"\n', 'f.toml'),
+      /^f\.toml: \[project\] dependencies is not a list: write it as a list/,
+    );
+    assertInvalid(
+      () => pyprojectDependencies('[project]\ndependencies = ["a", 3]\n', 'f.toml'),
+      /\[project\] dependencies\[1\] is not a string/,
+    );
+    assertInvalid(
+      () => pyprojectDependencies('[project]\ndependencies = ["--index-url=http://evil"]\n', 'f.toml'),
+      /dependencies\[0\] "--index-url=http:\/\/evil" is not a requirement: give a PEP 508 requirement/,
+    );
+    assertInvalid(
+      () => pyprojectDependencies('[project]\ndependencies = ["  "]\n', 'f.toml'),
+      /dependencies\[0\] " {2}" is not a requirement/,
+    );
     assertInvalid(() => pyprojectDependencies('project = 1\n', 'f.toml'), /\[project\] is not a table/);
   });
 });
 
 describe('what a project run installs', () => {
-  const project = (files: Record<string, string>) => ({ kind: 'project' as const, root: writeTree(tempDir(), { 'main.py': 'print(1)\n', ...files }), entry: 'main.py' });
+  const project = (files: Record<string, string>) => ({
+    kind: 'project' as const,
+    root: writeTree(tempDir(), { 'main.py': 'print(1)\n', ...files }),
+    entry: 'main.py',
+  });
 
   test('a root requirements.txt wins over pyproject.toml', async () => {
-    const staged = await stagedContentOf(project({ 'requirements.txt': 'x\n', 'pyproject.toml': '[project]\ndependencies = ["y"]\n' }), { venvRoot: '/v' });
+    const staged = await stagedContentOf(
+      project({ 'requirements.txt': 'x\n', 'pyproject.toml': '[project]\ndependencies = ["y"]\n' }),
+      { venvRoot: '/v' },
+    );
     assert.deepEqual(staged.archive, { entry: 'main.py', requirementsFile: 'requirements.txt', venvRoot: '/v' });
   });
 
   test('without requirements.txt the pyproject dependencies are installed; a nested pyproject.toml is not the project root', async () => {
-    const staged = await stagedContentOf(project({ 'pyproject.toml': '[project]\ndependencies = ["tinypkg>=1"]\n' }), {});
+    const staged = await stagedContentOf(
+      project({ 'pyproject.toml': '[project]\ndependencies = ["tinypkg>=1"]\n' }),
+      {},
+    );
     assert.deepEqual(staged.archive, { entry: 'main.py', pyprojectDependencies: ['tinypkg>=1'], venvRoot: undefined });
-    const nested = await stagedContentOf(project({ 'sub/pyproject.toml': '[project]\ndependencies = ["tinypkg"]\n' }), {});
+    const nested = await stagedContentOf(
+      project({ 'sub/pyproject.toml': '[project]\ndependencies = ["tinypkg"]\n' }),
+      {},
+    );
     assert.deepEqual(nested.archive, { entry: 'main.py' });
   });
 
   test('no dependencies listed: no environment; installDependencies: false does not even read the file', async () => {
-    assert.deepEqual((await stagedContentOf(project({ 'pyproject.toml': '[project]\nname = "x"\n' }), {})).archive, { entry: 'main.py' });
+    assert.deepEqual((await stagedContentOf(project({ 'pyproject.toml': '[project]\nname = "x"\n' }), {})).archive, {
+      entry: 'main.py',
+    });
     const broken = project({ 'pyproject.toml': 'this is [not toml' });
     assert.deepEqual((await stagedContentOf(broken, { installDependencies: false })).archive, { entry: 'main.py' });
     await assert.rejects(stagedContentOf(broken, {}), (error: unknown) => {
@@ -105,17 +136,32 @@ describe('what a project run installs', () => {
 });
 
 describe('command text with pyproject dependencies', () => {
-  const payload = { fileName: 'project.tar.gz', sha256: 'a'.repeat(64), interpreter: 'python3', args: [], fetch: { kind: 'presigned' as const, url: 'https://example.invalid/x' } };
-  const withArchive = (archive: object) => buildRemoteCommands({ runId: 'abc', payload: { ...payload, archive: { entry: 'main.py', ...archive } } });
+  const payload = {
+    fileName: 'project.tar.gz',
+    sha256: 'a'.repeat(64),
+    interpreter: 'python3',
+    args: [],
+    fetch: { kind: 'presigned' as const, url: 'https://example.invalid/x' },
+  };
+  const withArchive = (archive: object) =>
+    buildRemoteCommands({ runId: 'abc', payload: { ...payload, archive: { entry: 'main.py', ...archive } } });
 
   test('forty dependencies stay within the command budget', () => {
     const dependencies = Array.from({ length: 40 }, (_, i) => `package-number-${i}>=1.0,<2 ; python_version >= "3.8"`);
-    assert.ok(Buffer.byteLength(withArchive({ pyprojectDependencies: dependencies }).join('\n')) < COMMAND_TEXT_BUDGET_BYTES);
+    assert.ok(
+      Buffer.byteLength(withArchive({ pyprojectDependencies: dependencies }).join('\n')) < COMMAND_TEXT_BUDGET_BYTES,
+    );
   });
 
   test('an option in place of a requirement, or both kinds of dependency list, are refused', () => {
-    assert.throws(() => withArchive({ pyprojectDependencies: ['-r/etc/passwd'] }), /dependency 1 "-r\/etc\/passwd" is not a requirement/);
+    assert.throws(
+      () => withArchive({ pyprojectDependencies: ['-r/etc/passwd'] }),
+      /dependency 1 "-r\/etc\/passwd" is not a requirement/,
+    );
     assert.throws(() => withArchive({ pyprojectDependencies: ['a\nb'] }), /dependency 1 "a\\nb" is not a requirement/);
-    assert.throws(() => withArchive({ requirementsFile: 'requirements.txt', pyprojectDependencies: ['a'] }), /not both/);
+    assert.throws(
+      () => withArchive({ requirementsFile: 'requirements.txt', pyprojectDependencies: ['a'] }),
+      /not both/,
+    );
   });
 });

@@ -14,7 +14,11 @@ function raw(letter: string, payload: string | Buffer): Buffer {
 }
 
 const corrupt = (body: Buffer, message: RegExp) =>
-  assert.throws(() => decodeFrames(body), (error: Error) => error instanceof CorruptFramesError && error.name === 'CorruptFramesError' && message.test(error.message));
+  assert.throws(
+    () => decodeFrames(body),
+    (error: Error) =>
+      error instanceof CorruptFramesError && error.name === 'CorruptFramesError' && message.test(error.message),
+  );
 
 describe('live-output frames: edges', () => {
   test('an artifacts frame round-trips (its tar is what Download Artifacts writes)', () => {
@@ -37,7 +41,9 @@ describe('live-output frames: edges', () => {
     const [plain] = decodeFrames(raw('x', '{"exitCode": 1}'));
     assert.deepStrictEqual(plain, { type: 'exit', exitCode: 1 });
     assert.ok(!('signal' in plain));
-    assert.deepStrictEqual(decodeFrames(raw('x', '{"exitCode": 137, "signal": 9}')), [{ type: 'exit', exitCode: 137, signal: 9 }]);
+    assert.deepStrictEqual(decodeFrames(raw('x', '{"exitCode": 137, "signal": 9}')), [
+      { type: 'exit', exitCode: 137, signal: 9 },
+    ]);
     corrupt(raw('x', '{"exitCode": 137, "signal": "9"}'), /has no numeric exitCode/);
     corrupt(raw('x', '{"exitCode": "1"}'), /has no numeric exitCode/);
     corrupt(raw('x', 'null'), /has no numeric exitCode/);
@@ -45,11 +51,15 @@ describe('live-output frames: edges', () => {
 
   test('the corrupt-exit message quotes at most 80 characters of the hostile payload', () => {
     const payload = `{"exitCode": "${'A'.repeat(70)}${'B'.repeat(200)}"}`;
-    assert.throws(() => decodeFrames(raw('x', payload)), (error: Error) => error.message.includes('A'.repeat(66)) && !error.message.includes('B'.repeat(20)));
+    assert.throws(
+      () => decodeFrames(raw('x', payload)),
+      (error: Error) => error.message.includes('A'.repeat(66)) && !error.message.includes('B'.repeat(20)),
+    );
   });
 
   test('a start frame must be a JSON object: null, numbers, strings and arrays are corrupt', () => {
-    for (const payload of ['null', '5', '"text"', '[1]', 'true']) corrupt(raw('S', payload), /start frame is not a JSON object|start frame is not valid JSON/);
+    for (const payload of ['null', '5', '"text"', '[1]', 'true'])
+      corrupt(raw('S', payload), /start frame is not a JSON object|start frame is not valid JSON/);
     assert.deepEqual(decodeFrames(raw('S', '{"cwd":"/tmp/é€"}')), [{ type: 'start', info: { cwd: '/tmp/é€' } }]);
   });
 

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { chunkKey, CorruptFramesError, decodeFrames, encodeFrames, type Frame, parseChunkKey } from '../../src/core/remote';
+import {
+  chunkKey,
+  CorruptFramesError,
+  decodeFrames,
+  encodeFrames,
+  type Frame,
+  parseChunkKey,
+} from '../../src/core/remote';
 
 describe('live-output frames', () => {
   test('every frame type round-trips, binary bytes included', () => {
@@ -21,8 +28,16 @@ describe('live-output frames', () => {
   });
 
   test('the layout is type letter + big-endian length + payload, exit as ASCII decimal', () => {
-    const body = Buffer.from(encodeFrames([{ type: 'stdout', data: Buffer.from('hi') }, { type: 'exit', exitCode: 0 }]));
-    assert.deepEqual(body, Buffer.concat([Buffer.from('o\0\0\0\x02hi', 'latin1'), Buffer.from('x\0\0\0\x010', 'latin1')]));
+    const body = Buffer.from(
+      encodeFrames([
+        { type: 'stdout', data: Buffer.from('hi') },
+        { type: 'exit', exitCode: 0 },
+      ]),
+    );
+    assert.deepEqual(
+      body,
+      Buffer.concat([Buffer.from('o\0\0\0\x02hi', 'latin1'), Buffer.from('x\0\0\0\x010', 'latin1')]),
+    );
   });
 
   test('an empty body is no frames', () => {
@@ -30,7 +45,10 @@ describe('live-output frames', () => {
   });
 
   test('decodes a subarray view at a non-zero offset', () => {
-    const body = Buffer.concat([Buffer.from('junk'), Buffer.from(encodeFrames([{ type: 'stderr', data: Buffer.from('e') }]))]);
+    const body = Buffer.concat([
+      Buffer.from('junk'),
+      Buffer.from(encodeFrames([{ type: 'stderr', data: Buffer.from('e') }])),
+    ]);
     const frames = decodeFrames(body.subarray(4));
     assert.equal(frames[0].type, 'stderr');
   });
@@ -46,7 +64,10 @@ describe('live-output frames', () => {
   ];
   for (const [name, body, message] of corrupt) {
     test(`a corrupt body (${name}) throws a clear error`, () => {
-      assert.throws(() => decodeFrames(body), (error: unknown) => error instanceof CorruptFramesError && message.test(error.message));
+      assert.throws(
+        () => decodeFrames(body),
+        (error: unknown) => error instanceof CorruptFramesError && message.test(error.message),
+      );
     });
   }
 });
@@ -58,7 +79,10 @@ describe('live-output chunk keys', () => {
     const keys = [0, 1, 9, 10, 12345678].map((seq) => chunkKey(prefix, 'i-0abc1234', seq));
     assert.equal(keys[0], `${prefix}i-0abc1234/00000000`);
     assert.deepEqual([...keys].sort(), keys);
-    assert.deepEqual(keys.map((key) => parseChunkKey(prefix, key)?.seq), [0, 1, 9, 10, 12345678]);
+    assert.deepEqual(
+      keys.map((key) => parseChunkKey(prefix, key)?.seq),
+      [0, 1, 9, 10, 12345678],
+    );
     assert.deepEqual(parseChunkKey(prefix, keys[1]), { instanceId: 'i-0abc1234', seq: 1 });
   });
 

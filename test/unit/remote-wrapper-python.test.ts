@@ -15,7 +15,8 @@ const source = readFileSync(WRAPPER_PY, 'utf8');
 
 /** Parses `program` with Python 3.6's grammar; returns python's complaint, or '' when it parses. */
 function py36SyntaxError(program: string): string {
-  const check = 'import ast, sys\ntry:\n    ast.parse(sys.stdin.read(), feature_version=(3, 6))\nexcept SyntaxError as e:\n    print("%s (line %s)" % (e.msg, e.lineno))';
+  const check =
+    'import ast, sys\ntry:\n    ast.parse(sys.stdin.read(), feature_version=(3, 6))\nexcept SyntaxError as e:\n    print("%s (line %s)" % (e.msg, e.lineno))';
   return execFileSync('python3', ['-c', check], { input: program, encoding: 'utf8' }).trim();
 }
 
@@ -24,11 +25,19 @@ describe('the wrapper as a Python file', () => {
     assert.equal(py36SyntaxError(source), '');
     const sent = wrapperProgram(Buffer.from(JSON.stringify({ runId: 'r', mode: 'shell' })).toString('base64'));
     assert.equal(py36SyntaxError(sent), '');
-    assert.match(py36SyntaxError('def f():\n    return (x := 1)\n'), /line 2/, 'a 3.8 walrus is refused (the check can fail)');
+    assert.match(
+      py36SyntaxError('def f():\n    return (x := 1)\n'),
+      /line 2/,
+      'a 3.8 walrus is refused (the check can fail)',
+    );
   });
 
   test("the wrapper's own unit tests pass under python3 (test/python)", () => {
-    const run = spawnSync('python3', ['-m', 'unittest', 'discover', '-s', join(ROOT, 'test', 'python'), '-p', 'test_*.py'], { encoding: 'utf8', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    const run = spawnSync(
+      'python3',
+      ['-m', 'unittest', 'discover', '-s', join(ROOT, 'test', 'python'), '-p', 'test_*.py'],
+      { encoding: 'utf8', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } },
+    );
     assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
     const ran = /^Ran (\d+) tests?/m.exec(run.stderr);
     assert.ok(ran && Number(ran[1]) >= 15, run.stderr);
@@ -39,7 +48,11 @@ describe('the wrapper as a Python file', () => {
     for (const [name, literal] of Object.entries(WRAPPER_CLIENT_VALUES)) {
       const line = new RegExp(`^${name} = (.*)$`, 'm').exec(source);
       assert.ok(line, `wrapper.py has no line "${name} = ..."`);
-      assert.equal(line[1], literal, `wrapper.py's ${name} is ${line[1]}, the client's ${literal}: write the client's value in wrapper.py`);
+      assert.equal(
+        line[1],
+        literal,
+        `wrapper.py's ${name} is ${line[1]}, the client's ${literal}: write the client's value in wrapper.py`,
+      );
     }
     assert.match(source, /^SPEC_BASE64 = ""/m);
   });

@@ -18,7 +18,9 @@ const LOAD_MS = 60_000;
 
 function runSuite(suite: 'tars' | 'keys' | 'frames'): Promise<string> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(path.join(__dirname, '..', 'support', 'fuzzWorker.js'), { workerData: { suite, seed: SEED, count: COUNT } });
+    const worker = new Worker(path.join(__dirname, '..', 'support', 'fuzzWorker.js'), {
+      workerData: { suite, seed: SEED, count: COUNT },
+    });
     let steps = 0;
     let lastBeat = Date.now();
     const watchdog = setInterval(() => {

@@ -3,7 +3,16 @@
 // control folders, pre-planted links and existing files.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RunnerError } from '../../src/core/api';
@@ -28,7 +37,15 @@ describe('artifact paths: POSIX and Windows rules (path module injected)', () =>
 
   test('ordinary names stay inside the folder on both', () => {
     for (const { dir, p } of cases) {
-      for (const name of ['plot.png', 'a/b/c.csv', 'résumé.txt', '.gitignore', 'con-fig.txt', 'node_modules/x/index.js', 'git~x']) {
+      for (const name of [
+        'plot.png',
+        'a/b/c.csv',
+        'résumé.txt',
+        '.gitignore',
+        'con-fig.txt',
+        'node_modules/x/index.js',
+        'git~x',
+      ]) {
         const target = safeTarget(dir, name, p);
         assert.ok(target.startsWith(dir + p.sep), `${name} under ${p === path.win32 ? 'win32' : 'posix'}: ${target}`);
       }
@@ -37,7 +54,19 @@ describe('artifact paths: POSIX and Windows rules (path module injected)', () =>
 
   test('traversal, absolute paths and control characters are refused on both', () => {
     for (const { dir, p } of cases) {
-      for (const name of ['', '/etc/passwd', '../x', 'a/../../x', 'a/./b', 'a//b', 'a/', '..', 'x\u0000y', 'ansi\u001b[31m.txt', 'bell\u0007']) {
+      for (const name of [
+        '',
+        '/etc/passwd',
+        '../x',
+        'a/../../x',
+        'a/./b',
+        'a//b',
+        'a/',
+        '..',
+        'x\u0000y',
+        'ansi\u001b[31m.txt',
+        'bell\u0007',
+      ]) {
         assert.throws(() => safeTarget(dir, name, p), refused('UnsafeArtifactPath'), JSON.stringify(name));
       }
     }
@@ -45,19 +74,64 @@ describe('artifact paths: POSIX and Windows rules (path module injected)', () =>
 
   test('control folders are refused at any depth and in any spelling', () => {
     for (const { dir, p } of cases) {
-      for (const name of ['.git/config', 'sub/.git/hooks/pre-commit', '.GIT/config', '.vscode/tasks.json', 'a/.idea/workspace.xml', '.ssh/authorized_keys', '.aws/credentials', '.envrc', 'node_modules/.bin/tsc', 'x/NODE_MODULES/.bin/tsc', '.g\u200cit/config', 'GIT~1/config', '.hg/hgrc', '.devcontainer/devcontainer.json']) {
+      for (const name of [
+        '.git/config',
+        'sub/.git/hooks/pre-commit',
+        '.GIT/config',
+        '.vscode/tasks.json',
+        'a/.idea/workspace.xml',
+        '.ssh/authorized_keys',
+        '.aws/credentials',
+        '.envrc',
+        'node_modules/.bin/tsc',
+        'x/NODE_MODULES/.bin/tsc',
+        '.g\u200cit/config',
+        'GIT~1/config',
+        '.hg/hgrc',
+        '.devcontainer/devcontainer.json',
+      ]) {
         assert.throws(() => safeTarget(dir, name, p), refused('UnsafeArtifactPath'), name);
       }
     }
     // Windows drops trailing dots and spaces, so `.git.` and `.git ` are `.git` there.
-    for (const name of ['.git./config', '.git /config']) assert.throws(() => safeTarget('D:\\out', name, path.win32), refused('UnsafeArtifactPath'), name);
+    for (const name of ['.git./config', '.git /config'])
+      assert.throws(() => safeTarget('D:\\out', name, path.win32), refused('UnsafeArtifactPath'), name);
   });
 
   test('Windows: UNC, drives, drive-relative, streams, device names and trailing dots/spaces are refused', () => {
     const refusedOnWindows = [
-      '\\\\attacker\\share\\x', '//attacker/share/x', 'C:\\Windows\\x', 'C:/Windows/x', 'C:x', 'a\\..\\..\\x', '\\x',
-      'file.txt:stream', 'file.txt::$DATA', 'CON', 'con.txt', 'aux.txt', 'Aux.tar.gz', 'COM1', 'com1.log', 'LPT1', 'lpt9.txt', 'NUL', 'PRN.', 'CON .txt',
-      'dir/aux/file', 'COM\u00b9', 'conin$', 'name.', 'name ', 'dir./x', 'a<b', 'a>b', 'a"b', 'a|b', 'a?b', 'a*b',
+      '\\\\attacker\\share\\x',
+      '//attacker/share/x',
+      'C:\\Windows\\x',
+      'C:/Windows/x',
+      'C:x',
+      'a\\..\\..\\x',
+      '\\x',
+      'file.txt:stream',
+      'file.txt::$DATA',
+      'CON',
+      'con.txt',
+      'aux.txt',
+      'Aux.tar.gz',
+      'COM1',
+      'com1.log',
+      'LPT1',
+      'lpt9.txt',
+      'NUL',
+      'PRN.',
+      'CON .txt',
+      'dir/aux/file',
+      'COM\u00b9',
+      'conin$',
+      'name.',
+      'name ',
+      'dir./x',
+      'a<b',
+      'a>b',
+      'a"b',
+      'a|b',
+      'a?b',
+      'a*b',
     ];
     for (const name of refusedOnWindows) {
       assert.throws(() => safeTarget('D:\\work\\out', name, path.win32), refused('UnsafeArtifactPath'), name);
@@ -77,22 +151,33 @@ describe('artifact paths: POSIX and Windows rules (path module injected)', () =>
       for (const bad of ['..', '../x', '..\\..\\x', 'C:', 'i-0123456789abcdef0/..', 'i-XYZ', 'host-laptop', '']) {
         assert.throws(() => instanceArtifactsDir(run, bad, p), refused('UnsafeArtifactPath'), bad);
       }
-      for (const bad of ['..', '../../etc', 'not-a-command', `${COMMAND}/..`]) assert.throws(() => runArtifactsDir('/out', bad, p), refused('UnsafeArtifactPath'), bad);
+      for (const bad of ['..', '../../etc', 'not-a-command', `${COMMAND}/..`])
+        assert.throws(() => runArtifactsDir('/out', bad, p), refused('UnsafeArtifactPath'), bad);
     }
   });
 });
 
 describe('artifact writes: fresh folder, no overwrite, no links', () => {
-  const tarOf = (files: Record<string, string>) => writeTar(Object.entries(files).map(([p, c]) => ({ path: p, content: Buffer.from(c) })));
+  const tarOf = (files: Record<string, string>) =>
+    writeTar(Object.entries(files).map(([p, c]) => ({ path: p, content: Buffer.from(c) })));
 
   test('a run writes into <dir>/<commandId>/<instanceId>/ and never into an existing run folder', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ec2-runner-art-'));
     writeFileSync(path.join(dir, 'keep.txt'), 'mine');
-    const written = await writeRunArtifacts(dir, COMMAND, [{ instanceId: ID, tar: tarOf({ 'keep.txt': 'theirs', 'sub/r.csv': 'x' }) }]);
+    const written = await writeRunArtifacts(dir, COMMAND, [
+      { instanceId: ID, tar: tarOf({ 'keep.txt': 'theirs', 'sub/r.csv': 'x' }) },
+    ]);
     const folder = path.join(dir, COMMAND, ID);
     assert.deepEqual(written.map((f) => path.relative(folder, f)).sort(), ['keep.txt', path.join('sub', 'r.csv')]);
-    assert.equal(readFileSync(path.join(dir, 'keep.txt'), 'utf8'), 'mine', 'a file in the chosen folder was overwritten');
-    await assert.rejects(writeRunArtifacts(dir, COMMAND, [{ instanceId: ID, tar: tarOf({ 'a.txt': 'again' }) }]), refused('ArtifactsFolderExists'));
+    assert.equal(
+      readFileSync(path.join(dir, 'keep.txt'), 'utf8'),
+      'mine',
+      'a file in the chosen folder was overwritten',
+    );
+    await assert.rejects(
+      writeRunArtifacts(dir, COMMAND, [{ instanceId: ID, tar: tarOf({ 'a.txt': 'again' }) }]),
+      refused('ArtifactsFolderExists'),
+    );
     assert.deepEqual(readdirSync(folder).sort(), ['keep.txt', 'sub']);
   });
 
@@ -101,7 +186,11 @@ describe('artifact writes: fresh folder, no overwrite, no links', () => {
     mkdirSync(path.join(repo, '.git'));
     writeFileSync(path.join(repo, '.git', 'config'), '[core]\n');
     const tar = tarOf({ '.git/config': '[core]\n\tfsmonitor = touch /tmp/pwned\n', 'ok.txt': 'fine' });
-    await assert.rejects(writeRunArtifacts(repo, COMMAND, [{ instanceId: ID, tar }]), (error: unknown) => refused('UnsafeArtifactPath')(error) && /"\.git" is a control folder/.test((error as Error).message));
+    await assert.rejects(
+      writeRunArtifacts(repo, COMMAND, [{ instanceId: ID, tar }]),
+      (error: unknown) =>
+        refused('UnsafeArtifactPath')(error) && /"\.git" is a control folder/.test((error as Error).message),
+    );
     assert.equal(readFileSync(path.join(repo, '.git', 'config'), 'utf8'), '[core]\n');
     assert.equal(existsSync(path.join(repo, COMMAND)), false, 'nothing is written when one name is refused');
   });
@@ -114,7 +203,10 @@ describe('artifact writes: fresh folder, no overwrite, no links', () => {
     // Planted before the download: the folder exists (refused), and a link in place of the folder is refused too.
     mkdirSync(dest);
     symlinkSync(outside, path.join(dest, COMMAND));
-    await assert.rejects(writeRunArtifacts(dest, COMMAND, [{ instanceId: ID, tar: tarOf({ 'x.txt': 'x' }) }]), refused('ArtifactsFolderExists'));
+    await assert.rejects(
+      writeRunArtifacts(dest, COMMAND, [{ instanceId: ID, tar: tarOf({ 'x.txt': 'x' }) }]),
+      refused('ArtifactsFolderExists'),
+    );
     assert.deepEqual(readdirSync(outside), []);
     // writeArtifacts into a folder that is a link to elsewhere: refused as existing.
     const linked = path.join(base, 'linked');
@@ -125,8 +217,14 @@ describe('artifact writes: fresh folder, no overwrite, no links', () => {
 
   test('duplicate names in one tar: the second is refused, the first file is not overwritten', async () => {
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'ec2-runner-dup-')), 'out');
-    const tar = Buffer.concat([writeTar([{ path: 'a.txt', content: Buffer.from('first') }]).subarray(0, 1024), writeTar([{ path: 'a.txt', content: Buffer.from('second') }])]);
-    await assert.rejects(writeArtifacts(tar, dir), (error: unknown) => refused('ArtifactWriteFailed')(error) && /already exists/.test((error as Error).message));
+    const tar = Buffer.concat([
+      writeTar([{ path: 'a.txt', content: Buffer.from('first') }]).subarray(0, 1024),
+      writeTar([{ path: 'a.txt', content: Buffer.from('second') }]),
+    ]);
+    await assert.rejects(
+      writeArtifacts(tar, dir),
+      (error: unknown) => refused('ArtifactWriteFailed')(error) && /already exists/.test((error as Error).message),
+    );
     assert.equal(readFileSync(path.join(dir, 'a.txt'), 'utf8'), 'first');
     assert.ok(!lstatSync(path.join(dir, 'a.txt')).isSymbolicLink());
   });
@@ -136,16 +234,27 @@ describe('tar reader: strict and bounded', () => {
   test('the pax size=-1536 tar that hung the client is refused at once', () => {
     const tar = paxTar({ size: '-1536', path: 'x' }, 'data');
     const started = performance.now();
-    assert.throws(() => readTar(tar), (error: unknown) => error instanceof TarFormatError && /bad pax size "-1536"/.test((error as Error).message));
+    assert.throws(
+      () => readTar(tar),
+      (error: unknown) => error instanceof TarFormatError && /bad pax size "-1536"/.test((error as Error).message),
+    );
     assert.ok(performance.now() - started < 100);
     assert.deepEqual(listArtifactsOrError(tar), 'TarFormatError');
   });
 
   test('non-numeric, signed, fractional and base-256 numbers are refused', () => {
     for (const size of ['1e3', '0x10', '+5', '1.5', ' 12', '99999999999999999999', '']) {
-      assert.throws(() => readTar(paxTar({ size, path: 'x' }, 'data')), TarFormatError, `pax size ${JSON.stringify(size)}`);
+      assert.throws(
+        () => readTar(paxTar({ size, path: 'x' }, 'data')),
+        TarFormatError,
+        `pax size ${JSON.stringify(size)}`,
+      );
     }
-    for (const field of ['-0000001', '\u0080\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0001\u0000', '12x']) {
+    for (const field of [
+      '-0000001',
+      '\u0080\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0001\u0000',
+      '12x',
+    ]) {
       assert.throws(() => readTar(tarHeader({ name: 'a', size: field })), TarFormatError, JSON.stringify(field));
     }
   });
@@ -176,20 +285,50 @@ describe('tag targets: live keys for instances SSM never named', () => {
       instanceId,
       forged,
       chunks: [
-        { at: 500, frames: [{ type: 'start', info: { pid: 1 } }, { type: 'stdout', data: text(forged ? 'forged\n' : 'real\n') }] },
-        { at: 1_500, frames: forged ? [{ type: 'artifacts', data: writeTar([{ path: 'evil.txt', content: Buffer.from('x') }]) }] : [{ type: 'artifacts', data: writeTar([{ path: 'ok.txt', content: Buffer.from('ok') }]) }, { type: 'exit', exitCode: 0 }] },
+        {
+          at: 500,
+          frames: [
+            { type: 'start', info: { pid: 1 } },
+            { type: 'stdout', data: text(forged ? 'forged\n' : 'real\n') },
+          ],
+        },
+        {
+          at: 1_500,
+          frames: forged
+            ? [{ type: 'artifacts', data: writeTar([{ path: 'evil.txt', content: Buffer.from('x') }]) }]
+            : [
+                { type: 'artifacts', data: writeTar([{ path: 'ok.txt', content: Buffer.from('ok') }]) },
+                { type: 'exit', exitCode: 0 },
+              ],
+        },
       ],
-      ssm: forged ? [] : [{ from: 300, status: 'InProgress' }, { from: 2_000, status: 'Success', responseCode: 0 }],
+      ssm: forged
+        ? []
+        : [
+            { from: 300, status: 'InProgress' },
+            { from: 2_000, status: 'Success', responseCode: 0 },
+          ],
     };
   }
 
   test('a forged instance neither keeps the run open nor reaches the results or the disk', async () => {
     const clock = new FakeClock(600_000);
     const backend = new FakeRunBackend(clock, [liveScript(ID), liveScript(FORGED, true)]);
-    const run = new FollowedRun({ commandId: COMMAND, backend, instanceIds: [], discoverInstances: true, live: { bucket: BUCKET, runPrefix: RUN_PREFIX }, timeoutSeconds: 3600, clock });
+    const run = new FollowedRun({
+      commandId: COMMAND,
+      backend,
+      instanceIds: [],
+      discoverInstances: true,
+      live: { bucket: BUCKET, runPrefix: RUN_PREFIX },
+      timeoutSeconds: 3600,
+      clock,
+    });
     const result = await run.wait();
     assert.ok(clock.nowMs < 60_000, `the run ended after ${clock.nowMs} ms of virtual time`);
-    assert.deepEqual(result.invocations.map((i) => i.instanceId), [ID]);
+    assert.deepEqual(
+      result.invocations.map((i) => i.instanceId),
+      [ID],
+    );
     assert.deepEqual(run.instanceIds, [ID]);
     const dir = mkdtempSync(path.join(tmpdir(), 'ec2-runner-forged-'));
     const written = await run.downloadArtifacts(dir);
@@ -202,9 +341,24 @@ describe('tag targets: live keys for instances SSM never named', () => {
     const clock = new FakeClock(600_000);
     const backend = new FakeRunBackend(clock, [liveScript(ID)]);
     const listKeys = backend.listKeys.bind(backend);
-    backend.listKeys = async (bucket, prefix, startAfter) => [...(await listKeys(bucket, prefix, startAfter)), `${RUN_PREFIX}../00000000`, `${RUN_PREFIX}..\\..\\x/00000000`];
-    const run = new FollowedRun({ commandId: COMMAND, backend, instanceIds: [], discoverInstances: true, live: { bucket: BUCKET, runPrefix: RUN_PREFIX }, timeoutSeconds: 3600, clock });
+    backend.listKeys = async (bucket, prefix, startAfter) => [
+      ...(await listKeys(bucket, prefix, startAfter)),
+      `${RUN_PREFIX}../00000000`,
+      `${RUN_PREFIX}..\\..\\x/00000000`,
+    ];
+    const run = new FollowedRun({
+      commandId: COMMAND,
+      backend,
+      instanceIds: [],
+      discoverInstances: true,
+      live: { bucket: BUCKET, runPrefix: RUN_PREFIX },
+      timeoutSeconds: 3600,
+      clock,
+    });
     const result = await run.wait();
-    assert.deepEqual(result.invocations.map((i) => i.instanceId), [ID]);
+    assert.deepEqual(
+      result.invocations.map((i) => i.instanceId),
+      [ID],
+    );
   });
 });

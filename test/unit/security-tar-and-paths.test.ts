@@ -28,7 +28,8 @@ const entry = (name: string, content: Buffer | string, type = '0') => {
   const body = Buffer.from(content);
   return Buffer.concat([headerBlock({ name, size: octalSize(body.length), type }), padded(body)]);
 };
-const tarFormat = (pattern: RegExp) => (error: unknown) => error instanceof TarFormatError && pattern.test(error.message);
+const tarFormat = (pattern: RegExp) => (error: unknown) =>
+  error instanceof TarFormatError && pattern.test(error.message);
 const refusedWith = (code: string, pattern: RegExp) => (error: unknown) =>
   error instanceof RunnerError && error.code === code && pattern.test(error.message);
 const names = (tar: Buffer) => readTar(tar).map((e) => e.path);
@@ -44,7 +45,10 @@ describe('tar writer: the exact bytes are part of the format', () => {
     ]);
     // Sorted paths, fixed fields, pax headers for the long and the non-ASCII name, two end blocks.
     assert.equal(tar.length, BLOCK * 14);
-    assert.equal(createHash('sha256').update(tar).digest('hex'), '0ece91a61368cdf770f29b31410528cd240940f7a3e22f5627d2fe7a48541775');
+    assert.equal(
+      createHash('sha256').update(tar).digest('hex'),
+      '0ece91a61368cdf770f29b31410528cd240940f7a3e22f5627d2fe7a48541775',
+    );
   });
 
   test('the same entries in any order give the same bytes', () => {
@@ -64,19 +68,35 @@ describe('tar writer: the exact bytes are part of the format', () => {
     assert.equal(tar.subarray(0, 100).toString('latin1'), name, 'a name of exactly 100 bytes needs no pax header');
     assert.equal(tar.subarray(100, 108).toString('latin1'), '0000644\0');
     assert.equal(tar.subarray(124, 136).toString('latin1'), '00000000003\0');
-    assert.equal(tar.subarray(157, 257).every((b) => b === 0), true, 'the link name stays empty');
+    assert.equal(
+      tar.subarray(157, 257).every((b) => b === 0),
+      true,
+      'the link name stays empty',
+    );
     assert.deepEqual(names(tar), [name], 'a name filling its field (no NUL) reads back whole');
     const long = writeTar([{ path: 'y'.repeat(300), content: Buffer.from('') }]);
     const fileHeader = long.subarray(BLOCK * 2, BLOCK * 3);
-    assert.equal(fileHeader.subarray(157, 257).every((b) => b === 0), true, 'a long name goes to pax, not over the next fields');
+    assert.equal(
+      fileHeader.subarray(157, 257).every((b) => b === 0),
+      true,
+      'a long name goes to pax, not over the next fields',
+    );
     assert.deepEqual(names(long), ['y'.repeat(300)]);
   });
 });
 
 describe('tar reader: numeric fields', () => {
   test('octal fields may be padded with spaces on both sides, not inside', () => {
-    assert.deepEqual(readTar(Buffer.concat([headerBlock({ name: 'a', size: '    3  ' }), padded(Buffer.from('abc')), END])).map((e) => e.content.length), [3]);
-    assert.throws(() => readTar(Buffer.concat([headerBlock({ name: 'a', size: '1 1\0' }), padded(Buffer.alloc(9)), END])), tarFormat(/bad size field "1 1"/));
+    assert.deepEqual(
+      readTar(Buffer.concat([headerBlock({ name: 'a', size: '    3  ' }), padded(Buffer.from('abc')), END])).map(
+        (e) => e.content.length,
+      ),
+      [3],
+    );
+    assert.throws(
+      () => readTar(Buffer.concat([headerBlock({ name: 'a', size: '1 1\0' }), padded(Buffer.alloc(9)), END])),
+      tarFormat(/bad size field "1 1"/),
+    );
   });
 
   test('a bad checksum or mode names the field', () => {
@@ -98,16 +118,29 @@ describe('tar reader: pax records', () => {
 
   test('valid records: multi-digit size, path, NUL padding after the last record', () => {
     const text = paxRecord('size', '3') + paxRecord('path', 'dir/from-pax.txt');
-    const tar = Buffer.concat([entry('PaxHeader', Buffer.concat([Buffer.from(text), Buffer.alloc(20)]), 'x'), headerBlock({ name: 'file', size: octalSize(9) }), padded(Buffer.from('abcdefghi')), END]);
+    const tar = Buffer.concat([
+      entry('PaxHeader', Buffer.concat([Buffer.from(text), Buffer.alloc(20)]), 'x'),
+      headerBlock({ name: 'file', size: octalSize(9) }),
+      padded(Buffer.from('abcdefghi')),
+      END,
+    ]);
     const [file] = readTar(tar);
     assert.equal(file.path, 'dir/from-pax.txt');
     assert.equal(Buffer.from(file.content).toString(), 'abc', 'the pax size wins over the header size');
-    const big = Buffer.concat([entry('PaxHeader', paxRecord('size', '1234'), 'x'), headerBlock({ name: 'f', size: octalSize(0) }), padded(Buffer.alloc(1234, 0x61)), END]);
+    const big = Buffer.concat([
+      entry('PaxHeader', paxRecord('size', '1234'), 'x'),
+      headerBlock({ name: 'f', size: octalSize(0) }),
+      padded(Buffer.alloc(1234, 0x61)),
+      END,
+    ]);
     assert.equal(readTar(big)[0].content.length, 1234);
   });
 
   test('a size beyond a safe integer is refused, not rounded', () => {
-    assert.throws(() => readTar(paxThenFile(paxRecord('size', '9999999999999999'))), tarFormat(/bad pax size "9999999999999999"/));
+    assert.throws(
+      () => readTar(paxThenFile(paxRecord('size', '9999999999999999'))),
+      tarFormat(/bad pax size "9999999999999999"/),
+    );
     // A hostile value is quoted cut to 20 characters, never in full.
     assert.throws(() => readTar(paxThenFile(paxRecord('size', '1'.repeat(400)))), tarFormat(/bad pax size "1{20}"$/));
   });
@@ -119,9 +152,21 @@ describe('tar reader: pax records', () => {
   });
 
   test('a record must end exactly where its length says, with a newline', () => {
-    assert.throws(() => readTar(paxThenFile('99 path=abc\n')), tarFormat(/does not end where its length says/), 'longer than the data');
-    assert.throws(() => readTar(paxThenFile('2 path=abc\n')), tarFormat(/does not end where its length says/), 'shorter than its own length field');
-    assert.throws(() => readTar(paxThenFile('12 path=abcd')), tarFormat(/does not end where its length says/), 'no newline at its end');
+    assert.throws(
+      () => readTar(paxThenFile('99 path=abc\n')),
+      tarFormat(/does not end where its length says/),
+      'longer than the data',
+    );
+    assert.throws(
+      () => readTar(paxThenFile('2 path=abc\n')),
+      tarFormat(/does not end where its length says/),
+      'shorter than its own length field',
+    );
+    assert.throws(
+      () => readTar(paxThenFile('12 path=abcd')),
+      tarFormat(/does not end where its length says/),
+      'no newline at its end',
+    );
   });
 
   test('a record needs a non-empty key and an equals sign', () => {
@@ -153,7 +198,14 @@ describe('tar reader: entry types and layout', () => {
   });
 
   test('contiguous files (type 7) are files; folders, links and devices are skipped', () => {
-    const tar = Buffer.concat([entry('dir', '', '5'), entry('link', '', '2'), entry('fifo', '', '6'), entry('contiguous', 'c', '7'), entry('plain', 'p'), END]);
+    const tar = Buffer.concat([
+      entry('dir', '', '5'),
+      entry('link', '', '2'),
+      entry('fifo', '', '6'),
+      entry('contiguous', 'c', '7'),
+      entry('plain', 'p'),
+      END,
+    ]);
     assert.deepEqual(names(tar), ['contiguous', 'plain']);
   });
 
@@ -170,14 +222,23 @@ describe('tar reader: entry types and layout', () => {
   });
 
   test('a header that describes a next entry cannot end the archive', () => {
-    assert.throws(() => readTar(Buffer.concat([entry('././@LongLink', 'orphan\0', 'L'), END])), tarFormat(/ends after a header that describes a next entry/));
-    assert.throws(() => readTar(Buffer.concat([entry('PaxHeader', paxRecord('size', '1'), 'x'), END])), tarFormat(/ends after a header that describes a next entry/));
+    assert.throws(
+      () => readTar(Buffer.concat([entry('././@LongLink', 'orphan\0', 'L'), END])),
+      tarFormat(/ends after a header that describes a next entry/),
+    );
+    assert.throws(
+      () => readTar(Buffer.concat([entry('PaxHeader', paxRecord('size', '1'), 'x'), END])),
+      tarFormat(/ends after a header that describes a next entry/),
+    );
   });
 
   test('the byte limit is inclusive', () => {
     const tar = Buffer.concat([entry('a', 'x'), END]);
     assert.equal(readTar(tar, { maxBytes: tar.length, maxEntries: 1 }).length, 1);
-    assert.throws(() => readTar(tar, { maxBytes: tar.length - 1, maxEntries: 1 }), tarFormat(/over the \d+-byte limit/));
+    assert.throws(
+      () => readTar(tar, { maxBytes: tar.length - 1, maxEntries: 1 }),
+      tarFormat(/over the \d+-byte limit/),
+    );
   });
 });
 
@@ -187,13 +248,29 @@ describe('artifact paths: every rule', () => {
   const unsafe = (pattern: RegExp) => refusedWith('UnsafeArtifactPath', pattern);
 
   test('each control folder is refused, in any case and with trailing dots or spaces', () => {
-    for (const name of ['.git', '.hg', '.svn', '.bzr', '.jj', '.vscode', '.idea', '.devcontainer', '.envrc', '.ssh', '.aws', '.gnupg', '.kube', '.docker']) {
+    for (const name of [
+      '.git',
+      '.hg',
+      '.svn',
+      '.bzr',
+      '.jj',
+      '.vscode',
+      '.idea',
+      '.devcontainer',
+      '.envrc',
+      '.ssh',
+      '.aws',
+      '.gnupg',
+      '.kube',
+      '.docker',
+    ]) {
       for (const spelling of [name, name.toUpperCase(), `${name}..`, `${name}. .`]) {
         assert.throws(() => posix(`out/${spelling}/x`), unsafe(/is a control folder/), spelling);
       }
     }
     assert.throws(() => posix('GIT~12/config'), unsafe(/is a control folder/));
-    for (const ok of ['xgit~1/a', 'git~1x/a', 'git~/a', 'my.git/a', 'a.vscode/b']) assert.deepEqual(posix(ok), ok.split('/'));
+    for (const ok of ['xgit~1/a', 'git~1x/a', 'git~/a', 'my.git/a', 'a.vscode/b'])
+      assert.deepEqual(posix(ok), ok.split('/'));
   });
 
   test('.bin is refused only inside node_modules', () => {
@@ -205,7 +282,8 @@ describe('artifact paths: every rule', () => {
   test('empty, absolute and dot paths each get their own reason', () => {
     assert.throws(() => posix(''), unsafe(/its path is empty/));
     assert.throws(() => posix('/etc/passwd'), unsafe(/its path is absolute/));
-    for (const p of ['a//b', './a', 'a/.', 'a/', '../a', 'a/..']) assert.throws(() => posix(p), unsafe(/leaves the target folder or has an empty part/), p);
+    for (const p of ['a//b', './a', 'a/.', 'a/', '../a', 'a/..'])
+      assert.throws(() => posix(p), unsafe(/leaves the target folder or has an empty part/), p);
     assert.throws(() => posix('a\u0007b'), unsafe(/holds control characters/));
   });
 
@@ -213,7 +291,8 @@ describe('artifact paths: every rule', () => {
     for (const device of ['con', 'CON.txt', 'aux.tar.gz', 'con  .txt', 'lpt1', 'com\u00b9.log', 'conin$']) {
       assert.throws(() => windows(`a/${device}`), unsafe(/is a Windows device name/), device);
     }
-    for (const ok of ['bacon.txt', 'falcon', 'c on.txt', 'console.log', 'auxiliary', 'com10']) assert.deepEqual(windows(ok), [ok], ok);
+    for (const ok of ['bacon.txt', 'falcon', 'c on.txt', 'console.log', 'auxiliary', 'com10'])
+      assert.deepEqual(windows(ok), [ok], ok);
     assert.throws(() => windows('a:b'), unsafe(/Windows reads as a drive, stream, separator or wildcard/));
     assert.throws(() => windows('name.'), unsafe(/ends with a dot or a space/));
     assert.deepEqual(posix('name.'), ['name.'], 'POSIX keeps a trailing dot');
@@ -224,51 +303,87 @@ describe('artifact paths: every rule', () => {
     for (const bad of [`x${COMMAND}`, `${COMMAND}x`, '../x']) {
       assert.throws(() => runArtifactsDir('/out', bad, path.posix), unsafe(/is not an SSM command id/), bad);
     }
-    assert.throws(() => instanceArtifactsDir('/out/run', '../i-0123456789abcdef0', path.posix), unsafe(/is not an instance id/));
+    assert.throws(
+      () => instanceArtifactsDir('/out/run', '../i-0123456789abcdef0', path.posix),
+      unsafe(/is not an instance id/),
+    );
     assert.equal(safeTarget('/out', 'a/b.txt', path.posix), '/out/a/b.txt');
   });
 });
 
 describe('artifacts on disk: refusals and what is written', () => {
   test('listing applies the artifact limits: one file over the count is refused', () => {
-    const files = Array.from({ length: ARTIFACTS_MAX_FILES + 1 }, (_, i) => ({ path: `f${i}`, content: Buffer.alloc(0) }));
+    const files = Array.from({ length: ARTIFACTS_MAX_FILES + 1 }, (_, i) => ({
+      path: `f${i}`,
+      content: Buffer.alloc(0),
+    }));
     const tar = writeTar(files);
     assert.throws(() => listArtifacts(tar), tarFormat(new RegExp(`more than ${ARTIFACTS_MAX_FILES} files`)));
-    assert.deepEqual(listArtifacts(writeTar([{ path: 'r.csv', content: Buffer.from('a,b\n') }])), [{ path: 'r.csv', size: 4 }]);
+    assert.deepEqual(listArtifacts(writeTar([{ path: 'r.csv', content: Buffer.from('a,b\n') }])), [
+      { path: 'r.csv', size: 4 },
+    ]);
   });
 
   test('an unreadable tar is one message and nothing is written', async () => {
     const dir = path.join(tempDir(), 'out');
-    await assert.rejects(writeArtifacts(Buffer.alloc(BLOCK, 0x41), dir), refusedWith('UnreadableArtifacts', /Cannot save the artifacts: not a valid tar archive: .*Nothing was saved/));
+    await assert.rejects(
+      writeArtifacts(Buffer.alloc(BLOCK, 0x41), dir),
+      refusedWith('UnreadableArtifacts', /Cannot save the artifacts: not a valid tar archive: .*Nothing was saved/),
+    );
     assert.equal(existsSync(dir), false);
   });
 
   test('files share folders they created; a file in the way of a folder is refused either way round', async () => {
     const dir = path.join(tempDir(), 'ok');
-    const written = await writeArtifacts(writeTar([{ path: 'a/x', content: Buffer.from('1') }, { path: 'a/y', content: Buffer.from('2') }]), dir);
-    assert.deepEqual(written.map((p) => path.relative(dir, p)), ['a/x', 'a/y']);
+    const written = await writeArtifacts(
+      writeTar([
+        { path: 'a/x', content: Buffer.from('1') },
+        { path: 'a/y', content: Buffer.from('2') },
+      ]),
+      dir,
+    );
+    assert.deepEqual(
+      written.map((p) => path.relative(dir, p)),
+      ['a/x', 'a/y'],
+    );
     assert.equal(statSync(path.join(dir, 'a')).mode & 0o777, 0o755);
 
     const fileFirst = Buffer.concat([entry('a', '1'), entry('a/b', '2'), END]);
-    await assert.rejects(writeArtifacts(fileFirst, path.join(tempDir(), 'f')), refusedWith('ArtifactWriteFailed', /Cannot save artifact "a\/b": it already exists/));
+    await assert.rejects(
+      writeArtifacts(fileFirst, path.join(tempDir(), 'f')),
+      refusedWith('ArtifactWriteFailed', /Cannot save artifact "a\/b": it already exists/),
+    );
     const folderFirst = Buffer.concat([entry('a/b', '2'), entry('a', '1'), END]);
-    await assert.rejects(writeArtifacts(folderFirst, path.join(tempDir(), 'g')), refusedWith('ArtifactWriteFailed', /Cannot save artifact "a" to .*: it already exists \(artifacts never overwrite/));
+    await assert.rejects(
+      writeArtifacts(folderFirst, path.join(tempDir(), 'g')),
+      refusedWith(
+        'ArtifactWriteFailed',
+        /Cannot save artifact "a" to .*: it already exists \(artifacts never overwrite/,
+      ),
+    );
   });
 
   test('an existing run folder is refused with the fix; no tars create no folder', async () => {
     const dir = tempDir();
     const tar = writeTar([{ path: 'r.txt', content: Buffer.from('r') }]);
     await writeRunArtifacts(dir, COMMAND, [{ instanceId: ID, tar }]);
-    await assert.rejects(writeRunArtifacts(dir, COMMAND, [{ instanceId: ID, tar }]), refusedWith('ArtifactsFolderExists', /the folder already exists .* Remove it or choose another folder/));
+    await assert.rejects(
+      writeRunArtifacts(dir, COMMAND, [{ instanceId: ID, tar }]),
+      refusedWith('ArtifactsFolderExists', /the folder already exists .* Remove it or choose another folder/),
+    );
     const empty = tempDir();
     assert.deepEqual(await writeRunArtifacts(empty, COMMAND, []), []);
     assert.deepEqual(readdirSync(empty), []);
   });
 
-  test('file handles are closed after each write', { skip: process.platform !== 'linux' && 'counts /proc/self/fd' }, async () => {
-    const before = readdirSync('/proc/self/fd').length;
-    const files = Array.from({ length: 200 }, (_, i) => ({ path: `f${i}.txt`, content: Buffer.from(String(i)) }));
-    await writeArtifacts(writeTar(files), path.join(tempDir(), 'many'));
-    assert.ok(readdirSync('/proc/self/fd').length < before + 10, 'no descriptor left open per file');
-  });
+  test(
+    'file handles are closed after each write',
+    { skip: process.platform !== 'linux' && 'counts /proc/self/fd' },
+    async () => {
+      const before = readdirSync('/proc/self/fd').length;
+      const files = Array.from({ length: 200 }, (_, i) => ({ path: `f${i}.txt`, content: Buffer.from(String(i)) }));
+      await writeArtifacts(writeTar(files), path.join(tempDir(), 'many'));
+      assert.ok(readdirSync('/proc/self/fd').length < before + 10, 'no descriptor left open per file');
+    },
+  );
 });

@@ -3,7 +3,17 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { HEADER_LENGTH, MessageFormatError, MessageType, PayloadType, compareVersions, decodeMessage, encodeAcknowledge, encodeMessage, type DataMessage } from '../../src/core/session/message';
+import {
+  HEADER_LENGTH,
+  MessageFormatError,
+  MessageType,
+  PayloadType,
+  compareVersions,
+  decodeMessage,
+  encodeAcknowledge,
+  encodeMessage,
+  type DataMessage,
+} from '../../src/core/session/message';
 import { ReliableStream, INITIAL_RESEND_TIMEOUT_MS, MAX_RESEND_TIMEOUT_MS } from '../../src/core/session/reliable';
 import { Cmd, FrameParser, encodeFrame } from '../../src/core/session/smux';
 
@@ -11,7 +21,16 @@ const ID = '00112233-4455-6677-8899-aabbccddeeff';
 
 describe('data-channel message codec', () => {
   const payload = Buffer.from('hello');
-  const frame = encodeMessage({ messageType: MessageType.Input, schemaVersion: 1, createdDate: 0x0102030405, sequenceNumber: 258, flags: 3, messageId: ID, payloadType: PayloadType.Size, payload });
+  const frame = encodeMessage({
+    messageType: MessageType.Input,
+    schemaVersion: 1,
+    createdDate: 0x0102030405,
+    sequenceNumber: 258,
+    flags: 3,
+    messageId: ID,
+    payloadType: PayloadType.Size,
+    payload,
+  });
 
   test('the 116-byte header, field by field, big-endian', () => {
     assert.equal(frame.length, 120 + payload.length);
@@ -34,9 +53,19 @@ describe('data-channel message codec', () => {
 
   test('decodes what it encodes, and a frame written by hand to the Go layout', () => {
     const decoded = decodeMessage(frame);
-    assert.deepEqual({ ...decoded, payload: decoded.payload.toString() }, {
-      messageType: 'input_stream_data', schemaVersion: 1, createdDate: 0x0102030405, sequenceNumber: 258, flags: 3, messageId: ID, payloadType: 3, payload: 'hello',
-    });
+    assert.deepEqual(
+      { ...decoded, payload: decoded.payload.toString() },
+      {
+        messageType: 'input_stream_data',
+        schemaVersion: 1,
+        createdDate: 0x0102030405,
+        sequenceNumber: 258,
+        flags: 3,
+        messageId: ID,
+        payloadType: 3,
+        payload: 'hello',
+      },
+    );
     const manual = Buffer.alloc(120);
     manual.writeUInt32BE(116, 0);
     manual.write('output_stream_data', 4, 'latin1'); // NUL padding is accepted too (getString trims NULs)
@@ -61,7 +90,11 @@ describe('data-channel message codec', () => {
     assert.throws(() => decodeMessage(undated), /created date/);
     assert.throws(() => decodeMessage(frame.subarray(0, 100)), MessageFormatError);
     assert.throws(() => decodeMessage(Buffer.concat([frame, Buffer.from('x')])), /payload length/);
-    const publication = encodeMessage({ messageType: MessageType.PausePublication, createdDate: 0, payload: Buffer.alloc(0) });
+    const publication = encodeMessage({
+      messageType: MessageType.PausePublication,
+      createdDate: 0,
+      payload: Buffer.alloc(0),
+    });
     assert.equal(decodeMessage(publication).messageType, 'pause_publication'); // exempt from validation, as in Validate()
   });
 
@@ -71,7 +104,10 @@ describe('data-channel message codec', () => {
     assert.equal(ack.sequenceNumber, 0);
     assert.equal(ack.flags, 3);
     assert.deepEqual(JSON.parse(ack.payload.toString()), {
-      AcknowledgedMessageType: 'input_stream_data', AcknowledgedMessageId: ID, AcknowledgedMessageSequenceNumber: 258, IsSequentialMessage: true,
+      AcknowledgedMessageType: 'input_stream_data',
+      AcknowledgedMessageId: ID,
+      AcknowledgedMessageSequenceNumber: 258,
+      IsSequentialMessage: true,
     });
   });
 
@@ -90,11 +126,22 @@ describe('smux v1 frames', () => {
   });
 
   test('frames split anywhere are reassembled', () => {
-    const bytes = Buffer.concat([encodeFrame(Cmd.SYN, 3), encodeFrame(Cmd.PSH, 3, Buffer.alloc(3000, 7)), encodeFrame(Cmd.FIN, 3)]);
+    const bytes = Buffer.concat([
+      encodeFrame(Cmd.SYN, 3),
+      encodeFrame(Cmd.PSH, 3, Buffer.alloc(3000, 7)),
+      encodeFrame(Cmd.FIN, 3),
+    ]);
     const parser = new FrameParser();
     const frames = [];
     for (let i = 0; i < bytes.length; i += 5) frames.push(...parser.push(bytes.subarray(i, i + 5)));
-    assert.deepEqual(frames.map((f) => [f.cmd, f.streamId, f.payload.length]), [[0, 3, 0], [2, 3, 3000], [1, 3, 0]]);
+    assert.deepEqual(
+      frames.map((f) => [f.cmd, f.streamId, f.payload.length]),
+      [
+        [0, 3, 0],
+        [2, 3, 3000],
+        [1, 3, 0],
+      ],
+    );
     assert.throws(() => new FrameParser().push(Buffer.from('0204000001000000', 'hex')), /version/);
   });
 });
@@ -105,10 +152,21 @@ describe('reliable stream', () => {
     const sentA: Buffer[] = [];
     const delivered: DataMessage[] = [];
     let ready = true;
-    const a = new ReliableStream({ outgoingType: MessageType.Input, incomingType: MessageType.Output, transmit: (f) => (sentA.push(f), true), deliver: () => true, giveUp: () => undefined, now: () => clock });
+    const a = new ReliableStream({
+      outgoingType: MessageType.Input,
+      incomingType: MessageType.Output,
+      transmit: (f) => (sentA.push(f), true),
+      deliver: () => true,
+      giveUp: () => undefined,
+      now: () => clock,
+    });
     const b = new ReliableStream({
-      outgoingType: MessageType.Output, incomingType: MessageType.Input, transmit: (f) => (a.receive(f), true),
-      deliver: (m) => (ready ? (delivered.push(m), true) : false), giveUp: () => undefined, now: () => clock,
+      outgoingType: MessageType.Output,
+      incomingType: MessageType.Input,
+      transmit: (f) => (a.receive(f), true),
+      deliver: (m) => (ready ? (delivered.push(m), true) : false),
+      giveUp: () => undefined,
+      now: () => clock,
     });
     return { a, b, sentA, delivered, tick: (ms: number) => (clock += ms), setReady: (r: boolean) => (ready = r) };
   }
@@ -120,12 +178,23 @@ describe('reliable stream', () => {
     b.receive(sentA[2]);
     b.receive(sentA[0]);
     b.receive(sentA[0]);
-    assert.deepEqual(delivered.map((m) => m.sequenceNumber), [0]);
+    assert.deepEqual(
+      delivered.map((m) => m.sequenceNumber),
+      [0],
+    );
     b.receive(sentA[1]);
-    assert.deepEqual(delivered.map((m) => [m.sequenceNumber, m.payload.length]), [[0, 1024], [1, 1024], [2, 452]]);
+    assert.deepEqual(
+      delivered.map((m) => [m.sequenceNumber, m.payload.length]),
+      [
+        [0, 1024],
+        [1, 1024],
+        [2, 452],
+      ],
+    );
     assert.equal(a.unacknowledged, 0, 'every message acknowledged, the early one too');
     assert.equal(b.stats.duplicates, 1);
-    a.stop(); b.stop();
+    a.stop();
+    b.stop();
   });
 
   test('a receiver that is not ready does not acknowledge; the sender resends after the timeout', () => {
@@ -144,7 +213,8 @@ describe('reliable stream', () => {
     b.receive(sentA[1]);
     assert.equal(delivered.length, 1);
     assert.equal(a.unacknowledged, 0);
-    a.stop(); b.stop();
+    a.stop();
+    b.stop();
   });
 
   test('the resend timeout follows round trips and is capped at 1 s', () => {
@@ -162,7 +232,10 @@ describe('reliable stream', () => {
       fast.b.receive(fast.sentA[fast.sentA.length - 1]);
     }
     assert.ok(fast.a.resendTimeout < 50, `smoothed toward a 2 ms round trip: ${fast.a.resendTimeout}`);
-    a.stop(); b.stop(); fast.a.stop(); fast.b.stop();
+    a.stop();
+    b.stop();
+    fast.a.stop();
+    fast.b.stop();
   });
 });
 
@@ -171,12 +244,14 @@ describe('interactive run markers', () => {
     const { ExitMarkerFilter } = await import('../../src/core/session/interactiveRun');
     let ready = 0;
     const filter = new ExitMarkerFilter('abc123', () => ready++);
-    const stream = Buffer.from('before\u001b]777;ec2-runner-ready;abc123\u0007hello \u001b]777;ec2-runner-exit;other;9\u0007\u001b]777;ec2-runner-exit;abc123;42\u0007after\u001b]7');
+    const stream = Buffer.from(
+      'before\u001b]777;ec2-runner-ready;abc123\u0007hello \u001b]777;ec2-runner-exit;other;9\u0007\u001b]777;ec2-runner-exit;abc123;42\u0007after\u001b]7',
+    );
     let shown = '';
     for (const byte of stream) shown += filter.push(Buffer.from([byte])).toString('latin1');
     shown += filter.flush().toString('latin1');
     assert.equal(ready, 1);
-    assert.equal(filter.exitCode, 42, 'only this run\'s nonce counts');
+    assert.equal(filter.exitCode, 42, "only this run's nonce counts");
     assert.equal(shown, 'beforehello \u001b]777;ec2-runner-exit;other;9\u0007after\u001b]7');
   });
 });

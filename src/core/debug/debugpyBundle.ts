@@ -23,7 +23,8 @@ export interface DebugpyBundle {
 /** Left out: bytecode caches and binaries built for the local machine. */
 const SKIPPED = /(^__pycache__$|\.(pyc|pyo|so|pyd|dylib|dll|exe|lib|a|o)$)/i;
 
-const LOCAL_PYTHONS = process.platform === 'win32' ? ['py', 'python', 'python3'] : ['python3', 'python', '/usr/bin/python3'];
+const LOCAL_PYTHONS =
+  process.platform === 'win32' ? ['py', 'python', 'python3'] : ['python3', 'python', '/usr/bin/python3'];
 const FIND_DEBUGPY = 'import debugpy, os, sys; sys.stdout.write(os.path.dirname(os.path.abspath(debugpy.__file__)))';
 
 /** `dir` itself when it is the debugpy package, or its `debugpy` child (a site-packages or `bundled/libs`). */
@@ -31,14 +32,17 @@ export async function debugpyFolderIn(dir: string): Promise<string | undefined> 
   for (const candidate of [dir, path.join(dir, 'debugpy')]) {
     const init = await fs.stat(path.join(candidate, '__init__.py')).catch(() => undefined);
     const main = await fs.stat(path.join(candidate, '__main__.py')).catch(() => undefined);
-    if (init?.isFile() && main?.isFile() && path.basename(path.resolve(candidate)) === 'debugpy') return path.resolve(candidate);
+    if (init?.isFile() && main?.isFile() && path.basename(path.resolve(candidate)) === 'debugpy')
+      return path.resolve(candidate);
   }
   return undefined;
 }
 
 function pythonDebugpy(python: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile(python, ['-c', FIND_DEBUGPY], { timeout: 10_000, windowsHide: true }, (error, stdout) => resolve(error ? undefined : stdout.trim() || undefined));
+    execFile(python, ['-c', FIND_DEBUGPY], { timeout: 10_000, windowsHide: true }, (error, stdout) =>
+      resolve(error ? undefined : stdout.trim() || undefined),
+    );
   });
 }
 
@@ -55,7 +59,10 @@ export async function locateDebugpy(options: LocateOptions = {}): Promise<string
   if (options.explicit) {
     const found = await debugpyFolderIn(options.explicit);
     if (!found) {
-      throw new RunnerError(`No debugpy in ${options.explicit}: name the debugpy package folder or the folder that contains it (e.g. a site-packages).`, 'DebugpyNotFound');
+      throw new RunnerError(
+        `No debugpy in ${options.explicit}: name the debugpy package folder or the folder that contains it (e.g. a site-packages).`,
+        'DebugpyNotFound',
+      );
     }
     return found;
   }
@@ -92,7 +99,11 @@ export async function packDebugpy(folder: string): Promise<DebugpyBundle> {
       if (stat.isDirectory()) await walk(full, rel, inside);
       else if (stat.isFile()) {
         total += stat.size;
-        if (total > DEBUGPY_MAX_BYTES) throw new RunnerError(`The debugpy copy in ${folder} is larger than ${DEBUGPY_MAX_BYTES / 1024 / 1024} MB: name another one.`, 'DebugpyTooLarge');
+        if (total > DEBUGPY_MAX_BYTES)
+          throw new RunnerError(
+            `The debugpy copy in ${folder} is larger than ${DEBUGPY_MAX_BYTES / 1024 / 1024} MB: name another one.`,
+            'DebugpyTooLarge',
+          );
         entries.push({ path: rel, content: await fs.readFile(full), mode: stat.mode & 0o111 ? 0o755 : 0o644 });
       }
     }
@@ -113,7 +124,13 @@ async function unvendoredBytecode(folder: string): Promise<string | undefined> {
   for (const dir of [bundle && path.dirname(bundle), path.dirname(folder)]) {
     if (!dir) continue;
     const candidate = path.join(dir, 'bytecode');
-    if (await fs.stat(path.join(candidate, '__init__.py')).then((s) => s.isFile(), () => false)) return candidate;
+    if (
+      await fs.stat(path.join(candidate, '__init__.py')).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    )
+      return candidate;
   }
   return undefined;
 }

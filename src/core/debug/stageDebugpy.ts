@@ -24,8 +24,17 @@ export async function stageDebugpy(
     encryption: context.encryption,
   });
   if (transferMode === 'instance-role') {
-    return { sha256: staged.sha256, fetch: { kind: 'instance-role', s3Uri: `s3://${staged.bucket}/${staged.key}`, region: context.bucketRegion } };
+    return {
+      sha256: staged.sha256,
+      fetch: { kind: 'instance-role', s3Uri: `s3://${staged.bucket}/${staged.key}`, region: context.bucketRegion },
+    };
   }
-  const lifetime = cappedLifetimeSeconds(downloadLifetimeSeconds(deliveryTimeoutSeconds), await signingCredentials(context.s3));
-  return { sha256: staged.sha256, fetch: { kind: 'presigned', url: await presignedDownloadUrl(context.s3, staged.bucket, staged.key, lifetime) } };
+  const lifetime = cappedLifetimeSeconds(
+    downloadLifetimeSeconds(deliveryTimeoutSeconds),
+    await signingCredentials(context.s3),
+  );
+  return {
+    sha256: staged.sha256,
+    fetch: { kind: 'presigned', url: await presignedDownloadUrl(context.s3, staged.bucket, staged.key, lifetime) },
+  };
 }

@@ -15,7 +15,8 @@ export function isInstanceId(value: string): boolean {
 }
 
 export function chunkKey(keyPrefix: string, instanceId: string, seq: number): string {
-  if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`chunk sequence must be a non-negative integer, got ${seq}`);
+  if (!Number.isSafeInteger(seq) || seq < 0)
+    throw new RangeError(`chunk sequence must be a non-negative integer, got ${seq}`);
   return `${keyPrefix}${instanceId}/${String(seq).padStart(SEQ_DIGITS, '0')}`;
 }
 

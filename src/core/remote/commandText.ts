@@ -33,7 +33,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /** Text that must reach the instance exactly: valid Unicode, no NUL (argv and env cannot hold NUL). */
 function checkText(value: string, what: string): void {
-  if (value.includes('\0')) invalid(`${what} contains a NUL character`, 'remove it (the OS cannot pass NUL in arguments or environment)');
+  if (value.includes('\0'))
+    invalid(`${what} contains a NUL character`, 'remove it (the OS cannot pass NUL in arguments or environment)');
   if (LONE_SURROGATE.test(value)) invalid(`${what} is not valid Unicode (lone surrogate)`, 'fix its encoding');
 }
 
@@ -41,7 +42,10 @@ function checkText(value: string, what: string): void {
 function checkRelativePath(path: string, what: string): void {
   checkText(path, what);
   if (!path || path.startsWith('/') || path.split('/').some((part) => part === '..' || part === '')) {
-    invalid(`${what} ${JSON.stringify(path)} is not a relative path inside the project`, 'give it relative to the project root, e.g. main.py');
+    invalid(
+      `${what} ${JSON.stringify(path)} is not a relative path inside the project`,
+      'give it relative to the project root, e.g. main.py',
+    );
   }
 }
 
@@ -49,27 +53,44 @@ function checkArchive(archive: NonNullable<RemotePayload['archive']>): void {
   checkRelativePath(archive.entry, 'the entry file');
   if (archive.requirementsFile !== undefined) checkRelativePath(archive.requirementsFile, 'the requirements file');
   if (archive.pyprojectDependencies !== undefined) {
-    if (archive.requirementsFile !== undefined) invalid('give a requirements file or pyproject dependencies, not both', 'pass one');
+    if (archive.requirementsFile !== undefined)
+      invalid('give a requirements file or pyproject dependencies, not both', 'pass one');
     archive.pyprojectDependencies.forEach((requirement, index) => {
       checkText(requirement, `dependency ${index + 1}`);
       if (!isRequirementArgument(requirement)) {
-        invalid(`dependency ${index + 1} ${JSON.stringify(requirement)} is not a requirement`, 'give a PEP 508 requirement such as requests>=2.31');
+        invalid(
+          `dependency ${index + 1} ${JSON.stringify(requirement)} is not a requirement`,
+          'give a PEP 508 requirement such as requests>=2.31',
+        );
       }
     });
   }
   if (archive.venvRoot !== undefined) {
     checkText(archive.venvRoot, 'the environments folder');
-    if (!archive.venvRoot.startsWith('/')) invalid(`the environments folder ${JSON.stringify(archive.venvRoot)} is not an absolute path`, 'give an absolute path on the instance');
+    if (!archive.venvRoot.startsWith('/'))
+      invalid(
+        `the environments folder ${JSON.stringify(archive.venvRoot)} is not an absolute path`,
+        'give an absolute path on the instance',
+      );
   }
 }
 
 function validate(spec: RemoteRunSpec): string[] {
-  if (spec.instanceId !== undefined && !isInstanceId(spec.instanceId)) invalid(`instance id ${JSON.stringify(spec.instanceId)} is not an SSM instance id`, 'pass e.g. i-0123456789abcdef0');
-  if (!isValidRunId(spec.runId)) invalid(`run id ${JSON.stringify(spec.runId)} is not 1-64 letters, digits, - or _`, 'use a random hex id');
+  if (spec.instanceId !== undefined && !isInstanceId(spec.instanceId))
+    invalid(
+      `instance id ${JSON.stringify(spec.instanceId)} is not an SSM instance id`,
+      'pass e.g. i-0123456789abcdef0',
+    );
+  if (!isValidRunId(spec.runId))
+    invalid(`run id ${JSON.stringify(spec.runId)} is not 1-64 letters, digits, - or _`, 'use a random hex id');
   if (spec.outputLocation !== undefined && !isValidOutputLocation(spec.outputLocation)) {
-    invalid(`output location ${JSON.stringify(spec.outputLocation)} is not an s3:// URI without spaces or query`, 'pass s3://bucket/prefix');
+    invalid(
+      `output location ${JSON.stringify(spec.outputLocation)} is not an s3:// URI without spaces or query`,
+      'pass s3://bucket/prefix',
+    );
   }
-  if ((spec.payload === undefined) === (spec.shellCommand === undefined)) invalid('give exactly one of payload and shellCommand', 'set one');
+  if ((spec.payload === undefined) === (spec.shellCommand === undefined))
+    invalid('give exactly one of payload and shellCommand', 'set one');
   if (spec.shellCommand !== undefined) {
     checkText(spec.shellCommand, 'the shell command');
     if (!spec.shellCommand.trim()) invalid('the shell command is empty', 'give a command');
@@ -79,13 +100,17 @@ function validate(spec: RemoteRunSpec): string[] {
     if (!spec.workingDirectory) invalid('the working directory is empty', 'omit it to use a temporary directory');
   }
   for (const [name, value] of Object.entries(spec.env ?? {})) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) invalid(`environment variable name ${JSON.stringify(name)} is not letters, digits and _`, 'rename it');
-    if (name.startsWith('ec2r_')) invalid(`environment variable name ${name} uses the reserved prefix ec2r_`, 'rename it');
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      invalid(`environment variable name ${JSON.stringify(name)} is not letters, digits and _`, 'rename it');
+    if (name.startsWith('ec2r_'))
+      invalid(`environment variable name ${name} uses the reserved prefix ec2r_`, 'rename it');
     checkText(value, `environment variable ${name}`);
   }
   if (spec.output) {
-    if (!/^https?:\/\//.test(spec.output.url)) invalid('the live-output URL is not http(s)', 'pass the url from createPresignedPost');
-    if (!spec.output.keyPrefix.endsWith('/')) invalid(`live-output key prefix ${JSON.stringify(spec.output.keyPrefix)} does not end with /`, 'add the /');
+    if (!/^https?:\/\//.test(spec.output.url))
+      invalid('the live-output URL is not http(s)', 'pass the url from createPresignedPost');
+    if (!spec.output.keyPrefix.endsWith('/'))
+      invalid(`live-output key prefix ${JSON.stringify(spec.output.keyPrefix)} does not end with /`, 'add the /');
   }
   if (spec.uploadGapSeconds !== undefined && !(spec.uploadGapSeconds > 0 && spec.uploadGapSeconds <= 60)) {
     invalid(`upload gap ${spec.uploadGapSeconds} is not a number of seconds from 0 to 60`, 'pass e.g. 1.25');
@@ -96,17 +121,25 @@ function validate(spec: RemoteRunSpec): string[] {
   if (!fileName || fileName === '.' || fileName === '..' || fileName.includes('/')) {
     invalid(`file name ${JSON.stringify(fileName)} is not a plain file name`, 'pass the base name without directories');
   }
-  if (!/^[0-9a-f]{64}$/.test(sha256)) invalid('sha256 is not 64 lowercase hex digits', 'pass the hex digest of the staged bytes');
+  if (!/^[0-9a-f]{64}$/.test(sha256))
+    invalid('sha256 is not 64 lowercase hex digits', 'pass the hex digest of the staged bytes');
   args.forEach((arg, index) => checkText(arg, `argument ${index + 1}`));
   if (fetch.kind === 'inline') {
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(fetch.gzipBase64)) invalid('the inline file is not base64', 'pass the base64 of its gzip');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(fetch.gzipBase64))
+      invalid('the inline file is not base64', 'pass the base64 of its gzip');
   } else if (fetch.kind === 'presigned') {
     // curl reads the URL from a double-quoted config line in the fallback path.
-    if (!/^https?:\/\/[^\s"\\]+$/.test(fetch.url)) invalid('the presigned download URL is not an http(s) URL without spaces, quotes or backslashes', 'pass the URL from getSignedUrl');
+    if (!/^https?:\/\/[^\s"\\]+$/.test(fetch.url))
+      invalid(
+        'the presigned download URL is not an http(s) URL without spaces, quotes or backslashes',
+        'pass the URL from getSignedUrl',
+      );
   } else {
     checkText(fetch.s3Uri, 'the staged object URI');
-    if (!/^s3:\/\/[a-z0-9.-]+\/./.test(fetch.s3Uri)) invalid(`staged object ${JSON.stringify(fetch.s3Uri)} is not an s3:// URI`, 'pass s3://bucket/key');
-    if (!/^[a-z0-9-]+$/.test(fetch.region)) invalid(`region ${JSON.stringify(fetch.region)} is not a region name`, 'pass e.g. us-east-1');
+    if (!/^s3:\/\/[a-z0-9.-]+\/./.test(fetch.s3Uri))
+      invalid(`staged object ${JSON.stringify(fetch.s3Uri)} is not an s3:// URI`, 'pass s3://bucket/key');
+    if (!/^[a-z0-9-]+$/.test(fetch.region))
+      invalid(`region ${JSON.stringify(fetch.region)} is not a region name`, 'pass e.g. us-east-1');
   }
   if (spec.payload.archive) checkArchive(spec.payload.archive);
   checkText(interpreter, 'the interpreter');
@@ -114,7 +147,10 @@ function validate(spec: RemoteRunSpec): string[] {
   try {
     words = splitShellWords(interpreter);
   } catch (error) {
-    invalid(`interpreter ${JSON.stringify(interpreter)} cannot be split into words (${(error as Error).message})`, 'fix its quoting');
+    invalid(
+      `interpreter ${JSON.stringify(interpreter)} cannot be split into words (${(error as Error).message})`,
+      'fix its quoting',
+    );
   }
   if (words.length === 0) invalid('the interpreter is empty', 'give e.g. python3');
   return words;
@@ -130,7 +166,11 @@ function wrapperSpec(spec: RemoteRunSpec, interpreterWords: string[]): unknown {
     ...(payload
       ? {
           // Inline bytes travel once, in the shell variable both paths read (inlineFileLines), not in the spec.
-          file: { name: payload.fileName, sha256: payload.sha256, fetch: payload.fetch.kind === 'inline' ? { kind: 'inline' } : payload.fetch },
+          file: {
+            name: payload.fileName,
+            sha256: payload.sha256,
+            fetch: payload.fetch.kind === 'inline' ? { kind: 'inline' } : payload.fetch,
+          },
           archive: payload.archive
             ? {
                 entry: payload.archive.entry,
@@ -168,7 +208,12 @@ function packedWrapperLines(specBase64: string): string[] {
   const packed = deflateSync(Buffer.from(wrapperProgram(specBase64), 'utf8'), { level: 9 }).toString('base64');
   const lines: string[] = [];
   for (let i = 0; i < packed.length; i += PACKED_LINE_CHARS) lines.push(`"${packed.slice(i, i + PACKED_LINE_CHARS)}"`);
-  return ['import base64, zlib', 'exec(compile(zlib.decompress(base64.b64decode(', ...lines, ')), "ec2-runner-wrapper", "exec"))'];
+  return [
+    'import base64, zlib',
+    'exec(compile(zlib.decompress(base64.b64decode(',
+    ...lines,
+    ')), "ec2-runner-wrapper", "exec"))',
+  ];
 }
 
 /**
@@ -180,7 +225,8 @@ function inlineFileLines(spec: RemoteRunSpec): string[] {
   const fetch = spec.payload?.fetch;
   if (fetch?.kind !== 'inline') return [];
   const lines: string[] = [];
-  for (let i = 0; i < fetch.gzipBase64.length; i += PACKED_LINE_CHARS) lines.push(fetch.gzipBase64.slice(i, i + PACKED_LINE_CHARS));
+  for (let i = 0; i < fetch.gzipBase64.length; i += PACKED_LINE_CHARS)
+    lines.push(fetch.gzipBase64.slice(i, i + PACKED_LINE_CHARS));
   lines[0] = `ec2r_inline='${lines[0]}`;
   lines[lines.length - 1] += "'";
   return lines;
@@ -213,12 +259,26 @@ function pythonWrapperLines(wrapperSpecJson: unknown, inline: string[] = []): st
  * instance. It hands the policy to the run's wrapper still going there, or uploads what the ended
  * wrapper kept in its spool. Without Python there is no live channel to renew: nothing to do.
  */
-export function buildRenewalCommands(runId: string, output: LiveOutputTarget, downloadUrl?: string, instanceId?: string): string[] {
-  if (!isValidRunId(runId)) invalid(`run id ${JSON.stringify(runId)} is not 1-64 letters, digits, - or _`, 'use a random hex id');
-  if (!/^https?:\/\//.test(output.url)) invalid('the live-output URL is not http(s)', 'pass the url from createPresignedPost');
+export function buildRenewalCommands(
+  runId: string,
+  output: LiveOutputTarget,
+  downloadUrl?: string,
+  instanceId?: string,
+): string[] {
+  if (!isValidRunId(runId))
+    invalid(`run id ${JSON.stringify(runId)} is not 1-64 letters, digits, - or _`, 'use a random hex id');
+  if (!/^https?:\/\//.test(output.url))
+    invalid('the live-output URL is not http(s)', 'pass the url from createPresignedPost');
   // A fresh presigned GET for a run not started yet: its own may expire before a late delivery.
   // The instance it is sent to names the spool when the agent does not say (see the wrapper's own_instance_id).
-  const spec = { v: 1, runId, mode: 'renew', output: outputSpec(output), download: downloadUrl ?? null, instanceId: instanceId && isInstanceId(instanceId) ? instanceId : null };
+  const spec = {
+    v: 1,
+    runId,
+    mode: 'renew',
+    output: outputSpec(output),
+    download: downloadUrl ?? null,
+    instanceId: instanceId && isInstanceId(instanceId) ? instanceId : null,
+  };
   return [formatRenewalHeader(runId), ...pythonWrapperLines(spec), 'exit 0'];
 }
 

@@ -63,7 +63,12 @@ function verifyLines(sha256: string): string[] {
 /** Lines that build "$@" as the full argv (interpreter words, file, arguments, or sh -c command). */
 function argvLines(spec: RemoteRunSpec, interpreterWords: string[]): string[] {
   if (spec.shellCommand !== undefined) return ['set --', pushWord(spec.shellCommand), 'set -- /bin/sh -c "$1"'];
-  const lines = ['set --', ...interpreterWords.map(pushWord), 'set -- "$@" "$ec2r_file"', ...spec.payload!.args.map(pushWord)];
+  const lines = [
+    'set --',
+    ...interpreterWords.map(pushWord),
+    'set -- "$@" "$ec2r_file"',
+    ...spec.payload!.args.map(pushWord),
+  ];
   return lines;
 }
 
@@ -74,13 +79,21 @@ const INTERPRETER_CHECK =
  * `session.runLines` replace the last step (run "$@" with stdin closed, exit with its status) for a
  * Session Manager run, where the script's stdin is the session and this is not a fallback.
  */
-export function fallbackScriptLines(spec: RemoteRunSpec, interpreterWords: string[], session?: { runLines: string[] }): string[] {
+export function fallbackScriptLines(
+  spec: RemoteRunSpec,
+  interpreterWords: string[],
+  session?: { runLines: string[] },
+): string[] {
   const env = Object.entries(spec.env ?? {});
   const lines = [
     'ec2r_fail() { printf \'ec2-runner: %s\\n\' "$2" >&2; exit "$1"; }',
     // The x keeps trailing newlines through $(...); stripped right after.
     'ec2r_decode() { ec2r_v=$(printf %s "$1" | base64 -d; echo x); ec2r_v=${ec2r_v%x}; }',
-    ...(session ? [] : ['echo "ec2-runner: no python3 on this instance: running without live output (SSM\'s output may be truncated)" >&2']),
+    ...(session
+      ? []
+      : [
+          'echo "ec2-runner: no python3 on this instance: running without live output (SSM\'s output may be truncated)" >&2',
+        ]),
     'command -v base64 >/dev/null 2>&1 || ec2r_fail 125 "this instance has neither python3 nor base64: install python3"',
     'ec2r_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ec2-runner-XXXXXX") || ec2r_fail 125 "could not create a temporary directory"',
     'trap \'rm -rf "$ec2r_tmp"\' EXIT',
@@ -88,7 +101,9 @@ export function fallbackScriptLines(spec: RemoteRunSpec, interpreterWords: strin
   ];
   if (spec.workingDirectory !== undefined) {
     lines.push(decodeInto(spec.workingDirectory, 'ec2r_cwd=$ec2r_v'));
-    lines.push('[ -d "$ec2r_cwd" ] || ec2r_fail 125 "working directory not found: $ec2r_cwd (create it on the instance or choose another)"');
+    lines.push(
+      '[ -d "$ec2r_cwd" ] || ec2r_fail 125 "working directory not found: $ec2r_cwd (create it on the instance or choose another)"',
+    );
   } else {
     lines.push('ec2r_cwd=$ec2r_tmp');
   }

@@ -12,7 +12,15 @@ export type Frame =
 
 const HEADER_BYTES = 5;
 
-const LETTER_BY_TYPE = { start: 'S', stdout: 'o', stderr: 'e', result: 'r', artifacts: 'a', exit: 'x', error: 'E' } as const;
+const LETTER_BY_TYPE = {
+  start: 'S',
+  stdout: 'o',
+  stderr: 'e',
+  result: 'r',
+  artifacts: 'a',
+  exit: 'x',
+  error: 'E',
+} as const;
 type FrameType = keyof typeof LETTER_BY_TYPE;
 const TYPE_BY_CODE = new Map<number, FrameType>(
   (Object.entries(LETTER_BY_TYPE) as Array<[FrameType, string]>).map(([type, letter]) => [letter.charCodeAt(0), type]),
@@ -38,7 +46,9 @@ function payloadOf(frame: Frame): Uint8Array {
     case 'exit':
       // Plain decimal when there is no signal: what the wrapper writes for a normal exit.
       return Buffer.from(
-        frame.signal === undefined ? String(frame.exitCode) : JSON.stringify({ exitCode: frame.exitCode, signal: frame.signal }),
+        frame.signal === undefined
+          ? String(frame.exitCode)
+          : JSON.stringify({ exitCode: frame.exitCode, signal: frame.signal }),
         'ascii',
       );
     case 'error':
@@ -69,7 +79,11 @@ function parseJson(text: string, what: string): unknown {
 function decodeExit(text: string): Frame {
   if (/^-?\d+$/.test(text)) return { type: 'exit', exitCode: Number(text) };
   const value = parseJson(text, 'exit') as { exitCode?: unknown; signal?: unknown } | null;
-  if (!value || typeof value.exitCode !== 'number' || (value.signal !== undefined && typeof value.signal !== 'number')) {
+  if (
+    !value ||
+    typeof value.exitCode !== 'number' ||
+    (value.signal !== undefined && typeof value.signal !== 'number')
+  ) {
     throw new CorruptFramesError(`exit frame ${JSON.stringify(text.slice(0, 80))} has no numeric exitCode`);
   }
   return value.signal === undefined
@@ -81,7 +95,8 @@ function decodeFrame(type: FrameType, payload: Buffer): Frame {
   switch (type) {
     case 'start': {
       const info = parseJson(payload.toString('utf8'), 'start');
-      if (!info || typeof info !== 'object' || Array.isArray(info)) throw new CorruptFramesError('start frame is not a JSON object');
+      if (!info || typeof info !== 'object' || Array.isArray(info))
+        throw new CorruptFramesError('start frame is not a JSON object');
       return { type, info: info as Record<string, unknown> };
     }
     case 'stdout':
@@ -106,11 +121,14 @@ export function decodeFrames(body: Uint8Array): Frame[] {
     }
     const code = buffer.readUInt8(offset);
     const type = TYPE_BY_CODE.get(code);
-    if (!type) throw new CorruptFramesError(`unknown frame type 0x${code.toString(16).padStart(2, '0')} at byte ${offset}`);
+    if (!type)
+      throw new CorruptFramesError(`unknown frame type 0x${code.toString(16).padStart(2, '0')} at byte ${offset}`);
     const length = buffer.readUInt32BE(offset + 1);
     const start = offset + HEADER_BYTES;
     if (start + length > buffer.length) {
-      throw new CorruptFramesError(`frame at byte ${offset} declares ${length} bytes but only ${buffer.length - start} remain`);
+      throw new CorruptFramesError(
+        `frame at byte ${offset} declares ${length} bytes but only ${buffer.length - start} remain`,
+      );
     }
     frames.push(decodeFrame(type, buffer.subarray(start, start + length)));
     offset = start + length;

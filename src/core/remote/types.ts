@@ -14,7 +14,10 @@ export interface RemotePayload {
    * How the instance gets the file: a presigned GET, `aws s3 cp` with the instance role, or inline: the
    * gzip of the file, base64, carried in the command text itself (no S3 needed on the instance).
    */
-  fetch: { kind: 'presigned'; url: string } | { kind: 'instance-role'; s3Uri: string; region: string } | { kind: 'inline'; gzipBase64: string };
+  fetch:
+    | { kind: 'presigned'; url: string }
+    | { kind: 'instance-role'; s3Uri: string; region: string }
+    | { kind: 'inline'; gzipBase64: string };
   /**
    * The staged file is a .tar.gz of a project: the instance unpacks it (refusing absolute paths, `..`
    * and links) into a per-run directory, which is the default working directory, and runs `entry`.

@@ -2,8 +2,15 @@
 // embeds it (scripts/embedWrapper.mjs, as WRAPPER_SOURCE); this module fills in the values the client
 // owns and the run spec, each on its own line of wrapper.py, before commandText.ts packs the program.
 import {
-  AGENT_REBOOT_EXIT_CODE, ARTIFACTS_MAX_BYTES, ARTIFACTS_MAX_FILES, DEFAULT_VENV_ROOT, FALLBACK_VENV_ROOT, LEFTOVER_PROCESS_GRACE_SECONDS,
-  REBOOT_EXIT_CODE_REPORTED_AS, S3_DOWNLOAD_FIRST_CONTACT_SECONDS, S3_FIRST_CONTACT_SECONDS,
+  AGENT_REBOOT_EXIT_CODE,
+  ARTIFACTS_MAX_BYTES,
+  ARTIFACTS_MAX_FILES,
+  DEFAULT_VENV_ROOT,
+  FALLBACK_VENV_ROOT,
+  LEFTOVER_PROCESS_GRACE_SECONDS,
+  REBOOT_EXIT_CODE_REPORTED_AS,
+  S3_DOWNLOAD_FIRST_CONTACT_SECONDS,
+  S3_FIRST_CONTACT_SECONDS,
 } from '../defaults';
 import { INSTANCE_ID_PATTERN } from './chunkKeys';
 import { REBOOT_CODE_NOTE } from './fallbackScript';

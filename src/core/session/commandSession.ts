@@ -49,17 +49,24 @@ export async function startCommandSession(options: CommandSessionOptions): Promi
   channel.on('reconnecting', () => options.onNotice?.('Session connection dropped; resuming…'));
   let exitCode: number | undefined;
   let failure: Error | undefined;
-  channel.on('failed', (error: Error) => { failure = error; });
+  channel.on('failed', (error: Error) => {
+    failure = error;
+  });
   channel.receiver = (message: DataMessage) => {
     switch (message.payloadType) {
-      case PayloadType.Output: options.onStdout(message.payload); break;
-      case PayloadType.StdErr: options.onStderr(message.payload); break;
+      case PayloadType.Output:
+        options.onStdout(message.payload);
+        break;
+      case PayloadType.StdErr:
+        options.onStderr(message.payload);
+        break;
       case PayloadType.ExitCode: {
         const match = EXIT_CODE.exec(message.payload.toString('utf8'));
         if (match) exitCode = Number(match[1]);
         break;
       }
-      default: break;
+      default:
+        break;
     }
     return true;
   };

@@ -25,7 +25,11 @@ const RECONNECT_BASE_DELAY_MS = 100;
 const RECONNECT_MAX_DELAY_MS = 5_000;
 const CONNECT_TIMEOUT_MS = 15_000;
 
-export interface SessionEndpoint { sessionId: string; streamUrl: string; tokenValue: string }
+export interface SessionEndpoint {
+  sessionId: string;
+  streamUrl: string;
+  tokenValue: string;
+}
 
 export interface HandshakeInfo {
   agentVersion: string;
@@ -35,7 +39,13 @@ export interface HandshakeInfo {
   customerMessage?: string;
 }
 
-interface HandshakeRequest { AgentVersion?: string; RequestedClientActions?: Array<{ ActionType: string; ActionParameters?: { SessionType?: string; Properties?: unknown } }> }
+interface HandshakeRequest {
+  AgentVersion?: string;
+  RequestedClientActions?: Array<{
+    ActionType: string;
+    ActionParameters?: { SessionType?: string; Properties?: unknown };
+  }>;
+}
 
 export interface DataChannelOptions {
   endpoint: SessionEndpoint;
@@ -58,7 +68,12 @@ export class DataChannel extends EventEmitter {
   private ended = false;
   private reconnecting = false;
   private pingTimer: NodeJS.Timeout | undefined;
-  private handshake: { info?: HandshakeInfo; done: Promise<HandshakeInfo>; resolve(info: HandshakeInfo): void; reject(e: Error): void };
+  private handshake: {
+    info?: HandshakeInfo;
+    done: Promise<HandshakeInfo>;
+    resolve(info: HandshakeInfo): void;
+    reject(e: Error): void;
+  };
   /** Takes data payloads; returns false while not ready (the message is then resent by the agent). */
   receiver: ((message: DataMessage) => boolean) | undefined;
   readonly reconnects = { count: 0 };
@@ -73,11 +88,20 @@ export class DataChannel extends EventEmitter {
       transmit: (frame) => this.transmit(frame),
       deliver: (message) => this.deliver(message),
       control: (message) => this.control(message),
-      giveUp: (error) => this.fail(new RunnerError(`Session ${this.sessionId} stalled: ${error.message}. The instance's agent stopped answering.`, 'SessionStalled')),
+      giveUp: (error) =>
+        this.fail(
+          new RunnerError(
+            `Session ${this.sessionId} stalled: ${error.message}. The instance's agent stopped answering.`,
+            'SessionStalled',
+          ),
+        ),
     });
     let resolve!: (info: HandshakeInfo) => void;
     let reject!: (e: Error) => void;
-    const done = new Promise<HandshakeInfo>((res, rej) => { resolve = res; reject = rej; });
+    const done = new Promise<HandshakeInfo>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
     done.catch(() => undefined);
     this.handshake = { done, resolve, reject };
   }
@@ -89,7 +113,10 @@ export class DataChannel extends EventEmitter {
   /** Opens the socket and authenticates it; resolves once the token message is sent. */
   async open(): Promise<void> {
     await this.connect();
-    this.pingTimer = setInterval(() => this.socket?.readyState === WebSocket.OPEN && this.socket.ping(), PING_INTERVAL_MS);
+    this.pingTimer = setInterval(
+      () => this.socket?.readyState === WebSocket.OPEN && this.socket.ping(),
+      PING_INTERVAL_MS,
+    );
     this.pingTimer.unref();
   }
 
@@ -97,9 +124,16 @@ export class DataChannel extends EventEmitter {
   waitForHandshake(timeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<HandshakeInfo> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RunnerError(
-        `Session ${this.sessionId}: the instance's SSM agent did not complete the Session Manager handshake within ${Math.round(timeoutMs / 1000)} s. Update the agent (3.0.222.0 or later for port forwarding) and retry.`,
-        'SessionHandshakeTimeout')), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new RunnerError(
+              `Session ${this.sessionId}: the instance's SSM agent did not complete the Session Manager handshake within ${Math.round(timeoutMs / 1000)} s. Update the agent (3.0.222.0 or later for port forwarding) and retry.`,
+              'SessionHandshakeTimeout',
+            ),
+          ),
+        timeoutMs,
+      );
     });
     return Promise.race([this.handshake.done, timeout]).finally(() => clearTimeout(timer));
   }
@@ -136,19 +170,24 @@ export class DataChannel extends EventEmitter {
 
   private connect(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const socket = new WebSocket(this.options.endpoint.streamUrl, { handshakeTimeout: CONNECT_TIMEOUT_MS, perMessageDeflate: false });
+      const socket = new WebSocket(this.options.endpoint.streamUrl, {
+        handshakeTimeout: CONNECT_TIMEOUT_MS,
+        perMessageDeflate: false,
+      });
       this.socket = socket;
       let opened = false;
       socket.on('open', () => {
         opened = true;
         // The first frame is text and authenticates the socket (FinalizeDataChannelHandshake).
-        socket.send(JSON.stringify({
-          MessageSchemaVersion: '1.0',
-          RequestId: randomUUID(),
-          TokenValue: this.token,
-          ClientId: this.clientId,
-          ClientVersion: this.options.clientVersion ?? CLIENT_VERSION,
-        }));
+        socket.send(
+          JSON.stringify({
+            MessageSchemaVersion: '1.0',
+            RequestId: randomUUID(),
+            TokenValue: this.token,
+            ClientId: this.clientId,
+            ClientVersion: this.options.clientVersion ?? CLIENT_VERSION,
+          }),
+        );
         resolve();
       });
       socket.on('message', (data, isBinary) => {
@@ -161,11 +200,21 @@ export class DataChannel extends EventEmitter {
       });
       socket.on('unexpected-response', (_req, res) => {
         socket.terminate();
-        const error = new RunnerError(`Session ${this.sessionId}: the data channel refused the connection (HTTP ${res.statusCode}). The session token may have expired: start a new session.`, 'SessionRefused');
+        const error = new RunnerError(
+          `Session ${this.sessionId}: the data channel refused the connection (HTTP ${res.statusCode}). The session token may have expired: start a new session.`,
+          'SessionRefused',
+        );
         if (!opened) reject(error);
       });
       socket.on('error', (error) => {
-        if (!opened) reject(new RunnerError(`Session ${this.sessionId}: cannot open the data channel at ${redactUrl(this.options.endpoint.streamUrl)}: ${error.message}. The caller needs a network route to ssmmessages.<region>.amazonaws.com (port 443).`, 'SessionConnectFailed', { cause: error }));
+        if (!opened)
+          reject(
+            new RunnerError(
+              `Session ${this.sessionId}: cannot open the data channel at ${redactUrl(this.options.endpoint.streamUrl)}: ${error.message}. The caller needs a network route to ssmmessages.<region>.amazonaws.com (port 443).`,
+              'SessionConnectFailed',
+              { cause: error },
+            ),
+          );
       });
       socket.on('close', () => {
         if (socket !== this.socket || this.ended) return;
@@ -203,7 +252,13 @@ export class DataChannel extends EventEmitter {
     this.reconnecting = false;
     if (!this.ended) {
       const why = lastError instanceof Error ? lastError.message : String(lastError);
-      this.fail(new RunnerError(`Session ${this.sessionId}: the data channel dropped and could not be resumed after ${RECONNECT_ATTEMPTS} attempts (${why}).`, 'SessionLost', { cause: lastError }));
+      this.fail(
+        new RunnerError(
+          `Session ${this.sessionId}: the data channel dropped and could not be resumed after ${RECONNECT_ATTEMPTS} attempts (${why}).`,
+          'SessionLost',
+          { cause: lastError },
+        ),
+      );
     }
   }
 
@@ -251,21 +306,37 @@ export class DataChannel extends EventEmitter {
         info.properties = action.ActionParameters?.Properties;
         processed.push({ ActionType: 'SessionType', ActionStatus: 1, ActionResult: null, Error: '' });
       } else {
-        const error = action.ActionType === 'KMSEncryption'
-          ? 'KMSEncryption is not supported by EC2 Runner: turn off KMS encryption in the Session Manager preferences, or use the AWS CLI with the Session Manager plugin'
-          : `Unsupported action ${action.ActionType}`;
+        const error =
+          action.ActionType === 'KMSEncryption'
+            ? 'KMSEncryption is not supported by EC2 Runner: turn off KMS encryption in the Session Manager preferences, or use the AWS CLI with the Session Manager plugin'
+            : `Unsupported action ${action.ActionType}`;
         errors.push(error);
-        processed.push({ ActionType: action.ActionType, ActionStatus: action.ActionType === 'KMSEncryption' ? 2 : 3, ActionResult: null, Error: error });
+        processed.push({
+          ActionType: action.ActionType,
+          ActionStatus: action.ActionType === 'KMSEncryption' ? 2 : 3,
+          ActionResult: null,
+          Error: error,
+        });
       }
     }
     this.handshake.info = info;
-    this.stream.send(PayloadType.HandshakeResponse, Buffer.from(JSON.stringify({
-      ClientVersion: this.options.clientVersion ?? CLIENT_VERSION,
-      ProcessedClientActions: processed,
-      Errors: errors,
-    })));
+    this.stream.send(
+      PayloadType.HandshakeResponse,
+      Buffer.from(
+        JSON.stringify({
+          ClientVersion: this.options.clientVersion ?? CLIENT_VERSION,
+          ProcessedClientActions: processed,
+          Errors: errors,
+        }),
+      ),
+    );
     if (errors.some((e) => e.startsWith('KMSEncryption'))) {
-      this.handshake.reject(new RunnerError(`Session ${this.sessionId}: the account's Session Manager preferences require KMS encryption, which EC2 Runner does not support. Turn it off for these sessions, or use the AWS CLI with the Session Manager plugin.`, 'SessionKmsUnsupported'));
+      this.handshake.reject(
+        new RunnerError(
+          `Session ${this.sessionId}: the account's Session Manager preferences require KMS encryption, which EC2 Runner does not support. Turn it off for these sessions, or use the AWS CLI with the Session Manager plugin.`,
+          'SessionKmsUnsupported',
+        ),
+      );
     }
   }
 
@@ -298,7 +369,12 @@ export class DataChannel extends EventEmitter {
       if (socket.readyState === WebSocket.OPEN) socket.close(1000);
       else socket.terminate();
     }
-    this.handshake.reject(new RunnerError(`Session ${this.sessionId} ended before its handshake${reason ? `: ${reason.replace(/\.+$/, '')}` : ''}.`, 'SessionClosed'));
+    this.handshake.reject(
+      new RunnerError(
+        `Session ${this.sessionId} ended before its handshake${reason ? `: ${reason.replace(/\.+$/, '')}` : ''}.`,
+        'SessionClosed',
+      ),
+    );
     this.emit('closed', reason);
   }
 }

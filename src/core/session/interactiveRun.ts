@@ -36,7 +36,11 @@ export interface InteractiveRun {
 }
 
 /** The shell command of an interactive run (exported for tests). */
-export function interactiveCommand(spec: RemoteRunSpec, nonce: string, options: { noEcho: boolean; rawNewlines: boolean }): string {
+export function interactiveCommand(
+  spec: RemoteRunSpec,
+  nonce: string,
+  options: { noEcho: boolean; rawNewlines: boolean },
+): string {
   const interpreter = spec.payload ? splitShellWords(spec.payload.interpreter) : [];
   const stty = [options.noEcho ? '-echo' : '', options.rawNewlines ? '-onlcr' : ''].filter(Boolean).join(' ');
   const runLines = [
@@ -56,7 +60,10 @@ export class ExitMarkerFilter {
   private held = '';
   exitCode: number | undefined;
 
-  constructor(private readonly nonce: string, private readonly onReady: () => void = () => undefined) {}
+  constructor(
+    private readonly nonce: string,
+    private readonly onReady: () => void = () => undefined,
+  ) {}
 
   /** Returns the bytes to show. */
   push(bytes: Buffer): Buffer {

@@ -9,7 +9,18 @@
 import { createHash, randomUUID } from 'node:crypto';
 
 export const HEADER_LENGTH = 116;
-const OFFSET = { type: 4, schema: 36, created: 40, sequence: 48, flags: 56, id: 64, digest: 80, payloadType: 112, payloadLength: 116, payload: 120 } as const;
+const OFFSET = {
+  type: 4,
+  schema: 36,
+  created: 40,
+  sequence: 48,
+  flags: 56,
+  id: 64,
+  digest: 80,
+  payloadType: 112,
+  payloadLength: 116,
+  payload: 120,
+} as const;
 const TYPE_FIELD_LENGTH = 32;
 
 export const MessageType = {
@@ -61,7 +72,8 @@ export function encodeMessage(fields: Partial<DataMessage> & { messageType: stri
   const payload = fields.payload;
   const out = Buffer.alloc(OFFSET.payload + payload.length);
   out.writeUInt32BE(HEADER_LENGTH, 0);
-  if (Buffer.byteLength(fields.messageType) > TYPE_FIELD_LENGTH) throw new MessageFormatError(`message type too long: ${fields.messageType}`);
+  if (Buffer.byteLength(fields.messageType) > TYPE_FIELD_LENGTH)
+    throw new MessageFormatError(`message type too long: ${fields.messageType}`);
   out.fill(0x20, OFFSET.type, OFFSET.type + TYPE_FIELD_LENGTH);
   out.write(fields.messageType, OFFSET.type, 'utf8');
   out.writeUInt32BE(fields.schemaVersion ?? 1, OFFSET.schema);
@@ -78,12 +90,19 @@ export function encodeMessage(fields: Partial<DataMessage> & { messageType: stri
 
 /** Decodes and validates a frame (as the plugin's Validate: header length, type, date, digest). */
 export function decodeMessage(frame: Buffer): DataMessage {
-  if (frame.length < OFFSET.payload) throw new MessageFormatError(`message of ${frame.length} bytes is shorter than its header`);
+  if (frame.length < OFFSET.payload)
+    throw new MessageFormatError(`message of ${frame.length} bytes is shorter than its header`);
   const headerLength = frame.readUInt32BE(0);
   if (headerLength !== HEADER_LENGTH) throw new MessageFormatError(`unexpected header length ${headerLength}`);
-  const messageType = frame.toString('utf8', OFFSET.type, OFFSET.type + TYPE_FIELD_LENGTH).replace(/\0/g, '').trim();
+  const messageType = frame
+    .toString('utf8', OFFSET.type, OFFSET.type + TYPE_FIELD_LENGTH)
+    .replace(/\0/g, '')
+    .trim();
   const payloadLength = frame.readUInt32BE(OFFSET.payloadLength);
-  if (OFFSET.payload + payloadLength !== frame.length) throw new MessageFormatError(`payload length ${payloadLength} does not match the ${frame.length - OFFSET.payload} bytes after the header`);
+  if (OFFSET.payload + payloadLength !== frame.length)
+    throw new MessageFormatError(
+      `payload length ${payloadLength} does not match the ${frame.length - OFFSET.payload} bytes after the header`,
+    );
   const payload = frame.subarray(OFFSET.payload);
   const message: DataMessage = {
     messageType,
@@ -98,7 +117,13 @@ export function decodeMessage(frame: Buffer): DataMessage {
   if (messageType === MessageType.StartPublication || messageType === MessageType.PausePublication) return message;
   if (!messageType) throw new MessageFormatError('message type is missing');
   if (message.createdDate === 0) throw new MessageFormatError('created date is missing');
-  if (payloadLength > 0 && !createHash('sha256').update(payload).digest().equals(frame.subarray(OFFSET.digest, OFFSET.digest + 32))) {
+  if (
+    payloadLength > 0 &&
+    !createHash('sha256')
+      .update(payload)
+      .digest()
+      .equals(frame.subarray(OFFSET.digest, OFFSET.digest + 32))
+  ) {
     throw new MessageFormatError('payload digest does not match');
   }
   return message;
@@ -113,7 +138,9 @@ function writeUuid(out: Buffer, offset: number, uuid: string): void {
 }
 
 function readUuid(frame: Buffer, offset: number): string {
-  const hex = Buffer.concat([frame.subarray(offset + 8, offset + 16), frame.subarray(offset, offset + 8)]).toString('hex');
+  const hex = Buffer.concat([frame.subarray(offset + 8, offset + 16), frame.subarray(offset, offset + 8)]).toString(
+    'hex',
+  );
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
@@ -133,7 +160,12 @@ export function encodeAcknowledge(message: DataMessage): Buffer {
     AcknowledgedMessageSequenceNumber: message.sequenceNumber,
     IsSequentialMessage: true,
   };
-  return encodeMessage({ messageType: MessageType.Acknowledge, sequenceNumber: 0, flags: 3, payload: Buffer.from(JSON.stringify(content)) });
+  return encodeMessage({
+    messageType: MessageType.Acknowledge,
+    sequenceNumber: 0,
+    flags: 3,
+    payload: Buffer.from(JSON.stringify(content)),
+  });
 }
 
 export function parseJsonPayload<T>(message: DataMessage): T {

@@ -41,7 +41,10 @@ export interface PortForward {
 
 export function checkPort(value: number, what: string, allowZero = false): number {
   if (!Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > 65535) {
-    throw new RunnerError(`Invalid ${what} ${String(value)}: give a TCP port from ${allowZero ? 0 : 1} to 65535.`, 'InvalidPort');
+    throw new RunnerError(
+      `Invalid ${what} ${String(value)}: give a TCP port from ${allowZero ? 0 : 1} to 65535.`,
+      'InvalidPort',
+    );
   }
   return value;
 }
@@ -52,9 +55,17 @@ export async function startPortForward(options: PortForwardOptions): Promise<Por
   const server = createServer();
   // Listen first: a busy local port fails before any session is started.
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(new RunnerError(
-      error.code === 'EADDRINUSE' ? `Local port ${requestedLocal} is already in use: choose another one (or 0 for any free port).` : `Cannot listen on 127.0.0.1:${requestedLocal}: ${error.message}`,
-      'LocalPortUnavailable', { cause: error })));
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new RunnerError(
+          error.code === 'EADDRINUSE'
+            ? `Local port ${requestedLocal} is already in use: choose another one (or 0 for any free port).`
+            : `Cannot listen on 127.0.0.1:${requestedLocal}: ${error.message}`,
+          'LocalPortUnavailable',
+          { cause: error },
+        ),
+      ),
+    );
     server.listen(requestedLocal, '127.0.0.1', () => resolve());
   });
   const localPort = (server.address() as { port: number }).port;
@@ -75,7 +86,12 @@ export async function startPortForward(options: PortForwardOptions): Promise<Por
   const properties = (handshake.properties ?? {}) as { type?: string };
   // Both ends must agree: the agent multiplexes when the client reported 1.1.70 or later.
   const muxClient = compareVersions(options.clientVersion ?? CLIENT_VERSION, MUX_CLIENT_VERSION) >= 0;
-  const mode = muxClient && properties.type === 'LocalPortForwarding' && compareVersions(handshake.agentVersion, MUX_AGENT_VERSION) > 0 ? 'smux' : 'basic';
+  const mode =
+    muxClient &&
+    properties.type === 'LocalPortForwarding' &&
+    compareVersions(handshake.agentVersion, MUX_AGENT_VERSION) > 0
+      ? 'smux'
+      : 'basic';
   const notice = options.onNotice ?? (() => undefined);
   const sockets = new Set<Socket>();
   const closed = new Promise<string | undefined>((resolve) => channel.once('closed', resolve));
@@ -104,17 +120,28 @@ export async function startPortForward(options: PortForwardOptions): Promise<Por
 function pumpToChannel(socket: Socket, send: (chunk: Buffer) => Promise<void>): void {
   socket.on('data', (chunk: Buffer) => {
     socket.pause();
-    send(chunk).then(() => socket.resume(), () => socket.destroy());
+    send(chunk).then(
+      () => socket.resume(),
+      () => socket.destroy(),
+    );
   });
 }
 
-function serveMultiplexed(server: Server, channel: DataChannel, sockets: Set<Socket>, notice: (text: string) => void): void {
-  const mux = new SmuxSession({
-    write: async (bytes) => {
-      channel.send(PayloadType.Output, bytes);
-      await channel.whenWritable();
+function serveMultiplexed(
+  server: Server,
+  channel: DataChannel,
+  sockets: Set<Socket>,
+  notice: (text: string) => void,
+): void {
+  const mux = new SmuxSession(
+    {
+      write: async (bytes) => {
+        channel.send(PayloadType.Output, bytes);
+        await channel.whenWritable();
+      },
     },
-  }, 'client');
+    'client',
+  );
   channel.receiver = (message) => {
     if (message.payloadType === PayloadType.Output) {
       try {
@@ -123,7 +150,11 @@ function serveMultiplexed(server: Server, channel: DataChannel, sockets: Set<Soc
         notice(`port forwarding stopped: ${(error as Error).message}`);
         channel.close((error as Error).message);
       }
-    } else if (message.payloadType === PayloadType.Flag && message.payload.length >= 4 && message.payload.readUInt32BE(0) === FlagValue.ConnectToPortError) {
+    } else if (
+      message.payloadType === PayloadType.Flag &&
+      message.payload.length >= 4 &&
+      message.payload.readUInt32BE(0) === FlagValue.ConnectToPortError
+    ) {
       notice('Connection to the destination port failed on the instance: is anything listening there?');
     }
     return true;
@@ -164,7 +195,9 @@ function serveBasic(server: Server, channel: DataChannel, sockets: Set<Socket>, 
     if (current) {
       socket.pause(); // basic mode carries one connection at a time (the plugin accepts the next after)
       waiting.push(socket);
-      notice('This agent forwards one connection at a time (basic mode, agent 3.0.196.0 or older): the new connection waits.');
+      notice(
+        'This agent forwards one connection at a time (basic mode, agent 3.0.196.0 or older): the new connection waits.',
+      );
       return;
     }
     adopt(socket);

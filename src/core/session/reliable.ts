@@ -9,7 +9,16 @@
 // crawl), and round trips are measured on first transmissions only (Karn), so resends cannot
 // shrink the timeout.
 import { randomUUID } from 'node:crypto';
-import { type DataMessage, MAX_PAYLOAD_BYTES, MessageType, decodeMessage, encodeAcknowledge, encodeMessage, parseJsonPayload, type AcknowledgeContent } from './message';
+import {
+  type DataMessage,
+  MAX_PAYLOAD_BYTES,
+  MessageType,
+  decodeMessage,
+  encodeAcknowledge,
+  encodeMessage,
+  parseJsonPayload,
+  type AcknowledgeContent,
+} from './message';
 
 export const RESEND_TICK_MS = 100;
 export const INITIAL_RESEND_TIMEOUT_MS = 200;
@@ -24,7 +33,12 @@ const RECEIVE_BUFFER_CAPACITY = 10_000;
 /** Overdue messages resent per tick, oldest first, so a burst of losses cannot flood the socket. */
 const RESEND_BURST = 128;
 
-interface Outgoing { sequenceNumber: number; frame: Buffer; lastSentAt: number; attempts: number }
+interface Outgoing {
+  sequenceNumber: number;
+  frame: Buffer;
+  lastSentAt: number;
+  attempts: number;
+}
 
 export interface ReliableStreamOptions {
   /** `input_stream_data` for a client, `output_stream_data` for an agent. */
@@ -77,14 +91,22 @@ export class ReliableStream {
 
   /** Sends stream bytes as data messages of at most 1024 bytes each, numbered in order. */
   write(payloadType: number, bytes: Buffer): void {
-    for (let offset = 0; offset < bytes.length; offset += MAX_PAYLOAD_BYTES) this.send(payloadType, bytes.subarray(offset, offset + MAX_PAYLOAD_BYTES));
+    for (let offset = 0; offset < bytes.length; offset += MAX_PAYLOAD_BYTES)
+      this.send(payloadType, bytes.subarray(offset, offset + MAX_PAYLOAD_BYTES));
   }
 
   /** Sends one data message (a handshake or a flag: never cut, whatever its size). */
   send(payloadType: number, payload: Buffer): void {
     if (this.stopped || payload.length === 0) return; // empty payloads are not sent (the agent ignores them too)
     const sequenceNumber = this.nextSequence++;
-    const frame = encodeMessage({ messageType: this.options.outgoingType, sequenceNumber, flags: 0, messageId: randomUUID(), payloadType, payload });
+    const frame = encodeMessage({
+      messageType: this.options.outgoingType,
+      sequenceNumber,
+      flags: 0,
+      messageId: randomUUID(),
+      payloadType,
+      payload,
+    });
     this.outgoing.set(sequenceNumber, { sequenceNumber, frame, lastSentAt: this.now(), attempts: 0 });
     this.stats.sent++;
     if (!this.paused) this.options.transmit(frame);
@@ -99,7 +121,8 @@ export class ReliableStream {
   /** Resolves when every sent message is acknowledged, or after `timeoutMs` (PrepareToCloseChannel). */
   async flushed(timeoutMs: number): Promise<boolean> {
     const deadline = this.now() + timeoutMs;
-    while (this.outgoing.size > 0 && !this.stopped && this.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (this.outgoing.size > 0 && !this.stopped && this.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     return this.outgoing.size === 0;
   }
 
@@ -107,7 +130,8 @@ export class ReliableStream {
   receive(frame: Buffer): void {
     if (this.stopped) return;
     const message = decodeMessage(frame);
-    if (message.messageType === MessageType.Acknowledge) this.acknowledged(parseJsonPayload<AcknowledgeContent>(message));
+    if (message.messageType === MessageType.Acknowledge)
+      this.acknowledged(parseJsonPayload<AcknowledgeContent>(message));
     else if (message.messageType === this.options.incomingType) this.receiveData(message);
     else {
       if (message.messageType === MessageType.PausePublication) this.paused = true;
@@ -148,7 +172,11 @@ export class ReliableStream {
     if (!this.options.deliver(message)) return;
     this.options.transmit(encodeAcknowledge(message));
     this.expectedSequence++;
-    for (let next = this.early.get(this.expectedSequence); next && !this.stopped; next = this.early.get(this.expectedSequence)) {
+    for (
+      let next = this.early.get(this.expectedSequence);
+      next && !this.stopped;
+      next = this.early.get(this.expectedSequence)
+    ) {
       if (!this.options.deliver(next)) return; // stays buffered (already acknowledged) until delivered
       this.early.delete(this.expectedSequence);
       this.expectedSequence++;
@@ -160,23 +188,30 @@ export class ReliableStream {
     if (!entry) return;
     this.outgoing.delete(entry.sequenceNumber);
     if (entry.attempts === 0) this.updateTimeout(this.now() - entry.lastSentAt);
-    if (this.outgoing.size < SEND_WINDOW && this.drainWaiters.length > 0) for (const wake of this.drainWaiters.splice(0)) wake();
+    if (this.outgoing.size < SEND_WINDOW && this.drainWaiters.length > 0)
+      for (const wake of this.drainWaiters.splice(0)) wake();
   }
 
   private updateTimeout(sampleMs: number): void {
     this.rttVariationMs = 0.75 * this.rttVariationMs + 0.25 * Math.abs(this.rttMs - sampleMs);
     this.rttMs = 0.875 * this.rttMs + 0.125 * sampleMs;
-    this.resendTimeoutMs = Math.min(MAX_RESEND_TIMEOUT_MS, this.rttMs + Math.max(CLOCK_GRANULARITY_MS, 4 * this.rttVariationMs));
+    this.resendTimeoutMs = Math.min(
+      MAX_RESEND_TIMEOUT_MS,
+      this.rttMs + Math.max(CLOCK_GRANULARITY_MS, 4 * this.rttVariationMs),
+    );
   }
 
   private resendOverdue(): void {
     if (this.paused || this.stopped) return;
     const now = this.now();
     let burst = 0;
-    for (const entry of this.outgoing.values()) { // Map keeps insertion order: oldest first
+    for (const entry of this.outgoing.values()) {
+      // Map keeps insertion order: oldest first
       if (now - entry.lastSentAt <= this.resendTimeoutMs) continue;
       if (entry.attempts >= MAX_RESEND_ATTEMPTS) {
-        this.options.giveUp(new Error(`data message ${entry.sequenceNumber} was not acknowledged after ${MAX_RESEND_ATTEMPTS} resends`));
+        this.options.giveUp(
+          new Error(`data message ${entry.sequenceNumber} was not acknowledged after ${MAX_RESEND_ATTEMPTS} resends`),
+        );
         this.stop();
         return;
       }

@@ -1,6 +1,11 @@
 // Opening and ending Session Manager sessions through the SSM API (StartSession, ResumeSession,
 // TerminateSession), then the data channel. Errors become one actionable RunnerError.
-import { ResumeSessionCommand, type SSMClient, StartSessionCommand, TerminateSessionCommand } from '@aws-sdk/client-ssm';
+import {
+  ResumeSessionCommand,
+  type SSMClient,
+  StartSessionCommand,
+  TerminateSessionCommand,
+} from '@aws-sdk/client-ssm';
 import { RunnerError } from '../api';
 import { errorName, toRunnerError } from '../errors';
 import { DataChannel, type HandshakeInfo } from './dataChannel';
@@ -34,11 +39,19 @@ export async function openSession(request: StartSessionRequest): Promise<OpenSes
   const { ssm, instanceId, documentName } = request;
   let started;
   try {
-    started = await ssm.send(new StartSessionCommand({ Target: instanceId, DocumentName: documentName, Parameters: request.parameters, Reason: request.reason }));
+    started = await ssm.send(
+      new StartSessionCommand({
+        Target: instanceId,
+        DocumentName: documentName,
+        Parameters: request.parameters,
+        Reason: request.reason,
+      }),
+    );
   } catch (error) {
     throw sessionError(error, instanceId, documentName);
   }
-  if (!started.SessionId || !started.StreamUrl || !started.TokenValue) throw new RunnerError('StartSession answered without a session id, stream URL or token.', 'SessionStartFailed');
+  if (!started.SessionId || !started.StreamUrl || !started.TokenValue)
+    throw new RunnerError('StartSession answered without a session id, stream URL or token.', 'SessionStartFailed');
   const sessionId = started.SessionId;
   const terminate = async () => {
     try {
@@ -63,7 +76,15 @@ export async function openSession(request: StartSessionRequest): Promise<OpenSes
   try {
     await channel.open();
     const handshake = await channel.waitForHandshake();
-    return { sessionId, channel, handshake, terminate: async () => { channel.close(); await terminate(); } };
+    return {
+      sessionId,
+      channel,
+      handshake,
+      terminate: async () => {
+        channel.close();
+        await terminate();
+      },
+    };
   } catch (error) {
     channel.close();
     await terminate();
@@ -75,14 +96,26 @@ function sessionError(error: unknown, instanceId: string, documentName: string):
   const name = errorName(error);
   if (name === 'TargetNotConnected') {
     const problem = `Instance ${instanceId} is not connected to Session Manager: its SSM agent is offline or cannot reach ssmmessages.<region>.amazonaws.com (the instance role needs AmazonSSMManagedInstanceCore).`;
-    return new RunnerError(problem, 'TargetNotConnected', { cause: error, advice: 'Check its status in the instance list.', data: { instanceId } });
+    return new RunnerError(problem, 'TargetNotConnected', {
+      cause: error,
+      advice: 'Check its status in the instance list.',
+      data: { instanceId },
+    });
   }
   if (name === 'InvalidDocument') {
-    return new RunnerError(`Session document ${documentName} is not available in this region or account.`, 'InvalidDocument', { cause: error });
+    return new RunnerError(
+      `Session document ${documentName} is not available in this region or account.`,
+      'InvalidDocument',
+      { cause: error },
+    );
   }
   const mapped = toRunnerError(error, { action: 'ssm:StartSession' });
   if (mapped.code === 'AccessDenied') {
-    return new RunnerError(`Access denied for ssm:StartSession on ${instanceId} with document ${documentName}: grant your IAM identity ssm:StartSession on the instance and on the document (see docs/SECURITY.md) and retry.`, 'AccessDenied', { cause: error });
+    return new RunnerError(
+      `Access denied for ssm:StartSession on ${instanceId} with document ${documentName}: grant your IAM identity ssm:StartSession on the instance and on the document (see docs/SECURITY.md) and retry.`,
+      'AccessDenied',
+      { cause: error },
+    );
   }
   return mapped;
 }

@@ -14,7 +14,11 @@ export const SMUX_HEADER_BYTES = 8;
 /** smux's default MaxFrameSize. */
 export const MAX_FRAME_PAYLOAD = 32_768;
 
-export interface SmuxFrame { cmd: number; streamId: number; payload: Buffer }
+export interface SmuxFrame {
+  cmd: number;
+  streamId: number;
+  payload: Buffer;
+}
 
 export function encodeFrame(cmd: number, streamId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
   if (payload.length > 0xffff) throw new RangeError(`smux frame payload of ${payload.length} bytes exceeds 65535`);
@@ -43,7 +47,11 @@ export class FrameParser {
       if (buffer.length - offset < SMUX_HEADER_BYTES + length) break;
       const cmd = buffer[offset + 1];
       if (cmd > Cmd.NOP) throw new Error(`smux: unknown command ${cmd}`);
-      frames.push({ cmd, streamId: buffer.readUInt32LE(offset + 4), payload: Buffer.from(buffer.subarray(offset + SMUX_HEADER_BYTES, offset + SMUX_HEADER_BYTES + length)) });
+      frames.push({
+        cmd,
+        streamId: buffer.readUInt32LE(offset + 4),
+        payload: Buffer.from(buffer.subarray(offset + SMUX_HEADER_BYTES, offset + SMUX_HEADER_BYTES + length)),
+      });
       offset += SMUX_HEADER_BYTES + length;
     }
     buffer = buffer.subarray(offset);
@@ -131,7 +139,10 @@ export class SmuxSession {
 export class SmuxStream extends Duplex {
   private finSent = false;
 
-  constructor(private readonly session: SmuxSession, readonly id: number) {
+  constructor(
+    private readonly session: SmuxSession,
+    readonly id: number,
+  ) {
     super({ allowHalfOpen: false });
   }
 

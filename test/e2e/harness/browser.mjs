@@ -10,7 +10,9 @@ const WORKBENCH_READY_MS = 90_000;
 
 export async function launchBrowser() {
   if (!fs.existsSync(CHROMIUM_PATH)) {
-    throw new Error(`${CHROMIUM_PATH} not found: install Debian's chromium (apt-get install -y chromium) or set E2E_CHROMIUM`);
+    throw new Error(
+      `${CHROMIUM_PATH} not found: install Debian's chromium (apt-get install -y chromium) or set E2E_CHROMIUM`,
+    );
   }
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
@@ -35,7 +37,10 @@ export async function launchBrowser() {
  */
 export async function openWorkbench(browser, workbenchUrl, consoleLog) {
   // Clipboard permissions: without them a headless page leaves VS Code's clipboard calls pending.
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1200 }, permissions: ['clipboard-read', 'clipboard-write'] });
+  const context = await browser.newContext({
+    viewport: { width: 1440, height: 1200 },
+    permissions: ['clipboard-read', 'clipboard-write'],
+  });
   const page = await context.newPage();
   if (consoleLog) {
     const log = (line) => fs.appendFileSync(consoleLog, `${new Date().toISOString()} ${line}\n`);

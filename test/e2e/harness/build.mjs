@@ -35,7 +35,12 @@ export async function buildExtension() {
 export async function packageHostRunner(outDir) {
   const out = path.join(outDir, 'e2e-host-runner.vsix');
   const vsce = path.join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce');
-  await step('package host-runner', process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--out', out], hostRunnerDir);
+  await step(
+    'package host-runner',
+    process.execPath,
+    [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--out', out],
+    hostRunnerDir,
+  );
   return out;
 }
 

@@ -39,7 +39,9 @@ export async function waitFor(description, check, timeoutMs, intervalMs = 200) {
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}${lastError ? `: ${lastError.message}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${description}${lastError ? `: ${lastError.message}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
@@ -90,10 +92,15 @@ export async function startSandbox({ dir, logFile }) {
   const dataDir = path.join(dir, 'sandbox-data');
   const cli = path.join(repoRoot, 'dist', 'cli.js');
   if (!fs.existsSync(cli)) throw new Error(`${cli} is missing; run npm run build`);
-  const child = startGroup('sandbox', process.execPath, [cli, 'sandbox', '--info-file', infoFile, '--data-dir', dataDir], {
-    cwd: dir,
-    logFile,
-  });
+  const child = startGroup(
+    'sandbox',
+    process.execPath,
+    [cli, 'sandbox', '--info-file', infoFile, '--data-dir', dataDir],
+    {
+      cwd: dir,
+      logFile,
+    },
+  );
   let exited = false;
   child.once('exit', () => (exited = true));
   const info = await waitFor(
@@ -174,13 +181,17 @@ export async function startCodeServer({ tools, env, workspace, extensionsDir, us
     tools.node24,
     [
       tools.codeServerEntry,
-      '--auth', 'none',
-      '--bind-addr', `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
       '--disable-telemetry',
       '--disable-update-check',
       '--disable-workspace-trust',
-      '--user-data-dir', userDataDir,
-      '--extensions-dir', extensionsDir,
+      '--user-data-dir',
+      userDataDir,
+      '--extensions-dir',
+      extensionsDir,
       workspace,
     ],
     { env: { ...env, PATH: `${tools.node24BinDir}${path.delimiter}${env.PATH}` }, logFile },
@@ -200,7 +211,12 @@ export async function startCodeServer({ tools, env, workspace, extensionsDir, us
     await stopGroup(child.pid);
     throw error;
   });
-  return { pgid: child.pid, url, workbenchUrl: `${url}/?folder=${encodeURIComponent(workspace)}`, stop: () => stopGroup(child.pid) };
+  return {
+    pgid: child.pid,
+    url,
+    workbenchUrl: `${url}/?folder=${encodeURIComponent(workspace)}`,
+    stop: () => stopGroup(child.pid),
+  };
 }
 
 /**
@@ -215,7 +231,10 @@ export async function startStack({ label, vsixes, createWorkspace, extraEnv = {}
   const extensionsDir = path.join(dir, 'extensions');
   const userDataDir = path.join(dir, 'user-data');
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
-  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...QUIET_SETTINGS, ...settings }, null, 2));
+  fs.writeFileSync(
+    path.join(userDataDir, 'User', 'settings.json'),
+    JSON.stringify({ ...QUIET_SETTINGS, ...settings }, null, 2),
+  );
   const workspace = path.join(dir, 'workspace');
   fs.mkdirSync(workspace);
   createWorkspace?.(workspace);
@@ -230,13 +249,29 @@ export async function startStack({ label, vsixes, createWorkspace, extraEnv = {}
   };
   try {
     const started = Date.now();
-    await installExtensions({ tools, extensionsDir, userDataDir, vsixes, logFile: path.join(artifacts, 'install-extension.log') });
+    await installExtensions({
+      tools,
+      extensionsDir,
+      userDataDir,
+      vsixes,
+      logFile: path.join(artifacts, 'install-extension.log'),
+    });
     const sandbox = await startSandbox({ dir, logFile: path.join(artifacts, 'sandbox.log') });
     stopped.push(sandbox.stop);
     const env = { ...sandboxEnvironment(sandbox.info, dir), ...extraEnv };
-    const codeServer = await startCodeServer({ tools, env, workspace, extensionsDir, userDataDir, port, logFile: path.join(artifacts, 'code-server.log') });
+    const codeServer = await startCodeServer({
+      tools,
+      env,
+      workspace,
+      extensionsDir,
+      userDataDir,
+      port,
+      logFile: path.join(artifacts, 'code-server.log'),
+    });
     stopped.push(codeServer.stop);
-    console.log(`[e2e] ${label}: sandbox + code-server ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${codeServer.url}`);
+    console.log(
+      `[e2e] ${label}: sandbox + code-server ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${codeServer.url}`,
+    );
     return { dir, artifacts, workspace, userDataDir, sandbox, codeServer, env, stop };
   } catch (error) {
     await stop();

@@ -17,7 +17,9 @@ export async function runFromPalette(page, title) {
   await page.keyboard.press('F1');
   await quickInputBox(page).waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   await quickInputBox(page).fill(`>${title}`);
-  const row = quickInputRows(page).filter({ has: page.locator('.quick-input-list-label', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) });
+  const row = quickInputRows(page).filter({
+    has: page.locator('.quick-input-list-label', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }),
+  });
   await row.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   await row.first().click();
 }
@@ -39,7 +41,9 @@ export function activeEditorTab(page, fileName) {
 
 /** The rendered line of the active text editor that contains `text` (a string without spaces, or a RegExp). */
 function editorLine(page, text) {
-  return page.locator('.part.editor .editor-group-container.active .monaco-editor .view-lines .view-line', { hasText: text }).first();
+  return page
+    .locator('.part.editor .editor-group-container.active .monaco-editor .view-lines .view-line', { hasText: text })
+    .first();
 }
 
 /**
@@ -67,21 +71,28 @@ export async function selectLines(page, fromLine, count) {
   await line.click({ position: { x: 5, y: 5 } });
   await page.keyboard.press('Home');
   for (let i = 0; i < count; i++) await page.keyboard.press('Shift+ArrowDown');
-  await statusBarItem(page, /\(\d+ selected\)/).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await statusBarItem(page, /\(\d+ selected\)/)
+    .first()
+    .waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
 }
 
 /** Chooses `item` from the open context menu. */
 async function chooseMenuItem(page, item) {
-  const entry = page.locator('.monaco-menu .action-item .action-label', { hasText: new RegExp(`^${escapeRegExp(item)}$`) });
+  const entry = page.locator('.monaco-menu .action-item .action-label', {
+    hasText: new RegExp(`^${escapeRegExp(item)}$`),
+  });
   await entry.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   await entry.first().click();
   // Seen in CI: the workbench sometimes drops a click that lands right as the menu opens (the item
   // is highlighted, the menu stays). The highlighted item then takes Enter, as it would for a person.
-  await entry.first().waitFor({ state: 'hidden', timeout: 3_000 }).catch(async () => {
-    await entry.first().hover();
-    await page.keyboard.press('Enter');
-    await entry.first().waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
-  });
+  await entry
+    .first()
+    .waitFor({ state: 'hidden', timeout: 3_000 })
+    .catch(async () => {
+      await entry.first().hover();
+      await page.keyboard.press('Enter');
+      await entry.first().waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
+    });
 }
 
 /** The open quick pick's rows as their visible text, once at least one row is shown. */
@@ -106,7 +117,9 @@ export async function answerInputBox(page, text) {
 
 /** Opens a view container from the activity bar by its title. */
 export async function openActivityBarView(page, title, timeoutMs = STEP_TIMEOUT_MS) {
-  const item = page.locator(`.part.activitybar .action-item [aria-label^="${title}"], .part.activitybar .action-item[aria-label^="${title}"]`);
+  const item = page.locator(
+    `.part.activitybar .action-item [aria-label^="${title}"], .part.activitybar .action-item[aria-label^="${title}"]`,
+  );
   await item.first().waitFor({ state: 'visible', timeout: timeoutMs });
   await item.first().click();
 }
@@ -119,7 +132,12 @@ function sidebarPane(page, viewTitle) {
 export async function treeRows(page, viewTitle, timeoutMs = STEP_TIMEOUT_MS) {
   const rows = sidebarPane(page, viewTitle).locator('.monaco-list-row');
   await rows.first().waitFor({ state: 'visible', timeout: timeoutMs });
-  return rows.evaluateAll((elements) => elements.map((e) => ({ text: e.innerText.replace(/\s+/g, ' ').trim(), ariaLabel: e.getAttribute('aria-label') ?? '' })));
+  return rows.evaluateAll((elements) =>
+    elements.map((e) => ({
+      text: e.innerText.replace(/\s+/g, ' ').trim(),
+      ariaLabel: e.getAttribute('aria-label') ?? '',
+    })),
+  );
 }
 
 /**
@@ -161,7 +179,7 @@ export function activeEditorText(page) {
 export async function selectedOutputChannel(page) {
   return page.evaluate(() => {
     const select = document.querySelector('.part.panel select.monaco-select-box');
-    return select ? select.options[select.selectedIndex]?.text ?? '' : '';
+    return select ? (select.options[select.selectedIndex]?.text ?? '') : '';
   });
 }
 
@@ -189,7 +207,12 @@ export function waitForOutput(page, expected, timeoutMs = STEP_TIMEOUT_MS) {
 
 /** Polls the active editor until its visible text is exactly `expected`. */
 export function waitForEditorText(page, expected, timeoutMs = STEP_TIMEOUT_MS) {
-  return waitForText(() => activeEditorText(page), (text) => text === expected, timeoutMs, 'The active editor');
+  return waitForText(
+    () => activeEditorText(page),
+    (text) => text === expected,
+    timeoutMs,
+    'The active editor',
+  );
 }
 
 /**
@@ -203,10 +226,14 @@ export async function outputTop(page) {
   await editor.click({ position: { x: 60, y: 10 }, timeout: STEP_TIMEOUT_MS });
   await page.keyboard.press('Control+Home');
   // Scrolled to the top when the vertical scrollbar's slider is at 0 (no slider: all lines fit).
-  await page.waitForFunction(() => {
-    const slider = document.querySelector('.part.panel .monaco-editor .scrollbar.vertical .slider');
-    return !slider || parseFloat(slider.style.top || '0') === 0;
-  }, undefined, { timeout: STEP_TIMEOUT_MS });
+  await page.waitForFunction(
+    () => {
+      const slider = document.querySelector('.part.panel .monaco-editor .scrollbar.vertical .slider');
+      return !slider || parseFloat(slider.style.top || '0') === 0;
+    },
+    undefined,
+    { timeout: STEP_TIMEOUT_MS },
+  );
   const top = await visibleOutput(page);
   await page.keyboard.press('Control+End');
   return top;
@@ -214,7 +241,10 @@ export async function outputTop(page) {
 
 /** Runs "Developer: Reload Window" and waits for the new workbench to render. */
 export async function reloadWindow(page, timeoutMs) {
-  const navigated = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame(), timeout: timeoutMs });
+  const navigated = page.waitForEvent('framenavigated', {
+    predicate: (frame) => frame === page.mainFrame(),
+    timeout: timeoutMs,
+  });
   await runFromPalette(page, 'Developer: Reload Window');
   await navigated;
   await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: timeoutMs });
@@ -222,7 +252,10 @@ export async function reloadWindow(page, timeoutMs) {
 
 /** The Output panel's "Clear Output" toolbar button, so the next checks see only the next run. */
 export async function clearOutput(page) {
-  await page.locator('.part.panel .action-label[aria-label="Clear Output"]').first().click({ timeout: STEP_TIMEOUT_MS });
+  await page
+    .locator('.part.panel .action-label[aria-label="Clear Output"]')
+    .first()
+    .click({ timeout: STEP_TIMEOUT_MS });
   await waitForOutput(page, (text) => text.trim() === '');
 }
 
@@ -241,7 +274,11 @@ export function visibleTerminal(page) {
 
 /** The number of rows the panel's terminal shows (its size in lines). */
 export function terminalRowCount(page) {
-  return page.evaluate(() => [...document.querySelectorAll('.part.panel .xterm-rows')].find((rows) => rows.offsetParent !== null)?.children.length ?? 0);
+  return page.evaluate(
+    () =>
+      [...document.querySelectorAll('.part.panel .xterm-rows')].find((rows) => rows.offsetParent !== null)?.children
+        .length ?? 0,
+  );
 }
 
 /** Polls the panel's terminal until `expected` (a RegExp, or a function of its text) matches. */
@@ -269,11 +306,18 @@ export async function chooseSettingValue(page, key, value) {
   await select.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   if ((await select.inputValue()) !== value) {
     await select.click();
-    const option = page.locator('.monaco-select-box-dropdown-container .monaco-list-row', { hasText: new RegExp(`^${escapeRegExp(value)}`) });
+    const option = page.locator('.monaco-select-box-dropdown-container .monaco-list-row', {
+      hasText: new RegExp(`^${escapeRegExp(value)}`),
+    });
     await option.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
     await option.first().click();
   }
-  await waitForText(() => select.inputValue(), (text) => text === value, STEP_TIMEOUT_MS, `Setting ${key}`);
+  await waitForText(
+    () => select.inputValue(),
+    (text) => text === value,
+    STEP_TIMEOUT_MS,
+    `Setting ${key}`,
+  );
   // The drop-down (or its hover) may still hold the keyboard: Escape first, then close the Settings editor.
   await page.keyboard.press('Escape');
   const editor = page.locator('.settings-editor').first();

@@ -73,14 +73,26 @@ describe('EC2 Runner in code-server, as a user', () => {
       }
     });
 
-  before(async () => {
-    // xterm's DOM renderer, so the terminal's text and colours can be read from the page.
-    stack = await startStack({ label: 'ui', vsixes: [findExtensionVsix()], createWorkspace: copyFixtureWorkspace, settings: { 'terminal.integrated.gpuAcceleration': 'off' } });
-    online = stack.sandbox.info.instances.filter((i) => i.pingStatus === 'Online');
-    assert.ok(online.length > 0, 'the sandbox has an Online instance');
-    browser = await launchBrowser();
-    page = await openWorkbench(browser, stack.codeServer.workbenchUrl, path.join(stack.artifacts, 'browser-console.log'));
-  }, { timeout: STACK_TIMEOUT_MS });
+  before(
+    async () => {
+      // xterm's DOM renderer, so the terminal's text and colours can be read from the page.
+      stack = await startStack({
+        label: 'ui',
+        vsixes: [findExtensionVsix()],
+        createWorkspace: copyFixtureWorkspace,
+        settings: { 'terminal.integrated.gpuAcceleration': 'off' },
+      });
+      online = stack.sandbox.info.instances.filter((i) => i.pingStatus === 'Online');
+      assert.ok(online.length > 0, 'the sandbox has an Online instance');
+      browser = await launchBrowser();
+      page = await openWorkbench(
+        browser,
+        stack.codeServer.workbenchUrl,
+        path.join(stack.artifacts, 'browser-console.log'),
+      );
+    },
+    { timeout: STACK_TIMEOUT_MS },
+  );
 
   after(async () => {
     await browser?.close();
@@ -88,31 +100,50 @@ describe('EC2 Runner in code-server, as a user', () => {
     assert.deepEqual(leftoverProcesses(), [], 'no browser, code-server or sandbox process is left');
   });
 
-  step('the EC2 Runner view lists the sandbox instances with their ping status', async () => {
-    await openActivityBarView(page, 'EC2 Runner', STARTUP_TIMEOUT_MS);
-    let rows = [];
-    const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-    const everyInstanceShown = () =>
-      stack.sandbox.info.instances.every((i) => rows.some((r) => r.text.includes(i.name) && r.ariaLabel.includes(i.pingStatus)));
-    while (!everyInstanceShown() && Date.now() < deadline) {
-      rows = await treeRows(page, 'Instances', STARTUP_TIMEOUT_MS);
-      if (!everyInstanceShown()) await page.waitForTimeout(250);
-    }
-    assert.ok(everyInstanceShown(), `Instances rows ${JSON.stringify(rows)} name every sandbox instance with its ping status`);
-    const offline = stack.sandbox.info.instances.find((i) => i.pingStatus !== 'Online');
-    if (offline) assert.match(rows.find((r) => r.text.includes(offline.name)).text, /ConnectionLost|Connection lost|offline/i);
-  }, 2 * STARTUP_TIMEOUT_MS);
+  step(
+    'the EC2 Runner view lists the sandbox instances with their ping status',
+    async () => {
+      await openActivityBarView(page, 'EC2 Runner', STARTUP_TIMEOUT_MS);
+      let rows = [];
+      const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+      const everyInstanceShown = () =>
+        stack.sandbox.info.instances.every((i) =>
+          rows.some((r) => r.text.includes(i.name) && r.ariaLabel.includes(i.pingStatus)),
+        );
+      while (!everyInstanceShown() && Date.now() < deadline) {
+        rows = await treeRows(page, 'Instances', STARTUP_TIMEOUT_MS);
+        if (!everyInstanceShown()) await page.waitForTimeout(250);
+      }
+      assert.ok(
+        everyInstanceShown(),
+        `Instances rows ${JSON.stringify(rows)} name every sandbox instance with its ping status`,
+      );
+      const offline = stack.sandbox.info.instances.find((i) => i.pingStatus !== 'Online');
+      if (offline)
+        assert.match(rows.find((r) => r.text.includes(offline.name)).text, /ConnectionLost|Connection lost|offline/i);
+    },
+    2 * STARTUP_TIMEOUT_MS,
+  );
 
   step('Run Active File on EC2 from the editor context menu streams output live, then exit code 0', async () => {
     await openFile(page, 'hello.py');
     await editorContextMenu(page, 'Run Active File on EC2');
     const choices = await quickPickRows(page);
-    for (const instance of online) assert.ok(choices.some((c) => c.includes(instance.name)), `quick pick offers ${instance.name}: ${choices}`);
+    for (const instance of online)
+      assert.ok(
+        choices.some((c) => c.includes(instance.name)),
+        `quick pick offers ${instance.name}: ${choices}`,
+      );
     const offline = stack.sandbox.info.instances.filter((i) => i.pingStatus !== 'Online');
-    for (const instance of offline) assert.ok(!choices.some((c) => c.includes(instance.name)), `quick pick hides ${instance.name}`);
+    for (const instance of offline)
+      assert.ok(!choices.some((c) => c.includes(instance.name)), `quick pick hides ${instance.name}`);
     await pickQuickPickRow(page, online[0].name);
 
-    [, firstCommandId] = await waitForOutput(page, new RegExp(`\\[Running\\] hello\\.py on ${online[0].name} \\(${online[0].instanceId}\\) · command (\\S+)`), RUN_TIMEOUT_MS);
+    [, firstCommandId] = await waitForOutput(
+      page,
+      new RegExp(`\\[Running\\] hello\\.py on ${online[0].name} \\(${online[0].instanceId}\\) · command (\\S+)`),
+      RUN_TIMEOUT_MS,
+    );
     assert.equal(await selectedOutputChannel(page), 'EC2 Runner');
     await waitForOutput(page, /hello from EC2 Runner, line 2/, RUN_TIMEOUT_MS);
     assert.doesNotMatch(await visibleOutput(page), /\[Done\]/, 'output arrives while the run is still going');
@@ -131,11 +162,19 @@ describe('EC2 Runner in code-server, as a user', () => {
     await openFile(page, 'selection.py');
     await clearOutput(page);
     await item.click();
-    const [, commandId] = await waitForOutput(page, new RegExp(`\\[Running\\] hello\\.py on ${online[0].name} .*· command (\\S+)`), RUN_TIMEOUT_MS);
+    const [, commandId] = await waitForOutput(
+      page,
+      new RegExp(`\\[Running\\] hello\\.py on ${online[0].name} .*· command (\\S+)`),
+      RUN_TIMEOUT_MS,
+    );
     assert.notEqual(commandId, firstCommandId, 'a new command was sent');
     await waitForOutput(page, /hello from EC2 Runner, line 6/, RUN_TIMEOUT_MS);
     await waitForOutput(page, /\[Done\] exit code 0 · Success/, RUN_TIMEOUT_MS);
-    assert.doesNotMatch(await visibleOutput(page), /selection\.py|before-selection|in-selection/, 'the active file did not run');
+    assert.doesNotMatch(
+      await visibleOutput(page),
+      /selection\.py|before-selection|in-selection/,
+      'the active file did not run',
+    );
   });
 
   step('Run Command on EC2… from the command palette', async () => {
@@ -182,7 +221,11 @@ describe('EC2 Runner in code-server, as a user', () => {
     await waitForEditorText(page, expectedCsv); // rendered lines: the last one is the empty line after the final newline
     // Saved in the workspace, one fresh folder per run and instance (<commandId>/<instanceId>/).
     const folder = path.join(stack.workspace, '.ec2-runner', 'artifacts');
-    const saved = fs.readdirSync(folder).flatMap((run) => fs.readdirSync(path.join(folder, run)).map((instance) => path.join(folder, run, instance, 'report.csv')));
+    const saved = fs
+      .readdirSync(folder)
+      .flatMap((run) =>
+        fs.readdirSync(path.join(folder, run)).map((instance) => path.join(folder, run, instance, 'report.csv')),
+      );
     assert.equal(saved.length, 1, `one run's artifacts in ${folder}`);
     assert.equal(fs.readFileSync(saved[0], 'utf8'), expectedCsv);
   });
@@ -200,25 +243,36 @@ describe('EC2 Runner in code-server, as a user', () => {
   /** Changes a user setting in the Settings editor. */
   const setUserSetting = (key, value) => chooseSettingValue(page, key, value);
 
-  step('with ec2Runner.runIn = terminal a run shows in a terminal: colours, a "\\r" progress line, the exit code', async () => {
-    await setUserSetting('ec2Runner.runIn', 'terminal');
-    await clearOutput(page);
-    await openFile(page, 'colors.py');
-    await editorContextMenu(page, 'Run Active File on EC2');
-    await waitForTerminal(page, /\[Running\] colors\.py on /, RUN_TIMEOUT_MS);
-    const text = await waitForTerminal(page, (t) => /\[Done\] exit code 0 · Success/.test(t) && t, RUN_TIMEOUT_MS);
-    assert.match(text, /^green ok and bold red$/m, 'the escape codes are rendered, not shown');
-    // Each "\r" went back to the line's start: only the last state of the bar is left.
-    assert.match(text, /^progress 100%$/m);
-    assert.doesNotMatch(text, /progress +\d+%progress|progress {2}0%/, 'no earlier state of the bar is left on screen');
-    assert.match(text, /^colors done$/m);
-    await terminalSpan(page, 'xterm-fg-2', 'green ok').first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
-    await terminalSpan(page, 'xterm-bold', 'bold red').first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
-    await statusBarItem(page, /colors\.py → /).waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
-    await saveScreenshot(page, stack.artifacts, 'run-in-terminal');
-  });
+  step(
+    'with ec2Runner.runIn = terminal a run shows in a terminal: colours, a "\\r" progress line, the exit code',
+    async () => {
+      await setUserSetting('ec2Runner.runIn', 'terminal');
+      await clearOutput(page);
+      await openFile(page, 'colors.py');
+      await editorContextMenu(page, 'Run Active File on EC2');
+      await waitForTerminal(page, /\[Running\] colors\.py on /, RUN_TIMEOUT_MS);
+      const text = await waitForTerminal(page, (t) => /\[Done\] exit code 0 · Success/.test(t) && t, RUN_TIMEOUT_MS);
+      assert.match(text, /^green ok and bold red$/m, 'the escape codes are rendered, not shown');
+      // Each "\r" went back to the line's start: only the last state of the bar is left.
+      assert.match(text, /^progress 100%$/m);
+      assert.doesNotMatch(
+        text,
+        /progress +\d+%progress|progress {2}0%/,
+        'no earlier state of the bar is left on screen',
+      );
+      assert.match(text, /^colors done$/m);
+      await terminalSpan(page, 'xterm-fg-2', 'green ok')
+        .first()
+        .waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+      await terminalSpan(page, 'xterm-bold', 'bold red')
+        .first()
+        .waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+      await statusBarItem(page, /colors\.py → /).waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+      await saveScreenshot(page, stack.artifacts, 'run-in-terminal');
+    },
+  );
 
-  step('Ctrl+C in the run\'s terminal cancels the run', async () => {
+  step("Ctrl+C in the run's terminal cancels the run", async () => {
     await openFile(page, 'long.py');
     await editorContextMenu(page, 'Run Active File on EC2');
     await waitForTerminal(page, /long tick 3/, RUN_TIMEOUT_MS);
@@ -229,54 +283,76 @@ describe('EC2 Runner in code-server, as a user', () => {
     await setUserSetting('ec2Runner.runIn', 'outputChannel');
   });
 
-  step('Run Active File Interactively on EC2: two lines typed into the terminal reach the script, which prints their sum', async () => {
-    await openFile(page, 'sum.py');
-    await editorContextMenu(page, 'Run Active File Interactively on EC2');
-    await waitForTerminal(page, /\[Running\] sum\.py on .* · session \S+/, RUN_TIMEOUT_MS);
-    await waitForTerminal(page, /^first number\?$/m, RUN_TIMEOUT_MS);
-    // The terminal has the focus: type as a person would.
-    await page.keyboard.type('2');
-    await page.keyboard.press('Enter');
-    await waitForTerminal(page, /^second number\?$/m, RUN_TIMEOUT_MS);
-    await page.keyboard.type('40');
-    await page.keyboard.press('Enter');
-    const text = await waitForTerminal(page, (t) => /\[Done\] exit code 0 · Success/.test(t) && t, RUN_TIMEOUT_MS);
-    assert.match(text, /^sum 42$/m);
-    assert.match(text, /^first number\? 2$/m, 'the pty echoes what was typed');
-    // The pty's size is the panel's: as many rows as the terminal shows.
-    const [, rows] = /^pty size \d+x(\d+)$/m.exec(text) ?? [];
-    assert.equal(Number(rows), await terminalRowCount(page), `the pty has the terminal's rows:\n${text}`);
-    await statusBarItem(page, /sum\.py → /).waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
-    // The runs shown in terminals left the output channel alone (it was cleared before the first of them).
-    await runFromPalette(page, 'EC2 Runner: Show Output');
-    await page.locator('.part.panel .action-label[aria-label="Clear Output"]').first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
-    assert.doesNotMatch(await visibleOutput(page), /colors\.py|long\.py|sum\.py/);
-  });
+  step(
+    'Run Active File Interactively on EC2: two lines typed into the terminal reach the script, which prints their sum',
+    async () => {
+      await openFile(page, 'sum.py');
+      await editorContextMenu(page, 'Run Active File Interactively on EC2');
+      await waitForTerminal(page, /\[Running\] sum\.py on .* · session \S+/, RUN_TIMEOUT_MS);
+      await waitForTerminal(page, /^first number\?$/m, RUN_TIMEOUT_MS);
+      // The terminal has the focus: type as a person would.
+      await page.keyboard.type('2');
+      await page.keyboard.press('Enter');
+      await waitForTerminal(page, /^second number\?$/m, RUN_TIMEOUT_MS);
+      await page.keyboard.type('40');
+      await page.keyboard.press('Enter');
+      const text = await waitForTerminal(page, (t) => /\[Done\] exit code 0 · Success/.test(t) && t, RUN_TIMEOUT_MS);
+      assert.match(text, /^sum 42$/m);
+      assert.match(text, /^first number\? 2$/m, 'the pty echoes what was typed');
+      // The pty's size is the panel's: as many rows as the terminal shows.
+      const [, rows] = /^pty size \d+x(\d+)$/m.exec(text) ?? [];
+      assert.equal(Number(rows), await terminalRowCount(page), `the pty has the terminal's rows:\n${text}`);
+      await statusBarItem(page, /sum\.py → /).waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+      // The runs shown in terminals left the output channel alone (it was cleared before the first of them).
+      await runFromPalette(page, 'EC2 Runner: Show Output');
+      await page
+        .locator('.part.panel .action-label[aria-label="Clear Output"]')
+        .first()
+        .waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+      assert.doesNotMatch(await visibleOutput(page), /colors\.py|long\.py|sum\.py/);
+    },
+  );
 
-  step('a run survives a window reload: it is re-attached and its output continues, without opening the EC2 Runner view', async () => {
-    const lastTick = (text) => Math.max(0, ...[...text.matchAll(/reload tick (\d+)/g)].map((m) => Number(m[1])));
-    await clearOutput(page);
-    await openFile(page, 'reload.py');
-    await editorContextMenu(page, 'Run Active File on EC2');
-    const [, commandId] = await waitForOutput(page, /\[Running\] reload\.py on .* · command (\S+)/, RUN_TIMEOUT_MS);
-    await waitForOutput(page, /reload tick 2\b/, RUN_TIMEOUT_MS);
-    const tickBeforeReload = lastTick(await visibleOutput(page));
-    // The Explorer in front: after the reload nothing of EC2 Runner is on screen to activate it.
-    await openActivityBarView(page, 'Explorer');
-    await page.locator('.part.sidebar .pane-header', { hasText: 'Instances' }).waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
-    await reloadWindow(page, STACK_TIMEOUT_MS);
-    // The extension activates on startup: the status bar shows the run going again, the view stays closed.
-    // A new extension host has to start first: slow on a loaded 2-core machine.
-    await statusBarItem(page, /reload\.py → /).waitFor({ state: 'visible', timeout: STACK_TIMEOUT_MS });
-    assert.equal(await page.locator('.part.sidebar .pane-header', { hasText: 'Instances' }).count(), 0, 'the EC2 Runner view was not opened');
-    // The new window follows the same remote command (not a new run) and its later output arrives.
-    await waitForOutput(page, /reload tick \d+/, STACK_TIMEOUT_MS);
-    const top = await outputTop(page);
-    assert.match(top.split('\n')[0], new RegExp(`^\\[Re-attached\\] reload\\.py on .* · command ${commandId}$`), `the output starts with the re-attach header:\n${top}`);
-    await waitForOutput(page, (text) => lastTick(text) > tickBeforeReload, RUN_TIMEOUT_MS);
-    await waitForOutput(page, /reload run finished/, RUN_TIMEOUT_MS);
-    await waitForOutput(page, /\[Done\] exit code 0 · Success/, RUN_TIMEOUT_MS);
-    // Finished: the status bar item offers to rerun it.
-    await statusBarItem(page, /reload\.py → /).locator('.codicon-play').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
-  }, 2 * STACK_TIMEOUT_MS);
+  step(
+    'a run survives a window reload: it is re-attached and its output continues, without opening the EC2 Runner view',
+    async () => {
+      const lastTick = (text) => Math.max(0, ...[...text.matchAll(/reload tick (\d+)/g)].map((m) => Number(m[1])));
+      await clearOutput(page);
+      await openFile(page, 'reload.py');
+      await editorContextMenu(page, 'Run Active File on EC2');
+      const [, commandId] = await waitForOutput(page, /\[Running\] reload\.py on .* · command (\S+)/, RUN_TIMEOUT_MS);
+      await waitForOutput(page, /reload tick 2\b/, RUN_TIMEOUT_MS);
+      const tickBeforeReload = lastTick(await visibleOutput(page));
+      // The Explorer in front: after the reload nothing of EC2 Runner is on screen to activate it.
+      await openActivityBarView(page, 'Explorer');
+      await page
+        .locator('.part.sidebar .pane-header', { hasText: 'Instances' })
+        .waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
+      await reloadWindow(page, STACK_TIMEOUT_MS);
+      // The extension activates on startup: the status bar shows the run going again, the view stays closed.
+      // A new extension host has to start first: slow on a loaded 2-core machine.
+      await statusBarItem(page, /reload\.py → /).waitFor({ state: 'visible', timeout: STACK_TIMEOUT_MS });
+      assert.equal(
+        await page.locator('.part.sidebar .pane-header', { hasText: 'Instances' }).count(),
+        0,
+        'the EC2 Runner view was not opened',
+      );
+      // The new window follows the same remote command (not a new run) and its later output arrives.
+      await waitForOutput(page, /reload tick \d+/, STACK_TIMEOUT_MS);
+      const top = await outputTop(page);
+      assert.match(
+        top.split('\n')[0],
+        new RegExp(`^\\[Re-attached\\] reload\\.py on .* · command ${commandId}$`),
+        `the output starts with the re-attach header:\n${top}`,
+      );
+      await waitForOutput(page, (text) => lastTick(text) > tickBeforeReload, RUN_TIMEOUT_MS);
+      await waitForOutput(page, /reload run finished/, RUN_TIMEOUT_MS);
+      await waitForOutput(page, /\[Done\] exit code 0 · Success/, RUN_TIMEOUT_MS);
+      // Finished: the status bar item offers to rerun it.
+      await statusBarItem(page, /reload\.py → /)
+        .locator('.codicon-play')
+        .waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    },
+    2 * STACK_TIMEOUT_MS,
+  );
 });

@@ -26,14 +26,19 @@ suite('Instances view', () => {
       const instance = nodes[index].instance;
       assert.equal(item.label, instance.name ?? instance.computerName ?? instance.instanceId);
       assert.match(String(item.description), new RegExp(instance.instanceId));
-      if (instance.ipAddress) assert.match(String(item.description), new RegExp(instance.ipAddress.replace(/\./g, '\\.')));
+      if (instance.ipAddress)
+        assert.match(String(item.description), new RegExp(instance.ipAddress.replace(/\./g, '\\.')));
       assert.match(String(item.tooltip), new RegExp(`Ping status: ${instance.pingStatus}`));
       assert.ok(item.iconPath instanceof vscode.ThemeIcon);
     }
     const offlineIndex = nodes.findIndex((n) => n.instance.pingStatus !== 'Online');
     if (offlineIndex >= 0) {
       const offline = items[offlineIndex];
-      assert.notEqual((offline.iconPath as vscode.ThemeIcon).id, (online[0].iconPath as vscode.ThemeIcon).id, 'offline looks different');
+      assert.notEqual(
+        (offline.iconPath as vscode.ThemeIcon).id,
+        (online[0].iconPath as vscode.ThemeIcon).id,
+        'offline looks different',
+      );
       assert.equal(offline.contextValue, 'instance.offline');
       assert.match(String(offline.description), /ConnectionLost/);
     }
@@ -46,7 +51,10 @@ suite('Instances view', () => {
     const all = await instanceNodes(testApi);
     const first = all[0].instance;
     await vscode.commands.executeCommand('ec2Runner.filterInstances', first.instanceId);
-    assert.deepEqual((await instanceNodes(testApi)).map((n) => n.instance.instanceId), [first.instanceId]);
+    assert.deepEqual(
+      (await instanceNodes(testApi)).map((n) => n.instance.instanceId),
+      [first.instanceId],
+    );
     await vscode.commands.executeCommand('ec2Runner.filterInstances', 'no-such-instance-anywhere');
     assert.deepEqual(await testApi.instancesProvider.getChildren(), []);
     assert.equal(testApi.instancesState(), 'filtered');
@@ -58,7 +66,9 @@ suite('Instances view', () => {
     const testApi = await api();
     const [node] = await instanceNodes(testApi);
     await vscode.commands.executeCommand('ec2Runner.setDefaultTarget', node);
-    const item = testApi.instancesProvider.getTreeItem((await instanceNodes(testApi)).find((n) => n.instance.instanceId === node.instance.instanceId)!);
+    const item = testApi.instancesProvider.getTreeItem(
+      (await instanceNodes(testApi)).find((n) => n.instance.instanceId === node.instance.instanceId)!,
+    );
     assert.match(String(item.description), /^default · /);
     assert.match(String(item.contextValue), /\.default$/);
   });
@@ -67,10 +77,24 @@ suite('Instances view', () => {
     const testApi = await api();
     const nodes = await instanceNodes(testApi);
     // A browser host that denies clipboard access leaves these calls pending: fail fast with a reason instead.
-    await within(10_000, 'the clipboard (a browser host needs clipboard permissions)', vscode.commands.executeCommand('ec2Runner.copyInstanceId', nodes[0], [nodes[0]]));
-    assert.equal(await within(10_000, 'reading the clipboard', vscode.env.clipboard.readText()), nodes[0].instance.instanceId);
-    await within(10_000, 'the clipboard', vscode.commands.executeCommand('ec2Runner.copyInstanceId', nodes[1], [nodes[0], nodes[1]]));
-    assert.equal(await within(10_000, 'reading the clipboard', vscode.env.clipboard.readText()), `${nodes[0].instance.instanceId}\n${nodes[1].instance.instanceId}`);
+    await within(
+      10_000,
+      'the clipboard (a browser host needs clipboard permissions)',
+      vscode.commands.executeCommand('ec2Runner.copyInstanceId', nodes[0], [nodes[0]]),
+    );
+    assert.equal(
+      await within(10_000, 'reading the clipboard', vscode.env.clipboard.readText()),
+      nodes[0].instance.instanceId,
+    );
+    await within(
+      10_000,
+      'the clipboard',
+      vscode.commands.executeCommand('ec2Runner.copyInstanceId', nodes[1], [nodes[0], nodes[1]]),
+    );
+    assert.equal(
+      await within(10_000, 'reading the clipboard', vscode.env.clipboard.readText()),
+      `${nodes[0].instance.instanceId}\n${nodes[1].instance.instanceId}`,
+    );
   });
 
   test('refresh lists again', async () => {

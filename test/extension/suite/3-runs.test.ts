@@ -5,7 +5,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunRecord } from '../../../src/extension/history';
-import { api, instanceNodes, onlineNode, openScript, requireSandboxEnvironment, scratchDir, setSetting, waitFor } from './helpers';
+import {
+  api,
+  instanceNodes,
+  onlineNode,
+  openScript,
+  requireSandboxEnvironment,
+  scratchDir,
+  setSetting,
+  waitFor,
+} from './helpers';
 
 const OK_PY = `import json, os, sys
 print("hello from the host suite", flush=True)
@@ -14,8 +23,10 @@ with open(os.environ["EC2_RUNNER_RESULT"], "w") as f:
     json.dump({"answer": 42}, f)
 `;
 const FAIL_SH = 'echo "failing now"\nexit 3\n';
-const LONG_PY = 'import time\nfor i in range(1, 1200):\n    print(f"long tick {i}", flush=True)\n    time.sleep(0.25)\n';
-const TICKS_PY = 'import time\nfor i in range(1, 21):\n    print(f"reattach tick {i}", flush=True)\n    time.sleep(0.25)\nprint("reattach run finished", flush=True)\n';
+const LONG_PY =
+  'import time\nfor i in range(1, 1200):\n    print(f"long tick {i}", flush=True)\n    time.sleep(0.25)\n';
+const TICKS_PY =
+  'import time\nfor i in range(1, 21):\n    print(f"reattach tick {i}", flush=True)\n    time.sleep(0.25)\nprint("reattach run finished", flush=True)\n';
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -45,7 +56,10 @@ suite('Runs', () => {
     await openScript('ok.py', OK_PY);
     const record = (await vscode.commands.executeCommand<RunRecord>('ec2Runner.runActiveFile'))!;
     const text = testApi.outputText();
-    const header = new RegExp(`^\\[Running\\] ok\\.py on ${escape(target.name!)} \\(${target.instanceId}\\) · command (\\S+)$`, 'm').exec(text);
+    const header = new RegExp(
+      `^\\[Running\\] ok\\.py on ${escape(target.name!)} \\(${target.instanceId}\\) · command (\\S+)$`,
+      'm',
+    ).exec(text);
     assert.ok(header, `header line in:\n${text}`);
     assert.equal(header[1], record.commandId);
     assert.match(text, /^hello from the host suite$/m);
@@ -76,7 +90,10 @@ suite('Runs', () => {
 
   test('Run Command on EC2 runs a shell command line; Rerun Last Run sends it again', async () => {
     const testApi = await api();
-    const first = (await vscode.commands.executeCommand<RunRecord>('ec2Runner.runCommand', 'echo "cmd says $((6 * 7))"'))!;
+    const first = (await vscode.commands.executeCommand<RunRecord>(
+      'ec2Runner.runCommand',
+      'echo "cmd says $((6 * 7))"',
+    ))!;
     assert.match(testApi.outputText(), /^\[Running\] echo "cmd says \$\(\(6 \* 7\)\)" on /m);
     assert.match(testApi.outputText(), /^cmd says 42$/m);
     const again = (await vscode.commands.executeCommand<RunRecord>('ec2Runner.rerunLast'))!;
@@ -87,7 +104,10 @@ suite('Runs', () => {
 
   test('an untitled Python buffer runs from its text', async () => {
     const testApi = await api();
-    const document = await vscode.workspace.openTextDocument({ language: 'python', content: 'print("from an untitled buffer")\n' });
+    const document = await vscode.workspace.openTextDocument({
+      language: 'python',
+      content: 'print("from an untitled buffer")\n',
+    });
     await vscode.window.showTextDocument(document);
     const record = (await vscode.commands.executeCommand<RunRecord>('ec2Runner.runActiveFile'))!;
     assert.match(record.label, /^Untitled-\d+\.py$/);
@@ -119,8 +139,14 @@ suite('Runs', () => {
     const other = nodes.find((n) => n.instance.instanceId !== target.instanceId) ?? nodes[0];
     await openScript('ok.py', OK_PY);
     const record = (await vscode.commands.executeCommand<RunRecord>('ec2Runner.runActiveFileHere', other, [other]))!;
-    assert.deepEqual(record.targets.map((t) => t.instanceId), [other.instance.instanceId]);
-    assert.match(testApi.outputText(), new RegExp(`^\\[Running\\] ok\\.py on .*\\(${other.instance.instanceId}\\)`, 'm'));
+    assert.deepEqual(
+      record.targets.map((t) => t.instanceId),
+      [other.instance.instanceId],
+    );
+    assert.match(
+      testApi.outputText(),
+      new RegExp(`^\\[Running\\] ok\\.py on .*\\(${other.instance.instanceId}\\)`, 'm'),
+    );
   });
 
   test('without a default target a quick pick of Online instances asks, and the pick is remembered', async () => {
@@ -128,24 +154,41 @@ suite('Runs', () => {
     const acceptFirst = () => vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
     // "Ask every time" is the first row of Select Default Target.
     const cleared = vscode.commands.executeCommand('ec2Runner.selectTarget');
-    const hasDefault = async () => (await instanceNodes(testApi)).some((n) => String(testApi.instancesProvider.getTreeItem(n).description).startsWith('default'));
-    await waitFor('the default target to be cleared', async () => {
-      await acceptFirst();
-      return !(await hasDefault());
-    }, 10_000, 250);
+    const hasDefault = async () =>
+      (await instanceNodes(testApi)).some((n) =>
+        String(testApi.instancesProvider.getTreeItem(n).description).startsWith('default'),
+      );
+    await waitFor(
+      'the default target to be cleared',
+      async () => {
+        await acceptFirst();
+        return !(await hasDefault());
+      },
+      10_000,
+      250,
+    );
     await cleared;
     await openScript('ok.py', OK_PY);
     const before = testApi.history().length;
     const running = vscode.commands.executeCommand<RunRecord>('ec2Runner.runActiveFile');
-    await waitFor('the instance quick pick to be answered', async () => {
-      await acceptFirst();
-      return testApi.history().length > before;
-    }, 20_000, 250);
+    await waitFor(
+      'the instance quick pick to be answered',
+      async () => {
+        await acceptFirst();
+        return testApi.history().length > before;
+      },
+      20_000,
+      250,
+    );
     const record = (await running)!;
     assert.equal(record.status, 'Success');
     const node = (await instanceNodes(testApi)).find((n) => n.instance.instanceId === record.targets[0].instanceId)!;
     assert.equal(node.instance.pingStatus, 'Online');
-    assert.match(String(testApi.instancesProvider.getTreeItem(node).description), /^default · /, 'the pick became the default target');
+    assert.match(
+      String(testApi.instancesProvider.getTreeItem(node).description),
+      /^default · /,
+      'the pick became the default target',
+    );
     target = { instanceId: node.instance.instanceId, name: node.instance.name };
   });
 
@@ -163,7 +206,11 @@ suite('Runs', () => {
     await vscode.commands.executeCommand('ec2Runner.showRunOutput', current);
     const document = (await waitFor('the run output document', () => vscode.window.activeTextEditor?.document))!;
     const seen = Number(/long tick (\d+)\n$/.exec(document.getText())?.[1] ?? 0);
-    await waitFor('the run output document to update', () => new RegExp(`long tick ${seen + 3}\\b`).test(document.getText()), 20_000);
+    await waitFor(
+      'the run output document to update',
+      () => new RegExp(`long tick ${seen + 3}\\b`).test(document.getText()),
+      20_000,
+    );
     await vscode.commands.executeCommand('ec2Runner.cancelRun');
     const record = (await running)!;
     assert.equal(record.status, 'Cancelled');
@@ -195,7 +242,11 @@ suite('Runs', () => {
     await waitFor('the run to produce output', () => /reattach tick 2/.test(testApi.outputText()));
     testApi.detachAll();
     const detached = (await running)!;
-    assert.equal(testApi.history().find((r) => r.id === detached.id)?.state, 'running', 'the history keeps it as running');
+    assert.equal(
+      testApi.history().find((r) => r.id === detached.id)?.state,
+      'running',
+      'the history keeps it as running',
+    );
     testApi.clearOutput();
     await testApi.reattachPending();
     const text = testApi.outputText();
@@ -205,7 +256,7 @@ suite('Runs', () => {
     assert.equal(testApi.history().find((r) => r.id === detached.id)?.state, 'finished');
   });
 
-  test('the Runs view lists runs with status, exit code and duration, and reopens a run\'s output', async () => {
+  test("the Runs view lists runs with status, exit code and duration, and reopens a run's output", async () => {
     const testApi = await api();
     const records = testApi.runsProvider.getChildren();
     assert.ok(records.length >= 3);
@@ -230,7 +281,10 @@ suite('Runs', () => {
       await openScript('ok.py', OK_PY);
       const record = (await vscode.commands.executeCommand<RunRecord>('ec2Runner.runActiveFile'))!;
       assert.equal(record.status, 'Failed');
-      assert.match(testApi.outputText(), /^\[Failed\] ok\.py on .* did not start: .*ec2-runner-host-test-no-such-bucket/m);
+      assert.match(
+        testApi.outputText(),
+        /^\[Failed\] ok\.py on .* did not start: .*ec2-runner-host-test-no-such-bucket/m,
+      );
     } finally {
       await setSetting('bucket', undefined);
     }

@@ -26,13 +26,19 @@ suite('Settings and several targets', () => {
     const [a, b] = online;
     await openScript('both.sh', 'echo "ran on $(hostname 2>/dev/null || echo host)"\necho "to stderr" >&2\n');
     const record = (await vscode.commands.executeCommand<RunRecord>('ec2Runner.runActiveFileHere', a, [a, b]))!;
-    assert.deepEqual(record.targets.map((t) => t.instanceId).sort(), [a.instance.instanceId, b.instance.instanceId].sort());
+    assert.deepEqual(
+      record.targets.map((t) => t.instanceId).sort(),
+      [a.instance.instanceId, b.instance.instanceId].sort(),
+    );
     const text = testApi.outputText();
     for (const node of [a, b]) {
       const name = node.instance.name!;
       assert.match(text, new RegExp(`^\\[${name}\\] ran on `, 'm'));
       assert.match(text, new RegExp(`^\\[${name}\\] \\[stderr\\] to stderr$`, 'm'));
-      assert.match(text, new RegExp(`^\\[Done\\] ${name} \\(${node.instance.instanceId}\\): exit code 0 · Success`, 'm'));
+      assert.match(
+        text,
+        new RegExp(`^\\[Done\\] ${name} \\(${node.instance.instanceId}\\): exit code 0 · Success`, 'm'),
+      );
     }
     assert.equal(record.status, 'Success');
   });
@@ -45,15 +51,27 @@ suite('Settings and several targets', () => {
     let done = false;
     void picking.then(() => (done = true));
     // Accept the first row of each step: "From the environment", then "From the profile or AWS_REGION".
-    await waitFor('both quick picks to be answered', async () => {
-      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
-      return done;
-    }, 20_000, 250);
+    await waitFor(
+      'both quick picks to be answered',
+      async () => {
+        await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+        return done;
+      },
+      20_000,
+      250,
+    );
     assert.deepEqual(testApi.connection().choice, { profile: '', region: '' });
     const after = vscode.workspace.getConfiguration('ec2Runner');
-    assert.deepEqual({ profile: after.inspect('profile'), region: after.inspect('region') }, before, 'no setting was written');
+    assert.deepEqual(
+      { profile: after.inspect('profile'), region: after.inspect('region') },
+      before,
+      'no setting was written',
+    );
     const settingsFile = path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, '.vscode', 'settings.json');
-    assert.ok(!fs.existsSync(settingsFile) || !/ec2Runner\.(profile|region)/.test(fs.readFileSync(settingsFile, 'utf8')), 'nothing in .vscode/settings.json');
+    assert.ok(
+      !fs.existsSync(settingsFile) || !/ec2Runner\.(profile|region)/.test(fs.readFileSync(settingsFile, 'utf8')),
+      'nothing in .vscode/settings.json',
+    );
     await testApi.connectionChoose(undefined);
   });
 

@@ -28,7 +28,10 @@ suite('Projects, selections and artifacts', () => {
   });
 
   test('Run Selection runs only the selected lines as a script of the file language', async () => {
-    const editor = await openScript('selection-source.py', 'print("not selected")\nprint("only this line", 6 * 7)\nprint("not selected either")\n');
+    const editor = await openScript(
+      'selection-source.py',
+      'print("not selected")\nprint("only this line", 6 * 7)\nprint("not selected either")\n',
+    );
     editor.selection = new vscode.Selection(1, 0, 2, 0);
     const record = (await vscode.commands.executeCommand<RunRecord>('ec2Runner.runSelection'))!;
     assert.equal(record.status, 'Success', (await api()).outputText());
@@ -47,17 +50,28 @@ suite('Projects, selections and artifacts', () => {
       editor.selection = new vscode.Selection(0, 0, 2, 0);
       const selection = (await vscode.commands.executeCommand<RunRecord>('ec2Runner.runSelection'))!;
       assert.equal(selection.status, 'Success', (await api()).outputText());
-      assert.match((await api()).outputText(), /^interpreter setting used: True$/m, 'the selection ran with the setting');
+      assert.match(
+        (await api()).outputText(),
+        /^interpreter setting used: True$/m,
+        'the selection ran with the setting',
+      );
 
       (await api()).clearOutput();
       const root = path.join(scratchDir(), 'interpreter-project');
       fs.mkdirSync(root, { recursive: true });
       fs.writeFileSync(path.join(root, '.ec2-runner'), '');
       fs.writeFileSync(path.join(root, 'main.py'), script);
-      const project = (await vscode.commands.executeCommand<RunRecord>('ec2Runner.runProjectFile', vscode.Uri.file(path.join(root, 'main.py'))))!;
+      const project = (await vscode.commands.executeCommand<RunRecord>(
+        'ec2Runner.runProjectFile',
+        vscode.Uri.file(path.join(root, 'main.py')),
+      ))!;
       assert.equal(project.status, 'Success', (await api()).outputText());
       assert.equal(project.source.kind, 'project');
-      assert.match((await api()).outputText(), /^interpreter setting used: True$/m, 'the project entry ran with the setting');
+      assert.match(
+        (await api()).outputText(),
+        /^interpreter setting used: True$/m,
+        'the project entry ran with the setting',
+      );
     } finally {
       await setSetting('interpreter', undefined);
     }
@@ -68,7 +82,10 @@ suite('Projects, selections and artifacts', () => {
     fs.mkdirSync(root, { recursive: true });
     fs.writeFileSync(path.join(root, 'pyproject.toml'), '[project]\nname = "marker"\n');
     fs.writeFileSync(path.join(root, 'helper.py'), 'GREETING = "from helper"\n');
-    fs.writeFileSync(path.join(root, 'main.py'), `from helper import GREETING\nprint(GREETING, flush=True)\n${PLOT_PY}`);
+    fs.writeFileSync(
+      path.join(root, 'main.py'),
+      `from helper import GREETING\nprint(GREETING, flush=True)\n${PLOT_PY}`,
+    );
     const document = await vscode.workspace.openTextDocument(path.join(root, 'main.py'));
     await vscode.window.showTextDocument(document);
     const record = (await vscode.commands.executeCommand<RunRecord>('ec2Runner.runProjectFile'))!;

@@ -35,24 +35,38 @@ suite('A hostile workspace settings file', () => {
       'ec2Runner.timeoutSeconds': 4242,
     };
     fs.writeFileSync(settingsFile, JSON.stringify(hostile, null, 2));
-    await waitFor('VS Code to read the workspace settings file', () => vscode.workspace.getConfiguration('ec2Runner').get('timeoutSeconds') === 4242, 30_000, 200);
+    await waitFor(
+      'VS Code to read the workspace settings file',
+      () => vscode.workspace.getConfiguration('ec2Runner').get('timeoutSeconds') === 4242,
+      30_000,
+      200,
+    );
   });
 
   suiteTeardown(async () => {
     if (previous === undefined) fs.rmSync(settingsFile, { force: true });
     else fs.writeFileSync(settingsFile, previous);
-    await waitFor('the workspace settings to be restored', () => vscode.workspace.getConfiguration('ec2Runner').get('timeoutSeconds') !== 4242, 30_000, 200);
+    await waitFor(
+      'the workspace settings to be restored',
+      () => vscode.workspace.getConfiguration('ec2Runner').get('timeoutSeconds') !== 4242,
+      30_000,
+      200,
+    );
     await new Promise<void>((resolve) => attacker.close(() => resolve()));
     await (await api()).instancesProvider.refresh();
   });
 
   test('the endpoint is machine-scoped: the workspace cannot redirect requests, the sandbox still answers', async () => {
     const testApi = await api();
-    assert.equal(vscode.workspace.getConfiguration('ec2Runner').get('endpointUrl'), '', 'VS Code ignores a machine setting in a workspace');
+    assert.equal(
+      vscode.workspace.getConfiguration('ec2Runner').get('endpointUrl'),
+      '',
+      'VS Code ignores a machine setting in a workspace',
+    );
     assert.equal(testApi.connection().effective.endpointUrl, '');
     await testApi.instancesProvider.refresh();
     assert.equal(testApi.instancesState(), 'ready');
-    assert.equal(attackerHits, 0, 'no request reached the workspace\'s endpoint');
+    assert.equal(attackerHits, 0, "no request reached the workspace's endpoint");
   });
 
   test('in Restricted Mode the interpreter, env and profile come from the user settings, not the workspace', async () => {
@@ -61,7 +75,11 @@ suite('A hostile workspace settings file', () => {
     assert.equal(untrusted.interpreter, '');
     assert.deepEqual(untrusted.env, {});
     assert.equal(untrusted.timeoutSeconds, 4242, 'unrestricted settings still apply');
-    assert.equal(testApi.connection().effective.interpreter.startsWith('sh -c'), true, 'trusted (this host disables trust): the workspace decides');
+    assert.equal(
+      testApi.connection().effective.interpreter.startsWith('sh -c'),
+      true,
+      'trusted (this host disables trust): the workspace decides',
+    );
   });
 
   test('a profile name built to run a command never reaches a terminal', async () => {
@@ -82,7 +100,7 @@ suite('A hostile workspace settings file', () => {
 });
 
 suite('AWS SSO sign-in terminal', () => {
-  test('the profile travels in the terminal\'s environment (AWS_PROFILE), not as typed text', async () => {
+  test("the profile travels in the terminal's environment (AWS_PROFILE), not as typed text", async () => {
     const testApi = await api();
     await testApi.connectionChoose({ profile: 'corp.dev-admin', region: '' });
     try {

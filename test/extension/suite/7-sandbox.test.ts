@@ -12,13 +12,20 @@ suite('Try It Without AWS', () => {
     const endpointBefore = config.inspect('endpointUrl');
     const outerEndpoint = process.env.AWS_ENDPOINT_URL;
     try {
-      assert.equal(await within(60_000, 'the sandbox to start', vscode.commands.executeCommand('ec2Runner.trySandbox')), true);
+      assert.equal(
+        await within(60_000, 'the sandbox to start', vscode.commands.executeCommand('ec2Runner.trySandbox')),
+        true,
+      );
       const sandbox = testApi.connection().sandbox;
       assert.ok(sandbox, 'the extension points at the built-in sandbox');
       assert.match(sandbox.endpointUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
       assert.notEqual(sandbox.endpointUrl, outerEndpoint, 'its own endpoint, not the one of the environment');
       assert.equal(testApi.connection().effective.endpointUrl, sandbox.endpointUrl);
-      assert.deepEqual(vscode.workspace.getConfiguration('ec2Runner').inspect('endpointUrl'), endpointBefore, 'no setting written');
+      assert.deepEqual(
+        vscode.workspace.getConfiguration('ec2Runner').inspect('endpointUrl'),
+        endpointBefore,
+        'no setting written',
+      );
 
       await testApi.instancesProvider.refresh();
       assert.equal(testApi.instancesState(), 'ready');
@@ -27,11 +34,20 @@ suite('Try It Without AWS', () => {
       assert.ok(online, 'the built-in sandbox has an Online instance');
       await vscode.commands.executeCommand('ec2Runner.setDefaultTarget', online);
       testApi.clearOutput();
-      const record = await within(90_000, 'a command on the built-in sandbox', Promise.resolve(vscode.commands.executeCommand<RunRecord>('ec2Runner.runCommand', 'echo "from the built-in $((6 * 7))"')));
+      const record = await within(
+        90_000,
+        'a command on the built-in sandbox',
+        Promise.resolve(
+          vscode.commands.executeCommand<RunRecord>('ec2Runner.runCommand', 'echo "from the built-in $((6 * 7))"'),
+        ),
+      );
       assert.equal(record?.status, 'Success', testApi.outputText());
       assert.match(testApi.outputText(), /^from the built-in 42$/m);
     } finally {
-      assert.equal(await within(30_000, 'the sandbox to stop', vscode.commands.executeCommand('ec2Runner.trySandbox')), false);
+      assert.equal(
+        await within(30_000, 'the sandbox to stop', vscode.commands.executeCommand('ec2Runner.trySandbox')),
+        false,
+      );
     }
     assert.equal(testApi.connection().sandbox, undefined, 'back to the settings');
     await testApi.instancesProvider.refresh();

@@ -65,21 +65,38 @@ suite('Debug and port forwarding on EC2', () => {
     const testApi = await api();
     testApi.clearOutput();
     const editor = await openScript('debug_me.py', DEBUG_PY);
-    vscode.debug.addBreakpoints([new vscode.SourceBreakpoint(new vscode.Location(editor.document.uri, new vscode.Position(BREAK_LINE - 1, 0)))]);
+    vscode.debug.addBreakpoints([
+      new vscode.SourceBreakpoint(new vscode.Location(editor.document.uri, new vscode.Position(BREAK_LINE - 1, 0))),
+    ]);
     const watch = watchSessions();
     try {
       const runsBefore = testApi.history().length;
-      assert.equal(await within(180_000, 'Debug Active File on EC2', vscode.commands.executeCommand<boolean>('ec2Runner.debugActiveFile')), true, 'the debug session started');
+      assert.equal(
+        await within(
+          180_000,
+          'Debug Active File on EC2',
+          vscode.commands.executeCommand<boolean>('ec2Runner.debugActiveFile'),
+        ),
+        true,
+        'the debug session started',
+      );
       const session = vscode.debug.activeDebugSession;
       assert.equal(session?.type, 'ec2-runner');
       assert.equal(session?.configuration.request, 'attach');
       const stopped = (await waitFor('the breakpoint to be hit', () => watch.seen.stops[0], 120_000))!;
       assert.equal(stopped.reason, 'breakpoint');
-      const frames = await session!.customRequest('stackTrace', { threadId: stopped.threadId, startFrame: 0, levels: 1 });
+      const frames = await session!.customRequest('stackTrace', {
+        threadId: stopped.threadId,
+        startFrame: 0,
+        levels: 1,
+      });
       const top = frames.stackFrames[0];
       assert.equal(top.line, BREAK_LINE);
       // In code-server the workbench shows remote-host paths as vscode-remote://AUTHORITY/PATH.
-      assert.ok(String(top.source.path).endsWith(editor.document.uri.path), `the frame is the local file: ${top.source.path}`);
+      assert.ok(
+        String(top.source.path).endsWith(editor.document.uri.path),
+        `the frame is the local file: ${top.source.path}`,
+      );
       const scopes = await session!.customRequest('scopes', { frameId: top.id });
       const locals = scopes.scopes.find((s: { name: string }) => /local/i.test(s.name));
       const variables = await session!.customRequest('variables', { variablesReference: locals.variablesReference });
@@ -91,10 +108,14 @@ suite('Debug and port forwarding on EC2', () => {
       assert.equal(atExit.reason, 'exception');
       await session!.customRequest('continue', { threadId: atExit.threadId });
       await waitFor('the debug session to end', () => watch.seen.terminated, 120_000);
-      const record = (await waitFor('the debug run to finish', () => {
-        const latest = testApi.history()[0];
-        return testApi.history().length > runsBefore && latest.state === 'finished' ? latest : undefined;
-      }, 120_000))!;
+      const record = (await waitFor(
+        'the debug run to finish',
+        () => {
+          const latest = testApi.history()[0];
+          return testApi.history().length > runsBefore && latest.state === 'finished' ? latest : undefined;
+        },
+        120_000,
+      ))!;
       assert.equal(record.exitCode, 3);
       assert.equal(record.label, 'debug debug_me.py');
       const text = testApi.outputText();
@@ -115,23 +136,41 @@ suite('Debug and port forwarding on EC2', () => {
     try {
       const testApi = await api();
       const node = await onlineNode(testApi);
-      const forward = await within(60_000, 'Forward a Port…', vscode.commands.executeCommand<{ localPort: number; url: string }>('ec2Runner.forwardPort', node, String(remotePort)));
+      const forward = await within(
+        60_000,
+        'Forward a Port…',
+        vscode.commands.executeCommand<{ localPort: number; url: string }>(
+          'ec2Runner.forwardPort',
+          node,
+          String(remotePort),
+        ),
+      );
       assert.ok(forward, 'the forward started');
       assert.equal(forward.url, `http://localhost:${forward.localPort}/`);
-      assert.deepEqual(testApi.portForwards().map((f) => f.remotePort), [remotePort]);
+      assert.deepEqual(
+        testApi.portForwards().map((f) => f.remotePort),
+        [remotePort],
+      );
       const body = await new Promise<string>((resolve, reject) => {
-        http.get(`http://127.0.0.1:${forward.localPort}/`, (response) => {
-          let text = '';
-          response.on('data', (chunk) => (text += chunk));
-          response.on('end', () => resolve(text));
-        }).on('error', reject);
+        http
+          .get(`http://127.0.0.1:${forward.localPort}/`, (response) => {
+            let text = '';
+            response.on('data', (chunk) => (text += chunk));
+            response.on('end', () => resolve(text));
+          })
+          .on('error', reject);
       });
       assert.equal(body, 'served on the instance');
       assert.equal(await vscode.commands.executeCommand('ec2Runner.stopPortForwarding'), true);
       assert.deepEqual(testApi.portForwards(), []);
-      await waitFor('the local port to close', () => new Promise<boolean>((resolve) => {
-        http.get(`http://127.0.0.1:${forward.localPort}/`, () => resolve(false)).on('error', () => resolve(true));
-      }), 20_000);
+      await waitFor(
+        'the local port to close',
+        () =>
+          new Promise<boolean>((resolve) => {
+            http.get(`http://127.0.0.1:${forward.localPort}/`, () => resolve(false)).on('error', () => resolve(true));
+          }),
+        20_000,
+      );
     } finally {
       server.close();
     }

@@ -23,7 +23,12 @@ export async function api(): Promise<Ec2RunnerTestApi> {
 }
 
 /** Polls `condition` until it returns a truthy value (bounded); fails with `what` and the last value seen. */
-export async function waitFor<T>(what: string, condition: () => T | Promise<T>, timeoutMs = 60_000, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  condition: () => T | Promise<T>,
+  timeoutMs = 60_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {
@@ -37,7 +42,10 @@ export async function waitFor<T>(what: string, condition: () => T | Promise<T>, 
 /** `promise`, or a failure naming `what` after `timeoutMs`. */
 export async function within<T>(timeoutMs: number, what: string, promise: Thenable<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer from ${what} within ${timeoutMs} ms`)), timeoutMs)));
+  const timeout = new Promise<never>(
+    (_, reject) =>
+      (timer = setTimeout(() => reject(new Error(`no answer from ${what} within ${timeoutMs} ms`)), timeoutMs)),
+  );
   try {
     return await Promise.race([Promise.resolve(promise), timeout]);
   } finally {
@@ -48,7 +56,10 @@ export async function within<T>(timeoutMs: number, what: string, promise: Thenab
 /** The suites need the sandbox's variables (the runner starts it and passes its environment). */
 export function requireSandboxEnvironment(): void {
   for (const key of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'EC2_RUNNER_BUCKET']) {
-    assert.ok(process.env[key], `${key} is set in the extension host's environment (start the host with the sandbox's variables)`);
+    assert.ok(
+      process.env[key],
+      `${key} is set in the extension host's environment (start the host with the sandbox's variables)`,
+    );
   }
 }
 
