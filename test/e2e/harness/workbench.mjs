@@ -302,7 +302,17 @@ export async function chooseSettingValue(page, key, value) {
   await search.click();
   await page.keyboard.press('Control+A');
   await page.keyboard.type(key);
-  const select = page.locator('.settings-editor .setting-item-enum select').first();
+  // The filter applies after a moment: until then the first drop-down is a "Commonly Used" one. Take the
+  // row whose title is the key's (ec2Runner.runIn → "Run In").
+  const title = key
+    .split('.')
+    .pop()
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .replace(/^./, (c) => c.toUpperCase());
+  const select = page
+    .locator('.settings-editor .setting-item-enum', { has: page.locator('.setting-item-title', { hasText: title }) })
+    .locator('select')
+    .first();
   await select.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   if ((await select.inputValue()) !== value) {
     await select.click();
