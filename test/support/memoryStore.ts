@@ -9,6 +9,8 @@ export class MemoryStore implements KeyValueStore {
     return v === undefined ? undefined : (JSON.parse(JSON.stringify(v)) as T);
   }
   async update(key: string, value: unknown): Promise<void> {
-    this.values.set(key, value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
+    // As VS Code's Memento: storing undefined removes the key.
+    if (value === undefined) this.values.delete(key);
+    else this.values.set(key, JSON.parse(JSON.stringify(value)));
   }
 }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isValidProfileName, listProfiles, missingProfileMessage } from '../../src/core/profiles';
-import { Connection, type StateStore } from '../../src/extension/connection';
+import { Connection } from '../../src/extension/connection';
 import { ssoLoginTerminal } from '../../src/extension/errorInfo';
 import {
   RESTRICTED_SETTING_KEYS,
@@ -15,20 +15,10 @@ import {
   trustedValue,
   type ExtensionSettings,
 } from '../../src/extension/settings';
+import { MemoryStore } from '../support/memoryStore';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-
-class MemoryState implements StateStore {
-  readonly values = new Map<string, unknown>();
-  get<T>(key: string): T | undefined {
-    return this.values.get(key) as T | undefined;
-  }
-  async update(key: string, value: unknown): Promise<void> {
-    if (value === undefined) this.values.delete(key);
-    else this.values.set(key, value);
-  }
-}
 
 const settings = (over: Partial<ExtensionSettings> = {}): ExtensionSettings =>
   ({
@@ -111,7 +101,7 @@ describe('workspace trust', () => {
 
 describe('profile and region choice, SSO terminal, sandbox override', () => {
   test('Select Profile and Region lives in workspace state and overrides the settings', async () => {
-    const state = new MemoryState();
+    const state = new MemoryStore();
     const connection = new Connection(state);
     let changes = 0;
     connection.onDidChange(() => changes++);
@@ -135,7 +125,7 @@ describe('profile and region choice, SSO terminal, sandbox override', () => {
   });
 
   test('the built-in sandbox overrides endpoint, region, bucket and credentials in memory, and ignores the profile', async () => {
-    const state = new MemoryState();
+    const state = new MemoryStore();
     const connection = new Connection(state);
     await connection.choose({ profile: 'prod', region: 'eu-west-1' });
     connection.setSandbox({
