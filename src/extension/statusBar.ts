@@ -7,6 +7,8 @@ import type { DefaultTarget } from './targets';
 
 export const RUNNING_CONTEXT_KEY = 'ec2Runner.running';
 export const HAS_LAST_RUN_CONTEXT_KEY = 'ec2Runner.hasLastRun';
+/** A default target is chosen (the walkthrough's "Pick an instance" step completes on it). */
+export const HAS_DEFAULT_TARGET_CONTEXT_KEY = 'ec2Runner.hasDefaultTarget';
 
 export class RunStatusBar implements vscode.Disposable {
   private readonly main = vscode.window.createStatusBarItem('ec2Runner.status', vscode.StatusBarAlignment.Left, 50);
@@ -48,6 +50,11 @@ export class RunStatusBar implements vscode.Disposable {
     else this.cancel.hide();
     void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT_KEY, view.showCancel);
     void vscode.commands.executeCommand('setContext', HAS_LAST_RUN_CONTEXT_KEY, this.history.last() !== undefined);
+    void vscode.commands.executeCommand(
+      'setContext',
+      HAS_DEFAULT_TARGET_CONTEXT_KEY,
+      this.defaultTarget.get() !== undefined,
+    );
   }
 
   dispose(): void {

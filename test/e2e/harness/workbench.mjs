@@ -293,9 +293,11 @@ export function terminalSpan(page, className, text) {
 
 /**
  * Sets a user setting of enum type as a person does: the Settings editor filtered to `key`, its
- * drop-down, the option `value`; waits until the editor shows it, then closes the editor.
+ * drop-down, the option `value`; waits until the Settings editor says the value is stored, then
+ * closes the editor. `isDefault`: `value` is the setting's default, which VS Code stores by removing
+ * the key (the row then loses its "modified" mark instead of gaining it).
  */
-export async function chooseSettingValue(page, key, value) {
+export async function chooseSettingValue(page, key, value, { isDefault = false } = {}) {
   await runFromPalette(page, 'Preferences: Open Settings (UI)');
   const search = page.locator('.settings-editor .search-container .monaco-editor').first();
   await search.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
@@ -309,10 +311,13 @@ export async function chooseSettingValue(page, key, value) {
     .pop()
     .replace(/([a-z])([A-Z])/g, '$1 $2')
     .replace(/^./, (c) => c.toUpperCase());
-  const select = page
-    .locator('.settings-editor .setting-item-enum', { has: page.locator('.setting-item-title', { hasText: title }) })
-    .locator('select')
-    .first();
+  const row = (state = '') =>
+    page
+      .locator(`.settings-editor .setting-item-enum${state}`, {
+        has: page.locator('.setting-item-title', { hasText: title }),
+      })
+      .first();
+  const select = row().locator('select');
   await select.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   if ((await select.inputValue()) !== value) {
     await select.click();
@@ -328,9 +333,60 @@ export async function chooseSettingValue(page, key, value) {
     STEP_TIMEOUT_MS,
     `Setting ${key}`,
   );
+  // The Settings editor writes a change 200 ms after it (debounced), and closing the editor sooner drops
+  // the change: VS Code 1.139 shows Settings as a modal that Escape closes. So wait until the row shows
+  // the value as stored (the "modified" mark, class is-configured, follows the written configuration).
+  await row(isDefault ? ':not(.is-configured)' : '.is-configured').waitFor({
+    state: 'visible',
+    timeout: STEP_TIMEOUT_MS,
+  });
   // The drop-down (or its hover) may still hold the keyboard: Escape first, then close the Settings editor.
   await page.keyboard.press('Escape');
   const editor = page.locator('.settings-editor').first();
   if (await editor.isVisible()) await runFromPalette(page, 'View: Close Editor');
   await editor.waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
+}
+
+/** "Welcome: Open Walkthrough...", then the walkthrough titled `title` from the quick pick. */
+export async function openWalkthrough(page, title) {
+  await runFromPalette(page, 'Welcome: Open Walkthrough...');
+  await pickQuickPickRow(page, title);
+}
+
+const walkthroughStep = (page, title) =>
+  page.locator('.part.editor button.getting-started-step', {
+    has: page.locator('.step-title', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }),
+  });
+
+/** The open walkthrough's steps once `count` are shown: title and whether it is checked off. */
+export async function walkthroughSteps(page, count) {
+  const steps = page.locator('.part.editor button.getting-started-step');
+  await steps.nth(count - 1).waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  return steps.evaluateAll((buttons) =>
+    buttons.map((b) => ({
+      title: b.querySelector('.step-title')?.textContent.trim() ?? '',
+      done: b.getAttribute('aria-checked') === 'true',
+    })),
+  );
+}
+
+/** Expands the walkthrough step titled `stepTitle` and clicks its button `label`. */
+export async function walkthroughStepButton(page, stepTitle, label) {
+  const step = walkthroughStep(page, stepTitle);
+  await step.first().click({ timeout: STEP_TIMEOUT_MS });
+  await step.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  const button = page.locator('.part.editor .getting-started-step.expanded .monaco-button', {
+    hasText: new RegExp(`^${escapeRegExp(label)}$`),
+  });
+  await button.first().click({ timeout: STEP_TIMEOUT_MS });
+}
+
+/** Waits until the walkthrough step titled `stepTitle` is checked off. */
+export async function walkthroughStepChecked(page, stepTitle) {
+  await page
+    .locator('.part.editor button.getting-started-step[aria-checked="true"]', {
+      has: page.locator('.step-title', { hasText: new RegExp(`^${escapeRegExp(stepTitle)}$`) }),
+    })
+    .first()
+    .waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
 }
