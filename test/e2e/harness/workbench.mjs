@@ -311,13 +311,10 @@ export async function chooseSettingValue(page, key, value, { isDefault = false }
     .pop()
     .replace(/([a-z])([A-Z])/g, '$1 $2')
     .replace(/^./, (c) => c.toUpperCase());
-  const row = (state = '') =>
-    page
-      .locator(`.settings-editor .setting-item-enum${state}`, {
-        has: page.locator('.setting-item-title', { hasText: title }),
-      })
-      .first();
-  const select = row().locator('select');
+  const row = page
+    .locator('.settings-editor .setting-item-enum', { has: page.locator('.setting-item-title', { hasText: title }) })
+    .first();
+  const select = row.locator('select');
   await select.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   if ((await select.inputValue()) !== value) {
     await select.click();
@@ -336,7 +333,7 @@ export async function chooseSettingValue(page, key, value, { isDefault = false }
   // The Settings editor writes a change 200 ms after it (debounced), and closing the editor sooner drops
   // the change: VS Code 1.139 shows Settings as a modal that Escape closes. So wait until the row shows
   // the value as stored (the "modified" mark, class is-configured, follows the written configuration).
-  await row(isDefault ? ':not(.is-configured)' : '.is-configured').waitFor({
+  await row.locator(`.setting-item-contents${isDefault ? ':not(.is-configured)' : '.is-configured'}`).waitFor({
     state: 'visible',
     timeout: STEP_TIMEOUT_MS,
   });
