@@ -288,8 +288,10 @@ describe('EC2 Runner in code-server, as a user', () => {
     await openFile(page, 'long.py');
     await editorContextMenu(page, 'Run Active File on EC2');
     await waitForTerminal(page, /long tick 3/, RUN_TIMEOUT_MS);
-    // The run's terminal keeps the editor's focus (preserveFocus): give it the keyboard, as a person clicks into it.
-    await runFromPalette(page, 'Terminal: Focus Terminal');
+    // The run's terminal keeps the editor's focus (preserveFocus): give it the keyboard, as a person does, by
+    // clicking into it (the palette's "Terminal: Focus Terminal" row also shows its keybinding in its label).
+    await page.locator('.part.panel .xterm-screen').first().click({ timeout: STEP_TIMEOUT_MS });
+    await page.locator('.part.panel .xterm.focus').first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
     await page.keyboard.press('Control+C');
     await waitForTerminal(page, /\[Done\] .*· Cancelled/, RUN_TIMEOUT_MS);
     await setUserSetting('ec2Runner.runIn', 'outputChannel');
