@@ -367,22 +367,12 @@ export async function walkthroughSteps(page, count) {
   );
 }
 
-/** Expands the walkthrough step titled `stepTitle` and clicks its button `label`. */
-export async function walkthroughStepButton(page, stepTitle, label) {
-  const step = walkthroughStep(page, stepTitle);
-  await step.first().click({ timeout: STEP_TIMEOUT_MS });
-  await step.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
-  const button = page.locator('.part.editor .getting-started-step.expanded .monaco-button', {
-    hasText: new RegExp(`^${escapeRegExp(label)}$`),
-  });
-  await button.first().click({ timeout: STEP_TIMEOUT_MS });
-}
-
-/** Waits until the walkthrough step titled `stepTitle` is checked off. */
-export async function walkthroughStepChecked(page, stepTitle) {
+/** Waits until the walkthrough step titled `stepTitle` is expanded and shows its button `label`. */
+export async function walkthroughStepButtonVisible(page, stepTitle, label) {
+  await walkthroughStep(page, stepTitle).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   await page
-    .locator('.part.editor button.getting-started-step[aria-checked="true"]', {
-      has: page.locator('.step-title', { hasText: new RegExp(`^${escapeRegExp(stepTitle)}$`) }),
+    .locator('.part.editor .getting-started-step.expanded .monaco-button', {
+      hasText: new RegExp(`^${escapeRegExp(label)}$`),
     })
     .first()
     .waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
