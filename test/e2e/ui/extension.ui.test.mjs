@@ -328,7 +328,7 @@ describe('EC2 Runner in code-server, as a user', () => {
   );
 
   step(
-    'the walkthrough opens from "Welcome: Open Walkthrough...": its five steps, the first one offering Try It Without AWS',
+    'the walkthrough opens from "Welcome: Open Walkthrough...": five steps, the first offering Try It Without AWS',
     async () => {
       await openWalkthrough(page, walkthrough.title);
       const titles = walkthrough.steps.map((s) => s.title);
