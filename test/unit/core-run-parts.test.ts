@@ -1,8 +1,9 @@
 // The run loop's smaller parts on their own (issue 18, mutation testing): the call guard, the
-// cancellation machine and the live-channel reader, each with a recording fake and a virtual clock.
+// cancellation machine, the live-channel reader and the final results, each with a recording fake and a virtual clock.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RunnerError } from '../../src/core/api';
+import type { SsmInvocation } from '../../src/core/backend';
 import { CallGuard } from '../../src/core/callGuard';
 import { Cancellation } from '../../src/core/cancellation';
 import {
@@ -12,8 +13,11 @@ import {
   parseLiveLocation,
   type LiveChannelBackend,
 } from '../../src/core/liveChannelReader';
-import { chunkKey, CorruptFramesError, encodeFrames, type Frame } from '../../src/core/remote';
+import { LIVE_OUTPUT_UNAVAILABLE } from '../../src/core/outcome';
+import type { InstanceProgress } from '../../src/core/progress';
+import { chunkKey, CorruptFramesError, encodeFrames, REBOOT_CODE_NOTE, type Frame } from '../../src/core/remote';
 import { RunInstances } from '../../src/core/runInstances';
+import { RunResults } from '../../src/core/runResults';
 import { WAIT_POLICY } from '../../src/core/waitPolicy';
 import { FakeClock, text } from '../support/fakeRunBackend';
 
@@ -455,5 +459,146 @@ describe('live channel reader', () => {
     channel.put(ID, 3, out('3'));
     await r.list([ID], { discover: false });
     assert.equal(await r.drain(ID), 1, 'two objects at once are not the rhythm of continuous output');
+  });
+});
+
+describe('run results: the final word on an instance', () => {
+  const ssmSays = (overrides: Partial<SsmInvocation> = {}): SsmInvocation => ({
+    instanceId: ID,
+    status: 'Success',
+    statusDetails: 'Success',
+    responseCode: 0,
+    stdout: 'out\n',
+    stderr: '',
+    ...overrides,
+  });
+
+  function results(options: { invocation?: SsmInvocation; live?: { completes: boolean } } = {}) {
+    const instances = new RunInstances([ID]);
+    const p = instances.get(ID)!;
+    const output: string[] = [];
+    const statuses: string[] = [];
+    instances.onOutput((c) => output.push(`${c.stream}:${Buffer.from(c.data).toString()}`));
+    instances.onStatus((s) => statuses.push(`${s.status}/${s.statusDetails}`));
+    let getInvocations = 0;
+    const looks: boolean[] = [];
+    const live = options.live && {
+      lastLook: async (q: InstanceProgress) => void looks.push(q.final),
+      completes: () => options.live!.completes,
+    };
+    const machine = new RunResults({
+      commandId: COMMAND_ID,
+      backend: {
+        getInvocation: async () => (getInvocations++, options.invocation),
+      } as never,
+      instances,
+      live: live as never,
+      ssmGuard: new CallGuard((error) => {
+        throw error;
+      }),
+      timeoutSeconds: 60,
+    });
+    return { p, machine, output, statuses, looks, getInvocations: () => getInvocations };
+  }
+
+  test("without a live channel: SSM's output, asked for once, delivered, with the truncation note", async () => {
+    const r = results({ invocation: ssmSays({ stderr: 'warn\n' }) });
+    await r.machine.finalize(r.p, 'Success', 'Success', 'a note first');
+    assert.equal(r.getInvocations(), 1);
+    assert.equal(r.p.final, true);
+    assert.deepEqual(r.output, ['stdout:out\n', 'stderr:warn\n']);
+    assert.deepEqual(r.statuses, ['Success/Success']);
+    assert.deepEqual(r.p.notes, ['a note first', LIVE_OUTPUT_UNAVAILABLE]);
+    assert.equal(r.p.ssm?.stdout, 'out\n', 'the invocation is kept');
+    await r.machine.finalize(r.p, 'Failed', 'Failed', 'again');
+    assert.equal(r.getInvocations(), 1, 'a final instance is final');
+    assert.deepEqual(r.statuses, ['Success/Success']);
+    const [result] = r.machine.results([r.p]).invocations;
+    assert.equal(result.outputSource, 'ssm');
+    assert.equal(result.stdout, 'out\n');
+    assert.equal(result.exitCode, 0);
+  });
+
+  test('an invocation already read with its output, or an offline instance, costs no call', async () => {
+    const known = results({ invocation: ssmSays({ stdout: 'fresh\n' }) });
+    known.p.ssm = ssmSays({ stdout: 'kept\n' });
+    await known.machine.finalize(known.p, 'Success', 'Success');
+    assert.equal(known.getInvocations(), 0);
+    assert.deepEqual(known.output, ['stdout:kept\n']);
+    const listed = results({ invocation: ssmSays({ stdout: 'fresh\n' }) });
+    listed.p.ssm = { ...ssmSays(), stdout: undefined as never };
+    await listed.machine.finalize(listed.p, 'Success', 'Success');
+    assert.equal(listed.getInvocations(), 1, 'a listing carries no output');
+    assert.equal(listed.p.ssm.stdout, undefined, 'the listed invocation stays');
+    assert.deepEqual(listed.output, ['stdout:fresh\n']);
+    const offline = results({ invocation: ssmSays() });
+    offline.p.offline = 'not connected';
+    await offline.machine.finalize(offline.p, 'Undeliverable', 'Undeliverable');
+    assert.equal(offline.getInvocations(), 0);
+    assert.deepEqual(offline.output, []);
+    assert.deepEqual(offline.p.notes, [], 'never started, no exit code: nothing was truncated');
+  });
+
+  test('a started instance without an exit code still gets the truncation note', async () => {
+    const r = results({ invocation: ssmSays({ responseCode: -1, stdout: '' }) });
+    r.p.startedAtMs = 5;
+    await r.machine.finalize(r.p, 'Cancelled', 'Cancelled');
+    assert.deepEqual(r.p.notes, [LIVE_OUTPUT_UNAVAILABLE]);
+    const notStarted = results({ invocation: ssmSays({ responseCode: -1, stdout: '' }) });
+    await notStarted.machine.finalize(notStarted.p, 'Cancelled', 'Cancelled');
+    assert.deepEqual(notStarted.p.notes, []);
+  });
+
+  test("the script's own 194, reported to SSM as 195 with the wrapper's note: 194, note removed", async () => {
+    const note = `${REBOOT_CODE_NOTE}\n`;
+    const r = results({ invocation: ssmSays({ status: 'Failed', responseCode: 195, stderr: `err\n${note}` }) });
+    await r.machine.finalize(r.p, 'Failed', 'Failed');
+    assert.deepEqual(r.output, ['stdout:out\n', 'stderr:err\n']);
+    assert.equal(r.machine.results([r.p]).invocations[0].exitCode, 194);
+    const plain = results({ invocation: ssmSays({ status: 'Failed', responseCode: 195, stderr: 'err\n' }) });
+    await plain.machine.finalize(plain.p, 'Failed', 'Failed');
+    assert.equal(plain.p.exit, undefined);
+    assert.equal(plain.machine.results([plain.p]).invocations[0].exitCode, 195);
+    const other = results({ invocation: ssmSays({ status: 'Failed', responseCode: 194, stderr: note }) });
+    await other.machine.finalize(other.p, 'Failed', 'Failed');
+    assert.equal(other.p.exit, undefined, 'only a 195 can be a mapped 194');
+  });
+
+  test("the wrapper's last word in SSM's stderr becomes the reason, said once", async () => {
+    const stderr = 'ec2-runner: first\nscript said\nec2-runner: download failed: curl exited 22\n';
+    const r = results({ invocation: ssmSays({ status: 'Failed', responseCode: 125, stdout: '', stderr }) });
+    await r.machine.finalize(r.p, 'Failed', 'Failed');
+    assert.equal(r.p.wrapperError, 'download failed: curl exited 22');
+    assert.deepEqual(r.output, ['stderr:ec2-runner: first\nscript said\n']);
+    const known = results({ invocation: ssmSays({ status: 'Failed', responseCode: 125, stdout: '', stderr }) });
+    known.p.wrapperError = 'from the live channel';
+    await known.machine.finalize(known.p, 'Failed', 'Failed');
+    assert.equal(known.p.wrapperError, 'from the live channel');
+    assert.deepEqual(known.output, [`stderr:${stderr}`]);
+  });
+
+  test('output the live channel already showed is not shown again; output that differs is not appended', async () => {
+    const r = results({ invocation: ssmSays({ stdout: 'hello world\n', stderr: 'other\n' }) });
+    r.p.output.stdout.push(text('hello '));
+    r.p.output.stderr.push(text('else'));
+    await r.machine.finalize(r.p, 'Success', 'Success');
+    assert.deepEqual(r.output, ['stdout:world\n']);
+    const whole = results({ invocation: ssmSays({ stdout: 'abc' }) });
+    whole.p.output.stdout.push(text('abc'));
+    await whole.machine.finalize(whole.p, 'Success', 'Success');
+    assert.deepEqual(whole.output, [], 'nothing left to show');
+  });
+
+  test('with a live channel: the last look comes before the result is final; a complete channel needs no SSM output', async () => {
+    const r = results({ invocation: ssmSays(), live: { completes: true } });
+    await r.machine.finalize(r.p, 'Success', 'Success');
+    assert.deepEqual(r.looks, [false]);
+    assert.equal(r.getInvocations(), 0);
+    assert.equal(r.machine.results([r.p]).invocations[0].outputSource, 'live');
+    const open = results({ invocation: ssmSays(), live: { completes: false } });
+    assert.equal(open.machine.results([open.p]).invocations[0].outputSource, 'live', 'still running: live so far');
+    await open.machine.finalize(open.p, 'Success', 'Success');
+    assert.equal(open.getInvocations(), 1);
+    assert.equal(open.machine.results([open.p]).invocations[0].outputSource, 'ssm');
   });
 });
