@@ -59,6 +59,14 @@ describe('call guard', () => {
     }
   });
 
+  test('no credentials, invalid credentials or no region give up at once', async () => {
+    for (const code of ['NoCredentials', 'CredentialsExpired', 'InvalidCredentials', 'NoRegion']) {
+      const { guard: g, givenUp } = guard();
+      await g.call(() => Promise.reject(new RunnerError(`${code} problem`, code)));
+      assert.equal(givenUp.length, 1, code);
+    }
+  });
+
   test('throttling counts unless the guard tolerates it', async () => {
     const tolerant = guard({ toleratesThrottling: true });
     for (let i = 0; i < 10; i++) assert.equal(await tolerant.guard.call(fail('SlowDown')), undefined);
@@ -292,6 +300,7 @@ describe('live channel reader', () => {
   test('locations: s3://bucket/prefix with a trailing slash added; anything else is not one', () => {
     assert.deepEqual(parseLiveLocation('s3://b/runs/r1'), { bucket: 'b', runPrefix: 'runs/r1/' });
     assert.deepEqual(parseLiveLocation('s3://b/runs/r1/'), { bucket: 'b', runPrefix: 'runs/r1/' });
+    assert.deepEqual(parseLiveLocation('s3://my-bucket/r/'), { bucket: 'my-bucket', runPrefix: 'r/' });
     for (const bad of ['s3://b/', 's3:///runs/', 'https://b/runs/', ' s3://b/runs/', 's3://b'])
       assert.equal(parseLiveLocation(bad), undefined, bad);
     assert.equal(liveOutputLocation({ bucket: 'b', runPrefix: 'runs/r1/' }), 's3://b/runs/r1/');
@@ -537,6 +546,30 @@ describe('run results: the final word on an instance', () => {
     assert.equal(offline.getInvocations(), 0);
     assert.deepEqual(offline.output, []);
     assert.deepEqual(offline.p.notes, [], 'never started, no exit code: nothing was truncated');
+  });
+
+  test('without a live channel a run still open reports SSM as its source', () => {
+    const r = results({ invocation: ssmSays() });
+    assert.equal(r.machine.results([r.p]).invocations[0].outputSource, 'ssm');
+  });
+
+  test("the wrapper's line is removed at the very start of stderr; without its newline stderr stays whole", async () => {
+    const first = results({
+      invocation: ssmSays({
+        status: 'Failed',
+        responseCode: 127,
+        stdout: '',
+        stderr: 'ec2-runner: not found\nlater\n',
+      }),
+    });
+    await first.machine.finalize(first.p, 'Failed', 'Failed');
+    assert.deepEqual(first.output, ['stderr:later\n']);
+    const unterminated = results({
+      invocation: ssmSays({ status: 'Failed', responseCode: 127, stdout: '', stderr: 'x\nec2-runner: not found' }),
+    });
+    await unterminated.machine.finalize(unterminated.p, 'Failed', 'Failed');
+    assert.equal(unterminated.p.wrapperError, 'not found');
+    assert.deepEqual(unterminated.output, ['stderr:x\nec2-runner: not found']);
   });
 
   test('a started instance without an exit code still gets the truncation note', async () => {
