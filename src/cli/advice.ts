@@ -6,10 +6,12 @@ const bucketFlag = 'pass --bucket / set EC2_RUNNER_BUCKET';
 
 export const CLI_ADVICE: AdviceTable = {
   NoCredentials: ({ profile }) =>
-    `run \`aws configure\`, \`aws sso login --profile ${profile ?? 'X'}\`, set AWS_PROFILE, or start the sandbox (\`ec2-runner sandbox\`).`,
+    `run \`aws configure\`, \`aws sso login --profile ${profile ?? 'X'}\`, set AWS_PROFILE, or start the ` +
+    `sandbox (\`ec2-runner sandbox\`).`,
   NoRegion: () => 'pass --region, set AWS_REGION, or add `region` to your profile in ~/.aws/config.',
   BucketPolicyDenied: () =>
-    'pass --kms-key-id (or set EC2_RUNNER_KMS_KEY_ID) with the KMS key ARN the policy requires; your IAM identity needs kms:GenerateDataKey on it.',
+    'pass --kms-key-id (or set EC2_RUNNER_KMS_KEY_ID) with the KMS key ARN the policy requires; your IAM ' +
+    'identity needs kms:GenerateDataKey on it.',
   KmsKeyInvalid: () => "pass --kms-key-id (or set EC2_RUNNER_KMS_KEY_ID) with a key id or ARN in the bucket's region.",
   BucketInOtherRegion: ({ home }) =>
     home
@@ -17,8 +19,10 @@ export const CLI_ADVICE: AdviceTable = {
       : 'use a bucket in the region SSM uses (pass --bucket), or retry.',
   NoSuchBucket: ({ isDefault }) =>
     isDefault === true
-      ? `create it with \`ec2-runner bucket create\` (public access blocked, encrypted, objects expire after 7 days), or ${bucketFlag}.`
-      : `create it${isDefault === false ? '' : ' with `ec2-runner bucket create`'}, or ${bucketFlag} to an existing bucket.`,
+      ? `create it with \`ec2-runner bucket create\` (public access blocked, encrypted, objects expire after 7 ` +
+        `days), or ${bucketFlag}.`
+      : `create it${isDefault === false ? '' : ' with `ec2-runner bucket create`'}, or ${bucketFlag} to an ` +
+        `existing bucket.`,
   BucketNameTaken: () => 'pass --bucket with a name of your own.',
   InvalidInstanceId: () => 'Check `ec2-runner instances`.',
   NoMatchingInstances: () => 'check the tag and --region (see `ec2-runner instances`).',

@@ -178,7 +178,10 @@ function explainParseError(error: Error, argv: string[]): string {
     (word, index) => index > 0 && !word.startsWith('-') && !OPTION_TAKES_VALUE.has(argv[index - 1]),
   );
   if (argv[0] === 'run' && firstPositional >= 0 && at > firstPositional && !closestOption(unknown)) {
-    return `Unknown option '${unknown}' after FILE: script arguments go after --, e.g. ec2-runner run ${argv[firstPositional]} -i ID -- ${unknown}`;
+    return (
+      `Unknown option '${unknown}' after FILE: script arguments go after --, e.g. ec2-runner run ` +
+      `${argv[firstPositional]} -i ID -- ${unknown}`
+    );
   }
   const suggestion = closestOption(unknown);
   if (argv[0] === 'exec' && !suggestion)

@@ -44,10 +44,10 @@ export async function demoCommand(streams: Streams): Promise<number> {
     });
     const instances = await engine.listInstances();
     say(`Sandbox at ${s.cyan(info.endpoint)} (region ${info.region}) with ${instances.length} managed instances:`);
-    for (const i of instances)
-      say(
-        `  ${i.instanceId}  ${(i.name ?? '').padEnd(16)} ${i.pingStatus === 'Online' ? s.green(String(i.pingStatus)) : s.red(String(i.pingStatus))}`,
-      );
+    for (const i of instances) {
+      const ping = i.pingStatus === 'Online' ? s.green(String(i.pingStatus)) : s.red(String(i.pingStatus));
+      say(`  ${i.instanceId}  ${(i.name ?? '').padEnd(16)} ${ping}`);
+    }
     const target = instances.find((i) => i.pingStatus === 'Online');
     if (!target) throw new Error('the sandbox has no Online instance');
     say();
@@ -69,7 +69,8 @@ export async function demoCommand(streams: Streams): Promise<number> {
     say();
     const ok = invocation.status === 'Success';
     say(
-      `${ok ? s.green('✔') : s.red('✘')} ${invocation.status}, exit code ${invocation.exitCode ?? 'none'}, ${seconds} s, output via ${invocation.outputSource === 'live' ? 'the live channel' : 'SSM'}`,
+      `${ok ? s.green('✔') : s.red('✘')} ${invocation.status}, exit code ${invocation.exitCode ?? 'none'}, ` +
+        `${seconds} s, output via ${invocation.outputSource === 'live' ? 'the live channel' : 'SSM'}`,
     );
     if (invocation.reason) say(`  ${invocation.reason}`);
     say(`  result ($EC2_RUNNER_RESULT): ${s.cyan(JSON.stringify(invocation.result))}`);

@@ -26,9 +26,12 @@ export const EXIT = {
 } as const;
 
 /** The table `--help` and the README show. */
-export const EXIT_CODES_HELP = `Exit codes: the remote script's own code when it ran (0 success; 124 timed out, 130 cancelled;
+export const EXIT_CODES_HELP =
+  "Exit codes: the remote script's own code when it ran " +
+  `(0 success; 124 timed out, 130 cancelled;
 with several targets, their common code, 1 when they differ). Otherwise:
-  ${EXIT.artifactsNotSaved}  the script ran and succeeded, but its artifacts were not saved (a failing script keeps its own code)
+  ${EXIT.artifactsNotSaved}  the script ran and succeeded, but its artifacts were not saved ` +
+  `(a failing script keeps its own code)
   ${EXIT.usage}  usage error: the command line or its input is wrong (nothing was sent)
   ${EXIT.config}  configuration: credentials, profile, region, endpoint or bucket (nothing was sent)
   ${EXIT.notRun}  not run: AWS refused (access denied, throttled) or the instance never ran it (offline, not delivered)

@@ -24,7 +24,9 @@ const TARGET_OPTIONS = `  -i, --instance ID     Target instance (repeatable, up 
                         with aws s3 cp when the file is too large to travel in the command, send-command,
                         then each instance's output and exit code; no live output)`;
 
-export const MAIN_HELP = `ec2-runner — run a file or a shell command on EC2 instances through SSM Run Command, with live output.
+export const MAIN_HELP =
+  'ec2-runner — run a file or a shell command on EC2 instances through SSM Run Command, ' +
+  `with live output.
 
 Usage:
   ec2-runner instances [--json] [--online]

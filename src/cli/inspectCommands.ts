@@ -114,13 +114,15 @@ export async function bucketCommand(args: ParsedArgs, engine: Engine, streams: S
     await engine.createBucket();
     const encryption = configuredEncryption(args.values['kms-key-id']) ? 'SSE-KMS' : 'AES256';
     streams.stdout.write(
-      `created ${status.bucket} (public access blocked, ${encryption} encryption, staged objects expire after 7 days)\n`,
+      `created ${status.bucket} (public access blocked, ${encryption} encryption, staged objects expire ` +
+        `after 7 days)\n`,
     );
     return EXIT.ok;
   }
   const where = status.region ? `exists in ${status.region}` : 'exists';
   streams.stdout.write(
-    `${status.bucket}${status.isDefault ? ' (default)' : ''}: ${status.exists ? where : 'does not exist; create it with `ec2-runner bucket create`'}\n`,
+    `${status.bucket}${status.isDefault ? ' (default)' : ''}: ` +
+      `${status.exists ? where : 'does not exist; create it with `ec2-runner bucket create`'}\n`,
   );
   return status.exists ? EXIT.ok : EXIT.config;
 }

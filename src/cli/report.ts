@@ -73,7 +73,8 @@ export async function followInTerminal(
   const onSigint = () => {
     if (interrupted || options.onInterrupt === 'detach') {
       streams.stderr.write(
-        `\nec2-runner: stopped following; command ${handle.commandId} may still be running (ec2-runner status ${handle.commandId})\n`,
+        `\nec2-runner: stopped following; command ${handle.commandId} may still be running (ec2-runner ` +
+          `status ${handle.commandId})\n`,
       );
       handle.detach();
       interrupted = detached = true;

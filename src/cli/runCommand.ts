@@ -103,7 +103,8 @@ export async function runOrExec(
     for (const name of ['no-wait', 'json', 'artifacts'] as const) {
       if (args.values[name] !== undefined)
         throw new UsageError(
-          `--${name} does not apply with --print-aws-cli (nothing runs; the printed script waits and prints the output).`,
+          `--${name} does not apply with --print-aws-cli (nothing runs; the printed script waits and prints ` +
+            `the output).`,
         );
     }
     const file = kind === 'run' && args.positionals[0] !== '-' ? args.positionals[0] : undefined;
@@ -153,9 +154,8 @@ export async function runOrExec(
         ? 'tagged instances'
         : `${handle.instanceIds.length} instances`
       : labelFor(names, handle.instanceIds[0]);
-    streams.stderr.write(
-      `${styles(colorEnabled(streams.stderr as { isTTY?: boolean })).dim(`ec2-runner: command ${handle.commandId} on ${where}`)}\n`,
-    );
+    const dim = styles(colorEnabled(streams.stderr as { isTTY?: boolean })).dim;
+    streams.stderr.write(`${dim(`ec2-runner: command ${handle.commandId} on ${where}`)}\n`);
   }
   const code = await followInTerminal(handle, streams, {
     json: Boolean(args.values.json),

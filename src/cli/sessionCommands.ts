@@ -59,7 +59,8 @@ export async function forwardCommand(args: ParsedArgs, engine: Engine, streams: 
     onNotice: (text) => streams.stderr.write(`ec2-runner: ${text}\n`),
   });
   streams.stderr.write(
-    `Forwarding 127.0.0.1:${forward.localPort} → ${instanceId} port ${remotePort} (session ${forward.sessionId}, ${forward.mode} mode). Ctrl+C stops.\n`,
+    `Forwarding 127.0.0.1:${forward.localPort} → ${instanceId} port ${remotePort} (session ` +
+      `${forward.sessionId}, ${forward.mode} mode). Ctrl+C stops.\n`,
   );
   // The local port on stdout alone, for scripts (LOCAL 0 picks a free one).
   streams.stdout.write(`${forward.localPort}\n`);
@@ -144,7 +145,8 @@ export async function interactiveRunCommand(
     const result = await run.done;
     if (result.exitCode === undefined) {
       streams.stderr.write(
-        `ec2-runner: the session ended before the script reported its exit status${result.reason ? ` (${result.reason})` : ''}.\n`,
+        `ec2-runner: the session ended before the script reported its exit ` +
+          `status${result.reason ? ` (${result.reason})` : ''}.\n`,
       );
       return EXIT.notRun;
     }

@@ -32,7 +32,8 @@ function checkEndpointUrl(value: string, source: string): void {
     url = undefined;
   }
   if (!url || !/^https?:$/.test(url.protocol) || !url.hostname) {
-    const message = `${source} "${value}" is not a valid endpoint URL: give http(s)://HOST[:PORT], e.g. http://127.0.0.1:4566.`;
+    const message =
+      `${source} "${value}" is not a valid endpoint URL: give http(s)://HOST[:PORT], e.g. ` + `http://127.0.0.1:4566.`;
     if (source.startsWith('--')) throw new UsageError(message);
     throw new RunnerError(message, 'InvalidEndpoint');
   }

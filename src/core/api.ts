@@ -40,7 +40,10 @@ export type RunSource =
       /** Display and remote file name, e.g. `train.py` (no directories). */
       fileName: string;
       content: Uint8Array;
-      /** Interpreter command; default by extension (python3 for .py, bash for .sh/.bash), else the `#!` line; other files are refused. */
+      /**
+       * Interpreter command; default by extension (python3 for .py, bash for .sh/.bash), else the `#!` line; other
+       * files are refused.
+       */
       interpreter?: string;
       /** Passed to the script byte for byte. */
       args?: string[];
@@ -68,7 +71,9 @@ export type RunSource =
       args?: string[];
     };
 
-/** How the instance fetches staged files: a short-lived presigned GET (default) or the instance role via `aws s3 cp`. */
+/**
+ * How the instance fetches staged files: a short-lived presigned GET (default) or the instance role via `aws s3 cp`.
+ */
 export type TransferMode = 'presigned' | 'instance-role';
 
 export interface RunRequest {
@@ -99,7 +104,10 @@ export interface RunRequest {
    * interpreter's identity, and run with it. Default true.
    */
   installDependencies?: boolean;
-  /** Where instances keep those environments; default `$HOME/.cache/ec2-runner/venvs` (`/var/tmp/ec2-runner/venvs` without HOME). */
+  /**
+   * Where instances keep those environments; default `$HOME/.cache/ec2-runner/venvs` (`/var/tmp/ec2-runner/venvs`
+   * without HOME).
+   */
   venvRoot?: string;
 }
 
@@ -140,7 +148,9 @@ export interface InvocationResult {
   exitCode: number | null;
   stdout: string;
   stderr: string;
-  /** The structured result the script wrote to $EC2_RUNNER_RESULT (or its last stdout line, when JSON); null when none. */
+  /**
+   * The structured result the script wrote to $EC2_RUNNER_RESULT (or its last stdout line, when JSON); null when none.
+   */
   result: unknown;
   /** Where the output came from: the live channel (complete) or SSM's own (possibly truncated). */
   outputSource: 'live' | 'ssm';
@@ -209,7 +219,10 @@ export class RunnerError extends Error {
   readonly problem: string;
   /** What to do, for any front end; undefined when the problem says it all. */
   readonly advice?: string;
-  /** The facts behind the message (bucket, region, profile, …) and, as `fix`, which advice applies when a code has several. */
+  /**
+   * The facts behind the message (bucket, region, profile, …) and, as `fix`, which advice applies when a code has
+   * several.
+   */
   readonly data: RunnerErrorData;
 
   constructor(

@@ -44,12 +44,15 @@ const COMMAND_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 export function unsafeArtifactPath(path: string, why: string): RunnerError {
   return new RunnerError(
-    `Refusing to save artifact ${JSON.stringify(path)}: ${why}. Nothing was saved; the instance sent a name that cannot be written safely.`,
+    `Refusing to save artifact ${JSON.stringify(path)}: ${why}. Nothing was saved; the instance sent a name ` +
+      `that cannot be written safely.`,
     'UnsafeArtifactPath',
   );
 }
 
-/** The name as the file system will see it: case folded, HFS+ ignorables removed, Windows' trailing dots/spaces dropped. */
+/**
+ * The name as the file system will see it: case folded, HFS+ ignorables removed, Windows' trailing dots/spaces dropped.
+ */
 function comparable(component: string): string {
   return component
     .replace(IGNORABLE, '')

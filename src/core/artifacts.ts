@@ -51,7 +51,8 @@ async function freshFolder(dir: string): Promise<string> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new RunnerError(
-        `Cannot save artifacts to ${dir}: the folder already exists (artifacts go to a fresh folder, never over files). Remove it or choose another folder.`,
+        `Cannot save artifacts to ${dir}: the folder already exists (artifacts go to a fresh folder, never ` +
+          `over files). Remove it or choose another folder.`,
         'ArtifactsFolderExists',
         { cause: error },
       );

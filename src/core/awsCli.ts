@@ -37,7 +37,8 @@ export function awsCliScript(input: AwsCliScriptInput): string {
   const ssm = aws(input.region);
   const lines = [
     '#!/bin/sh',
-    `# ${input.label.replace(/[\r\n]+/g, ' ')}, as EC2 Runner would run it, with the AWS CLI (made by "Copy as AWS CLI Command").`,
+    `# ${input.label.replace(/[\r\n]+/g, ' ')}, as EC2 Runner would run it, with the AWS CLI (made by "Copy ` +
+      `as AWS CLI Command").`,
     "# No live output: each instance's output comes from SSM when it ends (SSM keeps the first 24,000 characters).",
     'set -e',
   ];
@@ -54,7 +55,8 @@ export function awsCliScript(input: AwsCliScriptInput): string {
     `cat >"$ec2r_json" <<'${JSON_DELIMITER}'`,
     JSON.stringify(input.sendCommand, null, 2),
     JSON_DELIMITER,
-    `ec2r_command=$(${ssm} ssm send-command --cli-input-json "file://$ec2r_json" --query Command.CommandId --output text)`,
+    `ec2r_command=$(${ssm} ssm send-command --cli-input-json "file://$ec2r_json" --query Command.CommandId ` +
+      `--output text)`,
     'rm -f "$ec2r_json"',
     'echo "command $ec2r_command" >&2',
   );
@@ -67,7 +69,8 @@ export function awsCliScript(input: AwsCliScriptInput): string {
     'ec2r_wait() {',
     '  ec2r_errors=0',
     '  while :; do',
-    `    if ec2r_state=$(${ssm} ssm get-command-invocation --command-id "$ec2r_command" --instance-id "$1" --query Status --output text 2>&1); then`,
+    `    if ec2r_state=$(${ssm} ssm get-command-invocation --command-id "$ec2r_command" --instance-id "$1" ` +
+      `--query Status --output text 2>&1); then`,
     '      case "$ec2r_state" in Pending|InProgress|Delayed|Cancelling) ;; *) return 0 ;; esac',
     '    else',
     '      ec2r_errors=$((ec2r_errors + 1))',

@@ -1,7 +1,10 @@
 // Where the engine reads the AWS environment the way the AWS CLI does, where the SDK alone differs.
 import { isValidProfileName } from './profiles';
 
-/** AWS_REGION, then AWS_DEFAULT_REGION (the AWS CLI honours both; the SDK reads only the first). Undefined: the profile's region. */
+/**
+ * AWS_REGION, then AWS_DEFAULT_REGION (the AWS CLI honours both; the SDK reads only the first). Undefined: the
+ * profile's region.
+ */
 export function regionFromEnvironment(env: NodeJS.ProcessEnv = process.env): string | undefined {
   return env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || undefined;
 }
@@ -22,14 +25,17 @@ export function credentialChainLogger(
     info: () => undefined,
     error: () => undefined,
     warn: (message: unknown) => {
-      // An explicit profile (--profile, the setting) wins over keys in the environment, as with the AWS CLI: nothing to say.
+      // An explicit profile (--profile, the setting) wins over keys in the environment, as with the AWS CLI: nothing to
+      // say.
       if (profile || !/Multiple credential sources/i.test(String(message))) return;
       if (multipleSourcesReported) return;
       multipleSourcesReported = true;
       const name = process.env.AWS_PROFILE ?? '';
       const shown = isValidProfileName(name) ? ` "${name}"` : '';
       warn(
-        `ec2-runner: warning: both AWS_PROFILE${shown ? ` (${shown.trim()})` : ''} and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are set; using the profile. Unset one of them (for the sandbox: unset AWS_PROFILE).`,
+        `ec2-runner: warning: both AWS_PROFILE${shown ? ` (${shown.trim()})` : ''} and ` +
+          `AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are set; using the profile. Unset one of them (for the ` +
+          `sandbox: unset AWS_PROFILE).`,
       );
     },
   };

@@ -58,7 +58,10 @@ export class BucketRegions {
     return region && region !== (await this.clients.region()) ? this.clients.s3In(region) : this.clients.s3;
   }
 
-  /** Runs one request on the bucket's client; a 301 naming another region switches to it once (runs followed from another process). */
+  /**
+   * Runs one request on the bucket's client; a 301 naming another region switches to it once (runs followed from
+   * another process).
+   */
   async send<T>(bucket: string, call: (s3: S3Client) => Promise<T>): Promise<T> {
     try {
       return await call(await this.client(bucket));
@@ -88,7 +91,8 @@ function explain(error: unknown, bucket: string, home: string, bucketRegion: str
   const where =
     bucketRegion && bucketRegion !== home ? `in region ${bucketRegion}` : 'in another region (S3 did not say which)';
   return new RunnerError(
-    `S3 bucket ${bucket} is ${where}, not in ${home} where SSM runs, and S3 would not serve it there (301 PermanentRedirect)`,
+    `S3 bucket ${bucket} is ${where}, not in ${home} where SSM runs, and S3 would not serve it there (301 ` +
+      `PermanentRedirect)`,
     'BucketInOtherRegion',
     {
       cause: error,

@@ -57,7 +57,10 @@ export class Cancellation {
     await this.send(this.options.singleTarget ? undefined : expired.map((p) => p.instanceId));
   }
 
-  /** CancelCommand (undefined: every instance); a command that has just finished cannot be cancelled, the next check tells. */
+  /**
+   * CancelCommand (undefined: every instance); a command that has just finished cannot be cancelled, the next check
+   * tells.
+   */
   async send(instanceIds: string[] | undefined): Promise<void> {
     try {
       await this.options.backend.cancel(this.options.commandId, instanceIds);

@@ -19,7 +19,10 @@ export const DEFAULT_KEY_PREFIX = 'ec2-runner/';
 /** Execution timeout when the request gives none (SSM's own default for AWS-RunShellScript). */
 export const DEFAULT_TIMEOUT_SECONDS = SSM_DEFAULT_EXECUTION_TIMEOUT_SECONDS;
 
-/** SendCommand TimeoutSeconds (delivery) default: long enough for a busy agent, short enough to notice a dead one. SSM's minimum is 30. */
+/**
+ * SendCommand TimeoutSeconds (delivery) default: long enough for a busy agent, short enough to notice a dead one. SSM's
+ * minimum is 30.
+ */
 export const DEFAULT_DELIVERY_TIMEOUT_SECONDS = 600;
 
 /** Staged files and live output expire after this many days (bucket lifecycle rule). */

@@ -70,7 +70,8 @@ export function pyprojectDependencies(text: string, file: string): string[] {
 }
 
 /**
- * What a project with these files (POSIX paths relative to its root) installs: its requirements.txt; else, with a pyproject.toml,
+ * What a project with these files (POSIX paths relative to its root) installs: its requirements.txt; else, with a
+ * pyproject.toml,
  * its `[project] dependencies` (`readPyproject` gives the text; `file` names it in errors); else nothing.
  */
 export async function projectDependencies(

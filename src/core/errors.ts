@@ -147,7 +147,8 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
   if (BAD_KEYS.has(name)) {
     return make(
       'InvalidCredentials',
-      `AWS rejected the credentials${onAction}: ${(message || name).replace(/\.+$/, '')}. Check the access key, profile and region.`,
+      `AWS rejected the credentials${onAction}: ${(message || name).replace(/\.+$/, '')}. Check the access ` +
+        `key, profile and region.`,
     );
   }
   if (/Region is missing/i.test(message) || name === 'RegionMissing') {
@@ -166,15 +167,18 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
     const bucket = context.bucket ? `S3 bucket ${context.bucket}` : 'The staging bucket';
     return make(
       'BucketPolicyDenied',
-      `${bucket}'s bucket policy denies the upload (s3:PutObject, explicit deny), as a policy requiring SSE-KMS does${kmsHint}`,
-      'configure the KMS key ARN the policy requires (EC2_RUNNER_KMS_KEY_ID); your IAM identity needs kms:GenerateDataKey on it.',
+      `${bucket}'s bucket policy denies the upload (s3:PutObject, explicit deny), as a policy requiring ` +
+        `SSE-KMS does${kmsHint}`,
+      'configure the KMS key ARN the policy requires (EC2_RUNNER_KMS_KEY_ID); your IAM identity needs ' +
+        'kms:GenerateDataKey on it.',
     );
   }
   const kmsAction = /\b(kms:[A-Za-z]+)/.exec(message)?.[1];
   if (ACCESS_DENIED.has(name) && kmsAction) {
     return make(
       'AccessDenied',
-      `Access denied for ${kmsAction}${action ? ` (needed by ${action})` : ''}${kmsHint}: grant your IAM identity ${kmsAction} on the bucket's KMS key and retry.`,
+      `Access denied for ${kmsAction}${action ? ` (needed by ${action})` : ''}${kmsHint}: grant your IAM ` +
+        `identity ${kmsAction} on the bucket's KMS key and retry.`,
     );
   }
   if (name.startsWith('KMS.')) {
@@ -186,9 +190,13 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
   }
   if (ACCESS_DENIED.has(name) || (e.$metadata?.httpStatusCode === 403 && !name.startsWith('Invalid'))) {
     const onBucket = Boolean(context.bucket && action?.startsWith('s3:'));
+    const ownerHint = onBucket
+      ? " (and check that the bucket belongs to your account: S3 refuses another account's bucket the same way)"
+      : '';
     return make(
       'AccessDenied',
-      `Access denied${action ? ` for ${action}` : ''}${onBucket ? ` on bucket ${context.bucket}` : ''}: grant your IAM identity ${action ?? 'the required permission'}${onBucket ? " (and check that the bucket belongs to your account: S3 refuses another account's bucket the same way)" : ''} and retry.`,
+      `Access denied${action ? ` for ${action}` : ''}${onBucket ? ` on bucket ${context.bucket}` : ''}: ` +
+        `grant your IAM identity ${action ?? 'the required permission'}${ownerHint} and retry.`,
     );
   }
   if (e.$metadata?.httpStatusCode === 301 || name === 'PermanentRedirect') {
@@ -196,7 +204,8 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
     const bucket = context.bucket ? `S3 bucket ${context.bucket}` : 'The S3 bucket';
     return make(
       'BucketInOtherRegion',
-      `${bucket} is ${region ? `in region ${region}` : 'in another region'} and S3 refused ${action ?? 'the request'} signed for another region (301 PermanentRedirect)`,
+      `${bucket} is ${region ? `in region ${region}` : 'in another region'} and S3 refused ` +
+        `${action ?? 'the request'} signed for another region (301 PermanentRedirect)`,
       'use a bucket in the region SSM uses, or retry.',
       { bucketRegion: region },
     );
@@ -212,7 +221,8 @@ export function toRunnerError(error: unknown, context: ErrorContext = {}): Runne
   if (name === 'InvalidInstanceId') {
     return make(
       'InvalidInstanceId',
-      `SSM cannot run commands on the target instance: it is unknown in this account/region, not SSM-managed, stopped, or its agent is offline (${message || name}).`,
+      `SSM cannot run commands on the target instance: it is unknown in this account/region, not ` +
+        `SSM-managed, stopped, or its agent is offline (${message || name}).`,
       'Check which instances SSM manages there.',
     );
   }

@@ -23,7 +23,8 @@ export function selectionFileName(language: string): string {
   const extension = languageExtension(language);
   if (!extension) {
     throw new RunnerError(
-      `Cannot run a selection of language "${language}": supported are ${Object.keys(EXTENSION_BY_LANGUAGE).join(', ')}`,
+      `Cannot run a selection of language "${language}": supported are ` +
+        `${Object.keys(EXTENSION_BY_LANGUAGE).join(', ')}`,
       'UnsupportedLanguage',
       { advice: 'for anything else run a file with an interpreter.', data: { language } },
     );

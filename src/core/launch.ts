@@ -86,7 +86,8 @@ export async function checkTargetsReachable(
     }
     if (!found.some((i) => i.pingStatus === 'Online')) {
       throw new RunnerError(
-        `Every instance with tag ${describeTags(target.tags)} is offline to SSM: start the instances or their SSM agents, then retry.`,
+        `Every instance with tag ${describeTags(target.tags)} is offline to SSM: start the instances or ` +
+          `their SSM agents, then retry.`,
         'InstanceOffline',
       );
     }
@@ -102,14 +103,16 @@ export async function checkTargetsReachable(
     if (info.pingStatus !== 'Online') {
       const since = info.lastPingDateTime ? `, last ping ${info.lastPingDateTime.toISOString()}` : '';
       throw new RunnerError(
-        `Instance ${id} is offline to SSM (PingStatus ${info.pingStatus}${since}): start the instance or its SSM agent, then retry.`,
+        `Instance ${id} is offline to SSM (PingStatus ${info.pingStatus}${since}): start the instance or its ` +
+          `SSM agent, then retry.`,
         'InstanceOffline',
       );
     }
     // AWS-RunShellScript runs only on Linux and macOS; SSM would answer UnsupportedPlatformType.
     if (info.platformType === 'Windows') {
       throw new RunnerError(
-        `Instance ${id} runs Windows: EC2 Runner sends AWS-RunShellScript, which runs on Linux and macOS instances only; pick a Linux instance.`,
+        `Instance ${id} runs Windows: EC2 Runner sends AWS-RunShellScript, which runs on Linux and macOS ` +
+          `instances only; pick a Linux instance.`,
         'UnsupportedPlatform',
       );
     }
@@ -250,13 +253,19 @@ export function expiryWarning(
   if (credentials.expiresAtMs >= nowMs + timeoutSeconds * 1000) return undefined;
   const left = Math.max(0, Math.round((credentials.expiresAtMs - nowMs) / 60_000));
   return (
-    `your AWS credentials are fixed session credentials (a session token, e.g. AWS_SESSION_TOKEN) that expire at ${new Date(credentials.expiresAtMs).toISOString()} ` +
-    `(in about ${left} min), before this run's ${timeoutSeconds} s timeout, and cannot be renewed: live output stops then and the output is kept on the instance; ` +
-    "the run's status, asked again once you have fresh credentials, fetches it; or use a profile that renews them (SSO, role_arn + source_profile)."
+    `your AWS credentials are fixed session credentials (a session token, e.g. AWS_SESSION_TOKEN) that ` +
+    `expire at ${new Date(credentials.expiresAtMs).toISOString()} ` +
+    `(in about ${left} min), before this run's ${timeoutSeconds} s timeout, and cannot be renewed: live ` +
+    `output stops then and the output is kept on the instance; ` +
+    "the run's status, asked again once you have fresh credentials, fetches it; or use a profile that renews " +
+    'them (SSO, role_arn + source_profile).'
   );
 }
 
-/** The SendCommand request for a run's command text (the SDK's input; the AWS CLI's --cli-input-json takes the same members). */
+/**
+ * The SendCommand request for a run's command text (the SDK's input; the AWS CLI's --cli-input-json takes the same
+ * members).
+ */
 export function sendCommandInput(request: NormalizedRequest, commands: string[]): SendCommandCommandInput {
   return {
     DocumentName: RUN_DOCUMENT,

@@ -150,7 +150,10 @@ export class LiveChannelReader {
     return discovered;
   }
 
-  /** Fetches and processes every listed (or, when probed, existing) object of one instance next in sequence; returns how many. */
+  /**
+   * Fetches and processes every listed (or, when probed, existing) object of one instance next in sequence; returns how
+   * many.
+   */
   async drain(instanceId: string): Promise<number> {
     const cursor = this.cursor(instanceId);
     const processed =
@@ -160,7 +163,10 @@ export class LiveChannelReader {
     return processed;
   }
 
-  /** GETs the next keys until one is missing (only the next one while output is continuous: the one after cannot be there yet). */
+  /**
+   * GETs the next keys until one is missing (only the next one while output is continuous: the one after cannot be
+   * there yet).
+   */
   private async probe(instanceId: string, cursor: InstanceCursor): Promise<number> {
     const continuous = cursor.notBeforeMs !== undefined;
     let processed = 0;
@@ -213,7 +219,10 @@ export class LiveChannelReader {
     return processed;
   }
 
-  /** Lists one instance's new objects and processes them (the last look before its result is final: a listing also finds a gap). */
+  /**
+   * Lists one instance's new objects and processes them (the last look before its result is final: a listing also finds
+   * a gap).
+   */
   async poll(instanceId: string): Promise<number> {
     this.take(
       await this.backend.listKeys(

@@ -184,7 +184,9 @@ export class LiveFollower {
       this.renewalProblem = undefined;
     } catch (error) {
       this.nextRenewalTryAt = clock.now() + RENEWAL_RETRY_MS;
-      const problem = `the live-output upload could not be renewed (${toRunnerError(error).message}); output is kept on the instance and asking for the status of command ${commandId} later fetches it`;
+      const problem =
+        `the live-output upload could not be renewed (${toRunnerError(error).message}); output is kept on the ` +
+        `instance and asking for the status of command ${commandId} later fetches it`;
       if (problem !== this.renewalProblem) for (const id of open) instances.get(id)?.notes.push(problem);
       this.renewalProblem = problem;
     }
@@ -201,7 +203,8 @@ export class LiveFollower {
     if (p.recoverySentAtMs !== undefined) {
       if (clock.now() - p.recoverySentAtMs >= RECOVERY_WAIT_SECONDS * 1000) {
         p.notes.push(
-          `the output kept on instance ${p.instanceId} did not arrive within ${RECOVERY_WAIT_SECONDS} s of renewing its upload`,
+          `the output kept on instance ${p.instanceId} did not arrive within ${RECOVERY_WAIT_SECONDS} s of ` +
+            `renewing its upload`,
         );
         return false;
       }
@@ -214,7 +217,8 @@ export class LiveFollower {
       await this.drainInstance(p, () => this.reader.poll(p.instanceId));
       if (!p.liveEnded)
         p.notes.push(
-          `the output kept on instance ${p.instanceId} could not be uploaded (renewal command ${renewalCommand}: ${done.status})`,
+          `the output kept on instance ${p.instanceId} could not be uploaded (renewal command ` +
+            `${renewalCommand}: ${done.status})`,
         );
       return false;
     }

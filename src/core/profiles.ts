@@ -4,7 +4,10 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-/** `[profile x]` in config, `[x]` in credentials; `[default]` in both; `[sso-session x]` and `[services x]` are not profiles. */
+/**
+ * `[profile x]` in config, `[x]` in credentials; `[default]` in both; `[sso-session x]` and `[services x]` are not
+ * profiles.
+ */
 export function profileNamesIn(text: string, isConfigFile: boolean): string[] {
   const names: string[] = [];
   for (const match of text.matchAll(/^\s*\[([^\]]+)\]\s*$/gm)) {
@@ -54,5 +57,11 @@ export function isValidProfileName(name: string): boolean {
 export function missingProfileMessage(profile: string, env: NodeJS.ProcessEnv = process.env): string {
   const files = sharedConfigFiles(env).map((f) => f.file);
   const known = listProfiles(env);
-  return `The AWS profile "${profile}" does not exist (read ${files.join(' and ')}; ${known.length ? `profiles there: ${known.slice(0, 8).join(', ')}${known.length > 8 ? ', …' : ''}` : 'no profiles there'}): check the name, or create it with \`aws configure --profile ${isValidProfileName(profile) ? profile : 'NAME'}\`.`;
+  const shown = `${known.slice(0, 8).join(', ')}${known.length > 8 ? ', …' : ''}`;
+  return (
+    `The AWS profile "${profile}" does not exist (read ${files.join(' and ')}; ` +
+    `${known.length ? `profiles there: ${shown}` : 'no profiles there'}): ` +
+    `check the name, or create it with \`aws configure --profile ` +
+    `${isValidProfileName(profile) ? profile : 'NAME'}\`.`
+  );
 }

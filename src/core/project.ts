@@ -61,7 +61,8 @@ function isIgnored(matchers: Matcher[], path: string, isDir: boolean): boolean {
 function tooBig(root: string, what: string, offenders: string[]): never {
   throw new RunnerError(
     `The project ${root} is too large to stage: ${what}. Biggest: ${offenders.join(', ')}. ` +
-      'Add what the run does not need to .gitignore (data, build output, virtual environments), or run from a smaller folder.',
+      'Add what the run does not need to .gitignore (data, build output, virtual environments), or run from ' +
+      'a smaller folder.',
     'ProjectTooLarge',
   );
 }
@@ -137,7 +138,8 @@ export function normalizeEntry(entry: string): string {
     normalized.includes('\0')
   ) {
     throw new RunnerError(
-      `The entry file ${JSON.stringify(entry)} is not a relative path inside the project: give it relative to the project folder, e.g. main.py.`,
+      `The entry file ${JSON.stringify(entry)} is not a relative path inside the project: give it relative ` +
+        `to the project folder, e.g. main.py.`,
       'InvalidEntry',
     );
   }
@@ -149,7 +151,8 @@ export async function packProject(root: string, entry: string): Promise<PackedPr
   const files = await listProjectFiles(root);
   if (!files.some((f) => f.path === entry)) {
     throw new RunnerError(
-      `The entry file ${entry} is not in the project ${root} (or .gitignore excludes it): give a file inside the folder, relative to it.`,
+      `The entry file ${entry} is not in the project ${root} (or .gitignore excludes it): give a file inside ` +
+        `the folder, relative to it.`,
       'InvalidEntry',
     );
   }

@@ -35,7 +35,10 @@ const RENEWAL_EXECUTION_TIMEOUT_SECONDS = 120;
 export interface RenewalPlan {
   clients: AwsClients;
   bucket: string;
-  /** S3 in the bucket's region (found when first needed): renewed policies and URLs are signed for it, like the first ones. */
+  /**
+   * S3 in the bucket's region (found when first needed): renewed policies and URLs are signed for it, like the first
+   * ones.
+   */
   s3: () => Promise<S3Client>;
   /** The run's SSE-KMS fields, pinned in every renewed policy too. */
   encryption?: UploadEncryption;

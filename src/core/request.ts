@@ -21,7 +21,9 @@ export interface NormalizedRequest extends RunRequest {
   deliveryTimeoutSeconds: number;
 }
 
-/** Interpreter by extension (python3 for .py, bash for .sh), else the file's `#!` line; a file neither names is refused. */
+/**
+ * Interpreter by extension (python3 for .py, bash for .sh), else the file's `#!` line; a file neither names is refused.
+ */
 export function defaultInterpreter(fileName: string, head?: Uint8Array | string): string {
   const interpreter = interpreterFor(fileName, head);
   if (!interpreter) throw unrunnableFileError(fileName);
@@ -108,7 +110,8 @@ export function normalizeRequest(request: RunRequest): NormalizedRequest {
   }
   if (request.workingDirectory !== undefined && !request.workingDirectory.startsWith('/')) {
     invalid(
-      `The working directory "${request.workingDirectory}" must be an absolute path on the instance (e.g. /home/ec2-user).`,
+      `The working directory "${request.workingDirectory}" must be an absolute path on the instance (e.g. ` +
+        `/home/ec2-user).`,
     );
   }
   return {

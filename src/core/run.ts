@@ -52,9 +52,15 @@ export interface FollowOptions {
    * run this process started never keeps going unseen. Off for attach: that run belongs to someone else.
    */
   cancelIfUnfollowable?: boolean;
-  /** Renews the instances' live-output upload policy before it expires, and fetches output kept on an instance after its run (renewal.ts). */
+  /**
+   * Renews the instances' live-output upload policy before it expires, and fetches output kept on an instance after its
+   * run (renewal.ts).
+   */
   renewal?: UploadRenewal;
-  /** Said once before the run (e.g. credentials that expire before its timeout); the CLI prints them, the extension shows them. */
+  /**
+   * Said once before the run (e.g. credentials that expire before its timeout); the CLI prints them, the extension
+   * shows them.
+   */
   warnings?: string[];
   clock?: Clock;
 }

@@ -208,7 +208,8 @@ export class SsmChecker {
       if (info?.pingStatus === 'Online') continue;
       const since = info?.lastPingDateTime ? ` since ${info.lastPingDateTime.toISOString()}` : '';
       p.offline = info
-        ? `instance ${p.instanceId} is not connected to SSM (PingStatus ${info.pingStatus}${since}); the command was cancelled`
+        ? `instance ${p.instanceId} is not connected to SSM (PingStatus ${info.pingStatus}${since}); the ` +
+          `command was cancelled`
         : `instance ${p.instanceId} is not an SSM managed instance any more; the command was cancelled`;
       offline.push(p);
     }

@@ -7,7 +7,8 @@ const INSTANCES_VIEW = 'Check the EC2 Runner Instances view.';
 
 export const EXTENSION_ADVICE: AdviceTable = {
   NoCredentials: ({ profile }) =>
-    `run \`aws configure\` or \`aws sso login${profile ? ` --profile ${profile}` : ''}\`, pick a profile (${PICK_PROFILE}), or use Try It Without AWS.`,
+    `run \`aws configure\` or \`aws sso login${profile ? ` --profile ${profile}` : ''}\`, pick a profile ` +
+    `(${PICK_PROFILE}), or use Try It Without AWS.`,
   NoRegion: () =>
     `pick one (${PICK_PROFILE}), set ec2Runner.region, or add \`region\` to your profile in ~/.aws/config.`,
   BucketPolicyDenied: () =>
@@ -19,7 +20,8 @@ export const EXTENSION_ADVICE: AdviceTable = {
       : 'use a bucket in the region SSM uses (ec2Runner.bucket), or retry.',
   NoSuchBucket: ({ isDefault }) =>
     isDefault === true
-      ? 'create it with Create Staging Bucket (public access blocked, encrypted, objects expire after 7 days), or set ec2Runner.bucket to an existing bucket.'
+      ? 'create it with Create Staging Bucket (public access blocked, encrypted, objects expire after 7 days), ' +
+        'or set ec2Runner.bucket to an existing bucket.'
       : 'create it (Create Staging Bucket), or set ec2Runner.bucket to an existing bucket.',
   BucketNameTaken: () => 'set ec2Runner.bucket to a name of your own.',
   InvalidInstanceId: () => INSTANCES_VIEW,
@@ -27,11 +29,13 @@ export const EXTENSION_ADVICE: AdviceTable = {
   UnknownInstance: () => `check the id and the region (${PICK_PROFILE}), and ${AGENT_CHECK}.`,
   AwsCliUnsupported: () => 'run it with Run File with Its Project Folder on EC2.',
   DebugpyNotFound: () =>
-    'install it locally (pip install debugpy, or apt install python3-debugpy), install the Python Debugger extension, or name a folder with ec2Runner.debugpyPath.',
+    'install it locally (pip install debugpy, or apt install python3-debugpy), install the Python Debugger ' +
+    'extension, or name a folder with ec2Runner.debugpyPath.',
   TargetNotConnected: () => INSTANCES_VIEW,
   UnknownCommand: () => `check the command id, and the profile and region (${PICK_PROFILE}).`,
   EndpointUnreachable: ({ endpointUrl }) =>
-    `check the network and the settings ec2Runner.region and ec2Runner.endpointUrl${endpointUrl ? ' (is the sandbox running?)' : ''}.`,
+    `check the network and the settings ec2Runner.region and ` +
+    `ec2Runner.endpointUrl${endpointUrl ? ' (is the sandbox running?)' : ''}.`,
   UnsupportedLanguage: () => 'for anything else run a file with a #! line.',
   UnsupportedFileType: () => 'Add one (e.g. #!/usr/bin/env python3).',
   InvalidPyproject: ({ fileFix }) =>

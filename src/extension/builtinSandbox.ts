@@ -47,7 +47,8 @@ export class BuiltInSandbox implements vscode.Disposable {
       await vscode.commands.executeCommand('setContext', SANDBOX_CONTEXT_KEY, true);
       const online = info.instances.filter((i) => i.pingStatus === 'Online').length;
       void vscode.window.showInformationMessage(
-        `The EC2 Runner sandbox is running: ${online} Online "instances" that run commands on this machine, as you. Your AWS settings are untouched; "Stop Sandbox" returns to them.`,
+        `The EC2 Runner sandbox is running: ${online} Online "instances" that run commands on this machine, ` +
+          `as you. Your AWS settings are untouched; "Stop Sandbox" returns to them.`,
       );
     });
   }

@@ -5,7 +5,10 @@ import { ENGINE_SETTING_KEYS, SETTING_KEYS, trustedValue, type ExtensionSettings
 
 export const SECTION = 'ec2Runner';
 
-/** The settings in effect; in Restricted Mode the workspace's values of restricted settings are ignored (as VS Code does). */
+/**
+ * The settings in effect; in Restricted Mode the workspace's values of restricted settings are ignored (as VS Code
+ * does).
+ */
 export function readSettings(
   scope?: vscode.ConfigurationScope,
   trusted = vscode.workspace.isTrusted,

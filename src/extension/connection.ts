@@ -34,7 +34,10 @@ export class Connection {
 
   constructor(private readonly state: StateStore) {}
 
-  /** The workspace's profile/region choice, if one was made (a stored value that is not a valid profile name is ignored). */
+  /**
+   * The workspace's profile/region choice, if one was made (a stored value that is not a valid profile name is
+   * ignored).
+   */
   get choice(): ProfileRegionChoice | undefined {
     const stored = this.state.get<ProfileRegionChoice>(CHOICE_KEY);
     if (!stored || typeof stored.profile !== 'string' || typeof stored.region !== 'string') return undefined;
@@ -74,7 +77,9 @@ export class Connection {
     return choice ? { ...settings, profile: choice.profile, region: choice.region } : settings;
   }
 
-  /** What the engine gets: the effective settings, plus the sandbox's own keys while it runs (never the user's profile). */
+  /**
+   * What the engine gets: the effective settings, plus the sandbox's own keys while it runs (never the user's profile).
+   */
   engineSettings(settings: ExtensionSettings): EngineSettings {
     const effective = engineSettingsOf(this.apply(settings));
     return this.sandboxConnection

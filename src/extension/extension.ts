@@ -44,7 +44,10 @@ function underTest(context: vscode.ExtensionContext): boolean {
 
 export function activate(context: vscode.ExtensionContext): Ec2RunnerTestApi | undefined {
   const connection = new Connection(context.workspaceState);
-  /** The settings in effect: user/workspace settings (trust honoured), then the workspace's profile choice or the sandbox. */
+  /**
+   * The settings in effect: user/workspace settings (trust honoured), then the workspace's profile choice or the
+   * sandbox.
+   */
   const settings = () => connection.apply(readSettings());
   const profile = () => effectiveProfile(settings());
   const summary = () => {

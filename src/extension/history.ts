@@ -122,7 +122,10 @@ export function interruptedChange(reason = 'the window closed before the command
   return { state: 'finished', status: 'Unknown', reason, endedAt: Date.now() };
 }
 
-/** Runs of a previous window that cannot be followed again: still starting, or interactive (their session ended with the window). */
+/**
+ * Runs of a previous window that cannot be followed again: still starting, or interactive (their session ended with the
+ * window).
+ */
 export function interruptedRuns(
   history: RunHistory,
   owned: (id: string) => boolean,

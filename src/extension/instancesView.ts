@@ -136,7 +136,9 @@ export class InstancesView implements vscode.TreeDataProvider<InstancesNode>, vs
     item.iconPath = new vscode.ThemeIcon(icon.id, new vscode.ThemeColor(icon.color));
     item.contextValue = `instance.${isOnline(instance) ? 'online' : 'offline'}${isDefault ? '.default' : ''}`;
     item.accessibilityInformation = {
-      label: `${instanceLabel(instance)}, ${instance.instanceId}, ${instance.pingStatus}${isDefault ? ', default target' : ''}`,
+      label:
+        `${instanceLabel(instance)}, ${instance.instanceId}, ` +
+        `${instance.pingStatus}${isDefault ? ', default target' : ''}`,
     };
     return item;
   }
@@ -157,11 +159,13 @@ export class InstancesView implements vscode.TreeDataProvider<InstancesNode>, vs
       if (bucket.kind === 'missing') {
         this.failure = `The staging bucket ${bucket.bucket} does not exist.`;
         await this.setState('noBucket');
-        this.view.message = `${this.failure} Create it, or set ec2Runner.bucket / EC2_RUNNER_BUCKET to an existing bucket.`;
+        this.view.message =
+          `${this.failure} Create it, or set ec2Runner.bucket / EC2_RUNNER_BUCKET ` + 'to an existing bucket.';
         return;
       }
       if (bucket.kind === 'unknown') {
-        // Listing works but the bucket check did not (e.g. no s3:ListBucket): show the instances and say why runs may fail.
+        // Listing works but the bucket check did not (e.g. no s3:ListBucket): show the instances and say why runs may
+        // fail.
         this.warning = new MessageNode(
           `Staging bucket not checked: ${bucket.message}`,
           new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground')),

@@ -15,7 +15,9 @@ export class Notifications implements RunNotifier {
     const ok = record.status === 'Success' && record.exitCode === 0;
     const duration = record.endedAt ? ` in ${formatDuration(record.endedAt - record.startedAt)}` : '';
     const exit = record.exitCode === null || record.exitCode === undefined ? '' : `, exit code ${record.exitCode}`;
-    const text = `EC2 Runner: ${record.label} ${ok ? 'finished' : `ended ${record.status ?? 'Unknown'}`}${exit}${duration}${record.reason ? ` (${record.reason})` : ''}.`;
+    const ending = ok ? 'finished' : `ended ${record.status ?? 'Unknown'}`;
+    const reason = record.reason ? ` (${record.reason})` : '';
+    const text = `EC2 Runner: ${record.label} ${ending}${exit}${duration}${reason}.`;
     const show = ok ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
     void Promise.resolve(show(text, 'Show Output', 'Rerun')).then((picked) => {
       if (picked === 'Show Output') void vscode.commands.executeCommand('ec2Runner.showRunOutput', record);

@@ -83,7 +83,8 @@ export class PortForwards {
     });
     void this.ui
       .inform(
-        `Forwarding ${describe(forward)}${handle.mode === 'basic' ? ' (one connection at a time: old SSM agent)' : ''}.`,
+        `Forwarding ` +
+          `${describe(forward)}${handle.mode === 'basic' ? ' (one connection at a time: old SSM agent)' : ''}.`,
         OPEN_IN_BROWSER,
         STOP_FORWARDING,
       )

@@ -28,8 +28,10 @@ export function portForwardsUi(): ForwardUi & vscode.Disposable {
         item.hide();
         return;
       }
-      item.text = `$(plug) ${forwards.length === 1 ? `localhost:${forwards[0].localPort}` : `${forwards.length} ports`}`;
-      item.tooltip = `Forwarded through Session Manager (click to stop one):\n${forwards.map((f) => `${f.url} → ${f.target.name ?? f.target.instanceId} port ${f.remotePort}`).join('\n')}`;
+      const what = forwards.length === 1 ? `localhost:${forwards[0].localPort}` : `${forwards.length} ports`;
+      item.text = `$(plug) ${what}`;
+      const rows = forwards.map((f) => `${f.url} → ${f.target.name ?? f.target.instanceId} port ${f.remotePort}`);
+      item.tooltip = `Forwarded through Session Manager (click to stop one):\n${rows.join('\n')}`;
       item.show();
     },
     dispose: () => item.dispose(),

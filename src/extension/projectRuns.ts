@@ -59,7 +59,8 @@ export async function runProjectFile(runner: Runner, resource?: vscode.Uri): Pro
   const root = await projectRootFor(file);
   if (!root) {
     void vscode.window.showErrorMessage(
-      `${path.basename(file.fsPath)} is not in a workspace folder: open its folder, or add a pyproject.toml or requirements.txt next to it.`,
+      `${path.basename(file.fsPath)} is not in a workspace folder: open its folder, or add a pyproject.toml ` +
+        `or requirements.txt next to it.`,
     );
     return undefined;
   }

@@ -119,7 +119,8 @@ export const copyAsAwsCli =
     if (script === undefined) return undefined;
     await vscode.env.clipboard.writeText(script);
     void vscode.window.showInformationMessage(
-      `Copied the AWS CLI commands that run ${chosen.label} (a sh script: no live output; a staged file is fetched with the instance role).`,
+      `Copied the AWS CLI commands that run ${chosen.label} (a sh script: no live output; a staged file is ` +
+        `fetched with the instance role).`,
     );
     return script;
   };

@@ -69,7 +69,9 @@ export class Runner {
     });
   }
 
-  /** Runs a recorded run again: the file's current content (same arguments) or the same command, on the same targets. */
+  /**
+   * Runs a recorded run again: the file's current content (same arguments) or the same command, on the same targets.
+   */
   async rerun(record: RunRecord): Promise<RunRecord | undefined> {
     return this.guard(async () => {
       const settings = this.deps.settings();
@@ -103,7 +105,8 @@ export class Runner {
       if (!targets) return undefined;
       if (targets.length !== 1)
         throw new UserError(
-          `An interactive run takes one instance (its terminal is one pty): run it on ${targets[0].name ?? targets[0].instanceId} alone, or use Run Active File on EC2 for several.`,
+          `An interactive run takes one instance (its terminal is one pty): run it on ` +
+            `${targets[0].name ?? targets[0].instanceId} alone, or use Run Active File on EC2 for several.`,
         );
       const args = settings.promptForArguments ? await this.prompts.askArguments(file) : [];
       if (!args) return undefined;
@@ -134,7 +137,8 @@ export class Runner {
         const rows = onlinePickItems(instances, this.deps.defaultTarget.get());
         if (rows.length === 0) {
           throw new UserError(
-            `No Online SSM-managed instance (${this.deps.connectionSummary()}): start one with the SSM agent and an instance profile, or check the profile and region.`,
+            `No Online SSM-managed instance (${this.deps.connectionSummary()}): start one with the SSM agent ` +
+              `and an instance profile, or check the profile and region.`,
           );
         }
         return rows;
@@ -210,7 +214,10 @@ export class Runner {
     return run.done;
   }
 
-  /** "Copy as AWS CLI Command": the `aws` commands that run `record` again (the file's current content, today's settings). */
+  /**
+   * "Copy as AWS CLI Command": the `aws` commands that run `record` again (the file's current content, today's
+   * settings).
+   */
   async awsCliCommands(record: RunRecord): Promise<string | undefined> {
     return this.guard(async () => {
       const settings = this.deps.settings();

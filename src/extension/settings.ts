@@ -85,7 +85,9 @@ export interface InspectedSetting<T> {
   workspaceFolderValue?: T;
 }
 
-/** The value in effect: in an untrusted workspace a restricted setting comes from the user settings or the default only. */
+/**
+ * The value in effect: in an untrusted workspace a restricted setting comes from the user settings or the default only.
+ */
 export function trustedValue<T>(
   key: keyof ExtensionSettings,
   inspected: InspectedSetting<T> | undefined,

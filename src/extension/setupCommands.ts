@@ -60,7 +60,8 @@ export const ssoLogin =
     const login = ssoLoginTerminal(profile);
     if (!login) {
       void vscode.window.showErrorMessage(
-        `"${profile}" is not an AWS profile name (letters, digits and _ . @ + : / - only): fix ec2Runner.profile or AWS_PROFILE.`,
+        `"${profile}" is not an AWS profile name (letters, digits and _ . @ + : / - only): fix ` +
+          `ec2Runner.profile or AWS_PROFILE.`,
       );
       return undefined;
     }
@@ -81,7 +82,8 @@ export const createBucket =
         const confirmed =
           options?.confirmed === true ||
           (await vscode.window.showWarningMessage(
-            `Create the S3 bucket ${status.bucket}? Public access is blocked, objects are encrypted, and staged files and output expire after 7 days.`,
+            `Create the S3 bucket ${status.bucket}? Public access is blocked, objects are encrypted, and ` +
+              `staged files and output expire after 7 days.`,
             { modal: true },
             create,
           )) === create;

@@ -37,7 +37,10 @@ export function statusView(
         : `$(sync~spin) ${newest.label} → ${shortTarget(newest.targets)}`;
     return {
       text,
-      tooltip: `Running ${newest.label} on ${describeTargets(newest.targets)}${running.length > 1 ? ` and ${running.length - 1} more` : ''}. Click to show the output; the stop button cancels.`,
+      tooltip:
+        `Running ${newest.label} on ` +
+        `${describeTargets(newest.targets)}${running.length > 1 ? ` and ${running.length - 1} more` : ''}. ` +
+        `Click to show the output; the stop button cancels.`,
       command: 'ec2Runner.showOutput',
       showCancel: true,
     };

@@ -36,7 +36,9 @@ export interface TerminalRunOptions {
   instanceLabel?: (instanceId: string) => string;
 }
 
-/** "\n" (not already after "\r") becomes "\r\n": a terminal needs both, and "\r" alone (progress bars) stays as it is. */
+/**
+ * "\n" (not already after "\r") becomes "\r\n": a terminal needs both, and "\r" alone (progress bars) stays as it is.
+ */
 export function terminalNewlines(text: string): string {
   return text.replace(/\r?\n/g, '\r\n');
 }
@@ -96,7 +98,8 @@ export class TerminalRun {
     } else if (!this.hinted) {
       this.hinted = true;
       this.notice(
-        '(Typed input does not reach a Run Command run: use "Run Active File Interactively on EC2" for a script that reads stdin. Ctrl+C cancels.)\n',
+        '(Typed input does not reach a Run Command run: use "Run Active File Interactively on EC2" for a ' +
+          'script that reads stdin. Ctrl+C cancels.)\n',
       );
     }
   }

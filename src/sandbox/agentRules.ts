@@ -9,7 +9,9 @@ import { OUTPUT_TRUNCATED_SUFFIX, RUN_SHELL_SCRIPT_OUTPUT_FOLDER } from './limit
 /** A modelled reboot (exit code 194): the agent is away this long, then runs the command again. */
 export const REBOOT_DURATION_MS = 1_000;
 
-/** `<prefix>/<CommandId>/<InstanceId>/awsrunShellScript/0.awsrunShellScript/<stream>` (no leading slash when no prefix). */
+/**
+ * `<prefix>/<CommandId>/<InstanceId>/awsrunShellScript/0.awsrunShellScript/<stream>` (no leading slash when no prefix).
+ */
 export function outputKey(invocation: Invocation, stream: 'stdout' | 'stderr'): string {
   const prefix = invocation.command.request.outputS3KeyPrefix.replace(/\/+$/, '');
   const parts = [
@@ -38,8 +40,14 @@ export function agentTruncate(head: Buffer, totalBytes: number, max: number): Bu
 export function checkWorkingDirectory(dir: string): string | undefined {
   if (!dir) return undefined;
   if (!isAbsolute(dir))
-    return `Invalid workingDirectory: "${dir}" is not an absolute path\nfailed to run commands: invalid working directory\n`;
+    return (
+      `Invalid workingDirectory: "${dir}" is not an absolute path\nfailed to run commands: invalid working ` +
+      `directory\n`
+    );
   if (!existsSync(dir) || !statSync(dir).isDirectory())
-    return `Invalid workingDirectory: "${dir}" does not exist or is not a directory\nfailed to run commands: invalid working directory\n`;
+    return (
+      `Invalid workingDirectory: "${dir}" does not exist or is not a directory\nfailed to run commands: ` +
+      `invalid working directory\n`
+    );
   return undefined;
 }

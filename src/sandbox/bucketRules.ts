@@ -38,7 +38,8 @@ export function checkBucketRegion(bucket: Bucket, signingRegion: string | undefi
   if (signingRegion === undefined || signingRegion === region) return;
   throw new AwsError(
     'PermanentRedirect',
-    'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.',
+    'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all ' +
+      'future requests to this endpoint.',
     301,
     { Endpoint: `${bucket.name}.s3.${region}.amazonaws.com`, Bucket: bucket.name },
     { 'x-amz-bucket-region': region },
@@ -58,7 +59,8 @@ export function checkBucketPolicy(
   if (bucket.policy !== 'require-kms' || serverSideEncryption === 'aws:kms') return;
   throw new AwsError(
     'AccessDenied',
-    `User: arn:aws:iam::${accountId}:user/sandbox is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::${bucket.name}/${key}" with an explicit deny in a resource-based policy`,
+    `User: arn:aws:iam::${accountId}:user/sandbox is not authorized to perform: s3:PutObject on resource: ` +
+      `"arn:aws:s3:::${bucket.name}/${key}" with an explicit deny in a resource-based policy`,
     403,
   );
 }
@@ -110,7 +112,9 @@ export function resolveEncryption(
 
 export function kmsEncryptionXml(keyArn: string, xmlns: string): string {
   return (
-    `<ServerSideEncryptionConfiguration xmlns="${xmlns}"><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm>` +
-    `<KMSMasterKeyID>${keyArn}</KMSMasterKeyID></ApplyServerSideEncryptionByDefault><BucketKeyEnabled>false</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>`
+    `<ServerSideEncryptionConfiguration ` +
+    `xmlns="${xmlns}"><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm>` +
+    `<KMSMasterKeyID>${keyArn}</KMSMasterKeyID></ApplyServerSideEncryptionByDefault>` +
+    `<BucketKeyEnabled>false</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>`
   );
 }

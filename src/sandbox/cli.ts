@@ -186,7 +186,8 @@ export async function runSandboxCommand(argv: string[]): Promise<number> {
   const { info } = sandbox;
   const lines = [
     `EC2 Runner sandbox listening on ${info.endpoint} (region ${info.region}, account ${info.accountId})`,
-    `Staging bucket: ${info.bucket}${info.bucketRegion === info.region ? '' : ` in ${info.bucketRegion}`}${parsed.options.bucketPolicy ? ` (bucket policy ${parsed.options.bucketPolicy}; KMS key ${info.kmsKeyArn})` : ''}`,
+    `Staging bucket: ${info.bucket}${info.bucketRegion === info.region ? '' : ` in ${info.bucketRegion}`}` +
+      (parsed.options.bucketPolicy ? ` (bucket policy ${parsed.options.bucketPolicy}; KMS key ${info.kmsKeyArn})` : ''),
     `Data dir: ${info.dataDir}`,
     'Instances:',
     ...info.instances.map((i) => `  ${i.instanceId}  ${(i.name ?? '').padEnd(16)} ${i.pingStatus}`),
@@ -194,7 +195,8 @@ export async function runSandboxCommand(argv: string[]): Promise<number> {
     // A profile or session token left in the shell would win over (or spoil) the sandbox's keys.
     `  unset ${SHADOWING_VARIABLES.join(' ')}`,
     ...Object.entries(sandboxEnvironment(info)).map(([k, v]) => `  export ${k}=${shellQuote(v)}`),
-    `Temporary credentials: an AWS config profile with role_arn = ${info.roleArn} and a source_profile holding the keys above.`,
+    `Temporary credentials: an AWS config profile with role_arn = ${info.roleArn} and a source_profile ` +
+      `holding the keys above.`,
     'Stop with Ctrl+C.',
   ];
   process.stderr.write(`${lines.join('\n')}\n`);

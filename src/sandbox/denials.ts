@@ -32,7 +32,9 @@ export interface DenialContext {
   postObjectFailStatus: number;
 }
 
-/** Throws AWS's answer when a knob refuses this call; presigned and POST requests included (they act as their signer). */
+/**
+ * Throws AWS's answer when a knob refuses this call; presigned and POST requests included (they act as their signer).
+ */
 export function checkDenials(
   service: string,
   protocol: string,
@@ -43,7 +45,9 @@ export function checkDenials(
   const action = iamActionOf(service, operation);
   // sts:GetCallerIdentity needs no permission and cannot be denied on AWS.
   if (action !== 'sts:GetCallerIdentity' && ctx.deny.includes(action)) {
-    const message = `User: arn:aws:iam::${ctx.accountId}:user/sandbox is not authorized to perform: ${action} because no identity-based policy allows the ${action} action`;
+    const message =
+      `User: arn:aws:iam::${ctx.accountId}:user/sandbox is not authorized to perform: ${action} because no ` +
+      `identity-based policy allows the ${action} action`;
     if (protocol === 'json') throw new AwsError('AccessDeniedException', message, 400);
     throw new AwsError('AccessDenied', protocol === 's3' ? 'Access Denied' : message, 403);
   }

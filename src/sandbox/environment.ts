@@ -13,5 +13,7 @@ export function sandboxEnvironment(info: SandboxInfo): Record<string, string> {
   };
 }
 
-/** Variables that must not stay set next to the sandbox's keys: a profile wins over them, a session token spoils them. */
+/**
+ * Variables that must not stay set next to the sandbox's keys: a profile wins over them, a session token spoils them.
+ */
 export const SHADOWING_VARIABLES = ['AWS_PROFILE', 'AWS_SESSION_TOKEN'];

@@ -40,7 +40,8 @@ export function getCallerIdentity(ctx: IdentityContext, requestId: string, sessi
   return (
     `${XML_DECLARATION}<GetCallerIdentityResponse xmlns="${STS_XMLNS}"><GetCallerIdentityResult>` +
     `${el('Arn', arn)}${el('UserId', userId)}${el('Account', ctx.accountId)}` +
-    `</GetCallerIdentityResult><ResponseMetadata>${el('RequestId', requestId)}</ResponseMetadata></GetCallerIdentityResponse>`
+    `</GetCallerIdentityResult><ResponseMetadata>${el('RequestId', requestId)}</ResponseMetadata>` +
+    `</GetCallerIdentityResponse>`
   );
 }
 
@@ -60,13 +61,15 @@ export function assumeRole(
   if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
     throw new AwsError(
       'ValidationError',
-      `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
+      `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy ` +
+        `constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
     );
   }
   if (roleArn !== sandboxRoleArn(ctx.accountId)) {
     throw new AwsError(
       'AccessDenied',
-      `User: ${callerArn(ctx)} is not authorized to perform: sts:AssumeRole on resource: ${roleArn} (the sandbox's role is ${sandboxRoleArn(ctx.accountId)})`,
+      `User: ${callerArn(ctx)} is not authorized to perform: sts:AssumeRole on resource: ${roleArn} (the ` +
+        `sandbox's role is ${sandboxRoleArn(ctx.accountId)})`,
       403,
     );
   }
@@ -75,15 +78,18 @@ export function assumeRole(
   if (!Number.isInteger(duration) || duration < ASSUME_ROLE_DURATION.min || duration > ASSUME_ROLE_DURATION.max) {
     throw new AwsError(
       'ValidationError',
-      `The requested DurationSeconds exceeds the MaxSessionDuration set for this role (allowed ${ASSUME_ROLE_DURATION.min}..${ASSUME_ROLE_DURATION.max}).`,
+      `The requested DurationSeconds exceeds the MaxSessionDuration set for this role (allowed ` +
+        `${ASSUME_ROLE_DURATION.min}..${ASSUME_ROLE_DURATION.max}).`,
     );
   }
   const session = sessions.issue(roleArn, sessionName, lifetimeOverrideS > 0 ? lifetimeOverrideS : duration);
   return (
     `${XML_DECLARATION}<AssumeRoleResponse xmlns="${STS_XMLNS}"><AssumeRoleResult>` +
     `<Credentials>${el('AccessKeyId', session.accessKeyId)}${el('SecretAccessKey', session.secretAccessKey)}` +
-    `${el('SessionToken', session.sessionToken)}${el('Expiration', new Date(session.expiresAtMs).toISOString())}</Credentials>` +
-    `<AssumedRoleUser>${el('AssumedRoleId', `${roleId(ctx)}:${sessionName}`)}${el('Arn', assumedRoleArn(ctx, session))}</AssumedRoleUser>` +
+    `${el('SessionToken', session.sessionToken)}` +
+    `${el('Expiration', new Date(session.expiresAtMs).toISOString())}</Credentials>` +
+    `<AssumedRoleUser>${el('AssumedRoleId', `${roleId(ctx)}:${sessionName}`)}` +
+    `${el('Arn', assumedRoleArn(ctx, session))}</AssumedRoleUser>` +
     `</AssumeRoleResult><ResponseMetadata>${el('RequestId', requestId)}</ResponseMetadata></AssumeRoleResponse>`
   );
 }

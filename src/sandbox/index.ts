@@ -38,11 +38,19 @@ export interface SandboxOptions {
   throttleRps?: number;
   /** Share (0..1) of API calls answered 500 or reset. Default 0. */
   faultRate?: number;
-  /** S3 PUT/POST/COPY/DELETE requests per second per prefix (see s3RateLimits.ts) above which S3 answers 503 SlowDown. Default 0 (off); AWS: 3,500. */
+  /**
+   * S3 PUT/POST/COPY/DELETE requests per second per prefix (see s3RateLimits.ts) above which S3 answers 503 SlowDown.
+   * Default 0 (off); AWS: 3,500.
+   */
   s3PutRps?: number;
-  /** S3 GET/HEAD/LIST requests per second per prefix above which S3 answers 503 SlowDown. Default 0 (off); AWS: 5,500. */
+  /**
+   * S3 GET/HEAD/LIST requests per second per prefix above which S3 answers 503 SlowDown. Default 0 (off); AWS: 5,500.
+   */
   s3GetRps?: number;
-  /** Eventual-consistency window after SendCommand during which GetCommandInvocation answers InvocationDoesNotExist. Default 300. */
+  /**
+   * Eventual-consistency window after SendCommand during which GetCommandInvocation answers InvocationDoesNotExist.
+   * Default 300.
+   */
   invocationVisibilityDelayMs?: number;
   /** Tests: delivery timeout in ms instead of each command's TimeoutSeconds (which cannot go below 30 s). */
   deliveryTimeoutMs?: number;
@@ -52,7 +60,10 @@ export interface SandboxOptions {
   sessionDropRate?: number;
   /** Close every Session Manager data-channel socket after this many ms (forces ResumeSession). Default 0 = never. */
   sessionSocketLifetimeMs?: number;
-  /** Lifetime in seconds (>= 5) of the credentials sts:AssumeRole answers; default the request's DurationSeconds (900..43200, 3600). */
+  /**
+   * Lifetime in seconds (>= 5) of the credentials sts:AssumeRole answers; default the request's DurationSeconds
+   * (900..43200, 3600).
+   */
   sessionLifetimeS?: number;
   /** Every instance's connections to S3 get no answer (no S3 gateway endpoint, no NAT). Default false. */
   s3Unreachable?: boolean;
@@ -65,9 +76,15 @@ export interface SandboxOptions {
    * use 0: a real instance has CPUs of its own and is never starved by its neighbours.
    */
   instanceNiceness?: number;
-  /** Region of the staging bucket when it is not SSM's (requests signed for another region get 301 PermanentRedirect). Default `region`. */
+  /**
+   * Region of the staging bucket when it is not SSM's (requests signed for another region get 301 PermanentRedirect).
+   * Default `region`.
+   */
   bucketRegion?: string;
-  /** A bucket policy on the staging bucket: `require-kms` denies uploads without SSE-KMS and makes aws:kms the default encryption. */
+  /**
+   * A bucket policy on the staging bucket: `require-kms` denies uploads without SSE-KMS and makes aws:kms the default
+   * encryption.
+   */
   bucketPolicy?: BucketPolicy;
 }
 
@@ -84,7 +101,10 @@ export interface SandboxInfo {
   accountId: string;
   accessKeyId: string;
   secretAccessKey: string;
-  /** A role these credentials may assume (sts:AssumeRole answers temporary credentials; `role_arn` in an AWS config profile). */
+  /**
+   * A role these credentials may assume (sts:AssumeRole answers temporary credentials; `role_arn` in an AWS config
+   * profile).
+   */
   roleArn: string;
   bucket: string;
   /** The staging bucket's region (`region` unless --bucket-region). */
@@ -97,10 +117,16 @@ export interface SandboxInfo {
 
 export interface Sandbox {
   info: SandboxInfo;
-  /** Counts of API calls by service+operation, e.g. {"ssm:SendCommand": 1, "s3:PutObject": 3}, and of the SlowDowns answered (`slowDown:s3:PostObject`); resettable. */
+  /**
+   * Counts of API calls by service+operation, e.g. {"ssm:SendCommand": 1, "s3:PutObject": 3}, and of the SlowDowns
+   * answered (`slowDown:s3:PostObject`); resettable.
+   */
   stats(): Record<string, number>;
   resetStats(): void;
-  /** "<Operation> <bucket>" of each S3 request on a bucket without x-amz-expected-bucket-owner since the last resetStats(). */
+  /**
+   * "<Operation> <bucket>" of each S3 request on a bucket without x-amz-expected-bucket-owner since the last
+   * resetStats().
+   */
   callsWithoutExpectedOwner(): string[];
   configure(
     knobs: Partial<
@@ -127,7 +153,9 @@ export interface Sandbox {
         >
     >,
   ): void;
-  /** Closes Session Manager data-channel sockets (all, or one session's) as the service does hourly; returns how many. */
+  /**
+   * Closes Session Manager data-channel sockets (all, or one session's) as the service does hourly; returns how many.
+   */
   dropSessionSockets(sessionId?: string): number;
   /** Session Manager counters: data messages dropped on purpose, sockets dropped, active sessions. */
   sessionStats(): { droppedIn: number; droppedOut: number; socketsDropped: number; active: number };
@@ -307,7 +335,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
 }
 
-/** The staging bucket in its region, with the modelled bucket policy and its default encryption (kept across restarts on one data dir). */
+/**
+ * The staging bucket in its region, with the modelled bucket policy and its default encryption (kept across restarts on
+ * one data dir).
+ */
 function configureStagingBucket(
   store: ObjectStore,
   name: string,

@@ -29,7 +29,10 @@ export interface Knobs {
   s3UnreachableInstances: string[];
   /** An SSM agent too old to set AWS_SSM_INSTANCE_ID in the commands' environment. */
   agentWithoutInstanceId: boolean;
-  /** S3 PUT/POST/COPY/DELETE requests per second per prefix above which S3 answers 503 SlowDown; 0 = no limit (see s3RateLimits.ts). */
+  /**
+   * S3 PUT/POST/COPY/DELETE requests per second per prefix above which S3 answers 503 SlowDown; 0 = no limit (see
+   * s3RateLimits.ts).
+   */
   s3PutRps: number;
   /** S3 GET/HEAD/LIST requests per second per prefix above which S3 answers 503 SlowDown; 0 = no limit. */
   s3GetRps: number;
@@ -80,7 +83,8 @@ export function validateKnobs(knobs: Partial<Knobs>): void {
       (value < MIN_SESSION_LIFETIME_SECONDS || !Number.isInteger(value))
     ) {
       throw new Error(
-        `sessionLifetimeS must be a whole number of seconds, at least ${MIN_SESSION_LIFETIME_SECONDS} (0 = as requested), got ${value}`,
+        `sessionLifetimeS must be a whole number of seconds, at least ${MIN_SESSION_LIFETIME_SECONDS} (0 = ` +
+          `as requested), got ${value}`,
       );
     }
   }

@@ -53,13 +53,18 @@ export async function handlePostObject(req: ApiRequest, ctx: S3Context, verifier
   const headers = { etag: object.etag, location, ...encryptionHeaders(object) };
   const status = fields.get('success_action_status');
   if (status === '201') {
-    const body = `${XML_DECLARATION}<PostResponse>${el('Location', location)}${el('Bucket', bucketName)}${el('Key', key)}${el('ETag', object.etag)}</PostResponse>`;
+    const body =
+      `${XML_DECLARATION}<PostResponse>${el('Location', location)}${el('Bucket', bucketName)}` +
+      `${el('Key', key)}${el('ETag', object.etag)}</PostResponse>`;
     return { status: 201, headers: { ...headers, 'content-type': 'application/xml' }, body };
   }
   return { status: status === '200' ? 200 : 204, headers };
 }
 
-/** The signed policy of a form and the region it was signed for: signature, then expiry (what S3 checks before anything else). */
+/**
+ * The signed policy of a form and the region it was signed for: signature, then expiry (what S3 checks before anything
+ * else).
+ */
 async function verifyPolicy(
   fields: Map<string, string>,
   verifier: SigV4Verifier,

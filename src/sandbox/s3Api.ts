@@ -35,8 +35,10 @@ const BUCKET_CONFIGS = {
 type BucketConfigName = keyof typeof BUCKET_CONFIGS;
 
 const DEFAULT_ENCRYPTION_XML =
-  `<ServerSideEncryptionConfiguration xmlns="${S3_XMLNS}"><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm>` +
-  `</ApplyServerSideEncryptionByDefault><BucketKeyEnabled>false</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>`;
+  `<ServerSideEncryptionConfiguration ` +
+  `xmlns="${S3_XMLNS}"><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm>` +
+  `</ApplyServerSideEncryptionByDefault><BucketKeyEnabled>false</BucketKeyEnabled></Rule>` +
+  `</ServerSideEncryptionConfiguration>`;
 
 export function splitS3Path(rawPath: string): { bucket: string; key: string } {
   const path = rawPath.startsWith('/') ? rawPath.slice(1) : rawPath;
@@ -60,8 +62,10 @@ export function s3OperationName(req: ApiRequest): string {
     );
   }
   for (const name of Object.keys(BUCKET_CONFIGS)) {
-    if (hasQuery(req, name))
-      return `${({ GET: 'Get', PUT: 'Put', DELETE: 'Delete' } as Record<string, string>)[m] ?? m}${configOperationSuffix(name as BucketConfigName)}`;
+    if (hasQuery(req, name)) {
+      const verb = ({ GET: 'Get', PUT: 'Put', DELETE: 'Delete' } as Record<string, string>)[m] ?? m;
+      return `${verb}${configOperationSuffix(name as BucketConfigName)}`;
+    }
   }
   if (m === 'GET' && hasQuery(req, 'location')) return 'GetBucketLocation';
   if (m === 'POST' && hasQuery(req, 'delete')) return 'DeleteObjects';
@@ -118,7 +122,8 @@ export async function handleS3(
       throw new AwsError('NotImplemented', 'The sandbox does not delete buckets', 501);
     case 'GetBucketLocation':
       return xml(
-        `<LocationConstraint xmlns="${S3_XMLNS}">${regionOf(bucket, ctx.region) === 'us-east-1' ? '' : regionOf(bucket, ctx.region)}</LocationConstraint>`,
+        `<LocationConstraint xmlns="${S3_XMLNS}">` +
+          `${regionOf(bucket, ctx.region) === 'us-east-1' ? '' : regionOf(bucket, ctx.region)}</LocationConstraint>`,
       );
     case 'ListObjectsV2':
       return listObjectsV2(req, bucket, ctx);
@@ -163,7 +168,9 @@ function listBuckets(ctx: S3Context): ApiResponse {
     .listBuckets()
     .map((b) => `<Bucket>${el('Name', b.name)}${el('CreationDate', new Date(b.createdAt).toISOString())}</Bucket>`);
   return xml(
-    `<ListAllMyBucketsResult xmlns="${S3_XMLNS}"><Owner>${el('ID', ctx.accountId)}</Owner><Buckets>${buckets.join('')}</Buckets></ListAllMyBucketsResult>`,
+    `<ListAllMyBucketsResult ` +
+      `xmlns="${S3_XMLNS}"><Owner>${el('ID', ctx.accountId)}</Owner><Buckets>${buckets.join('')}</Buckets>` +
+      `</ListAllMyBucketsResult>`,
   );
 }
 
@@ -178,8 +185,10 @@ function createBucket(req: ApiRequest, name: string, ctx: S3Context, endpointReg
     throw new AwsError(
       'IllegalLocationConstraintException',
       constraint === undefined
-        ? `The unspecified location constraint is incompatible for the region specific endpoint this request was sent to (pass CreateBucketConfiguration LocationConstraint=${endpointRegion}).`
-        : `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to (${endpointRegion}).`,
+        ? `The unspecified location constraint is incompatible for the region specific endpoint this request ` +
+            `was sent to (pass CreateBucketConfiguration LocationConstraint=${endpointRegion}).`
+        : `The ${constraint} location constraint is incompatible for the region specific endpoint this request ` +
+            `was sent to (${endpointRegion}).`,
     );
   }
   if (ctx.store.bucket(name)) {
@@ -245,7 +254,10 @@ function putObject(req: ApiRequest, bucket: Bucket, key: string, ctx: S3Context)
   return { status: 200, headers: { etag: object.etag, ...encryptionHeaders(object) } };
 }
 
-/** Shared by PutObject, POST Object and the agent's output upload; the bucket's default encryption applies when none is named. */
+/**
+ * Shared by PutObject, POST Object and the agent's output upload; the bucket's default encryption applies when none is
+ * named.
+ */
 export function storeObject(
   ctx: S3Context,
   bucket: Bucket,
@@ -403,8 +415,8 @@ function listObjectsV2(req: ApiRequest, bucket: Bucket, ctx: S3Context): ApiResp
     contents
       .map(
         (o) =>
-          `<Contents>${el('Key', encode(o.key))}${el('LastModified', new Date(o.lastModified).toISOString())}${el('ETag', o.etag)}` +
-          `${el('Size', o.size)}${el('StorageClass', 'STANDARD')}</Contents>`,
+          `<Contents>${el('Key', encode(o.key))}${el('LastModified', new Date(o.lastModified).toISOString())}` +
+          `${el('ETag', o.etag)}${el('Size', o.size)}${el('StorageClass', 'STANDARD')}</Contents>`,
       )
       .join('') +
     commonPrefixes.map((p) => `<CommonPrefixes>${el('Prefix', encode(p))}</CommonPrefixes>`).join('') +

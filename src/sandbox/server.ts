@@ -320,7 +320,8 @@ function renderError(error: unknown, route: Route, requestId: string, headOnly: 
   }
   if (route.protocol === 'query') {
     const body =
-      `${XML_DECLARATION}<ErrorResponse xmlns="${STS_XMLNS}"><Error><Type>${aws.status >= 500 ? 'Receiver' : 'Sender'}</Type>` +
+      `${XML_DECLARATION}<ErrorResponse ` +
+      `xmlns="${STS_XMLNS}"><Error><Type>${aws.status >= 500 ? 'Receiver' : 'Sender'}</Type>` +
       `${el('Code', aws.code)}${el('Message', aws.message)}</Error>${el('RequestId', requestId)}</ErrorResponse>`;
     return { status: aws.status, headers: { 'content-type': 'text/xml' }, body };
   }
@@ -328,7 +329,9 @@ function renderError(error: unknown, route: Route, requestId: string, headOnly: 
   const details = Object.entries(aws.details)
     .map(([k, v]) => el(k, v))
     .join('');
-  const body = `${XML_DECLARATION}<Error>${el('Code', aws.code)}${el('Message', aws.message)}${details}${el('RequestId', requestId)}${el('HostId', requestId)}</Error>`;
+  const body =
+    `${XML_DECLARATION}<Error>${el('Code', aws.code)}${el('Message', aws.message)}${details}` +
+    `${el('RequestId', requestId)}${el('HostId', requestId)}</Error>`;
   return { status: aws.status, headers: { ...aws.headers, 'content-type': 'application/xml' }, body };
 }
 

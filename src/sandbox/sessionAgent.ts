@@ -148,7 +148,8 @@ export class AgentSession {
     const separated = this.spec.kind === 'NonInteractiveCommands';
     const customerMessage =
       separated && compareVersions(this.clientVersion, CLIENT_VERSION_WITHOUT_OUTPUT_SEPARATION) <= 0
-        ? 'Please update session manager plugin version (minimum required version 1.2.312.0) for fully support of separate StdOut/StdErr output.\r\n'
+        ? 'Please update session manager plugin version (minimum required version 1.2.312.0) for fully support ' +
+          'of separate StdOut/StdErr output.\r\n'
         : '';
     this.sendJson(PayloadType.HandshakeComplete, {
       HandshakeTimeToComplete: 1_000_000,

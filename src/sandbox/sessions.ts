@@ -64,7 +64,8 @@ export class SessionService {
     if (!kind)
       throw new AwsError(
         'InvalidDocument',
-        `Document ${documentName} is not supported by the sandbox (supported: ${Object.keys(DOCUMENT_KINDS).join(', ')}).`,
+        `Document ${documentName} is not supported by the sandbox (supported: ` +
+          `${Object.keys(DOCUMENT_KINDS).join(', ')}).`,
       );
     const parameters = (input.Parameters ?? {}) as Record<string, unknown>;
     const first = (name: string): string | undefined => {
@@ -124,7 +125,8 @@ export class SessionService {
     const state = input.State;
     if (state !== 'Active' && state !== 'History')
       throw validation(
-        "1 validation error detected: Value at 'state' failed to satisfy constraint: Member must satisfy enum value set: [Active, History]",
+        "1 validation error detected: Value at 'state' failed to satisfy constraint: Member must satisfy " +
+          'enum value set: [Active, History]',
       );
     const list = [...this.sessions.values()].filter((s) => (state === 'Active' ? !s.endedAt : Boolean(s.endedAt)));
     return {

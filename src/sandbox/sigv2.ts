@@ -69,7 +69,8 @@ export function verifyPresignedV2(req: ApiRequest, credentials: SandboxCredentia
   if (a.length !== b.length || !timingSafeEqual(a, b)) {
     throw new AuthFailure(
       'badSignature',
-      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+      'The request signature we calculated does not match the signature you provided. Check your key and ' +
+        'signing method.',
     );
   }
 }

@@ -106,11 +106,13 @@ export class SigV4Verifier {
     if (Math.abs(this.now() - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) {
       throw new AuthFailure(
         'skew',
-        `Signature expired: ${amzDate} is more than 15 minutes away from the sandbox's clock (${new Date(this.now()).toISOString()})`,
+        `Signature expired: ${amzDate} is more than 15 minutes away from the sandbox's clock ` +
+          `(${new Date(this.now()).toISOString()})`,
       );
     }
     const headers = pickSignedHeaders(req, signedHeaders);
-    if (bodyPending && !signedHeaders.includes('x-amz-content-sha256')) return scope.region; // the signature covers the body: checked once it is read
+    // the signature covers the body: checked once it is read
+    if (bodyPending && !signedHeaders.includes('x-amz-content-sha256')) return scope.region;
     if (!bodyPending) this.checkPayloadHash(req);
     const signer = this.signer(scope, service);
     const signed = await signer.sign(
@@ -130,13 +132,17 @@ export class SigV4Verifier {
     if (expectedList !== match[2] || !sameHex(expected, match[3])) {
       throw new AuthFailure(
         'badSignature',
-        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
+        'The request signature we calculated does not match the signature you provided. Check your AWS ' +
+          'Secret Access Key and signing method.',
       );
     }
     return scope.region;
   }
 
-  /** Verifies a query-string (presigned URL) request and its expiry; returns the signing region. Presigned URLs exist only for S3 here. */
+  /**
+   * Verifies a query-string (presigned URL) request and its expiry; returns the signing region. Presigned URLs exist
+   * only for S3 here.
+   */
   async verifyPresigned(req: ApiRequest): Promise<string> {
     const param = (name: string) => req.query.find(([k]) => k === name)?.[1];
     if (param('X-Amz-Algorithm') !== ALGORITHM)
@@ -149,7 +155,8 @@ export class SigV4Verifier {
     if (!credential || !amzDate || !expiresText || !signedHeaderList || !signature) {
       throw new AuthFailure(
         'malformed',
-        'Query-string authentication requires X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature',
+        'Query-string authentication requires X-Amz-Credential, X-Amz-Date, X-Amz-Expires, ' +
+          'X-Amz-SignedHeaders and X-Amz-Signature',
       );
     }
     const scope = this.checkScope(credential, 's3');
@@ -184,7 +191,8 @@ export class SigV4Verifier {
     if (presigned.query?.['X-Amz-SignedHeaders'] !== signedHeaderList || !sameHex(expected, signature)) {
       throw new AuthFailure(
         'badSignature',
-        'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+        'The request signature we calculated does not match the signature you provided. Check your key and ' +
+          'signing method.',
       );
     }
     return scope.region;
@@ -217,7 +225,8 @@ export class SigV4Verifier {
     if (!sameHex(expected, fields.signature)) {
       throw new AuthFailure(
         'badSignature',
-        'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+        'The request signature we calculated does not match the signature you provided. Check your key and ' +
+          'signing method.',
       );
     }
     return scope.region;
@@ -256,7 +265,10 @@ export class SigV4Verifier {
     return { accessKeyId, shortDate, region, service: scopeService, secretAccessKey, session };
   }
 
-  /** Temporary credentials must carry their session token and stop working at their expiry, presigned URLs and POST policies included. */
+  /**
+   * Temporary credentials must carry their session token and stop working at their expiry, presigned URLs and POST
+   * policies included.
+   */
   private checkSessionToken(scope: Scope, token: string | undefined): void {
     const session = scope.session;
     if (!session) return;
@@ -284,7 +296,8 @@ export class SigV4Verifier {
 
   private signer(scope: Scope, service: string): SignatureV4 {
     return new SignatureV4({
-      // The session token is checked on its own (checkSessionToken); the signature covers it as a signed header or query parameter.
+      // The session token is checked on its own (checkSessionToken); the signature covers it as a signed header or
+      // query parameter.
       credentials: { accessKeyId: scope.accessKeyId, secretAccessKey: scope.secretAccessKey },
       region: scope.region,
       service,

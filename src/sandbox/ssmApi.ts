@@ -157,14 +157,16 @@ function sendCommand(input: Input, ctx: SsmContext) {
   if (Buffer.byteLength(JSON.stringify(parameters), 'utf8') > MAX_SEND_COMMAND_PARAMETERS_BYTES) {
     throw new AwsError(
       'MaxDocumentSizeExceeded',
-      `The Parameters of this command exceed the maximum size of ${MAX_SEND_COMMAND_PARAMETERS_BYTES} bytes. Stage large content in S3 instead of inlining it.`,
+      `The Parameters of this command exceed the maximum size of ${MAX_SEND_COMMAND_PARAMETERS_BYTES} bytes. ` +
+        `Stage large content in S3 instead of inlining it.`,
     );
   }
   for (const [name, value] of Object.entries(parameters)) {
     if (!['commands', 'workingDirectory', 'executionTimeout'].includes(name)) {
       throw new AwsError(
         'InvalidParameters',
-        `Parameter "${name}" is not defined by ${RUN_SHELL_SCRIPT_DOCUMENT} (valid: commands, workingDirectory, executionTimeout).`,
+        `Parameter "${name}" is not defined by ${RUN_SHELL_SCRIPT_DOCUMENT} (valid: commands, ` +
+          `workingDirectory, executionTimeout).`,
       );
     }
     if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
@@ -189,7 +191,8 @@ function sendCommand(input: Input, ctx: SsmContext) {
   ) {
     throw new AwsError(
       'InvalidParameters',
-      `Parameter "executionTimeout" must be whole seconds from ${EXECUTION_TIMEOUT_SECONDS.apiMin} to ${EXECUTION_TIMEOUT_SECONDS.max}, got "${executionTimeoutText}".`,
+      `Parameter "executionTimeout" must be whole seconds from ${EXECUTION_TIMEOUT_SECONDS.apiMin} to ` +
+        `${EXECUTION_TIMEOUT_SECONDS.max}, got "${executionTimeoutText}".`,
     );
   }
 
@@ -201,7 +204,8 @@ function sendCommand(input: Input, ctx: SsmContext) {
     throw constraint(
       `[${instanceIds.length} ids]`,
       'instanceIds',
-      `Member must have length less than or equal to ${MAX_SEND_COMMAND_INSTANCE_IDS} (use Targets or several commands for more instances)`,
+      `Member must have length less than or equal to ${MAX_SEND_COMMAND_INSTANCE_IDS} (use Targets or ` +
+        `several commands for more instances)`,
     );
   }
   if (targets.length > MAX_SEND_COMMAND_TARGETS)
@@ -577,7 +581,8 @@ function commandFilters(value: unknown): Array<(c: Command) => boolean> {
       default:
         throw new AwsError(
           'InvalidFilterKey',
-          `Filter key ${String(f.key)} is not valid (InvokedAfter, InvokedBefore, Status, ExecutionStage, DocumentName).`,
+          `Filter key ${String(f.key)} is not valid (InvokedAfter, InvokedBefore, Status, ExecutionStage, ` +
+            `DocumentName).`,
         );
     }
   });

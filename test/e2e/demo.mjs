@@ -20,6 +20,7 @@ installCleanupHandlers();
 await ensureInstalled();
 const vsix = args.includes('--skip-build') ? findExtensionVsix() : await buildExtension();
 const stack = await startStack({ label: 'demo', vsixes: [vsix], createWorkspace: copyFixtureWorkspace, port });
+const tunnelPort = new URL(stack.codeServer.url).port;
 const instances = stack.sandbox.info.instances.map((i) => `${i.name} (${i.instanceId}, ${i.pingStatus})`).join(', ');
 console.log(`
 EC2 Runner demo: VS Code (code-server) with the extension, against the local sandbox.
@@ -30,7 +31,7 @@ EC2 Runner demo: VS Code (code-server) with the extension, against the local san
   Logs:       ${stack.artifacts}
 
 Try: open hello.py, right-click the editor, "Run Active File on EC2", pick an instance.
-Reach it from another machine with an SSH tunnel: ssh -L ${new URL(stack.codeServer.url).port}:127.0.0.1:${new URL(stack.codeServer.url).port} <this host>
+Reach it from another machine with an SSH tunnel: ssh -L ${tunnelPort}:127.0.0.1:${tunnelPort} <this host>
 Press Ctrl-C to stop (sandbox and code-server are stopped with their process groups).`);
 // The cleanup handlers stop both on Ctrl-C; until then keep the process alive.
 setInterval(() => {}, 1 << 30);

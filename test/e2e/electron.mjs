@@ -43,7 +43,8 @@ try {
   console.error(`[electron] ${error.message ?? error}`);
   if (!process.env.VSCODE_EXECUTABLE) {
     console.error(
-      '[electron] could not download VS Code. Set VSCODE_EXECUTABLE=/path/to/code, or run the same suites in code-server: npm run test:e2e',
+      '[electron] could not download VS Code. Set VSCODE_EXECUTABLE=/path/to/code, or run the same suites in ' +
+        'code-server: npm run test:e2e',
     );
   }
 } finally {

@@ -84,7 +84,8 @@ function formatReport({ ok, error, tests, durationMs }) {
   const count = (state) => tests.filter((t) => t.state === state).length;
   lines.push(
     '',
-    `  ${count('passed')} passing, ${count('failed')} failing, ${count('pending')} pending (${durationMs} ms in the extension host)`,
+    `  ${count('passed')} passing, ${count('failed')} failing, ${count('pending')} pending (${durationMs} ms ` +
+      `in the extension host)`,
   );
   if (!ok && error) lines.push(`  run() failed: ${error}`);
   if (tests.length === 0) lines.push('  no test ran: check that out/test/extension/index.js loads the compiled suites');

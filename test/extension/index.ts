@@ -8,7 +8,8 @@ import path from 'node:path';
 import Mocha from 'mocha';
 
 export function run(): Promise<void> {
-  // EC2_RUNNER_E2E_GREP runs only the tests whose title matches (a regular expression), e.g. while working on one suite.
+  // EC2_RUNNER_E2E_GREP runs only the tests whose title matches (a regular expression), e.g. while working on one
+  // suite.
   const grep = process.env.EC2_RUNNER_E2E_GREP ? new RegExp(process.env.EC2_RUNNER_E2E_GREP) : undefined;
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 90_000, slow: 10_000, grep });
   const suiteDir = path.join(__dirname, 'suite');

@@ -40,7 +40,8 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Outc
 describe('--print-aws-cli: the printed aws commands reproduce the run', async () => {
   const work = mkdtempSync(join(tmpdir(), 'ec2-runner-aws-cli-'));
   after(() => rmSync(work, { recursive: true, force: true }));
-  // The instance's "role": an aws on its PATH with the sandbox's credentials (the agent gives scripts no AWS_* variables).
+  // The instance's "role": an aws on its PATH with the sandbox's credentials (the agent gives scripts no AWS_*
+  // variables).
   const roleBin = join(work, 'role-bin');
   mkdirSync(roleBin);
   const realAws = execFileSync('sh', ['-c', 'command -v aws'], { encoding: 'utf8' }).trim();
@@ -73,7 +74,8 @@ describe('--print-aws-cli: the printed aws commands reproduce the run', async ()
     const file = join(work, 'args.py');
     writeFileSync(
       file,
-      'import os, sys\nfor a in sys.argv[1:]:\n    print("arg", repr(a))\nprint("env", os.environ["GREETING"])\nsys.stderr.write("to stderr\\n")\nsys.exit(3)\n',
+      'import os, sys\nfor a in sys.argv[1:]:\n    print("arg", repr(a))\nprint("env", ' +
+        'os.environ["GREETING"])\nsys.stderr.write("to stderr\\n")\nsys.exit(3)\n',
     );
     const { script, viaAws, direct } = await both([
       'run',

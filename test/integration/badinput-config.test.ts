@@ -1,4 +1,5 @@
-// The bad-input catalogue, configuration and permissions (docs/errors.md): each input gives one clear message or a documented
+// The bad-input catalogue, configuration and permissions (docs/errors.md): each input gives one clear message or a
+// documented
 // behaviour, leaves nothing running and stages nothing outside the expiring key prefix.
 import { afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -47,7 +48,8 @@ describe('bad input: credentials, region, bucket, targets', () => {
     mkdirSync(join(home, '.aws', 'sso', 'cache'), { recursive: true });
     writeFileSync(
       join(home, '.aws', 'config'),
-      `[profile expired-sso]\nsso_start_url = ${startUrl}\nsso_region = ${fx.info.region}\nsso_account_id = ${fx.info.accountId}\nsso_role_name = Dev\nregion = ${fx.info.region}\n`,
+      `[profile expired-sso]\nsso_start_url = ${startUrl}\nsso_region = ${fx.info.region}\nsso_account_id = ` +
+        `${fx.info.accountId}\nsso_role_name = Dev\nregion = ${fx.info.region}\n`,
     );
     const cacheFile = `${createHash('sha1').update(startUrl).digest('hex')}.json`;
     writeFileSync(
@@ -117,7 +119,8 @@ const DENIALS: Array<{
   { action: 's3:ListBucket', outcome: 'before send' }, // HeadBucket
   { action: 's3:GetObject', outcome: 'before send' }, // HeadObject while staging
   { action: 's3:PutObject', outcome: 'before send' }, // staging upload
-  { action: 's3:PutObject', outcome: 'ssm fallback', stagedFirst: true }, // already staged: only the live POST is refused
+  // already staged: only the live POST is refused
+  { action: 's3:PutObject', outcome: 'ssm fallback', stagedFirst: true },
   { action: 'ssm:SendCommand', outcome: 'before send' },
   { action: 'ssm:DescribeInstanceInformation', outcome: 'completes' }, // the pre-check is best effort
   { action: 'tag:GetResources', outcome: 'completes' }, // names only

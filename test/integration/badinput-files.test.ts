@@ -52,7 +52,8 @@ describe('bad input: files and scripts', () => {
     await matchesLocal({
       fileName: 'bytes.py',
       content:
-        'import sys\nsys.stdout.buffer.write(bytes(range(256)) * 4)\nsys.stdout.write("y" * 1048576 + "\\n")\nsys.stderr.buffer.write(b"\\xc3\\x28 bad utf-8\\n")\n',
+        'import sys\nsys.stdout.buffer.write(bytes(range(256)) * 4)\nsys.stdout.write("y" * 1048576 + ' +
+        '"\\n")\nsys.stderr.buffer.write(b"\\xc3\\x28 bad utf-8\\n")\n',
     });
   });
 

@@ -41,7 +41,8 @@ describe('ExpectedBucketOwner on every S3 request', async () => {
           kind: 'file',
           fileName: 'owner.py',
           content: utf8(
-            `import os\nprint("owned")\nopen(os.path.join(os.environ["EC2_RUNNER_ARTIFACTS"], "a.txt"), "w").write("a")\n# ${Date.now()}\n${tooLargeToInline()}`,
+            `import os\nprint("owned")\nopen(os.path.join(os.environ["EC2_RUNNER_ARTIFACTS"], "a.txt"), ` +
+              `"w").write("a")\n# ${Date.now()}\n${tooLargeToInline()}`,
           ),
         },
         target: { kind: 'instances', instanceIds: [instanceId] },
@@ -75,7 +76,8 @@ describe('ExpectedBucketOwner on every S3 request', async () => {
           `the flow made s3:${operation} requests (${JSON.stringify(stats)})`,
         );
       }
-      // Presigned POST policies cannot carry the header (S3 has no such form field): the engine checked the owner before signing.
+      // Presigned POST policies cannot carry the header (S3 has no such form field): the engine checked the owner
+      // before signing.
       assert.deepEqual(
         sandbox.callsWithoutExpectedOwner(),
         [],

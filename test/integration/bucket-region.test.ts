@@ -138,7 +138,9 @@ describe('a staging bucket in another region than SSM', async () => {
           kind: 'file',
           fileName: 'where.py',
           content: utf8(
-            'import os\nprint("ran on", os.environ["AWS_SSM_REGION_NAME"])\nopen(os.path.join(os.environ["EC2_RUNNER_ARTIFACTS"], "a.txt"), "w").write("artifact")\n' +
+            'import os\nprint("ran on", ' +
+              'os.environ["AWS_SSM_REGION_NAME"])\nopen(os.path.join(os.environ["EC2_RUNNER_ARTIFACTS"], ' +
+              '"a.txt"), "w").write("artifact")\n' +
               tooLargeToInline(),
           ),
         },
@@ -182,7 +184,8 @@ describe('a staging bucket in another region than SSM', async () => {
     assert.equal(bucket.stdout.toString(), `${info.bucket}: exists in ${BUCKET_REGION}\n`);
     const dir = mkdtempSync(join(tmpdir(), 'ec2r-region-'));
     writeFileSync(join(dir, 'hello.py'), `print("hello across regions")\n${tooLargeToInline()}`);
-    const run = await runCli(['run', join(dir, 'hello.py'), '--instance', instanceId], fx.env, 180_000); // generous: the machine may be busy
+    // generous: the machine may be busy
+    const run = await runCli(['run', join(dir, 'hello.py'), '--instance', instanceId], fx.env, 180_000);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.toString(), 'hello across regions\n');
   });

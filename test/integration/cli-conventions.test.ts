@@ -64,7 +64,8 @@ describe('ec2-runner CLI conventions', () => {
     assert.equal(endpoint.code, EXIT.usage);
     assert.equal(
       endpoint.stderr,
-      'ec2-runner: --endpoint-url "localhost:4566" is not a valid endpoint URL: give http(s)://HOST[:PORT], e.g. http://127.0.0.1:4566.\n',
+      'ec2-runner: --endpoint-url "localhost:4566" is not a valid endpoint URL: give http(s)://HOST[:PORT], ' +
+        'e.g. http://127.0.0.1:4566.\n',
     );
     const fromEnv = await runCli(['instances'], { ...fx.env, AWS_ENDPOINT_URL: 'not a url' });
     assert.equal(fromEnv.code, EXIT.config);

@@ -46,7 +46,8 @@ describe('ec2-runner and the AWS environment', () => {
     const config = join(dir, 'config-sb');
     writeFileSync(
       config,
-      `[profile sb]\nregion = ${fx.info.region}\naws_access_key_id = ${fx.info.accessKeyId}\naws_secret_access_key = ${fx.info.secretAccessKey}\n`,
+      `[profile sb]\nregion = ${fx.info.region}\naws_access_key_id = ` +
+        `${fx.info.accessKeyId}\naws_secret_access_key = ${fx.info.secretAccessKey}\n`,
     );
     const r = await runCli(['instances'], { ...fx.env, AWS_CONFIG_FILE: config, AWS_PROFILE: 'sb' });
     assert.equal(r.code, 0, r.stderr);

@@ -43,7 +43,9 @@ describe('ec2-runner run: projects, stdin and artifacts', () => {
     instance = fx.info.instances[0].instanceId;
     root = writeTree(tempDir(), {
       'app/main.py':
-        'import os, sys\nfrom tools import double\nprint(double(int(sys.argv[1])))\nopen(os.path.join(os.environ["EC2_RUNNER_ARTIFACTS"], "out.csv"), "w").write("a,b\\n1,2\\n")\n',
+        'import os, sys\nfrom tools import ' +
+        'double\nprint(double(int(sys.argv[1])))\nopen(os.path.join(os.environ["EC2_RUNNER_ARTIFACTS"], ' +
+        '"out.csv"), "w").write("a,b\\n1,2\\n")\n',
       'app/tools.py': 'def double(x):\n    return 2 * x\n',
       'requirements.txt': 'this-would-fail-to-install\n',
     });
@@ -93,7 +95,8 @@ describe('ec2-runner run: projects, stdin and artifacts', () => {
     assert.equal(r.stdout.toString(), '');
     assert.equal(
       r.stderr,
-      `ec2-runner: ${join(project, 'pyproject.toml')}: not valid TOML (line 3, column 8: invalid value): fix the file, or run without installing dependencies (--no-deps).\n`,
+      `ec2-runner: ${join(project, 'pyproject.toml')}: not valid TOML (line 3, column 8: invalid value): fix ` +
+        `the file, or run without installing dependencies (--no-deps).\n`,
     );
     const skipped = await runCli(['run', project, '--entry', 'main.py', '--no-deps', '--instance', instance], fx.env);
     assert.equal(skipped.code, 0, skipped.stderr);

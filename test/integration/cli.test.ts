@@ -131,7 +131,8 @@ describe('ec2-runner CLI on the sandbox', () => {
   test('run FILE, exit code and data: --json with the structured result, env and cwd', async () => {
     const script = file(
       'data.py',
-      'import json, os\njson.dump({"greeting": os.environ["GREETING"], "cwd": os.getcwd()}, open(os.environ["EC2_RUNNER_RESULT"], "w"))\nprint("ok")\n',
+      'import json, os\njson.dump({"greeting": os.environ["GREETING"], "cwd": os.getcwd()}, ' +
+        'open(os.environ["EC2_RUNNER_RESULT"], "w"))\nprint("ok")\n',
     );
     const r = await runCli(
       ['run', script, '--instance', online[0], '--env', 'GREETING=hi there', '--cwd', '/tmp', '--json'],

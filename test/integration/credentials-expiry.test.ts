@@ -24,7 +24,9 @@ const SESSION_SECONDS = 20;
 function scriptFor(sessionSeconds: number): { text: string; lines: number } {
   const lines = sessionSeconds * 30;
   return {
-    text: `import time\nfor i in range(${lines}):\n    print("line %04d of a run longer than its credentials" % i)\n    time.sleep(0.1)\n`,
+    text:
+      `import time\nfor i in range(${lines}):\n    print("line %04d of a run longer than its credentials" % ` +
+      `i)\n    time.sleep(0.1)\n`,
     lines,
   };
 }
@@ -78,7 +80,8 @@ describe('credentials that expire while a run is going', { concurrency: 2 }, asy
     const cli = startCli(['run', script, '--instance', first], env, sessionSeconds * 9000);
     await cli.waitFor(new RegExp(`^line ${String(LINES / 6).padStart(4, '0')} `, 'm'), sessionSeconds * 3000);
     const early = Date.now() - startedAt;
-    await cli.waitFor(new RegExp(`^line ${String((LINES * 2) / 3).padStart(4, '0')} `, 'm'), sessionSeconds * 4500); // past two credential lifetimes
+    // past two credential lifetimes
+    await cli.waitFor(new RegExp(`^line ${String((LINES * 2) / 3).padStart(4, '0')} `, 'm'), sessionSeconds * 4500);
     const middle = Date.now() - startedAt;
     const result = await cli.result;
     const ended = Date.now() - startedAt;
@@ -87,7 +90,8 @@ describe('credentials that expire while a run is going', { concurrency: 2 }, asy
     assert.equal(expected.length, LINES * Buffer.byteLength('line 0000 of a run longer than its credentials\n'));
     assert.ok(
       result.stdout.equals(expected),
-      `stdout differs from the local run (${result.stdout.length} vs ${expected.length} bytes); stderr: ${result.stderr}`,
+      `stdout differs from the local run (${result.stdout.length} vs ${expected.length} bytes); stderr: ` +
+        `${result.stderr}`,
     );
     assert.ok(
       middle < ended - sessionSeconds * 500,
@@ -104,7 +108,8 @@ describe('credentials that expire while a run is going', { concurrency: 2 }, asy
     const status = await runCli(['status', commandId, '--json'], env, 120_000);
     assert.equal(status.code, 0, status.stderr);
     const [invocation] = JSON.parse(status.stdout.toString('utf8')).invocations;
-    // The CLI's --json has no outputSource (cli.test pins its keys): output past SSM's cap can only come from the live channel.
+    // The CLI's --json has no outputSource (cli.test pins its keys): output past SSM's cap can only come from the live
+    // channel.
     assert.ok(expected.length > MAX_STDOUT_CONTENT_BYTES);
     assert.equal(invocation.stdout, expected.toString('utf8'));
     assert.equal(invocation.exitCode, 0);

@@ -28,7 +28,8 @@ describe('Lambda example handler', () => {
     const fx = await sandboxReady;
     const instanceId = fx.info.instances[0].instanceId;
     const content =
-      'import json, os, sys\nprint("from lambda", sys.argv[1])\njson.dump({"ok": True}, open(os.environ["EC2_RUNNER_RESULT"], "w"))\n';
+      'import json, os, sys\nprint("from lambda", sys.argv[1])\njson.dump({"ok": True}, ' +
+      'open(os.environ["EC2_RUNNER_RESULT"], "w"))\n';
     const result = await invoke(fx.env, {
       instanceIds: [instanceId],
       script: { fileName: 'job.py', content, args: ['x y'] },

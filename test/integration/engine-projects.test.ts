@@ -57,7 +57,10 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
   test('a two-file project with a relative import, a subpackage and a data file runs from its own folder', async () => {
     const root = writeTree(tempDir(), {
       'main.py':
-        'import os\nfrom helper import greet\nfrom pkg.util import shout\nprint(shout(greet(open("data/name.txt").read().strip())))\nprint("cwd-is-project", os.path.isfile("helper.py"))\nprint("secret-staged", os.path.exists("secret.txt"), os.path.exists("node_modules"))\n',
+        'import os\nfrom helper import greet\nfrom pkg.util import ' +
+        'shout\nprint(shout(greet(open("data/name.txt").read().strip())))\nprint("cwd-is-project", ' +
+        'os.path.isfile("helper.py"))\nprint("secret-staged", os.path.exists("secret.txt"), ' +
+        'os.path.exists("node_modules"))\n',
       'helper.py': 'def greet(name):\n    return "hello " + name\n',
       'pkg/__init__.py': '',
       'pkg/util.py': 'def shout(text):\n    return text.upper()\n',
@@ -104,7 +107,9 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
     const root = writeTree(tempDir(), {
       'plot.png': png,
       'make.py':
-        'import os, shutil\nout = os.environ["EC2_RUNNER_ARTIFACTS"]\nos.makedirs(os.path.join(out, "tables"))\nshutil.copy("plot.png", os.path.join(out, "plot.png"))\nopen(os.path.join(out, "tables", "data.csv"), "wb").write(open("table.csv", "rb").read())\n',
+        'import os, shutil\nout = os.environ["EC2_RUNNER_ARTIFACTS"]\nos.makedirs(os.path.join(out, ' +
+        '"tables"))\nshutil.copy("plot.png", os.path.join(out, "plot.png"))\nopen(os.path.join(out, "tables", ' +
+        '"data.csv"), "wb").write(open("table.csv", "rb").read())\n',
       'table.csv': csv,
     });
     const { handle, invocation } = await run({ kind: 'project', root, entry: 'make.py' });
@@ -151,7 +156,8 @@ describe('projects, selections, dependencies and artifacts on the sandbox', () =
     buildWheel(wheels, 'pyprojpkg', '2.0', 'VALUE = "from pyproject"\n');
     writeTree(root, {
       'pyproject.toml':
-        '[project]\nname = "demo"\nversion = "0.1"\ndependencies = [\n  "pyprojpkg>=2.0",  # offline: pip finds it in wheels/\n]\n',
+        '[project]\nname = "demo"\nversion = "0.1"\ndependencies = [\n  "pyprojpkg>=2.0",  # offline: pip ' +
+        'finds it in wheels/\n]\n',
       'main.py': 'import sys, pyprojpkg\nprint(pyprojpkg.VALUE, sys.prefix != sys.base_prefix)\n',
     });
     // pip reads its options from the environment too: no index, only the local wheel.

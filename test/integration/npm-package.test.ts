@@ -81,7 +81,10 @@ describe('the npm package', () => {
     assert.equal(loaded, 'function function\n');
     writeFileSync(
       join(app, 'use.ts'),
-      "import { createEngine, type RunRequest } from 'ec2-runner';\nconst request: RunRequest = { source: { kind: 'command', command: 'uptime' }, target: { kind: 'instances', instanceIds: ['i-0123456789abcdef0'] } };\nexport const engine = createEngine({ region: 'us-east-1' });\nexport const started = engine.start(request);\n",
+      "import { createEngine, type RunRequest } from 'ec2-runner';\nconst request: RunRequest = { source: { " +
+        "kind: 'command', command: 'uptime' }, target: { kind: 'instances', instanceIds: " +
+        "['i-0123456789abcdef0'] } };\nexport const engine = createEngine({ region: 'us-east-1' });\nexport " +
+        'const started = engine.start(request);\n',
     );
     execFileSync(
       process.execPath,

@@ -33,7 +33,8 @@ test('a file run through SendCommand: hostile arguments, exit code, live output 
 
 async function sendAndCheck(instanceId: string, transport: RemoteTransport, ssm: SSMClient): Promise<void> {
   const script = Buffer.from(
-    'import json, os, sys\nprint(json.dumps([os.fsencode(a).hex() for a in sys.argv[1:]]))\nprint("to stderr", file=sys.stderr)\nsys.exit(3)\n',
+    'import json, os, sys\nprint(json.dumps([os.fsencode(a).hex() for a in sys.argv[1:]]))\nprint("to ' +
+      'stderr", file=sys.stderr)\nsys.exit(3)\n',
   );
   const runId = randomBytes(8).toString('hex');
   const { target, outputLocation } = await transport.liveOutput(runId);

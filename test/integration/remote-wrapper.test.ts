@@ -63,7 +63,8 @@ describe('remote wrapper: upload faults, instance-role mode, Python 3.6 syntax',
     let renewal: LocalRun | undefined;
     let leftBeforeRenewal: string[] = [];
     try {
-      const script = `${MARK_RAN}import sys, time\nfor i in range(8):\n    print(i)\n    time.sleep(0.1)\nsys.exit(5)\n`;
+      const script =
+        `${MARK_RAN}import sys, time\n` + 'for i in range(8):\n    print(i)\n    time.sleep(0.1)\nsys.exit(5)\n';
       const outcome = await run({
         script,
         afterRun: async (runOnInstance, runId, target) => {

@@ -67,7 +67,8 @@ describe('sandbox: the agent as on a real instance', async () => {
 
   test('the bare agent environment; agentWithoutInstanceId drops AWS_SSM_INSTANCE_ID', async () => {
     const probe = [
-      'echo "id=${AWS_SSM_INSTANCE_ID-unset} home=${HOME-unset} lang=${LANG-unset} tmpdir=${TMPDIR-unset} region=$AWS_SSM_REGION_NAME"',
+      'echo "id=${AWS_SSM_INSTANCE_ID-unset} home=${HOME-unset} lang=${LANG-unset} tmpdir=${TMPDIR-unset} ' +
+        'region=$AWS_SSM_REGION_NAME"',
     ];
     const normal = await waitForInvocation(ssm, await send(probe), first);
     assert.equal(
@@ -91,7 +92,9 @@ t = time.time()
 try:
     urllib.request.urlopen(sys.argv[1], timeout=1.5); print("answered")
 except urllib.error.HTTPError as e: print("answered", e.code)
-except Exception as e: print("no answer" if "timed out" in str(e) else "other %r" % (e,), round(time.time() - t))' '${fx.info.endpoint}/${fx.info.bucket}'`,
+except Exception as e:
+    print("no answer" if "timed out" in str(e) else "other %r" % (e,), round(time.time() - t))' ` +
+        `'${fx.info.endpoint}/${fx.info.bucket}'`,
     ];
     fx.sandbox.configure({ s3UnreachableInstances: [first] });
     try {

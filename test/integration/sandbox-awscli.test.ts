@@ -36,7 +36,8 @@ describe('sandbox through the AWS CLI', { concurrency: true }, async () => {
       await execFileAsync('aws', ['--version'], { env });
     } catch (error) {
       throw new Error(
-        `The AWS CLI is required for these tests but \`aws --version\` failed (${(error as Error).message}). Install it (apt-get install awscli, or pip install awscli) and rerun.`,
+        `The AWS CLI is required for these tests but \`aws --version\` failed (${(error as Error).message}). ` +
+          `Install it (apt-get install awscli, or pip install awscli) and rerun.`,
       );
     }
   });
@@ -95,7 +96,8 @@ describe('sandbox through the AWS CLI', { concurrency: true }, async () => {
     );
     const commandId = sent.Command.CommandId as string;
     await waitForInvocation(ssm, commandId, instanceId, { until: (s) => s === 'InProgress' });
-    assert.equal((await aws('ssm', 'cancel-command', '--command-id', commandId)).trim(), ''); // an empty answer ({}) prints nothing
+    // an empty answer ({}) prints nothing
+    assert.equal((await aws('ssm', 'cancel-command', '--command-id', commandId)).trim(), '');
     const result = await waitForInvocation(ssm, commandId, instanceId);
     assert.equal(result.Status, 'Cancelled');
   });

@@ -122,7 +122,9 @@ describe('sandbox hardening (a local client as the attacker)', () => {
   test('an unsigned 300 MB form POST is refused after its first fields: the sandbox grows by a few MB at most', async () => {
     const boundary = 'xxBOUNDARYxx';
     const head = Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\nec2-runner/runs/x/00000000\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n`,
+      `--${boundary}\r\nContent-Disposition: form-data; ` +
+        `name="key"\r\n\r\nec2-runner/runs/x/00000000\r\n--${boundary}\r\nContent-Disposition: form-data; ` +
+        `name="file"; filename="f"\r\n\r\n`,
     );
     let result: Awaited<ReturnType<typeof flood>> | undefined;
     const growth = await memoryGrowthDuring(async () => {

@@ -183,8 +183,10 @@ describe('sandbox SSM Run Command', { concurrency: true }, async () => {
         'cd tmp',
         'answer=42',
         'echo "cwd=$(pwd) answer=$answer"',
-        'echo "id=$AWS_SSM_INSTANCE_ID region=$AWS_SSM_REGION_NAME cmd=$SSM_COMMAND_ID platform=$AWS_SSM_PLATFORM_NAME"',
-        'echo "home=${HOME-unset} secret=${AWS_SECRET_ACCESS_KEY-unset} lang=${LANG-unset} tmpdir=${TMPDIR-unset} script=$0"',
+        'echo "id=$AWS_SSM_INSTANCE_ID region=$AWS_SSM_REGION_NAME cmd=$SSM_COMMAND_ID ' +
+          'platform=$AWS_SSM_PLATFORM_NAME"',
+        'echo "home=${HOME-unset} secret=${AWS_SECRET_ACCESS_KEY-unset} lang=${LANG-unset} ' +
+          'tmpdir=${TMPDIR-unset} script=$0"',
         'ls -l "$(dirname "$0")/_script.sh" | cut -c1-10',
         'echo started >&2',
         'sleep 1',
@@ -215,10 +217,14 @@ describe('sandbox SSM Run Command', { concurrency: true }, async () => {
       `id=${first.instanceId} region=${info.region} cmd=${command.CommandId} platform=Amazon Linux`,
     );
     // The agent's bare environment; the script's path names the instance, as under /var/lib/amazon/ssm.
-    assert.equal(
-      lines[2],
-      `home=unset secret=unset lang=unset tmpdir=unset script=${join(info.dataDir, 'instances', first.instanceId, 'var/lib/amazon/ssm', first.instanceId, 'document/orchestration', command.CommandId!, 'awsrunShellScript/0.awsrunShellScript/_script.sh')}`,
+    const agentDir = join(info.dataDir, 'instances', first.instanceId, 'var/lib/amazon/ssm', first.instanceId);
+    const scriptPath = join(
+      agentDir,
+      'document/orchestration',
+      command.CommandId!,
+      'awsrunShellScript/0.awsrunShellScript/_script.sh',
     );
+    assert.equal(lines[2], `home=unset secret=unset lang=unset tmpdir=unset script=${scriptPath}`);
     assert.equal(lines[3], '-rwx------');
     assert.equal(done.StandardErrorContent, 'started\n');
   });
@@ -365,7 +371,8 @@ describe('sandbox SSM Run Command', { concurrency: true }, async () => {
     // Agent TruncateOutput(stdout, stderr, 2500): both halves cut to (2500 - 24 - 23 - 23) / 2 = 1215 bytes.
     assert.equal(
       plugin.Output,
-      `${'a'.repeat(1215)}\n---Output truncated---\n----------ERROR-------\n${'b'.repeat(1215)}\n---Error truncated----`,
+      `${'a'.repeat(1215)}\n---Output truncated---\n----------ERROR-------\n${'b'.repeat(1215)}\n---Error ` +
+        `truncated----`,
     );
     assert.equal(plugin.Output!.length, 2500);
     assert.equal(plugin.Name, 'aws:runShellScript');

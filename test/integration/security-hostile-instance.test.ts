@@ -52,10 +52,12 @@ def post(key, body):
     boundary = uuid.uuid4().hex
     data = b""
     for name, value in output["fields"]:
-        data += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n" % (boundary, name, key if name == "key" else value)).encode()
+        part = (boundary, name, key if name == "key" else value)
+        data += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n" % part).encode()
     if "key" not in [name for name, _ in output["fields"]]:
         data += ("--%s\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n%s\r\n" % (boundary, key)).encode()
-    data += ("--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x\"\r\n\r\n" % boundary).encode() + body + ("\r\n--%s--\r\n" % boundary).encode()
+    data += ("--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x\"\r\n\r\n" % boundary).encode()
+    data += body + ("\r\n--%s--\r\n" % boundary).encode()
     request = urllib.request.Request(output["url"], data=data, method="POST")
     request.add_header("Content-Type", "multipart/form-data; boundary=" + boundary)
     urllib.request.urlopen(request, timeout=30).read()
@@ -63,8 +65,10 @@ def post(key, body):
 prefix = output["keyPrefix"]
 forged = {
     "../00000000": frame(b"S", b"{}") + frame(b"a", tar_of("pwned-dotdot.txt", b"escaped")) + frame(b"x", b"0"),
-    "..\\..\\escape/00000000": frame(b"S", b"{}") + frame(b"a", tar_of("pwned-backslash.txt", b"escaped")) + frame(b"x", b"0"),
-    "i-00000000deadbeef0/00000000": frame(b"S", b"{}") + frame(b"o", b"forged output\n") + frame(b"a", tar_of("pwned-unknown.txt", b"x")),
+    "..\\..\\escape/00000000": frame(b"S", b"{}") + frame(b"a", tar_of("pwned-backslash.txt", b"escaped"))
+    + frame(b"x", b"0"),
+    "i-00000000deadbeef0/00000000": frame(b"S", b"{}") + frame(b"o", b"forged output\n")
+    + frame(b"a", tar_of("pwned-unknown.txt", b"x")),
 }
 uploaded = 0
 for suffix, body in forged.items():
@@ -135,7 +139,8 @@ describe('security: a hostile script forges live-output objects under its run pr
     const script = join(base, 'plant.sh');
     writeFileSync(
       script,
-      'mkdir -p "$EC2_RUNNER_ARTIFACTS/.git" && printf "[core]\\n\\tfsmonitor = touch /tmp/pwned\\n" > "$EC2_RUNNER_ARTIFACTS/.git/config"\necho planted > "$EC2_RUNNER_ARTIFACTS/notes.txt"\n',
+      'mkdir -p "$EC2_RUNNER_ARTIFACTS/.git" && printf "[core]\\n\\tfsmonitor = touch /tmp/pwned\\n" > ' +
+        '"$EC2_RUNNER_ARTIFACTS/.git/config"\necho planted > "$EC2_RUNNER_ARTIFACTS/notes.txt"\n',
     );
     const r = await runCli(['run', script, '--instance', online[0], '--artifacts', repo], fx.env, 120_000);
     // The script ran and succeeded: not 254 ("not run") but 251, "ran, artifacts not saved", with the reason.

@@ -139,7 +139,9 @@ describe('security', () => {
   test('a staged object tampered with after upload is refused by the checksum; nothing runs', async () => {
     const marker = join(dir, 'tamper-ran');
     const evil = join(dir, 'evil-ran');
-    const content = `# ${randomBytes(40 * 1024).toString('base64')} (too large to inline: staged)\ntouch ${marker}; echo genuine\n`;
+    const content =
+      `# ${randomBytes(40 * 1024).toString('base64')} (too large to inline: staged)\ntouch ${marker}; echo ` +
+      `genuine\n`;
     const request = fileRequest({ fileName: 'tamper.sh', content }, online[0]);
     const first = await runCollecting(engine, request);
     assert.equal(first.stdout.toString(), 'genuine\n');

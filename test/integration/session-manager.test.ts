@@ -177,7 +177,8 @@ describe('Session Manager on the sandbox', async () => {
           `the sandbox dropped messages both ways (${JSON.stringify(stats)})`,
         );
         console.log(
-          `50 MB each way with 5% loss in ${seconds.toFixed(1)} s; dropped ${stats.droppedIn} in, ${stats.droppedOut} out; client resent ${forward.channel.stats.resent}`,
+          `50 MB each way with 5% loss in ${seconds.toFixed(1)} s; dropped ${stats.droppedIn} in, ` +
+            `${stats.droppedOut} out; client resent ${forward.channel.stats.resent}`,
         );
       } finally {
         fx.sandbox.configure({ sessionDropRate: 0 });

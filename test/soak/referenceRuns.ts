@@ -27,7 +27,10 @@ export interface LocalOutcome {
   stderr: Buffer;
 }
 
-/** Runs the script here, as the wrapper runs it on a sandbox instance (same PATH so the same python3; unbuffered; stdin /dev/null). */
+/**
+ * Runs the script here, as the wrapper runs it on a sandbox instance (same PATH so the same python3; unbuffered; stdin
+ * /dev/null).
+ */
 export function runLocally(script: ScriptCase): LocalOutcome {
   const dir = mkdtempSync(join(tmpdir(), 'ec2-runner-local-'));
   const path = join(dir, script.fileName);
@@ -118,7 +121,9 @@ export function expectedStatus(exitCode: number): string {
 /** The wrapper's own notes on stderr (e.g. when the live channel broke) start with this. */
 export const WRAPPER_NOTE = /^ec2-runner: .*\n/gm;
 
-/** Local output as SSM's GetCommandInvocation shows it: the agent's cut at `maxBytes` (with its suffix), as UTF-8 text. */
+/**
+ * Local output as SSM's GetCommandInvocation shows it: the agent's cut at `maxBytes` (with its suffix), as UTF-8 text.
+ */
 export function asSsmShowsIt(local: Buffer, maxBytes: number): string {
   return agentTruncate(local, local.byteLength, maxBytes).toString('utf8');
 }
@@ -134,7 +139,10 @@ export function ssmOutputMismatch(
 ): string | undefined {
   const stdout = asSsmShowsIt(local.stdout, MAX_STDOUT_CONTENT_BYTES);
   if (invocation.stdout !== stdout)
-    return `SSM stdout differs from the local run (${Buffer.byteLength(invocation.stdout)}/${Buffer.byteLength(stdout)} bytes)`;
+    return (
+      `SSM stdout differs from the local run ` +
+      `(${Buffer.byteLength(invocation.stdout)}/${Buffer.byteLength(stdout)} bytes)`
+    );
   const stderr = invocation.stderr.replace(WRAPPER_NOTE, '');
   const localStderr = local.stderr.toString('utf8');
   const cut = invocation.stderr.endsWith(OUTPUT_TRUNCATED_SUFFIX);
@@ -143,16 +151,23 @@ export function ssmOutputMismatch(
     : stderr === localStderr;
   return same
     ? undefined
-    : `SSM stderr differs from the local run (${Buffer.byteLength(stderr)}/${local.stderr.byteLength} bytes without the wrapper's notes)`;
+    : `SSM stderr differs from the local run (${Buffer.byteLength(stderr)}/${local.stderr.byteLength} bytes ` +
+        `without the wrapper's notes)`;
 }
 
-/** What the reliability files share: a sandbox, an engine on it, its Online instances, a scratch dir; knobs reset after each test. */
+/**
+ * What the reliability files share: a sandbox, an engine on it, its Online instances, a scratch dir; knobs reset after
+ * each test.
+ */
 export interface FaultBench {
   fx: SandboxFixture;
   engine: Engine;
   online: string[];
   dir: string;
-  /** Runs `script` through the engine and asserts it matches the local run exactly (status, exit code, bytes, nothing left running). */
+  /**
+   * Runs `script` through the engine and asserts it matches the local run exactly (status, exit code, bytes, nothing
+   * left running).
+   */
   assertMatchesLocal(
     script: ScriptCase,
     instanceId?: string,
@@ -193,7 +208,10 @@ export async function faultBench(fx: SandboxFixture, engine: Engine): Promise<Fa
   };
 }
 
-/** A node:test suite with a FaultBench (filled in before the tests run); calm knobs and Online instances restored after each test. */
+/**
+ * A node:test suite with a FaultBench (filled in before the tests run); calm knobs and Online instances restored after
+ * each test.
+ */
 export function describeWithFaultBench(title: string, tests: (bench: FaultBench) => void): void {
   const sandboxReady = withSandbox({ instances: 3 });
   const bench = {} as FaultBench;

@@ -250,11 +250,11 @@ export async function fuzzKeys(seed: number, count: number): Promise<string> {
       const hex = Array.from({ length: 6 + int(next, 14) }, () =>
         pick(next, [...'0123456789abcdef', ...'0123456789abcdef', 'A', 'g']),
       ).join('');
-      rest =
-        `${pick(next, ['i-', 'i-', 'mi-', 'I-', ''])}${hex}/${'0'.repeat(int(next, 4))}${int(next, 100_000_000)}`.replace(
-          /\/(\d+)$/,
-          (_, d: string) => `/${d.padStart(7 + int(next, 3), '0')}`,
-        );
+      const prefix = pick(next, ['i-', 'i-', 'mi-', 'I-', '']);
+      rest = `${prefix}${hex}/${'0'.repeat(int(next, 4))}${int(next, 100_000_000)}`.replace(
+        /\/(\d+)$/,
+        (_, d: string) => `/${d.padStart(7 + int(next, 3), '0')}`,
+      );
       if (next() < 0.3) {
         const at = int(next, rest.length + 1);
         rest = rest.slice(0, at) + pick(next, tokens) + rest.slice(at);

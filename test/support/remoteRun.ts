@@ -182,9 +182,11 @@ export function writeFakeAwsCli(bin: string, s3Root: string, region: string): vo
   mkdirSync(bin, { recursive: true });
   const script = [
     '#!/bin/sh',
-    `[ "$1 $2 $3 $4 $5" = "s3 cp --only-show-errors --region ${region}" ] || { echo "unexpected aws arguments: $*" >&2; exit 2; }`,
+    `[ "$1 $2 $3 $4 $5" = "s3 cp --only-show-errors --region ${region}" ] || { echo "unexpected aws ` +
+      `arguments: $*" >&2; exit 2; }`,
     `src="${s3Root}/\${6#s3://}"`,
-    '[ -f "$src" ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key \\"${6#s3://*/}\\" does not exist" >&2; exit 1; }',
+    '[ -f "$src" ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: ' +
+      'Key \\"${6#s3://*/}\\" does not exist" >&2; exit 1; }',
     'cat "$src" >"$7"',
   ].join('\n');
   writeFileSync(join(bin, 'aws'), script);

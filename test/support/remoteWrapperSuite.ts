@@ -11,7 +11,8 @@ import { assembleLiveOutput, realPythonDir } from './remoteRun';
 export const PYTHON_FIRST_PATH = `${realPythonDir()}:${process.env.PATH}`;
 
 const hexOf = (text: string) => Buffer.from(text, 'utf8').toString('hex');
-const PRINT_ARGV_HEX = `${MARK_RAN}import json, sys\nsys.stdout.write(json.dumps([os.fsencode(a).hex() for a in sys.argv[1:]]))\n`;
+const PRINT_ARGV_HEX =
+  `${MARK_RAN}import json, sys\n` + 'sys.stdout.write(json.dumps([os.fsencode(a).hex() for a in sys.argv[1:]]))\n';
 
 /** mulberry32: a tiny seeded generator so a failing random case can be replayed. */
 export function seededRandom(seed: number): () => number {
@@ -84,7 +85,10 @@ export function describeWrapperSuite(title: string, options: WrapperSuiteOptions
     });
 
     test('the live channel carries start, output, result and exit; SSM output gets the same bytes (tee)', async () => {
-      const script = `${MARK_RAN}import json, sys\nprint("hello")\nprint("warn", file=sys.stderr)\nopen(os.environ["EC2_RUNNER_RESULT"], "w").write(json.dumps({"answer": 42}))\nsys.exit(3)\n`;
+      const script =
+        `${MARK_RAN}import json, sys\nprint("hello")\nprint("warn", ` +
+        `file=sys.stderr)\nopen(os.environ["EC2_RUNNER_RESULT"], "w").write(json.dumps({"answer": ` +
+        `42}))\nsys.exit(3)\n`;
       const outcome = await run({ script });
       assert.equal(outcome.local.exitCode, 3);
       assert.deepEqual(outcome.live.exit, { exitCode: 3 });
@@ -113,7 +117,8 @@ export function describeWrapperSuite(title: string, options: WrapperSuiteOptions
 
     test('200,000 characters of output and a single 1 MiB line arrive complete', async () => {
       const script =
-        'import sys\nfor i in range(2000):\n    print("%05d" % i + "x" * 94)\nsys.stdout.write("y" * 1048576 + "\\n")\n';
+        'import sys\nfor i in range(2000):\n    print("%05d" % i + "x" * 94)\nsys.stdout.write("y" * 1048576 ' +
+        '+ "\\n")\n';
       const expected =
         Array.from({ length: 2000 }, (_, i) => `${String(i).padStart(5, '0')}${'x'.repeat(94)}\n`).join('') +
         `${'y'.repeat(1048576)}\n`;
@@ -136,7 +141,9 @@ export function describeWrapperSuite(title: string, options: WrapperSuiteOptions
 
     test('alternating stdout/stderr writes keep their order', async () => {
       const script =
-        'import sys, time\nfor i in range(6):\n    print("out%d" % i)\n    sys.stdout.flush()\n    time.sleep(0.05)\n    print("err%d" % i, file=sys.stderr)\n    sys.stderr.flush()\n    time.sleep(0.05)\n';
+        'import sys, time\nfor i in range(6):\n    print("out%d" % i)\n    sys.stdout.flush()\n    ' +
+        'time.sleep(0.05)\n    print("err%d" % i, file=sys.stderr)\n    sys.stderr.flush()\n    ' +
+        'time.sleep(0.05)\n';
       const outcome = await run({ script });
       const expected = Array.from({ length: 6 }, (_, i) => [
         { stream: 'stdout', data: `out${i}\n` },
@@ -151,7 +158,10 @@ export function describeWrapperSuite(title: string, options: WrapperSuiteOptions
     test('output arrives while the script is still running', async () => {
       // The script waits for a file that the test creates only after seeing the first line in "S3".
       const script =
-        'import os, sys, time\nprint("ready")\ngo = os.path.join(os.path.dirname(os.environ["EC2R_TEST_MARKER"]), "go")\ndeadline = time.time() + 15\nwhile not os.path.exists(go) and time.time() < deadline:\n    time.sleep(0.02)\nprint("done" if os.path.exists(go) else "not live")\n';
+        'import os, sys, time\nprint("ready")\ngo = ' +
+        'os.path.join(os.path.dirname(os.environ["EC2R_TEST_MARKER"]), "go")\ndeadline = time.time() + ' +
+        '15\nwhile not os.path.exists(go) and time.time() < deadline:\n    time.sleep(0.02)\nprint("done" if ' +
+        'os.path.exists(go) else "not live")\n';
       let seenAfterMs = -1;
       const started = Date.now();
       const outcome = await run({
@@ -215,7 +225,9 @@ export function describeWrapperSuite(title: string, options: WrapperSuiteOptions
 
     test('working directory, environment, run id and a file name with spaces and non-ASCII letters', async () => {
       const script =
-        'import json, os, sys\nprint(json.dumps({"cwd": os.getcwd(), "file": os.path.basename(__file__), "env": [os.environ.get(k) for k in ("GREETING", "EC2_RUNNER_RUN_ID", "PYTHONUNBUFFERED")], "result": os.environ["EC2_RUNNER_RESULT"]}))\n';
+        'import json, os, sys\nprint(json.dumps({"cwd": os.getcwd(), "file": os.path.basename(__file__), ' +
+        '"env": [os.environ.get(k) for k in ("GREETING", "EC2_RUNNER_RUN_ID", "PYTHONUNBUFFERED")], "result": ' +
+        'os.environ["EC2_RUNNER_RESULT"]}))\n';
       const workingDirectory = realPythonDir();
       const outcome = await run({
         script,
@@ -252,7 +264,8 @@ export function describeWrapperSuite(title: string, options: WrapperSuiteOptions
 
     test('SIGTERM to the wrapper reaches the script, and the temp dir is still removed', async () => {
       const script =
-        'import signal, sys, time\ndef stop(number, frame):\n    print("got SIGTERM")\n    sys.exit(7)\nsignal.signal(signal.SIGTERM, stop)\nprint("ready")\ntime.sleep(20)\n';
+        'import signal, sys, time\ndef stop(number, frame):\n    print("got SIGTERM")\n    ' +
+        'sys.exit(7)\nsignal.signal(signal.SIGTERM, stop)\nprint("ready")\ntime.sleep(20)\n';
       const outcome = await run({
         script,
         whileRunning: async (keyPrefix) => {

@@ -11,7 +11,10 @@ export const ROLE_PROFILE = 'runner-role';
 
 export interface RoleProfileFixture {
   configFile: string;
-  /** For a child process: the sandbox env without static keys, AWS_PROFILE and AWS_CONFIG_FILE pointing at the role profile. */
+  /**
+   * For a child process: the sandbox env without static keys, AWS_PROFILE and AWS_CONFIG_FILE pointing at the role
+   * profile.
+   */
   childEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
 }
 

@@ -21,7 +21,9 @@ export async function eventually<T>(
   }
 }
 
-/** Process ids whose environment carries SSM_COMMAND_ID=<commandId> (the sandbox agent sets it, as the real one does). */
+/**
+ * Process ids whose environment carries SSM_COMMAND_ID=<commandId> (the sandbox agent sets it, as the real one does).
+ */
 export function processesOfCommand(commandId: string): number[] {
   const marker = Buffer.from(`SSM_COMMAND_ID=${commandId}\u0000`);
   const found: number[] = [];

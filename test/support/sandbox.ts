@@ -27,7 +27,10 @@ export interface SandboxFixture {
   onlineInstanceIds: string[];
   /** Config for `new SSMClient(...)` / `new S3Client({ ...clientConfig, forcePathStyle: true })`. */
   clientConfig: { region: string; endpoint: string; credentials: { accessKeyId: string; secretAccessKey: string } };
-  /** A whole environment for a child process (CLI, `aws`): this process's env without any AWS_* variable, plus the sandbox's. */
+  /**
+   * A whole environment for a child process (CLI, `aws`): this process's env without any AWS_* variable, plus the
+   * sandbox's.
+   */
   env: NodeJS.ProcessEnv;
 }
 
@@ -81,7 +84,8 @@ export async function pollUntil<T>(
     }
     if (Date.now() > deadline) {
       throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
+        `timed out after ${timeoutMs} ms waiting for ` +
+          `${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));

@@ -12,7 +12,10 @@ import { EXTENSION_ADVICE } from '../../src/extension/advice';
 const ROOT = join(__dirname, '..', '..', '..');
 const CORE = join(ROOT, 'src', 'core');
 
-/** A flag, our command, or an extension setting. `aws …` commands in backticks are the AWS CLI's, fine for both front ends. */
+/**
+ * A flag, our command, or an extension setting. `aws …` commands in backticks are the AWS CLI's, fine for both front
+ * ends.
+ */
 const FRONT_END_WORDS = /(^|[\s(`'"/])--[a-z][a-z-]*|\bec2-runner [a-z]|\bec2Runner\.[a-z]/;
 
 function sourceFiles(dir: string): string[] {

@@ -248,7 +248,8 @@ describe('InstanceProgress', () => {
 
   test('unreadable artifacts are a note, not a failure; offline instances say so', () => {
     const p = new InstanceProgress('i-1');
-    p.applyFrames([{ type: 'artifacts', data: enc('not a tar archive '.repeat(60)) }], 0); // over one 512-byte block, no valid header
+    // over one 512-byte block, no valid header
+    p.applyFrames([{ type: 'artifacts', data: enc('not a tar archive '.repeat(60)) }], 0);
     p.status = 'Success';
     const r = p.toResult(true, undefined);
     assert.deepEqual(r.artifacts, []);

@@ -139,7 +139,8 @@ describe('output text', () => {
     });
     assert.equal(
       withData,
-      '[Done] exit code 0 · Success · 1.0 s\n[Result]\n{\n  "accuracy": 0.9\n}\n[Output] complete output in s3://b/ec2-runner/runs/r1/\n',
+      '[Done] exit code 0 · Success · 1.0 s\n[Result]\n{\n  "accuracy": 0.9\n}\n[Output] complete output in ' +
+        's3://b/ec2-runner/runs/r1/\n',
     );
     const exitOnly = completionText(result, { durationMs: 1000, targets: [], showResult: false });
     assert.doesNotMatch(exitOnly, /Result/);
@@ -208,7 +209,8 @@ describe('output text', () => {
     );
     assert.equal(
       text,
-      `[Status] job.py on w (i-0123456789abcdef0) · command c\nout\n${STDERR_PREFIX}err\n[Done] exit code 1 · Failed · ?\n[Output] complete output from the live channel (command c)\n`,
+      `[Status] job.py on w (i-0123456789abcdef0) · command c\nout\n${STDERR_PREFIX}err\n[Done] exit code 1 ` +
+        `· Failed · ?\n[Output] complete output from the live channel (command c)\n`,
     );
   });
 });

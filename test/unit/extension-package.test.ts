@@ -203,7 +203,10 @@ describe('dist/extension.js', () => {
   const EXTENSION_MODE_PRODUCTION = 1;
   type Activated = { engineLoaded(): boolean; statusBar(): { text: string; command: string; showCancel: boolean } };
 
-  /** activate() with a fake `vscode` and workspace state holding `history`; returns the test API and the modules activate() loaded. */
+  /**
+   * activate() with a fake `vscode` and workspace state holding `history`; returns the test API and the modules
+   * activate() loaded.
+   */
   function activateWith(
     history: unknown[] | undefined,
     extensionMode = EXTENSION_MODE_TEST,

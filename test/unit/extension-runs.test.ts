@@ -156,7 +156,9 @@ describe('run controller', () => {
     const final = await run.done;
     assert.equal(
       t.text(),
-      '[Running] hello.py on web-1 (i-0aaaaaaaaaaaaaaaa) · command cmd-1\nhello\n[stderr] careful\n[Done] exit code 0 · Success · 2.5 s\n[Result]\n{\n  "n": 1\n}\n[Output] complete output in s3://bucket/ec2-runner/runs/abc/\n',
+      '[Running] hello.py on web-1 (i-0aaaaaaaaaaaaaaaa) · command cmd-1\nhello\n[stderr] careful\n[Done] ' +
+        'exit code 0 · Success · 2.5 s\n[Result]\n{\n  "n": 1\n}\n[Output] complete output in ' +
+        's3://bucket/ec2-runner/runs/abc/\n',
     );
     assert.equal(final.state, 'finished');
     assert.equal(final.exitCode, 0);

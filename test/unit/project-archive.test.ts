@@ -45,7 +45,8 @@ describe('tar writer and reader', () => {
     writeFileSync(join(dir, 'x.tar'), writeTar(entries));
     const listing = execFileSync('python3', [
       '-c',
-      'import json, sys, tarfile\nprint(json.dumps([[m.name, m.size, m.mode, m.mtime, m.uid] for m in tarfile.open(sys.argv[1])]))',
+      'import json, sys, tarfile\nprint(json.dumps([[m.name, m.size, m.mode, m.mtime, m.uid] for m in ' +
+        'tarfile.open(sys.argv[1])]))',
       join(dir, 'x.tar'),
     ]);
     assert.deepEqual(JSON.parse(listing.toString()), [

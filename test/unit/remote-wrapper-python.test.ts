@@ -16,7 +16,8 @@ const source = readFileSync(WRAPPER_PY, 'utf8');
 /** Parses `program` with Python 3.6's grammar; returns python's complaint, or '' when it parses. */
 function py36SyntaxError(program: string): string {
   const check =
-    'import ast, sys\ntry:\n    ast.parse(sys.stdin.read(), feature_version=(3, 6))\nexcept SyntaxError as e:\n    print("%s (line %s)" % (e.msg, e.lineno))';
+    'import ast, sys\ntry:\n    ast.parse(sys.stdin.read(), feature_version=(3, 6))\nexcept SyntaxError as ' +
+    'e:\n    print("%s (line %s)" % (e.msg, e.lineno))';
   return execFileSync('python3', ['-c', check], { input: program, encoding: 'utf8' }).trim();
 }
 

@@ -11,7 +11,10 @@ import { Worker } from 'node:worker_threads';
 
 const COUNT = Number(process.env.EC2_RUNNER_FUZZ_COUNT ?? 10_000);
 const SEED = Number(process.env.EC2_RUNNER_FUZZ_SEED ?? 13);
-/** A step without a heartbeat for this long is a hang (the per-case limit is 1 s; the margin absorbs a loaded machine's pauses). */
+/**
+ * A step without a heartbeat for this long is a hang (the per-case limit is 1 s; the margin absorbs a loaded machine's
+ * pauses).
+ */
 const HANG_MS = 5_000;
 /** Loading the worker (the cases' modules) before its first heartbeat: seconds on a loaded machine, not a hang. */
 const LOAD_MS = 60_000;

@@ -95,7 +95,8 @@ describe('data-channel message codec', () => {
       createdDate: 0,
       payload: Buffer.alloc(0),
     });
-    assert.equal(decodeMessage(publication).messageType, 'pause_publication'); // exempt from validation, as in Validate()
+    // exempt from validation, as in Validate()
+    assert.equal(decodeMessage(publication).messageType, 'pause_publication');
   });
 
   test('an acknowledgement: sequence 0, flags 3, the acknowledged message in JSON', () => {
@@ -245,7 +246,8 @@ describe('interactive run markers', () => {
     let ready = 0;
     const filter = new ExitMarkerFilter('abc123', () => ready++);
     const stream = Buffer.from(
-      'before\u001b]777;ec2-runner-ready;abc123\u0007hello \u001b]777;ec2-runner-exit;other;9\u0007\u001b]777;ec2-runner-exit;abc123;42\u0007after\u001b]7',
+      'before\u001b]777;ec2-runner-ready;abc123\u0007hello ' +
+        '\u001b]777;ec2-runner-exit;other;9\u0007\u001b]777;ec2-runner-exit;abc123;42\u0007after\u001b]7',
     );
     let shown = '';
     for (const byte of stream) shown += filter.push(Buffer.from([byte])).toString('latin1');

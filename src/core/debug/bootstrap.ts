@@ -36,9 +36,13 @@ def fetch():
     return subprocess.check_output(["aws", "s3", "cp", "--only-show-errors", "--region", f["region"], f["s3Uri"], "-"])
 def staged():
     if not C["debugpy"]:
-        fail("debugpy is not installed on this instance and the client had no copy to stage: install debugpy on the instance (pip install debugpy) or where VS Code / ec2-runner runs (pip install debugpy, apt install python3-debugpy, or the Python Debugger extension)")
+        fail("debugpy is not installed on this instance and the client had no copy to stage: install debugpy on "
+             "the instance (pip install debugpy) or where VS Code / ec2-runner runs (pip install debugpy, apt "
+             "install python3-debugpy, or the Python Debugger extension)")
     sha = C["debugpy"]["sha256"]
-    root = os.environ.get("EC2_RUNNER_DEBUGPY_CACHE") or (os.path.join(os.environ["HOME"], ".cache", "ec2-runner", "debugpy") if os.environ.get("HOME") else "/var/tmp/ec2-runner/debugpy")
+    home = os.environ.get("HOME")
+    default_root = os.path.join(home, ".cache", "ec2-runner", "debugpy") if home else "/var/tmp/ec2-runner/debugpy"
+    root = os.environ.get("EC2_RUNNER_DEBUGPY_CACHE") or default_root
     done = os.path.join(root, sha)
     if os.path.isfile(os.path.join(done, ".complete")):
         return done
@@ -46,7 +50,8 @@ def staged():
     try:
         data = fetch()
     except Exception as error:
-        fail("could not fetch the staged debugpy (%s): install debugpy on the instance or check its access to S3" % error)
+        fail("could not fetch the staged debugpy (%s): install debugpy on the instance or check its access to S3"
+             % error)
     if hashlib.sha256(data).hexdigest() != sha:
         fail("the staged debugpy does not match its checksum (changed after upload); run again")
     os.makedirs(root, 0o700, exist_ok=True)
@@ -78,7 +83,8 @@ root = os.path.dirname(target)
 for _ in range(C["depth"]):
     root = os.path.dirname(root)
 debugpy.listen(("127.0.0.1", C["port"]))
-say("debugpy %s (%s) waits for the debugger on 127.0.0.1:%d; debug-ready %s %s" % (getattr(debugpy, "__version__", "?"), origin, C["port"], C["token"], json.dumps(root)))
+say("debugpy %s (%s) waits for the debugger on 127.0.0.1:%d; debug-ready %s %s"
+    % (getattr(debugpy, "__version__", "?"), origin, C["port"], C["token"], json.dumps(root)))
 debugpy.wait_for_client()
 sys.argv = [target] + sys.argv[2:]
 sys.path[0] = os.path.dirname(target)

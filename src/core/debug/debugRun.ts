@@ -55,7 +55,8 @@ function debuggable(request: DebugRunRequest): { source: DebuggableSource; insta
   const name = source.kind === 'file' ? source.fileName : source.entry;
   if (!/\.py$/i.test(name)) {
     throw new RunnerError(
-      `${name} is not a Python file: debugging on EC2 runs Python under debugpy (shell scripts run with "Run Active File on EC2").`,
+      `${name} is not a Python file: debugging on EC2 runs Python under debugpy (shell scripts run with "Run ` +
+        `Active File on EC2").`,
       'DebugSourceUnsupported',
     );
   }
@@ -170,7 +171,9 @@ function waitUntilListening(run: RunHandle, instanceId: string, token: string, t
     const timer = setTimeout(() => {
       finish(
         new RunnerError(
-          `debugpy did not report listening on ${instanceId} within ${Math.round(timeoutMs / 1000)} s: the run was cancelled. The debug run needs live output (the instance must reach S3); see the run's output.`,
+          `debugpy did not report listening on ${instanceId} within ${Math.round(timeoutMs / 1000)} s: the ` +
+            `run was cancelled. The debug run needs live output (the instance must reach S3); see the run's ` +
+            `output.`,
           'DebugNotReady',
         ),
       );
@@ -182,7 +185,10 @@ function waitUntilListening(run: RunHandle, instanceId: string, token: string, t
         const code = invocation?.exitCode;
         finish(
           new RunnerError(
-            `The debug run ended before debugpy listened (${invocation?.status ?? 'ended'}${code === null || code === undefined ? '' : `, exit code ${code}`}): see the run's output for why (e.g. no Python on the instance, or debugpy could not start).`,
+            `The debug run ended before debugpy listened ` +
+              `(${invocation?.status ?? 'ended'}${code === null || code === undefined ? '' : `, exit code ${code}`}` +
+              `): ` +
+              `see the run's output for why (e.g. no Python on the instance, or debugpy could not start).`,
             'DebugEndedEarly',
           ),
         );

@@ -60,7 +60,8 @@ export async function locateDebugpy(options: LocateOptions = {}): Promise<string
     const found = await debugpyFolderIn(options.explicit);
     if (!found) {
       throw new RunnerError(
-        `No debugpy in ${options.explicit}: name the debugpy package folder or the folder that contains it (e.g. a site-packages).`,
+        `No debugpy in ${options.explicit}: name the debugpy package folder or the folder that contains it ` +
+          `(e.g. a site-packages).`,
         'DebugpyNotFound',
       );
     }

@@ -242,7 +242,8 @@ function pythonWrapperLines(wrapperSpecJson: unknown, inline: string[] = []): st
     'unset CDPATH; ec2r_py=',
     ...inline,
     `for ec2r_candidate in ${PYTHON_CANDIDATES.join(' ')}; do`,
-    '  if "$ec2r_candidate" -c "import sys; sys.exit(sys.version_info < (3, 6))" >/dev/null 2>&1; then ec2r_py=$ec2r_candidate; break; fi',
+    '  if "$ec2r_candidate" -c "import sys; sys.exit(sys.version_info < (3, 6))" >/dev/null 2>&1; then ' +
+      'ec2r_py=$ec2r_candidate; break; fi',
     'done',
     'if [ -n "$ec2r_py" ]; then',
     // $0 is the agent's _script.sh, whose path names the instance (for agents without AWS_SSM_INSTANCE_ID).
@@ -293,7 +294,8 @@ export function buildRemoteCommands(spec: RemoteRunSpec): string[] {
   const bytes = Buffer.byteLength(lines.join('\n'), 'utf8');
   if (bytes > COMMAND_TEXT_BUDGET_BYTES) {
     throw new RunnerError(
-      `The command for the instance would be ${bytes} bytes, over the ${COMMAND_TEXT_BUDGET_BYTES}-byte budget (SSM limits commands to 64 KB): ` +
+      `The command for the instance would be ${bytes} bytes, over the ${COMMAND_TEXT_BUDGET_BYTES}-byte ` +
+        `budget (SSM limits commands to 64 KB): ` +
         'pass fewer or shorter arguments, environment variables or shell command, or put large inputs in a file.',
       'CommandTooLarge',
     );

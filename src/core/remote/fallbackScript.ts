@@ -7,7 +7,9 @@ import { AGENT_REBOOT_EXIT_CODE, REBOOT_EXIT_CODE_REPORTED_AS } from '../default
 import type { RemoteRunSpec } from './types';
 
 /** Said on stderr (SSM's output only) when a script's 194 is reported to the agent as 195. */
-export const REBOOT_CODE_NOTE = `ec2-runner: the script exited ${AGENT_REBOOT_EXIT_CODE}, which the SSM agent takes as a reboot request; reported to SSM as ${REBOOT_EXIT_CODE_REPORTED_AS}`;
+export const REBOOT_CODE_NOTE =
+  `ec2-runner: the script exited ${AGENT_REBOOT_EXIT_CODE}, which the SSM agent takes as a reboot request; ` +
+  `reported to SSM as ${REBOOT_EXIT_CODE_REPORTED_AS}`;
 
 /**
  * A line that decodes `value` into $ec2r_v (via ec2r_decode, defined in fallbackScriptLines), with
@@ -27,25 +29,32 @@ function downloadLines(spec: RemoteRunSpec): string[] {
   if (payload.fetch.kind === 'inline') {
     // $ec2r_inline is set at the top of the command text (commandText.ts inlineFileLines).
     return [
-      'command -v gzip >/dev/null 2>&1 || ec2r_fail 125 "this instance has neither python3 nor gzip (needed to unpack the file sent with the command): install python3"',
-      'printf %s "$ec2r_inline" | base64 -d | gzip -dc >"$ec2r_file" || ec2r_fail 125 "could not unpack the file sent with the command"',
+      'command -v gzip >/dev/null 2>&1 || ec2r_fail 125 "this instance has neither python3 nor gzip (needed ' +
+        'to unpack the file sent with the command): install python3"',
+      'printf %s "$ec2r_inline" | base64 -d | gzip -dc >"$ec2r_file" || ec2r_fail 125 "could not unpack the ' +
+        'file sent with the command"',
     ];
   }
   if (payload.fetch.kind === 'instance-role') {
     return [
-      'command -v aws >/dev/null 2>&1 || ec2r_fail 125 "download failed: the aws CLI is not on this instance\'s PATH (needed by the instance-role transfer mode)"',
+      'command -v aws >/dev/null 2>&1 || ec2r_fail 125 "download failed: the aws CLI is not on this ' +
+        'instance\'s PATH (needed by the instance-role transfer mode)"',
       decodeInto(payload.fetch.s3Uri, 'ec2r_s3=$ec2r_v'),
       decodeInto(payload.fetch.region, 'ec2r_region=$ec2r_v'),
-      'aws s3 cp --only-show-errors --region "$ec2r_region" "$ec2r_s3" "$ec2r_file" </dev/null || ec2r_fail 125 "download failed: aws s3 cp exited $? (the instance role needs s3:GetObject on the staged object)"',
+      'aws s3 cp --only-show-errors --region "$ec2r_region" "$ec2r_s3" "$ec2r_file" </dev/null || ec2r_fail ' +
+        '125 "download failed: aws s3 cp exited $? (the instance role needs s3:GetObject on the staged ' +
+        'object)"',
     ];
   }
   // The URL goes to curl/wget on stdin, never in argv, because it carries a signature.
   return [
     decodeInto(payload.fetch.url, 'ec2r_url=$ec2r_v'),
     'if command -v curl >/dev/null 2>&1; then',
-    '  printf \'url = "%s"\\n\' "$ec2r_url" | curl -fsS --retry 2 -o "$ec2r_file" -K - || ec2r_fail 125 "download failed: curl exited $? (an expired presigned URL gives HTTP 403: run again)"',
+    '  printf \'url = "%s"\\n\' "$ec2r_url" | curl -fsS --retry 2 -o "$ec2r_file" -K - || ec2r_fail 125 ' +
+      '"download failed: curl exited $? (an expired presigned URL gives HTTP 403: run again)"',
     'elif command -v wget >/dev/null 2>&1; then',
-    '  printf \'%s\\n\' "$ec2r_url" | wget -q -O "$ec2r_file" -i - || ec2r_fail 125 "download failed: wget exited $? (an expired presigned URL gives HTTP 403: run again)"',
+    '  printf \'%s\\n\' "$ec2r_url" | wget -q -O "$ec2r_file" -i - || ec2r_fail 125 "download failed: wget ' +
+      'exited $? (an expired presigned URL gives HTTP 403: run again)"',
     'else ec2r_fail 125 "download failed: this instance has neither python3, curl nor wget"; fi',
   ];
 }
@@ -56,7 +65,8 @@ function verifyLines(sha256: string): string[] {
     'elif command -v shasum >/dev/null 2>&1; then ec2r_sum=$(shasum -a 256 <"$ec2r_file")',
     'else ec2r_fail 125 "cannot verify the download: neither sha256sum nor shasum is installed"; fi',
     'ec2r_sum=${ec2r_sum%% *}',
-    `[ "$ec2r_sum" = ${sha256} ] || { rm -f "$ec2r_file"; ec2r_fail 125 "checksum mismatch: expected ${sha256} got $ec2r_sum (the staged file changed after upload; run again)"; }`,
+    `[ "$ec2r_sum" = ${sha256} ] || { rm -f "$ec2r_file"; ec2r_fail 125 "checksum mismatch: expected ` +
+      `${sha256} got $ec2r_sum (the staged file changed after upload; run again)"; }`,
   ];
 }
 
@@ -73,7 +83,8 @@ function argvLines(spec: RemoteRunSpec, interpreterWords: string[]): string[] {
 }
 
 const INTERPRETER_CHECK =
-  'command -v "$1" >/dev/null 2>&1 || ec2r_fail 127 "interpreter not found: $1 (install it on the instance or choose another interpreter)"';
+  'command -v "$1" >/dev/null 2>&1 || ec2r_fail 127 "interpreter not found: $1 (install it on the instance ' +
+  'or choose another interpreter)"';
 
 /**
  * `session.runLines` replace the last step (run "$@" with stdin closed, exit with its status) for a
@@ -92,17 +103,21 @@ export function fallbackScriptLines(
     ...(session
       ? []
       : [
-          'echo "ec2-runner: no python3 on this instance: running without live output (SSM\'s output may be truncated)" >&2',
+          'echo "ec2-runner: no python3 on this instance: running without live output (SSM\'s output may be ' +
+            'truncated)" >&2',
         ]),
-    'command -v base64 >/dev/null 2>&1 || ec2r_fail 125 "this instance has neither python3 nor base64: install python3"',
-    'ec2r_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ec2-runner-XXXXXX") || ec2r_fail 125 "could not create a temporary directory"',
+    'command -v base64 >/dev/null 2>&1 || ec2r_fail 125 "this instance has neither python3 nor base64: ' +
+      'install python3"',
+    'ec2r_tmp=$(mktemp -d "${TMPDIR:-/tmp}/ec2-runner-XXXXXX") || ec2r_fail 125 "could not create a ' +
+      'temporary directory"',
     'trap \'rm -rf "$ec2r_tmp"\' EXIT',
     "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
   ];
   if (spec.workingDirectory !== undefined) {
     lines.push(decodeInto(spec.workingDirectory, 'ec2r_cwd=$ec2r_v'));
     lines.push(
-      '[ -d "$ec2r_cwd" ] || ec2r_fail 125 "working directory not found: $ec2r_cwd (create it on the instance or choose another)"',
+      '[ -d "$ec2r_cwd" ] || ec2r_fail 125 "working directory not found: $ec2r_cwd (create it on the ' +
+        'instance or choose another)"',
     );
   } else {
     lines.push('ec2r_cwd=$ec2r_tmp');
@@ -133,7 +148,8 @@ export function fallbackScriptLines(
     '"$@" </dev/null',
     'ec2r_code=$?',
     // The agent would reboot the instance and run everything again on 194 (see the wrapper).
-    `[ "$ec2r_code" -ne ${AGENT_REBOOT_EXIT_CODE} ] || { printf '%s\n' "${REBOOT_CODE_NOTE}" >&2; exit ${REBOOT_EXIT_CODE_REPORTED_AS}; }`,
+    `[ "$ec2r_code" -ne ${AGENT_REBOOT_EXIT_CODE} ] || { printf '%s\n' "${REBOOT_CODE_NOTE}" >&2; exit ` +
+      `${REBOOT_EXIT_CODE_REPORTED_AS}; }`,
     'exit "$ec2r_code"',
   );
   return lines;

@@ -128,7 +128,9 @@ export class DataChannel extends EventEmitter {
         () =>
           reject(
             new RunnerError(
-              `Session ${this.sessionId}: the instance's SSM agent did not complete the Session Manager handshake within ${Math.round(timeoutMs / 1000)} s. Update the agent (3.0.222.0 or later for port forwarding) and retry.`,
+              `Session ${this.sessionId}: the instance's SSM agent did not complete the Session Manager ` +
+                `handshake within ${Math.round(timeoutMs / 1000)} s. Update the agent (3.0.222.0 or later for ` +
+                `port forwarding) and retry.`,
               'SessionHandshakeTimeout',
             ),
           ),
@@ -201,7 +203,8 @@ export class DataChannel extends EventEmitter {
       socket.on('unexpected-response', (_req, res) => {
         socket.terminate();
         const error = new RunnerError(
-          `Session ${this.sessionId}: the data channel refused the connection (HTTP ${res.statusCode}). The session token may have expired: start a new session.`,
+          `Session ${this.sessionId}: the data channel refused the connection (HTTP ${res.statusCode}). The ` +
+            `session token may have expired: start a new session.`,
           'SessionRefused',
         );
         if (!opened) reject(error);
@@ -210,7 +213,9 @@ export class DataChannel extends EventEmitter {
         if (!opened)
           reject(
             new RunnerError(
-              `Session ${this.sessionId}: cannot open the data channel at ${redactUrl(this.options.endpoint.streamUrl)}: ${error.message}. The caller needs a network route to ssmmessages.<region>.amazonaws.com (port 443).`,
+              `Session ${this.sessionId}: cannot open the data channel at ` +
+                `${redactUrl(this.options.endpoint.streamUrl)}: ${error.message}. The caller needs a network ` +
+                `route to ssmmessages.<region>.amazonaws.com (port 443).`,
               'SessionConnectFailed',
               { cause: error },
             ),
@@ -254,7 +259,8 @@ export class DataChannel extends EventEmitter {
       const why = lastError instanceof Error ? lastError.message : String(lastError);
       this.fail(
         new RunnerError(
-          `Session ${this.sessionId}: the data channel dropped and could not be resumed after ${RECONNECT_ATTEMPTS} attempts (${why}).`,
+          `Session ${this.sessionId}: the data channel dropped and could not be resumed after ` +
+            `${RECONNECT_ATTEMPTS} attempts (${why}).`,
           'SessionLost',
           { cause: lastError },
         ),
@@ -308,7 +314,8 @@ export class DataChannel extends EventEmitter {
       } else {
         const error =
           action.ActionType === 'KMSEncryption'
-            ? 'KMSEncryption is not supported by EC2 Runner: turn off KMS encryption in the Session Manager preferences, or use the AWS CLI with the Session Manager plugin'
+            ? 'KMSEncryption is not supported by EC2 Runner: turn off KMS encryption in the Session Manager ' +
+              'preferences, or use the AWS CLI with the Session Manager plugin'
             : `Unsupported action ${action.ActionType}`;
         errors.push(error);
         processed.push({
@@ -333,7 +340,9 @@ export class DataChannel extends EventEmitter {
     if (errors.some((e) => e.startsWith('KMSEncryption'))) {
       this.handshake.reject(
         new RunnerError(
-          `Session ${this.sessionId}: the account's Session Manager preferences require KMS encryption, which EC2 Runner does not support. Turn it off for these sessions, or use the AWS CLI with the Session Manager plugin.`,
+          `Session ${this.sessionId}: the account's Session Manager preferences require KMS encryption, ` +
+            `which EC2 Runner does not support. Turn it off for these sessions, or use the AWS CLI with the ` +
+            `Session Manager plugin.`,
           'SessionKmsUnsupported',
         ),
       );

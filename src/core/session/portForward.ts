@@ -196,7 +196,8 @@ function serveBasic(server: Server, channel: DataChannel, sockets: Set<Socket>, 
       socket.pause(); // basic mode carries one connection at a time (the plugin accepts the next after)
       waiting.push(socket);
       notice(
-        'This agent forwards one connection at a time (basic mode, agent 3.0.196.0 or older): the new connection waits.',
+        'This agent forwards one connection at a time (basic mode, agent 3.0.196.0 or older): the new ' +
+          'connection waits.',
       );
       return;
     }

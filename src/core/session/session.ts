@@ -95,7 +95,9 @@ export async function openSession(request: StartSessionRequest): Promise<OpenSes
 function sessionError(error: unknown, instanceId: string, documentName: string): RunnerError {
   const name = errorName(error);
   if (name === 'TargetNotConnected') {
-    const problem = `Instance ${instanceId} is not connected to Session Manager: its SSM agent is offline or cannot reach ssmmessages.<region>.amazonaws.com (the instance role needs AmazonSSMManagedInstanceCore).`;
+    const problem =
+      `Instance ${instanceId} is not connected to Session Manager: its SSM agent is offline or cannot reach ` +
+      `ssmmessages.<region>.amazonaws.com (the instance role needs AmazonSSMManagedInstanceCore).`;
     return new RunnerError(problem, 'TargetNotConnected', {
       cause: error,
       advice: 'Check its status in the instance list.',
@@ -112,7 +114,8 @@ function sessionError(error: unknown, instanceId: string, documentName: string):
   const mapped = toRunnerError(error, { action: 'ssm:StartSession' });
   if (mapped.code === 'AccessDenied') {
     return new RunnerError(
-      `Access denied for ssm:StartSession on ${instanceId} with document ${documentName}: grant your IAM identity ssm:StartSession on the instance and on the document (see docs/SECURITY.md) and retry.`,
+      `Access denied for ssm:StartSession on ${instanceId} with document ${documentName}: grant your IAM ` +
+        `identity ssm:StartSession on the instance and on the document (see docs/SECURITY.md) and retry.`,
       'AccessDenied',
       { cause: error },
     );

@@ -177,7 +177,9 @@ export class SmuxStream extends Duplex {
   }
 }
 
-/** Joins a TCP socket and an smux stream both ways (io.Copy twice, as handleDataTransfer); either end closing ends both. */
+/**
+ * Joins a TCP socket and an smux stream both ways (io.Copy twice, as handleDataTransfer); either end closing ends both.
+ */
 export function joinSocket(socket: Socket, stream: SmuxStream, sockets: Set<Socket>): void {
   sockets.add(socket);
   socket.pipe(stream);

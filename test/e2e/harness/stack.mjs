@@ -270,7 +270,8 @@ export async function startStack({ label, vsixes, createWorkspace, extraEnv = {}
     });
     stopped.push(codeServer.stop);
     console.log(
-      `[e2e] ${label}: sandbox + code-server ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${codeServer.url}`,
+      `[e2e] ${label}: sandbox + code-server ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ` +
+        `${codeServer.url}`,
     );
     return { dir, artifacts, workspace, userDataDir, sandbox, codeServer, env, stop };
   } catch (error) {

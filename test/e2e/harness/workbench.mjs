@@ -64,7 +64,10 @@ export async function editorContextMenu(page, item, { onLine } = {}) {
   await chooseMenuItem(page, item);
 }
 
-/** Selects `count` whole lines of the active editor, from the line showing `fromLine`; waits until the status bar counts the selection. */
+/**
+ * Selects `count` whole lines of the active editor, from the line showing `fromLine`; waits until the status bar counts
+ * the selection.
+ */
 export async function selectLines(page, fromLine, count) {
   const line = editorLine(page, fromLine);
   await line.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
@@ -286,7 +289,10 @@ export function waitForTerminal(page, expected, timeoutMs = STEP_TIMEOUT_MS) {
   return waitForText(() => visibleTerminal(page), expected, timeoutMs, 'Terminal');
 }
 
-/** The panel terminal's text run that shows `text` with the xterm class `className` (a colour such as xterm-fg-2, or xterm-bold). */
+/**
+ * The panel terminal's text run that shows `text` with the xterm class `className` (a colour such as xterm-fg-2, or
+ * xterm-bold).
+ */
 export function terminalSpan(page, className, text) {
   return page.locator(`.part.panel .xterm-rows span.${className}`, { hasText: text });
 }

@@ -218,7 +218,8 @@ describe('EC2 Runner in code-server, as a user', () => {
 
     await treeItemInlineAction(page, 'Runs', 'make_report.py', 'Download Artifacts');
     await activeEditorTab(page, 'report.csv').waitFor({ state: 'visible', timeout: RUN_TIMEOUT_MS });
-    await waitForEditorText(page, expectedCsv); // rendered lines: the last one is the empty line after the final newline
+    // rendered lines: the last one is the empty line after the final newline
+    await waitForEditorText(page, expectedCsv);
     // Saved in the workspace, one fresh folder per run and instance (<commandId>/<instanceId>/).
     const folder = path.join(stack.workspace, '.ec2-runner', 'artifacts');
     const saved = fs

@@ -26,7 +26,8 @@ const FAIL_SH = 'echo "failing now"\nexit 3\n';
 const LONG_PY =
   'import time\nfor i in range(1, 1200):\n    print(f"long tick {i}", flush=True)\n    time.sleep(0.25)\n';
 const TICKS_PY =
-  'import time\nfor i in range(1, 21):\n    print(f"reattach tick {i}", flush=True)\n    time.sleep(0.25)\nprint("reattach run finished", flush=True)\n';
+  'import time\nfor i in range(1, 21):\n    print(f"reattach tick {i}", flush=True)\n    ' +
+  'time.sleep(0.25)\nprint("reattach run finished", flush=True)\n';
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
