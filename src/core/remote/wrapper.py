@@ -39,7 +39,7 @@
 #   no second upload path or listing-order rule is needed. Bounded by ARTIFACTS_MAX_BYTES (one object).
 
 import base64, errno, hashlib, json, os, random, re, select, shutil, signal, socket, stat, struct, subprocess, sys, tempfile, threading, time
-import urllib.error  # urllib.request (a third of start-up) is imported by its first user, off the script's way
+import urllib.error, urllib.request
 
 # The client's values (src/core/defaults.ts, remote/chunkKeys.ts, remote/fallbackScript.ts): when it packs
 # this program, wrapperProgram.ts replaces each line from SPEC_BASE64 to VENV_FALLBACK_ROOT with its own value.
@@ -60,7 +60,7 @@ VENV_FALLBACK_ROOT = b"/var/tmp/ec2-runner/venvs"
 SPEC = json.loads(base64.b64decode(SPEC_BASE64).decode("utf-8")) if SPEC_BASE64 else {}
 INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
 FLUSH_SECONDS = 0.2
-FIRST_FLUSH_SECONDS = 0.05  # until the first output is uploaded: frames gather this long (the start frame waits for the first line, to share one object)
+FIRST_FLUSH_SECONDS = 0.05  # the start frame waits this long for the first output, to share one object with it
 FLUSH_BYTES = 1 << 20
 UPLOAD_GAP = float(SPEC.get("uploadGap") or 0.2)  # seconds per upload of continuous output, chosen by the client
 UPLOAD_BURST = 3
@@ -347,7 +347,7 @@ class Channel(object):
                 self.urgent = True
                 self.cond.notify_all()
             elif not self.output_sent and letter in (b"o", b"e"):
-                self.cond.notify_all()  # the uploader's wait shortens to the first output's gather
+                self.cond.notify_all()  # the first output goes at once
 
     def wait_for_room(self):
         with self.cond:
@@ -387,8 +387,8 @@ class Channel(object):
         # Output waits FLUSH_SECONDS to gather, then goes as soon as the upload budget allows: a few
         # uploads at once, then one per UPLOAD_GAP seconds. Sparse output is shown at once; continuous
         # output goes in bigger, rarer objects (S3 bills per request). Urgent frames skip the budget.
-        # The first output (and the start frame before it) gathers only FIRST_FLUSH_SECONDS: the
-        # first line is what a user waits for.
+        # The first output goes at once (with the start frame, which waits FIRST_FLUSH_SECONDS for
+        # it): the first line is what a user waits for.
         if not self.pending:
             return False
         if self.urgent or self.closing:
@@ -396,7 +396,8 @@ class Channel(object):
         now = time.time()
         self.credit = min(UPLOAD_BURST, self.credit + (now - self.credited_at) / UPLOAD_GAP)
         self.credited_at = now
-        return now - self.oldest >= self.gather_seconds() and self.credit >= 1
+        first_output = not self.output_sent and any(letter in (b"o", b"e") for letter, _ in self.pending)
+        return (first_output or now - self.oldest >= self.gather_seconds()) and self.credit >= 1
 
     def gather_seconds(self):
         return FLUSH_SECONDS if self.output_sent else FIRST_FLUSH_SECONDS
@@ -413,7 +414,6 @@ class Channel(object):
         return bool(self.stalled) and time.time() - self.closed_at >= STALLED_CLOSE_SECONDS
 
     def run(self):
-        import urllib.request  # while the first frames gather (a third of the wrapper's start-up)
         while True:
             with self.cond:
                 while not self.due():
@@ -488,7 +488,6 @@ class Channel(object):
         fields = [(name, key if name == "key" else value) for name, value in self.target["fields"]]
         if "key" not in [name for name, _ in fields]:
             fields.append(("key", key))
-        import urllib.request
         boundary = base64.b16encode(os.urandom(16)).lower()
         data = bytearray()
         for name, value in fields:
@@ -546,7 +545,6 @@ def hash_file(path):
 
 
 def download_presigned(url, path):
-    import urllib.request
     renewed = []
     def attempt():
         # A short wait for the first answer (S3 unreachable fails fast), then a normal one for the body.
@@ -914,9 +912,7 @@ def main():
     if not instance_id and SPEC.get("output"):
         note("live output is off: this SSM agent does not say which instance this is (no AWS_SSM_INSTANCE_ID; update the agent); the output is SSM's own")
     channel = Channel(SPEC.get("output") if instance_id else None, instance_id)
-    sweeper = threading.Thread(target=sweep_stale_temp_dirs)  # housekeeping, off the script's way
-    sweeper.daemon = True
-    sweeper.start()
+    sweep_stale_temp_dirs()  # before the script: beside it, it would hold the GIL when a short script ends
     tmp_name = tempfile.mkdtemp(prefix="ec2-runner-")
     tmp = os.fsencode(tmp_name)
     cwd = SPEC["cwd"].encode("utf-8") if SPEC.get("cwd") else (os.path.join(tmp, b"project") if SPEC.get("archive") else tmp)
