@@ -3,9 +3,10 @@
 // sandbox counts every S3 request by operation (client's and instances') over a steady-state
 // window of a long run (from settleSeconds after every instance printed, for windowSeconds); the
 // fees are that count × the list price × instance-hours / window. A run's one-off start-up and
-// tail requests (a few) are not in it. Also the first output line's latency.
+// tail requests (a few) are not in it. (The first output line: firstOutput.ts.)
 import { GetCommandInvocationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { lastLine, loadEngine, nanosToMs, withTimeout } from './engineModule';
+import { DELIVERY_DELAY_MS } from './firstOutput';
 import { SandboxProcess } from './sandboxProcess';
 import { distribution, progress, round, sleep, type Distribution } from './stats';
 
@@ -29,8 +30,6 @@ export interface CostPlan {
   settleSeconds: number;
   windowSeconds: number;
   fleetInstances: number;
-  /** Runs for the first-output latency. */
-  firstOutputRuns: number;
 }
 
 export interface CostScenario {
@@ -45,7 +44,6 @@ export interface CostResult {
   single: CostScenario & { liveLagMs: Distribution & { n: number } };
   fleet: CostScenario;
   unwatched: CostScenario;
-  firstOutputMs: Distribution & { n: number; deliveryDelayMs: number };
 }
 
 /** A line with the print time every 100 ms for `seconds`. */
@@ -107,8 +105,6 @@ function printingOn(
   );
 }
 
-const DELIVERY_DELAY_MS = 200;
-
 /** Waits until SSM's status of the invocation passes `done`, asking SSM only (no S3 request is added to the count). */
 async function untilStatus(
   sandbox: SandboxProcess,
@@ -146,22 +142,6 @@ export async function measureCost(plan: CostPlan): Promise<CostResult> {
   const one = { kind: 'instances' as const, instanceIds: [sandbox.onlineInstanceIds[0]] };
   try {
     await engine.identity();
-    // First output: start() → first stdout chunk, minus the sandbox's delivery delay (SSM's own part).
-    const firsts: number[] = [];
-    for (let i = 0; i < plan.firstOutputRuns; i++) {
-      const startedAt = Date.now();
-      const handle = await engine.start({ source: { kind: 'command', command: 'echo first; sleep 0.5' }, target: one });
-      const first = new Promise<number>((resolve) =>
-        handle.onOutput((c) => c.stream === 'stdout' && resolve(Date.now())),
-      );
-      await withTimeout(handle.wait(), 60_000, 'first-output run');
-      firsts.push((await first) - startedAt - DELIVERY_DELAY_MS);
-    }
-    const firstOutputMs = { ...distribution(firsts), deliveryDelayMs: DELIVERY_DELAY_MS };
-    progress(
-      `first output line: p50 ${firstOutputMs.p50} ms, p95 ${firstOutputMs.p95} ms (delivery delay ${DELIVERY_DELAY_MS} ms subtracted)`,
-    );
-
     // One watched run: its live lag is measured on all its lines.
     const handle = await engine.start({
       source: { kind: 'command', command: printingCommand(plan.scriptSeconds) },
@@ -229,7 +209,7 @@ export async function measureCost(plan: CostPlan): Promise<CostResult> {
     progress(
       `cost, fleet of ${plan.fleetInstances}: $${fleet.usdPerInstanceHour}/instance-hour; ${JSON.stringify(fleet.requests)}`,
     );
-    return { single, fleet, unwatched, firstOutputMs };
+    return { single, fleet, unwatched };
   } finally {
     engine.dispose();
     await sandbox.stop();

@@ -2,11 +2,13 @@
 // request fees, the first output line, a fleet under S3's rate limits and big output.
 import type { BigOutputResult } from './bigOutput';
 import type { CostResult } from './cost';
+import type { FirstOutputResult } from './firstOutput';
 import type { FleetRatesResult } from './fleetRates';
 import { round, type Distribution } from './stats';
 
 export interface CostMeasurements {
   cost?: CostResult;
+  firstOutput?: FirstOutputResult;
   fleetRates?: FleetRatesResult;
   bigOutput?: BigOutputResult;
 }
@@ -41,7 +43,7 @@ export function costSummary(m: CostMeasurements): CostSummary {
           unwatched: c.unwatched.usdPerInstanceHour,
         }
       : null,
-    firstOutputMs: c ? { p50: c.firstOutputMs.p50, p95: c.firstOutputMs.p95 } : null,
+    firstOutputMs: m.firstOutput ? { p50: m.firstOutput.p50, p95: m.firstOutput.p95 } : null,
     fleet1000: f
       ? { instances: f.instances, slowDowns: f.slowDowns, lostBytes: f.lostBytes, wallOverScriptMs: f.wallOverScriptMs }
       : null,
@@ -136,9 +138,16 @@ export function costTables(m: CostMeasurements): string[] {
     }
     out.push(
       '',
-      `Live lag of the watched run: p50 ${c.single.liveLagMs.p50} ms, p95 ${c.single.liveLagMs.p95} ms over ${c.single.liveLagMs.n} lines. First output line (start() → first stdout chunk − the ${c.firstOutputMs.deliveryDelayMs} ms delivery delay): p50 ${c.firstOutputMs.p50} ms, p95 ${c.firstOutputMs.p95} ms over ${c.firstOutputMs.n} runs.`,
+      `Live lag of the watched run: p50 ${c.single.liveLagMs.p50} ms, p95 ${c.single.liveLagMs.p95} ms over ${c.single.liveLagMs.n} lines.`,
     );
-  } else out.push('S3 fees and first output: not measured.');
+  } else out.push('S3 fees: not measured.');
+  const first = m.firstOutput;
+  out.push(
+    '',
+    first
+      ? `First output line (start() → first stdout chunk − the ${first.deliveryDelayMs} ms delivery delay): p50 ${first.p50} ms, p95 ${first.p95} ms over ${first.n} runs.`
+      : 'First output line: not measured.',
+  );
   const f = m.fleetRates;
   out.push('');
   out.push(

@@ -18,6 +18,7 @@ import { measureStaging } from './staging';
 import { measureCost, type CostPlan } from './cost';
 import { measureFleetRates } from './fleetRates';
 import { measureBigOutput } from './bigOutput';
+import { measureFirstOutput } from './firstOutput';
 import { QUIET_WAIT_BUDGET_MS, QUIET_WAIT_MAX_MS, startBusyMeter, waitForQuietMachine } from './machineLoad';
 import { progress, round } from './stats';
 
@@ -30,6 +31,8 @@ interface Plan {
   fleetSynchronizedSizes: number[];
   /** Issue 16: S3 request fees, first output line, a fleet under S3's rate limits, big output. */
   cost: CostPlan;
+  /** Runs for the first output line's latency. */
+  firstOutputRuns: number;
   fleetRates: { instances: number; scriptSeconds: number };
   bigOutputBytes: number;
 }
@@ -41,7 +44,8 @@ const FULL: Plan = {
   fleetScriptSeconds: 1,
   credentialExpiry: { sessionSeconds: 20, lifetimes: 3, lineIntervalSeconds: 0.1 },
   fleetSynchronizedSizes: [10, 100, 500],
-  cost: { scriptSeconds: 100, settleSeconds: 10, windowSeconds: 40, fleetInstances: 50, firstOutputRuns: 10 },
+  cost: { scriptSeconds: 100, settleSeconds: 10, windowSeconds: 40, fleetInstances: 50 },
+  firstOutputRuns: 10,
   fleetRates: { instances: 1000, scriptSeconds: 20 },
   bigOutputBytes: 1024 ** 3,
 };
@@ -53,7 +57,8 @@ const QUICK: Plan = {
   fleetScriptSeconds: 1,
   credentialExpiry: { sessionSeconds: 10, lifetimes: 3, lineIntervalSeconds: 0.1 },
   fleetSynchronizedSizes: [10],
-  cost: { scriptSeconds: 30, settleSeconds: 3, windowSeconds: 10, fleetInstances: 50, firstOutputRuns: 3 },
+  cost: { scriptSeconds: 30, settleSeconds: 3, windowSeconds: 10, fleetInstances: 50 },
+  firstOutputRuns: 3,
   fleetRates: { instances: 50, scriptSeconds: 10 },
   bigOutputBytes: 20 * 1024 ** 2,
 };
@@ -75,6 +80,7 @@ const PHASES = [
   'fleetSync',
   'credentialExpiry',
   'cost',
+  'firstOutput',
   'fleetRates',
   'bigOutput',
 ] as const;
@@ -169,8 +175,9 @@ async function main(): Promise<number> {
     ),
   );
 
-  m.cost = await run('cost', () =>
-    phase('cost', 'S3 request fees and first output line', m, () => measureCost(plan.cost)),
+  m.cost = await run('cost', () => phase('cost', 'S3 request fees', m, () => measureCost(plan.cost)));
+  m.firstOutput = await run('firstOutput', () =>
+    phase('first output', 'first output line', m, () => measureFirstOutput(plan.firstOutputRuns)),
   );
   const rates = plan.fleetRates;
   m.fleetRates = await run('fleetRates', () =>
@@ -198,6 +205,7 @@ async function main(): Promise<number> {
       footprint: m.footprint,
       credentialExpiry: m.credentialExpiry,
       cost: m.cost,
+      firstOutput: m.firstOutput,
       fleetRates: m.fleetRates,
       bigOutput: m.bigOutput,
       plan,

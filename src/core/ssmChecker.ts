@@ -6,7 +6,8 @@
 //   PingStatus look; a follow-up round waits ssmRoundGapMs (a fleet never bursts more than its pages).
 // - A still-Pending invocation gets one look at its instance's PingStatus: an offline instance fails fast.
 // - A silent live channel (nothing from an instance 2 s after sending) gets one early look; while SSM
-//   says such an instance runs, it is asked every second (for the first minute).
+//   says such an instance runs, it is asked again once the wrapper would have reached S3, then with
+//   gaps doubling from a second (for the first minute).
 import type { RunBackend, SsmCommand, SsmInvocation } from './backend';
 import { CallGuard } from './callGuard';
 import type { Clock } from './clock';
@@ -130,14 +131,24 @@ export class SsmChecker {
 
   /**
    * When a silent channel calls for an early SSM look: once at silentLiveAfterMs for an instance not
-   * heard from, then every silentStatusCheckMs while SSM says it runs (for the first minute).
+   * heard from; while SSM says it runs, again at silentBrokenAfterMs (a wrapper merely slow to start
+   * on a busy instance speaks by then: no SSM call is spent on it), then with gaps doubling from
+   * silentStatusCheckMs (for the first minute).
    */
   silentCheckAt(lastCheckAt: number): number {
     const { clock, startedAtMs } = this.options;
     const firstLookAt = startedAtMs + WAIT_POLICY.silentLiveAfterMs;
     if (clock.now() - startedAtMs > WAIT_POLICY.silentChecksForMs) return Infinity;
     if (lastCheckAt < firstLookAt && this.liveSilent('any')) return firstLookAt;
-    return this.liveSilent('running') ? Math.max(firstLookAt, lastCheckAt + WAIT_POLICY.silentStatusCheckMs) : Infinity;
+    if (!this.liveSilent('running')) return Infinity;
+    // The channel is known broken from here on: looks at +0, +1, +2, +4 ... s, at most statusCheckIntervalMs apart.
+    const brokenFrom = startedAtMs + WAIT_POLICY.silentBrokenAfterMs;
+    if (lastCheckAt < brokenFrom) return brokenFrom;
+    const gap = Math.min(
+      WAIT_POLICY.statusCheckIntervalMs,
+      Math.max(WAIT_POLICY.silentStatusCheckMs, lastCheckAt - brokenFrom),
+    );
+    return lastCheckAt + gap;
   }
 
   /** An open instance the live channel has shown nothing of ('running': that SSM says is running). */

@@ -1,5 +1,6 @@
 // The run loop's timings and the codes and statuses its machines decide by (one source of truth;
 // unit tests read them too).
+import { S3_FIRST_CONTACT_SECONDS } from './defaults';
 
 /** The waiting policy's timings. */
 export const WAIT_POLICY = {
@@ -19,7 +20,13 @@ export const WAIT_POLICY = {
   ssmRoundGapMs: 250,
   /** An instance that has shown no live output this long after sending gets an early SSM look... */
   silentLiveAfterMs: 2_000,
-  /** ...and, while SSM says it runs, a look this often... */
+  /**
+   * ...and, while SSM says it runs, another this long after sending: a wrapper that can reach S3 has
+   * spoken by then (its first upload waits S3_FIRST_CONTACT_SECONDS for an answer before it leaves the
+   * output to SSM), so one merely slow to start costs no more looks...
+   */
+  silentBrokenAfterMs: S3_FIRST_CONTACT_SECONDS * 1_000 + 1_000,
+  /** ...then looks this far apart, the gap doubling... */
   silentStatusCheckMs: 1_000,
   /** ...for at most this long after sending (later ends are left to the slow checks). */
   silentChecksForMs: 60_000,

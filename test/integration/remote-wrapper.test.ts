@@ -148,7 +148,7 @@ describe('remote wrapper: upload faults, instance-role mode, Python 3.6 syntax',
 
   test('the wrapper parses as Python 3.6', () => {
     const commands = buildRemoteCommands({ runId: 'r', shellCommand: 'true' });
-    const start = commands.findIndex((line) => line.includes('"$ec2r_py" - <<'));
+    const start = commands.findIndex((line) => line.includes("<<'EC2RUNNER_EOF'"));
     const end = commands.indexOf('EC2RUNNER_EOF');
     const program = commands.slice(start + 1, end).join('\n');
     const check = spawnSync('python3', ['-c', 'import ast, sys; ast.parse(sys.stdin.read(), feature_version=(3, 6))'], {

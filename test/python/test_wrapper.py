@@ -177,5 +177,59 @@ class ErrorKindTests(unittest.TestCase):
         self.assertFalse(wrapper.is_unreachable(ConnectionResetError()))
 
 
+class GatherTests(unittest.TestCase):
+    """When the channel uploads: the first output at once (the start frame waits FIRST_FLUSH_SECONDS
+    for it), later output after FLUSH_SECONDS."""
+
+    def setUp(self):
+        self.now = 0.0
+        self.saved = wrapper.time.time
+        wrapper.time.time = lambda: self.now
+        target = {"url": "https://bucket.s3.amazonaws.com/", "fields": [], "keyPrefix": "p/"}
+        self.channel = wrapper.Channel(target, "i-0123456789abcdef0", spool=object(), background=False)
+
+    def tearDown(self):
+        wrapper.time.time = self.saved
+
+    def take(self):
+        with self.channel.cond:  # the uploader takes under the lock
+            return self.channel.take()
+
+    def letters(self, body):
+        found, at = [], 0
+        while at < len(body):
+            (length,) = struct.unpack(">I", body[at + 1:at + 5])
+            found.append(body[at:at + 1])
+            at += 5 + length
+        return found
+
+    def test_the_start_frame_waits_briefly_for_the_first_line_which_goes_at_once_with_it(self):
+        channel = self.channel
+        channel.add(b"S", b"{}")
+        self.assertFalse(channel.ready(), "the start frame is not urgent")
+        self.now += wrapper.FIRST_FLUSH_SECONDS / 2
+        channel.add(b"o", b"first\n")
+        self.assertTrue(channel.ready(), "the first output does not wait")
+        self.assertEqual(self.letters(self.take()), [b"S", b"o"])
+
+    def test_after_the_first_output_output_gathers_for_the_whole_flush_time(self):
+        channel = self.channel
+        channel.add(b"o", b"first\n")
+        self.assertTrue(channel.ready())
+        self.take()
+        channel.add(b"o", b"second\n")
+        self.now += wrapper.FIRST_FLUSH_SECONDS
+        self.assertFalse(channel.ready(), "later output gathers longer (fewer, bigger objects)")
+        self.now += wrapper.FLUSH_SECONDS - wrapper.FIRST_FLUSH_SECONDS + 0.001
+        self.assertTrue(channel.ready())
+
+    def test_a_start_frame_alone_goes_after_the_brief_gather(self):
+        channel = self.channel
+        channel.add(b"S", b"{}")
+        self.now += wrapper.FIRST_FLUSH_SECONDS + 0.001
+        self.assertTrue(channel.ready(), "a script silent at first still shows it started")
+        self.assertEqual(self.letters(self.take()), [b"S"])
+
+
 if __name__ == "__main__":
     unittest.main()

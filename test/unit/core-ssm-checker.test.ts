@@ -161,12 +161,20 @@ describe('SSM checker: instances that do not start, silent channels, failures', 
     assert.equal(backend.calls.pingStatus, 1, 'each instance is looked at once');
   });
 
-  test('a silent channel: one look at 2 s, then every second while SSM says it runs, none after the first minute', async () => {
+  test('a silent channel: one look at 2 s, then, while SSM says it runs, once the wrapper would have reached S3, with doubling gaps, none after the first minute', async () => {
     const { ssm, clock, run } = checker([{ instanceId: ID, ssm: [at(0, 'InProgress')] }]);
     assert.equal(ssm.silentCheckAt(0), WAIT_POLICY.silentLiveAfterMs);
     clock.nowMs = WAIT_POLICY.silentLiveAfterMs;
     await ssm.check(false, { spread: true });
-    assert.equal(ssm.silentCheckAt(clock.nowMs), clock.nowMs + WAIT_POLICY.silentStatusCheckMs);
+    // A wrapper slow to start is given the time it has to reach S3 before SSM is asked again.
+    const brokenFrom = WAIT_POLICY.silentBrokenAfterMs;
+    assert.equal(ssm.silentCheckAt(clock.nowMs), brokenFrom);
+    const looks = [brokenFrom];
+    while (looks.length < 7) looks.push(ssm.silentCheckAt(looks[looks.length - 1]));
+    assert.deepEqual(
+      looks.map((t) => t - brokenFrom),
+      [0, 1_000, 2_000, 4_000, 8_000, 16_000, 16_000 + WAIT_POLICY.statusCheckIntervalMs],
+    );
     run.get(ID)!.startInfo = {}; // the channel spoke
     assert.equal(ssm.silentCheckAt(clock.nowMs), Infinity);
     run.get(ID)!.startInfo = undefined;

@@ -73,6 +73,38 @@ describe('wait policy: SSM calls', () => {
     assert.equal(backend.ssmCalls(), backend.calls.getInvocation);
   });
 
+  test('a short script whose wrapper is slow to start (a busy instance) costs one early look and the confirmation', async () => {
+    // The start frame only at 3.5 s, then a 0.2 s script: the 2 s look finds it running; the next
+    // look would wait until a wrapper that can reach S3 has spoken (4 s), by when the exit frame is in.
+    const script: FakeInstance = {
+      instanceId: ID,
+      chunks: [
+        { at: 3_500, frames: [{ type: 'start', info: { pid: 1 } }] },
+        {
+          at: 3_700,
+          frames: [
+            { type: 'stdout', data: text('done\n') },
+            { type: 'exit', exitCode: 0 },
+          ],
+        },
+      ],
+      ssm: [
+        { from: 300, status: 'InProgress' },
+        { from: 3_710, status: 'Success', responseCode: 0 },
+      ],
+      pingStatus: 'Online',
+    };
+    const { backend, run, stdoutOf } = follow([script]);
+    const result = await run.wait();
+    assert.equal(result.invocations[0].outputSource, 'live');
+    assert.equal(stdoutOf(), 'done\n');
+    assert.deepEqual(
+      backend.log.filter((c) => c.name === 'getInvocation').map((c) => c.at),
+      [2_000, 3_750],
+      'the 2 s look, then the confirmation at the first poll after the exit frame',
+    );
+  });
+
   test('a 60-second script: slow checks at 5 s then every 10 s, plus the confirmation', async () => {
     const { backend, run, clock } = follow([liveScript(ID, 60)]);
     const result = await run.wait();
@@ -138,9 +170,13 @@ describe('wait policy: endings', () => {
     assert.equal(invocation.stdout, 'from ssm\n');
     assert.equal(stdoutOf(), 'from ssm\n');
     assert.match(invocation.reason ?? '', new RegExp(LIVE_OUTPUT_UNAVAILABLE));
-    // A silent channel while SSM says InProgress: a look at 2 s, then every second until SSM's end at 12 s.
-    assert.equal(backend.calls.getInvocation, 11, 'checks at 2, 3, ... 12 s');
-    assert.ok(clock.now() <= 12_000 + WAIT_POLICY.silentStatusCheckMs, `ended at ${clock.now()} ms`);
+    // A silent channel while SSM says InProgress: a look at 2 s, then (a wrapper that could reach S3
+    // would have spoken) at 4 s, 5 s (the first slow check), with gaps doubling, until SSM's end at 12 s.
+    assert.deepEqual(
+      backend.log.filter((c) => c.name === 'getInvocation').map((c) => c.at),
+      [2_000, 4_000, 5_000, 6_000, 8_000, 12_000],
+    );
+    assert.equal(clock.now(), 12_000);
   });
 
   test('a silent channel is looked at faster only for the first minute', async () => {
@@ -155,10 +191,12 @@ describe('wait policy: endings', () => {
       },
     ]);
     await run.wait();
-    // 2..60 s every second (59), then the slow checks at 65, 75, ... 115 s (6) and 125 s (1).
+    // 2 s, 4 s, 5 s (the first slow check), 6, 8, 12, 15 (slow), 25 (slow), then every 10 s.
+    const at = backend.log.filter((c) => c.name === 'getInvocation').map((c) => c.at);
+    assert.deepEqual(at.slice(0, 9), [2_000, 4_000, 5_000, 6_000, 8_000, 12_000, 15_000, 25_000, 35_000]);
     assert.ok(
-      backend.calls.getInvocation >= 64 && backend.calls.getInvocation <= 68,
-      `getInvocation ${backend.calls.getInvocation}`,
+      at.slice(8).every((t, i) => i === 0 || t - at[8 + i - 1] === WAIT_POLICY.statusCheckIntervalMs),
+      `after the first minute only the slow checks: ${at.join(', ')}`,
     );
     assert.ok(clock.now() <= 120_000 + WAIT_POLICY.statusCheckIntervalMs, `ended at ${clock.now()} ms`);
   });

@@ -242,12 +242,13 @@ function pythonWrapperLines(wrapperSpecJson: unknown, inline: string[] = []): st
     'unset CDPATH; ec2r_py=',
     ...inline,
     `for ec2r_candidate in ${PYTHON_CANDIDATES.join(' ')}; do`,
-    '  if "$ec2r_candidate" -c "import sys; sys.exit(sys.version_info < (3, 6))" >/dev/null 2>&1; then ' +
+    '  if "$ec2r_candidate" -S -c "import sys; sys.exit(sys.version_info < (3, 6))" >/dev/null 2>&1; then ' +
       'ec2r_py=$ec2r_candidate; break; fi',
     'done',
     'if [ -n "$ec2r_py" ]; then',
     // $0 is the agent's _script.sh, whose path names the instance (for agents without AWS_SSM_INSTANCE_ID).
-    `ec2r_script=$0 ${inline.length ? 'ec2r_inline=$ec2r_inline ' : ''}"$ec2r_py" - <<'${HEREDOC_DELIMITER}'`,
+    // -S: the wrapper needs only the standard library; site's .pth and sitecustomize work would slow each start.
+    `ec2r_script=$0 ${inline.length ? 'ec2r_inline=$ec2r_inline ' : ''}"$ec2r_py" -S - <<'${HEREDOC_DELIMITER}'`,
     ...packedWrapperLines(specBase64),
     HEREDOC_DELIMITER,
     'exit $?',

@@ -38,7 +38,7 @@
 #   before the exit frame: one ordered channel, so they arrive with the output, attach replays them and
 #   no second upload path or listing-order rule is needed. Bounded by ARTIFACTS_MAX_BYTES (one object).
 
-import base64, errno, hashlib, json, os, platform, random, re, select, shutil, signal, socket, stat, struct, subprocess, sys, tempfile, threading, time, uuid
+import base64, errno, hashlib, json, os, random, re, select, shutil, signal, socket, stat, struct, subprocess, sys, tempfile, threading, time
 import urllib.error, urllib.request
 
 # The client's values (src/core/defaults.ts, remote/chunkKeys.ts, remote/fallbackScript.ts): when it packs
@@ -60,6 +60,7 @@ VENV_FALLBACK_ROOT = b"/var/tmp/ec2-runner/venvs"
 SPEC = json.loads(base64.b64decode(SPEC_BASE64).decode("utf-8")) if SPEC_BASE64 else {}
 INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
 FLUSH_SECONDS = 0.2
+FIRST_FLUSH_SECONDS = 0.05  # the start frame waits this long for the first output, to share one object with it
 FLUSH_BYTES = 1 << 20
 UPLOAD_GAP = float(SPEC.get("uploadGap") or 0.2)  # seconds per upload of continuous output, chosen by the client
 UPLOAD_BURST = 3
@@ -311,6 +312,7 @@ class Channel(object):
         self.pending_bytes = 0
         self.oldest = 0.0
         self.urgent = False
+        self.output_sent = False  # an object with output has been taken (the first output gathers only briefly)
         self.credit, self.credited_at = float(UPLOAD_BURST), time.time()
         self.closing = False
         self.closed_at = None
@@ -344,6 +346,8 @@ class Channel(object):
             if urgent or self.pending_bytes >= FLUSH_BYTES:
                 self.urgent = True
                 self.cond.notify_all()
+            elif not self.output_sent and letter in (b"o", b"e"):
+                self.cond.notify_all()  # the first output goes at once
 
     def wait_for_room(self):
         with self.cond:
@@ -372,6 +376,7 @@ class Channel(object):
         body = bytearray()
         while self.pending and (not body or len(body) + 5 + len(self.pending[0][1]) <= OBJECT_BYTES):
             letter, data = self.pending.pop(0)
+            self.output_sent = self.output_sent or letter in (b"o", b"e")
             body += frame(letter, data)
         self.pending_bytes -= len(body)
         self.urgent = False
@@ -382,6 +387,8 @@ class Channel(object):
         # Output waits FLUSH_SECONDS to gather, then goes as soon as the upload budget allows: a few
         # uploads at once, then one per UPLOAD_GAP seconds. Sparse output is shown at once; continuous
         # output goes in bigger, rarer objects (S3 bills per request). Urgent frames skip the budget.
+        # The first output goes at once (with the start frame, which waits FIRST_FLUSH_SECONDS for
+        # it): the first line is what a user waits for.
         if not self.pending:
             return False
         if self.urgent or self.closing:
@@ -389,7 +396,11 @@ class Channel(object):
         now = time.time()
         self.credit = min(UPLOAD_BURST, self.credit + (now - self.credited_at) / UPLOAD_GAP)
         self.credited_at = now
-        return now - self.oldest >= FLUSH_SECONDS and self.credit >= 1
+        first_output = not self.output_sent and any(letter in (b"o", b"e") for letter, _ in self.pending)
+        return (first_output or now - self.oldest >= self.gather_seconds()) and self.credit >= 1
+
+    def gather_seconds(self):
+        return FLUSH_SECONDS if self.output_sent else FIRST_FLUSH_SECONDS
 
     def due(self):
         # Also when nothing is ready: a renewal command may have left a fresh policy to take.
@@ -408,7 +419,7 @@ class Channel(object):
                 while not self.due():
                     if self.done():
                         return
-                    self.cond.wait(FLUSH_SECONDS / 4)
+                    self.cond.wait(self.gather_seconds() / 4)
                 body = None
                 if self.ready():
                     body = self.take()
@@ -477,7 +488,7 @@ class Channel(object):
         fields = [(name, key if name == "key" else value) for name, value in self.target["fields"]]
         if "key" not in [name for name, _ in fields]:
             fields.append(("key", key))
-        boundary = uuid.uuid4().hex.encode("ascii")
+        boundary = base64.b16encode(os.urandom(16)).lower()
         data = bytearray()
         for name, value in fields:
             data += b"--" + boundary + b'\r\nContent-Disposition: form-data; name="' + name.encode("utf-8") + b'"\r\n\r\n'
@@ -901,11 +912,11 @@ def main():
     if not instance_id and SPEC.get("output"):
         note("live output is off: this SSM agent does not say which instance this is (no AWS_SSM_INSTANCE_ID; update the agent); the output is SSM's own")
     channel = Channel(SPEC.get("output") if instance_id else None, instance_id)
-    sweep_stale_temp_dirs()
+    sweep_stale_temp_dirs()  # before the script: beside it, it would hold the GIL when a short script ends
     tmp_name = tempfile.mkdtemp(prefix="ec2-runner-")
     tmp = os.fsencode(tmp_name)
     cwd = SPEC["cwd"].encode("utf-8") if SPEC.get("cwd") else (os.path.join(tmp, b"project") if SPEC.get("archive") else tmp)
-    channel.add(b"S", json.dumps({"pid": os.getpid(), "pythonVersion": platform.python_version(), "cwd": cwd.decode("utf-8", "replace"), "instanceId": instance_id}).encode("utf-8"), urgent=True)
+    channel.add(b"S", json.dumps({"pid": os.getpid(), "pythonVersion": "%d.%d.%d" % sys.version_info[:3], "cwd": cwd.decode("utf-8", "replace"), "instanceId": instance_id}).encode("utf-8"))
     signal_number = None
     try:
         if SPEC.get("cwd") and not os.path.isdir(cwd):
@@ -941,4 +952,12 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    # SSM learns of the end when this process exits, and the exit frame is uploaded by now: skip the
+    # interpreter's teardown (module cleanup, thread bookkeeping), which only delays that.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(exit_code)
