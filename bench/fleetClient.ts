@@ -31,7 +31,7 @@ export interface FleetClientReport {
   maxRssMb: number;
   /** The last invocation's end as SSM reports it (the wrapper exited; the instance side of the tail). */
   lastSsmEndMs: number;
-  /** Client clock: the last instance's first output chunk arrived (its line comes with the exit frame). */
+  /** Client clock: the last instance's output line (its first chunk) arrived; the wrapper sends it before its exit frame. */
   lastOutputAtMs: number;
   /** Client clock: the last instance's terminal status reached onStatus. */
   lastFinalStatusAtMs: number;

@@ -345,7 +345,7 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
       '',
       "Where the engine's tail goes: the last exit → the last invocation's end as SSM reports it (the wrappers' epilogue, hundreds at once on the shared CPUs; the same for both ways) → `wait()` resolved; the requests the sandbox received in the tail (all clients); CPU time of the client and of the sandbox process over the run.",
       '',
-      '| Instances | Last exit → last SSM end | Last SSM end → `wait()` | Last exit → last exit frame at the client | Requests in the tail | CPU: client / sandbox |',
+      '| Instances | Last exit → last SSM end | Last SSM end → `wait()` | Last exit → last output line at the client | Requests in the tail | CPU: client / sandbox |',
       '| --- | --- | --- | --- | --- | --- |',
     );
     for (const f of m.fleetSynchronized)
