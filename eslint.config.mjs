@@ -77,8 +77,8 @@ export default tseslint.config(
       'no-control-regex': 'off',
       // A closure that reads a variable assigned once, later (a server handing out itself).
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
-      // Flags resets at a loop's end that keep the loop readable; unused values are tsc's and no-unused-vars' job.
-      'no-useless-assignment': 'off',
+      // A value assigned and never read is a dead store, or a bug where the code meant to read it.
+      'no-useless-assignment': 'error',
     },
   },
   {

@@ -1,5 +1,4 @@
 // createEngine: the Engine the CLI, the extension and a Lambda use.
-import type { S3Client } from '@aws-sdk/client-s3';
 import {
   RunnerError,
   type BucketStatus,
@@ -16,40 +15,26 @@ import {
   type RunRequest,
   type RunResult,
 } from './api';
+import { awsCliExport, type AwsCliExportOptions } from './awsCliExport';
 import { sdkRunBackend, type RunBackend } from './backend';
-import { configuredBucket, createStagingBucket, defaultBucketName } from './bucket';
 import { BucketRegions } from './bucketRegion';
 import { createClients, type AwsClients } from './clients';
 import type { Clock } from './clock';
-import { DEFAULT_KEY_PREFIX, RECOVERY_POLICY_SECONDS } from './defaults';
-import { configuredEncryption, type UploadEncryption } from './encryption';
+import { configuredEncryption } from './encryption';
 import { mapErrors, type ErrorContext } from './errors';
-import { parseLiveLocation } from './liveChannelReader';
 import { cachedIdentity } from './identity';
 import { listManagedInstances } from './instances';
-import { awsCliScript } from './awsCli';
-import {
-  checkTargetsReachable,
-  inlinePayload,
-  launch,
-  payloadFor,
-  sendCommandInput,
-  type LaunchContext,
-} from './launch';
-import { buildRemoteCommands, type RemotePayload, type RemoteRunSpec } from './remote';
-import { stagedContentOf } from './sources';
-import { stagedKey } from './staging';
+import { checkTargetsReachable, launch, payloadFor } from './launch';
 import { startPortForward } from './session/portForward';
 import { startDebugRun } from './debug/debugRun';
 import { stageDebugpy } from './debug/stageDebugpy';
 import { startInteractiveRun } from './session/interactiveRun';
 import { signingCredentials } from './transfer';
 import { randomBytes } from 'node:crypto';
-import { parseRemoteHeader } from './remote';
-import { isInstanceId } from './remote/chunkKeys';
 import { normalizeRequest } from './request';
-import { UploadRenewal } from './renewal';
+import { reattachedRun } from './reattach';
 import { FollowedRun } from './run';
+import { StagingBuckets } from './stagingBuckets';
 
 /** Test seams; production code passes nothing. */
 export interface EngineDependencies {
@@ -57,20 +42,12 @@ export interface EngineDependencies {
   clock?: Clock;
 }
 
-function normalizeKeyPrefix(prefix: string | undefined): string {
-  const value = (prefix ?? DEFAULT_KEY_PREFIX).replace(/^\/+/, '');
-  return value === '' || value.endsWith('/') ? value : `${value}/`;
-}
-
 class AwsEngine implements Engine {
   private readonly clients: AwsClients;
   private readonly backend: RunBackend;
-  private readonly keyPrefix: string;
   private readonly whoAmI: () => Promise<CallerIdentity>;
-  /** Buckets seen to exist (checked once per engine). */
-  private readonly knownBuckets = new Set<string>();
   private readonly bucketRegions: BucketRegions;
-  private readonly encryption: UploadEncryption | undefined;
+  private readonly buckets: StagingBuckets;
 
   constructor(
     private readonly settings: EngineSettings,
@@ -80,9 +57,15 @@ class AwsEngine implements Engine {
     this.clients = deps.clients ?? createClients(settings, { bucketOwner: async () => (await this.whoAmI()).account });
     this.bucketRegions = new BucketRegions(this.clients);
     this.backend = sdkRunBackend(this.clients, (bucket, call) => this.bucketRegions.send(bucket, call));
-    this.keyPrefix = normalizeKeyPrefix(settings.keyPrefix);
     this.whoAmI = cachedIdentity(this.clients);
-    this.encryption = configuredEncryption(settings.kmsKeyId);
+    this.buckets = new StagingBuckets({
+      clients: this.clients,
+      regions: this.bucketRegions,
+      whoAmI: this.whoAmI,
+      bucket: settings.bucket,
+      keyPrefix: settings.keyPrefix,
+      encryption: configuredEncryption(settings.kmsKeyId),
+    });
   }
 
   private context(bucket?: string): ErrorContext {
@@ -90,7 +73,7 @@ class AwsEngine implements Engine {
       profile: this.settings.profile,
       endpointUrl: this.settings.endpointUrl,
       bucket,
-      kmsKeyId: this.encryption?.kmsKeyId,
+      kmsKeyId: this.buckets.encryption?.kmsKeyId,
     };
   }
 
@@ -102,30 +85,18 @@ class AwsEngine implements Engine {
     return mapErrors(this.context(), () => listManagedInstances(this.clients, options));
   }
 
-  private async resolveBucket(): Promise<{ bucket: string; isDefault: boolean; identity: CallerIdentity }> {
-    const identity = await this.whoAmI();
-    const configured = configuredBucket(this.settings.bucket);
-    return configured
-      ? { bucket: configured, isDefault: false, identity }
-      : { bucket: defaultBucketName(identity.account, identity.region), isDefault: true, identity };
-  }
-
   bucketStatus(): Promise<BucketStatus> {
     return mapErrors(this.context(), async () => {
-      const { bucket, isDefault } = await this.resolveBucket();
-      const { exists, region } = await mapErrors(this.context(bucket), () => this.bucketRegions.locate(bucket));
-      if (exists) this.knownBuckets.add(bucket);
+      const { bucket, isDefault } = await this.buckets.resolve();
+      const { exists, region } = await mapErrors(this.context(bucket), () => this.buckets.locate(bucket));
       return exists ? { bucket, exists, isDefault, region } : { bucket, exists, isDefault };
     });
   }
 
   createBucket(): Promise<void> {
     return mapErrors(this.context(), async () => {
-      const { bucket, identity } = await this.resolveBucket();
-      await mapErrors(this.context(bucket), () =>
-        createStagingBucket(this.clients.s3, bucket, identity.region, this.keyPrefix, this.encryption),
-      );
-      this.knownBuckets.add(bucket);
+      const resolved = await this.buckets.resolve();
+      await mapErrors(this.context(resolved.bucket), () => this.buckets.create(resolved));
     });
   }
 
@@ -133,12 +104,12 @@ class AwsEngine implements Engine {
     return mapErrors(this.context(), async () => {
       const normalized = normalizeRequest(request);
       const [{ bucket, isDefault, identity }, expectedTargets] = await Promise.all([
-        this.resolveBucket(),
+        this.buckets.resolve(),
         this.checkTargets(normalized),
       ]);
       return mapErrors(this.context(bucket), async () => {
-        await this.requireBucket(bucket, isDefault);
-        const launched = await launch(await this.launchContext(bucket, identity), normalized, expectedTargets);
+        await this.buckets.require(bucket, isDefault);
+        const launched = await launch(await this.buckets.launchContext(bucket, identity), normalized, expectedTargets);
         return new FollowedRun({
           commandId: launched.commandId,
           backend: this.backend,
@@ -181,12 +152,12 @@ class AwsEngine implements Engine {
         );
       }
       const [{ bucket, isDefault, identity }] = await Promise.all([
-        this.resolveBucket(),
+        this.buckets.resolve(),
         this.checkTargets(normalized),
       ]);
       return mapErrors(this.context(bucket), async () => {
-        await this.requireBucket(bucket, isDefault);
-        const context = await this.launchContext(bucket, identity);
+        await this.buckets.require(bucket, isDefault);
+        const context = await this.buckets.launchContext(bucket, identity);
         const credentials = await signingCredentials(context.s3);
         const { payload } = await payloadFor(context, normalized, credentials);
         const spec = {
@@ -222,11 +193,11 @@ class AwsEngine implements Engine {
           start: (run) => this.start(run),
           forwardPort: (forward) => this.forwardPort(forward),
           stageDebugpy: async (bundle, transferMode, deliveryTimeoutSeconds) => {
-            const { bucket, isDefault, identity } = await this.resolveBucket();
+            const { bucket, isDefault, identity } = await this.buckets.resolve();
             return mapErrors(this.context(bucket), async () => {
-              await this.requireBucket(bucket, isDefault);
+              await this.buckets.require(bucket, isDefault);
               return stageDebugpy(
-                await this.launchContext(bucket, identity),
+                await this.buckets.launchContext(bucket, identity),
                 bundle,
                 transferMode,
                 deliveryTimeoutSeconds,
@@ -239,170 +210,36 @@ class AwsEngine implements Engine {
     );
   }
 
-  awsCliCommands(request: RunRequest, options: { localPath?: string; label?: string } = {}): Promise<string> {
-    return mapErrors(this.context(), async () => {
-      const normalized = normalizeRequest(request);
-      const source = normalized.source;
-      if (source.kind === 'project') {
-        throw new RunnerError(
-          'An AWS CLI export covers files, selections and shell commands, not a project folder (EC2 Runner packs those itself)',
-          'AwsCliUnsupported',
-          { advice: 'run the project with EC2 Runner.' },
-        );
-      }
-      const region = await this.clients.region();
-      const only =
-        normalized.target.kind === 'instances' && normalized.target.instanceIds.length === 1
-          ? normalized.target.instanceIds[0]
-          : undefined;
-      const spec: RemoteRunSpec = {
-        runId: randomBytes(8).toString('hex'),
-        shellCommand: source.kind === 'command' ? source.command : undefined,
-        workingDirectory: normalized.workingDirectory,
-        env: normalized.env,
-        instanceId: only && isInstanceId(only) ? only : undefined,
-      };
-      let commands: string[];
-      let staging: { localPath: string; s3Uri: string; region: string; kmsKeyId?: string } | undefined;
-      if (source.kind === 'command') {
-        commands = buildRemoteCommands(spec);
-      } else {
-        const content = await stagedContentOf(source, normalized);
-        // A file (never an archive here): its payload as it would travel inline.
-        const inline = inlinePayload(normalized, content)!;
-        const fitted = this.commandsIfTheyFit({ ...spec, payload: inline });
-        if (fitted) {
-          commands = fitted;
-        } else {
-          if (!options.localPath) {
-            throw new RunnerError(
-              `${content.fileName} is too large to travel in the command, so it is staged in S3, and that needs a file on disk: save it and copy the command from the file.`,
-              'AwsCliNeedsFile',
-            );
-          }
-          const { bucket, isDefault } = await this.resolveBucket();
-          await mapErrors(this.context(bucket), () => this.requireBucket(bucket, isDefault));
-          const bucketRegion = this.bucketRegions.regionOf(bucket);
-          const s3Uri = `s3://${bucket}/${stagedKey(this.keyPrefix, inline.sha256, content.fileName)}`;
-          const payload: RemotePayload = {
-            ...inline,
-            fetch: { kind: 'instance-role', s3Uri, region: bucketRegion ?? region },
-          };
-          commands = buildRemoteCommands({ ...spec, payload });
-          staging = {
-            localPath: options.localPath,
-            s3Uri,
-            region: bucketRegion ?? region,
-            kmsKeyId: this.encryption?.kmsKeyId,
-          };
-        }
-      }
-      return awsCliScript({
-        label:
-          options.label ??
-          (source.kind === 'command' ? source.command : [source.fileName, ...(source.args ?? [])].join(' ')),
-        region,
-        endpointUrl: this.settings.endpointUrl,
-        profile: this.settings.profile,
-        sendCommand: sendCommandInput(normalized, commands),
-        instanceIds: normalized.target.kind === 'instances' ? normalized.target.instanceIds : [],
-        staging,
-      });
-    });
-  }
-
-  /** The command text with the file inline, or undefined when it is over SSM's budget. */
-  private commandsIfTheyFit(spec: RemoteRunSpec): string[] | undefined {
-    try {
-      return buildRemoteCommands(spec);
-    } catch (error) {
-      if (error instanceof RunnerError && error.code === 'CommandTooLarge') return undefined;
-      throw error;
-    }
-  }
-
-  /** Staging, presigned URLs and upload policies go through the bucket's regional client, with the configured encryption. */
-  private async launchContext(bucket: string, identity: CallerIdentity): Promise<LaunchContext> {
-    return {
-      clients: this.clients,
-      identity,
-      bucket,
-      s3: await this.bucketRegions.client(bucket),
-      bucketRegion: this.bucketRegions.regionOf(bucket) ?? identity.region,
-      keyPrefix: this.keyPrefix,
-      encryption: this.encryption,
-    };
-  }
-
-  /** The bucket's regional client, finding its region first when this engine has not seen it (attach, status). */
-  private async locatedClient(bucket: string): Promise<S3Client> {
-    if (this.bucketRegions.regionOf(bucket) === undefined) await this.bucketRegions.locate(bucket);
-    return this.bucketRegions.client(bucket);
+  awsCliCommands(request: RunRequest, options: AwsCliExportOptions = {}): Promise<string> {
+    return mapErrors(this.context(), () =>
+      awsCliExport(
+        {
+          clients: this.clients,
+          buckets: this.buckets,
+          settings: this.settings,
+          errorContext: (bucket) => this.context(bucket),
+        },
+        request,
+        options,
+      ),
+    );
   }
 
   private async checkTargets(request: RunRequest): Promise<number | undefined> {
     return checkTargetsReachable(this.clients, request.target, await this.clients.region());
   }
 
-  private async requireBucket(bucket: string, isDefault: boolean): Promise<void> {
-    if (this.knownBuckets.has(bucket)) return;
-    if (!(await this.bucketRegions.locate(bucket)).exists) {
-      throw new RunnerError(
-        isDefault ? `The staging bucket ${bucket} does not exist yet` : `S3 bucket ${bucket} does not exist`,
-        'NoSuchBucket',
-        {
-          advice: isDefault
-            ? 'create it (public access blocked, encrypted, objects expire after 7 days), or choose an existing bucket (EC2_RUNNER_BUCKET).'
-            : 'create it, or choose an existing bucket (EC2_RUNNER_BUCKET).',
-          data: { bucket, isDefault },
-        },
-      );
-    }
-    this.knownBuckets.add(bucket);
-  }
-
-  /** Rebuilds a run's follower from SSM alone (ListCommands Parameters carry the header line). */
-  private async followerFor(commandId: string, immediate: boolean): Promise<FollowedRun> {
-    const command = await this.backend.getCommand(commandId);
-    if (!command) {
-      throw new RunnerError(`No command ${commandId} in this account and region`, 'UnknownCommand', {
-        advice: 'check the command id, the profile and the region.',
-        data: { commandId },
-      });
-    }
-    const header = parseRemoteHeader(command.commands);
-    const live = header?.outputLocation ? parseLiveLocation(header.outputLocation) : undefined;
-    // Output kept on an instance whose upload policy expired is fetched with a fresh one (renewal.ts).
-    const renewal =
-      live && header
-        ? new UploadRenewal({
-            clients: this.clients,
-            bucket: live.bucket,
-            s3: () => this.locatedClient(live.bucket),
-            encryption: this.encryption,
-            runId: header.runId,
-            runPrefix: live.runPrefix,
-            policySeconds: RECOVERY_POLICY_SECONDS,
-          })
-        : undefined;
-    return new FollowedRun({
-      commandId,
-      backend: this.backend,
-      instanceIds: command.instanceIds,
-      discoverInstances: command.instanceIds.length === 0,
-      live,
-      renewal,
-      clock: this.deps.clock,
-      immediateStatusCheck: immediate,
-    });
+  private followerFor(commandId: string): Promise<FollowedRun> {
+    const context = { backend: this.backend, clients: this.clients, buckets: this.buckets, clock: this.deps.clock };
+    return reattachedRun(context, commandId, true);
   }
 
   attach(commandId: string): Promise<RunHandle> {
-    return mapErrors(this.context(), async () => (await this.followerFor(commandId, true)).start());
+    return mapErrors(this.context(), async () => (await this.followerFor(commandId)).start());
   }
 
   status(commandId: string): Promise<RunResult> {
-    return mapErrors(this.context(), async () => (await this.followerFor(commandId, true)).snapshot());
+    return mapErrors(this.context(), async () => (await this.followerFor(commandId)).snapshot());
   }
 
   cancel(commandId: string): Promise<void> {

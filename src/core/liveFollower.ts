@@ -140,7 +140,7 @@ export class LiveFollower {
     if (this.disabled) return false;
     const reader = this.reader;
     const now = () => this.options.clock.now();
-    let processed = 0;
+    let processed: number;
     try {
       processed = (await this.guard.call(fetch)) ?? 0;
       if (reader.gapOf(p.instanceId) === undefined) {

@@ -18,7 +18,9 @@ import {
 } from './debugConfig';
 import type { TargetLabel } from './format';
 import type { RunController } from './runController';
-import { type Runner, runRequestFor, runSpecFor } from './runner';
+import { fileToRun } from './fileToRun';
+import type { Runner } from './runner';
+import { runRequestFor, runSpecFor } from './runRequest';
 import type { ExtensionSettings } from './settings';
 
 export interface DebugDeps {
@@ -152,7 +154,7 @@ export class Ec2DebugProvider implements vscode.DebugConfigurationProvider, vsco
     const settings = this.deps.settings();
     const args = config.args ?? [];
     const { project, localRoot } = launchSource(config);
-    const file = await this.deps.runner.fileToRun(vscode.Uri.file(config.program!), settings);
+    const file = await fileToRun(vscode.Uri.file(config.program!), settings);
     const source: RunSource = project
       ? { kind: 'project', root: project.root, entry: project.entry, args, interpreter: config.python }
       : { kind: 'file', fileName: file.fileName, content: file.content, args, interpreter: config.python };

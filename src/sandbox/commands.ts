@@ -1,87 +1,27 @@
-// Run Command's state: commands, their per-instance invocations, and the transitions
-// Pending -> InProgress -> Success | Failed | TimedOut | Cancelled (Cancelling in between).
+// Run Command's state machine: commands and their per-instance invocations (invocations.ts) move
+// Pending -> InProgress -> Success | Failed | TimedOut | Cancelled (Cancelling in between); the agent's
+// own rules (timeouts, truncation, reboots) are in agentRules.ts.
 // Work is driven by one timer per invocation event (delivery, execution timeout, delivery timeout),
 // never by polling instances, and aggregate counts are kept incrementally so reads are O(1).
 import { randomUUID } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
-import { type RunningScript, type ScriptResult, type ScriptSpec, runScript } from './agent';
+import { type ScriptResult, type ScriptSpec, runScript } from './agent';
+import {
+  REBOOT_DURATION_MS,
+  agentExecutionTimeoutSeconds,
+  agentTruncate,
+  checkWorkingDirectory,
+  outputKey,
+} from './agentRules';
 import type { SandboxInstance } from './fleet';
 import {
-  AGENT_REBOOT_EXIT_CODE,
-  KILLED_EXIT_CODE,
-  MAX_STDERR_CONTENT_BYTES,
-  MAX_STDOUT_CONTENT_BYTES,
-  OUTPUT_TRUNCATED_SUFFIX,
-  RUN_SHELL_SCRIPT_OUTPUT_FOLDER,
-} from './limits';
-
-export type InvocationStatus =
-  'Pending' | 'InProgress' | 'Delayed' | 'Success' | 'Cancelled' | 'TimedOut' | 'Failed' | 'Cancelling';
-
-export interface CommandRequest {
-  documentName: string;
-  documentVersion: string;
-  parameters: Record<string, string[]>;
-  lines: string[];
-  workingDirectory: string;
-  executionTimeoutSeconds: number;
-  instanceIds: string[];
-  targets: Array<{ Key: string; Values: string[] }>;
-  comment: string;
-  timeoutSeconds: number;
-  outputS3BucketName: string;
-  outputS3KeyPrefix: string;
-  maxConcurrency: string;
-  maxErrors: string;
-  serviceRoleArn: string;
-  notificationConfig: unknown;
-  cloudWatchOutputConfig: { CloudWatchLogGroupName: string; CloudWatchOutputEnabled: boolean };
-}
-
-export interface Invocation {
-  command: Command;
-  instance: SandboxInstance;
-  status: InvocationStatus;
-  statusDetails: string;
-  /** Before this time GetCommandInvocation answers InvocationDoesNotExist (eventual consistency). */
-  visibleAt: number;
-  startedAt?: number;
-  endedAt?: number;
-  responseCode: number;
-  stdout: Buffer;
-  stderr: Buffer;
-  run?: RunningScript;
-  timer?: NodeJS.Timeout;
-  timedOut: boolean;
-  cancelRequested: boolean;
-  delivered: boolean;
-  /** Times the script started (more than once after a 194 reboot). */
-  executions: number;
-}
-
-export interface Command {
-  id: string;
-  request: CommandRequest;
-  requestedAt: number;
-  expiresAfter: number;
-  invocations: Invocation[];
-  byInstance: Map<string, Invocation>;
-  queue: Invocation[];
-  inFlight: number;
-  concurrencyLimit: number;
-  errorLimit: number;
-  counts: {
-    completed: number;
-    errors: number;
-    deliveryTimedOut: number;
-    executionTimedOut: number;
-    cancelled: number;
-    started: number;
-    success: number;
-  };
-  cancelRequested: boolean;
-}
+  type Command,
+  type CommandRequest,
+  type Invocation,
+  type InvocationStatus,
+  isTerminal,
+  resolveCount,
+} from './invocations';
+import { AGENT_REBOOT_EXIT_CODE, KILLED_EXIT_CODE, MAX_STDERR_CONTENT_BYTES, MAX_STDOUT_CONTENT_BYTES } from './limits';
 
 export interface CommandStoreOptions {
   region: string;
@@ -94,15 +34,6 @@ export interface CommandStoreOptions {
   uploadOutput: (bucket: string, key: string, file: string) => boolean;
   /** How the agent of `instance` runs scripts right now (switches that model real instances). */
   agentFor?: (instance: SandboxInstance) => Pick<ScriptSpec, 'withoutInstanceId' | 'extraEnv' | 'niceness'>;
-}
-
-/** A modelled reboot (exit code 194): the agent is away this long, then runs the command again. */
-export const REBOOT_DURATION_MS = 1_000;
-
-const TERMINAL: ReadonlySet<InvocationStatus> = new Set(['Success', 'Cancelled', 'TimedOut', 'Failed']);
-
-export function isTerminal(status: InvocationStatus): boolean {
-  return TERMINAL.has(status);
 }
 
 export class CommandStore {
@@ -393,65 +324,4 @@ export class CommandStore {
     clearTimeout(invocation.timer);
     invocation.timer = setTimeout(action, Math.max(0, delayMs));
   }
-}
-
-/** The command's aggregate Status and StatusDetails, from its counts. */
-export function commandStatus(command: Command): { status: InvocationStatus; details: string } {
-  const total = command.invocations.length;
-  const c = command.counts;
-  if (c.completed === total) {
-    if (total === 0) return { status: 'Success', details: 'No Instances In Tag' };
-    if (c.cancelled > 0 && command.cancelRequested) return { status: 'Cancelled', details: 'Cancelled' };
-    const failures = c.errors + c.deliveryTimedOut;
-    if (failures === 0 && c.cancelled === 0) return { status: 'Success', details: 'Success' };
-    if (failures > command.errorLimit) {
-      if (c.deliveryTimedOut === failures) return { status: 'TimedOut', details: 'Delivery Timed Out' };
-      if (c.executionTimedOut === failures) return { status: 'TimedOut', details: 'Execution Timed Out' };
-      return { status: 'Failed', details: 'Failed' };
-    }
-    return { status: 'Success', details: 'Incomplete' };
-  }
-  if (command.cancelRequested) return { status: 'Cancelling', details: 'Cancelling' };
-  if (c.started > 0 || c.completed > 0) return { status: 'InProgress', details: 'InProgress' };
-  return { status: 'Pending', details: 'Pending' };
-}
-
-/** `<prefix>/<CommandId>/<InstanceId>/awsrunShellScript/0.awsrunShellScript/<stream>` (no leading slash when no prefix). */
-export function outputKey(invocation: Invocation, stream: 'stdout' | 'stderr'): string {
-  const prefix = invocation.command.request.outputS3KeyPrefix.replace(/\/+$/, '');
-  const parts = [
-    prefix,
-    invocation.command.id,
-    invocation.instance.instanceId,
-    RUN_SHELL_SCRIPT_OUTPUT_FOLDER,
-    stream,
-  ].filter(Boolean);
-  return parts.join('/');
-}
-
-/** The agent resets executionTimeout values outside 5..172800 to the default 3600. */
-export function agentExecutionTimeoutSeconds(requested: number): number {
-  return requested < 5 || requested > 172_800 ? 3_600 : requested;
-}
-
-/** Output of `max` bytes or more keeps its first `max - suffix` bytes plus `--output truncated--`. */
-export function agentTruncate(head: Buffer, totalBytes: number, max: number): Buffer {
-  if (totalBytes < max) return head;
-  const suffix = Buffer.from(OUTPUT_TRUNCATED_SUFFIX, 'utf8');
-  return Buffer.concat([head.subarray(0, max - suffix.length), suffix]);
-}
-
-/** "50" or "10%" of `total`, at least `minimum`. */
-export function resolveCount(value: string, total: number, minimum: number): number {
-  const count = value.endsWith('%') ? Math.ceil((Number(value.slice(0, -1)) / 100) * total) : Number(value);
-  return Math.max(minimum, count);
-}
-
-function checkWorkingDirectory(dir: string): string | undefined {
-  if (!dir) return undefined;
-  if (!isAbsolute(dir))
-    return `Invalid workingDirectory: "${dir}" is not an absolute path\nfailed to run commands: invalid working directory\n`;
-  if (!existsSync(dir) || !statSync(dir).isDirectory())
-    return `Invalid workingDirectory: "${dir}" does not exist or is not a directory\nfailed to run commands: invalid working directory\n`;
-  return undefined;
 }

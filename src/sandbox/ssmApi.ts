@@ -1,15 +1,9 @@
 // SSM operations (awsJson1.1): input validation with SSM's error codes, and output shapes as the
 // service returns them (epoch-second numbers, except GetCommandInvocation's ISO-8601 strings).
 import { AwsError, constraint, validation } from './errors';
-import {
-  type Command,
-  type CommandRequest,
-  type CommandStore,
-  type Invocation,
-  commandStatus,
-  isTerminal,
-  outputKey,
-} from './commands';
+import { outputKey } from './agentRules';
+import type { CommandStore } from './commands';
+import { type Command, type CommandRequest, type Invocation, commandStatus, isTerminal } from './invocations';
 import type { SandboxInstance } from './fleet';
 import {
   DELIVERY_TIMEOUT_SECONDS,

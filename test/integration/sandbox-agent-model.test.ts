@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { REBOOT_DURATION_MS } from '../../src/sandbox/commands';
+import { REBOOT_DURATION_MS } from '../../src/sandbox/agentRules';
 import { pollUntil, waitForInvocation, withSandbox } from '../support/sandbox';
 
 const RUN = 'AWS-RunShellScript';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { Engine, OutputChunk, RunRequest, RunResult } from '../../src/core';
 import { DEFAULT_INSTANCE_PATH } from '../../src/sandbox/agent';
-import { agentTruncate } from '../../src/sandbox/commands';
+import { agentTruncate } from '../../src/sandbox/agentRules';
 import { MAX_STDOUT_CONTENT_BYTES, OUTPUT_TRUNCATED_SUFFIX } from '../../src/sandbox/limits';
 import { nothingLeftRunning } from '../support/runChecks';
 import { after, afterEach, before, describe } from 'node:test';
