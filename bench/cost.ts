@@ -81,14 +81,24 @@ async function steadyState(
   sandbox: SandboxProcess,
   printing: Promise<unknown>,
   plan: CostPlan,
-): Promise<{ counts: Record<string, number>; windowMs: number }> {
+): Promise<{ counts: Record<string, number>; windowMs: number; endedAtMs: number }> {
   await printing;
   await sleep(plan.settleSeconds * 1000);
   await sandbox.resetStats();
   const from = Date.now();
   await sleep(plan.windowSeconds * 1000);
   const { counts } = await sandbox.stats();
-  return { counts, windowMs: Date.now() - from };
+  return { counts, windowMs: Date.now() - from, endedAtMs: Date.now() };
+}
+
+/**
+ * The window must close while every script still prints (else its end would lower the rate): a script
+ * that ended first voids the figure (on a slow machine its start-up ate the slack; raise scriptSeconds).
+ */
+function printedThroughWindow(what: string, windowEndMs: number, ends: Array<Date | undefined>): void {
+  const early = ends.filter((end) => end !== undefined && end.getTime() < windowEndMs).length;
+  if (early > 0)
+    throw new Error(`${what}: ${early} script(s) ended before the counting window closed; raise scriptSeconds`);
 }
 
 /** Resolves once `count` instances have delivered stdout. */
@@ -112,19 +122,22 @@ async function untilStatus(
   instanceId: string,
   done: (status: string) => boolean,
   timeoutMs: number,
-): Promise<void> {
+): Promise<{ endedAt?: Date }> {
   const { endpoint, region, accessKeyId, secretAccessKey } = sandbox.info;
   const ssm = new SSMClient({ endpoint, region, credentials: { accessKeyId, secretAccessKey } });
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
-      const status = await ssm
+      const { status, endedAt } = await ssm
         .send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }))
         .then(
-          (o) => o.Status ?? 'Pending',
-          () => 'Pending',
+          (o) => ({
+            status: o.Status ?? 'Pending',
+            endedAt: o.ExecutionEndDateTime ? new Date(o.ExecutionEndDateTime) : undefined,
+          }),
+          () => ({ status: 'Pending', endedAt: undefined }),
         );
-      if (done(status)) return;
+      if (done(status)) return { endedAt };
       if (Date.now() > deadline) throw new Error(`run ${commandId} still ${status} after ${timeoutMs / 1000} s`);
       await sleep(500);
     }
@@ -159,6 +172,7 @@ export async function measureCost(plan: CostPlan): Promise<CostResult> {
     });
     const singleWindow = await steadyState(sandbox, printingOn(handle, 1), plan);
     const result = await withTimeout(handle.wait(), plan.scriptSeconds * 1000 + 120_000, 'watched printing run');
+    printedThroughWindow('watched run', singleWindow.endedAtMs, [result.invocations[0].endedAt]);
     const single = { ...scenario(1, singleWindow.windowMs, singleWindow.counts), liveLagMs: distribution(lags) };
     if (result.invocations[0].outputSource !== 'live' || !lastLine(result.invocations[0].stdout))
       throw new Error(`watched run: no live output (${result.invocations[0].reason ?? ''})`);
@@ -179,13 +193,14 @@ export async function measureCost(plan: CostPlan): Promise<CostResult> {
       plan,
     );
     const unwatched = scenario(1, unwatchedWindow.windowMs, unwatchedWindow.counts);
-    await untilStatus(
+    const unwatchedEnd = await untilStatus(
       sandbox,
       detached.commandId,
       one.instanceIds[0],
       (s) => !['Pending', 'InProgress', 'Delayed'].includes(s),
       plan.scriptSeconds * 1000 + 300_000,
     );
+    printedThroughWindow('unwatched run', unwatchedWindow.endedAtMs, [unwatchedEnd.endedAt]);
     progress(
       `cost, unwatched run: $${unwatched.usdPerInstanceHour}/instance-hour; ${JSON.stringify(unwatched.requests)}`,
     );
@@ -201,6 +216,11 @@ export async function measureCost(plan: CostPlan): Promise<CostResult> {
       fleetHandle.wait(),
       plan.scriptSeconds * 1000 + 300_000,
       'fleet printing run',
+    );
+    printedThroughWindow(
+      'fleet run',
+      fleetWindow.endedAtMs,
+      fleetResult.invocations.map((i) => i.endedAt),
     );
     const fleet = scenario(plan.fleetInstances, fleetWindow.windowMs, fleetWindow.counts);
     const bad = fleetResult.invocations.filter((i) => i.status !== 'Success');

@@ -29,6 +29,14 @@ export interface FleetClientReport {
   ssmOutputFallbacks: number;
   fallbackReason?: string;
   maxRssMb: number;
+  /** The last invocation's end as SSM reports it (the wrapper exited; the instance side of the tail). */
+  lastSsmEndMs: number;
+  /** Client clock: the last instance's output line (its first chunk) arrived; the wrapper sends it before its exit frame. */
+  lastOutputAtMs: number;
+  /** Client clock: the last instance's terminal status reached onStatus. */
+  lastFinalStatusAtMs: number;
+  /** CPU time of the client process over the run (user + system). */
+  clientCpuMs: number;
 }
 
 /** Prints "<start ns> <end ns>" from the instance's own clock. */
@@ -63,6 +71,7 @@ async function main(): Promise<void> {
   // the footprint's first-instance-list probe, not here. identity() makes no SSM call.
   await engine.identity();
   const startedAtMs = Date.now();
+  const cpuAtStart = process.cpuUsage();
   const handle = await engine.start({
     source: {
       kind: 'command',
@@ -75,9 +84,19 @@ async function main(): Promise<void> {
     // which measures SSM's rollout, not the client.
     maxConcurrency: '100%',
   });
+  const firstOutputAt = new Map<string, number>();
+  const finalAt = new Map<string, number>();
+  handle.onOutput((chunk) => {
+    if (!firstOutputAt.has(chunk.instanceId)) firstOutputAt.set(chunk.instanceId, Date.now());
+  });
+  handle.onStatus((update) => {
+    if (!['Pending', 'InProgress', 'Delayed', 'Cancelling'].includes(update.status))
+      finalAt.set(update.instanceId, Date.now());
+  });
   // The synchronised fleet first waits until every wrapper has started: on 2 shared CPUs that is the long part.
   const result = await withTimeout(handle.wait(), gatePort ? 600_000 : 300_000, `fleet run on ${expected} instances`);
   const doneAtMs = Date.now();
+  const cpu = process.cpuUsage(cpuAtStart);
   engine.dispose();
   const spans = result.invocations.map((i) => [
     ...i.stdout
@@ -103,6 +122,10 @@ async function main(): Promise<void> {
     ssmOutputFallbacks: result.invocations.filter((i) => i.outputSource !== 'live').length,
     fallbackReason: result.invocations.find((i) => i.outputSource !== 'live')?.reason,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
+    lastSsmEndMs: Math.max(...result.invocations.map((i) => i.endedAt?.getTime() ?? NaN)),
+    lastOutputAtMs: Math.max(...firstOutputAt.values()),
+    lastFinalStatusAtMs: Math.max(...finalAt.values()),
+    clientCpuMs: (cpu.user + cpu.system) / 1000,
   };
   if (report.invocations !== expected || report.succeeded !== expected || ok.length !== expected) {
     const failed = result.invocations.find((i) => i.status !== 'Success');

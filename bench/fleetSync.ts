@@ -17,6 +17,7 @@
 //   5 s grid falls against the exits is chance, so BASELINE_PHASES watchers start 1 s apart and
 //   the figure is their mean (the policy's expected tail); each watcher's tail is kept too.
 import { createServer, type Socket } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListCommandInvocationsCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { runJsonChild } from './childJson';
@@ -47,6 +48,19 @@ export interface FleetSyncResult {
   /** start() -> the gate handed out the start time (all scripts waiting). */
   gateOpenedAfterMs: number;
   ssmOutputFallbacks: number;
+  /** The last script end -> the last invocation's end as SSM reports it (the wrappers' epilogue on the shared CPUs). */
+  lastExitToLastSsmEndMs: number;
+  /** The last invocation's end (SSM) -> wait() resolved: the client's own part of the tail. */
+  lastSsmEndToDoneMs: number;
+  /** The last script end -> the last instance's output line reached the client (sent before the wrapper's epilogue and exit frame). */
+  lastExitToLastOutputMs: number;
+  /** Requests the sandbox received between the last script end and wait() resolved, by operation (all clients). */
+  tailRequests: Record<string, number>;
+  /** CPU time over the run: the client process, the sandbox process (not its commands). */
+  clientCpuMs: number;
+  sandboxCpuMs: number;
+  /** The sandbox's longest event-loop stall over the run. */
+  sandboxEventLoopMaxMs: number;
 }
 
 /** Hands every one of `expected` connections the same start time once all are in. */
@@ -141,12 +155,23 @@ export async function measureFleetSynchronized(size: number, scriptSeconds: numb
     const deadlineMs = Date.now() + 600_000;
     const watchers = watchTheCliWay(sandbox, size, deadlineMs);
     watchers.catch(() => undefined);
+    await sandbox.resetStats();
     const report = await runJsonChild<FleetClientReport>(
       join(__dirname, 'fleetClient.js'),
       [JSON.stringify(sandbox.engineSettings), String(size), String(scriptSeconds), '-', String(port)],
       600_000,
     );
     const baseline = await watchers;
+    const [stats, log] = await Promise.all([sandbox.stats(), sandbox.callLog()]);
+    const tailRequests: Record<string, number> = {};
+    for (const c of log)
+      if (c.atMs >= report.lastScriptEndMs && c.atMs <= report.doneAtMs)
+        tailRequests[c.operation] = (tailRequests[c.operation] ?? 0) + 1;
+    if (process.env.BENCH_TRACE_DIR)
+      writeFileSync(
+        join(process.env.BENCH_TRACE_DIR, `fleetSync-${size}-${Date.now()}.json`),
+        JSON.stringify({ report, baseline, log }),
+      );
     const tails = baseline.map((w) => round(w.doneAtMs - report.lastScriptEndMs, 0));
     const result: FleetSyncResult = {
       instances: size,
@@ -158,9 +183,16 @@ export async function measureFleetSynchronized(size: number, scriptSeconds: numb
       scriptEndSpreadMs: round(report.lastScriptEndMs - report.firstScriptEndMs, 0),
       gateOpenedAfterMs: round((await gate.openedAt) - report.startedAtMs, 0),
       ssmOutputFallbacks: report.ssmOutputFallbacks,
+      lastExitToLastSsmEndMs: round(report.lastSsmEndMs - report.lastScriptEndMs, 0),
+      lastSsmEndToDoneMs: round(report.doneAtMs - report.lastSsmEndMs, 0),
+      lastExitToLastOutputMs: round(report.lastOutputAtMs - report.lastScriptEndMs, 0),
+      tailRequests,
+      clientCpuMs: round(report.clientCpuMs, 0),
+      sandboxCpuMs: round(stats.cpuMs, 0),
+      sandboxEventLoopMaxMs: round(stats.eventLoopDelayMaxMs, 0),
     };
     progress(
-      `fleet ${size} synchronised: launch -> last delivery ${result.launchToLastDeliveryMs} ms, exits within ${result.scriptEndSpreadMs} ms, tail ${result.tailFromLastExitMs} ms vs the AWS CLI way ${result.baselineTailFromLastExitMs} ms (${tails.join(' / ')})`,
+      `fleet ${size} synchronised: launch -> last delivery ${result.launchToLastDeliveryMs} ms, exits within ${result.scriptEndSpreadMs} ms, tail ${result.tailFromLastExitMs} ms vs the AWS CLI way ${result.baselineTailFromLastExitMs} ms (${tails.join(' / ')}); last exit -> last SSM end ${result.lastExitToLastSsmEndMs} ms, -> last output line at the client ${result.lastExitToLastOutputMs} ms; last SSM end -> wait() ${result.lastSsmEndToDoneMs} ms; CPU client ${result.clientCpuMs} ms, sandbox ${result.sandboxCpuMs} ms (longest stall ${result.sandboxEventLoopMaxMs} ms); requests in the tail ${JSON.stringify(tailRequests)}`,
     );
     return result;
   } finally {

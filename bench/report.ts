@@ -341,6 +341,23 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
     );
   }
   if (m.fleetSynchronized.length === 0) out.push('| not measured | | | | | | |');
+  if (m.fleetSynchronized.length > 0) {
+    out.push(
+      '',
+      "Where the engine's tail goes: the last exit → the last invocation's end as SSM reports it (the wrappers' epilogue, hundreds at once on the shared CPUs; the same for both ways) → `wait()` resolved; the requests the sandbox received in the tail (all clients); CPU time of the client and of the sandbox process over the run.",
+      '',
+      '| Instances | Last exit → last SSM end | Last SSM end → `wait()` | Last exit → last output line at the client | Requests in the tail | CPU: client / sandbox |',
+      '| --- | --- | --- | --- | --- | --- |',
+    );
+    for (const f of m.fleetSynchronized)
+      out.push(
+        `| ${f.instances} | ${ms(f.lastExitToLastSsmEndMs)} ms | ${ms(f.lastSsmEndToDoneMs)} ms | ${ms(f.lastExitToLastOutputMs)} ms | ${Object.entries(
+          f.tailRequests,
+        )
+          .map(([op, n]) => `${op} ${n}`)
+          .join(', ')} | ${ms(f.clientCpuMs)} / ${ms(f.sandboxCpuMs)} ms |`,
+      );
+  }
   for (const f of m.fleetSynchronized)
     if (f.ssmOutputFallbacks)
       out.push(

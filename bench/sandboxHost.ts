@@ -48,6 +48,12 @@ function putBytes(): number {
   return calls.filter((c) => c.operation === 's3:PUT').reduce((sum, c) => sum + c.bodyBytes, 0);
 }
 
+/** CPU time (user + system) of the sandbox's own process since `since`; its commands' processes are not in it. */
+function cpuMsSince(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+}
+
 async function main(): Promise<void> {
   recordRequests();
   const options = JSON.parse(process.argv[2] ?? '{}') as SandboxOptions;
@@ -62,6 +68,7 @@ async function main(): Promise<void> {
   process.on('disconnect', () => void stop());
   // A stalled sandbox event loop delays every answer (and so every client's detection).
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  let cpuAtReset = process.cpuUsage();
   loopDelay.enable();
   process.on('message', (request: HostRequest) => {
     const reply = (value: unknown) => process.send?.({ id: request.id, value });
@@ -72,8 +79,10 @@ async function main(): Promise<void> {
           putObjectBytes: putBytes(),
           eventLoopDelayMaxMs: loopDelay.max / 1e6,
           eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+          cpuMs: cpuMsSince(cpuAtReset),
         });
       case 'reset':
+        cpuAtReset = process.cpuUsage();
         sandbox.resetStats();
         calls.length = 0;
         loopDelay.reset();

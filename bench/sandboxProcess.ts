@@ -13,6 +13,8 @@ export interface SandboxStats {
   /** The sandbox process's longest event-loop stall and its 99th percentile since the last reset. */
   eventLoopDelayMaxMs: number;
   eventLoopDelayP99Ms: number;
+  /** CPU time of the sandbox's own process (not its commands') since the last reset. */
+  cpuMs: number;
 }
 
 export class SandboxProcess {

@@ -11,6 +11,9 @@ export const MAX_INSTANCE_IDS = 50;
 export const MAX_TAG_TARGETS = 5;
 export const MAX_COMMENT_CHARS = 100;
 
+/** ListCommandInvocations returns at most 50 invocations a page: a fleet of 500 takes 10 calls to list. */
+export const LIST_COMMAND_INVOCATIONS_MAX_RESULTS = 50;
+
 /** SendCommand TimeoutSeconds (delivery): 30 seconds to 30 days. */
 export const MIN_DELIVERY_TIMEOUT_SECONDS = 30;
 export const MAX_DELIVERY_TIMEOUT_SECONDS = 30 * 24 * 3600;

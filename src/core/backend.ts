@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { ManagedInstance } from './api';
+import { LIST_COMMAND_INVOCATIONS_MAX_RESULTS } from './awsLimits';
 import type { AwsClients } from './clients';
 import { errorName } from './errors';
 import { describeManagedInstances } from './instances';
@@ -133,7 +134,12 @@ export function sdkRunBackend(
       let token: string | undefined;
       do {
         const page = await clients.ssm.send(
-          new ListCommandInvocationsCommand({ CommandId: commandId, Details: true, MaxResults: 50, NextToken: token }),
+          new ListCommandInvocationsCommand({
+            CommandId: commandId,
+            Details: true,
+            MaxResults: LIST_COMMAND_INVOCATIONS_MAX_RESULTS,
+            NextToken: token,
+          }),
         );
         all.push(...(page.CommandInvocations ?? []).map(fromListed));
         token = page.NextToken;

@@ -100,6 +100,7 @@ export class FollowedRun implements RunHandle {
         finalize,
         recoverKeptOutput: async (p, invocation) => (await this.live?.recoverKeptOutput(p, invocation)) ?? false,
         cancel: (ids) => this.cancellation.send(ids),
+        catchUpLive: async () => void (await this.live?.poll(false)),
       },
     });
     const counted = () => this.counted();
@@ -271,7 +272,7 @@ export class FollowedRun implements RunHandle {
       if (confirmAt !== undefined && this.clock.now() >= confirmAt) {
         await this.ssm.check(true, { spread: true });
         confirmAt = this.clock.now() + confirmDelay;
-        confirmDelay = Math.min(confirmDelay * 2, policy.confirmBackoffMaxMs);
+        confirmDelay = Math.min(confirmDelay * 2, this.ssm.confirmBackoffMaxMs());
         nextStatusAt = this.clock.now() + policy.statusCheckIntervalMs;
       } else if (this.clock.now() >= this.ssm.followUpDueAt()) {
         await this.ssm.runFollowUp();

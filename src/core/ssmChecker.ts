@@ -1,16 +1,21 @@
 // The SSM machine of a followed run: asks SSM about the command and its invocations as cheaply as
 // the loop allows, and applies what it says to the instances.
 // - One instance: GetCommandInvocation. A fleet: ListCommands tells whether anything changed, and
-//   the invocations are listed only then (or when confirming), as a round of their own.
+//   the invocations are listed only then (or when confirming), as a round of their own. A fleet of
+//   more than one page confirms by ListCommands' CompletedCount too, and lists once all have ended.
+// - A listing that ends many instances whose live end has not been seen reads the live channel once
+//   for all of them, then makes their results final side by side (never one instance after another).
 // - A round of SSM calls is one of: ListCommands, the pages of ListCommandInvocations, the
 //   PingStatus look; a follow-up round waits ssmRoundGapMs (a fleet never bursts more than its pages).
 // - A still-Pending invocation gets one look at its instance's PingStatus: an offline instance fails fast.
 // - A silent live channel (nothing from an instance 2 s after sending) gets one early look; while SSM
 //   says such an instance runs, it is asked again once the wrapper would have reached S3, then with
 //   gaps doubling from a second (for the first minute).
+import { LIST_COMMAND_INVOCATIONS_MAX_RESULTS } from './awsLimits';
 import type { RunBackend, SsmCommand, SsmInvocation } from './backend';
 import { CallGuard } from './callGuard';
 import type { Clock } from './clock';
+import { mapWithLimit } from './concurrency';
 import { isTerminalStatus } from './outcome';
 import type { InstanceProgress } from './progress';
 import type { RunInstances } from './runInstances';
@@ -25,6 +30,11 @@ export interface SsmCheckerHost {
   /** True while output kept on the instance is being fetched (the result waits for it). */
   recoverKeptOutput(p: InstanceProgress, invocation: SsmInvocation): Promise<boolean>;
   cancel(instanceIds: string[]): Promise<void>;
+  /**
+   * SSM says several instances ended whose live channel has not shown their end yet: one live pass
+   * for all of them before their results are made final (instead of one listing per instance).
+   */
+  catchUpLive(): Promise<void>;
 }
 
 export interface SsmCheckerOptions {
@@ -98,9 +108,10 @@ export class SsmChecker {
       }
       return;
     }
-    if (confirming && this.targetsResolved()) return this.listInvocations();
+    if (confirming && this.targetsResolved() && !this.confirmsByCount()) return this.listInvocations();
     const command = await this.guard.call(() => backend.getCommand(commandId));
     if (command) this.command = command;
+    if (confirming && this.targetsResolved() && command && !this.everyInvocationEnded(command)) return;
     const changed = command !== undefined && command.completedCount !== this.lastCompletedCount;
     const undiscovered = command !== undefined && command.targetCount > instances.confirmedCount();
     if (
@@ -113,6 +124,25 @@ export class SsmChecker {
       if (spread) this.queueFollowUp('listInvocations');
       else await this.listInvocations();
     }
+  }
+
+  /**
+   * A fleet whose listing takes more than one page confirms with one ListCommands (CompletedCount) and
+   * lists its pages only once every invocation has ended: the confirmation can then come often.
+   */
+  confirmsByCount(): boolean {
+    return this.options.instances.confirmedCount() > LIST_COMMAND_INVOCATIONS_MAX_RESULTS;
+  }
+
+  /** The longest pause between two confirmations (the loop backs off up to it). */
+  confirmBackoffMaxMs(): number {
+    return this.confirmsByCount() ? WAIT_POLICY.fleetConfirmBackoffMaxMs : WAIT_POLICY.confirmBackoffMaxMs;
+  }
+
+  private everyInvocationEnded(command: SsmCommand): boolean {
+    return (
+      isTerminalStatus(command.status) || (command.targetCount > 0 && command.completedCount >= command.targetCount)
+    );
   }
 
   /** A regular (slow) check, followed by the PingStatus look for instances still waiting for delivery. */
@@ -173,7 +203,14 @@ export class SsmChecker {
     if (!invocations) return;
     if (this.command) this.lastCompletedCount = this.command.completedCount;
     if (this.command && isTerminalStatus(this.command.status)) this.listedFinishedCommand = true;
-    for (const invocation of invocations) await this.apply(invocation);
+    const { instances, host } = this.options;
+    const endedUnseen = invocations.filter((i) => {
+      const p = instances.get(i.instanceId);
+      return isTerminalStatus(i.status) && (p === undefined || (!p.final && !p.liveEnded));
+    });
+    if (endedUnseen.length > 1) await host.catchUpLive();
+    // A fleet's results are made final side by side: each may still read its last live objects.
+    await mapWithLimit(invocations, WAIT_POLICY.finalizeParallelInstances, (invocation) => this.apply(invocation));
   }
 
   private async apply(invocation: SsmInvocation): Promise<void> {

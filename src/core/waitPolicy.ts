@@ -32,6 +32,13 @@ export const WAIT_POLICY = {
   silentChecksForMs: 60_000,
   confirmBackoffFirstMs: 200,
   confirmBackoffMaxMs: 5_000,
+  /**
+   * A fleet whose invocations take more than one page to list confirms with one ListCommands (its
+   * CompletedCount) and lists only once every invocation has ended, so it can afford to look this often.
+   */
+  fleetConfirmBackoffMaxMs: 1_000,
+  /** Invocations of one listing whose results are made final at the same time (each may read its last live objects). */
+  finalizeParallelInstances: 16,
   /** A missing live object (its upload failed for good) is skipped after this long. */
   gapGraceMs: 5_000,
   /** Give up waiting for SSM to confirm a cancellation after this long. */

@@ -9,6 +9,8 @@ import socket
 import struct
 import sys
 import tempfile
+import threading
+import time
 import unittest
 import urllib.error
 
@@ -99,6 +101,77 @@ class SpoolTests(unittest.TestCase):
         self.assertEqual(spool.memory, {})
         spool.put(0, b"kept")
         self.assertEqual((spool.pending(), spool.read(0)), ([0], b"kept"))
+
+
+class CountingCondition(object):
+    """A threading.Condition that counts the uploader's sleeps."""
+
+    def __init__(self):
+        self.inner = threading.Condition()
+        self.waits = 0
+
+    def __enter__(self):
+        return self.inner.__enter__()
+
+    def __exit__(self, *args):
+        return self.inner.__exit__(*args)
+
+    def wait(self, timeout=None):
+        self.waits += 1
+        return self.inner.wait(timeout)
+
+    def notify_all(self):
+        self.inner.notify_all()
+
+
+class ChannelWakeUpTests(unittest.TestCase):
+    """An idle wrapper sleeps: hundreds of them share a fleet simulation's CPUs, and each real instance's."""
+
+    def setUp(self):
+        self.saved = wrapper.SPEC
+        wrapper.SPEC = {"runId": "0123456789abcdef"}
+        self.tmp = tempfile.mkdtemp(prefix="wrapper-test-")
+        self.saved_tempdir, tempfile.tempdir = tempfile.tempdir, self.tmp
+        target = {"url": "http://127.0.0.1:9/", "fields": [], "keyPrefix": "p/"}
+        self.channel = wrapper.Channel(target, "i-0abc", background=False)
+        self.channel.cond = CountingCondition()
+
+    def tearDown(self):
+        wrapper.SPEC, tempfile.tempdir = self.saved, self.saved_tempdir
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_an_idle_uploader_sleeps_until_its_next_spool_check(self):
+        channel = self.channel
+        thread = threading.Thread(target=channel.run)
+        thread.start()
+        time.sleep(1.0)
+        with channel.cond:
+            channel.closing, channel.closed_at = True, time.time()
+            channel.cond.notify_all()
+        thread.join(5)
+        self.assertFalse(thread.is_alive())
+        # One sleep per spool check (every SPOOL_CHECK_SECONDS), where polling every 50 ms took 20.
+        self.assertLessEqual(channel.cond.waits, 2 / wrapper.SPOOL_CHECK_SECONDS + 2)
+
+    def test_pending_output_is_due_after_its_flush_time_and_new_output_wakes_the_uploader(self):
+        channel = self.channel
+        channel.checked_at = time.time()
+        self.assertGreater(channel.idle_seconds(), wrapper.SPOOL_CHECK_SECONDS / 2)
+        woke = []
+
+        def sleeper():
+            with channel.cond:
+                started = time.time()
+                channel.cond.wait(5)
+                woke.append(time.time() - started)
+
+        thread = threading.Thread(target=sleeper)
+        thread.start()
+        time.sleep(0.1)
+        channel.add(b"o", b"first line\n")
+        thread.join(5)
+        self.assertLess(woke[0], 1.0, "the first output wakes a sleeping uploader")
+        self.assertLessEqual(channel.idle_seconds(), wrapper.FLUSH_SECONDS)
 
 
 class BackoffTests(unittest.TestCase):

@@ -3,6 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { InstanceProgress } from '../../src/core/progress';
+import { LIST_COMMAND_INVOCATIONS_MAX_RESULTS } from '../../src/core/awsLimits';
 import { RunInstances } from '../../src/core/runInstances';
 import { SsmChecker } from '../../src/core/ssmChecker';
 import { WAIT_POLICY } from '../../src/core/waitPolicy';
@@ -18,6 +19,7 @@ function checker(instances: FakeInstance[], options: { discoverInstances?: boole
   const run = new RunInstances(discoverInstances ? [] : instances.map((i) => i.instanceId));
   const finalized: Array<{ instanceId: string; status: string; note?: string }> = [];
   const cancelled: string[][] = [];
+  const catchUps: number[] = [];
   const ssm = new SsmChecker({
     commandId: '11111111-2222-3333-4444-555555555555',
     backend,
@@ -35,9 +37,12 @@ function checker(instances: FakeInstance[], options: { discoverInstances?: boole
       cancel: async (ids) => {
         cancelled.push(ids);
       },
+      catchUpLive: async () => {
+        catchUps.push(clock.now());
+      },
     },
   });
-  return { clock, backend, run, ssm, finalized, cancelled };
+  return { clock, backend, run, ssm, finalized, cancelled, catchUps };
 }
 
 const at = (from: number, status: string): FakeInstance['ssm'][number] => ({
@@ -115,6 +120,47 @@ describe('SSM checker: fleets', () => {
       finalized.map((f) => f.status),
       ['Success', 'Success'],
     );
+  });
+
+  test('a fleet of more than one page confirms with ListCommands alone until every invocation has ended, then lists', async () => {
+    const ids = Array.from(
+      { length: LIST_COMMAND_INVOCATIONS_MAX_RESULTS + 1 },
+      (_, n) => `i-${n.toString(16).padStart(17, '0')}`,
+    );
+    const { ssm, backend, clock, finalized } = checker(
+      ids.map((instanceId, n) => ({ instanceId, ssm: [at(0, 'InProgress'), at(n === 0 ? 3_000 : 1_000, 'Success')] })),
+    );
+    await ssm.check(false, { spread: false }); // every target named
+    assert.equal(ssm.confirmBackoffMaxMs(), WAIT_POLICY.fleetConfirmBackoffMaxMs);
+    const listed = backend.calls.listInvocations;
+    clock.nowMs = 2_000; // every instance but one has ended
+    await ssm.check(true, { spread: true });
+    assert.deepEqual([backend.calls.getCommand, backend.calls.listInvocations], [2, listed]);
+    assert.equal(ssm.followUpDueAt(), Infinity, 'no listing is owed while one invocation still runs');
+    clock.nowMs = 3_000;
+    await ssm.check(true, { spread: true });
+    clock.nowMs = ssm.followUpDueAt();
+    await ssm.runFollowUp();
+    assert.deepEqual([backend.calls.getCommand, backend.calls.listInvocations], [3, listed + 1]);
+    assert.equal(finalized.length, ids.length);
+  });
+
+  test('a fleet of one page still confirms with the listing itself', async () => {
+    const { ssm } = checker(fleet('Success'));
+    await ssm.check(false, { spread: false });
+    assert.equal(ssm.confirmBackoffMaxMs(), WAIT_POLICY.confirmBackoffMaxMs);
+  });
+
+  test('a listing that ends several instances whose live end was not seen reads the live channel once for all', async () => {
+    const { ssm, catchUps, finalized, run } = checker(fleet('Success'));
+    await ssm.check(true, { spread: false });
+    assert.deepEqual(catchUps, [0]);
+    assert.equal(finalized.length, 2);
+    const again = checker(fleet('Success'));
+    for (const id of [ID, ID2]) again.run.instance(id).exit = { exitCode: 0 };
+    await again.ssm.check(true, { spread: false });
+    assert.deepEqual(again.catchUps, [], 'nothing to catch up with: every end was seen');
+    assert.equal(run.size, 2);
   });
 
   test('tag targets are resolved once SSM has named them all', async () => {

@@ -506,6 +506,73 @@ describe('wait policy: fleets and tag targets', () => {
     for (const [at, names] of rounds) assert.equal(names.size, 1, `round at ${at} ms: ${[...names].join(', ')}`);
   });
 
+  test('a fleet of 200 exiting together: ListCommands confirms while SSM lags, one listing at the end, done within a second of SSM', async () => {
+    const ids = Array.from({ length: 200 }, (_, n) => `i-${n.toString(16).padStart(17, '0')}`);
+    const ssmLagMs = 4_000; // the wrappers' epilogue: SSM learns the ends well after the exit frames
+    const scripts = ids.map((id) => {
+      const script = liveScript(id, 20);
+      script.ssm[1].from += ssmLagMs;
+      return script;
+    });
+    const lastSsmEnd = Math.max(...scripts.map((s) => s.ssm[1].from));
+    const { run, backend, clock } = follow(scripts);
+    const result = await run.wait();
+    assert.ok(result.invocations.every((i) => i.status === 'Success' && i.outputSource === 'live'));
+    const tail = backend.log.filter((c) => c.at > lastSsmEnd - ssmLagMs);
+    const count = (name: string) => tail.filter((c) => c.name === name).length;
+    assert.equal(count('listInvocations'), 1, 'the pages are listed once, when every invocation has ended');
+    assert.ok(count('getCommand') <= 8, `${count('getCommand')} ListCommands while SSM lagged`);
+    // Issue 18's goal is a tail of half the AWS CLI way's (5 s polling): a fixed bound, not the policy's own figures.
+    assert.ok(clock.now() - lastSsmEnd <= 1_250, `done ${clock.now() - lastSsmEnd} ms after SSM's last end`);
+  });
+
+  test('a fleet SSM reports ended before the live channel showed it: one live pass for all, not one LIST per instance', async () => {
+    const ids = Array.from({ length: 60 }, (_, n) => `i-${n.toString(16).padStart(17, '0')}`);
+    // Quiet scripts whose ends SSM reports to the regular check at 15 s, between two live passes (one a second).
+    const scripts = ids.map((instanceId) => ({
+      instanceId,
+      chunks: [
+        { at: 500, frames: [{ type: 'start' as const, info: {} }] },
+        { at: 15_100, frames: [{ type: 'exit' as const, exitCode: 0 }] },
+      ],
+      ssm: [
+        { from: 300, status: 'InProgress' },
+        { from: 14_900, status: 'Success', responseCode: 0 },
+      ],
+    }));
+    const { run, backend } = follow(scripts);
+    const result = await run.wait();
+    assert.ok(result.invocations.every((i) => i.status === 'Success' && i.outputSource === 'live' && i.exitCode === 0));
+    const listings = backend.log.filter((c) => c.name === 'listKeys' && c.at >= 14_900).length;
+    assert.ok(listings <= 3, `${listings} LIST calls after the exits`);
+  });
+
+  test("a fleet's results are made final side by side: SSM's output of many instances is fetched in parallel", async () => {
+    const ids = Array.from({ length: 40 }, (_, n) => `i-${n.toString(16).padStart(17, '0')}`);
+    const { run, backend } = follow(
+      ids.map((instanceId) => ({
+        instanceId,
+        ssm: [
+          { from: 200, status: 'InProgress' },
+          { from: 3_000, status: 'Success', responseCode: 0, stdout: 'from ssm\n' },
+        ],
+      })),
+      { live: undefined },
+    );
+    let inFlight = 0;
+    let most = 0;
+    backend.onCall = async (name) => {
+      if (name !== 'getInvocation') return;
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setImmediate(resolve)); // one turn of the event loop: calls overlap only if sent together
+      inFlight--;
+    };
+    const result = await run.wait();
+    assert.ok(result.invocations.every((i) => i.stdout === 'from ssm\n'));
+    assert.equal(backend.calls.getInvocation, ids.length, "each instance's output once");
+    assert.ok(most >= 8, `at most ${most} GetCommandInvocation calls in flight`);
+  });
+
   test('a quiet 40-second script is noticed within one live interval of its end', async () => {
     const quiet: FakeInstance = {
       instanceId: ID,

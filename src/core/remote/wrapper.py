@@ -69,6 +69,7 @@ MAX_PENDING_BYTES = 64 << 20  # beyond this, stop reading (the script blocks) in
 RESULT_LIMIT_BYTES = 6 << 20
 READ_BYTES = 65536
 DRAIN_AFTER_EXIT_SECONDS = 2.0  # a background process may keep the pipes open after the script exits
+CHILD_POLL_SECONDS = 1.0  # the output loop's safety-net wake-up; output and SIGCHLD wake it at once
 UPLOAD_ATTEMPTS = 6
 BACKOFF_MAX_SECONDS = 4.0
 THROTTLED_SECONDS = 300  # how long S3 may answer SlowDown before an upload or download gives up
@@ -339,10 +340,13 @@ class Channel(object):
                 last[1].extend(data)
                 self.pending_bytes += len(data)
             else:
-                if not self.pending:
+                first = not self.pending
+                if first:
                     self.oldest = time.time()
                 self.pending.append((letter, bytearray(data)))
                 self.pending_bytes += len(data) + 5
+                if first:
+                    self.cond.notify_all()  # the uploader sleeps until its next spool check: now it has a flush to time
             if urgent or self.pending_bytes >= FLUSH_BYTES:
                 self.urgent = True
                 self.cond.notify_all()
@@ -406,6 +410,20 @@ class Channel(object):
         # Also when nothing is ready: a renewal command may have left a fresh policy to take.
         return self.ready() or time.time() - self.checked_at >= SPOOL_CHECK_SECONDS
 
+    def idle_seconds(self):
+        # Until the uploader may have work: the pending output's flush (once the upload budget allows it),
+        # the next spool check, the end of a stalled close. New output and urgent frames wake it sooner.
+        # Sleeping exactly that long instead of polling keeps an idle wrapper's CPU near zero (a fleet of
+        # them shares the instances' CPUs with the scripts).
+        now = time.time()
+        wake = self.checked_at + SPOOL_CHECK_SECONDS
+        if self.pending:
+            credit_at = self.credited_at + max(0.0, 1 - self.credit) * UPLOAD_GAP
+            wake = min(wake, max(self.oldest + self.gather_seconds(), credit_at))
+        if self.closing:
+            wake = min(wake, self.closed_at + STALLED_CLOSE_SECONDS)
+        return min(SPOOL_CHECK_SECONDS, max(0.005, wake - now))
+
     def done(self):
         if not self.closing or self.pending:
             return False
@@ -419,7 +437,7 @@ class Channel(object):
                 while not self.due():
                     if self.done():
                         return
-                    self.cond.wait(self.gather_seconds() / 4)
+                    self.cond.wait(self.idle_seconds())
                 body = None
                 if self.ready():
                     body = self.take()
@@ -763,10 +781,52 @@ def supervise(argv, cwd, env, channel, stdout_letter=b"o"):
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(number, forward)
     streams = {child.stdout.fileno(): (stdout_letter, 1 if stdout_letter == b"o" else 2), child.stderr.fileno(): (b"e", 2)}
+    waker = child_exit_waker()
+    try:
+        return supervise_streams(child, streams, channel, waker)
+    finally:
+        if waker:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            for fd in waker:
+                os.close(fd)
+
+
+def child_exit_waker():
+    """A pipe that turns readable when a child exits (SIGCHLD), so that the output loop sleeps instead of
+    polling for the script's end; None where it cannot be set up (then the loop polls)."""
+    try:
+        fds = os.pipe()
+    except OSError:
+        return None
+    try:
+        for fd in fds:
+            os.set_blocking(fd, False)
+        signal.signal(signal.SIGCHLD, lambda _number, _frame: None)
+        signal.set_wakeup_fd(fds[1])
+        return fds
+    except (AttributeError, OSError, ValueError):
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in fds:
+            os.close(fd)
+        return None
+
+
+def supervise_streams(child, streams, channel, waker):
     exited_at = None
     while streams:
         channel.wait_for_room()
-        ready = select.select(list(streams), [], [], 0.1)[0]
+        # Output and the script's end (SIGCHLD) wake the loop; the timeout is a safety net only.
+        timeout = CHILD_POLL_SECONDS if waker else 0.1
+        if exited_at is not None:
+            timeout = max(0.0, min(timeout, exited_at + DRAIN_AFTER_EXIT_SECONDS - time.time()))
+        ready = select.select(list(streams) + ([waker[0]] if waker else []), [], [], timeout)[0]
+        if waker and waker[0] in ready:
+            ready.remove(waker[0])
+            try:
+                os.read(waker[0], 512)
+            except OSError:
+                pass
         for fd in ready:
             data = os.read(fd, READ_BYTES)
             if not data:
