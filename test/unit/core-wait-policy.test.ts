@@ -564,7 +564,8 @@ describe('wait policy: fleets and tag targets', () => {
     backend.onCall = async (name) => {
       if (name !== 'getInvocation') return;
       most = Math.max(most, ++inFlight);
-      await new Promise((resolve) => setImmediate(resolve)); // one turn of the event loop: calls overlap only if sent together
+      // One turn of the event loop: calls overlap only if sent together.
+      await new Promise((resolve) => setImmediate(resolve));
       inFlight--;
     };
     const result = await run.wait();
