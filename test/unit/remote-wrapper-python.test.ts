@@ -4,10 +4,20 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WRAPPER_CLIENT_VALUES, withValues, wrapperProgram } from '../../src/core/remote/wrapperProgram';
 import { WRAPPER_SOURCE } from '../../src/core/remote/wrapperSource.generated';
+
+/** The build's comment stripper (scripts/embedWrapper.mjs, an ES module) applied to `python`. */
+function withoutComments(python: string): string {
+  const url = pathToFileURL(join(ROOT, 'scripts', 'embedWrapper.mjs')).href;
+  const program =
+    `import { withoutComments } from ${JSON.stringify(url)}; import { readFileSync } from 'node:fs';\n` +
+    "process.stdout.write(withoutComments(readFileSync(0, 'utf8')));";
+  return execFileSync(process.execPath, ['--input-type=module', '-e', program], { input: python, encoding: 'utf8' });
+}
 
 const ROOT = join(__dirname, '..', '..', '..');
 const WRAPPER_PY = join(ROOT, 'src', 'core', 'remote', 'wrapper.py');
@@ -19,6 +29,14 @@ function py36SyntaxError(program: string): string {
     'import ast, sys\ntry:\n    ast.parse(sys.stdin.read(), feature_version=(3, 6))\nexcept SyntaxError as ' +
     'e:\n    print("%s (line %s)" % (e.msg, e.lineno))';
   return execFileSync('python3', ['-c', check], { input: program, encoding: 'utf8' }).trim();
+}
+
+/** Python's own dump of the program's syntax tree (comments and blank lines do not appear in it). */
+function pythonAst(program: string): string {
+  return execFileSync('python3', ['-c', 'import ast, sys\nprint(ast.dump(ast.parse(sys.stdin.read())))'], {
+    input: program,
+    encoding: 'utf8',
+  });
 }
 
 describe('the wrapper as a Python file', () => {
@@ -67,9 +85,13 @@ describe('the wrapper as a Python file', () => {
     assert.equal(withValues('A = 1\nB = 2\n', { B: '"$&"' }), 'A = 1\nB = "$&"\n', 'a literal is written as it is');
   });
 
-  test('the build embeds wrapper.py as it is, comment lines blanked (line numbers kept)', () => {
-    assert.equal(WRAPPER_SOURCE, source.replace(/^[ \t]*#.*$/gm, ''));
+  test('the build embeds wrapper.py without its comments: the same program to Python, line for line', () => {
+    assert.equal(pythonAst(WRAPPER_SOURCE), pythonAst(source));
     assert.equal(WRAPPER_SOURCE.split('\n').length, source.split('\n').length);
     assert.ok(!/^\s*#/m.test(WRAPPER_SOURCE));
+    assert.ok(WRAPPER_SOURCE.length < source.length - 2_000, 'the comments are gone');
+    const tricky = 'x = "a  # b"  # c\ny = 1  # d\n';
+    assert.equal(pythonAst(withoutComments(tricky)), pythonAst(tricky), 'a # inside a string stays');
+    assert.equal(withoutComments(tricky), 'x = "a  # b"  # c\ny = 1\n');
   });
 });
