@@ -89,7 +89,8 @@ export async function measureBigOutput(bytes: number): Promise<BigOutputResult> 
     const identical = statSync(outFile).size === bytes && (await sha256OfFile(outFile)) === expectedSha256(bytes);
     const result = { bytes, peakRssMb, identical, exitCode, wallMs };
     progress(
-      `big output ${bytes} bytes: CLI peak RSS ${peakRssMb} MB, identical on disk: ${identical}, exit ${exitCode}, ${wallMs} ms`,
+      `big output ${bytes} bytes: CLI peak RSS ${peakRssMb} MB, identical on disk: ${identical}, exit ` +
+        `${exitCode}, ${wallMs} ms`,
     );
     return result;
   } finally {

@@ -177,7 +177,8 @@ export async function measureCost(plan: CostPlan): Promise<CostResult> {
     if (result.invocations[0].outputSource !== 'live' || !lastLine(result.invocations[0].stdout))
       throw new Error(`watched run: no live output (${result.invocations[0].reason ?? ''})`);
     progress(
-      `cost, one watched run: $${single.usdPerInstanceHour}/instance-hour, live lag p50 ${single.liveLagMs.p50} ms; ${JSON.stringify(single.requests)}`,
+      `cost, one watched run: $${single.usdPerInstanceHour}/instance-hour, live lag p50 ` +
+        `${single.liveLagMs.p50} ms; ${JSON.stringify(single.requests)}`,
     );
 
     // Unwatched: started with --no-wait's request and left alone; its instance's uploads are what it costs.
@@ -227,7 +228,8 @@ export async function measureCost(plan: CostPlan): Promise<CostResult> {
     if (fleetResult.invocations.length !== plan.fleetInstances || bad.length)
       throw new Error(`fleet cost run: ${bad.length} of ${fleetResult.invocations.length} did not succeed`);
     progress(
-      `cost, fleet of ${plan.fleetInstances}: $${fleet.usdPerInstanceHour}/instance-hour; ${JSON.stringify(fleet.requests)}`,
+      `cost, fleet of ${plan.fleetInstances}: $${fleet.usdPerInstanceHour}/instance-hour; ` +
+        `${JSON.stringify(fleet.requests)}`,
     );
     return { single, fleet, unwatched };
   } finally {

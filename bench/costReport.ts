@@ -65,12 +65,16 @@ export function costGoals(
   const f = s.fleet1000;
   return [
     {
-      goal: `one watched printing run: S3 fees <= $${g.singleUsdMax} per instance-hour, live lag p50 <= ${g.singleLiveP50MaxMs.toLocaleString('en-US')} ms`,
+      goal:
+        `one watched printing run: S3 fees <= $${g.singleUsdMax} per instance-hour, live lag p50 <= ` +
+        `${g.singleLiveP50MaxMs.toLocaleString('en-US')} ms`,
       measured: `${usd(cost?.single)}, lag p50 ${lag ?? 'n/a'} ms`,
       met: !!cost && lag !== undefined && cost.single <= g.singleUsdMax && lag <= g.singleLiveP50MaxMs,
     },
     {
-      goal: `fleet of ${m.cost?.fleet.instances ?? g.fleetMinInstances} printing: S3 fees <= $${g.fleetUsdMax} per instance-hour`,
+      goal:
+        `fleet of ${m.cost?.fleet.instances ?? g.fleetMinInstances} printing: S3 fees <= $${g.fleetUsdMax} per ` +
+        `instance-hour`,
       measured: usd(cost?.fleet),
       met: !!cost && cost.fleet <= g.fleetUsdMax && (m.cost?.fleet.instances ?? 0) >= g.fleetMinInstances,
     },
@@ -85,9 +89,12 @@ export function costGoals(
       met: !!s.firstOutputMs && s.firstOutputMs.p50 <= g.firstOutputP50MaxMs,
     },
     {
-      goal: `${g.fleetRatesInstances.toLocaleString('en-US')} instances printing under S3's rate limits: no SlowDown, no byte lost, every exit code`,
+      goal:
+        `${g.fleetRatesInstances.toLocaleString('en-US')} instances printing under S3's rate limits: no ` +
+        `SlowDown, no byte lost, every exit code`,
       measured: f
-        ? `${f.instances} instances: ${f.slowDowns} SlowDown, ${f.lostBytes} bytes lost, ${m.fleetRates!.exitCodesReported} exit codes`
+        ? `${f.instances} instances: ${f.slowDowns} SlowDown, ${f.lostBytes} bytes lost, ` +
+          `${m.fleetRates!.exitCodesReported} exit codes`
         : 'n/a',
       met:
         !!f &&
@@ -99,7 +106,8 @@ export function costGoals(
     {
       goal: `1 GB of output: CLI RSS <= ${g.bigOutputRssMaxMb} MB, byte-identical on disk`,
       measured: s.bigOutput
-        ? `${round(s.bigOutput.bytes / 1024 ** 2, 0)} MB: ${s.bigOutput.peakRssMb} MB RSS, identical: ${s.bigOutput.identical ? 'yes' : 'no'}`
+        ? `${round(s.bigOutput.bytes / 1024 ** 2, 0)} MB: ${s.bigOutput.peakRssMb} MB RSS, identical: ` +
+          `${s.bigOutput.identical ? 'yes' : 'no'}`
         : 'n/a',
       met:
         !!s.bigOutput &&
@@ -120,7 +128,10 @@ export function costTables(m: CostMeasurements): string[] {
   const c = m.cost;
   if (c) {
     out.push(
-      'Fees at S3 Standard list prices (PUT/POST/LIST $0.005 per 1,000, GET/HEAD $0.0004 per 1,000), every S3 request (client and instances) counted over a steady-state window of a run printing a line every 100 ms, per instance-hour. Before this change (issue 16, same sandbox): about $0.11 per instance-hour for any run.',
+      'Fees at S3 Standard list prices (PUT/POST/LIST $0.005 per 1,000, GET/HEAD $0.0004 per 1,000), every ' +
+        'S3 request (client and instances) counted over a steady-state window of a run printing a line every ' +
+        '100 ms, per instance-hour. Before this change (issue 16, same sandbox): about $0.11 per instance-hour ' +
+        'for any run.',
       '',
     );
     out.push(
@@ -133,33 +144,42 @@ export function costTables(m: CostMeasurements): string[] {
       ['unwatched (`--no-wait`)', c.unwatched],
     ] as const) {
       out.push(
-        `| ${name} | ${s.instances} | ${s.windowSeconds} s | ${requests(s.requests)} | **${usd(s.usdPerInstanceHour)}** |`,
+        `| ${name} | ${s.instances} | ${s.windowSeconds} s | ${requests(s.requests)} | ` +
+          `**${usd(s.usdPerInstanceHour)}** |`,
       );
     }
     out.push(
       '',
-      `Live lag of the watched run: p50 ${c.single.liveLagMs.p50} ms, p95 ${c.single.liveLagMs.p95} ms over ${c.single.liveLagMs.n} lines.`,
+      `Live lag of the watched run: p50 ${c.single.liveLagMs.p50} ms, p95 ${c.single.liveLagMs.p95} ms over ` +
+        `${c.single.liveLagMs.n} lines.`,
     );
   } else out.push('S3 fees: not measured.');
   const first = m.firstOutput;
   out.push(
     '',
     first
-      ? `First output line (start() → first stdout chunk − the ${first.deliveryDelayMs} ms delivery delay): p50 ${first.p50} ms, p95 ${first.p95} ms over ${first.n} runs.`
+      ? `First output line (start() → first stdout chunk − the ${first.deliveryDelayMs} ms delivery delay): ` +
+          `p50 ${first.p50} ms, p95 ${first.p95} ms over ${first.n} runs.`
       : 'First output line: not measured.',
   );
   const f = m.fleetRates;
   out.push('');
   out.push(
     f
-      ? `Fleet of ${f.instances} printing a line a second for ${f.scriptSeconds} s, sandbox at AWS's rates (3,500 PUT/POST, 5,500 GET/LIST per second per prefix): **${f.slowDowns} SlowDown, ${f.lostBytes} bytes lost, ${f.exitCodesReported}/${f.instances} exit codes**; wall ${f.wallMs} ms, over the script ${f.wallOverScriptMs} ms (mostly this machine starting ${f.instances} Python wrappers on its 2 CPUs). S3 requests: ${requests(f.s3Requests)}.`
+      ? `Fleet of ${f.instances} printing a line a second for ${f.scriptSeconds} s, sandbox at AWS's rates ` +
+          `(3,500 PUT/POST, 5,500 GET/LIST per second per prefix): **${f.slowDowns} SlowDown, ` +
+          `${f.lostBytes} bytes lost, ${f.exitCodesReported}/${f.instances} exit codes**; wall ${f.wallMs} ms, ` +
+          `over the script ${f.wallOverScriptMs} ms (mostly this machine starting ${f.instances} Python wrappers ` +
+          `on its 2 CPUs). S3 requests: ${requests(f.s3Requests)}.`
       : 'Fleet under S3 rate limits: not measured.',
   );
   const b = m.bigOutput;
   out.push('');
   out.push(
     b
-      ? `Big output through \`ec2-runner exec\`, stdout to a file: ${b.bytes.toLocaleString('en-US')} bytes, CLI peak RSS **${b.peakRssMb} MB**, byte-identical on disk: **${b.identical ? 'yes' : 'no'}** (exit ${b.exitCode}, ${b.wallMs} ms).`
+      ? `Big output through \`ec2-runner exec\`, stdout to a file: ${b.bytes.toLocaleString('en-US')} bytes, ` +
+          `CLI peak RSS **${b.peakRssMb} MB**, byte-identical on disk: **${b.identical ? 'yes' : 'no'}** (exit ` +
+          `${b.exitCode}, ${b.wallMs} ms).`
       : 'Big output: not measured.',
   );
   return out;

@@ -53,7 +53,9 @@ export async function measureCredentialExpiry(plan: CredentialExpiryPlan): Promi
   const configFile = join(dir, 'config');
   writeFileSync(
     configFile,
-    `[profile keys]\naws_access_key_id = ${info.accessKeyId}\naws_secret_access_key = ${info.secretAccessKey}\n[profile ${PROFILE}]\nrole_arn = ${info.roleArn}\nsource_profile = keys\nregion = ${info.region}\n`,
+    `[profile keys]\naws_access_key_id = ${info.accessKeyId}\naws_secret_access_key = ` +
+      `${info.secretAccessKey}\n[profile ${PROFILE}]\nrole_arn = ${info.roleArn}\nsource_profile = keys\nregion ` +
+      `= ${info.region}\n`,
     { mode: 0o600 },
   );
   // The SDK's own chain assumes the role (its STS client finds the endpoint through AWS_ENDPOINT_URL).
@@ -69,7 +71,9 @@ export async function measureCredentialExpiry(plan: CredentialExpiryPlan): Promi
     bucket: info.bucket,
   });
   try {
-    const command = `i=0; while [ $i -lt ${lines} ]; do printf 'line %05d\\n' $i; i=$((i+1)); sleep ${plan.lineIntervalSeconds}; done`;
+    const command =
+      `i=0; while [ $i -lt ${lines} ]; do printf 'line %05d\\n' $i; i=$((i+1)); sleep ` +
+      `${plan.lineIntervalSeconds}; done`;
     const handle = await engine.start({
       source: { kind: 'command', command },
       target: { kind: 'instances', instanceIds: [sandbox.onlineInstanceIds[0]] },
@@ -92,7 +96,8 @@ export async function measureCredentialExpiry(plan: CredentialExpiryPlan): Promi
     const renewals = Math.max(0, (stats.counts['ssm:SendCommand'] ?? 1) - 1);
     const bytesLost = expected.length - Math.max(0, matched);
     progress(
-      `credential expiry: ${runSeconds} s run, ${plan.sessionSeconds} s credentials, ${renewals} renewals, ${bytesLost} of ${expected.length} bytes lost`,
+      `credential expiry: ${runSeconds} s run, ${plan.sessionSeconds} s credentials, ${renewals} renewals, ` +
+        `${bytesLost} of ${expected.length} bytes lost`,
     );
     return { sessionSeconds: plan.sessionSeconds, runSeconds, expectedBytes: expected.length, bytesLost, renewals };
   } finally {

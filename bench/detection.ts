@@ -26,7 +26,10 @@ export interface DurationResult {
   lagMs: DetailedDistribution;
   ssmCallsPerRun: number;
   ssmCallsByOperation: Record<string, number>;
-  /** S3 requests per run: the engine polls S3 (LIST/GET of the live channel) where the waiters poll SSM; the wrapper's presigned GET/POSTs are S3 requests too. */
+  /**
+   * S3 requests per run: the engine polls S3 (LIST/GET of the live channel) where the waiters poll SSM; the wrapper's
+   * presigned GET/POSTs are S3 requests too.
+   */
   s3CallsPerRun: number;
   s3CallsByOperation: Record<string, number>;
   /** The policy's sandbox process: longest event-loop stall while these runs went on. */
@@ -113,7 +116,8 @@ async function runPolicy(policy: Policy, plan: DetectionPlan): Promise<PolicyRes
           );
           if (outcome.status !== 'Success' || outcome.exitCode !== 0) {
             throw new Error(
-              `${policy}: a ${durationSeconds} s run ended ${outcome.status} (exit ${outcome.exitCode}); stdout: ${outcome.stdout.slice(-200)}`,
+              `${policy}: a ${durationSeconds} s run ended ${outcome.status} (exit ${outcome.exitCode}); ` +
+                `stdout: ${outcome.stdout.slice(-200)}`,
             );
           }
           if (outcome.note) result.notes.push(`${durationSeconds} s run: ${outcome.note}`);
@@ -137,7 +141,9 @@ async function runPolicy(policy: Policy, plan: DetectionPlan): Promise<PolicyRes
         sandboxLoopStallMaxMs: Math.round(eventLoopDelayMaxMs),
       });
       progress(
-        `detection ${policy} ${durationSeconds} s: p50 ${distribution(lags).p50} ms, ${(durationCalls / plan.repetitions).toFixed(1)} SSM calls/run, ${(durationS3Calls / plan.repetitions).toFixed(1)} S3 calls/run`,
+        `detection ${policy} ${durationSeconds} s: p50 ${distribution(lags).p50} ms, ` +
+          `${(durationCalls / plan.repetitions).toFixed(1)} SSM calls/run, ` +
+          `${(durationS3Calls / plan.repetitions).toFixed(1)} S3 calls/run`,
       );
     }
     result.ssmCallsPerRun = calls / (plan.repetitions * plan.durationsSeconds.length);

@@ -27,7 +27,8 @@ export async function measureFirstOutput(runs: number): Promise<FirstOutputResul
     }
     const result = { ...distribution(firsts), deliveryDelayMs: DELIVERY_DELAY_MS };
     progress(
-      `first output line: p50 ${result.p50} ms, p95 ${result.p95} ms (delivery delay ${DELIVERY_DELAY_MS} ms subtracted)`,
+      `first output line: p50 ${result.p50} ms, p95 ${result.p95} ms (delivery delay ${DELIVERY_DELAY_MS} ms ` +
+        `subtracted)`,
     );
     return result;
   } finally {

@@ -137,7 +137,11 @@ export async function measureFleet(size: number, scriptSeconds: number): Promise
     if (ssmCalls(counts) !== log.length)
       progress(`fleet ${size}: note: sandbox counted ${ssmCalls(counts)} SSM calls, the host log ${log.length}`);
     progress(
-      `fleet ${size}: wall ${result.wallMs} ms, script span ${result.scriptSpanMs} ms, over ${result.wallOverScriptMs} ms (client launch ${result.clientLaunchMs} + idle wrapper startup ${result.idleWrapperStartupMs} + tail ${result.detectionTailMs}; wall - span ${result.wallMinusScriptSpanMs}), ${result.ssmCallsPerPollRound} SSM calls in the largest of ${result.pollRounds} rounds, RSS ${result.peakRssMb} MB`,
+      `fleet ${size}: wall ${result.wallMs} ms, script span ${result.scriptSpanMs} ms, over ` +
+        `${result.wallOverScriptMs} ms (client launch ${result.clientLaunchMs} + idle wrapper startup ` +
+        `${result.idleWrapperStartupMs} + tail ${result.detectionTailMs}; wall - span ` +
+        `${result.wallMinusScriptSpanMs}), ${result.ssmCallsPerPollRound} SSM calls in the largest of ` +
+        `${result.pollRounds} rounds, RSS ${result.peakRssMb} MB`,
     );
     return result;
   } finally {

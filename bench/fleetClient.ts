@@ -31,7 +31,10 @@ export interface FleetClientReport {
   maxRssMb: number;
   /** The last invocation's end as SSM reports it (the wrapper exited; the instance side of the tail). */
   lastSsmEndMs: number;
-  /** Client clock: the last instance's output line (its first chunk) arrived; the wrapper sends it before its exit frame. */
+  /**
+   * Client clock: the last instance's output line (its first chunk) arrived; the wrapper sends it before its exit
+   * frame.
+   */
   lastOutputAtMs: number;
   /** Client clock: the last instance's terminal status reached onStatus. */
   lastFinalStatusAtMs: number;
@@ -130,7 +133,8 @@ async function main(): Promise<void> {
   if (report.invocations !== expected || report.succeeded !== expected || ok.length !== expected) {
     const failed = result.invocations.find((i) => i.status !== 'Success');
     throw new Error(
-      `fleet run: ${report.succeeded}/${report.invocations} succeeded, expected ${expected}${failed ? `; e.g. ${failed.instanceId} ${failed.status} ${failed.reason ?? ''}` : ''}`,
+      `fleet run: ${report.succeeded}/${report.invocations} succeeded, expected ` +
+        `${expected}${failed ? `; e.g. ${failed.instanceId} ${failed.status} ${failed.reason ?? ''}` : ''}`,
     );
   }
   reportJson(report);

@@ -73,7 +73,8 @@ export async function measureFleetRates(instances: number, scriptSeconds: number
       ),
     };
     progress(
-      `fleet of ${instances} under S3 rate limits: ${res.slowDowns} SlowDown, ${res.lostBytes} bytes lost, ${res.exitCodesReported}/${instances} exit codes, wall over script ${res.wallOverScriptMs} ms`,
+      `fleet of ${instances} under S3 rate limits: ${res.slowDowns} SlowDown, ${res.lostBytes} bytes lost, ` +
+        `${res.exitCodesReported}/${instances} exit codes, wall over script ${res.wallOverScriptMs} ms`,
     );
     return res;
   } finally {

@@ -52,7 +52,10 @@ export interface FleetSyncResult {
   lastExitToLastSsmEndMs: number;
   /** The last invocation's end (SSM) -> wait() resolved: the client's own part of the tail. */
   lastSsmEndToDoneMs: number;
-  /** The last script end -> the last instance's output line reached the client (sent before the wrapper's epilogue and exit frame). */
+  /**
+   * The last script end -> the last instance's output line reached the client (sent before the wrapper's epilogue and
+   * exit frame).
+   */
   lastExitToLastOutputMs: number;
   /** Requests the sandbox received between the last script end and wait() resolved, by operation (all clients). */
   tailRequests: Record<string, number>;
@@ -86,7 +89,10 @@ function startGate(expected: number): { port: Promise<number>; openedAt: Promise
   return { port, openedAt, close: () => (clearTimeout(timer), server.close()) };
 }
 
-/** The AWS CLI way, from `startAtMs`: list every invocation every 5 s until none is pending; resolves with the time it saw that. */
+/**
+ * The AWS CLI way, from `startAtMs`: list every invocation every 5 s until none is pending; resolves with the time it
+ * saw that.
+ */
 async function cliWatcher(
   ssm: SSMClient,
   commandId: string,
@@ -192,7 +198,13 @@ export async function measureFleetSynchronized(size: number, scriptSeconds: numb
       sandboxEventLoopMaxMs: round(stats.eventLoopDelayMaxMs, 0),
     };
     progress(
-      `fleet ${size} synchronised: launch -> last delivery ${result.launchToLastDeliveryMs} ms, exits within ${result.scriptEndSpreadMs} ms, tail ${result.tailFromLastExitMs} ms vs the AWS CLI way ${result.baselineTailFromLastExitMs} ms (${tails.join(' / ')}); last exit -> last SSM end ${result.lastExitToLastSsmEndMs} ms, -> last output line at the client ${result.lastExitToLastOutputMs} ms; last SSM end -> wait() ${result.lastSsmEndToDoneMs} ms; CPU client ${result.clientCpuMs} ms, sandbox ${result.sandboxCpuMs} ms (longest stall ${result.sandboxEventLoopMaxMs} ms); requests in the tail ${JSON.stringify(tailRequests)}`,
+      `fleet ${size} synchronised: launch -> last delivery ${result.launchToLastDeliveryMs} ms, exits within ` +
+        `${result.scriptEndSpreadMs} ms, tail ${result.tailFromLastExitMs} ms vs the AWS CLI way ` +
+        `${result.baselineTailFromLastExitMs} ms (${tails.join(' / ')}); last exit -> last SSM end ` +
+        `${result.lastExitToLastSsmEndMs} ms, -> last output line at the client ` +
+        `${result.lastExitToLastOutputMs} ms; last SSM end -> wait() ${result.lastSsmEndToDoneMs} ms; CPU ` +
+        `client ${result.clientCpuMs} ms, sandbox ${result.sandboxCpuMs} ms (longest stall ` +
+        `${result.sandboxEventLoopMaxMs} ms); requests in the tail ${JSON.stringify(tailRequests)}`,
     );
     return result;
   } finally {

@@ -82,7 +82,8 @@ async function firstInstanceList(): Promise<number[]> {
       );
       if (report.instances !== sandbox.info.instances.length)
         throw new Error(
-          `first instance list returned ${report.instances} instances, the sandbox has ${sandbox.info.instances.length}`,
+          `first instance list returned ${report.instances} instances, the sandbox has ` +
+            `${sandbox.info.instances.length}`,
         );
       samples.push(report.firstListMs);
     }
@@ -132,7 +133,9 @@ export async function measureFootprint(): Promise<FootprintResult> {
     firstInstanceListSamplesMs: firstListSamples.map((s) => round(s, 0)),
   };
   progress(
-    `footprint: bundle ${bundleBytes} B, VSIX ${result.vsixBytes ?? 'n/a'} B, activate ${result.activateMs} ms (SDK loaded: ${result.sdkLoadedDuringActivate}), first list ${result.firstInstanceListMs} ms`,
+    `footprint: bundle ${bundleBytes} B, VSIX ${result.vsixBytes ?? 'n/a'} B, activate ` +
+      `${result.activateMs} ms (SDK loaded: ${result.sdkLoadedDuringActivate}), first list ` +
+      `${result.firstInstanceListMs} ms`,
   );
   return result;
 }

@@ -33,7 +33,10 @@ export const QUIET_WAIT_MAX_MS = 120_000;
 /** ...and at most this long over the whole run, so the bench stays around ten minutes. */
 export const QUIET_WAIT_BUDGET_MS = 300_000;
 
-/** Waits until the machine has been quiet for a few seconds in a row, or maxMs; returns the ms waited (at least those seconds). */
+/**
+ * Waits until the machine has been quiet for a few seconds in a row, or maxMs; returns the ms waited (at least those
+ * seconds).
+ */
 export async function waitForQuietMachine(maxMs: number, onWait: (busy: number) => void): Promise<number> {
   const started = Date.now();
   let quietInARow = 0;

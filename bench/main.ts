@@ -113,7 +113,8 @@ async function phase<T>(key: string, name: string, m: Measurements, work: () => 
   const maxWaitMs = Math.max(0, Math.min(QUIET_WAIT_MAX_MS, quietWaitLeftMs));
   const waitedMs = await waitForQuietMachine(maxWaitMs, (busy) =>
     progress(
-      `${name}: the machine is busy (${Math.round(busy * 100)} % of all CPUs), waiting up to ${Math.round(maxWaitMs / 1000)} s for a quieter moment`,
+      `${name}: the machine is busy (${Math.round(busy * 100)} % of all CPUs), waiting up to ` +
+        `${Math.round(maxWaitMs / 1000)} s for a quieter moment`,
     ),
   );
   quietWaitLeftMs -= waitedMs;
@@ -210,7 +211,8 @@ async function main(): Promise<number> {
   );
 
   const summary = summarize(m);
-  const goals = evaluateGoals(summary, m).filter((g) => !partial || !g.measured.startsWith('n/a')); // a partial run judges what it measured
+  // a partial run judges what it measured
+  const goals = evaluateGoals(summary, m).filter((g) => !partial || !g.measured.startsWith('n/a'));
   const machine = machineInfo(startedAt, loadAtStart);
   const tables = markdownTables(m, summary, goals, machine);
   if (!quick && !partial) {
@@ -239,7 +241,9 @@ async function main(): Promise<number> {
   else process.stdout.write(`\n${tables}\n`);
   const missed = goals.filter((g) => !g.met);
   progress(
-    `took ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s; ${goals.length - missed.length}/${goals.length} goals met${m.errors.length ? `; ${m.errors.length} phase(s) failed` : ''}`,
+    `took ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s; ` +
+      `${goals.length - missed.length}/${goals.length} goals ` +
+      `met${m.errors.length ? `; ${m.errors.length} phase(s) failed` : ''}`,
   );
   for (const g of missed) progress(`goal missed: ${g.goal}: ${g.measured}`);
   return missed.length > 0 || m.errors.length > 0 ? 1 : 0;

@@ -20,7 +20,10 @@ export interface Measurements extends CostMeasurements {
   footprint?: FootprintResult;
   credentialExpiry?: CredentialExpiryResult;
   errors: string[];
-  /** How busy all CPUs were during each phase (the bench's own work included), and how long it first waited for a quiet machine. */
+  /**
+   * How busy all CPUs were during each phase (the bench's own work included), and how long it first waited for a quiet
+   * machine.
+   */
   machineDuringPhase: Record<string, { cpuBusyPct: number; waitedForQuietS: number }>;
 }
 
@@ -117,8 +120,12 @@ export function evaluateGoals(s: BenchSummary, m: CostMeasurements = {}): Goal[]
   const bigSync = s.fleetSynchronized.find((f) => f.instances === GOALS.fleetSize);
   return [
     {
-      goal: `detection lag p50 <= ${GOALS.detectionP50MaxMs} ms and <= 1/${GOALS.detectionVsWaiterFactor} of the waiter's`,
-      measured: `${show(ours?.p50, ' ms')} (waiter ${show(waiter?.p50, ' ms')}, 1/5 = ${show(waiter ? round(waiter.p50 / GOALS.detectionVsWaiterFactor) : null, ' ms')})`,
+      goal:
+        `detection lag p50 <= ${GOALS.detectionP50MaxMs} ms and <= 1/${GOALS.detectionVsWaiterFactor} of the ` +
+        `waiter's`,
+      measured:
+        `${show(ours?.p50, ' ms')} (waiter ${show(waiter?.p50, ' ms')}, 1/5 = ` +
+        `${show(waiter ? round(waiter.p50 / GOALS.detectionVsWaiterFactor) : null, ' ms')})`,
       met:
         !!ours &&
         !!waiter &&
@@ -144,7 +151,9 @@ export function evaluateGoals(s: BenchSummary, m: CostMeasurements = {}): Goal[]
       met: !!big && big.ssmCallsPerPollRound <= GOALS.fleetCallsPerRoundMax,
     },
     {
-      goal: `${GOALS.fleetSize} instances: wall over script <= ${GOALS.fleetWallOverScriptMaxMs.toLocaleString('en-US')} ms`,
+      goal:
+        `${GOALS.fleetSize} instances: wall over script <= ` +
+        `${GOALS.fleetWallOverScriptMaxMs.toLocaleString('en-US')} ms`,
       measured: show(big?.wallOverScriptMs, ' ms'),
       met: !!big && big.wallOverScriptMs <= GOALS.fleetWallOverScriptMaxMs,
     },
@@ -154,7 +163,9 @@ export function evaluateGoals(s: BenchSummary, m: CostMeasurements = {}): Goal[]
       met: s.credentialExpiryBytesLost === 0,
     },
     {
-      goal: `${GOALS.fleetSize} instances exiting together: tail from the last exit <= ${GOALS.fleetSyncTailVsCliMax} x the AWS CLI way's`,
+      goal:
+        `${GOALS.fleetSize} instances exiting together: tail from the last exit <= ` +
+        `${GOALS.fleetSyncTailVsCliMax} x the AWS CLI way's`,
       measured: bigSync
         ? `${show(bigSync.tailFromLastExitMs, ' ms')} (AWS CLI way ${show(bigSync.baselineTailFromLastExitMs, ' ms')})`
         : 'n/a',
@@ -167,7 +178,9 @@ export function evaluateGoals(s: BenchSummary, m: CostMeasurements = {}): Goal[]
     },
     {
       goal: `activate() <= ${GOALS.activateMaxMs} ms with no AWS SDK loaded`,
-      measured: `${show(s.activateMs, ' ms')}, SDK loaded: ${s.sdkLoadedDuringActivate === null ? 'n/a' : s.sdkLoadedDuringActivate ? 'yes' : 'no'}`,
+      measured:
+        `${show(s.activateMs, ' ms')}, SDK loaded: ` +
+        `${s.sdkLoadedDuringActivate === null ? 'n/a' : s.sdkLoadedDuringActivate ? 'yes' : 'no'}`,
       met: s.activateMs !== null && s.activateMs <= GOALS.activateMaxMs && s.sdkLoadedDuringActivate === false,
     },
     {
@@ -221,18 +234,22 @@ const pair = (d: { p50: number; p95: number } | null | undefined) => (d ? `${ms(
 export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], machine: MachineInfo): string {
   const out: string[] = [];
   out.push(
-    `Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB RAM, Node ${machine.node}, ${machine.os}; ` +
-      `run ${machine.date.slice(0, 16).replace('T', ' ')} UTC at commit ${machine.gitCommit}; load average at start ${machine.loadAverageAtStart.join(' / ')}.`,
+    `Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB RAM, Node ` +
+      `${machine.node}, ${machine.os}; ` +
+      `run ${machine.date.slice(0, 16).replace('T', ' ')} UTC at commit ${machine.gitCommit}; load average ` +
+      `at start ${machine.loadAverageAtStart.join(' / ')}.`,
   );
   const phases = Object.entries(m.machineDuringPhase);
   out.push(
-    `All CPUs busy during each phase (this bench included; waited for a quiet machine first): ${phases.map(([k, v]) => `${k} ${v.cpuBusyPct} % (waited ${v.waitedForQuietS} s)`).join(', ')}.`,
+    `All CPUs busy during each phase (this bench included; waited for a quiet machine first): ` +
+      `${phases.map(([k, v]) => `${k} ${v.cpuBusyPct} % (waited ${v.waitedForQuietS} s)`).join(', ')}.`,
   );
   // The fleet phases load the machine themselves (hundreds of instance processes); the others should not.
   if (phases.some(([k, v]) => !k.startsWith('fleet') && v.cpuBusyPct > 75)) {
     out.push(
       '',
-      '**The machine was busy (more than 75 % of all CPUs) during a latency phase, partly with other work: its latencies are inflated.**',
+      '**The machine was busy (more than 75 % of all CPUs) during a latency phase, partly with other work: ' +
+        'its latencies are inflated.**',
     );
   }
   out.push('');
@@ -245,7 +262,8 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
   out.push('### 1. Completion detection lag (ms, p50 / p95) and SSM calls per run');
   out.push('');
   out.push(
-    '| Command | This engine | CLI waiter | Seed library | SSM calls/run: engine | waiter | seed | S3 calls/run: engine | waiter | seed |',
+    '| Command | This engine | CLI waiter | Seed library | SSM calls/run: engine | waiter | seed | S3 ' +
+      'calls/run: engine | waiter | seed |',
   );
   out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   if (m.detection) {
@@ -255,12 +273,18 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
       const sl = d.seedLibrary.byDuration[i];
       const s3 = (r: DurationResult | undefined) => show(round(r?.s3CallsPerRun ?? NaN, 2));
       out.push(
-        `| \`sleep ${row.durationSeconds}\` (n=${row.lagMs.n} each) | ${pair(row.lagMs)} | ${pair(w?.lagMs)} | ${pair(sl?.lagMs)} | ${show(round(row.ssmCallsPerRun, 2))} | ${show(round(w?.ssmCallsPerRun ?? NaN, 2))} | ${show(round(sl?.ssmCallsPerRun ?? NaN, 2))} | ${s3(row)} | ${s3(w)} | ${s3(sl)} |`,
+        `| \`sleep ${row.durationSeconds}\` (n=${row.lagMs.n} each) | ${pair(row.lagMs)} | ` +
+          `${pair(w?.lagMs)} | ${pair(sl?.lagMs)} | ${show(round(row.ssmCallsPerRun, 2))} | ` +
+          `${show(round(w?.ssmCallsPerRun ?? NaN, 2))} | ${show(round(sl?.ssmCallsPerRun ?? NaN, 2))} | ` +
+          `${s3(row)} | ${s3(w)} | ${s3(sl)} |`,
       );
     });
     const s3All = (p: Policy) => show(round(d[p].s3CallsPerRun, 2));
     out.push(
-      `| **all** | **${pair(s.detectionLagMs.ours)}** | ${pair(s.detectionLagMs.waiter)} | ${pair(s.detectionLagMs.seedLibrary)} | **${show(s.ssmCallsPerRun.ours)}** | ${show(s.ssmCallsPerRun.waiter)} | ${show(s.ssmCallsPerRun.seedLibrary)} | **${s3All('ours')}** | ${s3All('waiter')} | ${s3All('seedLibrary')} |`,
+      `| **all** | **${pair(s.detectionLagMs.ours)}** | ${pair(s.detectionLagMs.waiter)} | ` +
+        `${pair(s.detectionLagMs.seedLibrary)} | **${show(s.ssmCallsPerRun.ours)}** | ` +
+        `${show(s.ssmCallsPerRun.waiter)} | ${show(s.ssmCallsPerRun.seedLibrary)} | **${s3All('ours')}** | ` +
+        `${s3All('waiter')} | ${s3All('seedLibrary')} |`,
     );
     out.push('');
     const ops = (p: Policy) => {
@@ -275,22 +299,26 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
       out.push(`Engine runs that fell back to SSM's output: ${d.ours.notes.length} (e.g. ${d.ours.notes[0]}).`, '');
     const stalls = (p: Policy) => d[p].byDuration.map((r) => `${r.sandboxLoopStallMaxMs}`).join(' / ');
     out.push(
-      `Longest event-loop stall of each policy's sandbox process (ms, per duration): engine ${stalls('ours')}; waiter ${stalls('waiter')}; seed library ${stalls('seedLibrary')}. Every answer the sandbox gives waits for it.`,
+      `Longest event-loop stall of each policy's sandbox process (ms, per duration): engine ` +
+        `${stalls('ours')}; waiter ${stalls('waiter')}; seed library ${stalls('seedLibrary')}. Every answer the ` +
+        `sandbox gives waits for it.`,
       '',
     );
     out.push(
-      `SSM calls by operation over all ${d.ours.lagsMs.length} runs — engine: ${ops('ours')}; waiter: ${ops('waiter')}; seed library: ${ops('seedLibrary')}.`,
+      `SSM calls by operation over all ${d.ours.lagsMs.length} runs — engine: ${ops('ours')}; waiter: ` +
+        `${ops('waiter')}; seed library: ${ops('seedLibrary')}.`,
     );
     const s3Ops: Record<string, number> = {};
     for (const row of d.ours.byDuration)
       for (const [k, v] of Object.entries(row.s3CallsByOperation)) s3Ops[k] = (s3Ops[k] ?? 0) + v;
+    const s3OpsText =
+      Object.entries(s3Ops)
+        .map(([k, v]) => `${k.replace('s3:', '')} ${v}`)
+        .join(', ') || 'none';
     out.push(
       '',
-      `S3 requests by operation over the engine's runs (the client's live-channel LIST/GET and the instance-side wrapper's presigned GET/POST; the sandbox counts both): ${
-        Object.entries(s3Ops)
-          .map(([k, v]) => `${k.replace('s3:', '')} ${v}`)
-          .join(', ') || 'none'
-      }.`,
+      "S3 requests by operation over the engine's runs (the client's live-channel LIST/GET and the " +
+        `instance-side wrapper's presigned GET/POST; the sandbox counts both): ${s3OpsText}.`,
     );
   } else out.push('| not measured | | | | | | | | | |');
   out.push('');
@@ -298,19 +326,27 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
   out.push('');
   out.push(
     m.live
-      ? `Printed → received through \`onOutput\`: p50 ${ms(m.live.lagMs.p50)} ms, p95 ${ms(m.live.lagMs.p95)} ms, max ${ms(m.live.lagMs.max)} ms over ${m.live.lagMs.n} lines. Peers (the waiter, the seed library, every CLI tool) show output only after the command ends.`
+      ? `Printed → received through \`onOutput\`: p50 ${ms(m.live.lagMs.p50)} ms, p95 ` +
+          `${ms(m.live.lagMs.p95)} ms, max ${ms(m.live.lagMs.max)} ms over ${m.live.lagMs.n} lines. Peers (the ` +
+          `waiter, the seed library, every CLI tool) show output only after the command ends.`
       : 'not measured',
   );
   out.push('');
   out.push('### 3. Fleet (tag target, MaxConcurrency 100%, `sleep 1`)');
   out.push('');
   out.push(
-    '| Instances | Wall over script | = client launch + idle wrapper startup + detection tail | Wall | Script span | Wall − script span | Wrapper startup in the fleet (median) | SSM calls per poll round (max) | Poll rounds | Peak SSM calls/s | S3 calls | Peak client RSS |',
+    '| Instances | Wall over script | = client launch + idle wrapper startup + detection tail | Wall | ' +
+      'Script span | Wall − script span | Wrapper startup in the fleet (median) | SSM calls per poll round ' +
+      '(max) | Poll rounds | Peak SSM calls/s | S3 calls | Peak client RSS |',
   );
   out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const f of m.fleet) {
     out.push(
-      `| ${f.instances} | **${ms(f.wallOverScriptMs)} ms** | ${ms(f.clientLaunchMs)} + ${ms(f.idleWrapperStartupMs)} + ${ms(f.detectionTailMs)} ms | ${ms(f.wallMs)} ms | ${ms(f.scriptSpanMs)} ms | ${ms(f.wallMinusScriptSpanMs)} ms | ${ms(f.fleetWrapperStartupMedianMs)} ms | **${f.ssmCallsPerPollRound}** | ${f.pollRounds} | ${f.peakSsmCallsPerSecond} | ${show(f.s3Calls)} | ${show(f.peakRssMb)} MB |`,
+      `| ${f.instances} | **${ms(f.wallOverScriptMs)} ms** | ${ms(f.clientLaunchMs)} + ` +
+        `${ms(f.idleWrapperStartupMs)} + ${ms(f.detectionTailMs)} ms | ${ms(f.wallMs)} ms | ` +
+        `${ms(f.scriptSpanMs)} ms | ${ms(f.wallMinusScriptSpanMs)} ms | ${ms(f.fleetWrapperStartupMedianMs)} ms ` +
+        `| **${f.ssmCallsPerPollRound}** | ${f.pollRounds} | ${f.peakSsmCallsPerSecond} | ${show(f.s3Calls)} | ` +
+        `${show(f.peakRssMb)} MB |`,
     );
   }
   if (m.fleet.length === 0) out.push('| not measured | | | | | | | | | | | |');
@@ -319,7 +355,8 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
     if (f.ssmOutputFallbacks)
       out.push(
         '',
-        `${f.instances} instances: ${f.ssmOutputFallbacks} invocations fell back to SSM's output (e.g. ${f.fallbackReason ?? 'no reason given'}).`,
+        `${f.instances} instances: ${f.ssmOutputFallbacks} invocations fell back to SSM's output (e.g. ` +
+          `${f.fallbackReason ?? 'no reason given'}).`,
       );
   if (largest)
     out.push(
@@ -332,30 +369,38 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
   out.push('### 3b. Synchronised fleet (every script waits for one shared start, then `sleep 1`)');
   out.push('');
   out.push(
-    '| Instances | start() → last delivery | Exits within | Tail from the last exit: engine | AWS CLI way (`list-command-invocations` every 5 s; mean of 5 phases) | Each phase | ListCommandInvocations pages per CLI watcher |',
+    '| Instances | start() → last delivery | Exits within | Tail from the last exit: engine | AWS CLI way ' +
+      '(`list-command-invocations` every 5 s; mean of 5 phases) | Each phase | ListCommandInvocations pages per ' +
+      'CLI watcher |',
   );
   out.push('| --- | --- | --- | --- | --- | --- | --- |');
   for (const f of m.fleetSynchronized) {
     out.push(
-      `| ${f.instances} | ${ms(f.launchToLastDeliveryMs)} ms | ${ms(f.scriptEndSpreadMs)} ms | **${ms(f.tailFromLastExitMs)} ms** | ${ms(f.baselineTailFromLastExitMs)} ms | ${f.baselineTailsMs.map((t) => ms(t)).join(' / ')} ms | ${show(f.baselineSsmCallsPerWatcher)} |`,
+      `| ${f.instances} | ${ms(f.launchToLastDeliveryMs)} ms | ${ms(f.scriptEndSpreadMs)} ms | ` +
+        `**${ms(f.tailFromLastExitMs)} ms** | ${ms(f.baselineTailFromLastExitMs)} ms | ` +
+        `${f.baselineTailsMs.map((t) => ms(t)).join(' / ')} ms | ${show(f.baselineSsmCallsPerWatcher)} |`,
     );
   }
   if (m.fleetSynchronized.length === 0) out.push('| not measured | | | | | | |');
   if (m.fleetSynchronized.length > 0) {
     out.push(
       '',
-      "Where the engine's tail goes: the last exit → the last invocation's end as SSM reports it (the wrappers' epilogue, hundreds at once on the shared CPUs; the same for both ways) → `wait()` resolved; the requests the sandbox received in the tail (all clients); CPU time of the client and of the sandbox process over the run.",
+      "Where the engine's tail goes: the last exit → the last invocation's end as SSM reports it (the " +
+        "wrappers' epilogue, hundreds at once on the shared CPUs; the same for both ways) → `wait()` resolved; " +
+        'the requests the sandbox received in the tail (all clients); CPU time of the client and of the sandbox ' +
+        'process over the run.',
       '',
-      '| Instances | Last exit → last SSM end | Last SSM end → `wait()` | Last exit → last output line at the client | Requests in the tail | CPU: client / sandbox |',
+      '| Instances | Last exit → last SSM end | Last SSM end → `wait()` | Last exit → last output line at ' +
+        'the client | Requests in the tail | CPU: client / sandbox |',
       '| --- | --- | --- | --- | --- | --- |',
     );
     for (const f of m.fleetSynchronized)
       out.push(
-        `| ${f.instances} | ${ms(f.lastExitToLastSsmEndMs)} ms | ${ms(f.lastSsmEndToDoneMs)} ms | ${ms(f.lastExitToLastOutputMs)} ms | ${Object.entries(
-          f.tailRequests,
-        )
-          .map(([op, n]) => `${op} ${n}`)
-          .join(', ')} | ${ms(f.clientCpuMs)} / ${ms(f.sandboxCpuMs)} ms |`,
+        `| ${f.instances} | ${ms(f.lastExitToLastSsmEndMs)} ms | ${ms(f.lastSsmEndToDoneMs)} ms | ` +
+          `${ms(f.lastExitToLastOutputMs)} ms | ` +
+          `${Object.entries(f.tailRequests)
+            .map(([op, n]) => `${op} ${n}`)
+            .join(', ')} | ${ms(f.clientCpuMs)} / ${ms(f.sandboxCpuMs)} ms |`,
       );
   }
   for (const f of m.fleetSynchronized)
@@ -369,7 +414,9 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
   out.push('');
   out.push(
     m.staging
-      ? `5 MB file (${show(m.staging.fileBytes)} bytes): first run uploaded ${show(m.staging.firstRunUploadBytes)} bytes; the rerun from a fresh engine uploaded **${show(m.staging.rerunUploadBytes)} bytes** (${m.staging.rerunPutObjectCalls} PutObject calls).`
+      ? `5 MB file (${show(m.staging.fileBytes)} bytes): first run uploaded ` +
+          `${show(m.staging.firstRunUploadBytes)} bytes; the rerun from a fresh engine uploaded ` +
+          `**${show(m.staging.rerunUploadBytes)} bytes** (${m.staging.rerunPutObjectCalls} PutObject calls).`
       : 'not measured',
   );
   out.push('');
@@ -377,12 +424,17 @@ export function markdownTables(m: Measurements, s: BenchSummary, goals: Goal[], 
   out.push('');
   if (m.footprint) {
     const f = m.footprint;
+    const sdkSeen = [...f.sdkModulesDuringActivate.slice(0, 3), ...f.sdkCodeInExtensionBundle];
     out.push(
-      '| Extension bundle | VSIX | activate() (load + call) | AWS SDK loaded during activate | First instance list (fresh process) |',
+      '| Extension bundle | VSIX | activate() (load + call) | AWS SDK loaded during activate | First ' +
+        'instance list (fresh process) |',
     );
     out.push('| --- | --- | --- | --- | --- |');
     out.push(
-      `| ${show(f.bundleBytes)} bytes | ${show(f.vsixBytes)} bytes | ${show(f.activateMs)} ms (${show(f.activateLoadMs)} + ${show(f.activateCallMs)}) | ${f.sdkLoadedDuringActivate ? `**yes** (${[...f.sdkModulesDuringActivate.slice(0, 3), ...f.sdkCodeInExtensionBundle].join(', ')})` : 'no'} | ${show(f.firstInstanceListMs)} ms |`,
+      `| ${show(f.bundleBytes)} bytes | ${show(f.vsixBytes)} bytes | ${show(f.activateMs)} ms ` +
+        `(${show(f.activateLoadMs)} + ${show(f.activateCallMs)}) | ` +
+        `${f.sdkLoadedDuringActivate ? `**yes** (${sdkSeen.join(', ')})` : 'no'} | ` +
+        `${show(f.firstInstanceListMs)} ms |`,
     );
     if (f.packageError) out.push('', `Packaging: ${f.packageError}.`);
   } else out.push('not measured');
