@@ -21,7 +21,10 @@ export async function runFromPalette(page, title) {
     has: page.locator('.quick-input-list-label', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }),
   });
   await row.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
-  await row.first().click();
+  // The list re-renders while the palette gathers commands (a click can wait for a row that is never
+  // "stable"): the row already focused is taken with Enter, as a user would.
+  if (await row.first().evaluate((el) => el.classList.contains('focused'))) await page.keyboard.press('Enter');
+  else await row.first().click();
 }
 
 /** Quick Open (F1 without the '>'), type the file name, open it, wait for its editor tab. */

@@ -328,24 +328,6 @@ describe('EC2 Runner in code-server, as a user', () => {
   );
 
   step(
-    'the walkthrough opens from "Welcome: Open Walkthrough...": five steps, the first offering Try It Without AWS',
-    async () => {
-      await openWalkthrough(page, walkthrough.title);
-      const titles = walkthrough.steps.map((s) => s.title);
-      const steps = await walkthroughSteps(page, titles.length);
-      assert.deepEqual(
-        steps.map((s) => s.title),
-        titles,
-      );
-      // Its buttons are the extension's commands (checked against package.json by the unit test). Not asserted
-      // here: in code-server 1.139 no step was shown checked off after the runs, whose onContext events
-      // (ec2Runner.instancesState, hasDefaultTarget, hasLastRun) should complete them; to be found out.
-      await walkthroughStepButtonVisible(page, walkthrough.steps[0].title, 'Try It Without AWS');
-      await runFromPalette(page, 'View: Close Editor');
-    },
-  );
-
-  step(
     'a run survives a window reload: it is re-attached and its output continues, without opening the EC2 Runner view',
     async () => {
       const lastTick = (text) => Math.max(0, ...[...text.matchAll(/reload tick (\d+)/g)].map((m) => Number(m[1])));
@@ -386,5 +368,24 @@ describe('EC2 Runner in code-server, as a user', () => {
         .waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
     },
     2 * STACK_TIMEOUT_MS,
+  );
+
+  step(
+    'the walkthrough opens from "Welcome: Open Walkthrough...": five steps, the first offering Try It Without AWS',
+    async () => {
+      await openWalkthrough(page, walkthrough.title);
+      const titles = walkthrough.steps.map((s) => s.title);
+      const steps = await walkthroughSteps(page, titles.length);
+      assert.deepEqual(
+        steps.map((s) => s.title),
+        titles,
+      );
+      // Its buttons are the extension's commands (checked against package.json by the unit test). Not asserted
+      // here: in code-server 1.139 no step was shown checked off after the runs, whose onContext events
+      // (ec2Runner.instancesState, hasDefaultTarget, hasLastRun) should complete them; to be found out.
+      await walkthroughStepButtonVisible(page, walkthrough.steps[0].title, 'Try It Without AWS');
+      // "View: Close Editor" cannot be picked by its exact label: its row also shows its key binding.
+      await runFromPalette(page, 'View: Close Editor in All Groups');
+    },
   );
 });
