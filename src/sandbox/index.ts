@@ -165,7 +165,8 @@ export interface Sandbox {
 }
 
 export const DEFAULT_REGION = 'us-west-2';
-const MAX_INSTANCES = 1000;
+// Room for a 1,000-instance fleet beside the offline instance the benchmarks add (bench/fleetRates.ts).
+const MAX_INSTANCES = 2000;
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const knobs: Knobs = { ...DEFAULT_KNOBS };
