@@ -1,7 +1,7 @@
 // `ec2-runner sandbox [options]`: starts the sandbox in the foreground until SIGINT/SIGTERM.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { BUCKET_POLICIES, type BucketPolicy } from './bucketRules';
-import { type SandboxOptions, startSandbox } from './index';
+import { type NumericKnob, type SandboxOptions, startSandbox } from './index';
 import { SHADOWING_VARIABLES, sandboxEnvironment } from './environment';
 import { shellQuote } from './agent';
 
@@ -43,18 +43,7 @@ this machine; smux or basic mode by client version). Sessions run in the instanc
   --config FILE          JSON with the same settings (camelCase: port, dataDir, instances, latencyMs, ...);
                          flags override it`;
 
-type NumericOption =
-  | 'port'
-  | 'instances'
-  | 'latencyMs'
-  | 'deliveryDelayMs'
-  | 'throttleRps'
-  | 'faultRate'
-  | 'sessionDropRate'
-  | 'sessionSocketLifetimeMs'
-  | 'sessionLifetimeS'
-  | 's3PutRps'
-  | 's3GetRps';
+type NumericOption = 'port' | 'instances' | NumericKnob;
 
 const NUMERIC_FLAGS: Record<string, NumericOption> = {
   '--port': 'port',

@@ -130,18 +130,7 @@ export interface Sandbox {
   callsWithoutExpectedOwner(): string[];
   configure(
     knobs: Partial<
-      Pick<
-        SandboxOptions,
-        | 'latencyMs'
-        | 'deliveryDelayMs'
-        | 'throttleRps'
-        | 'faultRate'
-        | 'sessionDropRate'
-        | 'sessionSocketLifetimeMs'
-        | 'sessionLifetimeS'
-        | 's3PutRps'
-        | 's3GetRps'
-      > &
+      Pick<SandboxOptions, NumericKnob> &
         Pick<
           Knobs,
           | 'deny'
@@ -163,6 +152,18 @@ export interface Sandbox {
   /** Kills every running command's process group, closes the server, removes a temp data dir it created. */
   stop(): Promise<void>;
 }
+
+/** The numeric settings a running sandbox can change (configure) and the CLI takes as flags. */
+export type NumericKnob =
+  | 'latencyMs'
+  | 'deliveryDelayMs'
+  | 'throttleRps'
+  | 'faultRate'
+  | 'sessionDropRate'
+  | 'sessionSocketLifetimeMs'
+  | 'sessionLifetimeS'
+  | 's3PutRps'
+  | 's3GetRps';
 
 export const DEFAULT_REGION = 'us-west-2';
 // Room for a 1,000-instance fleet beside the offline instance the benchmarks add (bench/fleetRates.ts).
