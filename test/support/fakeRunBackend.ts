@@ -189,16 +189,21 @@ export class FakeRunBackend implements RunBackend {
 
   async getObject(_bucket: string, key: string): Promise<Uint8Array> {
     await this.enter('getObject');
-    for (const instance of this.instances) {
-      const chunk = this.visibleChunks(instance).find((c) => c.key === key);
-      if (chunk) return encodeFrames(chunk.frames);
-    }
+    const object = this.visibleObject(key);
+    if (object) return object;
     throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' });
   }
 
   async getObjectIfExists(_bucket: string, key: string): Promise<Uint8Array | undefined> {
     await this.enter('getObjectIfExists');
+    return this.visibleObject(key);
+  }
+
+  /** Only the instances whose key prefix matches are looked at: a 200-instance fleet test makes thousands of GETs. */
+  private visibleObject(key: string): Uint8Array | undefined {
+    const instanceId = key.slice(RUN_PREFIX.length, key.lastIndexOf('/'));
     for (const instance of this.instances) {
+      if (instance.instanceId !== instanceId || !key.startsWith(RUN_PREFIX)) continue;
       const chunk = this.visibleChunks(instance).find((c) => c.key === key);
       if (chunk) return encodeFrames(chunk.frames);
     }
