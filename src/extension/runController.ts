@@ -4,6 +4,7 @@
 // unit-tested with fakes; runner.ts does the VS Code side (which file, which target, which arguments).
 import type { Engine, OutputChunk, RunHandle, RunRequest } from '../core/frontEnd';
 import { artifactsOf, artifactsText } from './artifactList';
+import { ChannelBudget, fullOutputLines } from './channelBudget';
 import { errorMessageOf } from './errorInfo';
 import {
   completionText,
@@ -74,6 +75,8 @@ export interface RunControllerDeps {
   transcripts: RunTranscripts;
   now?: () => number;
   newId?: () => string;
+  /** How much of each run's script output the output channel shows (default CHANNEL_RUN_LIMIT_CHARS). */
+  channelBudget?: ChannelBudget;
 }
 
 export class RunController {
@@ -86,9 +89,11 @@ export class RunController {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly now: () => number;
   private readonly newId: () => string;
+  private readonly channelBudget: ChannelBudget;
 
   constructor(private readonly deps: RunControllerDeps) {
     this.now = deps.now ?? Date.now;
+    this.channelBudget = deps.channelBudget ?? new ChannelBudget();
     this.newId = deps.newId ?? (() => `${this.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`);
   }
 
@@ -220,7 +225,7 @@ export class RunController {
   /** The script's output: a view gets the bytes as they came, the output channel the formatted text. */
   private writeOutput(record: RunRecord, chunk: OutputChunk, formatted: string): void {
     const view = this.views.get(record.id);
-    if (!view) return this.write(record, formatted);
+    if (!view) return this.write(record, this.channelBudget.take(record.id, formatted));
     view.output(chunk);
     this.transcribe(record, formatted);
   }
@@ -281,6 +286,7 @@ export class RunController {
           session,
         }),
       );
+      this.write(record, fullOutputLines(result));
       this.write(record, artifactsText(result));
       const overall = overallStatus(result);
       await this.deps.history.update(record.id, {
@@ -303,6 +309,7 @@ export class RunController {
     } finally {
       for (const s of subscriptions) s.dispose();
       if (!this.detached.has(record.id)) this.endView(record);
+      this.channelBudget.end(record.id);
       this.handles.delete(record.id);
       this.detached.delete(record.id);
     }
