@@ -35,6 +35,11 @@ export class ChannelBudget {
     return text.slice(0, this.limit - shown) + channelTrimmedLine(this.limit);
   }
 
+  /** The channel shows no more of run `id`'s output. */
+  isTrimmed(id: string): boolean {
+    return this.trimmed.has(id);
+  }
+
   /** The run is over: forget it. */
   end(id: string): void {
     this.shown.delete(id);

@@ -223,11 +223,21 @@ export class RunController {
   }
 
   /** The script's output: a view gets the bytes as they came, the output channel the formatted text. */
-  private writeOutput(record: RunRecord, chunk: OutputChunk, formatted: string): void {
+  private writeOutput(record: RunRecord, chunk: OutputChunk, format: () => string): void {
     const view = this.views.get(record.id);
-    if (!view) return this.write(record, this.channelBudget.take(record.id, formatted));
+    if (!view) {
+      // Past the channel's budget the output is not even formatted (a run may print gigabytes).
+      if (!this.channelBudget.isTrimmed(record.id)) this.write(record, this.channelBudget.take(record.id, format()));
+      return;
+    }
     view.output(chunk);
-    this.transcribe(record, formatted);
+    this.transcribe(record, format());
+  }
+
+  /** What the formatter still holds (an open line), unless the channel stopped showing this run's output. */
+  private finishOutput(record: RunRecord, formatter: LiveOutputFormatter): void {
+    const rest = formatter.finish();
+    if (!this.channelBudget.isTrimmed(record.id)) this.write(record, rest);
   }
 
   private endView(record: RunRecord): void {
@@ -258,7 +268,7 @@ export class RunController {
       headerLine(record.label, record.targets, handle.commandId, verb, session ? 'session' : 'command'),
     );
     const subscriptions = [
-      handle.onOutput((chunk) => this.writeOutput(record, chunk, formatter.push(chunk))),
+      handle.onOutput((chunk) => this.writeOutput(record, chunk, () => formatter.push(chunk))),
       handle.onStatus((update) => {
         if (record.state === 'running' && update.status !== record.status && !this.detached.has(record.id)) {
           void this.deps.history.update(record.id, { status: update.status });
@@ -275,7 +285,7 @@ export class RunController {
       if (this.cancelRequested.delete(record.id)) await this.cancel(record.id);
       const result = await handle.wait();
       if (this.detached.has(record.id)) return record;
-      this.write(record, formatter.finish());
+      this.finishOutput(record, formatter);
       this.write(
         record,
         completionText(result, {
@@ -297,7 +307,7 @@ export class RunController {
       });
       this.deps.notifier.finished(record, feedback);
     } catch (error) {
-      this.write(record, formatter.finish());
+      this.finishOutput(record, formatter);
       this.write(record, `[Error] lost track of command ${handle.commandId}: ${errorMessageOf(error)}\n`);
       await this.deps.history.update(record.id, {
         state: 'finished',
