@@ -1,6 +1,10 @@
 // Writes remote output: raw bytes for one target; for several, whole lines prefixed with the
-// instance (partial lines wait for their newline so instances never mix within a line).
+// instance (partial lines wait for their newline so instances never mix within a line; a line longer
+// than LONGEST_HELD_LINE is written in pieces, so output without newlines never piles up in memory).
 import type { OutputChunk } from '../core';
+
+/** A partial line is held at most this long before it is written as a line of its own. */
+export const LONGEST_HELD_LINE = 64 * 1024;
 
 export interface Streams {
   stdout: NodeJS.WritableStream;
@@ -29,7 +33,9 @@ export class OutputPrinter {
       stream.write(Buffer.concat([prefix, pending.subarray(0, newline + 1)]));
       pending = pending.subarray(newline + 1);
     }
-    this.partial.set(key, pending);
+    for (; pending.length >= LONGEST_HELD_LINE; pending = pending.subarray(LONGEST_HELD_LINE))
+      stream.write(Buffer.concat([prefix, pending.subarray(0, LONGEST_HELD_LINE), Buffer.from('\n')]));
+    this.partial.set(key, Buffer.from(pending));
   }
 
   /** Writes what is left of unterminated lines. */

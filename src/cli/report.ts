@@ -60,6 +60,16 @@ export function outcomeLines(result: RunResult, names?: Map<string, string>): st
   return lines;
 }
 
+/** Output that outgrew the client's memory was also saved whole: where (a terminal's scrollback may not hold it). */
+export function savedOutputLines(result: RunResult): string[] {
+  return result.invocations.flatMap((i) =>
+    (['stdout', 'stderr'] as const).flatMap((stream) => {
+      const file = stream === 'stdout' ? i.stdoutFile : i.stderrFile;
+      return file ? [`ec2-runner: the whole ${stream} of ${i.instanceId} is also saved in ${file}`] : [];
+    }),
+  );
+}
+
 export async function followInTerminal(
   handle: RunHandle,
   streams: Streams,
@@ -94,6 +104,7 @@ export async function followInTerminal(
     if (detached) return EXIT.cancelled;
     if (options.json) streams.stdout.write(`${jsonDocument(result)}\n`);
     for (const line of outcomeLines(result, options.names)) streams.stderr.write(`${line}\n`);
+    if (!options.json) for (const line of savedOutputLines(result)) streams.stderr.write(`${line}\n`);
     if (interrupted && result.invocations.some((i) => !['Success', 'Failed', 'TimedOut'].includes(String(i.status))))
       return EXIT.cancelled;
     return exitCodeFor(result);

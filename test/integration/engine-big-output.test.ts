@@ -103,4 +103,15 @@ describe('big output, bounded memory', () => {
     assert.ok(readFileSync(only.stdoutFile!).equals(yesBytes(bytes)), 'the file is byte-identical');
     assert.equal(only.stderrFile, undefined);
   });
+
+  test('CLI: exec of 3 MB streams every byte to stdout and says on stderr where the whole output is saved', async () => {
+    const bytes = 3 * OUTPUT_MEMORY_BYTES;
+    const env = { ...fx.env, TMPDIR: dir };
+    const cli = await runCli(['exec', '--instance', instanceId, '--', yesCommand(bytes)], env, 180_000);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.ok(cli.stdout.equals(yesBytes(bytes)), `stdout is byte-identical (${cli.stdout.length} bytes)`);
+    const saved = /the whole stdout of i-\w+ is also saved in (\S+)\n/.exec(cli.stderr);
+    assert.ok(saved, cli.stderr);
+    assert.ok(readFileSync(saved[1]).equals(yesBytes(bytes)), 'the saved file is byte-identical');
+  });
 });

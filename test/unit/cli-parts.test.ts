@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import type { InvocationResult, RunResult } from '../../src/core';
 import { parseCommandLine } from '../../src/cli/args';
 import { exitCodeFor } from '../../src/cli/exitCodes';
-import { OutputPrinter } from '../../src/cli/printer';
+import { LONGEST_HELD_LINE, OutputPrinter } from '../../src/cli/printer';
 import { outcomeLines } from '../../src/cli/report';
 import { requestFrom } from '../../src/cli/runCommand';
 import { UsageError } from '../../src/cli/usageError';
@@ -125,6 +125,24 @@ describe('CLI output printer', () => {
     printer.write({ instanceId: 'i-1', stream: 'stdout', data: data('o\nthree') });
     printer.flush();
     assert.equal(stdout.read().toString(), '[web i-1] one\n[web i-2] other\n[web i-1] two\n[web i-1] three\n');
+  });
+
+  test('several targets: output without newlines is written in pieces, never held beyond one piece', () => {
+    const stdout = new PassThrough();
+    const printer = new OutputPrinter(
+      { stdout, stderr: new PassThrough() },
+      () => true,
+      (id) => id,
+    );
+    for (let i = 0; i < 5; i++)
+      printer.write({ instanceId: 'i-1', stream: 'stdout', data: Buffer.alloc(LONGEST_HELD_LINE / 2 + 1, 'x') });
+    const written = stdout.read().toString() as string;
+    assert.equal(written, `[i-1] ${'x'.repeat(LONGEST_HELD_LINE)}\n`.repeat(2));
+    printer.flush();
+    assert.equal(
+      stdout.read().toString(),
+      `[i-1] ${'x'.repeat(5 * (LONGEST_HELD_LINE / 2 + 1) - 2 * LONGEST_HELD_LINE)}\n`,
+    );
   });
 
   test('one target: raw bytes, untouched', () => {
