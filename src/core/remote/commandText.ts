@@ -156,7 +156,7 @@ function validate(spec: RemoteRunSpec): string[] {
   return words;
 }
 
-/** The JSON the Python wrapper reads (field names are the wrapper's, see wrapper.py). */
+/** The JSON the Python wrapper reads (field names are the wrapper's, see wrapper/main.py). */
 function wrapperSpec(spec: RemoteRunSpec, interpreterWords: string[]): unknown {
   const payload = spec.payload;
   return {
@@ -201,7 +201,7 @@ const PACKED_LINE_CHARS = 120;
 
 /**
  * The wrapper as a two-line Python bootstrap that inflates and runs it. Why packed: the readable program
- * (wrapper.py, its comment lines blanked by the build) is ~37 KB and would leave little of the command budget for
+ * (remote/wrapper/*.py joined, comment lines blanked by the build) is ~40 KB and would leave little of the budget for
  * arguments, env and shell commands; deflated + base64 it is ~9 KB. base64 needs no quoting in the heredoc.
  */
 function packedWrapperLines(specBase64: string): string[] {
