@@ -7,8 +7,19 @@ import { chunkKey, encodeFrames, type Frame } from '../../src/core/remote';
 
 export class FakeClock implements Clock {
   nowMs = 0;
+  private lastReadMs = 0;
+  private readsAtOneInstant = 0;
   constructor(private readonly limitMs = 3_600_000) {}
   now(): number {
+    // A loop that never sleeps never moves this clock and would hang its test (a mutation run
+    // counts that as a timeout, 10-30 s each): fail fast instead. The unit tests, the 200-instance
+    // fleet included, pass with a limit of 100,000.
+    if (this.nowMs !== this.lastReadMs) {
+      this.lastReadMs = this.nowMs;
+      this.readsAtOneInstant = 0;
+    } else if (++this.readsAtOneInstant > 500_000) {
+      throw new Error(`fake clock read 500,000 times at ${this.nowMs} ms: the loop spins without sleeping`);
+    }
     return this.nowMs;
   }
   async sleep(ms: number): Promise<void> {

@@ -4,25 +4,15 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunnerError, type OutputChunk, type RunStatusUpdate } from '../../src/core/api';
 import { LIVE_OUTPUT_UNAVAILABLE } from '../../src/core/outcome';
-import { FollowedRun, WAIT_POLICY, type FollowOptions } from '../../src/core/run';
-import { BUCKET, FakeClock, FakeRunBackend, RUN_PREFIX, text, type FakeInstance } from '../support/fakeRunBackend';
+import { WAIT_POLICY, type FollowOptions } from '../../src/core/run';
+import { text, type FakeInstance } from '../support/fakeRunBackend';
+import { newFollowedRun } from '../support/followedRun';
 
 const ID = 'i-0123456789abcdef0';
 const ID2 = 'i-0123456789abcdef1';
 
 function follow(instances: FakeInstance[], options: Partial<FollowOptions> = {}, command = {}) {
-  const clock = new FakeClock();
-  const backend = new FakeRunBackend(clock, instances, command);
-  const run = new FollowedRun({
-    commandId: '11111111-2222-3333-4444-555555555555',
-    backend,
-    instanceIds: instances.map((i) => i.instanceId),
-    discoverInstances: false,
-    live: { bucket: BUCKET, runPrefix: RUN_PREFIX },
-    timeoutSeconds: 3600,
-    clock,
-    ...options,
-  });
+  const { clock, backend, run } = newFollowedRun(instances, options, command);
   const output: OutputChunk[] = [];
   const statuses: RunStatusUpdate[] = [];
   run.onOutput((c) => output.push(c));
