@@ -61,6 +61,8 @@ SPEC = json.loads(base64.b64decode(SPEC_BASE64).decode("utf-8")) if SPEC_BASE64 
 INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
 FLUSH_SECONDS = 0.2
 FIRST_FLUSH_SECONDS = 0.05  # the start frame waits this long for the first output, to share one object with it
+FIRST_OUTPUT_GATHER_SECONDS = 0.02  # the first output waits this long for more (a short script's end and exit frame)
+HOLD_AFTER_EXIT_SECONDS = 0.5  # once a child has exited, output waits up to this long for the exit frame that follows
 FLUSH_BYTES = 1 << 20
 UPLOAD_GAP = float(SPEC.get("uploadGap") or 0.2)  # seconds per upload of continuous output, chosen by the client
 UPLOAD_BURST = 3
@@ -314,6 +316,8 @@ class Channel(object):
         self.oldest = 0.0
         self.urgent = False
         self.output_sent = False  # an object with output has been taken (the first output gathers only briefly)
+        self.first_output_at = None
+        self.held_until = 0.0
         self.credit, self.credited_at = float(UPLOAD_BURST), time.time()
         self.closing = False
         self.closed_at = None
@@ -335,6 +339,8 @@ class Channel(object):
         if not self.active:
             return
         with self.cond:
+            if self.first_output_at is None and letter in (b"o", b"e"):
+                self.first_output_at = time.time()
             last = self.pending[-1] if self.pending else None
             if last and last[0] == letter and letter in (b"o", b"e") and len(last[1]) + len(data) <= FLUSH_BYTES:
                 last[1].extend(data)
@@ -351,7 +357,12 @@ class Channel(object):
                 self.urgent = True
                 self.cond.notify_all()
             elif not self.output_sent and letter in (b"o", b"e"):
-                self.cond.notify_all()  # the first output goes at once
+                self.cond.notify_all()  # the first output goes almost at once
+
+    def hold(self):
+        # A child has exited: pending output waits (briefly) for the exit frame, one upload instead of two.
+        with self.cond:
+            self.held_until = time.time() + HOLD_AFTER_EXIT_SECONDS
 
     def wait_for_room(self):
         with self.cond:
@@ -391,8 +402,8 @@ class Channel(object):
         # Output waits FLUSH_SECONDS to gather, then goes as soon as the upload budget allows: a few
         # uploads at once, then one per UPLOAD_GAP seconds. Sparse output is shown at once; continuous
         # output goes in bigger, rarer objects (S3 bills per request). Urgent frames skip the budget.
-        # The first output goes at once (with the start frame, which waits FIRST_FLUSH_SECONDS for
-        # it): the first line is what a user waits for.
+        # The first output goes almost at once (with the start frame, which waits FIRST_FLUSH_SECONDS
+        # for it): the first line is what a user waits for.
         if not self.pending:
             return False
         if self.urgent or self.closing:
@@ -400,8 +411,15 @@ class Channel(object):
         now = time.time()
         self.credit = min(UPLOAD_BURST, self.credit + (now - self.credited_at) / UPLOAD_GAP)
         self.credited_at = now
-        first_output = not self.output_sent and any(letter in (b"o", b"e") for letter, _ in self.pending)
-        return (first_output or now - self.oldest >= self.gather_seconds()) and self.credit >= 1
+        return now >= self.gathered_at() and self.credit >= 1
+
+    def gathered_at(self):
+        # When the pending frames have gathered long enough to go (the upload budget aside).
+        if not self.output_sent and self.first_output_at is not None:
+            gathered = self.first_output_at + FIRST_OUTPUT_GATHER_SECONDS
+        else:
+            gathered = self.oldest + self.gather_seconds()
+        return max(gathered, self.held_until)
 
     def gather_seconds(self):
         return FLUSH_SECONDS if self.output_sent else FIRST_FLUSH_SECONDS
@@ -419,7 +437,7 @@ class Channel(object):
         wake = self.checked_at + SPOOL_CHECK_SECONDS
         if self.pending:
             credit_at = self.credited_at + max(0.0, 1 - self.credit) * UPLOAD_GAP
-            wake = min(wake, max(self.oldest + self.gather_seconds(), credit_at))
+            wake = min(wake, max(self.gathered_at(), credit_at))
         if self.closing:
             wake = min(wake, self.closed_at + STALLED_CLOSE_SECONDS)
         return min(SPOOL_CHECK_SECONDS, max(0.005, wake - now))
@@ -838,6 +856,7 @@ def supervise_streams(child, streams, channel, waker):
             exited_at = time.time()
         if exited_at is not None and time.time() - exited_at > DRAIN_AFTER_EXIT_SECONDS:
             break
+    channel.hold()  # its output is over (or it exited and the drain ended)
     code = child.wait()
     stop_leftovers()
     return (128 - code, -code) if code < 0 else (code, None)
@@ -921,7 +940,6 @@ def sweep_stale_temp_dirs():
 
 def ship_artifacts(folder, channel):
     """Sends the files in folder as one deterministic tar (sorted, mtime 0, no owners), if within the limit."""
-    import io, tarfile
     files, skipped = [], 0
     for base, dirs, names in os.walk(folder):
         dirs.sort()
@@ -935,6 +953,7 @@ def ship_artifacts(folder, channel):
         tell(channel, "%d artifact(s) skipped: links and special files are not shipped" % skipped)
     if not files:
         return
+    import io, tarfile  # only now: most runs ship none, and hundreds of wrappers end at once in a fleet
     files.sort()
     if len(files) > ARTIFACTS_MAX_FILES:
         tell(channel, "artifacts not shipped: %d files, over the %d-file limit; write fewer (e.g. one archive) to $EC2_RUNNER_ARTIFACTS" % (len(files), ARTIFACTS_MAX_FILES))
