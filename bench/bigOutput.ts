@@ -1,12 +1,17 @@
 // Big output, bounded memory: `ec2-runner exec` of a command printing `bytes` of known text, its
 // stdout redirected to a file; peak RSS of the CLI process (GNU time's %M, the child's own maxRSS)
-// and whether the file is byte-identical to what was printed.
+// and whether the file is byte-identical to what was printed. Then the extension's path without VS
+// Code (bigOutputClient.ts): the same run through the engine and the extension's output-channel
+// logic, its peak RSS, and whether the file the engine saved the whole output to is byte-identical.
+// `peakRssMb` is the larger of the two, `identical` true only when both are.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sandboxEnvironment } from '../src/sandbox/environment';
+import type { BigOutputClientReport } from './bigOutputClient';
+import { runJsonChild } from './childJson';
 import { REPO_ROOT } from './engineModule';
 import { SandboxProcess } from './sandboxProcess';
 import { progress, round } from './stats';
@@ -17,6 +22,8 @@ export interface BigOutputResult {
   identical: boolean;
   exitCode: number | null;
   wallMs: number;
+  cli: { peakRssMb: number; identical: boolean };
+  extension: { peakRssMb: number; identical: boolean; channelMb: number; wallMs: number };
 }
 
 const LINE = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -44,6 +51,39 @@ function sha256OfFile(path: string): Promise<string> {
   });
 }
 
+/** A cheap generator: `yes` and `head` cost the sandbox's instance almost no CPU. */
+const generator = (bytes: number) => `yes ${LINE} | head -c ${bytes}`;
+
+async function measureExtensionPath(
+  sandbox: SandboxProcess,
+  dir: string,
+  bytes: number,
+  expected: string,
+): Promise<BigOutputResult['extension']> {
+  const startedAt = Date.now();
+  const settings = { ...sandbox.engineSettings, outputDir: join(dir, 'extension') };
+  const report = await runJsonChild<BigOutputClientReport>(
+    join(__dirname, 'bigOutputClient.js'),
+    [JSON.stringify(settings), sandbox.onlineInstanceIds[0], generator(bytes)],
+    3_600_000,
+  );
+  const wallMs = Date.now() - startedAt;
+  const file = report.stdoutFile;
+  const identical =
+    report.status === 'Success' && !!file && statSync(file).size === bytes && (await sha256OfFile(file)) === expected;
+  const result = {
+    peakRssMb: report.maxRssMb,
+    identical,
+    channelMb: round(report.channelChars / 1024 ** 2),
+    wallMs,
+  };
+  progress(
+    `big output ${bytes} bytes, extension path: peak RSS ${result.peakRssMb} MB, saved output identical: ` +
+      `${identical}, output channel ${result.channelMb} MB, ${wallMs} ms`,
+  );
+  return result;
+}
+
 export async function measureBigOutput(bytes: number): Promise<BigOutputResult> {
   const sandbox = await SandboxProcess.start({ instances: 1 });
   const dir = mkdtempSync(join(tmpdir(), 'ec2-runner-bench-big-'));
@@ -68,12 +108,13 @@ export async function measureBigOutput(bytes: number): Promise<BigOutputResult> 
           '--timeout',
           '3600',
           '--',
-          `yes ${LINE} | head -c ${bytes}`,
+          generator(bytes),
         ],
         {
           stdio: ['ignore', out, 'inherit'],
           env: {
             ...process.env,
+            TMPDIR: dir, // where the CLI's engine saves the output it does not keep in memory
             ...sandboxEnvironment(sandbox.info),
             AWS_CONFIG_FILE: '/dev/null',
             AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
@@ -86,13 +127,23 @@ export async function measureBigOutput(bytes: number): Promise<BigOutputResult> 
     closeSync(out);
     const wallMs = Date.now() - startedAt;
     const peakRssMb = round(Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024);
-    const identical = statSync(outFile).size === bytes && (await sha256OfFile(outFile)) === expectedSha256(bytes);
-    const result = { bytes, peakRssMb, identical, exitCode, wallMs };
+    const expected = expectedSha256(bytes);
+    const identical = statSync(outFile).size === bytes && (await sha256OfFile(outFile)) === expected;
+    rmSync(outFile);
     progress(
       `big output ${bytes} bytes: CLI peak RSS ${peakRssMb} MB, identical on disk: ${identical}, exit ` +
         `${exitCode}, ${wallMs} ms`,
     );
-    return result;
+    const extension = await measureExtensionPath(sandbox, dir, bytes, expected);
+    return {
+      bytes,
+      peakRssMb: Math.max(peakRssMb, extension.peakRssMb),
+      identical: identical && extension.identical,
+      exitCode,
+      wallMs,
+      cli: { peakRssMb, identical },
+      extension,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await sandbox.stop();

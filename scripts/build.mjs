@@ -39,7 +39,7 @@ const entries = [
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
 ];
 
-embedWrapper(); // src/core/remote/wrapper.py into the engine (see embedWrapper.mjs)
+embedWrapper(); // src/core/remote/wrapper/*.py, joined, into the engine (see embedWrapper.mjs)
 await Promise.all(entries.map((e) => build({ ...common, ...e })));
 chmodSync('dist/cli.js', 0o755);
 if (watch) console.log('watch mode is not supported; run npm run build again');

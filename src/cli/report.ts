@@ -12,7 +12,7 @@ export interface FollowInTerminal {
   names?: Map<string, string>;
 }
 
-/** The `--json` document: exactly these keys. */
+/** The `--json` document: exactly these keys (the file keys only for output that outgrew memory). */
 export function jsonDocument(result: RunResult): string {
   return JSON.stringify(
     {
@@ -25,6 +25,9 @@ export function jsonDocument(result: RunResult): string {
         stdout: i.stdout,
         stderr: i.stderr,
         result: i.result ?? null,
+        // Only when the output outgrew memory: stdout/stderr then hold its two ends, the file all of it.
+        ...(i.stdoutFile ? { stdoutFile: i.stdoutFile } : {}),
+        ...(i.stderrFile ? { stderrFile: i.stderrFile } : {}),
       })),
     },
     null,

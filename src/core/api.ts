@@ -160,6 +160,13 @@ export interface InvocationResult {
   endedAt?: Date;
   /** Files the script wrote to $EC2_RUNNER_ARTIFACTS (empty when none; download with RunHandle.downloadArtifacts). */
   artifacts?: ArtifactFile[];
+  /**
+   * Output larger than the client keeps in memory (OUTPUT_MEMORY_BYTES per stream) is saved whole to this local
+   * file; `stdout`/`stderr` then hold its first and last parts around a line naming the file. Unset for smaller
+   * output, whose text is complete.
+   */
+  stdoutFile?: string;
+  stderrFile?: string;
 }
 
 export interface RunResult {
@@ -256,6 +263,13 @@ export interface EngineSettings extends AwsSettings {
    * none named, so the bucket's default encryption applies. Needed when a bucket policy requires SSE-KMS.
    */
   kmsKeyId?: string;
+  /**
+   * Local folder where a run's output beyond what the client keeps in memory is saved whole (one folder per
+   * run, removed after OUTPUT_KEEP_DAYS); default `<OS temp folder>/ec2-runner-output`.
+   */
+  outputDir?: string;
+  /** Bytes of output kept in memory per instance and stream; default OUTPUT_MEMORY_BYTES (tests use less). */
+  outputMemoryBytes?: number;
 }
 
 export interface CallerIdentity {

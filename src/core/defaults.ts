@@ -105,3 +105,12 @@ export const DEBUG_READY_TIMEOUT_SECONDS = 180;
 export const DEBUG_REMOTE_PORT_RANGE = { min: 20_000, max: 59_999 } as const;
 /** A local debugpy copy staged for instances is at most this large before packing (binaries left out). */
 export const DEBUGPY_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A run's output held in memory per instance and stream: its first half and its last half. Beyond it the
+ * whole stream is written to a file (outputStore.ts) and the result's text keeps the two ends with a
+ * pointer to the file, so a run printing gigabytes keeps the client's memory bounded.
+ */
+export const OUTPUT_MEMORY_BYTES = 1024 * 1024;
+/** Saved output folders older than this are removed when a new run saves its output. */
+export const OUTPUT_KEEP_DAYS = 7;

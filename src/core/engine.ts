@@ -31,6 +31,7 @@ import { stageDebugpy } from './debug/stageDebugpy';
 import { startInteractiveRun } from './session/interactiveRun';
 import { signingCredentials } from './transfer';
 import { randomBytes } from 'node:crypto';
+import { defaultOutputStoreOptions, type OutputStoreOptions } from './outputStore';
 import { normalizeRequest } from './request';
 import { reattachedRun } from './reattach';
 import { FollowedRun } from './run';
@@ -122,6 +123,7 @@ class AwsEngine implements Engine {
           cancelIfUnfollowable: true,
           renewal: launched.renewal,
           warnings: launched.warnings,
+          output: this.outputStore(),
         }).start();
       });
     });
@@ -230,8 +232,22 @@ class AwsEngine implements Engine {
   }
 
   private followerFor(commandId: string): Promise<FollowedRun> {
-    const context = { backend: this.backend, clients: this.clients, buckets: this.buckets, clock: this.deps.clock };
+    const context = {
+      backend: this.backend,
+      clients: this.clients,
+      buckets: this.buckets,
+      clock: this.deps.clock,
+      output: this.outputStore(),
+    };
     return reattachedRun(context, commandId, true);
+  }
+
+  private outputStore(): OutputStoreOptions {
+    const defaults = defaultOutputStoreOptions();
+    return {
+      dir: this.settings.outputDir ?? defaults.dir,
+      memoryBytes: this.settings.outputMemoryBytes ?? defaults.memoryBytes,
+    };
   }
 
   attach(commandId: string): Promise<RunHandle> {

@@ -45,10 +45,18 @@ interface InstanceCursor {
   lastArrivalMs?: number;
   /** Continuous output: the next object cannot come before this (the wrapper's upload gap). */
   notBeforeMs?: number;
+  /** The largest object of the last batch fetched (bounds the next batch: IN_FLIGHT_BYTES). */
+  lastBatchObjectBytes?: number;
 }
 
 /** How many objects of one instance are fetched at once (replays after `attach` can be long). */
 const PARALLEL_GETS = 8;
+/**
+ * At most about this many bytes of objects in flight at once, judged by the last object's size: a script
+ * printing fast fills 8 MB objects, and eight of them at once (copied by the SDK while read) would take
+ * most of the client's memory budget for big output (outputStore.ts).
+ */
+const IN_FLIGHT_BYTES = 16 * 1024 * 1024;
 /** ListObjectsV2 returns at most this many keys per call. */
 const KEYS_PER_LIST_CALL = 1000;
 /** A GET costs this many LISTs at S3 list prices ($0.0004 vs $0.005 per 1,000). */
@@ -209,9 +217,14 @@ export class LiveChannelReader {
     let processed = 0;
     while (cursor.pending.has(cursor.nextSeq)) {
       const batch: string[] = [];
-      for (let seq = cursor.nextSeq; cursor.pending.has(seq) && batch.length < PARALLEL_GETS; seq++)
+      const parallel = Math.max(
+        1,
+        Math.min(PARALLEL_GETS, Math.floor(IN_FLIGHT_BYTES / Math.max(1, cursor.lastBatchObjectBytes ?? 0))),
+      );
+      for (let seq = cursor.nextSeq; cursor.pending.has(seq) && batch.length < parallel; seq++)
         batch.push(cursor.pending.get(seq)!);
       const bodies = await Promise.all(batch.map((key) => this.backend.getObject(this.location.bucket, key)));
+      cursor.lastBatchObjectBytes = Math.max(...bodies.map((body) => body.byteLength));
       for (const body of bodies) {
         cursor.pending.delete(cursor.nextSeq);
         cursor.nextSeq++;

@@ -3,13 +3,15 @@ import type { InvocationResult, OutputStream } from './api';
 import type { SsmInvocation } from './backend';
 import type { Frame } from './remote';
 import { listArtifacts } from './artifacts';
-import { decodeText, extractResult, isTerminalStatus, reasonFor, wrapperExitCode } from './outcome';
+import { extractResult, isTerminalStatus, reasonFor, wrapperExitCode } from './outcome';
 import { AGENT_REBOOT_EXIT_CODE, REBOOT_EXIT_CODE_REPORTED_AS } from './defaults';
+import { RunOutputStores, type StreamStore } from './outputStore';
 
 export class InstanceProgress {
   status = 'Pending';
   statusDetails = 'Pending';
-  readonly output: Record<OutputStream, Uint8Array[]> = { stdout: [], stderr: [] };
+  /** The live channel's output, bounded in memory (outputStore.ts). */
+  readonly output: Record<OutputStream, StreamStore>;
   /** Bytes already delivered to onOutput listeners, per stream. */
   readonly delivered: Record<OutputStream, number> = { stdout: 0, stderr: 0 };
   resultFile?: Uint8Array;
@@ -46,8 +48,10 @@ export class InstanceProgress {
   constructor(
     readonly instanceId: string,
     confirmed = false,
+    output?: Record<OutputStream, StreamStore>,
   ) {
     this.confirmed = confirmed;
+    this.output = output ?? new RunOutputStores('unknown-command').create(instanceId);
   }
 
   /** The wrapper said its last word: exit frame or a wrapper error. */
@@ -70,7 +74,7 @@ export class InstanceProgress {
           break;
         case 'stdout':
         case 'stderr':
-          this.output[frame.type].push(frame.data);
+          this.output[frame.type].append(frame.data);
           chunks.push({ stream: frame.type, data: frame.data });
           break;
         case 'result':
@@ -90,8 +94,10 @@ export class InstanceProgress {
     return chunks;
   }
 
-  liveBytes(stream: OutputStream): Uint8Array {
-    return Buffer.concat(this.output[stream]);
+  /** No more live output will be kept (the result is final or nobody follows any more). */
+  closeOutput(): void {
+    this.output.stdout.close();
+    this.output.stderr.close();
   }
 
   private artifactsList(notes: string[]): InvocationResult['artifacts'] {
@@ -119,8 +125,9 @@ export class InstanceProgress {
       exitCode = wrapperCode;
     }
     const fromLive = usesLive && !this.fallback;
-    const stdout = fromLive ? decodeText(this.output.stdout) : (this.fallback?.stdout ?? '');
-    const stderr = fromLive ? decodeText(this.output.stderr) : (this.fallback?.stderr ?? '');
+    const stdout = fromLive ? this.output.stdout.text() : (this.fallback?.stdout ?? '');
+    const stderr = fromLive ? this.output.stderr.text() : (this.fallback?.stderr ?? '');
+    const files = this.outputFiles(fromLive, notes);
     const artifacts = this.artifactsList(notes);
     const reason = reasonFor({
       status: this.status,
@@ -144,6 +151,20 @@ export class InstanceProgress {
       startedAt: ssm?.startedAt,
       endedAt: ssm?.endedAt,
       artifacts,
+      ...files,
     };
+  }
+
+  /** Where the whole output went when it outgrew memory; a note when it could not be saved (or is partial). */
+  private outputFiles(fromLive: boolean, notes: string[]): Pick<InvocationResult, 'stdoutFile' | 'stderrFile'> {
+    const files: Pick<InvocationResult, 'stdoutFile' | 'stderrFile'> = {};
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const store = this.output[stream];
+      if (store.problem) notes.push(`${stream}: ${store.problem}`);
+      if (!store.file) continue;
+      if (fromLive) files[stream === 'stdout' ? 'stdoutFile' : 'stderrFile'] = store.file;
+      else notes.push(`the live ${stream} received before the channel failed is in ${store.file}`);
+    }
+    return files;
   }
 }

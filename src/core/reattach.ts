@@ -6,6 +6,7 @@ import type { AwsClients } from './clients';
 import type { Clock } from './clock';
 import { RECOVERY_POLICY_SECONDS } from './defaults';
 import { parseLiveLocation } from './liveChannelReader';
+import type { OutputStoreOptions } from './outputStore';
 import { parseRemoteHeader } from './remote';
 import { UploadRenewal } from './renewal';
 import { FollowedRun } from './run';
@@ -16,6 +17,7 @@ export interface ReattachContext {
   clients: AwsClients;
   buckets: StagingBuckets;
   clock?: Clock;
+  output?: OutputStoreOptions;
 }
 
 /** The follower of `commandId`; `immediate` checks SSM at once (the run may be long finished). */
@@ -56,5 +58,6 @@ export async function reattachedRun(
     renewal,
     clock: context.clock,
     immediateStatusCheck: immediate,
+    output: context.output,
   });
 }

@@ -3,7 +3,7 @@
 // credentials last 1-12 h; a run may last longer. The client, which can refresh its credentials, sends
 // each instance that needs it a small renewal command (AWS-RunShellScript, header `# ec2-runner renew
 // <runId>`) with a fresh policy covering only that instance's keys. The wrapper spools every object
-// until S3 acknowledged it, so nothing is lost in between (wrapper.py).
+// until S3 acknowledged it, so nothing is lost in between (remote/wrapper/spool.py).
 //
 // SSM costs: renewals are sent only when the policy in use is about to expire (and the credentials can
 // give a later expiry), or when a run ended with its output incomplete; never per poll.

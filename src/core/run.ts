@@ -24,6 +24,7 @@ import { systemClock, type Clock } from './clock';
 import { writeRunArtifacts } from './artifacts';
 import { liveOutputLocation, type LiveLocation } from './liveChannelReader';
 import { LiveFollower } from './liveFollower';
+import { RunOutputStores, type OutputStoreOptions } from './outputStore';
 import type { InstanceProgress } from './progress';
 import type { UploadRenewal } from './renewal';
 import { RunInstances } from './runInstances';
@@ -62,6 +63,8 @@ export interface FollowOptions {
    * shows them.
    */
   warnings?: string[];
+  /** Where output beyond OUTPUT_MEMORY_BYTES per stream is saved (default: the OS temp folder). */
+  output?: OutputStoreOptions;
   clock?: Clock;
 }
 
@@ -84,7 +87,10 @@ export class FollowedRun implements RunHandle {
     this.clock = options.clock ?? systemClock;
     this.startedAtMs = this.clock.now();
     const clock = this.clock;
-    const instances = (this.instances = new RunInstances(options.instanceIds));
+    const instances = (this.instances = new RunInstances(
+      options.instanceIds,
+      new RunOutputStores(commandId, options.output),
+    ));
     const singleTarget = !discoverInstances && options.instanceIds.length === 1;
     const finalize = (p: InstanceProgress, status: string, details: string, note?: string) =>
       this.outcome.finalize(p, status, details, note);
@@ -157,6 +163,7 @@ export class FollowedRun implements RunHandle {
     if (!this.completion) {
       this.completion = this.loop()
         .catch((error: unknown) => this.abandon(error))
+        .finally(() => this.instances.all().forEach((p) => p.closeOutput()))
         .then(() => this.results());
       // A run nobody waits for (fire and forget) must not end the process with an unhandled rejection.
       this.completion.catch(() => undefined);

@@ -1,6 +1,7 @@
 // The instances of a followed run, shared by the loop's two machines (live follower, SSM checker):
 // what is known of each (InstanceProgress), and the listeners that hear of their output and status.
 import type { Listener, OutputChunk, RunStatusUpdate, Subscription } from './api';
+import { RunOutputStores } from './outputStore';
 import { InstanceProgress } from './progress';
 
 export class RunInstances {
@@ -9,8 +10,11 @@ export class RunInstances {
   private readonly statusListeners = new Set<Listener<RunStatusUpdate>>();
 
   /** `targeted`: the instances the caller named (instance targets), confirmed from the start. */
-  constructor(targeted: readonly string[]) {
-    for (const id of targeted) this.byId.set(id, new InstanceProgress(id, true));
+  constructor(
+    targeted: readonly string[],
+    private readonly stores = new RunOutputStores('unknown-command'),
+  ) {
+    for (const id of targeted) this.byId.set(id, new InstanceProgress(id, true, stores.create(id)));
   }
 
   get size(): number {
@@ -28,7 +32,7 @@ export class RunInstances {
   /** The instance's progress; an instance first heard of (live key, SSM listing) is added unconfirmed. */
   instance(instanceId: string): InstanceProgress {
     let p = this.byId.get(instanceId);
-    if (!p) this.byId.set(instanceId, (p = new InstanceProgress(instanceId)));
+    if (!p) this.byId.set(instanceId, (p = new InstanceProgress(instanceId, false, this.stores.create(instanceId))));
     return p;
   }
 

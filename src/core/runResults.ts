@@ -28,6 +28,7 @@ export class RunResults {
     if (note) p.notes.push(note);
     await this.options.live?.lastLook(p); // the last objects
     p.final = true;
+    p.closeOutput();
     if (!this.usesLive(p, status)) await this.useSsmOutput(p);
     this.options.instances.setStatus(p, status, statusDetails);
   }
@@ -72,11 +73,12 @@ export class RunResults {
       p.notes.push(LIVE_OUTPUT_UNAVAILABLE);
     for (const stream of ['stdout', 'stderr'] as const) {
       const bytes = Buffer.from(p.fallback[stream], 'utf8');
-      const shown = p.liveBytes(stream);
-      // Deliver only the part that the live channel has not already shown.
+      // Deliver only the part that the live channel has not already shown (SSM's output is far smaller
+      // than what the client keeps in memory, so output that outgrew memory is never a prefix of it).
+      const shown = p.output[stream].bytes();
       let tail: Buffer | undefined;
-      if (shown.byteLength === 0) tail = bytes;
-      else if (bytes.subarray(0, shown.byteLength).equals(shown)) tail = bytes.subarray(shown.byteLength);
+      if (p.output[stream].size === 0) tail = bytes;
+      else if (shown && bytes.subarray(0, shown.byteLength).equals(shown)) tail = bytes.subarray(shown.byteLength);
       if (tail?.byteLength) instances.emitOutput({ instanceId: p.instanceId, stream, data: new Uint8Array(tail) });
     }
   }

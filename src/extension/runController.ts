@@ -4,6 +4,7 @@
 // unit-tested with fakes; runner.ts does the VS Code side (which file, which target, which arguments).
 import type { Engine, OutputChunk, RunHandle, RunRequest } from '../core/frontEnd';
 import { artifactsOf, artifactsText } from './artifactList';
+import { ChannelBudget, fullOutputLines } from './channelBudget';
 import { errorMessageOf } from './errorInfo';
 import {
   completionText,
@@ -74,6 +75,8 @@ export interface RunControllerDeps {
   transcripts: RunTranscripts;
   now?: () => number;
   newId?: () => string;
+  /** How much of each run's script output the output channel shows (default CHANNEL_RUN_LIMIT_CHARS). */
+  channelBudget?: ChannelBudget;
 }
 
 export class RunController {
@@ -86,9 +89,11 @@ export class RunController {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly now: () => number;
   private readonly newId: () => string;
+  private readonly channelBudget: ChannelBudget;
 
   constructor(private readonly deps: RunControllerDeps) {
     this.now = deps.now ?? Date.now;
+    this.channelBudget = deps.channelBudget ?? new ChannelBudget();
     this.newId = deps.newId ?? (() => `${this.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`);
   }
 
@@ -218,11 +223,21 @@ export class RunController {
   }
 
   /** The script's output: a view gets the bytes as they came, the output channel the formatted text. */
-  private writeOutput(record: RunRecord, chunk: OutputChunk, formatted: string): void {
+  private writeOutput(record: RunRecord, chunk: OutputChunk, format: () => string): void {
     const view = this.views.get(record.id);
-    if (!view) return this.write(record, formatted);
+    if (!view) {
+      // Past the channel's budget the output is not even formatted (a run may print gigabytes).
+      if (!this.channelBudget.isTrimmed(record.id)) this.write(record, this.channelBudget.take(record.id, format()));
+      return;
+    }
     view.output(chunk);
-    this.transcribe(record, formatted);
+    this.transcribe(record, format());
+  }
+
+  /** What the formatter still holds (an open line), unless the channel stopped showing this run's output. */
+  private finishOutput(record: RunRecord, formatter: LiveOutputFormatter): void {
+    const rest = formatter.finish();
+    if (!this.channelBudget.isTrimmed(record.id)) this.write(record, rest);
   }
 
   private endView(record: RunRecord): void {
@@ -253,7 +268,7 @@ export class RunController {
       headerLine(record.label, record.targets, handle.commandId, verb, session ? 'session' : 'command'),
     );
     const subscriptions = [
-      handle.onOutput((chunk) => this.writeOutput(record, chunk, formatter.push(chunk))),
+      handle.onOutput((chunk) => this.writeOutput(record, chunk, () => formatter.push(chunk))),
       handle.onStatus((update) => {
         if (record.state === 'running' && update.status !== record.status && !this.detached.has(record.id)) {
           void this.deps.history.update(record.id, { status: update.status });
@@ -270,7 +285,7 @@ export class RunController {
       if (this.cancelRequested.delete(record.id)) await this.cancel(record.id);
       const result = await handle.wait();
       if (this.detached.has(record.id)) return record;
-      this.write(record, formatter.finish());
+      this.finishOutput(record, formatter);
       this.write(
         record,
         completionText(result, {
@@ -281,6 +296,7 @@ export class RunController {
           session,
         }),
       );
+      this.write(record, fullOutputLines(result));
       this.write(record, artifactsText(result));
       const overall = overallStatus(result);
       await this.deps.history.update(record.id, {
@@ -291,7 +307,7 @@ export class RunController {
       });
       this.deps.notifier.finished(record, feedback);
     } catch (error) {
-      this.write(record, formatter.finish());
+      this.finishOutput(record, formatter);
       this.write(record, `[Error] lost track of command ${handle.commandId}: ${errorMessageOf(error)}\n`);
       await this.deps.history.update(record.id, {
         state: 'finished',
@@ -303,6 +319,7 @@ export class RunController {
     } finally {
       for (const s of subscriptions) s.dispose();
       if (!this.detached.has(record.id)) this.endView(record);
+      this.channelBudget.end(record.id);
       this.handles.delete(record.id);
       this.detached.delete(record.id);
     }

@@ -141,6 +141,9 @@ export function installerEnvironment(env, nodeBinDir) {
     Object.entries(env).filter(([name]) => !/^npm_/i.test(name) || KEPT_NPM_VARIABLES.has(name.toLowerCase())),
   );
   if (nodeBinDir) clean.PATH = `${nodeBinDir}${path.delimiter}${env.PATH ?? ''}`;
+  // node-gyp compiles code-server's native modules on every CPU (one make job each by default); code-server
+  // publishes no prebuilt ones on the npm registry (its release tarballs are not on it).
+  clean.JOBS ??= 'max';
   return clean;
 }
 

@@ -4,9 +4,13 @@
 //   2. npm run build, compile, package (the extension's VSIX)
 //   3. the extension-host suites inside code-server (host-suites.mjs)
 //   4. the Playwright UI tests (test/e2e/ui/*.test.mjs, node:test)
-// Flags: --skip-build (reuse dist/, out/ and the VSIX), --only=host | --only=ui.
+// Flags: --skip-build (reuse dist/, out/ and the VSIX), --only=host | --only=ui,
+// --fresh-cache (install into a new empty cache first, as on a fresh machine, and run the suites on that
+// install; see fresh-install.mjs; the folder is removed afterwards).
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
+import { freshInstall } from './fresh-install.mjs';
 import { ensureInstalled } from './install.mjs';
 import { buildExtension } from './harness/build.mjs';
 import { installCleanupHandlers, leftoverProcesses } from './harness/processes.mjs';
@@ -16,6 +20,7 @@ import { runHostSuites } from './host-suites.mjs';
 const args = process.argv.slice(2);
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const skipBuild = args.includes('--skip-build');
+const freshCache = args.includes('--fresh-cache');
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 function runUiTests() {
@@ -39,11 +44,23 @@ async function main() {
     timings.push(`${label} ${seconds(Date.now() - t)}`);
     return value;
   };
+  const results = {};
+  if (freshCache) {
+    const label = 'fresh-cache install (install.mjs under npm run)';
+    try {
+      const fresh = await time('fresh install', () => freshInstall());
+      results[label] = { ok: true };
+      process.env.EC2_RUNNER_E2E_CACHE = fresh.root; // the suites below run on the fresh install
+      process.once('exit', () => fs.rmSync(fresh.root, { recursive: true, force: true }));
+    } catch (error) {
+      console.error(error.message);
+      results[label] = { ok: false };
+    }
+  }
   await time('install', () => ensureInstalled());
   const vsix = skipBuild ? findExtensionVsix() : await time('build', () => buildExtension());
   console.log(`[e2e] extension VSIX: ${path.relative(repoRoot, vsix)}`);
 
-  const results = {};
   if (!only || only === 'host')
     results['extension-host suites (code-server)'] = await time('host suites', () => runHostSuites({ vsix }));
   if (!only || only === 'ui') results['UI tests (Playwright)'] = await time('UI tests', () => runUiTests());

@@ -4,14 +4,14 @@
 import { afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunnerError, type Engine, type RunRequest } from '../../src/core';
 import { CALM_KNOBS, fileRequest } from '../soak/referenceRuns';
 import { nothingLeftRunning, runCli } from '../support/runChecks';
 import { engineOnSandbox } from '../support/engineOnSandbox';
 import type { SandboxFixture } from '../support/sandbox';
+import { makeTempDir } from '../support/tempDirs';
 
 const sandboxReady = engineOnSandbox({ instances: 3 });
 
@@ -29,7 +29,7 @@ describe('bad input: credentials, region, bucket, targets', () => {
   let script: string;
   before(async () => {
     ({ fx } = await sandboxReady);
-    dir = mkdtempSync(join(tmpdir(), 'ec2-runner-badinput-'));
+    dir = makeTempDir('ec2-runner-badinput-');
     online = fx.onlineInstanceIds[0];
     script = join(dir, 'hello.py');
     writeFileSync(script, 'print("hello")\n');

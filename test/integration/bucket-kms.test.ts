@@ -3,8 +3,7 @@
 // the ec2-runner CLI with and without the KMS key setting.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CreateBucketCommand,
@@ -20,6 +19,7 @@ import { createEngine, RunnerError, type RunRequest } from '../../src/core';
 import { EXTENSION_ADVICE } from '../../src/extension/advice';
 import { runCli, tooLargeToInline } from '../support/runChecks';
 import { withSandbox } from '../support/sandbox';
+import { makeTempDir } from '../support/tempDirs';
 
 type SdkError = Error & { $metadata?: { httpStatusCode?: number } };
 const utf8 = (text: string) => new TextEncoder().encode(text);
@@ -219,7 +219,7 @@ describe('a bucket whose policy requires SSE-KMS', async () => {
   });
 
   test('ec2-runner CLI: without the key one line and exit 253 (configuration); with --kms-key-id or EC2_RUNNER_KMS_KEY_ID the run works', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ec2r-kms-'));
+    const dir = makeTempDir('ec2r-kms-');
     const file = join(dir, 'cli.py');
     writeFileSync(file, `print("kms from the cli")\n${tooLargeToInline()}`);
     const denied = await runCli(['run', file, '--instance', instanceId], fx.env);

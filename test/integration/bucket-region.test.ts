@@ -3,8 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -20,6 +19,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createEngine, type RunRequest } from '../../src/core';
 import { runCli, tooLargeToInline } from '../support/runChecks';
 import { withSandbox } from '../support/sandbox';
+import { makeTempDir } from '../support/tempDirs';
 
 type SdkError = Error & {
   $metadata?: { httpStatusCode?: number };
@@ -182,7 +182,7 @@ describe('a staging bucket in another region than SSM', async () => {
     const bucket = await runCli(['bucket'], fx.env);
     assert.equal(bucket.code, 0, bucket.stderr);
     assert.equal(bucket.stdout.toString(), `${info.bucket}: exists in ${BUCKET_REGION}\n`);
-    const dir = mkdtempSync(join(tmpdir(), 'ec2r-region-'));
+    const dir = makeTempDir('ec2r-region-');
     writeFileSync(join(dir, 'hello.py'), `print("hello across regions")\n${tooLargeToInline()}`);
     // generous: the machine may be busy
     const run = await runCli(['run', join(dir, 'hello.py'), '--instance', instanceId], fx.env, 180_000);

@@ -4,12 +4,12 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, runCli } from '../support/runChecks';
 import { withSandbox, type SandboxFixture } from '../support/sandbox';
+import { makeTempDir } from '../support/tempDirs';
 
 const sandboxReady = withSandbox();
 const CLI = join(__dirname, '..', '..', '..', 'dist', 'cli.js');
@@ -36,7 +36,7 @@ describe('ec2-runner Session Manager commands on the sandbox', () => {
   let dir: string;
   before(async () => {
     fx = await sandboxReady;
-    dir = mkdtempSync(join(tmpdir(), 'ec2-runner-cli-session-'));
+    dir = makeTempDir('ec2-runner-cli-session-');
   });
 
   test("run --interactive: the script reads two lines from stdin and prints their sum; the exit status is the script's", async () => {

@@ -2,8 +2,7 @@
 // through the standard AWS environment variables, as a user's terminal or CI would.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ALTERNATING_LINES,
@@ -16,6 +15,7 @@ import {
 } from '../support/runChecks';
 import { MIN_AGENT_EXECUTION_TIMEOUT_SECONDS } from '../../src/core/defaults';
 import { assertClientTimeoutCancelled, latestCommandId, withSandbox, type SandboxFixture } from '../support/sandbox';
+import { makeTempDir } from '../support/tempDirs';
 
 // At module level: withSandbox registers its own stop with node:test's root `after`.
 const sandboxReady = withSandbox({ instances: 4 });
@@ -48,7 +48,7 @@ describe('ec2-runner CLI on the sandbox', () => {
     env = fx.env;
     online = fx.onlineInstanceIds;
     offline = fx.info.instances.find((i) => i.pingStatus !== 'Online')!.instanceId;
-    dir = mkdtempSync(join(tmpdir(), 'ec2-runner-cli-test-'));
+    dir = makeTempDir('ec2-runner-cli-test-');
   });
 
   test('exec, fire and forget: --no-wait prints the command id at once; status picks it up', async () => {

@@ -6,15 +6,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SERVER_LIMITS } from '../../src/sandbox/limits';
 import type { SandboxInfo } from '../../src/sandbox/index';
 import { pollUntil } from '../support/sandbox';
+import { makeTempDir } from '../support/tempDirs';
 
 const CLI = join(__dirname, '..', '..', '..', 'dist', 'cli.js');
 const MB = 1024 * 1024;
@@ -64,7 +64,7 @@ describe('sandbox hardening (a local client as the attacker)', () => {
   let info: SandboxInfo;
   let dataDir: string;
   before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ec2-runner-hardening-'));
+    const dir = makeTempDir('ec2-runner-hardening-');
     dataDir = join(dir, 'data');
     const infoFile = join(dir, 'info.json');
     // umask 000: modes must not depend on a careful umask.

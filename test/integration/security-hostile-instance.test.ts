@@ -6,11 +6,11 @@
 // `--artifacts` and through the extension's Download Artifacts path (saveRunArtifacts).
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../../src/core';
 import { saveRunArtifacts } from '../../src/extension/artifactList';
+import { makeTempDir } from '../support/tempDirs';
 import { nothingLeftRunning, runCli } from '../support/runChecks';
 import { engineOnSandbox } from '../support/engineOnSandbox';
 import type { SandboxFixture } from '../support/sandbox';
@@ -90,7 +90,7 @@ describe('security: a hostile script forges live-output objects under its run pr
   before(async () => {
     ({ fx, engine } = await sandboxReady);
     online = [...fx.onlineInstanceIds].sort();
-    base = mkdtempSync(join(tmpdir(), 'ec2-runner-hostile-'));
+    base = makeTempDir('ec2-runner-hostile-');
   });
 
   test("CLI, tag target, --artifacts: the run ends, reports only SSM's instances and writes only inside OUT/<commandId>/<instanceId>/", async () => {
@@ -133,7 +133,7 @@ describe('security: a hostile script forges live-output objects under its run pr
   });
 
   test('CLI, --artifacts into a git repository: an artifact .git/config is refused, the repository is untouched', async () => {
-    const repo = mkdtempSync(join(tmpdir(), 'ec2-runner-repo-'));
+    const repo = makeTempDir('ec2-runner-repo-');
     mkdirSync(join(repo, '.git'));
     writeFileSync(join(repo, '.git', 'config'), '[core]\n\trepositoryformatversion = 0\n');
     const script = join(base, 'plant.sh');
@@ -164,7 +164,7 @@ describe('security: a hostile script forges live-output objects under its run pr
 
   test("Download Artifacts (the extension's path): the same forged run writes only the real artifacts into a fresh folder", async () => {
     assert.ok(commandId, 'the CLI test ran first');
-    const workspace = mkdtempSync(join(tmpdir(), 'ec2-runner-hostile-ws-'));
+    const workspace = makeTempDir('ec2-runner-hostile-ws-');
     const root = join(workspace, '.ec2-runner', 'artifacts');
     const { folder, written } = await saveRunArtifacts(engine, commandId, root);
     assert.equal(folder, join(root, commandId));

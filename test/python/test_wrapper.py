@@ -1,7 +1,6 @@
-"""Unit tests of the instance-side wrapper's pure parts (src/core/remote/wrapper.py), run with python3's
-unittest by test/unit/remote-wrapper-python.test.ts (and by hand: python3 -m unittest discover -s test/python).
-The wrapper is imported as a module: its main() runs only as a program."""
-import importlib.util
+"""Unit tests of the instance-side wrapper's pure parts (the package src/core/remote/wrapper), run with
+python3's unittest by test/unit/remote-wrapper-python.test.ts (and by hand: python3 -m unittest discover -s
+test/python). The wrapper's modules are imported as a package: its main() runs only as a program."""
 import io
 import os
 import shutil
@@ -14,11 +13,18 @@ import time
 import unittest
 import urllib.error
 
-WRAPPER_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "core", "remote", "wrapper.py")
+REMOTE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "core", "remote")
 sys.dont_write_bytecode = True  # no __pycache__ beside the source
-_spec = importlib.util.spec_from_file_location("ec2_runner_wrapper", WRAPPER_PATH)
-wrapper = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(wrapper)
+sys.path.insert(0, REMOTE_DIR)
+from wrapper import channel as channel_module, failures, spool as spool_module, values  # noqa: E402
+
+
+def replace_spec(spec):
+    """Sets the run spec that every module sees (one dict, changed in place); returns the one it replaced."""
+    old = dict(values.SPEC)
+    values.SPEC.clear()
+    values.SPEC.update(spec)
+    return old
 
 
 def http_error(code):
@@ -27,11 +33,12 @@ def http_error(code):
 
 class FrameTests(unittest.TestCase):
     def test_a_frame_is_its_letter_a_big_endian_length_and_the_payload(self):
-        self.assertEqual(wrapper.frame(b"o", b"hi\n"), b"o\x00\x00\x00\x03hi\n")
-        self.assertEqual(wrapper.frame(b"x", b""), b"x\x00\x00\x00\x00")
+        self.assertEqual(channel_module.frame(b"o", b"hi\n"), b"o\x00\x00\x00\x03hi\n")
+        self.assertEqual(channel_module.frame(b"x", b""), b"x\x00\x00\x00\x00")
 
     def test_frames_follow_each_other_and_decode_in_order(self):
-        body = wrapper.frame(b"o", b"out") + wrapper.frame(b"e", bytearray(b"err")) + wrapper.frame(b"x", b"0")
+        frame = channel_module.frame
+        body = frame(b"o", b"out") + frame(b"e", bytearray(b"err")) + frame(b"x", b"0")
         decoded, at = [], 0
         while at < len(body):
             (length,) = struct.unpack(">I", body[at + 1:at + 5])
@@ -41,33 +48,33 @@ class FrameTests(unittest.TestCase):
 
     def test_a_payload_keeps_every_byte(self):
         payload = bytes(range(256)) * 3
-        self.assertEqual(wrapper.frame(b"o", payload)[5:], payload)
+        self.assertEqual(channel_module.frame(b"o", payload)[5:], payload)
 
 
 class ChunkKeyTests(unittest.TestCase):
     def test_the_key_is_prefix_instance_and_an_eight_digit_sequence_number(self):
-        self.assertEqual(wrapper.chunk_key("ec2-runner/runs/0123456789abcdef/", "i-0123456789abcdef0", 7),
+        self.assertEqual(channel_module.chunk_key("ec2-runner/runs/0123456789abcdef/", "i-0123456789abcdef0", 7),
                          "ec2-runner/runs/0123456789abcdef/i-0123456789abcdef0/00000007")
 
     def test_keys_sort_in_sequence_order_as_s3_lists_them(self):
         seqs = [0, 1, 9, 10, 99, 100, 12345, 99999999]
-        keys = [wrapper.chunk_key("p/", "i-0abc", seq) for seq in seqs]
+        keys = [channel_module.chunk_key("p/", "i-0abc", seq) for seq in seqs]
         self.assertEqual(sorted(keys), keys)
 
 
 class SpoolTests(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="wrapper-test-")
-        self.saved = (wrapper.SPEC, tempfile.tempdir)
-        wrapper.SPEC = {"runId": "0123456789abcdef"}
+        self.saved = (replace_spec({"runId": "0123456789abcdef"}), tempfile.tempdir)
         tempfile.tempdir = self.tmp
 
     def tearDown(self):
-        wrapper.SPEC, tempfile.tempdir = self.saved
+        replace_spec(self.saved[0])
+        tempfile.tempdir = self.saved[1]
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_objects_are_kept_until_acknowledged_and_listed_in_sequence_order(self):
-        spool = wrapper.Spool("i-0123456789abcdef0")
+        spool = spool_module.Spool("i-0123456789abcdef0")
         self.assertIsNone(spool.memory)
         spool.put(1, b"second")
         spool.put(0, b"first")
@@ -78,13 +85,13 @@ class SpoolTests(unittest.TestCase):
         self.assertEqual(spool.read(1), b"second")
 
     def test_the_spool_is_private_to_the_run_and_the_instance(self):
-        spool = wrapper.Spool("i-0123456789abcdef0/../x")
+        spool = spool_module.Spool("i-0123456789abcdef0/../x")
         self.assertEqual(os.path.dirname(spool.dir), self.tmp)
         self.assertEqual(os.path.basename(spool.dir), "ec2-runner-spool-0123456789abcdef-i-0123456789abcdef0____x")
         self.assertEqual(os.stat(spool.dir).st_mode & 0o777, 0o700)
 
     def test_one_process_holds_the_run_s_lock(self):
-        first, second = wrapper.Spool("i-0abc"), wrapper.Spool("i-0abc")
+        first, second = spool_module.Spool("i-0abc"), spool_module.Spool("i-0abc")
         self.assertTrue(first.lock(False))
         try:
             self.assertFalse(second.lock(False))
@@ -97,7 +104,7 @@ class SpoolTests(unittest.TestCase):
         blocker = os.path.join(self.tmp, "a-file")
         open(blocker, "w").close()
         tempfile.tempdir = blocker  # a file where the spool's parent directory should be (even root cannot)
-        spool = wrapper.Spool("i-0abc")
+        spool = spool_module.Spool("i-0abc")
         self.assertEqual(spool.memory, {})
         spool.put(0, b"kept")
         self.assertEqual((spool.pending(), spool.read(0)), ([0], b"kept"))
@@ -128,16 +135,16 @@ class ChannelWakeUpTests(unittest.TestCase):
     """An idle wrapper sleeps: hundreds of them share a fleet simulation's CPUs, and each real instance's."""
 
     def setUp(self):
-        self.saved = wrapper.SPEC
-        wrapper.SPEC = {"runId": "0123456789abcdef"}
+        self.saved = replace_spec({"runId": "0123456789abcdef"})
         self.tmp = tempfile.mkdtemp(prefix="wrapper-test-")
         self.saved_tempdir, tempfile.tempdir = tempfile.tempdir, self.tmp
         target = {"url": "http://127.0.0.1:9/", "fields": [], "keyPrefix": "p/"}
-        self.channel = wrapper.Channel(target, "i-0abc", background=False)
+        self.channel = channel_module.Channel(target, "i-0abc", background=False)
         self.channel.cond = CountingCondition()
 
     def tearDown(self):
-        wrapper.SPEC, tempfile.tempdir = self.saved, self.saved_tempdir
+        replace_spec(self.saved)
+        tempfile.tempdir = self.saved_tempdir
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_an_idle_uploader_sleeps_until_its_next_spool_check(self):
@@ -151,12 +158,12 @@ class ChannelWakeUpTests(unittest.TestCase):
         thread.join(5)
         self.assertFalse(thread.is_alive())
         # One sleep per spool check (every SPOOL_CHECK_SECONDS), where polling every 50 ms took 20.
-        self.assertLessEqual(channel.cond.waits, 2 / wrapper.SPOOL_CHECK_SECONDS + 2)
+        self.assertLessEqual(channel.cond.waits, 2 / values.SPOOL_CHECK_SECONDS + 2)
 
     def test_pending_output_is_due_after_its_flush_time_and_new_output_wakes_the_uploader(self):
         channel = self.channel
         channel.checked_at = time.time()
-        self.assertGreater(channel.idle_seconds(), wrapper.SPOOL_CHECK_SECONDS / 2)
+        self.assertGreater(channel.idle_seconds(), values.SPOOL_CHECK_SECONDS / 2)
         woke = []
 
         def sleeper():
@@ -171,19 +178,19 @@ class ChannelWakeUpTests(unittest.TestCase):
         channel.add(b"o", b"first line\n")
         thread.join(5)
         self.assertLess(woke[0], 1.0, "the first output wakes a sleeping uploader")
-        self.assertLessEqual(channel.idle_seconds(), wrapper.FLUSH_SECONDS)
+        self.assertLessEqual(channel.idle_seconds(), values.FLUSH_SECONDS)
 
 
 class BackoffTests(unittest.TestCase):
     def setUp(self):
         self.sleeps = []
         self.clock = [1000.0]
-        self.saved = (wrapper.time.sleep, wrapper.time.time)
-        wrapper.time.sleep = lambda seconds: (self.sleeps.append(seconds), self.clock.__setitem__(0, self.clock[0] + seconds))
-        wrapper.time.time = lambda: self.clock[0]
+        self.saved = (time.sleep, time.time)
+        time.sleep = lambda seconds: (self.sleeps.append(seconds), self.clock.__setitem__(0, self.clock[0] + seconds))
+        time.time = lambda: self.clock[0]
 
     def tearDown(self):
-        wrapper.time.sleep, wrapper.time.time = self.saved
+        time.sleep, time.time = self.saved
 
     def failing(self, errors, value="done"):
         calls = []
@@ -197,73 +204,73 @@ class BackoffTests(unittest.TestCase):
 
     def test_transient_failures_are_retried_with_jittered_doubling_delays(self):
         action, calls = self.failing([ConnectionResetError(), ConnectionResetError(), ConnectionResetError()])
-        self.assertEqual(wrapper.with_retries(action, 6), "done")
+        self.assertEqual(failures.with_retries(action, 6), "done")
         self.assertEqual(len(calls), 4)
         for delay, base in zip(self.sleeps, [0.25, 0.5, 1.0]):
             self.assertTrue(0.5 * base <= delay <= 1.5 * base, (delay, base))
 
     def test_the_delay_stops_growing_at_its_maximum(self):
         action, _ = self.failing([ConnectionResetError()] * 9)
-        wrapper.with_retries(action, 10)
-        self.assertTrue(max(self.sleeps) <= 1.5 * wrapper.BACKOFF_MAX_SECONDS)
+        failures.with_retries(action, 10)
+        self.assertTrue(max(self.sleeps) <= 1.5 * values.BACKOFF_MAX_SECONDS)
 
     def test_the_last_attempt_s_error_is_raised(self):
         action, calls = self.failing([ConnectionResetError()] * 6)
         with self.assertRaises(ConnectionResetError):
-            wrapper.with_retries(action, 3)
+            failures.with_retries(action, 3)
         self.assertEqual(len(calls), 3)
 
     def test_a_refusal_is_not_retried(self):
         action, calls = self.failing([http_error(403)])
         with self.assertRaises(urllib.error.HTTPError):
-            wrapper.with_retries(action, 6)
+            failures.with_retries(action, 6)
         self.assertEqual((len(calls), self.sleeps), (1, []))
 
     def test_slow_down_does_not_use_up_the_attempts(self):
         action, calls = self.failing([http_error(503)] * 10 + [http_error(429)])
-        self.assertEqual(wrapper.with_retries(action, 2), "done")
+        self.assertEqual(failures.with_retries(action, 2), "done")
         self.assertEqual(len(calls), 12)
 
     def test_slow_down_for_longer_than_its_limit_is_raised(self):
         action, _ = self.failing([http_error(503)] * 1000)
         with self.assertRaises(urllib.error.HTTPError):
-            wrapper.with_retries(action, 2)
-        self.assertTrue(wrapper.THROTTLED_SECONDS <= sum(self.sleeps) <= wrapper.THROTTLED_SECONDS + 1.5 * wrapper.BACKOFF_MAX_SECONDS)
+            failures.with_retries(action, 2)
+        limit = values.THROTTLED_SECONDS
+        self.assertTrue(limit <= sum(self.sleeps) <= limit + 1.5 * values.BACKOFF_MAX_SECONDS)
 
     def test_give_up_decides_which_errors_end_at_once(self):
         action, calls = self.failing([urllib.error.URLError(socket.timeout("timed out"))])
         with self.assertRaises(urllib.error.URLError):
-            wrapper.with_retries(action, 6, lambda e: wrapper.is_permanent(e) or wrapper.is_unreachable(e))
+            failures.with_retries(action, 6, lambda e: failures.is_permanent(e) or failures.is_unreachable(e))
         self.assertEqual(len(calls), 1)
 
 
 class ErrorKindTests(unittest.TestCase):
     def test_permanent_throttled_and_unreachable(self):
-        self.assertTrue(wrapper.is_permanent(http_error(403)))
-        self.assertFalse(wrapper.is_permanent(http_error(429)))
-        self.assertFalse(wrapper.is_permanent(http_error(500)))
-        self.assertTrue(wrapper.is_throttled(http_error(503)))
-        self.assertFalse(wrapper.is_throttled(http_error(500)))
-        self.assertTrue(wrapper.is_unreachable(urllib.error.URLError(socket.timeout("timed out"))))
-        self.assertTrue(wrapper.is_unreachable(urllib.error.URLError(ConnectionRefusedError())))
-        self.assertFalse(wrapper.is_unreachable(http_error(503)))
-        self.assertFalse(wrapper.is_unreachable(ConnectionResetError()))
+        self.assertTrue(failures.is_permanent(http_error(403)))
+        self.assertFalse(failures.is_permanent(http_error(429)))
+        self.assertFalse(failures.is_permanent(http_error(500)))
+        self.assertTrue(failures.is_throttled(http_error(503)))
+        self.assertFalse(failures.is_throttled(http_error(500)))
+        self.assertTrue(failures.is_unreachable(urllib.error.URLError(socket.timeout("timed out"))))
+        self.assertTrue(failures.is_unreachable(urllib.error.URLError(ConnectionRefusedError())))
+        self.assertFalse(failures.is_unreachable(http_error(503)))
+        self.assertFalse(failures.is_unreachable(ConnectionResetError()))
 
 
 class GatherTests(unittest.TestCase):
-    """When the channel uploads: the first output after FIRST_OUTPUT_GATHER_SECONDS (the start frame
-    waits FIRST_FLUSH_SECONDS for it), later output after FLUSH_SECONDS; once the script has exited,
-    its last output waits for the exit frame."""
+    """When the channel uploads: the first output at once (the start frame waits FIRST_FLUSH_SECONDS
+    for it), later output after FLUSH_SECONDS."""
 
     def setUp(self):
         self.now = 0.0
-        self.saved = wrapper.time.time
-        wrapper.time.time = lambda: self.now
+        self.saved = time.time
+        time.time = lambda: self.now
         target = {"url": "https://bucket.s3.amazonaws.com/", "fields": [], "keyPrefix": "p/"}
-        self.channel = wrapper.Channel(target, "i-0123456789abcdef0", spool=object(), background=False)
+        self.channel = channel_module.Channel(target, "i-0123456789abcdef0", spool=object(), background=False)
 
     def tearDown(self):
-        wrapper.time.time = self.saved
+        time.time = self.saved
 
     def take(self):
         with self.channel.cond:  # the uploader takes under the lock
@@ -277,53 +284,30 @@ class GatherTests(unittest.TestCase):
             at += 5 + length
         return found
 
-    def test_the_start_frame_waits_briefly_for_the_first_line_which_goes_almost_at_once_with_it(self):
+    def test_the_start_frame_waits_briefly_for_the_first_line_which_goes_at_once_with_it(self):
         channel = self.channel
         channel.add(b"S", b"{}")
         self.assertFalse(channel.ready(), "the start frame is not urgent")
-        self.now += wrapper.FIRST_FLUSH_SECONDS / 2
+        self.now += values.FIRST_FLUSH_SECONDS / 2
         channel.add(b"o", b"first\n")
-        self.assertFalse(channel.ready(), "the first output gathers a moment for what follows it")
-        self.now += wrapper.FIRST_OUTPUT_GATHER_SECONDS
-        self.assertTrue(channel.ready(), "then it goes, before the start frame's own wait is over")
-        self.assertLess(wrapper.FIRST_OUTPUT_GATHER_SECONDS, wrapper.FIRST_FLUSH_SECONDS)
+        self.assertTrue(channel.ready(), "the first output does not wait")
         self.assertEqual(self.letters(self.take()), [b"S", b"o"])
-
-    def test_after_the_script_exits_its_last_output_travels_with_the_exit_frame(self):
-        channel = self.channel
-        channel.add(b"o", b"last line\n")
-        channel.hold()  # the script exited (supervise_streams)
-        self.now += wrapper.FIRST_OUTPUT_GATHER_SECONDS + 0.001
-        self.assertFalse(channel.ready(), "held for the exit frame")
-        channel.add(b"x", b"0", urgent=True)
-        self.assertTrue(channel.ready())
-        self.assertEqual(self.letters(self.take()), [b"o", b"x"])
-
-    def test_a_hold_ends_on_its_own(self):
-        channel = self.channel
-        channel.hold()  # e.g. a dependency install step ended and the next one prints
-        channel.add(b"e", b"next step\n")
-        self.now += wrapper.HOLD_AFTER_EXIT_SECONDS - 0.001
-        self.assertFalse(channel.ready())
-        self.now += 0.002
-        self.assertTrue(channel.ready())
 
     def test_after_the_first_output_output_gathers_for_the_whole_flush_time(self):
         channel = self.channel
         channel.add(b"o", b"first\n")
-        self.now += wrapper.FIRST_OUTPUT_GATHER_SECONDS
         self.assertTrue(channel.ready())
         self.take()
         channel.add(b"o", b"second\n")
-        self.now += wrapper.FIRST_FLUSH_SECONDS
+        self.now += values.FIRST_FLUSH_SECONDS
         self.assertFalse(channel.ready(), "later output gathers longer (fewer, bigger objects)")
-        self.now += wrapper.FLUSH_SECONDS - wrapper.FIRST_FLUSH_SECONDS + 0.001
+        self.now += values.FLUSH_SECONDS - values.FIRST_FLUSH_SECONDS + 0.001
         self.assertTrue(channel.ready())
 
     def test_a_start_frame_alone_goes_after_the_brief_gather(self):
         channel = self.channel
         channel.add(b"S", b"{}")
-        self.now += wrapper.FIRST_FLUSH_SECONDS + 0.001
+        self.now += values.FIRST_FLUSH_SECONDS + 0.001
         self.assertTrue(channel.ready(), "a script silent at first still shows it started")
         self.assertEqual(self.letters(self.take()), [b"S"])
 

@@ -2,8 +2,7 @@
 // locally (the reference every remote run must match byte for byte), and an engine run that
 // collects the raw output bytes it delivered.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { Engine, OutputChunk, RunRequest, RunResult } from '../../src/core';
@@ -14,6 +13,7 @@ import { nothingLeftRunning } from '../support/runChecks';
 import { after, afterEach, before, describe } from 'node:test';
 import { createEngine } from '../../src/core';
 import { withSandbox, type SandboxFixture } from '../support/sandbox';
+import { makeTempDir } from '../support/tempDirs';
 
 export interface ScriptCase {
   fileName: string;
@@ -32,7 +32,7 @@ export interface LocalOutcome {
  * /dev/null).
  */
 export function runLocally(script: ScriptCase): LocalOutcome {
-  const dir = mkdtempSync(join(tmpdir(), 'ec2-runner-local-'));
+  const dir = makeTempDir('ec2-runner-local-');
   const path = join(dir, script.fileName);
   writeFileSync(path, script.content);
   const interpreter = script.fileName.endsWith('.py') ? 'python3' : 'bash';
@@ -187,7 +187,7 @@ export const CALM_KNOBS = {
 
 export async function faultBench(fx: SandboxFixture, engine: Engine): Promise<FaultBench> {
   const online = fx.onlineInstanceIds;
-  const dir = mkdtempSync(join(tmpdir(), 'ec2-runner-reliability-'));
+  const dir = makeTempDir('ec2-runner-reliability-');
   return {
     fx,
     engine,

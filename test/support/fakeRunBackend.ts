@@ -45,6 +45,7 @@ export const RUN_PREFIX = 'ec2-runner/runs/0123456789abcdef/';
 export const BUCKET = 'test-bucket';
 
 type CallName = keyof RunBackend;
+type KeyedChunk = { at: number; frames: Frame[]; key: string };
 
 export class FakeRunBackend implements RunBackend {
   readonly calls: Record<CallName, number> = {
@@ -65,6 +66,7 @@ export class FakeRunBackend implements RunBackend {
   /** Makes one call fail with this error. */
   failures: Partial<Record<CallName, unknown>> = {};
   private readonly cancelledAt = new Map<string, number>();
+  private readonly keyedChunks = new WeakMap<object, KeyedChunk[]>();
 
   constructor(
     private readonly clock: FakeClock,
@@ -118,13 +120,26 @@ export class FakeRunBackend implements RunBackend {
     };
   }
 
-  private visibleChunks(instance: FakeInstance): Array<{ key: string; frames: Frame[] }> {
+  private visibleChunks(instance: FakeInstance): KeyedChunk[] {
     const cancelledAt = this.cancelledAt.get(instance.instanceId) ?? Infinity;
-    return (instance.chunks ?? [])
-      .map((c, index) => ({ ...c, seq: c.seq ?? index }))
-      .filter((c) => c.at <= this.clock.now() && c.at <= cancelledAt)
-      .map((c) => ({ key: chunkKey(RUN_PREFIX, instance.instanceId, c.seq), frames: c.frames }))
-      .sort((a, b) => a.key.localeCompare(b.key));
+    return this.keyed(instance).filter((c) => c.at <= this.clock.now() && c.at <= cancelledAt);
+  }
+
+  /** An instance's chunks with their keys, in key order (kept while a test does not replace its `chunks`). */
+  private keyed(instance: FakeInstance): KeyedChunk[] {
+    const chunks = instance.chunks ?? [];
+    let keyed = this.keyedChunks.get(chunks);
+    if (!keyed) {
+      keyed = chunks
+        .map((c, index) => ({
+          at: c.at,
+          frames: c.frames,
+          key: chunkKey(RUN_PREFIX, instance.instanceId, c.seq ?? index),
+        }))
+        .sort((a, b) => a.key.localeCompare(b.key));
+      this.keyedChunks.set(chunks, keyed);
+    }
+    return keyed;
   }
 
   async getInvocation(_commandId: string, instanceId: string): Promise<SsmInvocation | undefined> {
@@ -189,16 +204,21 @@ export class FakeRunBackend implements RunBackend {
 
   async getObject(_bucket: string, key: string): Promise<Uint8Array> {
     await this.enter('getObject');
-    for (const instance of this.instances) {
-      const chunk = this.visibleChunks(instance).find((c) => c.key === key);
-      if (chunk) return encodeFrames(chunk.frames);
-    }
+    const object = this.visibleObject(key);
+    if (object) return object;
     throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' });
   }
 
   async getObjectIfExists(_bucket: string, key: string): Promise<Uint8Array | undefined> {
     await this.enter('getObjectIfExists');
+    return this.visibleObject(key);
+  }
+
+  /** Only the instances whose key prefix matches are looked at: a 200-instance fleet test makes thousands of GETs. */
+  private visibleObject(key: string): Uint8Array | undefined {
+    const instanceId = key.slice(RUN_PREFIX.length, key.lastIndexOf('/'));
     for (const instance of this.instances) {
+      if (instance.instanceId !== instanceId || !key.startsWith(RUN_PREFIX)) continue;
       const chunk = this.visibleChunks(instance).find((c) => c.key === key);
       if (chunk) return encodeFrames(chunk.frames);
     }

@@ -2,8 +2,7 @@
 // thread (fuzzWorker.ts) so that a case stuck in a synchronous loop (the old tar hang) is caught by a
 // watchdog instead of freezing the test run: `tick` reports progress before each step.
 import assert from 'node:assert/strict';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RunnerError } from '../../src/core/api';
 import { readTar, TarFormatError, writeTar } from '../../src/core/archive';
@@ -21,6 +20,7 @@ import {
 } from '../../src/core/remote';
 import { seededRandom } from './remoteWrapperSuite';
 import { fixChecksum, paxRecord, paxTar } from './tarFixtures';
+import { makeTempDir } from './tempDirs';
 
 let tick: () => void = () => undefined;
 /** Called before every timed step (the worker posts a heartbeat). */
@@ -171,7 +171,7 @@ function timed<T>(what: string, action: () => T): T {
 
 export async function fuzzTars(seed: number, count: number): Promise<string> {
   const next = seededRandom(seed);
-  const outer = mkdtempSync(path.join(tmpdir(), 'ec2-runner-fuzz-'));
+  const outer = makeTempDir('ec2-runner-fuzz-');
   writeFileSync(path.join(outer, 'sentinel'), 'untouched');
   const root = path.join(outer, 'chosen');
   mkdirSync(root);

@@ -154,8 +154,8 @@ describe('InstanceProgress', () => {
     assert.deepEqual(p.startInfo, { pid: 7 });
     p.applyFrames([{ type: 'start', info: { pid: 8 } }], 2000);
     assert.equal(p.startedAtMs, 1000, 'the first start time stays');
-    assert.equal(decodeText(p.liveBytes('stdout')), 'ac');
-    assert.equal(decodeText(p.liveBytes('stderr')), 'b');
+    assert.equal(p.output.stdout.text(), 'ac');
+    assert.equal(p.output.stderr.text(), 'b');
     assert.equal(p.liveEnded, false);
     p.applyFrames([{ type: 'exit', exitCode: 0, signal: 15 }], 3000);
     assert.deepEqual(p.exit, { exitCode: 0, signal: 15 });

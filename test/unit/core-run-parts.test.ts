@@ -625,12 +625,12 @@ describe('run results: the final word on an instance', () => {
 
   test('output the live channel already showed is not shown again; output that differs is not appended', async () => {
     const r = results({ invocation: ssmSays({ stdout: 'hello world\n', stderr: 'other\n' }) });
-    r.p.output.stdout.push(text('hello '));
-    r.p.output.stderr.push(text('else'));
+    r.p.output.stdout.append(text('hello '));
+    r.p.output.stderr.append(text('else'));
     await r.machine.finalize(r.p, 'Success', 'Success');
     assert.deepEqual(r.output, ['stdout:world\n']);
     const whole = results({ invocation: ssmSays({ stdout: 'abc' }) });
-    whole.p.output.stdout.push(text('abc'));
+    whole.p.output.stdout.append(text('abc'));
     await whole.machine.finalize(whole.p, 'Success', 'Success');
     assert.deepEqual(whole.output, [], 'nothing left to show');
   });

@@ -49,6 +49,8 @@ describe('e2e installer environment', () => {
     assert.equal(env.HOME, '/home/u');
     assert.equal(env.PATH, `/cache/node-24/bin${path.delimiter}/usr/bin:/bin`);
     assert.equal(installerEnvironment(OUTER).PATH, '/usr/bin:/bin');
+    assert.equal(env.JOBS, 'max', 'node-gyp compiles on every CPU');
+    assert.equal(installerEnvironment({ ...OUTER, JOBS: '1' }).JOBS, '1', 'unless the user chose');
   });
 
   test('npm really takes its user agent from the inherited variable, and not once it is scrubbed', async () => {
@@ -64,5 +66,21 @@ describe('e2e installer environment', () => {
       /node\/\{node-version\}/,
       "npm's own template: filled with the Node that runs it (Node 24 for code-server)",
     );
+  });
+});
+
+describe('the fresh-cache e2e step (test/e2e/fresh-install.mjs)', () => {
+  const freshInstaller = pathToFileURL(path.join(__dirname, '..', '..', '..', 'test', 'e2e', 'fresh-install.mjs')).href;
+  type Fresh = { outerNpmVariables(): NodeJS.ProcessEnv; reportedUserAgents(output: string): string[] };
+
+  test("poses as the outer npm, whose variables the installer must drop, and reads the postinstall's report", async () => {
+    const { installerEnvironment } = await load(installer);
+    const fresh = (await load(freshInstaller)) as unknown as Fresh;
+    const outer = fresh.outerNpmVariables();
+    assert.match(outer.npm_config_user_agent ?? '', new RegExp(`node/${process.version} `));
+    for (const name of Object.keys(outer)) assert.equal(installerEnvironment(outer)[name], undefined, name);
+    const output = 'Installing Code dependencies...\nUser agent: npm/11.6.0 node/v24.11.1 linux x64\nok\n';
+    assert.deepEqual(fresh.reportedUserAgents(output), ['npm/11.6.0 node/v24.11.1 linux x64']);
+    assert.deepEqual(fresh.reportedUserAgents('no report\n'), []);
   });
 });

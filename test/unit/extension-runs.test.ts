@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { Listener, OutputChunk, RunHandle, RunRequest, RunResult, RunStatusUpdate } from '../../src/core/api';
 import { EngineProvider } from '../../src/extension/engineProvider';
 import { HISTORY_KEY, RunHistory, type RunRecord } from '../../src/extension/history';
+import { ChannelBudget, channelTrimmedLine } from '../../src/extension/channelBudget';
 import { RunController, type RunSpec } from '../../src/extension/runController';
 import { RunTranscripts, type TranscriptLimits } from '../../src/extension/runTranscripts';
 import { DefaultTarget } from '../../src/extension/targets';
@@ -65,7 +66,7 @@ class FakeHandle implements RunHandle {
   }
 }
 
-function setup(options: { startError?: Error } = {}) {
+function setup(options: { startError?: Error; channelBudget?: ChannelBudget } = {}) {
   const store = new MemoryStore();
   const history = new RunHistory(store);
   let text = '';
@@ -105,6 +106,7 @@ function setup(options: { startError?: Error } = {}) {
     },
     transcripts,
     now: () => clock,
+    channelBudget: options.channelBudget,
   });
   const spec = (over: Partial<RunSpec> = {}): RunSpec => ({
     label: 'hello.py',
@@ -141,6 +143,41 @@ const until = async (condition: () => boolean) => {
 };
 
 describe('run controller', () => {
+  test("the output channel shows a run's first N characters, then one line; the done lines name the saved files", async () => {
+    const t = setup({ channelBudget: new ChannelBudget(1000) });
+    const run = t.controller.start(t.spec());
+    await run.started;
+    const handle = t.handles[0];
+    const header = t.text();
+    for (const c of 'abcde') handle.emit('stdout', c.repeat(299) + '\n');
+    assert.equal(
+      t.text(),
+      header +
+        'a'.repeat(299) +
+        '\n' +
+        'b'.repeat(299) +
+        '\n' +
+        'c'.repeat(299) +
+        '\n' +
+        'd'.repeat(100) +
+        channelTrimmedLine(1000),
+    );
+    handle.finish('Success', 0, { stdoutFile: '/tmp/out/cmd-1/i-0aaaaaaaaaaaaaaaa.stdout' });
+    await run.done;
+    assert.match(t.text(), /trimmed: the output channel shows the first 0 MB of this run's output;.*\n\[Done\]/);
+    assert.match(
+      t.text(),
+      /\[Output\] whole stdout of i-0aaaaaaaaaaaaaaaa: file:\/\/\/tmp\/out\/cmd-1\/i-0aaaaaaaaaaaaaaaa.stdout\n/,
+    );
+    // The next run has a budget of its own.
+    const next = t.controller.start(t.spec());
+    await next.started;
+    t.handles[1].emit('stdout', 'again\n');
+    assert.ok(t.text().endsWith('again\n'));
+    t.handles[1].finish('Success', 0);
+    await next.done;
+  });
+
   test('a run prints header, live output, done line, result and output location, and is recorded', async () => {
     const t = setup();
     const run = t.controller.start(t.spec());

@@ -13,7 +13,6 @@ const MAX_LINES = 400;
 const EXEMPT: Record<string, string> = {
   'src/sandbox/ssmApi.ts': "the sandbox's SSM per-API table",
   'src/sandbox/s3Api.ts': "the sandbox's S3 per-API table",
-  'src/core/remote/wrapper.py': 'one program sent whole to the instance (splitting it needs assembly at build time)',
 };
 
 function sourceFiles(dir: string): string[] {

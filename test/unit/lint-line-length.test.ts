@@ -3,7 +3,8 @@
 // each kind, so a config change that stops guarding the limit fails here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { ESLint } from 'eslint';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -35,4 +36,25 @@ test('a long comment is an error; a long URL or regular expression is not', asyn
 
 test("a test's title line may run longer (wrapping it would re-indent the whole test)", async () => {
   assert.equal(await tooLong('test/unit/x.test.ts', `test('${'a'.repeat(130)}', () => {});`), false);
+});
+
+/** The lines of `text` longer than 120 characters, as `file:line`. */
+function longLines(file: string, text: string): string[] {
+  return text.split('\n').flatMap((line, at) => (line.length > 120 ? [`${file}:${at + 1}`] : []));
+}
+
+function pythonFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === '__pycache__' ? [] : pythonFiles(path);
+    return entry.name.endsWith('.py') ? [path] : [];
+  });
+}
+
+test('Python files (which ESLint does not read) keep to 120 characters too', () => {
+  const files = ['src', 'test', 'bench', 'examples', 'scripts'].flatMap((dir) => pythonFiles(join(ROOT, dir)));
+  assert.ok(files.length >= 10, `found only ${files.length} Python files`);
+  const long = files.flatMap((path) => longLines(relative(ROOT, path), readFileSync(path, 'utf8')));
+  assert.deepEqual(long, [], 'wrap these lines');
+  assert.deepEqual(longLines('x.py', `${'x'.repeat(120)}\n${'y'.repeat(121)}\n`), ['x.py:2'], 'the check can fail');
 });

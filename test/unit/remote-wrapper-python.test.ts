@@ -1,8 +1,8 @@
-// The instance-side wrapper as a Python file (src/core/remote/wrapper.py): it parses as Python 3.6 (the
-// oldest an instance may have), its own unit tests pass under python3, the values it takes from the
-// client are the client's, and the build embeds it as it is.
+// The instance-side wrapper as Python modules (src/core/remote/wrapper/): they parse as Python 3.6 (the
+// oldest an instance may have), their own unit tests pass under python3, the values they take from the
+// client are the client's, and the build joins them into one program in a defined order and embeds it.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
@@ -10,18 +10,50 @@ import assert from 'node:assert/strict';
 import { WRAPPER_CLIENT_VALUES, withValues, wrapperProgram } from '../../src/core/remote/wrapperProgram';
 import { WRAPPER_SOURCE } from '../../src/core/remote/wrapperSource.generated';
 
-/** The build's comment stripper (scripts/embedWrapper.mjs, an ES module) applied to `python`. */
-function withoutComments(python: string): string {
+const ROOT = join(__dirname, '..', '..', '..');
+const WRAPPER_DIR = join(ROOT, 'src', 'core', 'remote', 'wrapper');
+
+/** Runs `body` in an ES module that imports the build's embedWrapper.mjs as `embed`; returns its stdout. */
+function withEmbedScript(body: string, input = ''): string {
   const url = pathToFileURL(join(ROOT, 'scripts', 'embedWrapper.mjs')).href;
-  const program =
-    `import { withoutComments } from ${JSON.stringify(url)}; import { readFileSync } from 'node:fs';\n` +
-    "process.stdout.write(withoutComments(readFileSync(0, 'utf8')));";
-  return execFileSync(process.execPath, ['--input-type=module', '-e', program], { input: python, encoding: 'utf8' });
+  const program = `import * as embed from ${JSON.stringify(url)}; import { readFileSync } from 'node:fs';\n${body}`;
+  return execFileSync(process.execPath, ['--input-type=module', '-e', program], { input, encoding: 'utf8' });
 }
 
-const ROOT = join(__dirname, '..', '..', '..');
-const WRAPPER_PY = join(ROOT, 'src', 'core', 'remote', 'wrapper.py');
-const source = readFileSync(WRAPPER_PY, 'utf8');
+/** The build's comment stripper applied to `python`. */
+function withoutComments(python: string): string {
+  return withEmbedScript("process.stdout.write(embed.withoutComments(readFileSync(0, 'utf8')));", python);
+}
+
+/** The build's module order, and the modules joined in `order` (the build's when not given), comments kept. */
+const MODULE_ORDER: string[] = JSON.parse(
+  withEmbedScript('process.stdout.write(JSON.stringify(embed.WRAPPER_MODULES));'),
+);
+function assembled(order = MODULE_ORDER): string {
+  return withEmbedScript(`process.stdout.write(embed.assembledWrapper(${JSON.stringify(order)}));`);
+}
+
+const source = assembled();
+const valuesPy = readFileSync(join(WRAPPER_DIR, 'values.py'), 'utf8');
+
+/** Python's complaint when `program` fails to run as a module (not as __main__), or ''. */
+function runsAsModule(program: string): string {
+  const run = spawnSync(
+    'python3',
+    ['-c', 'import sys\nexec(compile(sys.stdin.read(), "wrapper", "exec"), {"__name__": "w"})'],
+    {
+      input: program,
+      encoding: 'utf8',
+    },
+  );
+  return run.status === 0 ? '' : run.stderr.trim().split('\n').pop()!;
+}
+
+/** The sibling modules a module imports (`from .name import ...`). */
+function siblingImports(module: string): string[] {
+  const text = readFileSync(join(WRAPPER_DIR, `${module}.py`), 'utf8');
+  return [...text.matchAll(/^from \.(\w+) import /gm)].map((match) => match[1]);
+}
 
 /** Parses `program` with Python 3.6's grammar; returns python's complaint, or '' when it parses. */
 function py36SyntaxError(program: string): string {
@@ -40,7 +72,11 @@ function pythonAst(program: string): string {
 }
 
 describe('the wrapper as a Python file', () => {
-  test('wrapper.py and the program as sent parse as Python 3.6', () => {
+  test('each module and the program as sent parse as Python 3.6', () => {
+    for (const module of MODULE_ORDER) {
+      const text = readFileSync(join(WRAPPER_DIR, `${module}.py`), 'utf8');
+      assert.equal(py36SyntaxError(text), '', `${module}.py`);
+    }
     assert.equal(py36SyntaxError(source), '');
     const sent = wrapperProgram(Buffer.from(JSON.stringify({ runId: 'r', mode: 'shell' })).toString('base64'));
     assert.equal(py36SyntaxError(sent), '');
@@ -63,17 +99,45 @@ describe('the wrapper as a Python file', () => {
     assert.match(run.stderr, /^OK$/m);
   });
 
-  test("the values wrapper.py takes from the client are the client's (its own tests run with them)", () => {
+  test("the values the wrapper takes from the client are the client's (its own tests run with them)", () => {
     for (const [name, literal] of Object.entries(WRAPPER_CLIENT_VALUES)) {
-      const line = new RegExp(`^${name} = (.*)$`, 'm').exec(source);
-      assert.ok(line, `wrapper.py has no line "${name} = ..."`);
+      const line = new RegExp(`^${name} = (.*)$`, 'm').exec(valuesPy);
+      assert.ok(line, `values.py has no line "${name} = ..."`);
       assert.equal(
         line[1],
         literal,
-        `wrapper.py's ${name} is ${line[1]}, the client's ${literal}: write the client's value in wrapper.py`,
+        `values.py's ${name} is ${line[1]}, the client's ${literal}: write the client's value in values.py`,
       );
     }
-    assert.match(source, /^SPEC_BASE64 = ""/m);
+    assert.match(valuesPy, /^SPEC_BASE64 = ""/m);
+  });
+
+  test('the build joins every module once, each after the modules it imports from', () => {
+    const files = readdirSync(WRAPPER_DIR)
+      .filter((name) => name.endsWith('.py') && name !== '__init__.py')
+      .map((name) => name.slice(0, -3));
+    assert.deepEqual(
+      [...MODULE_ORDER].sort(),
+      files.sort(),
+      'WRAPPER_MODULES (scripts/embedWrapper.mjs) lists each once',
+    );
+    MODULE_ORDER.forEach((module, at) => {
+      for (const imported of siblingImports(module)) {
+        const from = MODULE_ORDER.indexOf(imported);
+        assert.ok(from >= 0 && from < at, `${module} imports from ${imported}, which the program puts after it`);
+      }
+    });
+    assert.doesNotMatch(source, /^\s*from \.|^\s*import wrapper/m, 'the program imports no sibling module');
+    assert.equal(runsAsModule(source), '', 'the joined program defines its names in order');
+    assert.equal(runsAsModule(`${source}\nmain, renew, supervise, prepare, Channel, Spool, ship_artifacts\n`), '');
+  });
+
+  test('a wrong order or a missing module is a program that does not run', () => {
+    const swapped = [MODULE_ORDER[1], MODULE_ORDER[0], ...MODULE_ORDER.slice(2)];
+    assert.match(runsAsModule(assembled(swapped)), /NameError/);
+    assert.match(runsAsModule(assembled(MODULE_ORDER.slice(1))), /NameError/, 'without values.py');
+    const withoutSpool = MODULE_ORDER.filter((module) => module !== 'spool');
+    assert.match(runsAsModule(`${assembled(withoutSpool)}\nSpool\n`), /NameError: name 'Spool'/);
   });
 
   test('the run spec and the values replace their lines; a missing line is refused', () => {
@@ -81,11 +145,11 @@ describe('the wrapper as a Python file', () => {
     assert.match(program, /^SPEC_BASE64 = "eyJhIjoxfQ=="$/m);
     assert.equal(program.match(/^SPEC_BASE64 = /gm)?.length, 1);
     assert.throws(() => wrapperProgram('not base64!'), /the wrapper spec must be base64/);
-    assert.throws(() => withValues('A = 1\n', { B: '2' }), /wrapper.py has no line "B = \.\.\."/);
+    assert.throws(() => withValues('A = 1\n', { B: '2' }), /the wrapper has no line "B = \.\.\."/);
     assert.equal(withValues('A = 1\nB = 2\n', { B: '"$&"' }), 'A = 1\nB = "$&"\n', 'a literal is written as it is');
   });
 
-  test('the build embeds wrapper.py without its comments: the same program to Python, line for line', () => {
+  test('the build embeds the joined modules without their comments: the same program to Python, line for line', () => {
     assert.equal(pythonAst(WRAPPER_SOURCE), pythonAst(source));
     assert.equal(WRAPPER_SOURCE.split('\n').length, source.split('\n').length);
     assert.ok(!/^\s*#/m.test(WRAPPER_SOURCE));

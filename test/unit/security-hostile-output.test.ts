@@ -3,17 +3,7 @@
 // control folders, pre-planted links and existing files.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RunnerError } from '../../src/core/api';
 import { readTar, TarFormatError, writeTar } from '../../src/core/archive';
@@ -22,6 +12,7 @@ import { listArtifacts, writeArtifacts, writeRunArtifacts } from '../../src/core
 import { FollowedRun } from '../../src/core/run';
 import { BUCKET, FakeClock, FakeRunBackend, RUN_PREFIX, text, type FakeInstance } from '../support/fakeRunBackend';
 import { paxTar, tarHeader } from '../support/tarFixtures';
+import { makeTempDir } from '../support/tempDirs';
 
 const ID = 'i-0123456789abcdef0';
 const FORGED = 'i-0000000000000dead';
@@ -162,7 +153,7 @@ describe('artifact writes: fresh folder, no overwrite, no links', () => {
     writeTar(Object.entries(files).map(([p, c]) => ({ path: p, content: Buffer.from(c) })));
 
   test('a run writes into <dir>/<commandId>/<instanceId>/ and never into an existing run folder', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ec2-runner-art-'));
+    const dir = makeTempDir('ec2-runner-art-');
     writeFileSync(path.join(dir, 'keep.txt'), 'mine');
     const written = await writeRunArtifacts(dir, COMMAND, [
       { instanceId: ID, tar: tarOf({ 'keep.txt': 'theirs', 'sub/r.csv': 'x' }) },
@@ -182,7 +173,7 @@ describe('artifact writes: fresh folder, no overwrite, no links', () => {
   });
 
   test('.git/config with the repository as the folder: refused, nothing written', async () => {
-    const repo = mkdtempSync(path.join(tmpdir(), 'ec2-runner-repo-'));
+    const repo = makeTempDir('ec2-runner-repo-');
     mkdirSync(path.join(repo, '.git'));
     writeFileSync(path.join(repo, '.git', 'config'), '[core]\n');
     const tar = tarOf({ '.git/config': '[core]\n\tfsmonitor = touch /tmp/pwned\n', 'ok.txt': 'fine' });
@@ -196,7 +187,7 @@ describe('artifact writes: fresh folder, no overwrite, no links', () => {
   });
 
   test('a symlink planted in the target folder is not followed', async () => {
-    const base = mkdtempSync(path.join(tmpdir(), 'ec2-runner-link-'));
+    const base = makeTempDir('ec2-runner-link-');
     const outside = path.join(base, 'outside');
     mkdirSync(outside);
     const dest = path.join(base, 'dest');
@@ -216,7 +207,7 @@ describe('artifact writes: fresh folder, no overwrite, no links', () => {
   });
 
   test('duplicate names in one tar: the second is refused, the first file is not overwritten', async () => {
-    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'ec2-runner-dup-')), 'out');
+    const dir = path.join(makeTempDir('ec2-runner-dup-'), 'out');
     const tar = Buffer.concat([
       writeTar([{ path: 'a.txt', content: Buffer.from('first') }]).subarray(0, 1024),
       writeTar([{ path: 'a.txt', content: Buffer.from('second') }]),
@@ -330,7 +321,7 @@ describe('tag targets: live keys for instances SSM never named', () => {
       [ID],
     );
     assert.deepEqual(run.instanceIds, [ID]);
-    const dir = mkdtempSync(path.join(tmpdir(), 'ec2-runner-forged-'));
+    const dir = makeTempDir('ec2-runner-forged-');
     const written = await run.downloadArtifacts(dir);
     assert.deepEqual(written, [path.join(dir, COMMAND, ID, 'ok.txt')]);
     assert.deepEqual(readdirSync(path.join(dir, COMMAND)), [ID]);

@@ -6,8 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { RunnerError } from '../../src/core/api';
 import { readTar, TarFormatError, writeTar } from '../../src/core/archive';
@@ -15,6 +14,7 @@ import { artifactPathParts, instanceArtifactsDir, runArtifactsDir, safeTarget } 
 import { listArtifacts, writeArtifacts, writeRunArtifacts } from '../../src/core/artifacts';
 import { ARTIFACTS_MAX_FILES } from '../../src/core/defaults';
 import { fixChecksum, headerBlock, paxRecord } from '../support/tarFixtures';
+import { makeTempDir } from '../support/tempDirs';
 
 const BLOCK = 512;
 const END = Buffer.alloc(BLOCK * 2);
@@ -33,7 +33,7 @@ const tarFormat = (pattern: RegExp) => (error: unknown) =>
 const refusedWith = (code: string, pattern: RegExp) => (error: unknown) =>
   error instanceof RunnerError && error.code === code && pattern.test(error.message);
 const names = (tar: Buffer) => readTar(tar).map((e) => e.path);
-const tempDir = () => mkdtempSync(path.join(tmpdir(), 'ec2-runner-tar-rules-'));
+const tempDir = () => makeTempDir('ec2-runner-tar-rules-');
 
 describe('tar writer: the exact bytes are part of the format', () => {
   test('a known tree gives known bytes (staged projects are keyed by their sha256)', () => {

@@ -156,7 +156,7 @@ function validate(spec: RemoteRunSpec): string[] {
   return words;
 }
 
-/** The JSON the Python wrapper reads (field names are the wrapper's, see wrapper.py). */
+/** The JSON the Python wrapper reads (field names are the wrapper's, see wrapper/main.py). */
 function wrapperSpec(spec: RemoteRunSpec, interpreterWords: string[]): unknown {
   const payload = spec.payload;
   return {
@@ -201,7 +201,7 @@ const PACKED_LINE_CHARS = 120;
 
 /**
  * The wrapper as a two-line Python bootstrap that inflates and runs it. Why packed: the readable program
- * (wrapper.py, its comment lines blanked by the build) is ~37 KB and would leave little of the command budget for
+ * (remote/wrapper/*.py joined, comment lines blanked by the build) is ~40 KB and would leave little of the budget for
  * arguments, env and shell commands; deflated + base64 it is ~9 KB. base64 needs no quoting in the heredoc.
  */
 function packedWrapperLines(specBase64: string): string[] {
@@ -248,9 +248,7 @@ function pythonWrapperLines(wrapperSpecJson: unknown, inline: string[] = []): st
     'if [ -n "$ec2r_py" ]; then',
     // $0 is the agent's _script.sh, whose path names the instance (for agents without AWS_SSM_INSTANCE_ID).
     // -S: the wrapper needs only the standard library; site's .pth and sitecustomize work would slow each start.
-    // exec: the wrapper takes the shell's place, so the agent sees the run end the moment the wrapper exits
-    // (not after a shell that waited for it wakes up: hundreds of them at once in a fleet simulation).
-    `ec2r_script=$0 ${inline.length ? 'ec2r_inline=$ec2r_inline ' : ''}exec "$ec2r_py" -S - <<'${HEREDOC_DELIMITER}'`,
+    `ec2r_script=$0 ${inline.length ? 'ec2r_inline=$ec2r_inline ' : ''}"$ec2r_py" -S - <<'${HEREDOC_DELIMITER}'`,
     ...packedWrapperLines(specBase64),
     HEREDOC_DELIMITER,
     'exit $?',

@@ -1,5 +1,5 @@
 // Live-output object body: a sequence of frames, each 1 byte type + 4 bytes big-endian length + payload.
-// The wrapper (wrapper.py) writes the same layout; keep the type letters in sync.
+// The wrapper (wrapper/channel.py) writes the same layout; keep the type letters in sync.
 
 export type Frame =
   | { type: 'start'; info: Record<string, unknown> }

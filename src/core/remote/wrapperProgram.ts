@@ -1,6 +1,7 @@
-// The instance-side wrapper is wrapper.py beside this file (what it does and why: its header). The build
-// embeds it (scripts/embedWrapper.mjs, as WRAPPER_SOURCE); this module fills in the values the client
-// owns and the run spec, each on its own line of wrapper.py, before commandText.ts packs the program.
+// The instance-side wrapper is the Python modules in wrapper/ beside this file (what it does and why:
+// wrapper/__init__.py). The build joins them into one program and embeds it (scripts/embedWrapper.mjs, as
+// WRAPPER_SOURCE); this module fills in the values the client owns and the run spec, each on its own line
+// of wrapper/values.py, before commandText.ts packs the program.
 import {
   AGENT_REBOOT_EXIT_CODE,
   ARTIFACTS_MAX_BYTES,
@@ -27,11 +28,11 @@ function pyLiteral(value: string, prefix: '' | 'b' | 'r' = ''): string {
   return prefix === '' ? JSON.stringify(value) : `${prefix}"${value}"`;
 }
 
-/** The values wrapper.py takes from the client, as Python literals by the name of their line in it. */
+/** The values wrapper/values.py takes from the client, as Python literals by the name of their line. */
 export const WRAPPER_CLIENT_VALUES: Readonly<Record<string, string>> = {
   AGENT_REBOOT_CODE: String(AGENT_REBOOT_EXIT_CODE),
   REBOOT_CODE_REPORTED_AS: String(REBOOT_EXIT_CODE_REPORTED_AS),
-  REBOOT_CODE_NOTE: pyLiteral(REBOOT_CODE_NOTE),
+  REBOOT_NOTE: pyLiteral(REBOOT_CODE_NOTE),
   S3_FIRST_CONTACT_SECONDS: String(S3_FIRST_CONTACT_SECONDS),
   S3_DOWNLOAD_FIRST_CONTACT_SECONDS: String(S3_DOWNLOAD_FIRST_CONTACT_SECONDS),
   LEFTOVER_GRACE_SECONDS: String(LEFTOVER_PROCESS_GRACE_SECONDS),
@@ -47,7 +48,7 @@ export function withValues(program: string, values: Readonly<Record<string, stri
   let text = program;
   for (const [name, literal] of Object.entries(values)) {
     const line = new RegExp(`^${name} = .*$`, 'm');
-    if (!line.test(text)) throw new Error(`wrapper.py has no line "${name} = ..."`);
+    if (!line.test(text)) throw new Error(`the wrapper has no line "${name} = ..."`);
     text = text.replace(line, () => `${name} = ${literal}`);
   }
   return text;

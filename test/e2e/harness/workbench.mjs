@@ -386,3 +386,27 @@ export async function walkthroughStepButtonVisible(page, stepTitle, label) {
     .first()
     .waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
 }
+
+/** Expands the walkthrough step titled `stepTitle` and clicks its button `label`. */
+export async function clickWalkthroughStepButton(page, stepTitle, label) {
+  const step = walkthroughStep(page, stepTitle).first();
+  await step.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await step.click();
+  await walkthroughStepButtonVisible(page, stepTitle, label);
+  await page
+    .locator('.part.editor .getting-started-step.expanded .monaco-button', {
+      hasText: new RegExp(`^${escapeRegExp(label)}$`),
+    })
+    .first()
+    .click();
+}
+
+/** Waits until the walkthrough step titled `stepTitle` is shown checked off. */
+export async function walkthroughStepChecked(page, stepTitle, timeoutMs = STEP_TIMEOUT_MS) {
+  await page
+    .locator('.part.editor button.getting-started-step[aria-checked="true"]', {
+      has: page.locator('.step-title', { hasText: new RegExp(`^${escapeRegExp(stepTitle)}$`) }),
+    })
+    .first()
+    .waitFor({ state: 'visible', timeout: timeoutMs });
+}
