@@ -173,13 +173,14 @@ export class LiveChannelReader {
 
   /**
    * GETs the next keys until one is missing (only the next one while output is continuous: the one after cannot be
-   * there yet).
+   * there yet; none after the exit frame, the wrapper's last).
    */
   private async probe(instanceId: string, cursor: InstanceCursor): Promise<number> {
     const continuous = cursor.notBeforeMs !== undefined;
     let processed = 0;
+    let ended = false;
     for (;;) {
-      if (continuous && processed > 0) return processed;
+      if ((continuous && processed > 0) || ended) return processed;
       const key = chunkKey(this.location.runPrefix, instanceId, cursor.nextSeq);
       const body = await this.backend.getObjectIfExists(this.location.bucket, key);
       if (!body) return processed;
@@ -190,7 +191,9 @@ export class LiveChannelReader {
         cursor.listedCount++;
       }
       processed++;
-      this.onFrames(instanceId, decodeFrames(body));
+      const frames = decodeFrames(body);
+      ended = frames.some((frame) => frame.type === 'exit');
+      this.onFrames(instanceId, frames);
     }
   }
 

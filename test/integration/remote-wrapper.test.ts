@@ -2,7 +2,7 @@
 // (upload fault injection) and what does not depend on the transport.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildRemoteCommands, buildRenewalCommands } from '../../src/core/remote';
@@ -143,6 +143,45 @@ describe('remote wrapper: upload faults, instance-role mode, Python 3.6 syntax',
       assert.match(noCli.live.errors[0], /^download failed: the aws CLI is not on this instance's PATH/);
     } finally {
       scratch.dispose();
+    }
+  });
+
+  test('what the script leaves in its process group is stopped (SIGTERM first); what left the group runs on', async () => {
+    // A child and an orphan (its parent shell ends at once) that note the SIGTERM they get, and a daemon in a
+    // session of its own.
+    const script = [
+      MARK_RAN + 'import subprocess, time',
+      'here = os.path.dirname(os.environ["EC2R_TEST_MARKER"])',
+      'helper = os.path.join(here, "leftover.sh")',
+      'open(helper, "w").write("trap \'echo TERM > $1; exit 0\' TERM\\ntouch $1.ready\\nsleep 30 &\\nwait\\n")',
+      'quiet = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)',
+      'subprocess.Popen(["sh", helper, os.path.join(here, "child")], **quiet)',
+      'subprocess.Popen(["sh", "-c", \'sh "$0" "$1" &\', helper, os.path.join(here, "orphan")], **quiet).wait()',
+      'daemon = subprocess.Popen(["sleep", "30"], start_new_session=True, **quiet)',
+      'open(os.path.join(here, "daemon"), "w").write(str(daemon.pid))',
+      'deadline = time.time() + 20',
+      'ready = lambda: all(os.path.exists(os.path.join(here, n + ".ready")) for n in ("child", "orphan"))',
+      'while time.time() < deadline and not ready():',
+      '    time.sleep(0.02)  # until both have set their trap',
+    ].join('\n');
+    let dir = '';
+    let daemonPid = 0;
+    const noted: Record<string, string> = {};
+    const outcome = await run({
+      script,
+      whileRunning: async (_prefix, markerDir) => void (dir = markerDir),
+      afterRun: async () => {
+        for (const name of ['child', 'orphan'])
+          noted[name] = existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8').trim() : 'nothing';
+        daemonPid = Number(readFileSync(join(dir, 'daemon'), 'utf8'));
+      },
+    });
+    try {
+      assert.deepEqual(outcome.live.exit, { exitCode: 0 }, outcome.local.stderr.toString());
+      assert.deepEqual(noted, { child: 'TERM', orphan: 'TERM' });
+      assert.doesNotThrow(() => process.kill(daemonPid, 0), 'the daemon in its own session keeps running');
+    } finally {
+      if (daemonPid > 0) process.kill(daemonPid, 'SIGKILL');
     }
   });
 

@@ -331,6 +331,19 @@ describe('live channel reader', () => {
     assert.deepEqual(channel.calls, [`probe ${chunkKey(PREFIX, ID, 3)}`], 'the next pass starts where it stopped');
   });
 
+  test('a probe stops at the exit frame: nothing comes after it, so no GET looks for more', async () => {
+    const { r, channel, seen } = reader();
+    channel.put(ID, 0, out('a'));
+    channel.put(ID, 1, [...out('b'), { type: 'exit', exitCode: 0 }]);
+    await r.list([ID], { discover: false });
+    assert.equal(await r.drain(ID), 2);
+    assert.deepEqual(seen, ['0:a', '0:b']);
+    assert.deepEqual(
+      channel.calls,
+      [0, 1].map((seq) => `probe ${chunkKey(PREFIX, ID, seq)}`),
+    );
+  });
+
   test('a fleet lists the run prefix once, after the first followed instance in key order', async () => {
     const { r, channel, seen } = reader();
     const ids = Array.from({ length: 13 }, (_, i) => `i-${String(i).padStart(17, '0')}`);
