@@ -4,7 +4,7 @@
 // synchronous: the follower fetches the next objects only after these returned, which is the
 // backpressure (nothing queues in memory when the disk is slower than S3). A file that cannot be
 // written (disk full, folder not writable) costs the middle of the output, said once, never the run.
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OutputStream } from './api';
@@ -22,6 +22,19 @@ export function defaultOutputStoreOptions(): OutputStoreOptions {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/**
+ * Why `dir` is not a private folder of this user, or undefined when it is. The default sits in the shared
+ * temp folder, where another user could have made it first (or made it a link to a folder of theirs) to
+ * read or swap the output saved there; such a folder is neither written to nor tidied.
+ */
+export function notPrivateFolder(dir: string): string | undefined {
+  const info = lstatSync(dir);
+  if (!info.isDirectory()) return `${dir} is not a folder (a link or a file)`;
+  if (process.getuid && info.uid !== process.getuid()) return `${dir} belongs to another user`;
+  if (info.mode & 0o002) return `${dir} is writable by every user`;
+  return undefined;
+}
 
 /** Ids come from SSM or S3 keys: only these characters reach a file name. */
 function safeName(id: string): string {
@@ -42,6 +55,8 @@ export class StreamStore {
   constructor(
     private readonly path: string,
     private readonly memoryBytes: number,
+    /** The folder holding the file's folder, checked as private too (RunOutputStores' `dir`). */
+    private readonly root?: string,
   ) {}
 
   get size(): number {
@@ -116,7 +131,10 @@ export class StreamStore {
     this.spilled = true;
     this.savedPath = this.path;
     try {
-      mkdirSync(join(this.path, '..'), { recursive: true, mode: 0o700 });
+      const folder = join(this.path, '..');
+      mkdirSync(folder, { recursive: true, mode: 0o700 });
+      const problem = (this.root && notPrivateFolder(this.root)) ?? notPrivateFolder(folder);
+      if (problem) throw new Error(problem);
       // `wx`: never follow or reuse a file someone else put there; 0600: output may hold secrets.
       this.fd = openSync(this.path, 'wx', 0o600);
     } catch (error) {
@@ -168,7 +186,7 @@ export class RunOutputStores {
   create(instanceId: string): Record<OutputStream, StreamStore> {
     const folder = join(this.options.dir, safeName(this.commandId));
     const store = (stream: OutputStream) =>
-      new StreamStore(join(folder, `${safeName(instanceId)}.${stream}`), this.options.memoryBytes);
+      new StreamStore(join(folder, `${safeName(instanceId)}.${stream}`), this.options.memoryBytes, this.options.dir);
     this.pruneOnce();
     return { stdout: store('stdout'), stderr: store('stderr') };
   }
@@ -179,9 +197,11 @@ export class RunOutputStores {
     this.pruned = true;
     const cutoff = Date.now() - OUTPUT_KEEP_DAYS * 24 * 3600 * 1000;
     try {
+      if (notPrivateFolder(this.options.dir)) return;
       for (const name of readdirSync(this.options.dir)) {
         const path = join(this.options.dir, name);
-        if (statSync(path).mtimeMs < cutoff) rmSync(path, { recursive: true, force: true });
+        const info = lstatSync(path);
+        if (info.isDirectory() && info.mtimeMs < cutoff) rmSync(path, { recursive: true, force: true });
       }
     } catch {
       // No folder yet, or not ours to tidy.

@@ -4,6 +4,7 @@
 import { describe, test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  chmodSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -110,6 +111,29 @@ describe('output store', () => {
     store.append(Buffer.from('x'.repeat(50)));
     assert.equal(readFileSync(target, 'utf8'), 'keep me');
     assert.match(store.problem ?? '', /EEXIST/);
+  });
+
+  test('an output folder made by someone else (a link, or writable by every user) is neither used nor tidied', () => {
+    const theirs = join(dir, 'theirs');
+    mkdirSync(theirs);
+    const linked = join(dir, 'linked');
+    symlinkSync(theirs, linked);
+    const viaLink = new RunOutputStores('run', { dir: linked, memoryBytes: 10 }).create('i-0123456789abcdef0').stdout;
+    viaLink.append(Buffer.from('x'.repeat(50)));
+    assert.equal(viaLink.file, undefined);
+    assert.match(viaLink.problem ?? '', /linked is not a folder \(a link or a file\)/);
+    assert.deepEqual(readdirSync(join(theirs, 'run')), [], 'nothing written through the link');
+
+    const open = join(dir, 'open');
+    mkdirSync(join(open, 'old-run'), { recursive: true });
+    chmodSync(open, 0o777);
+    const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+    utimesSync(join(open, 'old-run'), eightDaysAgo, eightDaysAgo);
+    const stores = new RunOutputStores('c1', { dir: open, memoryBytes: 8 });
+    const { stdout } = stores.create('i-0123456789abcdef0');
+    stdout.append(Buffer.from('0123456789abcdef'));
+    assert.match(stdout.problem ?? '', /open is writable by every user/);
+    assert.ok(readdirSync(open).includes('old-run'), 'not tidied');
   });
 
   test('runs: one folder per command, names made safe, old folders tidied, in the result', () => {
