@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildRemoteCommands, buildRenewalCommands } from '../../src/core/remote';
 import { MARK_RAN, type RemoteCase, type RemoteTransport, runRemote } from '../support/remoteHarness';
-import { type LocalRun, scratchDir, writeFakeAwsCli } from '../support/remoteRun';
+import { type LocalRun, runCommandsLocally, scratchDir, writeFakeAwsCli } from '../support/remoteRun';
 import { localTransport, RemoteTestServer } from '../support/remoteTestServer';
 import { describeWrapperSuite, PYTHON_FIRST_PATH as PATH } from '../support/remoteWrapperSuite';
 
@@ -182,6 +182,24 @@ describe('remote wrapper: upload faults, instance-role mode, Python 3.6 syntax',
       assert.doesNotThrow(() => process.kill(daemonPid, 0), 'the daemon in its own session keeps running');
     } finally {
       if (daemonPid > 0) process.kill(daemonPid, 'SIGKILL');
+    }
+  });
+
+  test("the wrapper takes the place of the agent's shell: the agent sees the end when the wrapper exits", async () => {
+    // The script prints its parent's pid: the wrapper's. With exec it is the process the agent started.
+    const dirs = scratchDir();
+    try {
+      let spawned = 0;
+      const commands = buildRemoteCommands({ runId: 'r', shellCommand: 'echo "parent $PPID"' });
+      const local = await runCommandsLocally(commands, {
+        cwd: dirs.agent,
+        env: { ...process.env, TMPDIR: dirs.tmp },
+        onSpawn: (pid) => (spawned = pid),
+      });
+      assert.equal(local.exitCode, 0, local.stderr.toString());
+      assert.equal(local.stdout.toString(), `parent ${spawned}\n`);
+    } finally {
+      dirs.dispose();
     }
   });
 

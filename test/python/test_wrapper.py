@@ -259,8 +259,9 @@ class ErrorKindTests(unittest.TestCase):
 
 
 class GatherTests(unittest.TestCase):
-    """When the channel uploads: the first output at once (the start frame waits FIRST_FLUSH_SECONDS
-    for it), later output after FLUSH_SECONDS."""
+    """When the channel uploads: the first output after FIRST_OUTPUT_GATHER_SECONDS (the start frame
+    waits FIRST_FLUSH_SECONDS for it), later output after FLUSH_SECONDS; once the script has exited,
+    its last output waits for the exit frame."""
 
     def setUp(self):
         self.now = 0.0
@@ -284,18 +285,41 @@ class GatherTests(unittest.TestCase):
             at += 5 + length
         return found
 
-    def test_the_start_frame_waits_briefly_for_the_first_line_which_goes_at_once_with_it(self):
+    def test_the_start_frame_waits_briefly_for_the_first_line_which_goes_almost_at_once_with_it(self):
         channel = self.channel
         channel.add(b"S", b"{}")
         self.assertFalse(channel.ready(), "the start frame is not urgent")
         self.now += values.FIRST_FLUSH_SECONDS / 2
         channel.add(b"o", b"first\n")
-        self.assertTrue(channel.ready(), "the first output does not wait")
+        self.assertFalse(channel.ready(), "the first output gathers a moment for what follows it")
+        self.now += values.FIRST_OUTPUT_GATHER_SECONDS
+        self.assertTrue(channel.ready(), "then it goes, before the start frame's own wait is over")
+        self.assertLess(values.FIRST_OUTPUT_GATHER_SECONDS, values.FIRST_FLUSH_SECONDS)
         self.assertEqual(self.letters(self.take()), [b"S", b"o"])
+
+    def test_after_the_script_exits_its_last_output_travels_with_the_exit_frame(self):
+        channel = self.channel
+        channel.add(b"o", b"last line\n")
+        channel.hold()  # the script exited (supervise_streams)
+        self.now += values.FIRST_OUTPUT_GATHER_SECONDS + 0.001
+        self.assertFalse(channel.ready(), "held for the exit frame")
+        channel.add(b"x", b"0", urgent=True)
+        self.assertTrue(channel.ready())
+        self.assertEqual(self.letters(self.take()), [b"o", b"x"])
+
+    def test_a_hold_ends_on_its_own(self):
+        channel = self.channel
+        channel.hold()  # e.g. a dependency install step ended and the next one prints
+        channel.add(b"e", b"next step\n")
+        self.now += values.HOLD_AFTER_EXIT_SECONDS - 0.001
+        self.assertFalse(channel.ready())
+        self.now += 0.002
+        self.assertTrue(channel.ready())
 
     def test_after_the_first_output_output_gathers_for_the_whole_flush_time(self):
         channel = self.channel
         channel.add(b"o", b"first\n")
+        self.now += values.FIRST_OUTPUT_GATHER_SECONDS
         self.assertTrue(channel.ready())
         self.take()
         channel.add(b"o", b"second\n")

@@ -25,6 +25,11 @@ function withoutComments(python: string): string {
   return withEmbedScript("process.stdout.write(embed.withoutComments(readFileSync(0, 'utf8')));", python);
 }
 
+/** The build's docstring stripper applied to `python` (throws what the build would throw). */
+function withoutDocstrings(python: string): string {
+  return withEmbedScript("process.stdout.write(embed.withoutDocstrings(readFileSync(0, 'utf8')));", python);
+}
+
 /** The build's module order, and the modules joined in `order` (the build's when not given), comments kept. */
 const MODULE_ORDER: string[] = JSON.parse(
   withEmbedScript('process.stdout.write(JSON.stringify(embed.WRAPPER_MODULES));'),
@@ -63,12 +68,20 @@ function py36SyntaxError(program: string): string {
   return execFileSync('python3', ['-c', check], { input: program, encoding: 'utf8' }).trim();
 }
 
-/** Python's own dump of the program's syntax tree (comments and blank lines do not appear in it). */
+/**
+ * Python's own dump of the program's syntax tree (comments and blank lines do not appear in it), without the
+ * docstrings of functions and classes (the build drops them).
+ */
 function pythonAst(program: string): string {
-  return execFileSync('python3', ['-c', 'import ast, sys\nprint(ast.dump(ast.parse(sys.stdin.read())))'], {
-    input: program,
-    encoding: 'utf8',
-  });
+  const dump = [
+    'import ast, sys',
+    'tree = ast.parse(sys.stdin.read())',
+    'for node in ast.walk(tree):',
+    '    if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and ast.get_docstring(node) is not None:',
+    '        node.body = node.body[1:]',
+    'print(ast.dump(tree))',
+  ].join('\n');
+  return execFileSync('python3', ['-c', dump], { input: program, encoding: 'utf8' });
 }
 
 describe('the wrapper as a Python file', () => {
@@ -157,5 +170,15 @@ describe('the wrapper as a Python file', () => {
     const tricky = 'x = "a  # b"  # c\ny = 1  # d\n';
     assert.equal(pythonAst(withoutComments(tricky)), pythonAst(tricky), 'a # inside a string stays');
     assert.equal(withoutComments(tricky), 'x = "a  # b"  # c\ny = 1\n');
+  });
+
+  test('the build drops docstrings, not strings that are code', () => {
+    assert.ok(!WRAPPER_SOURCE.includes('"""'), 'no docstring is sent');
+    const program =
+      'def f(a):\n    """Doc\n    more."""\n    return """kept"""\n\n\nclass C(object):\n    """One."""\n    x = 1\n';
+    const stripped = withoutDocstrings(program);
+    assert.equal(stripped, 'def f(a):\n\n\n    return """kept"""\n\n\nclass C(object):\n\n    x = 1\n');
+    assert.equal(pythonAst(stripped), pythonAst(program));
+    assert.throws(() => withoutDocstrings('def f():\n    """Only a docstring."""\n\ng = 1\n'), /only a docstring/);
   });
 });

@@ -248,7 +248,9 @@ function pythonWrapperLines(wrapperSpecJson: unknown, inline: string[] = []): st
     'if [ -n "$ec2r_py" ]; then',
     // $0 is the agent's _script.sh, whose path names the instance (for agents without AWS_SSM_INSTANCE_ID).
     // -S: the wrapper needs only the standard library; site's .pth and sitecustomize work would slow each start.
-    `ec2r_script=$0 ${inline.length ? 'ec2r_inline=$ec2r_inline ' : ''}"$ec2r_py" -S - <<'${HEREDOC_DELIMITER}'`,
+    // exec: the wrapper takes the shell's place, so the agent sees the run end the moment the wrapper exits
+    // (not after a shell that waited for it wakes up: hundreds of them at once in a fleet).
+    `ec2r_script=$0 ${inline.length ? 'ec2r_inline=$ec2r_inline ' : ''}exec "$ec2r_py" -S - <<'${HEREDOC_DELIMITER}'`,
     ...packedWrapperLines(specBase64),
     HEREDOC_DELIMITER,
     'exit $?',

@@ -20,7 +20,6 @@ def ship_result(path, channel):
 
 def ship_artifacts(folder, channel):
     """Sends the files in folder as one deterministic tar (sorted, mtime 0, no owners), if within the limit."""
-    import io, tarfile
     files, skipped = [], 0
     for base, dirs, names in os.walk(folder):
         dirs.sort()
@@ -34,6 +33,7 @@ def ship_artifacts(folder, channel):
         tell(channel, "%d artifact(s) skipped: links and special files are not shipped" % skipped)
     if not files:
         return
+    import io, tarfile  # only now: most runs ship none, and hundreds of wrappers end at once in a fleet
     files.sort()
     if len(files) > ARTIFACTS_MAX_FILES:
         tell(channel, "artifacts not shipped: %d files, over the %d-file limit; write fewer (e.g. one archive)"

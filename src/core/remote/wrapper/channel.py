@@ -3,9 +3,9 @@
 import base64, os, struct, threading, time
 import urllib.request
 from .values import (
-    CLOSE_SECONDS, FIRST_FLUSH_SECONDS, FLUSH_BYTES, FLUSH_SECONDS, MAX_PENDING_BYTES, OBJECT_BYTES,
-    S3_FIRST_CONTACT_SECONDS, SPOOL_CHECK_SECONDS, STALLED_CLOSE_SECONDS, STALLED_RETRY_SECONDS, UPLOAD_ATTEMPTS,
-    UPLOAD_BURST, UPLOAD_GAP,
+    CLOSE_SECONDS, FIRST_FLUSH_SECONDS, FIRST_OUTPUT_GATHER_SECONDS, FLUSH_BYTES, FLUSH_SECONDS,
+    HOLD_AFTER_EXIT_SECONDS, MAX_PENDING_BYTES, OBJECT_BYTES, S3_FIRST_CONTACT_SECONDS, SPOOL_CHECK_SECONDS,
+    STALLED_CLOSE_SECONDS, STALLED_RETRY_SECONDS, UPLOAD_ATTEMPTS, UPLOAD_BURST, UPLOAD_GAP,
 )
 from .failures import http_reason, is_permanent, is_unreachable, note, with_retries
 from .spool import Spool
@@ -36,6 +36,8 @@ class Channel(object):
         self.oldest = 0.0
         self.urgent = False
         self.output_sent = False  # an object with output has been taken (the first output gathers only briefly)
+        self.first_output_at = None
+        self.held_until = 0.0
         self.credit, self.credited_at = float(UPLOAD_BURST), time.time()
         self.closing = False
         self.closed_at = None
@@ -57,6 +59,8 @@ class Channel(object):
         if not self.active:
             return
         with self.cond:
+            if self.first_output_at is None and letter in (b"o", b"e"):
+                self.first_output_at = time.time()
             last = self.pending[-1] if self.pending else None
             if last and last[0] == letter and letter in (b"o", b"e") and len(last[1]) + len(data) <= FLUSH_BYTES:
                 last[1].extend(data)
@@ -73,7 +77,12 @@ class Channel(object):
                 self.urgent = True
                 self.cond.notify_all()
             elif not self.output_sent and letter in (b"o", b"e"):
-                self.cond.notify_all()  # the first output goes at once
+                self.cond.notify_all()  # the first output goes almost at once
+
+    def hold(self):
+        # A child has exited: pending output waits (briefly) for the exit frame, one upload instead of two.
+        with self.cond:
+            self.held_until = time.time() + HOLD_AFTER_EXIT_SECONDS
 
     def wait_for_room(self):
         with self.cond:
@@ -114,8 +123,8 @@ class Channel(object):
         # Output waits FLUSH_SECONDS to gather, then goes as soon as the upload budget allows: a few
         # uploads at once, then one per UPLOAD_GAP seconds. Sparse output is shown at once; continuous
         # output goes in bigger, rarer objects (S3 bills per request). Urgent frames skip the budget.
-        # The first output goes at once (with the start frame, which waits FIRST_FLUSH_SECONDS for
-        # it): the first line is what a user waits for.
+        # The first output goes almost at once (with the start frame, which waits FIRST_FLUSH_SECONDS
+        # for it): the first line is what a user waits for.
         if not self.pending:
             return False
         if self.urgent or self.closing:
@@ -123,8 +132,15 @@ class Channel(object):
         now = time.time()
         self.credit = min(UPLOAD_BURST, self.credit + (now - self.credited_at) / UPLOAD_GAP)
         self.credited_at = now
-        first_output = not self.output_sent and any(letter in (b"o", b"e") for letter, _ in self.pending)
-        return (first_output or now - self.oldest >= self.gather_seconds()) and self.credit >= 1
+        return now >= self.gathered_at() and self.credit >= 1
+
+    def gathered_at(self):
+        # When the pending frames have gathered long enough to go (the upload budget aside).
+        if not self.output_sent and self.first_output_at is not None:
+            gathered = self.first_output_at + FIRST_OUTPUT_GATHER_SECONDS
+        else:
+            gathered = self.oldest + self.gather_seconds()
+        return max(gathered, self.held_until)
 
     def gather_seconds(self):
         return FLUSH_SECONDS if self.output_sent else FIRST_FLUSH_SECONDS
@@ -142,7 +158,7 @@ class Channel(object):
         wake = self.checked_at + SPOOL_CHECK_SECONDS
         if self.pending:
             credit_at = self.credited_at + max(0.0, 1 - self.credit) * UPLOAD_GAP
-            wake = min(wake, max(self.oldest + self.gather_seconds(), credit_at))
+            wake = min(wake, max(self.gathered_at(), credit_at))
         if self.closing:
             wake = min(wake, self.closed_at + STALLED_CLOSE_SECONDS)
         return min(SPOOL_CHECK_SECONDS, max(0.005, wake - now))

@@ -86,6 +86,7 @@ def supervise_streams(child, streams, channel, waker):
             exited_at = time.time()
         if exited_at is not None and time.time() - exited_at > DRAIN_AFTER_EXIT_SECONDS:
             break
+    channel.hold()  # its output is over (or it exited and the drain ended)
     code = child.wait()
     stop_leftovers()
     return (128 - code, -code) if code < 0 else (code, None)
