@@ -16,7 +16,7 @@ import urllib.error
 REMOTE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "core", "remote")
 sys.dont_write_bytecode = True  # no __pycache__ beside the source
 sys.path.insert(0, REMOTE_DIR)
-from wrapper import channel as channel_module, failures, spool as spool_module, values  # noqa: E402
+from wrapper import channel as channel_module, failures, spool as spool_module, supervise, values  # noqa: E402
 
 
 def replace_spec(spec):
@@ -334,6 +334,34 @@ class GatherTests(unittest.TestCase):
         self.now += values.FIRST_FLUSH_SECONDS + 0.001
         self.assertTrue(channel.ready(), "a script silent at first still shows it started")
         self.assertEqual(self.letters(self.take()), [b"S"])
+
+
+@unittest.skipUnless(os.path.isdir("/proc"), "Linux only: the leftover check reads /proc")
+class LeftoverTests(unittest.TestCase):
+    """What the end-of-run check takes for leftovers of the script in the wrapper's process group."""
+
+    def test_a_running_process_is_a_leftover_and_a_zombie_is_not(self):
+        # The shell that execs the wrapper leaves it a zombie child (its heredoc writer): signalling it does
+        # nothing, so counting it made every run wait the whole grace period.
+        zombie = os.fork()
+        if zombie == 0:
+            os._exit(0)
+        running = os.fork()
+        if running == 0:
+            time.sleep(30)
+            os._exit(0)
+        try:
+            deadline = time.time() + 5
+            while time.time() < deadline and supervise.proc_stat(zombie)[0] != b"Z":
+                time.sleep(0.01)
+            members = supervise.group_members()
+            self.assertIn(running, members)
+            self.assertNotIn(zombie, members)
+            self.assertNotIn(os.getpid(), members)
+        finally:
+            os.kill(running, 9)
+            os.waitpid(running, 0)
+            os.waitpid(zombie, 0)
 
 
 if __name__ == "__main__":

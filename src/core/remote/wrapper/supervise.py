@@ -98,23 +98,31 @@ def group_members():
     keep, pid = set(), os.getpid()
     while pid > 1 and pid not in keep:
         keep.add(pid)
-        try:
-            with open("/proc/%d/stat" % pid, "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-            if int(fields[2]) != own_group:
-                break
-            pid = int(fields[1])
-        except (OSError, IndexError, ValueError):
+        fields = proc_stat(pid)
+        if not fields or len(fields) < 3 or int(fields[2]) != own_group:
             break
+        pid = int(fields[1])
     members = []
     for name in os.listdir("/proc"):
         if name.isdigit() and int(name) not in keep:
             try:
-                if os.getpgid(int(name)) == own_group:
-                    members.append(int(name))
+                in_group = os.getpgid(int(name)) == own_group
             except OSError:
-                pass
+                continue
+            # A zombie runs nothing and no signal ends it: e.g. the shell's heredoc writer, a child of the
+            # wrapper since the shell exec'd it, which the wrapper never waits for.
+            if in_group and (proc_stat(int(name)) or [b"Z"])[0] not in (b"Z", b"X"):
+                members.append(int(name))
     return members
+
+
+def proc_stat(pid):
+    """The fields of /proc/PID/stat after the command name (state, ppid, pgrp, ...), or None."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
 
 
 def stop_leftovers():
