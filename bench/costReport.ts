@@ -3,7 +3,7 @@
 import type { BigOutputResult } from './bigOutput';
 import type { CostResult } from './cost';
 import type { FirstOutputResult } from './firstOutput';
-import type { FleetRatesResult } from './fleetRates';
+import { notLiveText, type FleetRatesResult } from './fleetRates';
 import { round, type Distribution } from './stats';
 
 export interface CostMeasurements {
@@ -170,7 +170,7 @@ export function costTables(m: CostMeasurements): string[] {
           `(3,500 PUT/POST, 5,500 GET/LIST per second per prefix): **${f.slowDowns} SlowDown, ` +
           `${f.lostBytes} bytes lost, ${f.exitCodesReported}/${f.instances} exit codes**; wall ${f.wallMs} ms, ` +
           `over the script ${f.wallOverScriptMs} ms (mostly this machine starting ${f.instances} Python wrappers ` +
-          `on its 2 CPUs). S3 requests: ${requests(f.s3Requests)}.`
+          `on its 2 CPUs)${notLiveText(f.notLive ?? {})}. S3 requests: ${requests(f.s3Requests)}.`
       : 'Fleet under S3 rate limits: not measured.',
   );
   const b = m.bigOutput;

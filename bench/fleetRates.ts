@@ -13,6 +13,8 @@ export interface FleetRatesResult {
   instances: number;
   slowDowns: number;
   lostBytes: number;
+  /** Instances whose output did not come from the live channel, by the engine's reason (what their lost bytes are). */
+  notLive: Record<string, number>;
   exitCodesReported: number;
   wallOverScriptMs: number;
   wallMs: number;
@@ -20,8 +22,15 @@ export interface FleetRatesResult {
   s3Requests: Record<string, number>;
 }
 
+/** The instances whose output came from SSM instead of the live channel, by reason ('' when none). */
+export function notLiveText(notLive: Record<string, number>): string {
+  const entries = Object.entries(notLive);
+  return entries.length === 0 ? '' : `; not live: ${entries.map(([reason, n]) => `${n} × ${reason}`).join('; ')}`;
+}
+
 function linesCommand(seconds: number): string {
-  return `i=0; while [ $i -lt ${seconds} ]; do echo "line $i of $(hostname)"; i=$((i+1)); sleep 1; done`;
+  // One fork a line (sleep): 1,000 instances' scripts share this machine's 2 CPUs with their wrappers.
+  return `h=$(hostname); i=0; while [ $i -lt ${seconds} ]; do echo "line $i of $h"; i=$((i+1)); sleep 1; done`;
 }
 
 function expectedLines(seconds: number): RegExp {
@@ -47,11 +56,16 @@ export async function measureFleetRates(instances: number, scriptSeconds: number
     const { counts } = await sandbox.stats();
     const pattern = expectedLines(scriptSeconds);
     let lostBytes = 0;
+    const notLive: Record<string, number> = {};
     for (const invocation of result.invocations) {
       // Each instance's lines have a known length; what is missing from live output is lost.
       const expected =
         invocation.stdout.length > 0 && pattern.test(invocation.stdout) ? Buffer.byteLength(invocation.stdout) : NaN;
       const delivered = received.get(invocation.instanceId) ?? 0;
+      if (invocation.outputSource !== 'live') {
+        const reason = `${invocation.outputSource}: ${invocation.reason ?? 'no reason given'}`;
+        notLive[reason] = (notLive[reason] ?? 0) + 1;
+      }
       lostBytes +=
         Number.isNaN(expected) || invocation.outputSource !== 'live'
           ? Math.max(1, Buffer.byteLength(invocation.stdout) - delivered)
@@ -64,6 +78,7 @@ export async function measureFleetRates(instances: number, scriptSeconds: number
         .filter(([k]) => k.startsWith('slowDown:'))
         .reduce((n, [, v]) => n + v, 0),
       lostBytes: lostBytes + (missing > 0 ? missing * scriptSeconds * 20 : 0),
+      notLive,
       exitCodesReported: result.invocations.filter((i) => i.exitCode === 0).length,
       wallOverScriptMs: round(wallMs - scriptSeconds * 1000, 0),
       wallMs,
@@ -74,7 +89,8 @@ export async function measureFleetRates(instances: number, scriptSeconds: number
     };
     progress(
       `fleet of ${instances} under S3 rate limits: ${res.slowDowns} SlowDown, ${res.lostBytes} bytes lost, ` +
-        `${res.exitCodesReported}/${instances} exit codes, wall over script ${res.wallOverScriptMs} ms`,
+        `${res.exitCodesReported}/${instances} exit codes, wall over script ${res.wallOverScriptMs} ms` +
+        notLiveText(notLive),
     );
     return res;
   } finally {

@@ -4,7 +4,7 @@
 // `-- --quick` is a smoke run (fewer repetitions, small fleet) that writes no files.
 // `-- --only=cost,bigOutput` runs only the named phases (PHASES below; dist/ must be built: `npm run build`)
 // and writes no files either: for measuring one change without the whole bench. `-- --sizes=500`
-// (with --only) runs the fleet phases at the listed sizes only.
+// (with --only) runs the fleet phases at the listed sizes only (fleetRates at the largest).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { measureCredentialExpiry, type CredentialExpiryPlan } from './credentialExpiry';
@@ -158,6 +158,7 @@ async function main(): Promise<number> {
     if (phases.size === PHASES.length) throw new Error('--sizes goes with --only (a full run measures every size)');
     plan.fleetSizes = sizes;
     plan.fleetSynchronizedSizes = sizes;
+    plan.fleetRates.instances = Math.max(...sizes);
   }
   const partial = phases.size < PHASES.length;
   const run = async <T>(name: PhaseName, work: () => Promise<T | undefined>): Promise<T | undefined> =>
