@@ -2,12 +2,19 @@
 // (upload fault injection) and what does not depend on the transport.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildRemoteCommands, buildRenewalCommands } from '../../src/core/remote';
 import { MARK_RAN, type RemoteCase, type RemoteTransport, runRemote } from '../support/remoteHarness';
-import { type LocalRun, runCommandsLocally, scratchDir, writeFakeAwsCli } from '../support/remoteRun';
+import {
+  binDirWith,
+  type LocalRun,
+  realPythonDir,
+  runCommandsLocally,
+  scratchDir,
+  writeFakeAwsCli,
+} from '../support/remoteRun';
 import { localTransport, RemoteTestServer } from '../support/remoteTestServer';
 import { describeWrapperSuite, PYTHON_FIRST_PATH as PATH } from '../support/remoteWrapperSuite';
 
@@ -133,12 +140,10 @@ describe('remote wrapper: upload faults, instance-role mode, Python 3.6 syntax',
       assert.equal(missing.ran, false);
       assert.equal(missing.local.exitCode, 125);
       assert.match(missing.live.errors[0], /^download failed: aws s3 cp exited 1: fatal error: .*404.*s3:GetObject/);
-      const noCli = await runRemote(withRole, {
-        path: PATH.split(':')
-          .filter((dir) => !existsSync(join(dir, 'aws')))
-          .join(':'),
-        script,
-      });
+      // Only sh and Python: a PATH filtered of every folder holding an aws CLI can lose sh too (/usr/bin).
+      const noCliBin = binDirWith(join(scratch.root, 'no-cli'), ['sh']);
+      symlinkSync(join(realPythonDir(), 'python3'), join(noCliBin, 'python3'));
+      const noCli = await runRemote(withRole, { path: noCliBin, script });
       assert.equal(noCli.ran, false);
       assert.match(noCli.live.errors[0], /^download failed: the aws CLI is not on this instance's PATH/);
     } finally {
