@@ -49,7 +49,7 @@ export async function freshInstall({ logFile } = {}) {
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     child.on('error', reject);
-    child.on('exit', (exitCode) => resolve({ code: exitCode, output: text }));
+    child.on('close', (exitCode) => resolve({ code: exitCode, output: text }));
   });
   if (logFile) fs.writeFileSync(logFile, output);
   const fail = (why) => {

@@ -28,7 +28,8 @@ function startCli(args: string[]): { child: ChildProcess; stderr: () => string; 
   );
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': only then has all of stderr been read (on a busy machine 'exit' comes first).
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return { child, stderr: () => stderr, exited };
 }
 
