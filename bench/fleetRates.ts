@@ -28,6 +28,11 @@ export function notLiveText(notLive: Record<string, number>): string {
   return entries.length === 0 ? '' : `; not live: ${entries.map(([reason, n]) => `${n} × ${reason}`).join('; ')}`;
 }
 
+/** A reason without what differs from instance to instance (ids), so that equal reasons are counted together. */
+function sameForAll(reason: string): string {
+  return reason.replace(/\bm?i-[0-9a-f]{8,17}\b/g, 'i-…').replace(/\b[0-9a-f]{8}-[0-9a-f-]{27}\b/g, '<command>');
+}
+
 function linesCommand(seconds: number): string {
   // One fork a line (sleep): 1,000 instances' scripts share this machine's 2 CPUs with their wrappers.
   return `h=$(hostname); i=0; while [ $i -lt ${seconds} ]; do echo "line $i of $h"; i=$((i+1)); sleep 1; done`;
@@ -63,7 +68,12 @@ export async function measureFleetRates(instances: number, scriptSeconds: number
         invocation.stdout.length > 0 && pattern.test(invocation.stdout) ? Buffer.byteLength(invocation.stdout) : NaN;
       const delivered = received.get(invocation.instanceId) ?? 0;
       if (invocation.outputSource !== 'live') {
-        const reason = `${invocation.outputSource}: ${invocation.reason ?? 'no reason given'}`;
+        // The wrapper's own notes (its stderr lines) say why the instance side gave up on the channel, if it did.
+        const wrapperNote = invocation.stderr.split('\n').find((line) => line.startsWith('ec2-runner: '));
+        const reason = sameForAll(
+          `${invocation.outputSource}: ${invocation.reason ?? 'no reason given'}` +
+            (wrapperNote ? ` (the wrapper: ${wrapperNote.slice('ec2-runner: '.length)})` : ''),
+        );
         notLive[reason] = (notLive[reason] ?? 0) + 1;
       }
       lostBytes +=

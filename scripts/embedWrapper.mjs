@@ -21,6 +21,7 @@ const target = join(root, 'src', 'core', 'remote', 'wrapperSource.generated.ts')
 export const WRAPPER_MODULES = [
   'values',
   'failures',
+  's3route',
   'spool',
   'channel',
   'renewal',

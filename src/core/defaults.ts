@@ -67,10 +67,11 @@ export const DEFAULT_VENV_ROOT = '$HOME/.cache/ec2-runner/venvs';
 export const FALLBACK_VENV_ROOT = '/var/tmp/ec2-runner/venvs';
 
 /**
- * Instances without a route to S3 (private subnets with only the SSM endpoints): S3 never answers. The
- * wrapper's first upload waits this long for an answer (connect + first response) before it decides S3
- * is unreachable and leaves the output to SSM's own channel; the staged-file download waits a little
- * longer because a run cannot go on without it. Real S3 answers within milliseconds.
+ * Instances without a route to S3 (private subnets with only the SSM endpoints): the connection to S3 is
+ * never made. The wrapper's first upload waits this long for a route (a connection to S3, a proxy's tunnel
+ * to it, or through a plain-HTTP proxy an answer) before it decides S3 is unreachable and leaves the
+ * output to SSM's own channel; the staged-file download waits a little longer because a run cannot go
+ * on without it. Once connected, S3's answer gets the normal wait: a busy S3 is not a missing route.
  */
 export const S3_FIRST_CONTACT_SECONDS = 3;
 export const S3_DOWNLOAD_FIRST_CONTACT_SECONDS = 5;

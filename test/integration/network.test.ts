@@ -102,7 +102,7 @@ describe('instances that cannot reach S3, exit code 194, old agents', () => {
     assert.equal(result.stdout.toString(), 'hi\n');
     assert.match(
       result.stderr,
-      /S3 did not answer within 3 s, so there was no live output.*S3 gateway endpoint.*NAT route/,
+      /S3 could not be reached within 3 s, so there was no live output.*S3 gateway endpoint.*NAT route/,
     );
   });
 
@@ -136,7 +136,7 @@ describe('instances that cannot reach S3, exit code 194, old agents', () => {
       assert.equal(lines.length, 1, `one message naming the fix:\n${result.stderr}`);
       assert.match(
         lines[0],
-        /cannot reach S3 from this instance \(no answer within 5 s\).*an S3 gateway endpoint in its VPC, or a NAT route/,
+        /cannot reach S3 from this instance \(no connection within 5 s\).*an S3 gateway endpoint in its VPC, or a NAT route/,
       );
     }
     // Timed through the engine, from sending to the result (the CLI adds its own start-up).

@@ -27,8 +27,9 @@
 #   script's own code, 128+N when killed by signal N. A script's 194 would make the agent reboot the
 #   instance and run the command again, so the wrapper exits 195 then; its exit frame says 194.
 # - S3 may be unreachable (private subnet without an S3 gateway endpoint or NAT): the first upload and the
-#   download wait a few seconds for a first answer (defaults.ts), then the output is left to SSM's channel
-#   (everything is teed) and a download fails with a message naming the fix. An inline file needs no S3.
+#   download wait a few seconds for a route to S3 (a connection, s3route.py; the answer may take longer),
+#   then the output is left to SSM's channel (everything is teed) and a download fails with a message
+#   naming the fix. An inline file needs no S3.
 # - The agent kills nothing when a script ends normally: processes the script left in the wrapper's
 #   process group are stopped after it (SIGTERM, then SIGKILL); one started with setsid survives.
 # - The instance id names the live-output keys: AWS_SSM_INSTANCE_ID, else the agent's script path

@@ -7,7 +7,8 @@ from .values import (
     HOLD_AFTER_EXIT_SECONDS, MAX_PENDING_BYTES, OBJECT_BYTES, S3_FIRST_CONTACT_SECONDS, SPOOL_CHECK_SECONDS,
     STALLED_CLOSE_SECONDS, STALLED_RETRY_SECONDS, UPLOAD_ATTEMPTS, UPLOAD_BURST, UPLOAD_GAP,
 )
-from .failures import http_reason, is_permanent, is_unreachable, note, with_retries
+from .failures import http_reason, is_permanent, note, with_retries
+from .s3route import Route
 from .spool import Spool
 
 
@@ -45,7 +46,8 @@ class Channel(object):
         self.retry_at = 0.0 if self.target else float("inf")
         self.checked_at = 0.0
         self.contacted = False  # S3 has acknowledged an upload of this channel
-        self.unreachable = False  # S3 never answered the first upload (see S3_FIRST_CONTACT_SECONDS)
+        self.unreachable = False  # no route to S3 showed within S3_FIRST_CONTACT_SECONDS of the first upload
+        self.route = Route()
         self.seq = 0
         self.spool = spool or (Spool(instance_id) if self.active else None)
         self.thread = threading.Thread(target=self.run)
@@ -216,17 +218,17 @@ class Channel(object):
         waiting = self.spool.pending()
         for index, seq in enumerate(waiting):
             body = self.spool.read(seq)
-            first_contact = not self.contacted
+            first_contact = not (self.contacted or self.route.known)
             try:
                 if first_contact:
-                    # A few seconds for a first answer: an instance without a route to S3 falls back to SSM's
-                    # output at once.
+                    # A few seconds to show a route to S3: an instance without one falls back to SSM's output at
+                    # once; S3's answer itself may take longer (a busy S3 is not a missing route).
                     with_retries(lambda: self.post(seq, body, S3_FIRST_CONTACT_SECONDS), UPLOAD_ATTEMPTS,
-                                 lambda e: is_permanent(e) or is_unreachable(e))
+                                 lambda e: is_permanent(e) or self.route.unreachable(e))
                 else:
                     with_retries(lambda: self.post(seq, body), UPLOAD_ATTEMPTS)
             except Exception as error:
-                if first_contact and is_unreachable(error):
+                if first_contact and self.route.unreachable(error):
                     self.unreachable = True  # said once, at the end (main), or by the renewal command
                     return len(waiting) - index
                 if not self.stalled:
@@ -243,7 +245,7 @@ class Channel(object):
         self.stalled = None
         return 0
 
-    def post(self, seq, body, timeout=60):
+    def post(self, seq, body, route_seconds=60):
         key = chunk_key(self.target["keyPrefix"], self.instance_id, seq)
         fields = [(name, key if name == "key" else value) for name, value in self.target["fields"]]
         if "key" not in [name for name, _ in fields]:
@@ -258,7 +260,7 @@ class Channel(object):
         data += b"Content-Type: application/octet-stream\r\n\r\n" + body + b"\r\n--" + boundary + b"--\r\n"
         request = urllib.request.Request(self.target["url"], data=bytes(data), method="POST")
         request.add_header("Content-Type", "multipart/form-data; boundary=" + boundary.decode("ascii"))
-        response = urllib.request.urlopen(request, timeout=timeout)
+        response = self.route.open(request, 60, route_seconds)
         response.read()
         response.close()
 

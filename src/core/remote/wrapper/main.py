@@ -81,7 +81,7 @@ def main():
     channel.add(b"x", exit_payload.encode("ascii"), urgent=True)
     channel.close()
     if channel.unreachable:
-        note("S3 did not answer within %d s, so there was no live output: this output is SSM's own (the first"
+        note("S3 could not be reached within %d s, so there was no live output: this output is SSM's own (the first"
              " 24,000 characters of stdout and 8,000 of stderr); for live output and projects, %s"
              % (S3_FIRST_CONTACT_SECONDS, S3_ROUTE_FIX))
     if code == AGENT_REBOOT_CODE:

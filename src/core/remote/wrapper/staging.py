@@ -1,9 +1,10 @@
 # Before the script runs: the staged file fetched (inline, presigned URL or instance role) and verified, a
 # project unpacked safely, the environment and the command line built.
 import base64, hashlib, os, shutil, subprocess
-import urllib.error, urllib.request
+import urllib.error
 from .values import EXIT_NOT_FOUND, S3_DOWNLOAD_FIRST_CONTACT_SECONDS, S3_ROUTE_FIX, SPEC
-from .failures import Failure, http_reason, is_permanent, is_unreachable, with_retries
+from .failures import Failure, http_reason, is_permanent, with_retries
+from .s3route import Route
 from .spool import Spool
 from .venv import ensure_venv, find_executable, python_of
 
@@ -17,21 +18,17 @@ def hash_file(path):
 
 
 def download_presigned(url, path):
-    renewed = []
+    renewed, route = [], Route()
     def attempt():
-        # A short wait for the first answer (S3 unreachable fails fast), then a normal one for the body.
-        response = urllib.request.urlopen(renewed[0] if renewed else url, timeout=S3_DOWNLOAD_FIRST_CONTACT_SECONDS)
+        # A short wait for a route to S3 (none fails fast), then a normal one for the answer and the body.
+        response = route.open(renewed[0] if renewed else url, 60, S3_DOWNLOAD_FIRST_CONTACT_SECONDS)
         try:
-            try:
-                response.fp.raw._sock.settimeout(60)
-            except AttributeError:
-                pass
             with open(path, "wb") as out:
                 shutil.copyfileobj(response, out, 1 << 20)
         finally:
             response.close()
     try:
-        fails_fast = lambda e: is_permanent(e) or is_unreachable(e)
+        fails_fast = lambda e: is_permanent(e) or route.unreachable(e)
         try:
             with_retries(attempt, 3, fails_fast)
         except urllib.error.HTTPError as error:
@@ -42,8 +39,8 @@ def download_presigned(url, path):
                 raise
             with_retries(attempt, 3, fails_fast)
     except Exception as error:
-        if is_unreachable(error):
-            raise Failure("cannot reach S3 from this instance (no answer within %d s) to fetch the file to run: %s;"
+        if route.unreachable(error):
+            raise Failure("cannot reach S3 from this instance (no connection within %d s) to fetch the file to run: %s;"
                           " a single file small enough to travel in the command needs no S3"
                           % (S3_DOWNLOAD_FIRST_CONTACT_SECONDS, S3_ROUTE_FIX))
         hint = {403: " (the presigned URL expired or was refused: run again)",
