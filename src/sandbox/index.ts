@@ -168,6 +168,8 @@ export type NumericKnob =
 export const DEFAULT_REGION = 'us-west-2';
 // Room for a 1,000-instance fleet beside the offline instance the benchmarks add (bench/fleetRates.ts).
 const MAX_INSTANCES = 2000;
+/** Connections the kernel may hold for the sandbox before it accepts them (see `listen`). */
+const ACCEPT_BACKLOG = 8192;
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const knobs: Knobs = { ...DEFAULT_KNOBS };
@@ -274,7 +276,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolveListen());
+    // A deep accept queue (the kernel caps it at somaxconn): S3 and SSM take a fleet's connections at
+    // once however many arrive; Node's default of 511 dropped the connections of a 1,000-instance fleet's
+    // wrappers while this process was busy, which they took for an instance without a route to S3.
+    server.listen({ port: options.port ?? 0, host: '127.0.0.1', backlog: ACCEPT_BACKLOG }, () => resolveListen());
   });
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   ssmContext.endpoint = endpoint;

@@ -170,7 +170,10 @@ class Channel(object):
             return False
         if not self.spool.pending():
             return True
-        return bool(self.stalled) and time.time() - self.closed_at >= STALLED_CLOSE_SECONDS
+        # A refused upload waits briefly for a renewed policy; one that failed for a network reason (a busy or
+        # briefly unreachable S3) keeps retrying with the policy it has, until close() stops waiting.
+        refused = self.retry_at == float("inf")
+        return bool(self.stalled) and refused and time.time() - self.closed_at >= STALLED_CLOSE_SECONDS
 
     def run(self):
         while True:
