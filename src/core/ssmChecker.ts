@@ -110,6 +110,7 @@ export class SsmChecker {
     }
     if (confirming && this.targetsResolved() && !this.confirmsByCount()) return this.listInvocations();
     const command = await this.guard.call(() => backend.getCommand(commandId));
+    this.roundSent();
     if (command) this.command = command;
     if (confirming && this.targetsResolved() && command && !this.everyInvocationEnded(command)) return;
     const changed = command !== undefined && command.completedCount !== this.lastCompletedCount;
@@ -191,6 +192,14 @@ export class SsmChecker {
       );
   }
 
+  /** A round was just sent: a round still owed waits ssmRoundGapMs after it too (never two in one burst). */
+  private roundSent(): void {
+    this.followUpAt = Math.max(
+      this.followUpAt === Infinity ? 0 : this.followUpAt,
+      this.options.clock.now() + WAIT_POLICY.ssmRoundGapMs,
+    );
+  }
+
   private queueFollowUp(kind: FollowUp): void {
     if (this.followUps.includes(kind)) return;
     if (this.followUps.length === 0) this.followUpAt = this.options.clock.now() + WAIT_POLICY.ssmRoundGapMs;
@@ -200,6 +209,7 @@ export class SsmChecker {
   private async listInvocations(): Promise<void> {
     this.followUps = this.followUps.filter((kind) => kind !== 'listInvocations');
     const invocations = await this.guard.call(() => this.options.backend.listInvocations(this.options.commandId));
+    this.roundSent();
     if (!invocations) return;
     if (this.command) this.lastCompletedCount = this.command.completedCount;
     if (this.command && isTerminalStatus(this.command.status)) this.listedFinishedCommand = true;

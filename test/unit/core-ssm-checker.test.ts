@@ -104,6 +104,16 @@ describe('SSM checker: fleets', () => {
     assert.equal(ssm.followUpDueAt(), Infinity);
   });
 
+  test('a round still owed waits ssmRoundGapMs after any other round: never two in one burst', async () => {
+    const { ssm, backend, clock } = checker(fleet());
+    await ssm.check(false, { spread: true });
+    assert.equal(ssm.followUpDueAt(), WAIT_POLICY.ssmRoundGapMs);
+    clock.nowMs = 1_000; // the listing is overdue when the next check sends its ListCommands
+    await ssm.check(false, { spread: true });
+    assert.equal(backend.calls.getCommand, 2);
+    assert.equal(ssm.followUpDueAt(), 1_000 + WAIT_POLICY.ssmRoundGapMs);
+  });
+
   test('nothing changed since the last listing: ListCommands only', async () => {
     const { ssm, backend } = checker(fleet());
     await ssm.check(false, { spread: false });
