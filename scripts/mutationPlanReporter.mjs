@@ -4,11 +4,15 @@
 // files' times added up: what the mutant costs when it survives). The log line gives the worst case
 // (every mutant survives) and the run's cost in test-file starts, so a config change can be judged
 // within minutes instead of after a full run (docs/testing.md, "What a mutant costs").
+// While the mutants run it appends each one's result to reports/mutation/tested.jsonl: Stryker writes its
+// own report only at the end, so a run stopped early (a 2-CPU machine, a session's end) still leaves what
+// it found, and the rate at which it went.
 import fs from 'node:fs';
 import path from 'node:path';
 import { PluginKind, declareClassPlugin, commonTokens } from '@stryker-mutator/api/plugin';
 
 const OUTPUT = 'reports/mutation/plan.json';
+const JOURNAL = 'reports/mutation/tested.jsonl';
 
 class MutationPlanReporter {
   static inject = [commonTokens.logger];
@@ -43,10 +47,26 @@ class MutationPlanReporter {
     const starts = run.reduce((sum, m) => sum + m.tests.length, 0);
     fs.mkdirSync(path.dirname(OUTPUT), { recursive: true });
     fs.writeFileSync(OUTPUT, JSON.stringify({ timing: this.timing, tests: this.tests, mutants }, null, 1));
+    fs.writeFileSync(JOURNAL, '');
+    this.startedAt = Date.now();
     this.logger.info(
       `${run.length} mutants to run (${mutants.length - run.length} decided without running); if all survived: ` +
         `${(worstMs / 60_000).toFixed(1)} min of test time and ${starts} test-file starts, one runner. Plan: ${OUTPUT}`,
     );
+  }
+
+  onMutantTested(result) {
+    const line = {
+      atMs: Date.now() - (this.startedAt ?? Date.now()),
+      id: result.id,
+      file: path.relative(process.cwd(), result.fileName).split(path.sep).join('/'),
+      line: result.location.start.line + 1,
+      mutator: result.mutatorName,
+      replacement: result.replacement,
+      status: result.status,
+      ...(result.killedBy?.length ? { killedBy: result.killedBy.map(relative) } : {}),
+    };
+    fs.appendFileSync(JOURNAL, `${JSON.stringify(line)}\n`);
   }
 }
 

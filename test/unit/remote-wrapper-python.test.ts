@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WRAPPER_CLIENT_VALUES, withValues, wrapperProgram } from '../../src/core/remote/wrapperProgram';
 import { WRAPPER_SOURCE } from '../../src/core/remote/wrapperSource.generated';
+import { assertPythonTestsPass } from '../support/pythonTests';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const WRAPPER_DIR = join(ROOT, 'src', 'core', 'remote', 'wrapper');
@@ -101,15 +102,7 @@ describe('the wrapper as a Python file', () => {
   });
 
   test("the wrapper's own unit tests pass under python3 (test/python)", () => {
-    const run = spawnSync(
-      'python3',
-      ['-m', 'unittest', 'discover', '-s', join(ROOT, 'test', 'python'), '-p', 'test_*.py'],
-      { encoding: 'utf8', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } },
-    );
-    assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
-    const ran = /^Ran (\d+) tests?/m.exec(run.stderr);
-    assert.ok(ran && Number(ran[1]) >= 15, run.stderr);
-    assert.match(run.stderr, /^OK$/m);
+    assertPythonTestsPass('test_*.py', 15);
   });
 
   test("the values the wrapper takes from the client are the client's (its own tests run with them)", () => {

@@ -1,0 +1,18 @@
+// Runs the wrapper's Python unit tests (test/python) with python3's unittest and asserts they all passed.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+
+const PYTHON_TESTS = join(__dirname, '..', '..', '..', 'test', 'python');
+
+/** Runs the test/python files matching `pattern`; fails unless at least `atLeast` tests ran and all passed. */
+export function assertPythonTestsPass(pattern: string, atLeast: number): void {
+  const run = spawnSync('python3', ['-m', 'unittest', 'discover', '-s', PYTHON_TESTS, '-p', pattern], {
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
+  const ran = /^Ran (\d+) tests?/m.exec(run.stderr);
+  assert.ok(ran && Number(ran[1]) >= atLeast, run.stderr);
+  assert.match(run.stderr, /^OK$/m);
+}
