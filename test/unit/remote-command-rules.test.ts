@@ -14,7 +14,7 @@ import {
   type RemotePayload,
   type RemoteRunSpec,
 } from '../../src/core/remote';
-import { formatRenewalHeader, isValidOutputLocation } from '../../src/core/remote/header';
+import { formatRemoteHeader, formatRenewalHeader, isValidOutputLocation } from '../../src/core/remote/header';
 import { splitShellWords } from '../../src/core/remote/shellWords';
 import { wrapperProgram } from '../../src/core/remote/wrapperProgram';
 import { specOf } from '../support/commandSpec';
@@ -615,6 +615,8 @@ describe('the header line and interpreter splitting', () => {
     assert.equal(parseRemoteHeader([' # ec2-runner run r1']), undefined);
     assert.equal(parseRemoteHeader(['# ec2-runner run r1 ']), undefined);
     assert.equal(parseRemoteHeader(['# ec2-runner run r1 output s3://b/p/ x']), undefined);
+    assert.equal(parseRemoteHeader(['# ec2-runner run r\r1']), undefined, 'only a trailing carriage return goes');
+    assert.equal(formatRemoteHeader('r1'), '# ec2-runner run r1', 'no location, nothing after the run id');
   });
 
   test('tabs, carriage returns and newlines separate words; quotes join', () => {
@@ -628,6 +630,7 @@ describe('the header line and interpreter splitting', () => {
   test('in double quotes only \\" and \\\\ are escapes; in single quotes nothing is', () => {
     assert.deepEqual(splitShellWords('"a\\\\b"'), ['a\\b']);
     assert.deepEqual(splitShellWords('"a\\nb"'), ['a\\nb']);
+    assert.deepEqual(splitShellWords('"a\\"b" "\\\\"'), ['a"b', '\\']);
     assert.deepEqual(splitShellWords("'a\\\"b'"), ['a\\"b']);
     assert.deepEqual(splitShellWords('a\\ b\\"c'), ['a b"c']);
     assert.throws(() => splitShellWords('"a\\'), /no closing double quotation/);
