@@ -114,7 +114,9 @@ describe('sandbox hardening (a local client as the attacker)', () => {
         300 * MB,
       );
     });
-    assert.equal(result!.status ?? result!.error, 403, JSON.stringify(result));
+    // The 403, or the connection closed under a client still writing: closing a socket with unread data resets
+    // it, and the reset can reach the client before it has read the 403 (seen once in npm test), as for the POST.
+    assert.ok([403, 'EPIPE', 'ECONNRESET'].includes(result!.status ?? result!.error!), JSON.stringify(result));
     assert.ok(result!.sent < 300 * MB, `the whole body was sent (${result!.sent} bytes): the sandbox kept reading`);
     assert.ok(growth < 8 * MB, `the sandbox grew by ${(growth / MB).toFixed(1)} MB`);
   });
