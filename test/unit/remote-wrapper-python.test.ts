@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WRAPPER_CLIENT_VALUES, withValues, wrapperProgram } from '../../src/core/remote/wrapperProgram';
+import { pyLiteral, WRAPPER_CLIENT_VALUES, withValues, wrapperProgram } from '../../src/core/remote/wrapperProgram';
 import { WRAPPER_SOURCE } from '../../src/core/remote/wrapperSource.generated';
 import { assertPythonTestsPass } from '../support/pythonTests';
 
@@ -153,6 +153,25 @@ describe('the wrapper as a Python file', () => {
     assert.throws(() => wrapperProgram('not base64!'), /the wrapper spec must be base64/);
     assert.throws(() => withValues('A = 1\n', { B: '2' }), /the wrapper has no line "B = \.\.\."/);
     assert.equal(withValues('A = 1\nB = 2\n', { B: '"$&"' }), 'A = 1\nB = "$&"\n', 'a literal is written as it is');
+  });
+
+  test('a value is written only as a Python literal that means the same: printable ASCII, no quote or end escape', () => {
+    assert.equal(pyLiteral('a "b" \\c'), '"a \\"b\\" \\\\c"');
+    assert.equal(pyLiteral('.cache/x', 'b'), 'b".cache/x"');
+    assert.equal(pyLiteral('^m?i-[0-9a-f]$', 'r'), 'r"^m?i-[0-9a-f]$"');
+    assert.equal(pyLiteral(''), '""');
+    for (const [value, prefix] of [
+      ['é', ''],
+      ['a\nb', ''],
+      ['\x7f', ''],
+      ['a"b', 'b'],
+      ['a\\', 'r'],
+    ] as const)
+      assert.throws(
+        () => pyLiteral(value, prefix),
+        /cannot write .* as a Python [br]?"" literal/,
+        JSON.stringify(value),
+      );
   });
 
   test('the build embeds the joined modules without their comments: the same program to Python, line for line', () => {

@@ -21,7 +21,7 @@ import { WRAPPER_SOURCE } from './wrapperSource.generated';
 const VENV_HOME_SUBDIR = DEFAULT_VENV_ROOT.replace(/^\$HOME\//, '');
 
 /** A Python literal of printable ASCII: `prefix` "" for a str, "b" for bytes, "r" for a raw str. */
-function pyLiteral(value: string, prefix: '' | 'b' | 'r' = ''): string {
+export function pyLiteral(value: string, prefix: '' | 'b' | 'r' = ''): string {
   if (!/^[\x20-\x7e]*$/.test(value) || (prefix !== '' && (value.includes('"') || value.endsWith('\\')))) {
     throw new Error(`cannot write ${JSON.stringify(value)} as a Python ${prefix}"" literal`);
   }
