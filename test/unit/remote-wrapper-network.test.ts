@@ -1,7 +1,6 @@
 // The wrapper's network behaviour against local servers (test/python/network_test_*.py): the route to S3
-// (s3route.py) and the channel's last uploads (channel.py). Apart from test/python/test_*.py because each
-// case waits seconds for timeouts: the mutation run (stryker.config.json) reruns remote-wrapper-python for
-// every surviving mutant of the command text, and these cannot kill a TypeScript mutant.
+// (s3route.py) and the channel's last uploads (channel.py). Apart from the modules' unit tests
+// (remote-wrapper-build) because each case waits seconds for timeouts.
 import { describe, test } from 'node:test';
 import { assertPythonTestsPass } from '../support/pythonTests';
 
