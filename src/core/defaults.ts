@@ -1,6 +1,6 @@
 // One source of truth for the engine's defaults and limits. AWS's own limits that the sandbox
 // enforces too are defined in awsLimits.ts and re-exported here for the engine.
-import { SSM_DEFAULT_EXECUTION_TIMEOUT_SECONDS } from './awsLimits';
+import { MIN_DELIVERY_TIMEOUT_SECONDS, SSM_DEFAULT_EXECUTION_TIMEOUT_SECONDS } from './awsLimits';
 
 export {
   AGENT_REBOOT_EXIT_CODE,
@@ -44,8 +44,15 @@ export const RENEWAL_MARGIN_MAX_SECONDS = 120;
 /** Lifetime of a policy sent to recover output kept on an instance after its run ended (status, attach). */
 export const RECOVERY_POLICY_SECONDS = 900;
 
-/** How long the client waits for kept output after sending a recovery renewal, before using SSM's output. */
-export const RECOVERY_WAIT_SECONDS = 60;
+/** The renewal command's own execution timeout: it only hands over a policy or uploads a spool. */
+export const RENEWAL_EXECUTION_TIMEOUT_SECONDS = 120;
+
+/**
+ * How long the client waits for kept output after sending a recovery renewal, before using SSM's output: as long as
+ * the renewal command may take to be delivered and to run (it is followed to its end, which is usually much sooner).
+ * Giving up earlier would drop output a slow but working S3 was still taking, past SSM's 24,000 characters.
+ */
+export const RECOVERY_WAIT_SECONDS = MIN_DELIVERY_TIMEOUT_SECONDS + RENEWAL_EXECUTION_TIMEOUT_SECONDS;
 
 /** SDK retry policy: adaptive mode rate-limits the client itself when SSM throttles. */
 export const SDK_MAX_ATTEMPTS = 6;

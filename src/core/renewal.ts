@@ -13,6 +13,7 @@ import type { AwsClients } from './clients';
 import { mapWithLimit } from './concurrency';
 import {
   MIN_DELIVERY_TIMEOUT_SECONDS,
+  RENEWAL_EXECUTION_TIMEOUT_SECONDS,
   RENEWAL_MARGIN_MAX_SECONDS,
   RENEWAL_MARGIN_SHARE,
   RUN_DOCUMENT,
@@ -29,8 +30,6 @@ import {
 
 /** Renewal commands in flight at once (a fleet's renewal is one SendCommand per instance). */
 const PARALLEL_RENEWALS = 8;
-/** The renewal command's own execution timeout: it only hands over a policy or uploads a spool. */
-const RENEWAL_EXECUTION_TIMEOUT_SECONDS = 120;
 
 export interface RenewalPlan {
   clients: AwsClients;

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { OutputChunk, RunStatusUpdate } from '../../src/core/api';
 import { CallGuard } from '../../src/core/callGuard';
+import { MIN_DELIVERY_TIMEOUT_SECONDS, RENEWAL_EXECUTION_TIMEOUT_SECONDS } from '../../src/core/defaults';
 import { LiveFollower } from '../../src/core/liveFollower';
 import type { UploadRenewal } from '../../src/core/renewal';
 import { RunInstances } from '../../src/core/runInstances';
@@ -238,6 +239,33 @@ describe('live follower: upload policy renewal', () => {
     assert.equal(stdoutOf(), 'kept\n');
     assert.ok(p.liveEnded);
     assert.deepEqual(p.notes, []);
+  });
+
+  test('a renewal still running is waited for as long as it may be delivered and run, then SSM output is used', async () => {
+    const { renewal } = fakeRenewal(Infinity);
+    const instance: FakeInstance = {
+      instanceId: ID,
+      chunks: [{ at: 0, frames: [{ type: 'start', info: {} }] }],
+      ssm: [{ from: 0, status: 'Success', responseCode: 0 }],
+    };
+    const { live, run, clock, backend } = follower([instance], { renewal });
+    const ownInvocation = backend.getInvocation.bind(backend);
+    // The renewal command is still uploading (a slow S3): SSM says InProgress for it.
+    backend.getInvocation = async (commandId, instanceId) =>
+      commandId === `renewal-${ID}`
+        ? { ...(await ownInvocation(COMMAND_ID, instanceId))!, status: 'InProgress' }
+        : ownInvocation(commandId, instanceId);
+    const p = run.get(ID)!;
+    await live.poll(false);
+    const ended = (await backend.getInvocation(COMMAND_ID, ID))!;
+    assert.equal(await live.recoverKeptOutput(p, ended), true);
+    const waitMs = (MIN_DELIVERY_TIMEOUT_SECONDS + RENEWAL_EXECUTION_TIMEOUT_SECONDS) * 1000;
+    clock.nowMs = waitMs - 1;
+    assert.equal(await live.recoverKeptOutput(p, ended), true, 'the renewal may still deliver');
+    assert.deepEqual(p.notes, []);
+    clock.nowMs = waitMs;
+    assert.equal(await live.recoverKeptOutput(p, ended), false);
+    assert.deepEqual(p.notes, [`the output kept on instance ${ID} did not arrive within 150 s of renewing its upload`]);
   });
 
   test('a cancelled or timed-out run has nothing kept to fetch', async () => {
