@@ -94,7 +94,8 @@ export function costGoals(
         `SlowDown, no byte lost, every exit code`,
       measured: f
         ? `${f.instances} instances: ${f.slowDowns} SlowDown, ${f.lostBytes} bytes lost, ` +
-          `${m.fleetRates!.exitCodesReported} exit codes`
+          `${m.fleetRates!.exitCodesReported} exit codes ` +
+          `(${m.fleetRates!.endsFromSsm ?? 'n/a'} ended from SSM's output)`
         : 'n/a',
       met:
         !!f &&
@@ -168,7 +169,9 @@ export function costTables(m: CostMeasurements): string[] {
     f
       ? `Fleet of ${f.instances} printing a line a second for ${f.scriptSeconds} s, sandbox at AWS's rates ` +
           `(3,500 PUT/POST, 5,500 GET/LIST per second per prefix): **${f.slowDowns} SlowDown, ` +
-          `${f.lostBytes} bytes lost, ${f.exitCodesReported}/${f.instances} exit codes**; wall ${f.wallMs} ms, ` +
+          `${f.lostBytes} bytes lost, ${f.exitCodesReported}/${f.instances} exit codes**, ${f.endsFromSsm ?? 'n/a'} ` +
+          `ended from SSM's output (bytes compared one for one with the script's lines, live or not); ` +
+          `wall ${f.wallMs} ms, ` +
           `over the script ${f.wallOverScriptMs} ms (mostly this machine starting ${f.instances} Python wrappers ` +
           `on its 2 CPUs)${notLiveText(f.notLive ?? {})}. S3 requests: ${requests(f.s3Requests)}.`
       : 'Fleet under S3 rate limits: not measured.',

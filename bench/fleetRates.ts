@@ -13,8 +13,10 @@ export interface FleetRatesResult {
   instances: number;
   slowDowns: number;
   lostBytes: number;
-  /** Instances whose output did not come from the live channel, by the engine's reason (what their lost bytes are). */
+  /** Instances whose output did not come from the live channel, by the engine's reason. */
   notLive: Record<string, number>;
+  /** How many instances those are (their output came from SSM's; their bytes are still compared one for one). */
+  endsFromSsm: number;
   exitCodesReported: number;
   wallOverScriptMs: number;
   wallMs: number;
@@ -38,8 +40,22 @@ function linesCommand(seconds: number): string {
   return `h=$(hostname); i=0; while [ $i -lt ${seconds} ]; do echo "line $i of $h"; i=$((i+1)); sleep 1; done`;
 }
 
-function expectedLines(seconds: number): RegExp {
+export function expectedLines(seconds: number): RegExp {
   return new RegExp(`^${Array.from({ length: seconds }, (_, i) => `line ${i} of [^\\n]+\\n`).join('')}$`);
+}
+
+/**
+ * The bytes of an instance's output that its user did not get, in order, through onOutput (live, or SSM's output
+ * handed out after it). `stdout` is the run's final output: when it is not the script's lines, they are unknown and at
+ * least one byte counts as lost. Anything delivered beyond or instead of the expected bytes counts too.
+ */
+export function bytesLost(stdout: string, delivered: Buffer, pattern: RegExp): number {
+  if (!pattern.test(stdout)) return Math.max(1, Buffer.byteLength(stdout) - delivered.byteLength);
+  const expected = Buffer.from(stdout, 'utf8');
+  if (delivered.equals(expected)) return 0;
+  let shared = 0;
+  while (shared < expected.length && shared < delivered.length && expected[shared] === delivered[shared]) shared++;
+  return Math.max(1, expected.length - shared);
 }
 
 export async function measureFleetRates(instances: number, scriptSeconds: number): Promise<FleetRatesResult> {
@@ -54,8 +70,10 @@ export async function measureFleetRates(instances: number, scriptSeconds: number
       target: { kind: 'tags', tags: [{ key: 'Role', value: 'worker' }] },
       maxConcurrency: '100%',
     });
-    const received = new Map<string, number>();
-    handle.onOutput((c) => received.set(c.instanceId, (received.get(c.instanceId) ?? 0) + c.data.byteLength));
+    const received = new Map<string, Uint8Array[]>();
+    handle.onOutput((c) => {
+      if (c.stream === 'stdout') received.set(c.instanceId, [...(received.get(c.instanceId) ?? []), c.data]);
+    });
     const result = await withTimeout(handle.wait(), scriptSeconds * 1000 + 900_000, `fleet of ${instances} printing`);
     const wallMs = Date.now() - startedAt;
     const { counts } = await sandbox.stats();
@@ -63,10 +81,7 @@ export async function measureFleetRates(instances: number, scriptSeconds: number
     let lostBytes = 0;
     const notLive: Record<string, number> = {};
     for (const invocation of result.invocations) {
-      // Each instance's lines have a known length; what is missing from live output is lost.
-      const expected =
-        invocation.stdout.length > 0 && pattern.test(invocation.stdout) ? Buffer.byteLength(invocation.stdout) : NaN;
-      const delivered = received.get(invocation.instanceId) ?? 0;
+      const delivered = Buffer.concat(received.get(invocation.instanceId) ?? []);
       if (invocation.outputSource !== 'live') {
         // The wrapper's own notes (its stderr lines) say why the instance side gave up on the channel, if it did.
         const wrapperNote = invocation.stderr.split('\n').find((line) => line.startsWith('ec2-runner: '));
@@ -76,10 +91,7 @@ export async function measureFleetRates(instances: number, scriptSeconds: number
         );
         notLive[reason] = (notLive[reason] ?? 0) + 1;
       }
-      lostBytes +=
-        Number.isNaN(expected) || invocation.outputSource !== 'live'
-          ? Math.max(1, Buffer.byteLength(invocation.stdout) - delivered)
-          : Math.max(0, expected - delivered);
+      lostBytes += bytesLost(invocation.stdout, delivered, pattern);
     }
     const missing = instances - result.invocations.length;
     const res: FleetRatesResult = {
@@ -89,6 +101,7 @@ export async function measureFleetRates(instances: number, scriptSeconds: number
         .reduce((n, [, v]) => n + v, 0),
       lostBytes: lostBytes + (missing > 0 ? missing * scriptSeconds * 20 : 0),
       notLive,
+      endsFromSsm: result.invocations.filter((i) => i.outputSource !== 'live').length,
       exitCodesReported: result.invocations.filter((i) => i.exitCode === 0).length,
       wallOverScriptMs: round(wallMs - scriptSeconds * 1000, 0),
       wallMs,
@@ -99,7 +112,8 @@ export async function measureFleetRates(instances: number, scriptSeconds: number
     };
     progress(
       `fleet of ${instances} under S3 rate limits: ${res.slowDowns} SlowDown, ${res.lostBytes} bytes lost, ` +
-        `${res.exitCodesReported}/${instances} exit codes, wall over script ${res.wallOverScriptMs} ms` +
+        `${res.exitCodesReported}/${instances} exit codes, ${res.endsFromSsm} ended from SSM's output, ` +
+        `wall over script ${res.wallOverScriptMs} ms` +
         notLiveText(notLive),
     );
     return res;
