@@ -37,6 +37,14 @@ describe('the wrapper as the client sends it', () => {
     assert.match(valuesPy, /^SPEC_BASE64 = ""/m);
   });
 
+  test('the client fills in every line of its block in values.py, from SPEC_BASE64 to VENV_FALLBACK_ROOT', () => {
+    // values.py's own lines equal the client's, so a value left out would go unnoticed in the program sent.
+    const block = /^SPEC_BASE64 = .*\n((?:.*\n)*?)VENV_FALLBACK_ROOT = /m.exec(valuesPy);
+    assert.ok(block, 'values.py has the block of client values');
+    const names = [...block[1].matchAll(/^([A-Z0-9_]+) = /gm)].map((match) => match[1]);
+    assert.deepEqual(Object.keys(WRAPPER_CLIENT_VALUES), [...names, 'VENV_FALLBACK_ROOT']);
+  });
+
   test('the run spec and the values replace their lines; a missing line is refused', () => {
     const program = wrapperProgram('eyJhIjoxfQ==');
     assert.match(program, /^SPEC_BASE64 = "eyJhIjoxfQ=="$/m);

@@ -12,11 +12,11 @@ export const REBOOT_CODE_NOTE =
   `reported to SSM as ${REBOOT_EXIT_CODE_REPORTED_AS}`;
 
 /**
- * A line that decodes `value` into $ec2r_v (via ec2r_decode, defined in fallbackScriptLines), with
- * optional follow-up text using it. The base64 is single-quoted: its alphabet needs no escaping.
+ * A line that decodes `value` (as UTF-8) into $ec2r_v (via ec2r_decode, defined in fallbackScriptLines), then
+ * the follow-up text that uses it. The base64 is single-quoted: its alphabet needs no escaping.
  */
-function decodeInto(value: string, then = ''): string {
-  return `ec2r_decode '${Buffer.from(value, 'utf8').toString('base64')}'${then ? `; ${then}` : ''}`;
+function decodeInto(value: string, then: string): string {
+  return `ec2r_decode '${Buffer.from(value).toString('base64')}'; ${then}`;
 }
 
 /** Appends one decoded word to the positional parameters. */
@@ -138,6 +138,7 @@ export function fallbackScriptLines(
   lines.push('export EC2_RUNNER_RESULT="$ec2r_tmp/result.json"', `export EC2_RUNNER_RUN_ID=${spec.runId}`);
   lines.push('export EC2_RUNNER_ARTIFACTS="$ec2r_tmp/artifacts"; mkdir "$EC2_RUNNER_ARTIFACTS"');
   // Looked up after the exports, with the script's PATH, as the Python wrapper does.
+  // Stryker disable next-line ConditionalExpression: a shell command's "$1" is /bin/sh, which the check always finds
   if (spec.payload) lines.push(INTERPRETER_CHECK);
   lines.push('cd "$ec2r_cwd" || ec2r_fail 125 "cannot enter the working directory"');
   if (session) {

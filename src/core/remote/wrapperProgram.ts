@@ -18,6 +18,7 @@ import { REBOOT_CODE_NOTE } from './fallbackScript';
 import { WRAPPER_SOURCE } from './wrapperSource.generated';
 
 /** DEFAULT_VENV_ROOT below $HOME, e.g. `.cache/ec2-runner/venvs`. */
+// Stryker disable next-line Regex: DEFAULT_VENV_ROOT is a constant that starts with $HOME/, so the anchor cannot matter
 const VENV_HOME_SUBDIR = DEFAULT_VENV_ROOT.replace(/^\$HOME\//, '');
 
 /** A Python literal of printable ASCII: `prefix` "" for a str, "b" for bytes, "r" for a raw str. */
