@@ -72,7 +72,10 @@ export async function measureFleetRates(instances: number, scriptSeconds: number
     });
     const received = new Map<string, Uint8Array[]>();
     handle.onOutput((c) => {
-      if (c.stream === 'stdout') received.set(c.instanceId, [...(received.get(c.instanceId) ?? []), c.data]);
+      if (c.stream !== 'stdout') return;
+      const chunks = received.get(c.instanceId) ?? [];
+      chunks.push(c.data);
+      received.set(c.instanceId, chunks);
     });
     const result = await withTimeout(handle.wait(), scriptSeconds * 1000 + 900_000, `fleet of ${instances} printing`);
     const wallMs = Date.now() - startedAt;

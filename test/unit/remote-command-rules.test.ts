@@ -17,7 +17,7 @@ import {
 import { formatRemoteHeader, formatRenewalHeader, isValidOutputLocation } from '../../src/core/remote/header';
 import { splitShellWords } from '../../src/core/remote/shellWords';
 import { wrapperProgram } from '../../src/core/remote/wrapperProgram';
-import { specOf } from '../support/commandSpec';
+import { assertRefused as refused, specOf } from '../support/commandSpec';
 import { binDirWith, runCommandsLocally, scratchDir } from '../support/remoteRun';
 
 const RUN_ID = 'r0123';
@@ -47,21 +47,6 @@ const fileRun = (p: Partial<RemotePayload> = {}, spec: Partial<RemoteRunSpec> = 
 
 /** The wrapper's run spec, whole (specOf types only the parts other tests read). */
 const fullSpecOf = (commands: string[]) => specOf(commands) as unknown as Record<string, unknown>;
-
-function refused(spec: RemoteRunSpec, reason: RegExp, advice: RegExp): void {
-  assert.throws(
-    () => buildRemoteCommands(spec),
-    (error: unknown) => {
-      assert.ok(error instanceof RunnerError, String(error));
-      assert.equal(error.code, 'InvalidRunSpec');
-      assert.match(error.message, /^Cannot build the remote command: /);
-      assert.match(error.message, reason);
-      assert.match(error.message, advice);
-      assert.match(error.message, /\.$/);
-      return true;
-    },
-  );
-}
 
 describe('command text: each refusal names what is wrong and what to do', () => {
   const cases: Array<[string, RemoteRunSpec, RegExp, RegExp]> = [
