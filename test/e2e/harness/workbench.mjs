@@ -393,6 +393,11 @@ export async function clickWalkthroughStepButton(page, stepTitle, label) {
   await step.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   await step.click();
   await walkthroughStepButtonVisible(page, stepTitle, label);
+  // Selecting a step focuses it after its 250 ms expand animation (VS Code's gettingStarted selectStep). A button
+  // clicked before then opens a quick pick that this late focus closes, as CI saw: wait for the focus first.
+  await page.waitForFunction((el) => el.contains(el.ownerDocument.activeElement), await step.elementHandle(), {
+    timeout: STEP_TIMEOUT_MS,
+  });
   await page
     .locator('.part.editor .getting-started-step.expanded .monaco-button', {
       hasText: new RegExp(`^${escapeRegExp(label)}$`),
