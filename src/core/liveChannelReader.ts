@@ -114,19 +114,6 @@ export class LiveChannelReader {
       for (const id of due) this.probing.add(id);
       return { discovered: [], listCalls: Math.max(GET_COST_IN_LISTS, due.length * GET_COST_IN_LISTS) };
     }
-    if (!options.discover && ordered.length <= wholeCalls) {
-      for (const id of ordered)
-        this.take(
-          await this.backend.listKeys(
-            this.location.bucket,
-            this.instancePrefix(id),
-            this.cursors.get(id)?.lastListedKey,
-          ),
-          new Set([id]),
-          false,
-        );
-      return { discovered: [], listCalls: ordered.length };
-    }
     const keys = await this.backend.listKeys(this.location.bucket, this.location.runPrefix, startAfter);
     return { discovered: this.take(keys, new Set(instanceIds), options.discover), listCalls: wholeCalls };
   }

@@ -12,8 +12,6 @@ export class InstanceProgress {
   statusDetails = 'Pending';
   /** The live channel's output, bounded in memory (outputStore.ts). */
   readonly output: Record<OutputStream, StreamStore>;
-  /** Bytes already delivered to onOutput listeners, per stream. */
-  readonly delivered: Record<OutputStream, number> = { stdout: 0, stderr: 0 };
   resultFile?: Uint8Array;
   /** The tar of $EC2_RUNNER_ARTIFACTS, when the script left any. */
   artifactsTar?: Uint8Array;

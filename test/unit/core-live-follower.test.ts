@@ -2,77 +2,10 @@
 // virtual clock, no loop around it.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { OutputChunk, RunStatusUpdate } from '../../src/core/api';
-import { CallGuard } from '../../src/core/callGuard';
 import { MIN_DELIVERY_TIMEOUT_SECONDS, RENEWAL_EXECUTION_TIMEOUT_SECONDS } from '../../src/core/defaults';
-import { LiveFollower } from '../../src/core/liveFollower';
-import type { UploadRenewal } from '../../src/core/renewal';
-import { RunInstances } from '../../src/core/runInstances';
 import { WAIT_POLICY } from '../../src/core/waitPolicy';
-import { BUCKET, FakeClock, FakeRunBackend, RUN_PREFIX, text, type FakeInstance } from '../support/fakeRunBackend';
-
-const ID = 'i-0123456789abcdef0';
-const ID2 = 'i-0123456789abcdef1';
-const COMMAND_ID = '11111111-2222-3333-4444-555555555555';
-
-interface RenewCall {
-  instanceIds: readonly string[];
-  proactive: boolean;
-  notStarted?: ReadonlySet<string>;
-}
-
-/** A renewal that records its calls, due at `renewAtMs`, failing with `failWith` when given. */
-function fakeRenewal(renewAtMs: number, failWith?: Error) {
-  const calls: RenewCall[] = [];
-  const renewal = {
-    renewAtMs: () => renewAtMs,
-    renew: async (
-      instanceIds: readonly string[],
-      options: { proactive: boolean; notStarted?: ReadonlySet<string> },
-    ) => {
-      calls.push({ instanceIds, ...options });
-      if (failWith) throw failWith;
-      return new Map(instanceIds.map((id) => [id, `renewal-${id}`]));
-    },
-  };
-  return { renewal: renewal as unknown as UploadRenewal, calls };
-}
-
-function follower(instances: FakeInstance[], options: { renewal?: UploadRenewal; targeted?: string[] } = {}) {
-  const clock = new FakeClock();
-  const backend = new FakeRunBackend(clock, instances);
-  const run = new RunInstances(options.targeted ?? instances.map((i) => i.instanceId));
-  const output: OutputChunk[] = [];
-  const statuses: RunStatusUpdate[] = [];
-  run.onOutput((c) => output.push(c));
-  run.onStatus((s) => statuses.push(s));
-  const ssmGuard = new CallGuard((error) => {
-    throw error;
-  });
-  const live = new LiveFollower({
-    commandId: COMMAND_ID,
-    backend,
-    clock,
-    instances: run,
-    discoverInstances: false,
-    location: { bucket: BUCKET, runPrefix: RUN_PREFIX },
-    renewal: options.renewal,
-    counted: () => run.all(),
-    targetsResolved: () => true,
-    ssmGuard,
-  });
-  const stdoutOf = (id = ID) =>
-    Buffer.concat(output.filter((c) => c.instanceId === id && c.stream === 'stdout').map((c) => c.data)).toString(
-      'utf8',
-    );
-  return { clock, backend, run, live, output, statuses, stdoutOf };
-}
-
-const started = (instanceId: string, chunks: FakeInstance['chunks']): FakeInstance => ({
-  instanceId,
-  chunks,
-  ssm: [{ from: 0, status: 'InProgress' }],
-});
+import { text, type FakeInstance } from '../support/fakeRunBackend';
+import { COMMAND_ID, fakeRenewal, follower, ID, ID2, started, renewalAnswers } from '../support/liveFollowerHarness';
 
 describe('live follower: reading the channel', () => {
   test('a pass hands each instance its output in order and marks it started', async () => {
@@ -249,12 +182,8 @@ describe('live follower: upload policy renewal', () => {
       ssm: [{ from: 0, status: 'Success', responseCode: 0 }],
     };
     const { live, run, clock, backend } = follower([instance], { renewal });
-    const ownInvocation = backend.getInvocation.bind(backend);
     // The renewal command is still uploading (a slow S3): SSM says InProgress for it.
-    backend.getInvocation = async (commandId, instanceId) =>
-      commandId === `renewal-${ID}`
-        ? { ...(await ownInvocation(COMMAND_ID, instanceId))!, status: 'InProgress' }
-        : ownInvocation(commandId, instanceId);
+    renewalAnswers(backend, 'InProgress');
     const p = run.get(ID)!;
     await live.poll(false);
     const ended = (await backend.getInvocation(COMMAND_ID, ID))!;
