@@ -99,11 +99,7 @@ export class SsmChecker {
       if (p.final) return;
       const invocation = await this.guard.call(() => backend.getInvocation(commandId, p.instanceId));
       if (invocation) await this.apply(invocation);
-      else if (
-        invocation === undefined &&
-        clock.now() - startedAtMs > WAIT_POLICY.invocationMissingLimitMs &&
-        !p.startedAtMs
-      ) {
+      else if (clock.now() - startedAtMs > WAIT_POLICY.invocationMissingLimitMs && !p.startedAtMs) {
         await this.options.host.finalize(p, 'Failed', 'Failed', 'SSM never reported an invocation for this instance');
       }
       return;
@@ -170,8 +166,8 @@ export class SsmChecker {
     const { clock, startedAtMs } = this.options;
     const firstLookAt = startedAtMs + WAIT_POLICY.silentLiveAfterMs;
     if (clock.now() - startedAtMs > WAIT_POLICY.silentChecksForMs) return Infinity;
-    if (lastCheckAt < firstLookAt && this.liveSilent('any')) return firstLookAt;
-    if (!this.liveSilent('running')) return Infinity;
+    if (lastCheckAt < firstLookAt && this.liveSilent(false)) return firstLookAt;
+    if (!this.liveSilent(true)) return Infinity;
     // The channel is known broken from here on: looks at +0, +1, +2, +4 ... s, at most statusCheckIntervalMs apart.
     const brokenFrom = startedAtMs + WAIT_POLICY.silentBrokenAfterMs;
     if (lastCheckAt < brokenFrom) return brokenFrom;
@@ -182,26 +178,29 @@ export class SsmChecker {
     return lastCheckAt + gap;
   }
 
-  /** An open instance the live channel has shown nothing of ('running': that SSM says is running). */
-  private liveSilent(which: 'any' | 'running'): boolean {
+  /** An open instance the live channel has shown nothing of (`onlyRunning`: one that SSM says is running). */
+  private liveSilent(onlyRunning: boolean): boolean {
     return this.options.instances
       .all()
       .some(
         (p) =>
-          !p.final && p.startInfo === undefined && !p.liveEnded && (which === 'any' || p.ssm?.status === 'InProgress'),
+          !p.final && p.startInfo === undefined && !p.liveEnded && (!onlyRunning || p.ssm?.status === 'InProgress'),
       );
   }
 
-  /** A round was just sent: a round still owed waits ssmRoundGapMs after it too (never two in one burst). */
+  /**
+   * A round was just sent: a round still owed waits ssmRoundGapMs after it too (never two in one burst). The clock
+   * only moves forward, so this is never earlier than a due time set before.
+   */
   private roundSent(): void {
-    this.followUpAt = Math.max(
-      this.followUpAt === Infinity ? 0 : this.followUpAt,
-      this.options.clock.now() + WAIT_POLICY.ssmRoundGapMs,
-    );
+    this.followUpAt = this.options.clock.now() + WAIT_POLICY.ssmRoundGapMs;
   }
 
   private queueFollowUp(kind: FollowUp): void {
     if (this.followUps.includes(kind)) return;
+    // Every check sends a round (roundSent) before it queues one, except a single target's: setting the due time
+    // only when nothing is owed and always are the same.
+    // Stryker disable next-line ConditionalExpression: equivalent, see above
     if (this.followUps.length === 0) this.followUpAt = this.options.clock.now() + WAIT_POLICY.ssmRoundGapMs;
     this.followUps.push(kind);
   }

@@ -2,54 +2,9 @@
 // fleet's rounds are spread, what an offline instance and a silent channel get.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { InstanceProgress } from '../../src/core/progress';
 import { LIST_COMMAND_INVOCATIONS_MAX_RESULTS } from '../../src/core/awsLimits';
-import { RunInstances } from '../../src/core/runInstances';
-import { SsmChecker } from '../../src/core/ssmChecker';
 import { WAIT_POLICY } from '../../src/core/waitPolicy';
-import { FakeClock, FakeRunBackend, type FakeInstance } from '../support/fakeRunBackend';
-
-const ID = 'i-0123456789abcdef0';
-const ID2 = 'i-0123456789abcdef1';
-
-function checker(instances: FakeInstance[], options: { discoverInstances?: boolean; recovering?: boolean } = {}) {
-  const clock = new FakeClock();
-  const backend = new FakeRunBackend(clock, instances);
-  const discoverInstances = options.discoverInstances ?? false;
-  const run = new RunInstances(discoverInstances ? [] : instances.map((i) => i.instanceId));
-  const finalized: Array<{ instanceId: string; status: string; note?: string }> = [];
-  const cancelled: string[][] = [];
-  const catchUps: number[] = [];
-  const ssm = new SsmChecker({
-    commandId: '11111111-2222-3333-4444-555555555555',
-    backend,
-    clock,
-    instances: run,
-    discoverInstances,
-    singleTarget: !discoverInstances && instances.length === 1,
-    startedAtMs: 0,
-    host: {
-      finalize: async (p: InstanceProgress, status: string, _details: string, note?: string) => {
-        p.final = true;
-        finalized.push({ instanceId: p.instanceId, status, note });
-      },
-      recoverKeptOutput: async () => options.recovering ?? false,
-      cancel: async (ids) => {
-        cancelled.push(ids);
-      },
-      catchUpLive: async () => {
-        catchUps.push(clock.now());
-      },
-    },
-  });
-  return { clock, backend, run, ssm, finalized, cancelled, catchUps };
-}
-
-const at = (from: number, status: string): FakeInstance['ssm'][number] => ({
-  from,
-  status,
-  responseCode: status === 'Success' ? 0 : -1,
-});
+import { at, checker, ID, ID2 } from '../support/ssmCheckerHarness';
 
 describe('SSM checker: one instance', () => {
   test('a check is one GetCommandInvocation; a running instance gets its status, an ended one is finalized', async () => {
