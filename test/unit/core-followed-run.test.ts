@@ -9,28 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunnerError } from '../../src/core/api';
 import type { FollowOptions } from '../../src/core/run';
-import { BUCKET, RUN_PREFIX, scriptFrames, type FakeInstance } from '../support/fakeRunBackend';
-import { COMMAND_ID, newFollowedRun } from '../support/followedRun';
+import { BUCKET, RUN_PREFIX, type FakeInstance } from '../support/fakeRunBackend';
+import { COMMAND_ID, newFollowedRun, quickScript } from '../support/followedRun';
 
 const ID = 'i-0123456789abcdef0';
 const OTHER = 'i-0123456789abcdef9';
 const denied = () => Object.assign(new Error('not allowed'), { name: 'AccessDeniedException' });
-
-/** A 3-second script with live output that exits 0. */
-function quickScript(instanceId = ID): FakeInstance {
-  const [first, last] = scriptFrames('hello\n');
-  return {
-    instanceId,
-    chunks: [
-      { at: 500, frames: first },
-      { at: 3_500, frames: last },
-    ],
-    ssm: [
-      { from: 300, status: 'InProgress' },
-      { from: 3_700, status: 'Success', responseCode: 0 },
-    ],
-  };
-}
 
 function followed(instances: FakeInstance[], options: Partial<FollowOptions> = {}) {
   const { run, backend } = newFollowedRun(instances, options);
