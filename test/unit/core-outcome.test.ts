@@ -11,8 +11,11 @@ import {
   reasonFor,
   wrapperExitCode,
 } from '../../src/core/outcome';
+import { chmodSync, readFileSync } from 'node:fs';
+import { RunOutputStores } from '../../src/core/outputStore';
 import { InstanceProgress } from '../../src/core/progress';
 import type { SsmInvocation } from '../../src/core/backend';
+import { makeTempDir } from '../support/tempDirs';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -258,5 +261,53 @@ describe('InstanceProgress', () => {
     q.status = 'Undeliverable';
     q.offline = 'instance i-2 is not connected to SSM';
     assert.equal(q.toResult(true, undefined).reason, 'instance i-2 is not connected to SSM');
+  });
+});
+
+describe('InstanceProgress: output that outgrew memory', () => {
+  /** An instance whose stores keep 8 bytes in memory, in a private folder or in one every user can write to. */
+  function spilling(folderMode = 0o700) {
+    const dir = makeTempDir('ec2-runner-progress-');
+    chmodSync(dir, folderMode);
+    const p = new InstanceProgress('i-1', true, new RunOutputStores('cmd', { dir, memoryBytes: 8 }).create('i-1'));
+    p.ssm = invocation({ status: 'Success', responseCode: 0 });
+    p.status = 'Success';
+    return p;
+  }
+
+  test('from the live channel: the result names the file holding each stream that outgrew memory', () => {
+    const p = spilling();
+    p.applyFrames([{ type: 'stdout', data: enc('0123456789abcdef') }], 0);
+    assert.equal(p.toResult(true, undefined).stderrFile, undefined, 'stderr still fits in memory');
+    p.applyFrames([{ type: 'stderr', data: enc('fedcba9876543210') }], 0);
+    const result = p.toResult(true, undefined);
+    p.closeOutput();
+    assert.ok(result.stdoutFile?.endsWith('i-1.stdout'), result.stdoutFile);
+    assert.equal(readFileSync(result.stdoutFile!, 'utf8'), '0123456789abcdef');
+    assert.equal(readFileSync(result.stderrFile!, 'utf8'), 'fedcba9876543210');
+    assert.equal(result.reason, undefined);
+  });
+
+  test("after the channel failed (SSM's output shown): a note says where the live part went, no file is named", () => {
+    const p = spilling();
+    p.applyFrames([{ type: 'stderr', data: enc('0123456789abcdef') }], 0);
+    p.fallback = { stdout: 'o', stderr: 'e' };
+    const result = p.toResult(true, undefined);
+    p.closeOutput();
+    assert.equal(result.stderrFile, undefined);
+    assert.equal(result.stdoutFile, undefined);
+    assert.match(result.reason ?? '', /^the live stderr received before the channel failed is in \S+i-1\.stderr$/);
+    assert.equal(result.stderr, 'e');
+  });
+
+  test('a stream that could not be saved: its problem is in the reason, and no file is named', () => {
+    const p = spilling(0o777);
+    p.applyFrames([{ type: 'stdout', data: enc('0123456789abcdef') }], 0);
+    const result = p.toResult(true, undefined);
+    assert.equal(result.stdoutFile, undefined);
+    assert.match(
+      result.reason ?? '',
+      /^stdout: the output beyond 8 bytes could not be saved to .*writable by every user/,
+    );
   });
 });
