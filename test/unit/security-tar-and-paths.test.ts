@@ -364,6 +364,23 @@ describe('artifacts on disk: refusals and what is written', () => {
     );
   });
 
+  test('a name the file system refuses: one message with its error code, and nothing after it is written', async () => {
+    const dir = path.join(tempDir(), 'long');
+    const long = `${'n'.repeat(300)}.txt`;
+    await assert.rejects(
+      writeArtifacts(
+        writeTar([
+          { path: 'a.txt', content: Buffer.from('1') },
+          { path: long, content: Buffer.from('2') },
+          { path: 'z.txt', content: Buffer.from('3') },
+        ]),
+        dir,
+      ),
+      refusedWith('ArtifactWriteFailed', new RegExp(`^Cannot save artifact "${long}" to \\S+: ENAMETOOLONG\\.$`)),
+    );
+    assert.deepEqual(readdirSync(dir), ['a.txt']);
+  });
+
   test('an existing run folder is refused with the fix; no tars create no folder', async () => {
     const dir = tempDir();
     const tar = writeTar([{ path: 'r.txt', content: Buffer.from('r') }]);
