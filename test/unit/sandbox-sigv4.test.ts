@@ -285,6 +285,28 @@ describe('header-signed requests', () => {
     );
   });
 
+  test('a parameter given three times is signed with all three values', async () => {
+    const req = await signed('s3', {
+      path: '/bucket',
+      query: { tag: ['a', 'b', 'c'] } as unknown as Record<string, string>,
+      headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    });
+    const three: Array<[string, string]> = [
+      ['tag', 'a'],
+      ['tag', 'b'],
+      ['tag', 'c'],
+    ];
+    assert.equal(await verifier().verifyHeaderSigned({ ...req, query: three }, 's3'), REGION);
+    await refused(verifier().verifyHeaderSigned({ ...req, query: three.slice(0, 2) }, 's3'), 'badSignature');
+  });
+
+  test("without a clock of its own the verifier uses the machine's: signed now passes, an hour ago does not", async () => {
+    const req = await signed('ssm', { at: Date.now() });
+    assert.equal(await new SigV4Verifier(CREDS, REGION).verifyHeaderSigned(req, 'ssm'), REGION);
+    const old = await signed('ssm', { at: Date.now() - 3_600_000 });
+    await refused(new SigV4Verifier(CREDS, REGION).verifyHeaderSigned(old, 'ssm'), 'skew');
+  });
+
   test('a percent-encoded path: S3 signs it as sent, other services decode it first', async () => {
     const s3 = await signed('s3', { path: '/bucket/a%20b', headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
     assert.equal(await verifier().verifyHeaderSigned(s3, 's3'), REGION);
