@@ -46,20 +46,42 @@ describe('live channel reader: what a listing costs', () => {
     assert.deepEqual(await r.list(ids, { discover: true }), { discovered: [], listCalls: 2 });
   });
 
-  test('objects probed behind a gap are counted once: a listing after them is still priced at one call', async () => {
+  test('a discovering listing lists every key again: none is counted twice (999 stay one call)', async () => {
+    const { r, channel, ids } = await listedFleet(999);
+    await r.list(ids, { discover: true });
+    channel.calls.length = 0;
+    assert.deepEqual(await r.list(ids, { discover: false }), { discovered: [], listCalls: 1 });
+    assert.equal(channel.calls.length, 1, 'listed, not probed');
+  });
+
+  test('objects probed behind a gap are not counted again (999 stay one call)', async () => {
     const ids = fleet(SIZE);
     const { r, channel } = reader();
     for (const id of ids) channel.put(id, 0, out('x'));
-    for (let seq = 2; seq <= 600; seq++) channel.put(ids[1], seq, out('x'));
+    for (let seq = 2; seq <= 986; seq++) channel.put(ids[1], seq, out('x'));
     await r.list(ids, { discover: false });
     for (const id of ids) await r.drain(id);
     assert.equal(r.gapOf(ids[1]), 1);
     channel.put(ids[1], 1, out('late'));
     await r.list([ids[1]], { discover: false });
-    assert.equal(await r.drain(ids[1]), 600, 'the late object and the 599 listed behind it');
+    assert.equal(await r.drain(ids[1]), 986, 'the late object and the 985 listed behind it');
     channel.calls.length = 0;
-    assert.deepEqual(await r.list(ids, { discover: false }), { discovered: [], listCalls: 1 }, '614 keys listed');
-    assert.equal(channel.calls.length, 1);
+    assert.deepEqual(await r.list(ids, { discover: false }), { discovered: [], listCalls: 1 });
+    assert.equal(channel.calls.length, 1, 'listed, not probed');
+  });
+
+  test('new objects found by a probe are counted: 1,000 keys make the next listing cost two calls', async () => {
+    const ids = fleet(SIZE);
+    const { r, channel } = reader();
+    for (const id of ids) channel.put(id, 0, out('x'));
+    await r.list(ids, { discover: false });
+    for (const id of ids) await r.drain(id);
+    for (let seq = 1; seq <= 986; seq++) channel.put(ids[1], seq, out('x'));
+    await r.list([ids[1]], { discover: false });
+    assert.equal(await r.drain(ids[1]), 986);
+    channel.calls.length = 0;
+    assert.deepEqual(await r.list(ids, { discover: false }), { discovered: [], listCalls: SIZE * GET_COST_IN_LISTS });
+    assert.deepEqual(channel.calls, [], 'probed when drained, not listed');
   });
 });
 
