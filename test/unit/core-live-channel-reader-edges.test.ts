@@ -13,17 +13,21 @@ const fleet = (count: number) => Array.from({ length: count }, (_, i) => `i-${St
 
 describe('live channel reader: what a listing costs', () => {
   const SIZE = 15;
-  /** A reader that has listed a fleet of SIZE, with `keysAfterFirst` keys of the instances after the first. */
-  async function listedFleet(keysAfterFirst: number) {
+  /** A reader that has listed and read a fleet of SIZE: key 0 of each, and the second's keys `secondSeqs`. */
+  async function readFleet(secondSeqs: number[] = []) {
     const ids = fleet(SIZE);
     const parts = reader();
     for (const id of ids) parts.channel.put(id, 0, out('x'));
-    for (let seq = 1; seq < keysAfterFirst - (SIZE - 2); seq++) parts.channel.put(ids[1], seq, out('x'));
+    for (const seq of secondSeqs) parts.channel.put(ids[1], seq, out('x'));
     await parts.r.list(ids, { discover: false });
     for (const id of ids) await parts.r.drain(id);
     parts.channel.calls.length = 0;
     return { ...parts, ids };
   }
+  /** Sequence numbers from..to, both included. */
+  const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  /** A fleet read so that `keysAfterFirst` keys are listed after the first instance's. */
+  const listedFleet = (keysAfterFirst: number) => readFleet(seqs(1, keysAfterFirst - (SIZE - 1)));
 
   test('1,000 keys listed after the first followed instance make a listing cost two calls: GETs are cheaper', async () => {
     const { r, channel, ids } = await listedFleet(1_000);
@@ -55,12 +59,7 @@ describe('live channel reader: what a listing costs', () => {
   });
 
   test('objects probed behind a gap are not counted again (999 stay one call)', async () => {
-    const ids = fleet(SIZE);
-    const { r, channel } = reader();
-    for (const id of ids) channel.put(id, 0, out('x'));
-    for (let seq = 2; seq <= 986; seq++) channel.put(ids[1], seq, out('x'));
-    await r.list(ids, { discover: false });
-    for (const id of ids) await r.drain(id);
+    const { r, channel, ids } = await readFleet(seqs(2, 986));
     assert.equal(r.gapOf(ids[1]), 1);
     channel.put(ids[1], 1, out('late'));
     await r.list([ids[1]], { discover: false });
@@ -71,12 +70,8 @@ describe('live channel reader: what a listing costs', () => {
   });
 
   test('new objects found by a probe are counted: 1,000 keys make the next listing cost two calls', async () => {
-    const ids = fleet(SIZE);
-    const { r, channel } = reader();
-    for (const id of ids) channel.put(id, 0, out('x'));
-    await r.list(ids, { discover: false });
-    for (const id of ids) await r.drain(id);
-    for (let seq = 1; seq <= 986; seq++) channel.put(ids[1], seq, out('x'));
+    const { r, channel, ids } = await readFleet();
+    for (const seq of seqs(1, 986)) channel.put(ids[1], seq, out('x'));
     await r.list([ids[1]], { discover: false });
     assert.equal(await r.drain(ids[1]), 986);
     channel.calls.length = 0;
