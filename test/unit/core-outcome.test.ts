@@ -9,6 +9,7 @@ import {
   isTerminalStatus,
   LIVE_OUTPUT_UNAVAILABLE,
   reasonFor,
+  wrapperErrorFromStderr,
   wrapperExitCode,
 } from '../../src/core/outcome';
 import { chmodSync, readFileSync } from 'node:fs';
@@ -261,6 +262,39 @@ describe('InstanceProgress', () => {
     q.status = 'Undeliverable';
     q.offline = 'instance i-2 is not connected to SSM';
     assert.equal(q.toResult(true, undefined).reason, 'instance i-2 is not connected to SSM');
+  });
+});
+
+describe('InstanceProgress: edges', () => {
+  test('an instance is unconfirmed unless its creator says otherwise', () => {
+    assert.equal(new InstanceProgress('i-1').confirmed, false);
+    assert.equal(new InstanceProgress('i-1', true).confirmed, true);
+  });
+
+  test("SSM's 195 with a wrapper code other than 194 is SSM's own 195, with the note", () => {
+    const p = new InstanceProgress('i-1');
+    p.applyFrames([{ type: 'exit', exitCode: 3 }], 0);
+    p.status = 'Failed';
+    p.ssm = invocation({ status: 'Failed', responseCode: 195 });
+    const r = p.toResult(true, undefined);
+    assert.equal(r.exitCode, 195);
+    assert.match(r.reason ?? '', /the wrapper reported exit code 3 but SSM 195; using SSM's$/);
+  });
+
+  test("the wrapper's reason from SSM's stderr: only for the codes that mean the script did not run", () => {
+    const stderr = 'ec2-runner: first\nother\nec2-runner: python3 not found\n';
+    for (const code of [125, 126, 127]) assert.equal(wrapperErrorFromStderr(stderr, code), 'python3 not found');
+    for (const code of [undefined, 0, 1, 124, 128]) assert.equal(wrapperErrorFromStderr(stderr, code), undefined);
+    assert.equal(wrapperErrorFromStderr('no line of the wrapper\n', 127), undefined);
+  });
+
+  test('after closeOutput nothing more reaches the file of a stream that outgrew memory', () => {
+    const dir = makeTempDir('ec2-runner-progress-');
+    const p = new InstanceProgress('i-1', true, new RunOutputStores('cmd', { dir, memoryBytes: 8 }).create('i-1'));
+    p.applyFrames([{ type: 'stdout', data: enc('0123456789abcdef') }], 0);
+    p.closeOutput();
+    p.applyFrames([{ type: 'stdout', data: enc('late') }], 0);
+    assert.equal(readFileSync(p.output.stdout.file!, 'utf8'), '0123456789abcdef');
   });
 });
 

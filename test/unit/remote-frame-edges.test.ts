@@ -78,11 +78,12 @@ describe('chunk keys: edges', () => {
     assert.throws(() => chunkKey('p/', 'i-1', 1.5), /non-negative integer, got 1\.5/);
   });
 
-  test('keys outside the prefix, or with anything after the sequence, are not chunks', () => {
+  test('keys outside the prefix, with anything after the sequence or a folder before the id, are not chunks', () => {
     const id = 'i-0123456789abcdef0';
     assert.equal(parseChunkKey('abc/', `xyz/${id}/00000001`), undefined);
     assert.equal(parseChunkKey('p/', `p/${id}/00000001x`), undefined);
     assert.equal(parseChunkKey('p/', `p/${id}/x00000001`), undefined);
+    assert.equal(parseChunkKey('p/', `p/x/${id}/00000001`), undefined, 'a folder between the prefix and the id');
     assert.deepEqual(parseChunkKey('p/', `p/${id}/00000001`), { instanceId: id, seq: 1 });
   });
 });
