@@ -3,6 +3,9 @@
 
 const BLOCK = 512;
 
+/** A size field: 11 octal digits and a NUL. */
+export const octalSize = (n: number) => `${n.toString(8).padStart(11, '0')}\0`;
+
 /** Recomputes a header block's checksum in place (the field counts as spaces while summing). */
 export function fixChecksum(block: Buffer): Buffer {
   block.fill(0x20, 148, 156);
