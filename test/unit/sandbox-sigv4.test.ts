@@ -76,10 +76,16 @@ async function signed(
 }
 
 async function presigned(
-  options: { path?: string; expiresIn?: number; at?: number; query?: Record<string, string> } = {},
+  options: {
+    path?: string;
+    expiresIn?: number;
+    at?: number;
+    query?: Record<string, string>;
+    credentials?: object;
+  } = {},
 ): Promise<ApiRequest> {
   const path = options.path ?? '/bucket/staged/a%20b.py';
-  const url = await signer('s3').presign(
+  const url = await signer('s3', options.credentials).presign(
     {
       method: 'GET',
       protocol: 'http:',
@@ -159,6 +165,22 @@ describe('header-signed requests', () => {
       ),
       'malformed',
     );
+  });
+
+  test('the Authorization header: nothing before the algorithm; spaces after its commas optional, more allowed', async () => {
+    const req = await signed('ssm');
+    await refused(
+      verifier().verifyHeaderSigned(
+        withAuthorization(req, (a) => `x ${a}`),
+        'ssm',
+      ),
+      'malformed',
+    );
+    const noSpaces = withAuthorization(req, (a) => a.replace(/, /g, ','));
+    assert.doesNotMatch(noSpaces.headers.authorization, /, /);
+    assert.equal(await verifier().verifyHeaderSigned(noSpaces, 'ssm'), REGION);
+    const wider = withAuthorization(req, (a) => a.replace(/ /g, '  '));
+    assert.equal(await verifier().verifyHeaderSigned(wider, 'ssm'), REGION);
   });
 
   test('the credential scope: five parts ending aws4_request, the sandbox key, its region and the service', async () => {
@@ -395,6 +417,17 @@ describe('presigned URLs', () => {
     );
   });
 
+  test('a URL presigned with temporary credentials carries their token, which is checked', async () => {
+    const sessions = new SessionStore(() => NOW);
+    const session = sessions.issue('arn:aws:iam::123456789012:role/r', 's', 3600);
+    const req = await presigned({ credentials: session });
+    const token = req.query.find(([k]) => k === 'X-Amz-Security-Token');
+    assert.equal(token?.[1], session.sessionToken);
+    assert.equal(await verifier(NOW, sessions).verifyPresigned(req), REGION);
+    const withoutToken = { ...req, query: req.query.filter(([k]) => k !== 'X-Amz-Security-Token') };
+    await refused(verifier(NOW, sessions).verifyPresigned(withoutToken), 'badToken');
+  });
+
   test('each query parameter is required; the algorithm and the lifetime are checked', async () => {
     const req = await presigned();
     const without = (name: string) => ({ ...req, query: req.query.filter(([k]) => k !== name) });
@@ -474,7 +507,7 @@ describe('presigned URLs', () => {
         hostname: '127.0.0.1',
         path,
         query: {},
-        headers: { host: HOST, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+        headers: { host: HOST, 'x-amz-content-sha256': sha('body') },
       },
       { signingDate: new Date(NOW), expiresIn: 60, unhoistableHeaders: new Set(['x-amz-content-sha256']) },
     );
@@ -485,11 +518,13 @@ describe('presigned URLs', () => {
       rawPath: path,
       rawQuery: '',
       query,
-      headers: { host: HOST, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
-      body: Buffer.alloc(0),
+      headers: { host: HOST, 'x-amz-content-sha256': sha('body') },
+      body: Buffer.from('body'),
       requestId: 'r',
     };
     assert.equal(await verifier().verifyPresigned(req), REGION);
+    const otherHash = { ...req, headers: { ...req.headers, 'x-amz-content-sha256': sha('other') } };
+    await refused(verifier().verifyPresigned(otherHash), 'badSignature');
   });
 });
 
