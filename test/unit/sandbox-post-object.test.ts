@@ -83,6 +83,7 @@ describe('POST Object form and response', () => {
       assert.equal(e.code, 'NoSuchBucket');
       assert.equal(e.status, 404);
       assert.equal(e.details.BucketName, 'nope-bucket');
+      assert.equal(e.message, 'The specified bucket does not exist');
       return true;
     });
   });
@@ -181,6 +182,63 @@ describe('POST Object form and response', () => {
   test('the Location header keeps slashes and percent-encodes other characters', async () => {
     const res = await handlePostObject(await request({ fields: { key: 'a b/c+d&é' } }), context(), verifier);
     assert.equal(res.headers!.location, `/${BUCKET}/a%20b/c%2Bd%26%C3%A9`);
+  });
+});
+
+describe('POST Object: what reaches the signature check, the rate limits and the store', () => {
+  test('signing fields reach the signature check; type and encryption reach the store and the bucket policy', async () => {
+    const ctx = context();
+    const signed: unknown[] = [];
+    const recording = {
+      verifyPolicySignature: async (input: unknown) => (signed.push(input), REGION),
+    } as unknown as SigV4Verifier;
+    const fields = {
+      'x-amz-credential': 'AKIA/20260102/eu-west-1/s3/aws4_request',
+      'x-amz-date': '20260102T030405Z',
+      'x-amz-algorithm': 'AWS4-HMAC-SHA256',
+      'x-amz-security-token': 'token',
+      'content-type': 'text/csv',
+      'x-amz-server-side-encryption': 'aws:kms',
+      'x-amz-server-side-encryption-aws-kms-key-id': ctx.kms.keyArn,
+    };
+    const conditions = [
+      { bucket: BUCKET },
+      ['starts-with', '$key', ''],
+      ...Object.entries(fields).map(([k, v]) => ({ [k]: v })),
+    ];
+    const policy = encodePolicy(conditions);
+    const res = await handlePostObject(await request({ fields, policy }), ctx, recording);
+    assert.deepEqual(signed, [
+      {
+        policy,
+        signature: 'sig',
+        credential: fields['x-amz-credential'],
+        date: fields['x-amz-date'],
+        algorithm: fields['x-amz-algorithm'],
+        securityToken: 'token',
+      },
+    ]);
+    const stored = ctx.store.bucket(BUCKET)!.objects.get('dir/out.txt')!;
+    ctx.store.bucket(BUCKET)!.policy = 'require-kms';
+    assert.equal((await handlePostObject(await request({ fields, policy }), ctx, recording)).status, 204, 'aws:kms');
+    assert.equal(stored.contentType, 'text/csv');
+    assert.equal(stored.serverSideEncryption, 'aws:kms');
+    assert.equal(stored.kmsKeyId, ctx.kms.keyArn);
+    assert.equal(res.headers!['x-amz-server-side-encryption-aws-kms-key-id'], ctx.kms.keyArn);
+  });
+
+  test('conditions see the key after ${filename} is replaced; the rate limits see PostObject and that key', async () => {
+    const ctx = context();
+    const checked: unknown[] = [];
+    ctx.rateLimits = { check: (_req: ApiRequest, op: string, key?: string) => checked.push([op, key]) } as never;
+    const conditions = [{ bucket: BUCKET }, ['eq', '$key', 'dir/local.txt']];
+    const res = await handlePostObject(
+      await request({ fields: { key: 'dir/${filename}' }, conditions }),
+      ctx,
+      verifier,
+    );
+    assert.equal(res.status, 204);
+    assert.deepEqual(checked, [['PostObject', 'dir/local.txt']]);
   });
 });
 
