@@ -186,7 +186,8 @@ describe('tar reader: entry types and layout', () => {
     const tar = Buffer.concat([
       entry('PaxHeader', paxRecord('size', '2'), 'x'),
       entry('././@LongLink', 'named-by-L\0', 'L'),
-      entry('pax_global_header', paxRecord('comment', 'skipped'), 'g'),
+      // Longer than a block: read with the pending size of 2, it would end inside itself.
+      entry('pax_global_header', paxRecord('comment', 's'.repeat(600)), 'g'),
       entry('file', 'abcdef'),
       END,
     ]);
@@ -213,10 +214,15 @@ describe('tar reader: entry types and layout', () => {
     assert.deepEqual(names(Buffer.concat([fixChecksum(block), END])), ['some/prefix/file.txt']);
   });
 
-  test('an archive without end blocks is read to its last byte, an entry may end exactly there', () => {
+  test('an archive without end blocks is read to its last byte, an entry may end exactly there, not one byte after', () => {
     assert.deepEqual(names(headerBlock({ name: 'empty', size: octalSize(0) })), ['empty']);
     const exact = Buffer.concat([headerBlock({ name: 'full', size: octalSize(BLOCK) }), Buffer.alloc(BLOCK, 0x62)]);
     assert.equal(readTar(exact)[0].content.length, BLOCK);
+    const oneShort = Buffer.concat([
+      headerBlock({ name: 'full', size: octalSize(BLOCK + 1) }),
+      Buffer.alloc(BLOCK, 0x62),
+    ]);
+    assert.throws(() => readTar(oneShort), tarFormat(/entry at byte 0 is truncated \(513 bytes declared, 512 left\)$/));
   });
 
   test('a header that describes a next entry cannot end the archive', () => {
