@@ -183,7 +183,7 @@ describe('live follower: passes', () => {
     assert.ok(backend.calls.getObject <= WAIT_POLICY.liveParallelInstances, `${backend.calls.getObject} GETs`);
   });
 
-  test("the first object with the start frame marks the instance InProgress at once; SSM's own status is kept", async () => {
+  test("the start frame marks a Pending or Delayed instance InProgress at once; SSM's own status is kept", async () => {
     const chunks: FakeInstance['chunks'] = [
       { at: 0, frames: [{ type: 'start', info: {} }] },
       { at: 500, frames: [{ type: 'stdout', data: text('later\n') }] },
@@ -194,6 +194,14 @@ describe('live follower: passes', () => {
     fresh.clock.nowMs = 500;
     await fresh.live.poll(false);
     assert.equal(fresh.statuses.length, 1, 'once');
+    const delayed = follower([started(ID, chunks)]);
+    delayed.run.get(ID)!.status = 'Delayed';
+    await delayed.live.poll(false);
+    assert.deepEqual(
+      delayed.statuses,
+      [{ instanceId: ID, status: 'InProgress', statusDetails: 'InProgress' }],
+      'Delayed',
+    );
 
     for (const status of ['InProgress', 'Success']) {
       const known = follower([started(ID, chunks)]);

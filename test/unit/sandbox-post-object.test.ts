@@ -315,6 +315,8 @@ describe('POST Object policy document', () => {
     docs.push(Buffer.from(JSON.stringify({ expiration: future() })).toString('base64'));
     docs.push(Buffer.from(JSON.stringify({ expiration: 'soon', conditions: [] })).toString('base64'));
     docs.push(Buffer.from(JSON.stringify({ expiration: future(), conditions: {} })).toString('base64'));
+    // A number is not a date-time string, though Date.parse would read 2999 as a year.
+    docs.push(Buffer.from(JSON.stringify({ expiration: 2999, conditions: [] })).toString('base64'));
     for (const policy of docs) await refused(context(), request({ policy }), 'InvalidPolicyDocument', 400, invalid);
   });
 

@@ -370,6 +370,12 @@ describe('artifacts on disk: refusals and what is written', () => {
       refusedWith('ArtifactWriteFailed', new RegExp(`^Cannot save artifact "${long}" to \\S+: ENAMETOOLONG\\.$`)),
     );
     assert.deepEqual(readdirSync(dir), ['a.txt']);
+    const longFolder = path.join(tempDir(), 'f'.repeat(300));
+    await assert.rejects(
+      writeArtifacts(writeTar([{ path: 'a.txt', content: Buffer.from('1') }]), longFolder),
+      refusedWith('ArtifactWriteFailed', /^Cannot save artifact \S+: ENAMETOOLONG\.$/),
+      'a folder name the file system refuses is not said to exist',
+    );
   });
 
   test('an existing run folder is refused with the fix; no tars create no folder', async () => {
