@@ -271,6 +271,16 @@ describe('InstanceProgress: edges', () => {
     assert.equal(new InstanceProgress('i-1', true).confirmed, true);
   });
 
+  test("the wrapper's 194 with an SSM code other than 195 is SSM's, with the note", () => {
+    const p = new InstanceProgress('i-1');
+    p.applyFrames([{ type: 'exit', exitCode: 194 }], 0);
+    p.status = 'Failed';
+    p.ssm = invocation({ status: 'Failed', responseCode: 1 });
+    const r = p.toResult(true, undefined);
+    assert.equal(r.exitCode, 1);
+    assert.match(r.reason ?? '', /the wrapper reported exit code 194 but SSM 1; using SSM's$/);
+  });
+
   test("SSM's 195 with a wrapper code other than 194 is SSM's own 195, with the note", () => {
     const p = new InstanceProgress('i-1');
     p.applyFrames([{ type: 'exit', exitCode: 3 }], 0);

@@ -181,6 +181,20 @@ describe('header-signed requests', () => {
     assert.equal(await verifier().verifyHeaderSigned(noSpaces, 'ssm'), REGION);
     const wider = withAuthorization(req, (a) => a.replace(/ /g, '  '));
     assert.equal(await verifier().verifyHeaderSigned(wider, 'ssm'), REGION);
+    assert.equal(
+      await verifier().verifyHeaderSigned(
+        withAuthorization(req, (a) => `${a}  `),
+        'ssm',
+      ),
+      REGION,
+    );
+    await refused(
+      verifier().verifyHeaderSigned(
+        withAuthorization(req, (a) => `${a}0`),
+        'ssm',
+      ),
+      'malformed',
+    );
   });
 
   test('the credential scope: five parts ending aws4_request, the sandbox key, its region and the service', async () => {
