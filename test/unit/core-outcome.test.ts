@@ -271,24 +271,22 @@ describe('InstanceProgress: edges', () => {
     assert.equal(new InstanceProgress('i-1', true).confirmed, true);
   });
 
-  test("the wrapper's 194 with an SSM code other than 195 is SSM's, with the note", () => {
-    const p = new InstanceProgress('i-1');
-    p.applyFrames([{ type: 'exit', exitCode: 194 }], 0);
-    p.status = 'Failed';
-    p.ssm = invocation({ status: 'Failed', responseCode: 1 });
-    const r = p.toResult(true, undefined);
-    assert.equal(r.exitCode, 1);
-    assert.match(r.reason ?? '', /the wrapper reported exit code 194 but SSM 1; using SSM's$/);
-  });
-
-  test("SSM's 195 with a wrapper code other than 194 is SSM's own 195, with the note", () => {
-    const p = new InstanceProgress('i-1');
-    p.applyFrames([{ type: 'exit', exitCode: 3 }], 0);
-    p.status = 'Failed';
-    p.ssm = invocation({ status: 'Failed', responseCode: 195 });
-    const r = p.toResult(true, undefined);
-    assert.equal(r.exitCode, 195);
-    assert.match(r.reason ?? '', /the wrapper reported exit code 3 but SSM 195; using SSM's$/);
+  test("the reboot code is mapped only for the wrapper's 194 with SSM's 195; any other pair keeps SSM's, noted", () => {
+    for (const [wrapper, ssm] of [
+      [194, 1],
+      [3, 195],
+    ]) {
+      const p = new InstanceProgress('i-1');
+      p.applyFrames([{ type: 'exit', exitCode: wrapper }], 0);
+      p.status = 'Failed';
+      p.ssm = invocation({ status: 'Failed', responseCode: ssm });
+      const r = p.toResult(true, undefined);
+      assert.equal(r.exitCode, ssm);
+      assert.match(
+        r.reason ?? '',
+        new RegExp(`the wrapper reported exit code ${wrapper} but SSM ${ssm}; using SSM's$`),
+      );
+    }
   });
 
   test("the wrapper's reason from SSM's stderr: only for the codes that mean the script did not run", () => {
