@@ -114,6 +114,38 @@ export async function pickQuickPickRow(page, text) {
   await quickInput(page).waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
 }
 
+/** Closes the quick input if one is open (Escape, as a person would). */
+export async function dismissQuickInput(page) {
+  if (!(await quickInput(page).isVisible())) return;
+  await page.keyboard.press('Escape');
+  await quickInput(page).waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
+}
+
+/**
+ * Records the title of every quick input the workbench shows from now on, however briefly; resolves to a function
+ * that waits until one titled `title` has been seen. For a quick pick that something else may close at once: VS Code
+ * closes one opened from a walkthrough button when its step takes the focus back (seen in CI, one run in five).
+ */
+export async function recordQuickInputTitles(page) {
+  await page.evaluate(() => {
+    const seen = (window.__quickInputTitlesSeen = []);
+    const note = () => {
+      const widget = document.querySelector('.quick-input-widget');
+      const title = widget?.querySelector('.quick-input-title')?.textContent ?? '';
+      if (widget && widget.style.display !== 'none' && title && !seen.includes(title)) seen.push(title);
+    };
+    new window.MutationObserver(note).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+  return async (title) => {
+    try {
+      await page.waitForFunction((t) => window.__quickInputTitlesSeen.includes(t), title, { timeout: STEP_TIMEOUT_MS });
+    } catch (error) {
+      const seen = await page.evaluate(() => window.__quickInputTitlesSeen);
+      throw new Error(`no quick input titled "${title}" was shown; seen: ${JSON.stringify(seen)}`, { cause: error });
+    }
+  };
+}
+
 /** Types into the open input box (e.g. "Run Command on EC2…") and presses Enter. */
 export async function answerInputBox(page, text) {
   await quickInputBox(page).waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
@@ -393,11 +425,6 @@ export async function clickWalkthroughStepButton(page, stepTitle, label) {
   await step.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
   await step.click();
   await walkthroughStepButtonVisible(page, stepTitle, label);
-  // Selecting a step focuses it after its 250 ms expand animation (VS Code's gettingStarted selectStep). A button
-  // clicked before then opens a quick pick that this late focus closes, as CI saw: wait for the focus first.
-  await page.waitForFunction((el) => el.contains(el.ownerDocument.activeElement), await step.elementHandle(), {
-    timeout: STEP_TIMEOUT_MS,
-  });
   await page
     .locator('.part.editor .getting-started-step.expanded .monaco-button', {
       hasText: new RegExp(`^${escapeRegExp(label)}$`),
