@@ -1,7 +1,16 @@
 // Hand-made tar blocks for attacking the reader: any field bytes, with a valid checksum so the
 // reader gets past it to the field under test.
 
-const BLOCK = 512;
+import { TarFormatError } from '../../src/core/archive';
+
+export const BLOCK = 512;
+
+/** The two zero blocks that end an archive. */
+export const END_BLOCKS = Buffer.alloc(BLOCK * 2);
+
+/** An assert.throws matcher: a TarFormatError whose message matches `pattern`. */
+export const tarFormat = (pattern: RegExp) => (error: unknown) =>
+  error instanceof TarFormatError && pattern.test(error.message);
 
 /** A size field: 11 octal digits and a NUL. */
 export const octalSize = (n: number) => `${n.toString(8).padStart(11, '0')}\0`;
@@ -29,13 +38,14 @@ export function headerBlock(fields: { name: string; size: string; type?: string 
   return fixChecksum(block);
 }
 
-function padded(data: Buffer): Buffer {
+/** `data` followed by zeros up to the next block boundary. */
+export function padded(data: Buffer): Buffer {
   return Buffer.concat([data, Buffer.alloc((BLOCK - (data.length % BLOCK)) % BLOCK)]);
 }
 
 /** A header with the given size field, a block of content and the end marker. */
 export function tarHeader(fields: { name: string; size: string }): Buffer {
-  return Buffer.concat([headerBlock(fields), Buffer.alloc(BLOCK, 0x41), Buffer.alloc(BLOCK * 2)]);
+  return Buffer.concat([headerBlock(fields), Buffer.alloc(BLOCK, 0x41), END_BLOCKS]);
 }
 
 /** A pax header (records from `size`/`path` or `raw` text) followed by one file holding `content`. */
@@ -52,11 +62,11 @@ export function paxTar(records: { size?: string; path?: string; raw?: string }, 
   const pax = Buffer.from(text, 'utf8');
   const body = Buffer.from(content, 'utf8');
   return Buffer.concat([
-    headerBlock({ name: 'PaxHeader', size: `${pax.length.toString(8).padStart(11, '0')}\0`, type: 'x' }),
+    headerBlock({ name: 'PaxHeader', size: octalSize(pax.length), type: 'x' }),
     padded(pax),
-    headerBlock({ name: 'file', size: `${body.length.toString(8).padStart(11, '0')}\0` }),
+    headerBlock({ name: 'file', size: octalSize(body.length) }),
     padded(body),
-    Buffer.alloc(BLOCK * 2),
+    END_BLOCKS,
   ]);
 }
 

@@ -4,15 +4,14 @@
 // unconfirmed cancellation of tag targets, and detach() from inside a pass. Virtual clock, scripted backend.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import type { RunStatusUpdate } from '../../src/core/api';
 import { LIST_COMMAND_INVOCATIONS_MAX_RESULTS } from '../../src/core/awsLimits';
 import { WAIT_POLICY } from '../../src/core/waitPolicy';
 import { text, type FakeInstance } from '../support/fakeRunBackend';
 import { newFollowedRun, quickScript } from '../support/followedRun';
 import { fakeRenewal, ID, ID2 } from '../support/liveFollowerHarness';
+import { makeTempDir } from '../support/tempDirs';
 
 test('start() twice follows once; status listeners hear the run start and end', async () => {
   const once = newFollowedRun([quickScript()]);
@@ -40,13 +39,9 @@ test('cancel() after the run has ended sends nothing', async () => {
 
 test('artifacts of a run SSM has named no instance of: nothing to write, no error', async () => {
   const { run } = newFollowedRun([{ instanceId: ID, ssm: [] }], { instanceIds: [], discoverInstances: true });
-  const dir = mkdtempSync(join(tmpdir(), 'ec2r-followed-'));
-  try {
-    assert.deepEqual(await run.downloadArtifacts(dir), []);
-    assert.deepEqual(readdirSync(dir), []);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const dir = makeTempDir('ec2r-followed-');
+  assert.deepEqual(await run.downloadArtifacts(dir), []);
+  assert.deepEqual(readdirSync(dir), []);
 });
 
 test("snapshot() of an ended fleet: every result in one listing, without ListCommands; without a live channel: SSM's output", async () => {

@@ -9,25 +9,29 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { RunnerError } from '../../src/core/api';
-import { readTar, TarFormatError, writeTar } from '../../src/core/archive';
+import { readTar, writeTar } from '../../src/core/archive';
 import { artifactPathParts, instanceArtifactsDir, runArtifactsDir, safeTarget } from '../../src/core/artifactPaths';
 import { writeArtifacts, writeRunArtifacts } from '../../src/core/artifacts';
-import { fixChecksum, headerBlock, octalSize, paxRecord } from '../support/tarFixtures';
+import {
+  BLOCK,
+  END_BLOCKS as END,
+  fixChecksum,
+  headerBlock,
+  octalSize,
+  padded,
+  paxRecord,
+  tarFormat,
+} from '../support/tarFixtures';
 import { makeTempDir } from '../support/tempDirs';
 
-const BLOCK = 512;
-const END = Buffer.alloc(BLOCK * 2);
 const COMMAND = '11111111-2222-3333-4444-555555555555';
 const ID = 'i-0123456789abcdef0';
 
-const padded = (data: Buffer) => Buffer.concat([data, Buffer.alloc((BLOCK - (data.length % BLOCK)) % BLOCK)]);
 /** One entry: header (any type) and its padded content. */
 const entry = (name: string, content: Buffer | string, type = '0') => {
   const body = Buffer.from(content);
   return Buffer.concat([headerBlock({ name, size: octalSize(body.length), type }), padded(body)]);
 };
-const tarFormat = (pattern: RegExp) => (error: unknown) =>
-  error instanceof TarFormatError && pattern.test(error.message);
 const refusedWith = (code: string, pattern: RegExp) => (error: unknown) =>
   error instanceof RunnerError && error.code === code && pattern.test(error.message);
 const names = (tar: Buffer) => readTar(tar).map((e) => e.path);

@@ -5,13 +5,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { TarFormatError, writeTar } from '../../src/core/archive';
+import { writeTar } from '../../src/core/archive';
 import { listArtifacts, writeArtifacts } from '../../src/core/artifacts';
 import { ARTIFACTS_MAX_FILES } from '../../src/core/defaults';
-import { headerBlock, octalSize } from '../support/tarFixtures';
+import { END_BLOCKS, headerBlock, octalSize, tarFormat } from '../support/tarFixtures';
 import { makeTempDir } from '../support/tempDirs';
-
-const END = Buffer.alloc(512 * 2);
 
 describe('artifact limits and file handles', () => {
   test('listing applies the artifact limits: one file over the count is refused', () => {
@@ -20,12 +18,8 @@ describe('artifact limits and file handles', () => {
     const headers = Array.from({ length: ARTIFACTS_MAX_FILES + 1 }, (_, i) =>
       headerBlock({ name: `f${i}`, size: octalSize(0) }),
     );
-    const tar = Buffer.concat([...headers, END]);
-    assert.throws(
-      () => listArtifacts(tar),
-      (error: unknown) =>
-        error instanceof TarFormatError && new RegExp(`more than ${ARTIFACTS_MAX_FILES} files`).test(error.message),
-    );
+    const tar = Buffer.concat([...headers, END_BLOCKS]);
+    assert.throws(() => listArtifacts(tar), tarFormat(new RegExp(`more than ${ARTIFACTS_MAX_FILES} files`)));
     assert.deepEqual(listArtifacts(writeTar([{ path: 'r.csv', content: Buffer.from('a,b\n') }])), [
       { path: 'r.csv', size: 4 },
     ]);

@@ -134,7 +134,8 @@ export async function recordQuickInputTitles(page) {
       const title = widget?.querySelector('.quick-input-title')?.textContent ?? '';
       if (widget && widget.style.display !== 'none' && title && !seen.includes(title)) seen.push(title);
     };
-    new window.MutationObserver(note).observe(document.body, { subtree: true, childList: true, attributes: true });
+    window.__quickInputTitlesObserver = new window.MutationObserver(note);
+    window.__quickInputTitlesObserver.observe(document.body, { subtree: true, childList: true, attributes: true });
   });
   return async (title) => {
     try {
@@ -142,6 +143,9 @@ export async function recordQuickInputTitles(page) {
     } catch (error) {
       const seen = await page.evaluate(() => window.__quickInputTitlesSeen);
       throw new Error(`no quick input titled "${title}" was shown; seen: ${JSON.stringify(seen)}`, { cause: error });
+    } finally {
+      // It watches every change to the workbench's DOM: only for as long as it is needed.
+      await page.evaluate(() => window.__quickInputTitlesObserver.disconnect());
     }
   };
 }
